@@ -1,0 +1,101 @@
+import { z } from "zod";
+
+export const NAME_MAX_LENGTH = 64;
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 256;
+
+export const registrationPolicySchema = z.enum(["open", "approval", "closed"]);
+export type RegistrationPolicy = z.infer<typeof registrationPolicySchema>;
+
+export const userRoleSchema = z.enum(["admin", "member"]);
+export type UserRole = z.infer<typeof userRoleSchema>;
+
+export const userStatusSchema = z.enum(["active", "pending", "disabled"]);
+export type UserStatus = z.infer<typeof userStatusSchema>;
+
+/** Account names: letters, digits, dot, dash, underscore; compared case-insensitively. */
+export const accountNameSchema = z
+  .string()
+  .trim()
+  .min(1, "Name is required")
+  .max(NAME_MAX_LENGTH, `Name must be at most ${NAME_MAX_LENGTH} characters`)
+  .regex(/^[\p{L}\p{N}._-]+$/u, "Name may contain letters, digits, dot, dash and underscore only");
+
+export const passwordSchema = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `Password must be at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(PASSWORD_MAX_LENGTH, `Password must be at most ${PASSWORD_MAX_LENGTH} characters`);
+
+export const userSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: userRoleSchema,
+  status: userStatusSchema,
+  lastModelId: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type User = z.infer<typeof userSchema>;
+
+export const credentialsRequestSchema = z.object({
+  name: accountNameSchema,
+  password: z.string().min(1, "Password is required").max(PASSWORD_MAX_LENGTH),
+});
+export type CredentialsRequest = z.infer<typeof credentialsRequestSchema>;
+
+export const registerRequestSchema = z.object({
+  name: accountNameSchema,
+  password: passwordSchema,
+});
+export type RegisterRequest = z.infer<typeof registerRequestSchema>;
+
+/** A signed-in session: a short-lived access token (JWT) and a rotating opaque refresh token. */
+export const sessionResponseSchema = z.object({
+  user: userSchema,
+  accessToken: z.string(),
+  accessTokenExpiresAt: z.string(),
+  refreshToken: z.string(),
+  refreshTokenExpiresAt: z.string(),
+});
+export type SessionResponse = z.infer<typeof sessionResponseSchema>;
+
+/** Register answers 201 with a session when the account is active, 202 with this when it awaits approval. */
+export const pendingRegistrationResponseSchema = z.object({
+  user: userSchema,
+  status: z.literal("pending"),
+});
+export type PendingRegistrationResponse = z.infer<typeof pendingRegistrationResponseSchema>;
+
+export const refreshRequestSchema = z.object({ refreshToken: z.string().min(1).max(512) });
+export type RefreshRequest = z.infer<typeof refreshRequestSchema>;
+
+export const signOutRequestSchema = z.object({ refreshToken: z.string().min(1).max(512) });
+export type SignOutRequest = z.infer<typeof signOutRequestSchema>;
+
+export const changePasswordRequestSchema = z.object({
+  currentPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+  newPassword: passwordSchema,
+});
+export type ChangePasswordRequest = z.infer<typeof changePasswordRequestSchema>;
+
+export const userResponseSchema = z.object({ user: userSchema });
+
+export const updatePreferencesRequestSchema = z.object({
+  lastModelId: z.string().min(1).max(300).nullable(),
+});
+export type UpdatePreferencesRequest = z.infer<typeof updatePreferencesRequestSchema>;
+
+// ---- admin: users and registration ----
+
+export const userListResponseSchema = z.object({ users: z.array(userSchema) });
+export type UserListResponse = z.infer<typeof userListResponseSchema>;
+
+export const updateUserRequestSchema = z
+  .object({ status: userStatusSchema.optional(), role: userRoleSchema.optional() })
+  .refine((value) => value.status !== undefined || value.role !== undefined, {
+    message: "Give a status or a role to change",
+  });
+export type UpdateUserRequest = z.infer<typeof updateUserRequestSchema>;
+
+export const teamSettingsSchema = z.object({ registration: registrationPolicySchema });
+export type TeamSettings = z.infer<typeof teamSettingsSchema>;
+export const updateTeamSettingsRequestSchema = teamSettingsSchema.partial();

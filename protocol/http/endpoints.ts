@@ -1,0 +1,195 @@
+import { z } from "zod";
+import * as accounts from "./accounts";
+import * as conversations from "./conversations";
+import { metaResponseSchema } from "./meta";
+import * as models from "./models";
+import * as providers from "./providers";
+
+/**
+ * The one definition of every JSON endpoint under /api/v1. The server's routes validate with
+ * these schemas and the extension's client is typed from them, so the two cannot drift.
+ * `access`: public (no token), member (any active account), admin.
+ * Paths use `:name` parameters. `request` is the JSON body (or the query, for GET).
+ */
+export interface EndpointDefinition {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  access: "public" | "member" | "admin";
+  request?: z.ZodType;
+  response?: z.ZodType;
+  /** Success status; 200 unless stated. */
+  status?: number;
+}
+
+const emptySchema = z.object({}).strict();
+
+export const endpoints = {
+  getMeta: { method: "GET", path: "/meta", access: "public", response: metaResponseSchema },
+
+  register: {
+    method: "POST",
+    path: "/auth/register",
+    access: "public",
+    request: accounts.registerRequestSchema,
+    // 201 with a session, or 202 with a pending registration
+    response: z.union([accounts.sessionResponseSchema, accounts.pendingRegistrationResponseSchema]),
+    status: 201,
+  },
+  signIn: {
+    method: "POST",
+    path: "/auth/sign-in",
+    access: "public",
+    request: accounts.credentialsRequestSchema,
+    response: accounts.sessionResponseSchema,
+  },
+  refresh: {
+    method: "POST",
+    path: "/auth/refresh",
+    access: "public",
+    request: accounts.refreshRequestSchema,
+    response: accounts.sessionResponseSchema,
+  },
+  signOut: { method: "POST", path: "/auth/sign-out", access: "public", request: accounts.signOutRequestSchema, status: 204 },
+  changePassword: {
+    method: "POST",
+    path: "/auth/change-password",
+    access: "member",
+    request: accounts.changePasswordRequestSchema,
+    response: accounts.sessionResponseSchema,
+  },
+  getMe: { method: "GET", path: "/me", access: "member", response: accounts.userResponseSchema },
+  updatePreferences: {
+    method: "PATCH",
+    path: "/me/preferences",
+    access: "member",
+    request: accounts.updatePreferencesRequestSchema,
+    response: accounts.userResponseSchema,
+  },
+
+  listUsers: { method: "GET", path: "/admin/users", access: "admin", response: accounts.userListResponseSchema },
+  updateUser: {
+    method: "PATCH",
+    path: "/admin/users/:userId",
+    access: "admin",
+    request: accounts.updateUserRequestSchema,
+    response: accounts.userResponseSchema,
+  },
+  getTeamSettings: { method: "GET", path: "/admin/settings", access: "admin", response: accounts.teamSettingsSchema },
+  updateTeamSettings: {
+    method: "PATCH",
+    path: "/admin/settings",
+    access: "admin",
+    request: accounts.updateTeamSettingsRequestSchema,
+    response: accounts.teamSettingsSchema,
+  },
+
+  listProviders: { method: "GET", path: "/admin/providers", access: "admin", response: providers.providerListResponseSchema },
+  updateProvider: {
+    method: "PATCH",
+    path: "/admin/providers/:kind",
+    access: "admin",
+    request: providers.updateProviderRequestSchema,
+    response: providers.providerResponseSchema,
+  },
+  testProvider: {
+    method: "POST",
+    path: "/admin/providers/:kind/test",
+    access: "admin",
+    request: emptySchema.optional(),
+    response: providers.testConnectionResponseSchema,
+  },
+  refreshProviderModels: {
+    method: "POST",
+    path: "/admin/providers/:kind/refresh-models",
+    access: "admin",
+    request: emptySchema.optional(),
+    response: models.adminModelListResponseSchema,
+  },
+  listAllModels: { method: "GET", path: "/admin/models", access: "admin", response: models.adminModelListResponseSchema },
+  updateModelVisibility: {
+    method: "PATCH",
+    path: "/admin/models",
+    access: "admin",
+    request: models.updateModelVisibilityRequestSchema,
+    response: models.adminModelListResponseSchema,
+  },
+
+  listModels: { method: "GET", path: "/models", access: "member", response: models.modelListResponseSchema },
+
+  listConversations: {
+    method: "GET",
+    path: "/conversations",
+    access: "member",
+    request: conversations.conversationListQuerySchema,
+    response: conversations.conversationListResponseSchema,
+  },
+  createConversation: {
+    method: "POST",
+    path: "/conversations",
+    access: "member",
+    request: conversations.createConversationRequestSchema,
+    response: conversations.conversationResponseSchema,
+    status: 201,
+  },
+  getConversation: {
+    method: "GET",
+    path: "/conversations/:conversationId",
+    access: "member",
+    response: conversations.conversationDetailResponseSchema,
+  },
+  updateConversation: {
+    method: "PATCH",
+    path: "/conversations/:conversationId",
+    access: "member",
+    request: conversations.updateConversationRequestSchema,
+    response: conversations.conversationResponseSchema,
+  },
+  deleteConversation: { method: "DELETE", path: "/conversations/:conversationId", access: "member", status: 204 },
+  sendMessage: {
+    method: "POST",
+    path: "/conversations/:conversationId/messages",
+    access: "member",
+    request: conversations.sendMessageRequestSchema,
+    response: conversations.sendMessageResponseSchema,
+    status: 202,
+  },
+  getMessage: { method: "GET", path: "/messages/:messageId", access: "member", response: conversations.messageResponseSchema },
+  stopGeneration: {
+    method: "POST",
+    path: "/messages/:messageId/stop",
+    access: "member",
+    request: emptySchema.optional(),
+    response: conversations.messageResponseSchema,
+  },
+  regenerate: {
+    method: "POST",
+    path: "/messages/:messageId/regenerate",
+    access: "member",
+    request: conversations.regenerateRequestSchema,
+    response: conversations.regenerateResponseSchema,
+    status: 202,
+  },
+} as const satisfies Record<string, EndpointDefinition>;
+
+/** Server-sent events of an answer (see generation-events.ts). Not JSON: handled apart. */
+export const generationStreamPath = "/messages/:messageId/stream";
+
+export type Endpoints = typeof endpoints;
+export type EndpointName = keyof Endpoints;
+export type EndpointRequest<Name extends EndpointName> = Endpoints[Name] extends { request: infer Schema extends z.ZodType }
+  ? z.input<Schema>
+  : undefined;
+export type EndpointResponse<Name extends EndpointName> = Endpoints[Name] extends { response: infer Schema extends z.ZodType }
+  ? z.infer<Schema>
+  : undefined;
+
+export const API_PREFIX = "/api/v1";
+
+/** Fill `:name` parameters; each value is URI-encoded. */
+export function buildPath(path: string, parameters: Record<string, string> = {}): string {
+  return path.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
+    const value = parameters[name];
+    if (value === undefined) throw new Error(`Missing path parameter ${name}`);
+    return encodeURIComponent(value);
+  });
+}

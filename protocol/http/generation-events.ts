@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { errorDetailSchema } from "./error-codes";
+import { messageSchema } from "./conversations";
+import { providerKindSchema } from "./providers";
+
+/**
+ * Server-sent events of one answer's generation, at GET /api/v1/messages/:id/stream.
+ * Each event has `id: <sequence>` (1, 2, 3 …); a client that reconnects sends `Last-Event-ID`
+ * and receives only the events after it, then the rest live. A stream always ends with
+ * `generation-end` or `generation-error` (also when the server shuts down).
+ */
+export const generationStartEventSchema = z.object({
+  messageId: z.string(),
+  conversationId: z.string(),
+  provider: providerKindSchema,
+  modelId: z.string(),
+});
+export const textDeltaEventSchema = z.object({ text: z.string() });
+export const usageEventSchema = z.object({
+  inputTokens: z.number().int().nullable(),
+  outputTokens: z.number().int().nullable(),
+});
+/** The final stored message (status complete or stopped). */
+export const generationEndEventSchema = z.object({ message: messageSchema });
+/** The final stored message (status error or interrupted) and the error in plain words. */
+export const generationErrorEventSchema = z.object({ error: errorDetailSchema, message: messageSchema });
+
+export const generationEventSchemas = {
+  "generation-start": generationStartEventSchema,
+  "text-delta": textDeltaEventSchema,
+  usage: usageEventSchema,
+  "generation-end": generationEndEventSchema,
+  "generation-error": generationErrorEventSchema,
+} as const;
+
+export type GenerationEventName = keyof typeof generationEventSchemas;
+export type GenerationEventData<Name extends GenerationEventName> = z.infer<(typeof generationEventSchemas)[Name]>;
+
+export type GenerationEvent = {
+  [Name in GenerationEventName]: { sequence: number; event: Name; data: GenerationEventData<Name> };
+}[GenerationEventName];
+
+export function isTerminalGenerationEvent(name: GenerationEventName): boolean {
+  return name === "generation-end" || name === "generation-error";
+}

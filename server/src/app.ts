@@ -1,0 +1,60 @@
+import { bodyParser } from "@koa/bodyparser";
+import Router from "@koa/router";
+import Koa from "koa";
+import { API_PREFIX } from "../../protocol/http/endpoints";
+import type { Config } from "./config";
+import { errorMiddleware } from "./http/error-middleware";
+import type { Logger } from "./logger";
+import { accountRoutes } from "./routes/account-routes";
+import { adminUserRoutes } from "./routes/admin-user-routes";
+import { conversationRoutes } from "./routes/conversation-routes";
+import { messageRoutes } from "./routes/message-routes";
+import { metaRoutes } from "./routes/meta-routes";
+import { modelRoutes } from "./routes/model-routes";
+import { providerRoutes } from "./routes/provider-routes";
+import type { Services } from "./services/services";
+
+export interface AppDependencies {
+  config: Config;
+  logger: Logger;
+  services: Services;
+}
+
+/**
+ * The Koa app, apart from the code that listens (tests and the benchmark start it on an
+ * ephemeral port). Middleware and routers are registered here explicitly, in order.
+ */
+export function createApp({ config, logger, services }: AppDependencies): Koa {
+  const app = new Koa({ proxy: config.trustProxy });
+  app.silent = true;
+  app.use(errorMiddleware(logger));
+  app.use(async (context, next) => {
+    context.set("X-Content-Type-Options", "nosniff");
+    context.set("Cache-Control", "no-store");
+    await next();
+  });
+  app.use(
+    bodyParser({
+      enableTypes: ["json"],
+      jsonLimit: config.maxBodyBytes,
+      // a JSON body that is not an object or array is refused, like any malformed body
+      jsonStrict: true,
+    }),
+  );
+
+  const api = new Router({ prefix: API_PREFIX });
+  for (const router of [
+    metaRoutes(services),
+    accountRoutes(services, config),
+    adminUserRoutes(services),
+    providerRoutes(services),
+    modelRoutes(services),
+    conversationRoutes(services),
+    messageRoutes(services),
+  ]) {
+    api.use(router.routes(), router.allowedMethods());
+  }
+  app.use(api.routes());
+  app.use(api.allowedMethods());
+  return app;
+}

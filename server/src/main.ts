@@ -1,0 +1,39 @@
+import { ConfigError, loadConfig } from "./config";
+import { startTeamServer } from "./team-server";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\nSee README.md ("Configuration") for every variable.\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const server = await startTeamServer(config);
+  const storage = config.databaseUrl ? "PostgreSQL" : `SQLite in ${config.dataDirectory}`;
+  process.stdout.write(`Juggler team server listening on ${server.url} (${storage})\n`);
+
+  let isStopping = false;
+  const stop = (signal: string) => {
+    if (isStopping) return;
+    isStopping = true;
+    server.logger.info("stopping", { signal });
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.logger.error("stop failed", { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Juggler team server failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+import type { FinishReason } from "../../../protocol/http/conversations";
+import type { ErrorCode } from "../../../protocol/http/error-codes";
+import type { ProviderKind } from "../../../protocol/http/providers";
+
+/**
+ * The contract between the generation service and one provider kind (Anthropic, Groq, Ollama).
+ * Adapters wrap the official SDKs; they never retry (the generation job retries, and only
+ * before the first token) and they turn every failure into a ProviderError with a code.
+ */
+
+/** One turn of the conversation in a provider-neutral shape. */
+export interface ChatTurn {
+  role: "user" | "assistant";
+  content: string;
+  /** The stored message this turn came from (several ids when turns were merged). */
+  messageIds: string[];
+}
+
+/** Turns after a provider's own rules were applied (e.g. Anthropic: user first, roles alternating). */
+export interface PreparedConversation {
+  system: string | undefined;
+  turns: ChatTurn[];
+  /** Plain-words notes of what had to change, recorded in the answer's context snapshot. */
+  adjustments: string[];
+}
+
+export interface ChatRequest {
+  /** The provider's own model name, e.g. `claude-sonnet-4-5` (not our `anthropic:` id). */
+  model: string;
+  conversation: PreparedConversation;
+  maxOutputTokens: number;
+  signal: AbortSignal;
+}
+
+export type ChatStreamEvent =
+  | { type: "text-delta"; text: string }
+  /** Usage as reported; a field the provider did not report stays undefined, never a fake 0. */
+  | { type: "usage"; inputTokens: number | undefined; outputTokens: number | undefined }
+  | { type: "finish"; finishReason: FinishReason; finishReasonRaw: string | undefined };
+
+/** A model as a provider's list endpoint describes it. */
+export interface DiscoveredModel {
+  name: string;
+  displayName: string;
+  contextWindow: number | null;
+  maxOutputTokens: number | null;
+  supportsVision: boolean | null;
+}
+
+export interface ChatProvider {
+  readonly kind: ProviderKind;
+  /** Pure: applies this provider's message rules. */
+  prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation;
+  /** Streams one answer. Throws ProviderError; ends after a `finish` event. Aborting the signal closes the provider request. */
+  streamChat(request: ChatRequest): AsyncIterable<ChatStreamEvent>;
+  /** Chat models only (e.g. Groq's whisper/tts/guard models are dropped). */
+  listModels(signal?: AbortSignal): Promise<DiscoveredModel[]>;
+}
+
+export type ProviderErrorCode = Extract<
+  ErrorCode,
+  | "provider_invalid_key"
+  | "provider_rate_limited"
+  | "provider_overloaded"
+  | "provider_model_not_found"
+  | "provider_unreachable"
+  | "provider_context_too_long"
+  | "provider_bad_request"
+  | "provider_error"
+  | "provider_stream_broken"
+>;
+
+export class ProviderError extends Error {
+  constructor(
+    readonly code: ProviderErrorCode,
+    /** Plain words for a person, naming the provider. */
+    message: string,
+    readonly retryable: boolean,
+    readonly options: {
+      status?: number;
+      /** From the provider's retry-after header, when it sent one. */
+      retryAfterMs?: number;
+      /** The provider's own message, kept for the log. */
+      providerMessage?: string;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message);
+    this.name = "ProviderError";
+  }
+}

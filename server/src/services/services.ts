@@ -1,0 +1,38 @@
+import { AccountService } from "./account-service";
+import { CatalogService } from "./catalog-service";
+import { ConversationService } from "./conversation-service";
+import { GenerationService } from "./generation-service";
+import { ProviderService } from "./provider-service";
+import type { ServiceContext } from "./service-context";
+
+export interface Services {
+  accounts: AccountService;
+  providers: ProviderService;
+  catalog: CatalogService;
+  conversations: ConversationService;
+  generation: GenerationService;
+}
+
+/** Builds the services in dependency order. Start-up work (crash recovery, presets) runs in startServices. */
+export function createServices(context: ServiceContext): Services {
+  const accounts = new AccountService(context);
+  const providers = new ProviderService(context);
+  const catalog = new CatalogService(context, providers);
+  const conversations = new ConversationService(context);
+  const generation = new GenerationService(context, { providers, catalog, conversations, accounts });
+  return { accounts, providers, catalog, conversations, generation };
+}
+
+export async function startServices(services: Services): Promise<void> {
+  await services.accounts.applyInitialSettings();
+  await services.providers.applyPresets();
+  // answers left `streaming` by a crash become `interrupted` with their partial text
+  await services.generation.recoverInterrupted();
+  services.catalog.startBackgroundRefresh();
+}
+
+/** Ends open streams (each gets a final event), aborts provider calls, stops timers. */
+export async function stopServices(services: Services): Promise<void> {
+  services.catalog.stopBackgroundRefresh();
+  await services.generation.shutdown();
+}

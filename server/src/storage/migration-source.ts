@@ -1,0 +1,23 @@
+import type { Knex } from "knex";
+import * as initialSchema from "./migrations/0001-initial-schema";
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Migrations listed explicitly instead of read from a folder: they work the same under tsx,
+ * in a bundle and in tests, and the order is visible in one place. Append; never edit a shipped one.
+ */
+const migrations: Array<[name: string, migration: Migration]> = [["0001-initial-schema", initialSchema]];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => migrations.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = migrations.find(([candidate]) => candidate === name);
+    if (!found) throw new Error(`Unknown migration ${name}`);
+    return found[1];
+  },
+};

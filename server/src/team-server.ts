@@ -1,0 +1,76 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import type Koa from "koa";
+import { createApp } from "./app";
+import type { Config } from "./config";
+import { createLogger, type Logger } from "./logger";
+import { loadSecretKey } from "./secrets";
+import { createServices, startServices, stopServices, type Services } from "./services/services";
+import { openDatabase, type Database } from "./storage/database";
+
+export interface TeamServer {
+  /** http://host:port, with `localhost` when bound to every interface. */
+  url: string;
+  port: number;
+  app: Koa;
+  database: Database;
+  services: Services;
+  logger: Logger;
+  /** Ends open streams with a final event, stops accepting, closes the database. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  now?: () => number;
+}
+
+export async function startTeamServer(config: Config, options: StartOptions = {}): Promise<TeamServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const secretKey = loadSecretKey(config.secretKey, config.dataDirectory);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    sqliteFile: path.join(config.dataDirectory, "juggler.sqlite"),
+  });
+  const services = createServices({ config, database, logger, secretKey, now: options.now ?? Date.now });
+  try {
+    await startServices(services);
+  } catch (error) {
+    await database.destroy();
+    throw error;
+  }
+  const app = createApp({ config, logger, services });
+  const server = http.createServer(app.callback());
+  // SSE streams stay open for minutes; Node's default request timeout (5 min) would cut them.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // An open SSE response would keep server.close() waiting forever: end every stream first
+      // (each gets a final event), then drop idle keep-alive sockets.
+      await stopServices(services);
+      server.closeIdleConnections();
+      const forced = setTimeout(() => server.closeAllConnections(), 2_000);
+      await closed;
+      clearTimeout(forced);
+      await database.destroy();
+    })();
+    return closing;
+  };
+
+  return { url, port, app, database, services, logger, close };
+}

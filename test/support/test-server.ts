@@ -1,0 +1,84 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig, type Environment } from "../../server/src/config";
+import { createLogger } from "../../server/src/logger";
+import { startTeamServer, type TeamServer } from "../../server/src/team-server";
+
+export interface TestServer extends TeamServer {
+  dataDirectory: string;
+  /** Every log line the server wrote (nothing reaches the console). */
+  logLines: string[];
+  /** JSON request under /api/v1; never throws on an error status. */
+  request(method: string, apiPath: string, options?: { body?: unknown; token?: string; headers?: Record<string, string>; rawBody?: string }): Promise<TestResponse>;
+  /** close() and remove the data folder. */
+  dispose(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export interface TestServerOptions {
+  environment?: Environment;
+  /** Reuse a data folder (to restart "the same" server). */
+  dataDirectory?: string;
+  now?: () => number;
+}
+
+/**
+ * The real team server on an ephemeral port with a real SQLite file in a temp folder
+ * (or PostgreSQL when environment.DATABASE_URL is given).
+ */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDirectory = options.dataDirectory ?? fs.mkdtempSync(path.join(os.tmpdir(), "juggler-test-"));
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDirectory,
+    LOG_LEVEL: "debug",
+    CATALOG_REFRESH_MINUTES: "0",
+    PROVIDER_RETRY_MAX_DELAY_MS: "2000",
+    ...options.environment,
+  });
+  const logLines: string[] = [];
+  const logger = createLogger(config.logLevel, (line) => logLines.push(line));
+  const server = await startTeamServer(config, { logger, now: options.now });
+  const request: TestServer["request"] = async (method, apiPath, requestOptions = {}) => {
+    const headers: Record<string, string> = { ...requestOptions.headers };
+    let body: string | undefined = requestOptions.rawBody;
+    if (requestOptions.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(requestOptions.body);
+    }
+    if (requestOptions.token) headers.authorization = `Bearer ${requestOptions.token}`;
+    const response = await fetch(`${server.url}/api/v1${apiPath}`, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text so a test can show it
+    }
+    return { status: response.status, headers: response.headers, body: parsed };
+  };
+  return {
+    ...server,
+    dataDirectory,
+    logLines,
+    request,
+    dispose: async () => {
+      await server.close();
+      if (!options.dataDirectory) fs.rmSync(dataDirectory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Registers (the first account becomes admin) and signs in; returns the session body. */
+export async function registerUser(server: TestServer, name: string, password = "correct horse battery"): Promise<{ accessToken: string; refreshToken: string; user: { id: string; role: string } }> {
+  const response = await server.request("POST", "/auth/register", { body: { name, password } });
+  if (response.status !== 201) throw new Error(`register ${name} failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
