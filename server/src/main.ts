@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from "./config";
-import { startTeamServer } from "./team-server";
 
 async function main(): Promise<void> {
   let config;
@@ -12,6 +11,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // loaded after the configuration is known good, so a bad variable is reported at once
+  const { startTeamServer } = await import("./team-server");
   const server = await startTeamServer(config);
   const storage = config.databaseUrl ? "PostgreSQL" : `SQLite in ${config.dataDirectory}`;
   process.stdout.write(`Juggler team server listening on ${server.url} (${storage})\n`);

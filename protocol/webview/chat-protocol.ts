@@ -1,0 +1,145 @@
+import { z } from "zod";
+import { messageSchema } from "../http/conversations";
+import { errorDetailSchema } from "../http/error-codes";
+
+/**
+ * Webview ⇄ extension host messages of the chat view, defined once and compiled into both sides.
+ * - requests: the webview asks, the host answers (matched by id), e.g. sending a message;
+ * - commands: the webview tells the host to do something, no answer;
+ * - notifications: the host tells the webview something changed.
+ * The host validates everything the webview sends. The webview never holds a token or touches the
+ * network: every server call goes through the host. Messages to a hidden webview are dropped by
+ * VS Code, so after the view becomes visible again the host sends a full `state/snapshot`.
+ */
+
+export const chatModelSchema = z.object({
+  id: z.string(),
+  label: z.string(),
+  provider: z.string(),
+  contextWindow: z.number().int().nullable(),
+});
+export type ChatModel = z.infer<typeof chatModelSchema>;
+
+export const chatConversationSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  modelId: z.string().nullable(),
+});
+
+export const connectionStateSchema = z.enum(["signed-out", "connecting", "ready", "needs-sign-in", "incompatible-server", "offline"]);
+export type ConnectionState = z.infer<typeof connectionStateSchema>;
+
+export const bannerSchema = z.object({
+  kind: z.enum(["error", "warning", "info"]),
+  message: z.string(),
+  /** A host command the banner's button runs, e.g. sign in again. */
+  action: z.object({ label: z.string(), command: z.enum(["signIn", "retryConnection", "openSettings"]) }).optional(),
+});
+export type Banner = z.infer<typeof bannerSchema>;
+
+/** Everything the view shows; sent on ready, when the view becomes visible again, and on conversation switches. */
+export const chatSnapshotSchema = z.object({
+  connection: connectionStateSchema,
+  userName: z.string().nullable(),
+  conversation: chatConversationSchema.nullable(),
+  messages: z.array(messageSchema),
+  activeModel: chatModelSchema.nullable(),
+  banner: bannerSchema.nullable(),
+});
+export type ChatSnapshot = z.infer<typeof chatSnapshotSchema>;
+
+export const codeBlockSchema = z.object({
+  code: z.string().max(2_000_000),
+  language: z.string().max(64).optional(),
+});
+
+export const chatRequests = {
+  /** Sends the composer's text in the open conversation (creating one if none is open). */
+  "message/send": {
+    params: z.object({ content: z.string().min(1).max(200_000) }),
+    result: z.object({ conversationId: z.string(), assistantMessageId: z.string() }),
+  },
+  /** Re-runs a failed or finished answer (optionally on another model). */
+  "message/retry": {
+    params: z.object({ messageId: z.string().max(100), modelId: z.string().max(300).optional() }),
+    result: z.object({ assistantMessageId: z.string() }),
+  },
+  /** Opens a conversation in this view (also used to restore the last one after a reload). */
+  "conversation/open": {
+    params: z.object({ conversationId: z.string().max(100) }),
+    result: chatSnapshotSchema,
+  },
+} as const;
+
+export const chatCommands = {
+  /** The webview's script is running and listening: the host answers with a snapshot. */
+  "webview/ready": z.object({ restoredConversationId: z.string().max(100).nullable() }),
+  "generation/stop": z.object({ messageId: z.string().max(100) }),
+  "conversation/new": z.object({}),
+  "model/pick": z.object({}),
+  "host/run": z.object({ command: z.enum(["signIn", "retryConnection", "openSettings"]) }),
+  "code/copy": codeBlockSchema,
+  "code/insert": codeBlockSchema,
+  "code/open": codeBlockSchema,
+  /** A link in an answer: the host opens it (http/https only) after VS Code's own confirmation. */
+  "link/open": z.object({ href: z.string().max(4096) }),
+} as const;
+
+export const chatNotifications = {
+  "state/snapshot": chatSnapshotSchema,
+  /** New messages of the open conversation (the user's and the answer being generated). */
+  "messages/appended": z.object({ conversationId: z.string(), messages: z.array(messageSchema) }),
+  /** Text that arrived for a streaming answer since the last delta, batched (~every 40 ms). */
+  "stream/delta": z.object({ messageId: z.string(), text: z.string() }),
+  /** A message's final (or updated) state: complete, stopped, error, interrupted. */
+  "message/updated": z.object({ message: messageSchema }),
+  "model/changed": z.object({ activeModel: chatModelSchema.nullable() }),
+  "banner/show": z.object({ banner: bannerSchema.nullable() }),
+  /** Put text into the composer (e.g. a selection sent with "Send Selection to Model" and no instruction). */
+  "composer/focus": z.object({ appendText: z.string().optional() }),
+} as const;
+
+export type ChatRequestName = keyof typeof chatRequests;
+export type ChatRequestParams<Name extends ChatRequestName> = z.infer<(typeof chatRequests)[Name]["params"]>;
+export type ChatRequestResult<Name extends ChatRequestName> = z.infer<(typeof chatRequests)[Name]["result"]>;
+export type ChatCommandName = keyof typeof chatCommands;
+export type ChatCommandParams<Name extends ChatCommandName> = z.infer<(typeof chatCommands)[Name]>;
+export type ChatNotificationName = keyof typeof chatNotifications;
+export type ChatNotificationParams<Name extends ChatNotificationName> = z.infer<(typeof chatNotifications)[Name]>;
+
+/** The envelopes on the wire (postMessage). */
+export const webviewToHostSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("request"), id: z.number().int(), method: z.string().max(64), params: z.unknown() }),
+  z.object({ kind: z.literal("command"), method: z.string().max(64), params: z.unknown() }),
+]);
+export type WebviewToHostEnvelope = z.infer<typeof webviewToHostSchema>;
+
+export type HostToWebviewEnvelope =
+  | { kind: "response"; id: number; ok: true; result: unknown }
+  | { kind: "response"; id: number; ok: false; error: z.infer<typeof errorDetailSchema> }
+  | { kind: "notification"; method: ChatNotificationName; params: unknown };
+
+export const hostToWebviewSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("response"), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ kind: z.literal("response"), id: z.number().int(), ok: z.literal(false), error: errorDetailSchema }),
+  z.object({ kind: z.literal("notification"), method: z.string(), params: z.unknown() }),
+]);
+
+/** Saved with getState/setState; versioned so an older saved shape is dropped, not misread. */
+export const CHAT_VIEW_STATE_VERSION = 1;
+export const chatViewStateSchema = z.object({
+  version: z.literal(CHAT_VIEW_STATE_VERSION),
+  draft: z.string(),
+  scrollTop: z.number(),
+  /** Whether the list was scrolled to the bottom (then it follows new text). */
+  isPinnedToBottom: z.boolean(),
+  conversationId: z.string().nullable(),
+});
+export type ChatViewState = z.infer<typeof chatViewStateSchema>;
+
+/** Parses one incoming envelope's params against the named schema; returns undefined for unknown names. */
+export function parseCommand(method: string, params: unknown): { method: ChatCommandName; params: unknown } | undefined {
+  if (!Object.hasOwn(chatCommands, method)) return undefined;
+  const name = method as ChatCommandName;
+  return { method: name, params: chatCommands[name].parse(params) };
+}
