@@ -1,0 +1,262 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ProviderKind } from "../protocol/http/providers";
+import { openSse } from "../test/support/sse-client";
+import { startFakeProviders, type FakeProviders } from "../tools/fake-providers";
+import { formatMs, percentile } from "./statistics";
+import { startTeamServerProcess, type TeamServerProcess } from "./team-server-process";
+
+/**
+ * Team-server benchmark: the server runs as its own process (`npm start`'s command) against the
+ * local fake providers; this process is the client. Added time to first token = through the
+ * server minus the same request sent straight to the fake.
+ */
+
+const REQUESTS_PER_PROVIDER = 300;
+const CONCURRENT_STREAMS = 100;
+const CONVERSATIONS_FOR_LIST = 1000;
+const FAKE_KEYS = { anthropic: "fake-anthropic-key", groq: "fake-groq-key" };
+const PROMPT = "Summarise the benefits of keyset pagination in two sentences.";
+
+interface Timing {
+  firstTokenMs: number;
+  totalMs: number;
+}
+
+export interface ServerBenchResult {
+  providers: Array<{ provider: ProviderKind; model: string; direct: Timing[]; throughServer: Timing[] }>;
+  concurrent: { streams: number; completed: number; wallMs: number; firstTokenMs: number[]; peakRssBytes: number };
+  startup: { coldMs: number; warmMs: number };
+  idleRssBytes: number;
+  list: { conversations: number; firstPageMs: number[]; allPagesMs: number };
+}
+
+class ApiClient {
+  token = "";
+  constructor(readonly url: string) {}
+  async call(method: string, apiPath: string, body?: unknown): Promise<any> {
+    const response = await fetch(`${this.url}/api/v1${apiPath}`, {
+      method,
+      headers: { "content-type": "application/json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${apiPath}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+}
+
+const firstTokenPatterns: Record<ProviderKind, RegExp> = {
+  anthropic: /"type":"text_delta"/,
+  groq: /"delta":\{[^}]*"content":"[^"]/,
+  ollama: /"content":"[^"]/,
+};
+
+/** The request the server's adapter makes, sent straight to the fake with fetch. */
+async function directRequest(fakes: FakeProviders, provider: ProviderKind, model: string): Promise<Timing> {
+  const messages = [{ role: "user", content: PROMPT }];
+  const request: Record<ProviderKind, { path: string; headers: Record<string, string>; body: unknown }> = {
+    anthropic: {
+      path: "/v1/messages",
+      headers: { "x-api-key": FAKE_KEYS.anthropic, "anthropic-version": "2023-06-01" },
+      body: { model, max_tokens: 1024, messages, stream: true },
+    },
+    groq: {
+      path: "/openai/v1/chat/completions",
+      headers: { authorization: `Bearer ${FAKE_KEYS.groq}` },
+      body: { model, messages, stream: true, max_completion_tokens: 1024 },
+    },
+    ollama: { path: "/api/chat", headers: {}, body: { model, messages, stream: true } },
+  };
+  const { path: requestPath, headers, body } = request[provider];
+  const started = performance.now();
+  const response = await fetch(`${fakes[provider].url}${requestPath}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok || !response.body) throw new Error(`direct ${provider}: ${response.status}`);
+  const decoder = new TextDecoder();
+  let seen = "";
+  let firstTokenMs = Number.NaN;
+  for await (const chunk of response.body) {
+    if (Number.isNaN(firstTokenMs)) {
+      seen += decoder.decode(chunk as Uint8Array, { stream: true });
+      if (firstTokenPatterns[provider].test(seen)) firstTokenMs = performance.now() - started;
+    }
+  }
+  return { firstTokenMs, totalMs: performance.now() - started };
+}
+
+/** Press "send" and read the answer's SSE stream to its end. */
+async function sendThroughServer(client: ApiClient, model: string): Promise<Timing> {
+  const { id: conversationId } = (await client.call("POST", "/conversations", {})).conversation;
+  const started = performance.now();
+  const sent = await client.call("POST", `/conversations/${conversationId}/messages`, { content: PROMPT, modelId: model });
+  const stream = await openSse(`${client.url}/api/v1/messages/${sent.assistantMessage.id}/stream`, { token: client.token });
+  await stream.waitFor((message) => message.event === "text-delta", 30_000);
+  const firstTokenMs = performance.now() - started;
+  await stream.ended;
+  const last = stream.events.at(-1);
+  if (last?.event !== "generation-end") throw new Error(`stream ended with ${last?.event}: ${JSON.stringify(last?.data)}`);
+  return { firstTokenMs, totalMs: performance.now() - started };
+}
+
+async function setUp(server: TeamServerProcess): Promise<{ client: ApiClient; models: Record<ProviderKind, string> }> {
+  const client = new ApiClient(server.url);
+  const session = await client.call("POST", "/auth/register", { name: "bench-admin", password: "bench password 1" });
+  client.token = session.accessToken;
+  const models = {} as Record<ProviderKind, string>;
+  for (const provider of ["anthropic", "groq", "ollama"] as const) {
+    const refreshed = await client.call("POST", `/admin/providers/${provider}/refresh-models`, {});
+    const ids: string[] = refreshed.models.filter((model: { isAvailable: boolean }) => model.isAvailable).map((model: { id: string }) => model.id);
+    await client.call("PATCH", "/admin/models", { changes: ids.map((id) => ({ id, isVisible: true })) });
+    models[provider] = ids[0] as string;
+  }
+  return { client, models };
+}
+
+function serverEnvironment(fakes: FakeProviders, dataDirectory: string): Record<string, string> {
+  return {
+    DATA_DIR: dataDirectory,
+    ANTHROPIC_API_KEY: FAKE_KEYS.anthropic,
+    ANTHROPIC_BASE_URL: fakes.anthropic.url,
+    GROQ_API_KEY: FAKE_KEYS.groq,
+    GROQ_BASE_URL: fakes.groq.url,
+    OLLAMA_BASE_URL: fakes.ollama.url,
+    AUTH_RATE_LIMIT_PER_MINUTE: "10000",
+    CATALOG_REFRESH_MINUTES: "0",
+  };
+}
+
+export async function runServerBench(log: (line: string) => void): Promise<ServerBenchResult> {
+  const fakes = await startFakeProviders({ tokenDelayMs: 0 });
+  const dataDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-bench-"));
+  try {
+    log("start-up (cold: fresh data folder, migrations)…");
+    const cold = await startTeamServerProcess(serverEnvironment(fakes, dataDirectory));
+    await cold.stop();
+    const server = await startTeamServerProcess(serverEnvironment(fakes, dataDirectory));
+    try {
+      const { client, models } = await setUp(server);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const idleRssBytes = server.rssBytes();
+
+      const providers: ServerBenchResult["providers"] = [];
+      for (const provider of ["anthropic", "groq", "ollama"] as const) {
+        const model = models[provider];
+        const name = model.slice(provider.length + 1);
+        log(`time to first token, ${provider} (${REQUESTS_PER_PROVIDER} requests each way)…`);
+        const direct: Timing[] = [];
+        const throughServer: Timing[] = [];
+        for (let warmUp = 0; warmUp < 20; warmUp += 1) {
+          await directRequest(fakes, provider, name);
+          await sendThroughServer(client, model);
+        }
+        for (let index = 0; index < REQUESTS_PER_PROVIDER; index += 1) {
+          // alternate so drift (GC, page cache) hits both sides alike
+          direct.push(await directRequest(fakes, provider, name));
+          throughServer.push(await sendThroughServer(client, model));
+        }
+        providers.push({ provider, model, direct, throughServer });
+      }
+
+      log(`${CONCURRENT_STREAMS} concurrent streams…`);
+      fakes.anthropic.setTokenDelayMs(10);
+      let peakRssBytes = server.rssBytes();
+      const sampler = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, server.rssBytes())), 50);
+      const started = performance.now();
+      const results = await Promise.allSettled(
+        Array.from({ length: CONCURRENT_STREAMS }, () => sendThroughServer(client, models.anthropic)),
+      );
+      const wallMs = performance.now() - started;
+      clearInterval(sampler);
+      fakes.anthropic.setTokenDelayMs(0);
+      const completed = results.filter((result) => result.status === "fulfilled") as Array<PromiseFulfilledResult<Timing>>;
+
+      log(`listing conversations with ${CONVERSATIONS_FOR_LIST} of them…`);
+      const lister = new ApiClient(server.url);
+      lister.token = (await lister.call("POST", "/auth/register", { name: "bench-lister", password: "bench password 2" })).accessToken;
+      for (let index = 0; index < CONVERSATIONS_FOR_LIST; index += 50) {
+        await Promise.all(
+          Array.from({ length: 50 }, (_, offset) => lister.call("POST", "/conversations", { title: `Conversation ${index + offset}` })),
+        );
+      }
+      const firstPageMs: number[] = [];
+      for (let run = 0; run < 200; run += 1) {
+        const listStarted = performance.now();
+        await lister.call("GET", "/conversations?limit=50");
+        firstPageMs.push(performance.now() - listStarted);
+      }
+      const allStarted = performance.now();
+      let cursor: string | null = null;
+      let count = 0;
+      do {
+        const page: { conversations: unknown[]; nextCursor: string | null } = await lister.call(
+          "GET",
+          `/conversations?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        );
+        count += page.conversations.length;
+        cursor = page.nextCursor;
+      } while (cursor);
+      const allPagesMs = performance.now() - allStarted;
+      if (count !== CONVERSATIONS_FOR_LIST) throw new Error(`listed ${count} conversations, expected ${CONVERSATIONS_FOR_LIST}`);
+
+      return {
+        providers,
+        concurrent: {
+          streams: CONCURRENT_STREAMS,
+          completed: completed.length,
+          wallMs,
+          firstTokenMs: completed.map((result) => result.value.firstTokenMs),
+          peakRssBytes,
+        },
+        startup: { coldMs: cold.startupMs, warmMs: server.startupMs },
+        idleRssBytes,
+        list: { conversations: CONVERSATIONS_FOR_LIST, firstPageMs, allPagesMs },
+      };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await fakes.close();
+    fs.rmSync(dataDirectory, { recursive: true, force: true });
+  }
+}
+
+const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
+
+export function formatServerBench(result: ServerBenchResult): string {
+  const lines: string[] = [];
+  lines.push("## Team server", "");
+  lines.push(
+    "Time to first token and total stream time, through the server (POST the message, open its SSE stream) vs the same request sent straight to the fake provider. Zero token delay; 20 warm-up pairs; p50/p95 in ms.",
+    "",
+  );
+  lines.push("| provider | requests | direct TTFT p50 / p95 | server TTFT p50 / p95 | added TTFT p50 (target ≤ 2 ms) | TTFT ratio p50 | direct total p50 | server total p50 | total ratio p50 |");
+  lines.push("|---|---|---|---|---|---|---|---|---|");
+  for (const { provider, direct, throughServer } of result.providers) {
+    const directFirst = direct.map((timing) => timing.firstTokenMs);
+    const serverFirst = throughServer.map((timing) => timing.firstTokenMs);
+    const directTotal = direct.map((timing) => timing.totalMs);
+    const serverTotal = throughServer.map((timing) => timing.totalMs);
+    const p50 = (values: number[]) => percentile(values, 0.5);
+    const p95 = (values: number[]) => percentile(values, 0.95);
+    lines.push(
+      `| ${provider} | ${direct.length} | ${formatMs(p50(directFirst))} / ${formatMs(p95(directFirst))} | ${formatMs(p50(serverFirst))} / ${formatMs(p95(serverFirst))} | ${formatMs(p50(serverFirst) - p50(directFirst))} | ${(p50(serverFirst) / p50(directFirst)).toFixed(2)}× | ${formatMs(p50(directTotal))} | ${formatMs(p50(serverTotal))} | ${(p50(serverTotal) / p50(directTotal)).toFixed(2)}× |`,
+    );
+  }
+  const { concurrent, startup, list } = result;
+  lines.push("");
+  lines.push("| measure | value | target |", "|---|---|---|");
+  lines.push(`| start-up, cold (fresh data folder, migrations) | ${formatMs(startup.coldMs)} ms | |`);
+  lines.push(`| start-up, warm | ${formatMs(startup.warmMs)} ms | |`);
+  lines.push(`| RSS idle (after set-up) | ${megabytes(result.idleRssBytes)} | ≤ 80 MB |`);
+  lines.push(`| ${concurrent.streams} concurrent streams (10 ms per token): completed | ${concurrent.completed} / ${concurrent.streams} in ${formatMs(concurrent.wallMs)} ms | |`);
+  lines.push(`| ${concurrent.streams} concurrent streams: TTFT p50 / p95 | ${formatMs(percentile(concurrent.firstTokenMs, 0.5))} / ${formatMs(percentile(concurrent.firstTokenMs, 0.95))} ms | |`);
+  lines.push(`| RSS peak under ${concurrent.streams} streams | ${megabytes(concurrent.peakRssBytes)} | |`);
+  lines.push(`| list conversations, first page of 50 with ${list.conversations}: p50 / p95 | ${formatMs(percentile(list.firstPageMs, 0.5))} / ${formatMs(percentile(list.firstPageMs, 0.95))} ms | ≤ 10 ms (original Juggler: 2,200 ms) |`);
+  lines.push(`| list all ${list.conversations} (pages of 200) | ${formatMs(list.allPagesMs)} ms | |`);
+  return lines.join("\n");
+}
