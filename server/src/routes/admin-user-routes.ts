@@ -1,0 +1,34 @@
+import Router from "@koa/router";
+import { endpoints } from "../../../protocol/http/endpoints";
+import { requireAdmin, type AuthenticatedState } from "../http/auth-middleware";
+import { requireJsonBody } from "../http/require-json-body";
+import { validate } from "../http/validate";
+import type { Services } from "../services/services";
+
+/** Admin: the team's accounts (approve, disable, make admin) and the registration policy. */
+export function adminUserRoutes(services: Services): Router {
+  const router = new Router<AuthenticatedState>();
+  const accounts = services.accounts;
+  const admin = requireAdmin(services);
+
+  router.get(endpoints.listUsers.path, admin, async (context) => {
+    context.body = { users: await accounts.listUsers() };
+  });
+
+  router.patch(endpoints.updateUser.path, requireJsonBody, admin, async (context) => {
+    const request = validate(endpoints.updateUser.request, context.request.body);
+    const userId = context.params.userId ?? "";
+    context.body = { user: await accounts.updateUser(context.state.user.id, userId, request) };
+  });
+
+  router.get(endpoints.getTeamSettings.path, admin, async (context) => {
+    context.body = await accounts.getTeamSettings();
+  });
+
+  router.patch(endpoints.updateTeamSettings.path, requireJsonBody, admin, async (context) => {
+    const request = validate(endpoints.updateTeamSettings.request, context.request.body);
+    context.body = await accounts.updateTeamSettings(request);
+  });
+
+  return router;
+}
