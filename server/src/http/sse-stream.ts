@@ -1,0 +1,85 @@
+import type { ServerResponse } from "node:http";
+
+/** Proxies and load balancers drop idle connections; a comment line every 15 s keeps the stream alive. */
+export const SSE_HEARTBEAT_INTERVAL_MS = 15_000;
+/** Suggested reconnection delay for EventSource clients. */
+const RECONNECT_DELAY_MS = 2_000;
+
+export interface SseEvent {
+  id: number;
+  event: string;
+  data: unknown;
+}
+
+/**
+ * Server-sent events framing on a raw Node response (the route sets `context.respond = false`,
+ * so neither Koa nor any body middleware buffers it): `id: <seq>`, `event: <name>`, `data: <json>`,
+ * a blank line; heartbeat comments; and a close that only ever detaches the client.
+ */
+export class SseStream {
+  private heartbeat: NodeJS.Timeout | undefined;
+  private isEnded = false;
+  private readonly closeListeners: Array<() => void> = [];
+
+  constructor(
+    private readonly response: ServerResponse,
+    private readonly heartbeatIntervalMs = SSE_HEARTBEAT_INTERVAL_MS,
+  ) {
+    response.on("close", () => this.handleClose());
+  }
+
+  get isOpen(): boolean {
+    return !this.isEnded && !this.response.destroyed && !this.response.writableEnded;
+  }
+
+  open(): void {
+    this.response.writeHead(200, {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-cache, no-transform",
+      Connection: "keep-alive",
+      // nginx buffers proxied responses unless told not to; a buffered stream is no stream
+      "X-Accel-Buffering": "no",
+    });
+    this.response.socket?.setNoDelay(true);
+    this.write(`retry: ${RECONNECT_DELAY_MS}\n\n`);
+    this.heartbeat = setInterval(() => this.write(": heartbeat\n\n"), this.heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  send(event: SseEvent): void {
+    // JSON.stringify never emits a raw newline, so the data stays on one `data:` line
+    this.write(`id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
+  }
+
+  /** Ends the response (the client sees the stream finish). Safe to call more than once. */
+  end(): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    clearInterval(this.heartbeat);
+    if (!this.response.writableEnded && !this.response.destroyed) this.response.end();
+  }
+
+  /** Called once when the connection closes, whoever closed it. */
+  onClose(listener: () => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  private write(chunk: string): void {
+    if (!this.isOpen) return;
+    this.response.write(chunk);
+  }
+
+  private handleClose(): void {
+    this.isEnded = true;
+    clearInterval(this.heartbeat);
+    for (const listener of this.closeListeners.splice(0)) listener();
+  }
+}
+
+/** `Last-Event-ID` (or the `lastEventId` query fallback for clients that cannot set headers): a sequence number ≥ 0. */
+export function parseLastEventId(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const trimmed = value.trim();
+  if (!/^\d{1,15}$/.test(trimmed)) return Number.NaN;
+  return Number(trimmed);
+}

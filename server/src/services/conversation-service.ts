@@ -1,0 +1,298 @@
+import crypto from "node:crypto";
+import type { Knex } from "knex";
+import type {
+  ContextSnapshot,
+  Conversation,
+  ConversationDetailResponse,
+  ConversationListQuery,
+  ConversationListResponse,
+  FinishReason,
+  Message,
+  MessageStatus,
+} from "../../../protocol/http/conversations";
+import type { ErrorCode } from "../../../protocol/http/error-codes";
+import type { ProviderKind } from "../../../protocol/http/providers";
+import { AppError } from "../http/app-error";
+import {
+  ConversationRepository,
+  markStreamingMessagesInterrupted,
+  toConversation,
+  toMessage,
+  type ConversationListPosition,
+  type MessageChanges,
+  type MessageRow,
+} from "../storage/conversation-repository";
+import type { ServiceContext } from "./service-context";
+
+export const DEFAULT_CONVERSATION_TITLE = "New conversation";
+/** Titles taken from a first message are cut here (at a word boundary when there is one). */
+export const DERIVED_TITLE_MAX_LENGTH = 60;
+
+/** What the generation service needs to open an answer: who answers. */
+export interface AnswerOrigin {
+  provider: ProviderKind;
+  modelId: string;
+}
+
+export interface AppendExchangeRequest extends AnswerOrigin {
+  content: string;
+  /** undefined: under the conversation's leaf; null: a new root (editing the first message); else that message. */
+  parentId: string | null | undefined;
+}
+
+export interface AppendedExchange {
+  conversation: Conversation;
+  userMessage: Message;
+  assistantMessage: Message;
+}
+
+export interface AppendedAnswer {
+  conversation: Conversation;
+  assistantMessage: Message;
+}
+
+/** The final state of an answer, written once by its generation job. */
+export interface AnswerResult {
+  content: string;
+  status: Exclude<MessageStatus, "streaming">;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  timeToFirstTokenMs: number | null;
+  durationMs: number | null;
+  finishReason: FinishReason | null;
+  finishReasonRaw: string | null;
+  error: { code: ErrorCode; message: string } | null;
+  /** Epoch ms: the answer's updated_at, the same value the terminal event shows. */
+  finishedAt: number;
+}
+
+/**
+ * A member's conversations and the message tree inside them. Every read and write goes through
+ * a ConversationRepository scoped to the user. Generation jobs write their answer through here too.
+ */
+export class ConversationService {
+  constructor(private readonly context: ServiceContext) {}
+
+  private repository(userId: string, database: Knex | Knex.Transaction = this.context.database): ConversationRepository {
+    return new ConversationRepository(database, userId);
+  }
+
+  async list(userId: string, query: ConversationListQuery): Promise<ConversationListResponse> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    // one extra row tells whether another page exists without a count query
+    const rows = await this.repository(userId).listConversations(query.limit + 1, after);
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const nextCursor = rows.length > query.limit && last ? encodeCursor({ lastMessageAt: last.last_message_at, id: last.id }) : null;
+    return { conversations: page.map(toConversation), nextCursor };
+  }
+
+  async create(userId: string, request: { title?: string; modelId?: string }): Promise<Conversation> {
+    const now = this.context.now();
+    const row = await this.repository(userId).insertConversation({
+      id: crypto.randomUUID(),
+      title: request.title ?? DEFAULT_CONVERSATION_TITLE,
+      model_id: request.modelId ?? null,
+      leaf_message_id: null,
+      created_at: now,
+      updated_at: now,
+      last_message_at: now,
+    });
+    return toConversation(row);
+  }
+
+  async requireConversation(userId: string, conversationId: string): Promise<Conversation> {
+    return toConversation(await this.repository(userId).requireConversation(conversationId));
+  }
+
+  /** The conversation and its current branch, root to leaf. */
+  async get(userId: string, conversationId: string): Promise<ConversationDetailResponse> {
+    const repository = this.repository(userId);
+    const row = await repository.requireConversation(conversationId);
+    const branch = row.leaf_message_id === null ? [] : await repository.loadBranch(row.leaf_message_id);
+    return { conversation: toConversation(row), messages: branch.map(toMessage) };
+  }
+
+  async update(userId: string, conversationId: string, changes: { title?: string; modelId?: string }): Promise<Conversation> {
+    return this.context.database.transaction(async (transaction) => {
+      const repository = this.repository(userId, transaction);
+      const row = await repository.requireConversation(conversationId);
+      const update = {
+        ...(changes.title === undefined ? {} : { title: changes.title }),
+        ...(changes.modelId === undefined ? {} : { model_id: changes.modelId }),
+        updated_at: this.context.now(),
+      };
+      await repository.updateConversation(conversationId, update);
+      return toConversation({ ...row, ...update });
+    });
+  }
+
+  async delete(userId: string, conversationId: string): Promise<void> {
+    const isDeleted = await this.repository(userId).deleteConversation(conversationId);
+    if (!isDeleted) throw new AppError(404, "not_found", "Conversation not found");
+  }
+
+  async getMessage(userId: string, messageId: string): Promise<Message> {
+    return toMessage(await this.repository(userId).requireMessage(messageId));
+  }
+
+  /** The branch root→message, oldest first (one indexed walk). */
+  async loadBranch(userId: string, messageId: string): Promise<Message[]> {
+    return (await this.repository(userId).loadBranch(messageId)).map(toMessage);
+  }
+
+  /**
+   * A send: in ONE transaction, the user's message and an empty `streaming` answer under it; the
+   * conversation's leaf moves to the answer and its model becomes the one chosen. The user's text
+   * is stored before any provider is called.
+   */
+  async appendExchange(userId: string, conversationId: string, request: AppendExchangeRequest): Promise<AppendedExchange> {
+    return this.context.database.transaction(async (transaction) => {
+      const repository = this.repository(userId, transaction);
+      const conversation = await repository.requireConversation(conversationId);
+      const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
+      if (parentId !== null && request.parentId !== undefined) {
+        const parent = await repository.findMessage(parentId);
+        if (!parent || parent.conversation_id !== conversationId) {
+          throw new AppError(400, "validation_failed", "parentId: not a message of this conversation");
+        }
+      }
+      const now = this.context.now();
+      const userMessage = this.newMessageRow(conversationId, parentId, "user", now, { content: request.content, status: "complete" });
+      const assistantMessage = this.newMessageRow(conversationId, userMessage.id, "assistant", now, {
+        status: "streaming",
+        provider: request.provider,
+        model_id: request.modelId,
+      });
+      await repository.insertMessages([userMessage, assistantMessage]);
+      const isFirstMessage = conversation.leaf_message_id === null;
+      const changes = {
+        leaf_message_id: assistantMessage.id,
+        model_id: request.modelId,
+        last_message_at: now,
+        updated_at: now,
+        ...(isFirstMessage && conversation.title === DEFAULT_CONVERSATION_TITLE ? { title: deriveTitle(request.content) } : {}),
+      };
+      await repository.updateConversation(conversationId, changes);
+      return {
+        conversation: toConversation({ ...conversation, ...changes }),
+        userMessage: toMessage(userMessage),
+        assistantMessage: toMessage(assistantMessage),
+      };
+    });
+  }
+
+  /** Regenerate / rerun on another model: a sibling answer under the same question; the leaf moves to it. */
+  async appendSiblingAnswer(userId: string, answerId: string, origin: AnswerOrigin): Promise<AppendedAnswer> {
+    return this.context.database.transaction(async (transaction) => {
+      const repository = this.repository(userId, transaction);
+      const answer = await repository.requireMessage(answerId);
+      if (answer.role !== "assistant" || answer.parent_id === null) {
+        throw new AppError(400, "validation_failed", "Only an answer can be regenerated");
+      }
+      const conversation = await repository.requireConversation(answer.conversation_id);
+      const now = this.context.now();
+      const sibling = this.newMessageRow(answer.conversation_id, answer.parent_id, "assistant", now, {
+        status: "streaming",
+        provider: origin.provider,
+        model_id: origin.modelId,
+      });
+      await repository.insertMessages([sibling]);
+      const changes = { leaf_message_id: sibling.id, model_id: origin.modelId, last_message_at: now, updated_at: now };
+      await repository.updateConversation(answer.conversation_id, changes);
+      return { conversation: toConversation({ ...conversation, ...changes }), assistantMessage: toMessage(sibling) };
+    });
+  }
+
+  async saveContextSnapshot(userId: string, messageId: string, snapshot: ContextSnapshot): Promise<void> {
+    await this.repository(userId).updateMessage(messageId, { context_snapshot: JSON.stringify(snapshot), updated_at: this.context.now() });
+  }
+
+  /** The periodic flush of a streaming answer's partial text. */
+  async saveAnswerProgress(userId: string, messageId: string, content: string): Promise<void> {
+    await this.repository(userId).updateMessage(messageId, { content, updated_at: this.context.now() });
+  }
+
+  /** false when the answer is gone (its conversation was deleted meanwhile). */
+  async saveAnswerResult(userId: string, messageId: string, result: AnswerResult): Promise<boolean> {
+    const changes: MessageChanges = {
+      content: result.content,
+      status: result.status,
+      input_tokens: result.inputTokens,
+      output_tokens: result.outputTokens,
+      time_to_first_token_ms: result.timeToFirstTokenMs,
+      duration_ms: result.durationMs,
+      finish_reason: result.finishReason,
+      finish_reason_raw: result.finishReasonRaw === null ? null : result.finishReasonRaw.slice(0, 64),
+      error_code: result.error?.code ?? null,
+      error_message: result.error?.message ?? null,
+      updated_at: result.finishedAt,
+    };
+    return this.repository(userId).updateMessage(messageId, changes);
+  }
+
+  /** Start-up crash recovery (every user): answers left `streaming` become `interrupted`. */
+  async markStreamingAnswersInterrupted(errorCode: ErrorCode, errorMessage: string): Promise<number> {
+    return markStreamingMessagesInterrupted(this.context.database, { errorCode, errorMessage, now: this.context.now() });
+  }
+
+  private newMessageRow(
+    conversationId: string,
+    parentId: string | null,
+    role: "user" | "assistant",
+    now: number,
+    fields: Partial<MessageRow>,
+  ): MessageRow {
+    return {
+      id: crypto.randomUUID(),
+      conversation_id: conversationId,
+      parent_id: parentId,
+      role,
+      content: "",
+      status: "complete",
+      provider: null,
+      model_id: null,
+      input_tokens: null,
+      output_tokens: null,
+      time_to_first_token_ms: null,
+      duration_ms: null,
+      finish_reason: null,
+      finish_reason_raw: null,
+      error_code: null,
+      error_message: null,
+      context_snapshot: null,
+      created_at: now,
+      updated_at: now,
+      ...fields,
+    };
+  }
+}
+
+/** The first non-empty line of the first message, whitespace collapsed, cut at a word near 60 characters. */
+export function deriveTitle(content: string): string {
+  const firstLine = content.split(/\r?\n/).find((line) => line.trim() !== "") ?? "";
+  const line = firstLine.replace(/\s+/g, " ").trim();
+  if (line === "") return DEFAULT_CONVERSATION_TITLE;
+  if (line.length <= DERIVED_TITLE_MAX_LENGTH) return line;
+  const cut = line.slice(0, DERIVED_TITLE_MAX_LENGTH);
+  const lastSpace = cut.lastIndexOf(" ");
+  return `${(lastSpace >= DERIVED_TITLE_MAX_LENGTH / 2 ? cut.slice(0, lastSpace) : cut).trimEnd()}…`;
+}
+
+/** Cursors are opaque to clients: base64url of [last_message_at, id] of a page's last row. */
+function encodeCursor(position: ConversationListPosition): string {
+  return Buffer.from(JSON.stringify([position.lastMessageAt, position.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): ConversationListPosition {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === "string") {
+      return { lastMessageAt: value[0] as number, id: value[1] };
+    }
+  } catch {
+    // fall through: any malformed cursor gets the same answer
+  }
+  throw new AppError(400, "validation_failed", "cursor: not a cursor from a previous page");
+}
+

@@ -1,0 +1,315 @@
+import type {
+  Conversation,
+  CreateConversationRequest,
+  Message,
+  RegenerateRequest,
+  RegenerateResponse,
+  SendMessageRequest,
+  SendMessageResponse,
+  UpdateConversationRequest,
+} from "../../../protocol/http/conversations";
+import type { ErrorDetail } from "../../../protocol/http/error-codes";
+import { isTerminalGenerationEvent, type GenerationEvent } from "../../../protocol/http/generation-events";
+import type { Model } from "../../../protocol/http/models";
+import type { ProviderKind } from "../../../protocol/http/providers";
+import { AppError } from "../http/app-error";
+import type { Logger } from "../logger";
+import type { ChatProvider } from "../providers/chat-provider";
+import type { ConversationService } from "./conversation-service";
+import { GenerationJob, SHUTDOWN_ERROR } from "./generation-job";
+import type { ServiceContext } from "./service-context";
+
+/** What the generation service needs from its neighbours (the real services satisfy these). */
+export interface GenerationDependencies {
+  providers: { getChatProvider(kind: ProviderKind): ChatProvider | Promise<ChatProvider> };
+  catalog: { getVisibleModel(modelId: string): Promise<Model> };
+  conversations: ConversationService;
+  accounts: { setLastModel(userId: string, modelId: string | null): Promise<void> };
+}
+
+/** Where a stream's events go: the SSE framing lives in http/, the service only calls these. */
+export interface GenerationEventSink {
+  send(event: GenerationEvent): void;
+  /** No more events: the terminal one was sent, or the server is stopping. */
+  end(): void;
+}
+
+/** An ownership-checked stream of one answer, ready to deliver events once a sink is attached. */
+export interface GenerationStream {
+  /** Sends the missed events (after the client's last sequence), then live ones, then ends. */
+  attach(sink: GenerationEventSink): void;
+  /** The client went away: stop delivering (the generation itself goes on). */
+  detach(): void;
+}
+
+/** Finished jobs keep their event log this long, so a client re-attaching just after the end still gets exact events. */
+const FINISHED_JOB_RETENTION_MS = 60_000;
+
+const RESTART_MESSAGE = "The server restarted while this answer was being written; the partial answer was kept";
+
+/**
+ * Chat use cases that involve a model or a running answer: sending, regenerating, stopping,
+ * streaming, switching model, deleting a conversation with an answer in flight, and the
+ * start-up / shutdown handling of generation jobs. One job per answer, independent of HTTP.
+ */
+export class GenerationService {
+  private readonly logger: Logger;
+  /** Active and recently finished jobs, by answer id. */
+  private readonly jobs = new Map<string, GenerationJob>();
+  /** The active job of each conversation: one answer at a time per conversation. */
+  private readonly activeByConversation = new Map<string, GenerationJob>();
+  /** Conversations between "may send" and "job registered" (the transaction is in between). */
+  private readonly reservedConversations = new Set<string>();
+  private readonly openSinks = new Set<GenerationEventSink>();
+  private readonly retentionTimers = new Set<NodeJS.Timeout>();
+  private isShuttingDown = false;
+
+  constructor(
+    private readonly context: ServiceContext,
+    private readonly dependencies: GenerationDependencies,
+  ) {
+    this.logger = context.logger.child({ service: "generation" });
+  }
+
+  // ---- conversations (the parts that touch models or running answers) ----
+
+  async createConversation(userId: string, request: CreateConversationRequest): Promise<Conversation> {
+    if (request.modelId !== undefined) await this.dependencies.catalog.getVisibleModel(request.modelId);
+    return this.dependencies.conversations.create(userId, request);
+  }
+
+  /** Rename and/or switch model. The model must be visible; the next send uses it with the whole branch. */
+  async updateConversation(userId: string, conversationId: string, changes: UpdateConversationRequest): Promise<Conversation> {
+    // ownership first: another user's id is a 404 whatever the body says
+    await this.dependencies.conversations.requireConversation(userId, conversationId);
+    if (changes.modelId !== undefined) await this.dependencies.catalog.getVisibleModel(changes.modelId);
+    const conversation = await this.dependencies.conversations.update(userId, conversationId, changes);
+    if (changes.modelId !== undefined) await this.rememberLastModel(userId, changes.modelId);
+    return conversation;
+  }
+
+  /** A streaming answer in it is stopped first (its provider request closed), then everything is deleted. */
+  async deleteConversation(userId: string, conversationId: string): Promise<void> {
+    await this.dependencies.conversations.requireConversation(userId, conversationId);
+    const job = this.activeByConversation.get(conversationId);
+    if (job) {
+      job.requestStop("stop");
+      await job.done;
+    }
+    await this.dependencies.conversations.delete(userId, conversationId);
+  }
+
+  // ---- answers ----
+
+  /**
+   * Saves the user's message and a `streaming` answer (one transaction), starts the job and returns
+   * at once (202). The model is checked before anything is written. One answer at a time per
+   * conversation: a send while one is streaming is a 409 conflict (stop it first), because a second
+   * question would not see the first answer.
+   */
+  async sendMessage(userId: string, conversationId: string, request: SendMessageRequest): Promise<SendMessageResponse> {
+    this.assertAcceptingWork();
+    await this.dependencies.conversations.requireConversation(userId, conversationId);
+    const { model, provider } = await this.resolveModel(request.modelId);
+    const release = this.reserveConversation(conversationId);
+    try {
+      const appended = await this.dependencies.conversations.appendExchange(userId, conversationId, {
+        content: request.content,
+        parentId: request.parentId,
+        provider: model.provider,
+        modelId: model.id,
+      });
+      this.startJob(userId, appended.assistantMessage, appended.userMessage.id, model, provider);
+      await this.rememberLastModel(userId, model.id);
+      return appended;
+    } finally {
+      release();
+    }
+  }
+
+  /** A sibling answer under the same question, on the given model or the original one ("rerun on model X"). */
+  async regenerate(userId: string, messageId: string, request: RegenerateRequest): Promise<RegenerateResponse> {
+    this.assertAcceptingWork();
+    const original = await this.dependencies.conversations.getMessage(userId, messageId);
+    if (original.role !== "assistant" || original.parentId === null) {
+      throw new AppError(400, "validation_failed", "Only an answer can be regenerated");
+    }
+    const modelId = request.modelId ?? original.modelId;
+    if (modelId === null) throw new AppError(400, "validation_failed", "modelId: give the model to answer with");
+    const { model, provider } = await this.resolveModel(modelId);
+    const release = this.reserveConversation(original.conversationId);
+    try {
+      const appended = await this.dependencies.conversations.appendSiblingAnswer(userId, messageId, {
+        provider: model.provider,
+        modelId: model.id,
+      });
+      this.startJob(userId, appended.assistantMessage, original.parentId, model, provider);
+      if (request.modelId !== undefined) await this.rememberLastModel(userId, model.id);
+      return appended;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Aborts the provider request and answers with the stored `stopped` message (partial text kept).
+   * Stopping an answer that is not generating is a 409 generation_not_active, so a client can tell
+   * "stopped now" from "had already finished" (it then has the final message from GET).
+   */
+  async stop(userId: string, messageId: string): Promise<Message> {
+    const message = await this.dependencies.conversations.getMessage(userId, messageId);
+    const job = this.jobs.get(messageId);
+    if (!job || !job.isActive) {
+      throw new AppError(409, "generation_not_active", `This answer is not being generated (it is ${message.status})`);
+    }
+    job.requestStop("stop");
+    return job.done;
+  }
+
+  getMessage(userId: string, messageId: string): Promise<Message> {
+    return this.dependencies.conversations.getMessage(userId, messageId);
+  }
+
+  /**
+   * Checks ownership (before any SSE header is written, so a 404 is a normal JSON error) and
+   * prepares the stream: the job's events after `afterSequence` then live, or, when the job is no
+   * longer in memory, one terminal event carrying the stored message.
+   */
+  async openStream(userId: string, messageId: string, afterSequence: number): Promise<GenerationStream> {
+    const message = await this.dependencies.conversations.getMessage(userId, messageId);
+    if (message.role !== "assistant") throw new AppError(400, "validation_failed", "Only an answer has a generation stream");
+    const job = this.jobs.get(messageId);
+    let detach: () => void = () => undefined;
+    let activeSink: GenerationEventSink | undefined;
+    const close = () => {
+      detach();
+      if (activeSink) this.openSinks.delete(activeSink);
+      activeSink = undefined;
+    };
+    return {
+      attach: (sink) => {
+        if (!job) {
+          sink.send(terminalEventFor(message, afterSequence + 1));
+          sink.end();
+          return;
+        }
+        activeSink = sink;
+        this.openSinks.add(sink);
+        const subscription = job.subscribe(afterSequence, (event) => {
+          // a client claiming to be ahead of the job gets nothing twice, but still the end
+          if (event.sequence > afterSequence) sink.send(event);
+          if (isTerminalGenerationEvent(event.event)) {
+            close();
+            sink.end();
+          }
+        });
+        detach = subscription.unsubscribe;
+        for (const event of subscription.missed) sink.send(event);
+        if (!job.isActive) {
+          close();
+          sink.end();
+        }
+      },
+      detach: close,
+    };
+  }
+
+  // ---- lifecycle ----
+
+  /** At start: answers a crashed process left `streaming` become `interrupted`, partial text kept. */
+  async recoverInterrupted(): Promise<void> {
+    const count = await this.dependencies.conversations.markStreamingAnswersInterrupted("server_shutting_down", RESTART_MESSAGE);
+    if (count > 0) this.logger.warn("answers interrupted by a restart were marked", { count });
+  }
+
+  /**
+   * Aborts every job (their answers become `interrupted` with partial text saved, and every
+   * subscriber gets generation-error server_shutting_down), then ends any stream still open:
+   * an open SSE response would otherwise keep server.close() waiting forever.
+   */
+  async shutdown(): Promise<void> {
+    this.isShuttingDown = true;
+    const active = [...this.jobs.values()].filter((job) => job.isActive);
+    for (const job of active) job.requestStop("shutdown");
+    await Promise.all(active.map((job) => job.done));
+    for (const sink of [...this.openSinks]) sink.end();
+    this.openSinks.clear();
+    for (const timer of this.retentionTimers) clearTimeout(timer);
+    this.retentionTimers.clear();
+    this.jobs.clear();
+    this.activeByConversation.clear();
+  }
+
+  // ---- internals ----
+
+  private assertAcceptingWork(): void {
+    if (this.isShuttingDown) {
+      throw new AppError(503, "server_shutting_down", "The server is stopping; try again in a moment", true);
+    }
+  }
+
+  private async resolveModel(modelId: string): Promise<{ model: Model; provider: ChatProvider }> {
+    const model = await this.dependencies.catalog.getVisibleModel(modelId);
+    const provider = await this.dependencies.providers.getChatProvider(model.provider);
+    return { model, provider };
+  }
+
+  /** Synchronous check-and-set, so two sends racing on one conversation cannot both pass. */
+  private reserveConversation(conversationId: string): () => void {
+    if (this.reservedConversations.has(conversationId) || this.activeByConversation.get(conversationId)?.isActive) {
+      throw new AppError(409, "conflict", "An answer in this conversation is still being generated; stop it or wait for it to finish");
+    }
+    this.reservedConversations.add(conversationId);
+    return () => this.reservedConversations.delete(conversationId);
+  }
+
+  private startJob(userId: string, answer: Message, questionId: string, model: Model, provider: ChatProvider): void {
+    const job = new GenerationJob({
+      userId,
+      answer,
+      questionId,
+      model,
+      provider,
+      conversations: this.dependencies.conversations,
+      logger: this.logger,
+      now: this.context.now,
+      maxRetries: this.context.config.providerMaxRetries,
+      retryMaxDelayMs: this.context.config.providerRetryMaxDelayMs,
+    });
+    this.jobs.set(answer.id, job);
+    this.activeByConversation.set(answer.conversationId, job);
+    job.start();
+    void job.done.then(() => {
+      if (this.activeByConversation.get(answer.conversationId) === job) this.activeByConversation.delete(answer.conversationId);
+      if (this.isShuttingDown) return;
+      const timer = setTimeout(() => {
+        this.retentionTimers.delete(timer);
+        if (this.jobs.get(answer.id) === job) this.jobs.delete(answer.id);
+      }, FINISHED_JOB_RETENTION_MS);
+      timer.unref();
+      this.retentionTimers.add(timer);
+    });
+  }
+
+  private async rememberLastModel(userId: string, modelId: string): Promise<void> {
+    try {
+      await this.dependencies.accounts.setLastModel(userId, modelId);
+    } catch (error) {
+      // a preference; never worth failing a send for
+      this.logger.warn("remembering the last model failed", { error });
+    }
+  }
+}
+
+/** For a job no longer in memory: one final event describing the stored answer. */
+function terminalEventFor(message: Message, sequence: number): GenerationEvent {
+  if (message.status === "complete" || message.status === "stopped") {
+    return { sequence, event: "generation-end", data: { message } };
+  }
+  const error: ErrorDetail =
+    message.error ??
+    (message.status === "streaming"
+      ? { code: SHUTDOWN_ERROR.code, message: "This answer is no longer being generated" }
+      : { code: "internal_error", message: "The answer failed" });
+  return { sequence, event: "generation-error", data: { error, message } };
+}

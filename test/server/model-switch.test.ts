@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import type { ProviderKind } from "../../protocol/http/providers";
+import { SYSTEM_PROMPT } from "../../server/src/services/context-builder";
+import { defaultOllamaModels, parseEchoText } from "../../tools/fake-providers";
+import { createConversation, lastChatRequest, sendAndWait, startChatFixture, type ChatFixture } from "../support/chat-helpers";
+import { refreshAndShowModels } from "../support/provider-setup";
+
+interface WireMessage {
+  role: string;
+  content: string;
+}
+
+/** Text of an Anthropic content field (a string or text blocks) or an OpenAI/Ollama message content. */
+function flattenContent(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) return content.map((block: { type: string; text?: string }) => (block.type === "text" ? block.text : `[${block.type}]`)).join("\n");
+  throw new Error(`unexpected content ${JSON.stringify(content)}`);
+}
+
+/** What a provider received, in one shape: the system prompt and the conversation messages, as sent on the wire. */
+function receivedConversation(fixture: ChatFixture, kind: ProviderKind): { system: string | undefined; messages: WireMessage[]; body: any } {
+  const body = lastChatRequest(fixture.fakes, kind).body as any;
+  const messages: WireMessage[] = (body.messages as Array<{ role: string; content: unknown }>).map((message) => ({
+    role: message.role,
+    content: flattenContent(message.content),
+  }));
+  if (kind === "anthropic") {
+    return { system: body.system === undefined ? undefined : flattenContent(body.system), messages, body };
+  }
+  // Groq chat completions and Ollama /api/chat: the system prompt is the first message
+  assert.equal(messages[0]?.role, "system", `${kind} got the system prompt as its first message`);
+  return { system: messages[0]!.content, messages: messages.slice(1), body };
+}
+
+const ordered: Array<[ProviderKind, ProviderKind]> = [
+  ["anthropic", "groq"],
+  ["groq", "anthropic"],
+  ["anthropic", "ollama"],
+  ["ollama", "anthropic"],
+  ["groq", "ollama"],
+  ["ollama", "groq"],
+];
+
+describe("model switch mid-conversation: the new model sees the whole branch, in its provider's format", function () {
+  let fixture: ChatFixture;
+
+  before(async function () {
+    fixture = await startChatFixture();
+  });
+  after(async function () {
+    await fixture?.dispose();
+  });
+
+  for (const [from, to] of ordered) {
+    it(`${from} → ${to}`, async function () {
+      const { server, memberToken: token } = fixture;
+      const fromModel = fixture.models[from][0]!;
+      const toModel = fixture.models[to][0]!;
+      const conversation = await createConversation(server, token);
+      const firstQuestion = `First question, asked of ${from}: what is a monad?`;
+      const first = await sendAndWait(server, token, conversation.id, firstQuestion, fromModel);
+      assert.equal(first.answer.status, "complete");
+      assert.equal(first.answer.provider, from);
+      const firstAnswerText: string = first.answer.content;
+      assert.ok(firstAnswerText.length > 0);
+
+      const secondQuestion = `Second question, now for ${to}: say it more simply`;
+      const second = await sendAndWait(server, token, conversation.id, secondQuestion, toModel);
+      assert.equal(second.answer.status, "complete", JSON.stringify(second.answer.error));
+      assert.equal(second.answer.provider, to);
+      assert.equal(second.answer.modelId, toModel);
+
+      // exactly what the receiving fake got on the wire
+      const received = receivedConversation(fixture, to);
+      assert.equal(received.system, SYSTEM_PROMPT);
+      const expected: WireMessage[] = [
+        { role: "user", content: firstQuestion },
+        { role: "assistant", content: firstAnswerText },
+        { role: "user", content: secondQuestion },
+      ];
+      assert.deepEqual(received.messages, expected);
+      if (to === "anthropic") {
+        assert.ok(!received.body.messages.some((message: { role: string }) => message.role === "system"), "no system message inside messages");
+        assert.equal(received.messages[0]!.role, "user");
+      }
+      assert.equal(`${to}:${received.body.model}`, toModel, "the provider's own model name");
+
+      // and the new model's answer (an echo) states the same
+      const echo = parseEchoText(second.answer.content);
+      assert.equal(echo.system, SYSTEM_PROMPT);
+      assert.deepEqual(
+        echo.messages,
+        expected.map((message) => ({ role: message.role, text: message.content })),
+      );
+      assert.deepEqual(second.answer.context.includedMessageIds, [
+        first.sent.userMessage.id,
+        first.answer.id,
+        second.sent.userMessage.id,
+      ]);
+      assert.deepEqual(second.answer.context.droppedMessageIds, []);
+
+      const detail = await server.request("GET", `/conversations/${conversation.id}`, { token });
+      assert.equal(detail.body.conversation.modelId, toModel);
+    });
+  }
+
+  it("history Anthropic would refuse (a failed empty answer between two questions) still reaches it as a valid request", async function () {
+    const { server, memberToken: token, fakes } = fixture;
+    const groqModel = fixture.models.groq[0]!;
+    const anthropicModel = fixture.models.anthropic[0]!;
+    const conversation = await createConversation(server, token);
+    fakes.groq.setFaults({ fault: "unauthorized" });
+    const failed = await sendAndWait(server, token, conversation.id, "First question (the answer will fail)", groqModel);
+    assert.equal(failed.answer.status, "error");
+    assert.equal(failed.answer.content, "");
+
+    const second = await sendAndWait(server, token, conversation.id, "Second question", anthropicModel);
+    assert.equal(second.answer.status, "complete", JSON.stringify(second.answer.error));
+    const received = receivedConversation(fixture, "anthropic");
+    assert.equal(received.system, SYSTEM_PROMPT);
+    assert.equal(received.messages[0]!.role, "user", "Anthropic's first message is from the user");
+    for (let index = 1; index < received.messages.length; index += 1) {
+      assert.notEqual(received.messages[index]!.role, received.messages[index - 1]!.role, "roles alternate");
+    }
+    assert.ok(received.messages.every((message) => message.content.trim() !== ""), "no empty message");
+    const sentText = received.messages.map((message) => message.content).join("\n");
+    assert.ok(sentText.includes("First question (the answer will fail)"));
+    assert.ok(sentText.includes("Second question"));
+    // never silent: the snapshot says what was changed
+    assert.ok(second.answer.context.adjustments.length >= 2, JSON.stringify(second.answer.context.adjustments));
+    assert.deepEqual(second.answer.context.includedMessageIds, [failed.sent.userMessage.id, second.sent.userMessage.id]);
+  });
+
+  it("fits a long conversation into a small window: oldest turns dropped, newest kept, dropped ids in the snapshot", async function () {
+    const { server, memberToken: token, adminToken, fakes } = fixture;
+    fakes.ollama.setModels([
+      ...defaultOllamaModels,
+      { ...defaultOllamaModels[1]!, name: "tiny-window:latest", contextLength: 1024, digest: "f".repeat(64) },
+    ]);
+    const ids = await refreshAndShowModels(server, "ollama", adminToken);
+    const tinyModel = ids.find((id) => id.includes("tiny-window"));
+    assert.ok(tinyModel, `the small model is in the catalog: ${ids.join(", ")}`);
+    fakes.ollama.setReply({ text: "Noted." });
+    try {
+      const conversation = await createConversation(server, token);
+      const sent: Array<{ userId: string; answerId: string; content: string }> = [];
+      let last: Awaited<ReturnType<typeof sendAndWait>> | undefined;
+      for (let turn = 1; turn <= 4; turn += 1) {
+        // ~1,000 characters ≈ 250 estimated tokens each: four of them overflow a 1,024-token window
+        const content = `Turn ${turn}: ${"lorem ipsum dolor sit amet ".repeat(37)}`.slice(0, 1000);
+        last = await sendAndWait(server, token, conversation.id, content, tinyModel);
+        assert.equal(last.answer.status, "complete");
+        sent.push({ userId: last.sent.userMessage.id, answerId: last.answer.id, content });
+      }
+      const snapshot = last!.answer.context;
+      assert.equal(snapshot.contextWindowTokens, 1024);
+      assert.ok(snapshot.droppedMessageIds.length > 0, "something was dropped");
+      assert.deepEqual(snapshot.droppedMessageIds, [sent[0]!.userId, sent[0]!.answerId, sent[1]!.userId, sent[1]!.answerId]);
+      assert.deepEqual(snapshot.includedMessageIds, [sent[2]!.userId, sent[2]!.answerId, sent[3]!.userId]);
+      assert.ok(snapshot.estimatedInputTokens <= 1024 - snapshot.reservedOutputTokens);
+      assert.ok(snapshot.adjustments.some((note: string) => /oldest/.test(note)), JSON.stringify(snapshot.adjustments));
+
+      const received = receivedConversation(fixture, "ollama");
+      assert.deepEqual(
+        received.messages.map((message) => message.content),
+        [sent[2]!.content, "Noted.", sent[3]!.content],
+      );
+    } finally {
+      fakes.ollama.setReply("echo");
+      fakes.ollama.setModels(defaultOllamaModels);
+    }
+  });
+});
