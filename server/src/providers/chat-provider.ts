@@ -51,10 +51,19 @@ export interface ChatProvider {
   readonly kind: ProviderKind;
   /** Pure: applies this provider's message rules. */
   prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation;
-  /** Streams one answer. Throws ProviderError; ends after a `finish` event. Aborting the signal closes the provider request. */
+  /**
+   * Streams one answer. Throws ProviderError; ends after a `finish` event. Aborting the signal closes
+   * the provider request; the stream then throws an AbortError (a DOMException named "AbortError",
+   * see abort-error.ts), never a ProviderError. Stopping iteration early also closes the request.
+   */
   streamChat(request: ChatRequest): AsyncIterable<ChatStreamEvent>;
   /** Chat models only (e.g. Groq's whisper/tts/guard models are dropped). */
   listModels(signal?: AbortSignal): Promise<DiscoveredModel[]>;
+  /**
+   * The cheapest call that proves the base URL and key work (the list endpoint, without per-model
+   * details such as Ollama's /api/show). Throws ProviderError like the others.
+   */
+  checkConnection(signal?: AbortSignal): Promise<{ modelCount: number }>;
 }
 
 export type ProviderErrorCode = Extract<

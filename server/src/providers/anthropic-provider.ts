@@ -1,0 +1,147 @@
+import Anthropic from "@anthropic-ai/sdk";
+import { createAbortError } from "./abort-error";
+import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
+import { ProviderError } from "./chat-provider";
+import { resolveClaudeModelLimits } from "./claude-model-limits";
+import { mapAnthropicStopReason } from "./map-anthropic-stop-reason";
+import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import { prepareAnthropicConversation } from "./prepare-anthropic-conversation";
+import type { ProviderConnection } from "./provider-connection";
+import { readStainlessError } from "./read-stainless-error";
+
+/**
+ * Anthropic through the official SDK: `messages.create({stream: true})` (raw SSE events, no
+ * accumulation we do not need) and `models.list` with the SDK's cursor auto-pagination.
+ * Wire format: PROTOCOLS.md §1.
+ */
+export class AnthropicProvider implements ChatProvider {
+  readonly kind = "anthropic" as const;
+  private readonly client: Anthropic;
+
+  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {
+    this.client = new Anthropic({
+      apiKey: connection.apiKey,
+      baseURL: connection.baseUrl,
+      // the generation job retries, and only before the first token
+      maxRetries: 0,
+      // the SDK arms this timer around fetch() only, i.e. until the response headers arrive
+      timeout: connection.connectTimeoutMs,
+      // the SDK would otherwise write to the console; our own log lines say what matters
+      logLevel: "off",
+    });
+  }
+
+  prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation {
+    return prepareAnthropicConversation(system, turns);
+  }
+
+  async *streamChat(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+    const context = this.callContext(request.model);
+    const { system, turns } = request.conversation;
+    let stream: AsyncIterable<Anthropic.Messages.RawMessageStreamEvent>;
+    try {
+      stream = await this.client.messages.create(
+        {
+          model: request.model,
+          max_tokens: request.maxOutputTokens,
+          stream: true,
+          ...(system === undefined ? {} : { system }),
+          messages: turns.map((turn) => ({ role: turn.role, content: turn.content })),
+        },
+        { signal: request.signal },
+      );
+    } catch (error) {
+      throw this.toProviderError(error, context, "request", request.signal);
+    }
+
+    let inputTokens: number | undefined;
+    let outputTokens: number | undefined;
+    let stopReason: string | null | undefined;
+    let hasStopped = false;
+    try {
+      for await (const event of stream) {
+        switch (event.type) {
+          case "message_start":
+            inputTokens = totalInputTokens(event.message.usage);
+            break;
+          case "content_block_delta":
+            if (event.delta.type === "text_delta" && event.delta.text !== "") yield { type: "text-delta", text: event.delta.text };
+            break;
+          case "message_delta": {
+            stopReason = event.delta.stop_reason ?? stopReason;
+            // cumulative, not incremental; 2026 traffic repeats the input side here too (PROTOCOLS.md §1.5)
+            const usage = event.usage as Partial<Anthropic.Messages.MessageDeltaUsage> | undefined;
+            if (typeof usage?.output_tokens === "number") outputTokens = usage.output_tokens;
+            if (typeof usage?.input_tokens === "number") inputTokens = totalInputTokens(usage);
+            break;
+          }
+          case "message_stop":
+            hasStopped = true;
+            break;
+          default:
+            // content_block_start/stop, ping (skipped by the SDK) and event types added later are ignored
+            break;
+        }
+      }
+    } catch (error) {
+      throw this.toProviderError(error, context, "stream", request.signal);
+    }
+    // The SDK ends the iteration quietly when its request is aborted: that is our stop, not an answer.
+    if (request.signal.aborted) throw createAbortError();
+    if (!hasStopped) throw mapBrokenStream(context, "incomplete");
+    yield { type: "usage", inputTokens, outputTokens };
+    yield { type: "finish", finishReason: mapAnthropicStopReason(stopReason), finishReasonRaw: stopReason ?? undefined };
+  }
+
+  async listModels(signal?: AbortSignal): Promise<DiscoveredModel[]> {
+    const context = this.callContext();
+    const models: DiscoveredModel[] = [];
+    try {
+      // the SDK follows `has_more` / `last_id` across pages (PROTOCOLS.md §1.6)
+      for await (const info of this.client.models.list({}, { signal })) {
+        // a retired model stays in the catalogue but every request naming it fails
+        if (info.lifecycle === "retired") continue;
+        const limits = resolveClaudeModelLimits(info.id, { maxInputTokens: info.max_input_tokens, maxTokens: info.max_tokens });
+        models.push({
+          name: info.id,
+          displayName: info.display_name || info.id,
+          contextWindow: limits.contextWindow,
+          maxOutputTokens: limits.maxOutputTokens,
+          supportsVision: info.capabilities?.image_input?.supported ?? null,
+        });
+      }
+    } catch (error) {
+      throw this.toProviderError(error, context, "request", signal);
+    }
+    return models;
+  }
+
+  async checkConnection(signal?: AbortSignal): Promise<{ modelCount: number }> {
+    return { modelCount: (await this.listModels(signal)).length };
+  }
+
+  private callContext(model?: string): ProviderCallContext {
+    return { kind: this.kind, baseUrl: this.connection.baseUrl, model, secrets: [this.connection.apiKey] };
+  }
+
+  private toProviderError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", signal: AbortSignal | undefined): Error {
+    if (signal?.aborted) return createAbortError();
+    if (error instanceof ProviderError) return error;
+    if (error instanceof Anthropic.APIConnectionTimeoutError) {
+      return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
+    }
+    if (error instanceof Anthropic.APIConnectionError) return mapNetworkFailure(context, error, phase);
+    if (error instanceof Anthropic.APIError) return mapProviderFailure(context, readStainlessError(error), error);
+    // JSON.parse of a cut-off `data:` line
+    if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
+    // undici's "terminated" when the socket closes mid-body
+    if (error instanceof TypeError && phase === "stream") return mapNetworkFailure(context, error, phase);
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** Input tokens include the prompt-cache reads and writes when the provider reports them (PROTOCOLS.md §1.4). */
+function totalInputTokens(usage: { input_tokens?: number | null; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null } | undefined): number | undefined {
+  if (typeof usage?.input_tokens !== "number") return undefined;
+  return usage.input_tokens + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+}

@@ -1,0 +1,146 @@
+import Groq from "groq-sdk";
+import { createAbortError } from "./abort-error";
+import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
+import { ProviderError } from "./chat-provider";
+import { isGroqChatModel } from "./is-groq-chat-model";
+import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import { mapOpenAiFinishReason } from "./map-openai-finish-reason";
+import { preparePlainConversation } from "./prepare-plain-conversation";
+import type { ProviderConnection } from "./provider-connection";
+import { readStainlessError } from "./read-stainless-error";
+
+/** Fields Groq sends in `GET /openai/v1/models` beyond the OpenAI schema (PROTOCOLS.md §2.5). */
+interface GroqModelEntry {
+  id: string;
+  active?: boolean | null;
+  context_window?: number | null;
+  max_completion_tokens?: number | null;
+}
+
+interface GroqUsage {
+  prompt_tokens?: number | null;
+  completion_tokens?: number | null;
+}
+
+/**
+ * Groq through the official SDK: chat completions streamed as OpenAI-style SSE ending in
+ * `data: [DONE]`, usage in the final chunk (PROTOCOLS.md §2.4).
+ */
+export class GroqProvider implements ChatProvider {
+  readonly kind = "groq" as const;
+  private readonly client: Groq;
+
+  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {
+    this.client = new Groq({
+      apiKey: connection.apiKey,
+      baseURL: connection.baseUrl,
+      // the generation job retries, and only before the first token
+      maxRetries: 0,
+      // armed around fetch() only: until the response headers arrive
+      timeout: connection.connectTimeoutMs,
+      logLevel: "off",
+    });
+  }
+
+  prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation {
+    return preparePlainConversation(system, turns);
+  }
+
+  async *streamChat(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+    const context = this.callContext(request.model);
+    const { system, turns } = request.conversation;
+    let stream: AsyncIterable<Groq.Chat.ChatCompletionChunk>;
+    try {
+      stream = await this.client.chat.completions.create(
+        {
+          model: request.model,
+          stream: true,
+          max_completion_tokens: request.maxOutputTokens,
+          messages: [
+            ...(system === undefined ? [] : [{ role: "system" as const, content: system }]),
+            ...turns.map((turn) => ({ role: turn.role, content: turn.content })),
+          ],
+        },
+        { signal: request.signal },
+      );
+    } catch (error) {
+      throw this.toProviderError(error, context, "request", request.signal);
+    }
+
+    let usage: GroqUsage | undefined;
+    let finishReason: string | undefined;
+    try {
+      for await (const chunk of stream) {
+        const choice = chunk.choices?.[0];
+        const text = choice?.delta?.content;
+        if (typeof text === "string" && text !== "") yield { type: "text-delta", text };
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+        // `x_groq.usage` first; 2026 recordings also carry a top-level `usage` (PROTOCOLS.md §2.4)
+        const chunkUsage = chunk.x_groq?.usage ?? (chunk as { usage?: GroqUsage | null }).usage;
+        if (chunkUsage) usage = chunkUsage;
+        if (chunk.x_groq?.error) {
+          throw mapProviderFailure(context, { message: chunk.x_groq.error });
+        }
+      }
+    } catch (error) {
+      throw this.toProviderError(error, context, "stream", request.signal);
+    }
+    // The SDK ends the iteration quietly when its request is aborted: that is our stop, not an answer.
+    if (request.signal.aborted) throw createAbortError();
+    if (finishReason === undefined) throw mapBrokenStream(context, "incomplete");
+    yield {
+      type: "usage",
+      inputTokens: typeof usage?.prompt_tokens === "number" ? usage.prompt_tokens : undefined,
+      outputTokens: typeof usage?.completion_tokens === "number" ? usage.completion_tokens : undefined,
+    };
+    yield { type: "finish", finishReason: mapOpenAiFinishReason(finishReason), finishReasonRaw: finishReason };
+  }
+
+  async listModels(signal?: AbortSignal): Promise<DiscoveredModel[]> {
+    const entries = await this.fetchModelEntries(signal);
+    return entries.filter(isGroqChatModel).map((entry) => ({
+      name: entry.id,
+      // Groq has no display names; its ids are what people know the models by
+      displayName: entry.id,
+      contextWindow: positiveOrNull(entry.context_window),
+      maxOutputTokens: positiveOrNull(entry.max_completion_tokens),
+      // the list does not say which models accept images
+      supportsVision: null,
+    }));
+  }
+
+  async checkConnection(signal?: AbortSignal): Promise<{ modelCount: number }> {
+    return { modelCount: (await this.listModels(signal)).length };
+  }
+
+  private async fetchModelEntries(signal: AbortSignal | undefined): Promise<GroqModelEntry[]> {
+    try {
+      const response = await this.client.models.list({ signal });
+      return (response.data ?? []) as GroqModelEntry[];
+    } catch (error) {
+      throw this.toProviderError(error, this.callContext(), "request", signal);
+    }
+  }
+
+  private callContext(model?: string): ProviderCallContext {
+    return { kind: this.kind, baseUrl: this.connection.baseUrl, model, secrets: [this.connection.apiKey] };
+  }
+
+  private toProviderError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", signal: AbortSignal | undefined): Error {
+    if (signal?.aborted) return createAbortError();
+    if (error instanceof ProviderError) return error;
+    if (error instanceof Groq.APIConnectionTimeoutError) {
+      return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
+    }
+    if (error instanceof Groq.APIConnectionError) return mapNetworkFailure(context, error, phase);
+    // includes the in-stream `data: {"error": …}` the SDK throws with no status
+    if (error instanceof Groq.APIError) return mapProviderFailure(context, readStainlessError(error), error);
+    if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
+    if (error instanceof TypeError && phase === "stream") return mapNetworkFailure(context, error, phase);
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function positiveOrNull(value: number | null | undefined): number | null {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : null;
+}

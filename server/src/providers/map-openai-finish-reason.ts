@@ -1,0 +1,18 @@
+import type { FinishReason } from "../../../protocol/http/conversations";
+
+/** OpenAI-style `finish_reason` as Groq sends it (PROTOCOLS.md §2.3) → our finish reason. */
+export function mapOpenAiFinishReason(finishReason: string | null | undefined): FinishReason {
+  switch (finishReason) {
+    case "stop":
+      return "stop";
+    case "length":
+      return "length";
+    case "tool_calls":
+    case "function_call":
+      return "tool-calls";
+    case "content_filter":
+      return "content-filter";
+    default:
+      return "other";
+  }
+}

@@ -1,0 +1,177 @@
+import { Ollama, type AbortableAsyncIterator, type ChatResponse } from "ollama";
+import { createAbortError } from "./abort-error";
+import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
+import { ProviderError } from "./chat-provider";
+import { chooseOllamaContextSize } from "./choose-ollama-context-size";
+import { createOllamaFetch, ollamaCallScopes, type OllamaCallScope } from "./create-ollama-fetch";
+import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import { mapOllamaDoneReason } from "./map-ollama-done-reason";
+import { preparePlainConversation } from "./prepare-plain-conversation";
+import type { ProviderConnection } from "./provider-connection";
+
+// What the SDK's AbortableAsyncIterator throws when the stream closed before a `done: true` line.
+const incompleteStreamMessage = "Did not receive done or success response in stream.";
+// /api/show calls in flight at once while refreshing the catalog
+const showConcurrency = 4;
+
+/**
+ * Ollama through the official SDK: native `/api/chat` NDJSON streaming, `/api/tags` + `/api/show`
+ * for the catalog (PROTOCOLS.md §3). No key; the SDK's fetch is ours (create-ollama-fetch.ts) so
+ * that a stop closes the request and a timeout or a malformed line is noticed.
+ */
+export class OllamaProvider implements ChatProvider {
+  readonly kind = "ollama" as const;
+  private readonly client: Ollama;
+
+  constructor(private readonly connection: ProviderConnection) {
+    this.client = new Ollama({ host: connection.baseUrl, fetch: createOllamaFetch(connection.connectTimeoutMs) });
+  }
+
+  prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation {
+    return preparePlainConversation(system, turns);
+  }
+
+  async *streamChat(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
+    const context = this.callContext(request.model);
+    const scope: OllamaCallScope = { signal: request.signal };
+    const { system, turns } = request.conversation;
+    const contextSize = chooseOllamaContextSize(request.conversation, request.maxOutputTokens);
+    let stream: AbortableAsyncIterator<ChatResponse>;
+    try {
+      stream = await ollamaCallScopes.run(scope, () =>
+        this.startChat({
+          model: request.model,
+          messages: [
+            ...(system === undefined ? [] : [{ role: "system", content: system }]),
+            ...turns.map((turn) => ({ role: turn.role, content: turn.content })),
+          ],
+          options: { num_predict: request.maxOutputTokens, ...(contextSize === undefined ? {} : { num_ctx: contextSize }) },
+        }),
+      );
+    } catch (error) {
+      throw this.toProviderError(error, context, "request", scope);
+    }
+
+    let finalLine: ChatResponse | undefined;
+    try {
+      for await (const line of stream) {
+        // the done line may carry text too (PROTOCOLS.md §3.4)
+        const text = line.message?.content;
+        if (typeof text === "string" && text !== "") yield { type: "text-delta", text };
+        if (line.done) finalLine = line;
+      }
+    } catch (error) {
+      throw this.toProviderError(error, context, "stream", scope);
+    } finally {
+      // leaving early (a consumer that stops iterating) must still close the HTTP request
+      if (finalLine === undefined) stream.abort();
+    }
+    if (request.signal.aborted) throw createAbortError();
+    if (finalLine === undefined) throw mapBrokenStream(context, "incomplete");
+    yield {
+      type: "usage",
+      // Ollama omits zero counts (`omitempty`); a missing count stays missing rather than a made-up 0
+      inputTokens: typeof finalLine.prompt_eval_count === "number" ? finalLine.prompt_eval_count : undefined,
+      outputTokens: typeof finalLine.eval_count === "number" ? finalLine.eval_count : undefined,
+    };
+    const doneReason = (finalLine as { done_reason?: string }).done_reason || undefined;
+    yield { type: "finish", finishReason: mapOllamaDoneReason(doneReason), finishReasonRaw: doneReason };
+  }
+
+  async listModels(signal?: AbortSignal): Promise<DiscoveredModel[]> {
+    const scope: OllamaCallScope = { signal };
+    return ollamaCallScopes.run(scope, async () => {
+      const names = await this.listModelNames(scope);
+      const models: Array<DiscoveredModel | undefined> = new Array(names.length);
+      let next = 0;
+      const worker = async () => {
+        while (next < names.length) {
+          const index = next;
+          next += 1;
+          models[index] = await this.describeModel(names[index], scope);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(showConcurrency, names.length) }, worker));
+      return models.filter((model): model is DiscoveredModel => model !== undefined);
+    });
+  }
+
+  async checkConnection(signal?: AbortSignal): Promise<{ modelCount: number }> {
+    const scope: OllamaCallScope = { signal };
+    const names = await ollamaCallScopes.run(scope, () => this.listModelNames(scope));
+    return { modelCount: names.length };
+  }
+
+  private startChat(body: { model: string; messages: Array<{ role: string; content: string }>; options: Record<string, number> }): Promise<AbortableAsyncIterator<ChatResponse>> {
+    return this.client.chat({ ...body, stream: true });
+  }
+
+  private async listModelNames(scope: OllamaCallScope): Promise<string[]> {
+    try {
+      const response = await this.client.list();
+      return [...new Set((response.models ?? []).map((model) => model.name || model.model).filter(Boolean))];
+    } catch (error) {
+      throw this.toProviderError(error, this.callContext(), "request", scope);
+    }
+  }
+
+  /**
+   * Context length is `model_info["<general.architecture>.context_length"]`; `capabilities` says
+   * "vision", and an embedding-only model (no "completion") cannot chat (PROTOCOLS.md §3.5).
+   * A model removed between the two calls (404) is skipped.
+   */
+  private async describeModel(name: string, scope: OllamaCallScope): Promise<DiscoveredModel | undefined> {
+    let details: { model_info?: Record<string, unknown>; capabilities?: string[] };
+    try {
+      details = (await this.client.show({ model: name })) as unknown as typeof details;
+    } catch (error) {
+      const mapped = this.toProviderError(error, this.callContext(name), "request", scope);
+      if (mapped instanceof ProviderError && mapped.code === "provider_model_not_found") return undefined;
+      throw mapped;
+    }
+    const capabilities = Array.isArray(details.capabilities) ? details.capabilities : undefined;
+    if (capabilities && !capabilities.includes("completion")) return undefined;
+    const modelInfo = details.model_info ?? {};
+    const architecture = modelInfo["general.architecture"];
+    const contextLength = typeof architecture === "string" ? modelInfo[`${architecture}.context_length`] : undefined;
+    return {
+      name,
+      displayName: name,
+      contextWindow: typeof contextLength === "number" && contextLength > 0 ? contextLength : null,
+      // Ollama has no separate output limit: an answer may use what the context leaves
+      maxOutputTokens: null,
+      supportsVision: capabilities ? capabilities.includes("vision") : null,
+    };
+  }
+
+  private callContext(model?: string): ProviderCallContext {
+    return { kind: this.kind, baseUrl: this.connection.baseUrl, model };
+  }
+
+  private toProviderError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", scope: OllamaCallScope): Error {
+    if (scope.signal?.aborted) return createAbortError();
+    if (error instanceof ProviderError) return error;
+    if (scope.hasMalformedLine) return mapBrokenStream(context, "malformed", error);
+    const record = error as { name?: unknown; status_code?: unknown; error?: unknown; message?: unknown };
+    // the SDK's ResponseError: an HTTP error status with Ollama's `{"error": "…"}` text
+    if (record?.name === "ResponseError" && typeof record.status_code === "number") {
+      return mapProviderFailure(
+        context,
+        { status: record.status_code, message: String(record.error ?? record.message ?? ""), headers: scope.errorHeaders },
+        error,
+      );
+    }
+    if (error instanceof Error && error.message === incompleteStreamMessage) return mapBrokenStream(context, "incomplete", error);
+    if (error instanceof Error && error.name === "Error" && phase === "stream") {
+      // an in-stream `{"error": "…"}` line, thrown by the SDK as a plain Error (PROTOCOLS.md §3.4)
+      return mapProviderFailure(context, { message: error.message }, error);
+    }
+    if (error instanceof Error && error.name === "ProviderTimeoutError") {
+      return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
+    }
+    if (error instanceof TypeError || (error instanceof Error && /ECONN|ENOTFOUND|EAI_AGAIN|socket|terminated/i.test(String((error as { cause?: unknown }).cause ?? error.message)))) {
+      return mapNetworkFailure(context, error, phase);
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}

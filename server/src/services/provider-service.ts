@@ -1,0 +1,365 @@
+import type { ErrorDetail } from "../../../protocol/http/error-codes";
+import {
+  providerKinds,
+  providerLabels,
+  type Provider,
+  type ProviderKind,
+  type TestConnectionResponse,
+  type UpdateProviderRequest,
+} from "../../../protocol/http/providers";
+import { AppError } from "../http/app-error";
+import { callWithTimeout } from "../providers/call-with-timeout";
+import { ProviderError, type ChatProvider } from "../providers/chat-provider";
+import { createChatProvider } from "../providers/create-chat-provider";
+import { normaliseProviderBaseUrl } from "../providers/normalise-provider-base-url";
+import { defaultProviderBaseUrls, providerNeedsKey } from "../providers/provider-defaults";
+import { SecretBox, SecretBoxError } from "./secret-box";
+import type { ServiceContext } from "./service-context";
+
+/** One providers row, in memory. The key stays encrypted here; it is decrypted only to build an adapter. */
+interface ProviderRecord {
+  kind: ProviderKind;
+  isActive: boolean;
+  baseUrl: string;
+  encryptedKey: string | null;
+  keyLast4: string | null;
+  lastRefreshedAt: number | null;
+  lastError: ErrorDetail | null;
+}
+
+interface ProviderRow {
+  kind: string;
+  is_active: boolean | number;
+  base_url: string;
+  encrypted_key: string | null;
+  key_last4: string | null;
+  last_refreshed_at: number | string | null;
+  last_error: string | null;
+}
+
+/** What the catalog needs to know of a provider, from memory. */
+export interface ProviderState {
+  kind: ProviderKind;
+  isActive: boolean;
+  lastRefreshedAt: number | null;
+}
+
+export type RefreshResult = { refreshedAt: number } | { error: ErrorDetail };
+
+// Keys shorter than this show no characters at all: four of a short key give too much away.
+const minimumKeyLengthToShowLast4 = 12;
+// "Test connection" must answer while the admin waits.
+const testConnectionMaxMs = 10_000;
+
+/**
+ * Provider settings and keys (admin only) and the adapters built from them. Rows are read once and
+ * kept in memory, so a send resolves its provider without a query; every write refreshes that copy,
+ * drops the cached adapter (its SDK client holds the old key or URL) and tells listeners (the catalog).
+ */
+export class ProviderService {
+  private readonly secretBox: SecretBox;
+  private records: Map<ProviderKind, ProviderRecord> | undefined;
+  private loading: Promise<Map<ProviderKind, ProviderRecord>> | undefined;
+  private readonly adapters = new Map<ProviderKind, ChatProvider>();
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly context: ServiceContext) {
+    this.secretBox = new SecretBox(context.secretKey);
+  }
+
+  /**
+   * On start: a row per kind (inactive, no key, the provider's public base URL), then the
+   * environment presets. A preset overwrites, on every start, only what it sets; a preset key also
+   * turns its provider on.
+   */
+  async applyPresets(): Promise<void> {
+    const { database, config, logger } = this.context;
+    const now = this.context.now();
+    await database.transaction(async (transaction) => {
+      await this.insertMissingRows(transaction, now);
+      for (const kind of providerKinds) {
+        const preset = config.providerPresets[kind];
+        const changes: Record<string, unknown> = {};
+        if (preset.baseUrl !== undefined) changes.base_url = normaliseProviderBaseUrl(kind, preset.baseUrl);
+        if (preset.apiKey !== undefined && providerNeedsKey[kind]) {
+          changes.encrypted_key = this.secretBox.encrypt(preset.apiKey, kind);
+          changes.key_last4 = lastFourOf(preset.apiKey);
+          changes.is_active = true;
+        }
+        if (preset.isActive !== undefined) changes.is_active = preset.isActive;
+        if (Object.keys(changes).length === 0) continue;
+        await transaction("providers").where({ kind }).update({ ...changes, updated_at: now });
+        logger.info("provider preset applied", { provider: kind, fields: Object.keys(changes).filter((name) => name !== "key_last4") });
+      }
+    });
+    await this.reload();
+  }
+
+  async listProviders(): Promise<Provider[]> {
+    const records = await this.loadRecords();
+    const counts = await this.countModels();
+    return providerKinds.map((kind) => this.toProvider(records.get(kind)!, counts.get(kind)));
+  }
+
+  async getProvider(kind: ProviderKind): Promise<Provider> {
+    const record = await this.getRecord(kind);
+    const counts = await this.countModels();
+    return this.toProvider(record, counts.get(kind));
+  }
+
+  async updateProvider(kind: ProviderKind, request: UpdateProviderRequest): Promise<Provider> {
+    const current = await this.getRecord(kind);
+    const label = providerLabels[kind];
+    const changes: Record<string, unknown> = { updated_at: this.context.now() };
+    let hasKey = current.encryptedKey !== null;
+    let isConnectionChanged = false;
+    if (request.apiKey !== undefined) {
+      if (!providerNeedsKey[kind] && request.apiKey !== null) {
+        throw new AppError(400, "validation_failed", `${label} does not use an API key`);
+      }
+      hasKey = request.apiKey !== null;
+      changes.encrypted_key = request.apiKey === null ? null : this.secretBox.encrypt(request.apiKey, kind);
+      changes.key_last4 = request.apiKey === null ? null : lastFourOf(request.apiKey);
+      isConnectionChanged = true;
+    }
+    if (request.baseUrl !== undefined) {
+      const baseUrl = normaliseProviderBaseUrl(kind, request.baseUrl);
+      isConnectionChanged ||= baseUrl !== current.baseUrl;
+      changes.base_url = baseUrl;
+    }
+    let isActive = request.isActive ?? current.isActive;
+    if (isActive && providerNeedsKey[kind] && !hasKey) {
+      if (request.isActive === true) {
+        throw new AppError(409, "provider_not_configured", `Add an API key before turning ${label} on`);
+      }
+      // removing the key of an active provider turns it off: it cannot answer without one
+      isActive = false;
+    }
+    changes.is_active = isActive;
+    // the last refresh error was about the old key or URL
+    if (isConnectionChanged) changes.last_error = null;
+    await this.context.database("providers").where({ kind }).update(changes);
+    this.context.logger.info("provider updated", {
+      provider: kind,
+      isActive,
+      changed: Object.keys(request).filter((name) => (request as Record<string, unknown>)[name] !== undefined),
+    });
+    await this.reload();
+    return this.getProvider(kind);
+  }
+
+  /**
+   * Calls the provider's list endpoint with a short deadline. Works while the provider is turned
+   * off, so an admin can check a key before enabling it. Success and failure are both a 200 answer.
+   */
+  async testConnection(kind: ProviderKind): Promise<TestConnectionResponse> {
+    const record = await this.getRecord(kind);
+    let adapter: ChatProvider;
+    try {
+      adapter = this.adapterFor(record);
+    } catch (error) {
+      if (error instanceof AppError) return { ok: false, error: error.toDetail() };
+      throw error;
+    }
+    const timeoutMs = Math.min(this.context.config.providerConnectTimeoutMs, testConnectionMaxMs);
+    const started = performance.now();
+    try {
+      const { modelCount } = await callWithTimeout({ kind, baseUrl: record.baseUrl }, timeoutMs, (signal) => adapter.checkConnection(signal));
+      const latencyMs = Math.round(performance.now() - started);
+      this.context.logger.info("provider connection tested", { provider: kind, ok: true, modelCount, latencyMs });
+      return { ok: true, modelCount, latencyMs };
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      this.context.logger.info("provider connection tested", { provider: kind, ok: false, code: error.code, reason: error.message });
+      return { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable } };
+    }
+  }
+
+  /** The adapter a send uses. 409 provider_not_configured when the provider is off or has no usable key. */
+  async getChatProvider(kind: ProviderKind): Promise<ChatProvider> {
+    const record = await this.getRecord(kind);
+    if (!record.isActive) {
+      throw new AppError(409, "provider_not_configured", `${providerLabels[kind]} is turned off — an admin can turn it on in Team Settings`);
+    }
+    return this.adapterFor(record);
+  }
+
+  /** The adapter for listing models, whether or not the provider is turned on (it still needs its key). */
+  async getCatalogProvider(kind: ProviderKind): Promise<ChatProvider> {
+    return this.adapterFor(await this.getRecord(kind));
+  }
+
+  async getBaseUrl(kind: ProviderKind): Promise<string> {
+    return (await this.getRecord(kind)).baseUrl;
+  }
+
+  /** From memory: which providers are on and when their models were last refreshed. */
+  async providerStates(): Promise<ProviderState[]> {
+    const records = await this.loadRecords();
+    return providerKinds.map((kind) => {
+      const record = records.get(kind)!;
+      return { kind, isActive: record.isActive, lastRefreshedAt: record.lastRefreshedAt };
+    });
+  }
+
+  /** Records the outcome of a model-list refresh (a failure keeps the last successful time). */
+  async recordRefreshResult(kind: ProviderKind, result: RefreshResult): Promise<void> {
+    const changes =
+      "error" in result
+        ? { last_error: JSON.stringify(result.error) }
+        : { last_error: null, last_refreshed_at: result.refreshedAt };
+    await this.context.database("providers").where({ kind }).update(changes);
+    await this.reload({ keepAdapters: true });
+  }
+
+  /** Called after every change of a provider's settings or refresh state. Returns an unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private adapterFor(record: ProviderRecord): ChatProvider {
+    const cached = this.adapters.get(record.kind);
+    if (cached) return cached;
+    const label = providerLabels[record.kind];
+    let apiKey: string | undefined;
+    if (providerNeedsKey[record.kind]) {
+      if (record.encryptedKey === null) {
+        throw new AppError(409, "provider_not_configured", `${label} has no API key — an admin can add one in Team Settings`);
+      }
+      try {
+        apiKey = this.secretBox.decrypt(record.encryptedKey, record.kind);
+      } catch (error) {
+        if (!(error instanceof SecretBoxError)) throw error;
+        this.context.logger.warn("stored provider key cannot be decrypted", { provider: record.kind, reason: error.message });
+        throw new AppError(409, "provider_not_configured", `${label}'s stored API key cannot be used: ${error.message}`);
+      }
+    }
+    const adapter = createChatProvider(record.kind, {
+      baseUrl: record.baseUrl,
+      apiKey,
+      connectTimeoutMs: this.context.config.providerConnectTimeoutMs,
+    });
+    this.adapters.set(record.kind, adapter);
+    return adapter;
+  }
+
+  private async getRecord(kind: ProviderKind): Promise<ProviderRecord> {
+    const record = (await this.loadRecords()).get(kind);
+    if (!record) throw new AppError(404, "not_found", `Unknown provider ${kind}`);
+    return record;
+  }
+
+  private loadRecords(): Promise<Map<ProviderKind, ProviderRecord>> {
+    if (this.records) return Promise.resolve(this.records);
+    this.loading ??= (async () => {
+      try {
+        await this.context.database.transaction((transaction) => this.insertMissingRows(transaction, this.context.now()));
+        const records = await this.readRecords();
+        this.records ??= records;
+        return this.records;
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+
+  private async reload(options: { keepAdapters?: boolean } = {}): Promise<void> {
+    this.records = await this.readRecords();
+    if (!options.keepAdapters) this.adapters.clear();
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.context.logger.error("provider change listener failed", { error });
+      }
+    }
+  }
+
+  private async readRecords(): Promise<Map<ProviderKind, ProviderRecord>> {
+    const rows: ProviderRow[] = await this.context.database("providers").select(
+      "kind",
+      "is_active",
+      "base_url",
+      "encrypted_key",
+      "key_last4",
+      "last_refreshed_at",
+      "last_error",
+    );
+    const records = new Map<ProviderKind, ProviderRecord>();
+    for (const row of rows) {
+      if (!(providerKinds as readonly string[]).includes(row.kind)) continue;
+      records.set(row.kind as ProviderKind, {
+        kind: row.kind as ProviderKind,
+        isActive: row.is_active === true || row.is_active === 1,
+        baseUrl: row.base_url,
+        encryptedKey: row.encrypted_key,
+        keyLast4: row.key_last4,
+        lastRefreshedAt: row.last_refreshed_at === null ? null : Number(row.last_refreshed_at),
+        lastError: parseErrorDetail(row.last_error),
+      });
+    }
+    return records;
+  }
+
+  private async insertMissingRows(transaction: ServiceContext["database"], now: number): Promise<void> {
+    for (const kind of providerKinds) {
+      await transaction("providers")
+        .insert({ kind, is_active: false, base_url: defaultProviderBaseUrls[kind], encrypted_key: null, key_last4: null, updated_at: now })
+        .onConflict("kind")
+        .ignore();
+    }
+  }
+
+  /** Per provider: models it currently offers, and of those the ones members see. */
+  private async countModels(): Promise<Map<ProviderKind, { available: number; visible: number }>> {
+    const rows: Array<{ provider: string; is_visible: boolean | number; is_available: boolean | number; count: number | string }> =
+      await this.context.database("models")
+        .select("provider", "is_visible", "is_available")
+        .count({ count: "*" })
+        .groupBy("provider", "is_visible", "is_available");
+    const counts = new Map<ProviderKind, { available: number; visible: number }>();
+    for (const row of rows) {
+      const kind = row.provider as ProviderKind;
+      const entry = counts.get(kind) ?? { available: 0, visible: 0 };
+      const isAvailable = row.is_available === true || row.is_available === 1;
+      const isVisible = row.is_visible === true || row.is_visible === 1;
+      if (isAvailable) entry.available += Number(row.count);
+      if (isAvailable && isVisible) entry.visible += Number(row.count);
+      counts.set(kind, entry);
+    }
+    return counts;
+  }
+
+  private toProvider(record: ProviderRecord, counts: { available: number; visible: number } | undefined): Provider {
+    const hasKey = record.encryptedKey !== null;
+    return {
+      kind: record.kind,
+      label: providerLabels[record.kind],
+      isActive: record.isActive,
+      baseUrl: record.baseUrl,
+      needsKey: providerNeedsKey[record.kind],
+      hasKey,
+      keyMasked: hasKey ? `••••${record.keyLast4 ?? ""}` : null,
+      modelCount: counts?.available ?? 0,
+      visibleModelCount: counts?.visible ?? 0,
+      lastRefreshedAt: record.lastRefreshedAt === null ? null : new Date(record.lastRefreshedAt).toISOString(),
+      lastError: record.lastError,
+    };
+  }
+}
+
+function lastFourOf(apiKey: string): string | null {
+  return apiKey.length >= minimumKeyLengthToShowLast4 ? apiKey.slice(-4) : null;
+}
+
+function parseErrorDetail(text: string | null): ErrorDetail | null {
+  if (text === null || text === "") return null;
+  try {
+    const parsed = JSON.parse(text) as ErrorDetail;
+    return typeof parsed?.code === "string" && typeof parsed.message === "string" ? parsed : null;
+  } catch {
+    return null;
+  }
+}
