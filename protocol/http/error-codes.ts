@@ -10,6 +10,7 @@ export const errorCodes = [
   "payload_too_large",
   "unsupported_media_type",
   "not_found",
+  "method_not_allowed",
   "conflict",
   // accounts and tokens
   "unauthenticated",

@@ -3,7 +3,9 @@ import Router from "@koa/router";
 import Koa from "koa";
 import { API_PREFIX } from "../../protocol/http/endpoints";
 import type { Config } from "./config";
+import { AppError } from "./http/app-error";
 import { errorMiddleware } from "./http/error-middleware";
+import { requireJsonBody } from "./http/require-json-body";
 import type { Logger } from "./logger";
 import { accountRoutes } from "./routes/account-routes";
 import { adminUserRoutes } from "./routes/admin-user-routes";
@@ -33,6 +35,7 @@ export function createApp({ config, logger, services }: AppDependencies): Koa {
     context.set("Cache-Control", "no-store");
     await next();
   });
+  app.use(requireJsonBody);
   app.use(
     bodyParser({
       enableTypes: ["json"],
@@ -52,9 +55,15 @@ export function createApp({ config, logger, services }: AppDependencies): Koa {
     conversationRoutes(services),
     messageRoutes(services),
   ]) {
-    api.use(router.routes(), router.allowedMethods());
+    api.use(router.routes());
   }
   app.use(api.routes());
-  app.use(api.allowedMethods());
+  app.use(
+    api.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new AppError(405, "method_not_allowed", "This endpoint does not take that method"),
+      notImplemented: () => new AppError(501, "method_not_allowed", "That HTTP method is not supported"),
+    }),
+  );
   return app;
 }

@@ -464,7 +464,11 @@ describe("accounts", function () {
       assertError(await signIn(server, "member"), 403, "account_disabled");
 
       await server.request("PATCH", `/admin/users/${member.user.id}`, { token: admin.accessToken, body: { status: "active" } });
-      assert.equal((await signIn(server, "member")).status, 200);
+      // enabled again: the access token from before the disabling stays dead; a new sign-in works
+      assertError(await server.request("GET", "/me", { token: member.accessToken }), 401, "unauthenticated");
+      const fresh = await signIn(server, "member");
+      assert.equal(fresh.status, 200);
+      assert.equal((await server.request("GET", "/me", { token: fresh.body.accessToken })).status, 200);
     });
 
     it("makes a member admin (at once, with their current token) and back", async () => {

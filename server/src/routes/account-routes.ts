@@ -4,13 +4,11 @@ import { endpoints } from "../../../protocol/http/endpoints";
 import type { Config } from "../config";
 import { requireMember, type AuthenticatedState } from "../http/auth-middleware";
 import { RateLimiter } from "../http/rate-limiter";
-import { requireJsonBody } from "../http/require-json-body";
 import { validate } from "../http/validate";
 import { nameKeyOf } from "../services/account-service";
 import type { Services } from "../services/services";
 
 // Other routers import it from here too (it lived here first).
-export { requireJsonBody };
 
 const minuteMs = 60_000;
 
@@ -24,7 +22,7 @@ export function accountRoutes(services: Services, config: Config): Router {
   const registerLimiter = new RateLimiter({ limit: config.authRateLimitPerMinute, windowMs: minuteMs, now: () => accounts.now() });
   const limitKeys = (ip: string, name: string) => [`ip:${ip}`, `name:${nameKeyOf(name)}`];
 
-  router.post(endpoints.register.path, requireJsonBody, async (context) => {
+  router.post(endpoints.register.path, async (context) => {
     const request = validate(endpoints.register.request, context.request.body);
     registerLimiter.consume(limitKeys(context.ip, request.name));
     const result = await accounts.register(request);
@@ -37,24 +35,24 @@ export function accountRoutes(services: Services, config: Config): Router {
     }
   });
 
-  router.post(endpoints.signIn.path, requireJsonBody, async (context) => {
+  router.post(endpoints.signIn.path, async (context) => {
     const request = validate(endpoints.signIn.request, context.request.body);
     signInLimiter.consume(limitKeys(context.ip, request.name));
     context.body = await accounts.signIn(request);
   });
 
-  router.post(endpoints.refresh.path, requireJsonBody, async (context) => {
+  router.post(endpoints.refresh.path, async (context) => {
     const request = validate(endpoints.refresh.request, context.request.body);
     context.body = await accounts.refresh(request.refreshToken);
   });
 
-  router.post(endpoints.signOut.path, requireJsonBody, async (context) => {
+  router.post(endpoints.signOut.path, async (context) => {
     const request = validate(endpoints.signOut.request, context.request.body);
     await accounts.signOut(request.refreshToken);
     context.status = 204;
   });
 
-  router.post<AuthenticatedState>(endpoints.changePassword.path, requireJsonBody, requireMember(services), async (context) => {
+  router.post<AuthenticatedState>(endpoints.changePassword.path, requireMember(services), async (context) => {
     const request = validate(endpoints.changePassword.request, context.request.body);
     // Checking the current password is a password check too: limit it like sign-in, by account.
     signInLimiter.consume(limitKeys(context.ip, context.state.user.name));
@@ -65,7 +63,7 @@ export function accountRoutes(services: Services, config: Config): Router {
     context.body = { user: await accounts.getUser(context.state.user.id) };
   });
 
-  router.patch<AuthenticatedState>(endpoints.updatePreferences.path, requireJsonBody, requireMember(services), async (context) => {
+  router.patch<AuthenticatedState>(endpoints.updatePreferences.path, requireMember(services), async (context) => {
     const request = validate(endpoints.updatePreferences.request, context.request.body);
     const lastModelId = request.lastModelId === null ? null : validate(modelIdSchema, request.lastModelId);
     context.body = { user: await accounts.updatePreferences(context.state.user.id, { lastModelId }) };

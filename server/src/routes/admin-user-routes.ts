@@ -1,7 +1,6 @@
 import Router from "@koa/router";
 import { endpoints } from "../../../protocol/http/endpoints";
 import { requireAdmin, type AuthenticatedState } from "../http/auth-middleware";
-import { requireJsonBody } from "../http/require-json-body";
 import { validate } from "../http/validate";
 import type { Services } from "../services/services";
 
@@ -15,7 +14,7 @@ export function adminUserRoutes(services: Services): Router {
     context.body = { users: await accounts.listUsers() };
   });
 
-  router.patch(endpoints.updateUser.path, requireJsonBody, admin, async (context) => {
+  router.patch(endpoints.updateUser.path, admin, async (context) => {
     const request = validate(endpoints.updateUser.request, context.request.body);
     const userId = context.params.userId ?? "";
     context.body = { user: await accounts.updateUser(context.state.user.id, userId, request) };
@@ -25,7 +24,7 @@ export function adminUserRoutes(services: Services): Router {
     context.body = await accounts.getTeamSettings();
   });
 
-  router.patch(endpoints.updateTeamSettings.path, requireJsonBody, admin, async (context) => {
+  router.patch(endpoints.updateTeamSettings.path, admin, async (context) => {
     const request = validate(endpoints.updateTeamSettings.request, context.request.body);
     context.body = await accounts.updateTeamSettings(request);
   });

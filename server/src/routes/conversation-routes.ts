@@ -3,7 +3,6 @@ import { endpoints } from "../../../protocol/http/endpoints";
 import { requireMember, type AuthenticatedState } from "../http/auth-middleware";
 import { validate } from "../http/validate";
 import type { Services } from "../services/services";
-import { requireJsonBody } from "./account-routes";
 
 /**
  * A member's conversations. Reads go to the conversation service; writes that involve a model or
@@ -18,7 +17,7 @@ export function conversationRoutes(services: Services): Router {
     context.body = await services.conversations.list(context.state.user.id, query);
   });
 
-  router.post<AuthenticatedState>(endpoints.createConversation.path, member, requireJsonBody, async (context) => {
+  router.post<AuthenticatedState>(endpoints.createConversation.path, member, async (context) => {
     const request = validate(endpoints.createConversation.request, context.request.body ?? {});
     context.status = 201;
     context.body = { conversation: await services.generation.createConversation(context.state.user.id, request) };
@@ -28,7 +27,7 @@ export function conversationRoutes(services: Services): Router {
     context.body = await services.conversations.get(context.state.user.id, context.params.conversationId!);
   });
 
-  router.patch<AuthenticatedState>(endpoints.updateConversation.path, member, requireJsonBody, async (context) => {
+  router.patch<AuthenticatedState>(endpoints.updateConversation.path, member, async (context) => {
     const changes = validate(endpoints.updateConversation.request, context.request.body);
     const conversationId = context.params.conversationId!;
     context.body = { conversation: await services.generation.updateConversation(context.state.user.id, conversationId, changes) };
@@ -39,7 +38,7 @@ export function conversationRoutes(services: Services): Router {
     context.status = 204;
   });
 
-  router.post<AuthenticatedState>(endpoints.sendMessage.path, member, requireJsonBody, async (context) => {
+  router.post<AuthenticatedState>(endpoints.sendMessage.path, member, async (context) => {
     const request = validate(endpoints.sendMessage.request, context.request.body);
     const conversationId = context.params.conversationId!;
     context.status = 202;

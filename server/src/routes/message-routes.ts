@@ -1,21 +1,10 @@
 import Router from "@koa/router";
-import type { Middleware } from "koa";
 import { endpoints, generationStreamPath } from "../../../protocol/http/endpoints";
 import { AppError } from "../http/app-error";
 import { requireMember, type AuthenticatedState } from "../http/auth-middleware";
 import { parseLastEventId, SseStream } from "../http/sse-stream";
 import { validate } from "../http/validate";
 import type { Services } from "../services/services";
-import { requireJsonBody } from "./account-routes";
-
-/**
- * Stop and regenerate may come without a body: `POST` with `Content-Length: 0` carries no type,
- * which is not "a body of the wrong type". Any body that is there must be JSON.
- */
-const optionalJsonBody: Middleware = async (context, next) => {
-  if (!context.request.length) return next();
-  return requireJsonBody(context, next);
-};
 
 /** One message: read it, stream its generation (SSE), stop it, regenerate it. */
 export function messageRoutes(services: Services): Router {
@@ -48,12 +37,12 @@ export function messageRoutes(services: Services): Router {
     });
   });
 
-  router.post<AuthenticatedState>(endpoints.stopGeneration.path, member, optionalJsonBody, async (context) => {
+  router.post<AuthenticatedState>(endpoints.stopGeneration.path, member, async (context) => {
     validate(endpoints.stopGeneration.request, emptyToUndefined(context.request.body));
     context.body = { message: await services.generation.stop(context.state.user.id, context.params.messageId!) };
   });
 
-  router.post<AuthenticatedState>(endpoints.regenerate.path, member, optionalJsonBody, async (context) => {
+  router.post<AuthenticatedState>(endpoints.regenerate.path, member, async (context) => {
     const request = validate(endpoints.regenerate.request, context.request.body ?? {});
     context.status = 202;
     context.body = await services.generation.regenerate(context.state.user.id, context.params.messageId!, request);

@@ -1,7 +1,6 @@
 import Router from "@koa/router";
 import { endpoints } from "../../../protocol/http/endpoints";
 import { requireAdmin, requireMember, type AuthenticatedState } from "../http/auth-middleware";
-import { requireJsonBody } from "../http/require-json-body";
 import { validate } from "../http/validate";
 import type { Services } from "../services/services";
 
@@ -17,7 +16,7 @@ export function modelRoutes(services: Services): Router {
     context.body = await services.catalog.listAllModels();
   });
 
-  router.patch(endpoints.updateModelVisibility.path, requireAdmin(services), requireJsonBody, async (context) => {
+  router.patch(endpoints.updateModelVisibility.path, requireAdmin(services), async (context) => {
     const request = validate(endpoints.updateModelVisibility.request, context.request.body);
     context.body = await services.catalog.updateVisibility(request);
   });

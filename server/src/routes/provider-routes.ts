@@ -3,7 +3,6 @@ import { endpoints } from "../../../protocol/http/endpoints";
 import { providerKindSchema, type ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../http/app-error";
 import { requireAdmin, type AuthenticatedState } from "../http/auth-middleware";
-import { requireJsonBody } from "../http/require-json-body";
 import { validate } from "../http/validate";
 import type { Services } from "../services/services";
 
@@ -16,13 +15,12 @@ export function providerRoutes(services: Services): Router {
     context.body = { providers: await services.providers.listProviders() };
   });
 
-  router.patch(endpoints.updateProvider.path, admin, requireJsonBody, async (context) => {
+  router.patch(endpoints.updateProvider.path, admin, async (context) => {
     const kind = parseKind(context.params.kind);
     const request = validate(endpoints.updateProvider.request, context.request.body);
     context.body = { provider: await services.providers.updateProvider(kind, request) };
   });
 
-  // No requireJsonBody: these two take no body, and a bodiless POST (content-length: 0, no content type) is normal.
   router.post(endpoints.testProvider.path, admin, async (context) => {
     const kind = parseKind(context.params.kind);
     validate(endpoints.testProvider.request, context.request.body ?? undefined);

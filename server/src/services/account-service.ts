@@ -311,7 +311,7 @@ export class AccountService {
     const refusal = statusError(row.status);
     if (refusal) throw refusal;
     if (claims.pwv !== Number(row.password_changed_at)) {
-      throw new AppError(401, "unauthenticated", "The password was changed; sign in again");
+      throw new AppError(401, "unauthenticated", "This session has ended (password changed or account disabled); sign in again");
     }
     // Role and name come from the database, so a change by an admin applies at once.
     return { id: row.id, name: row.name, role: row.role === "admin" ? "admin" : "member" };
@@ -365,11 +365,15 @@ export class AccountService {
           throw new AppError(409, "conflict", "This is the last active admin; make another account admin first");
         }
       }
-      await transaction("users").where({ id: userId }).update({ role, status, updated_at: now });
+      // Disabling also moves the token version on, so access tokens issued before stay dead
+      // after the account is enabled again (the user signs in afresh).
+      const isBeingDisabled = status === "disabled" && target.status !== "disabled";
+      const passwordChangedAt = isBeingDisabled ? Math.max(now, Number(target.password_changed_at) + 1) : Number(target.password_changed_at);
+      await transaction("users").where({ id: userId }).update({ role, status, password_changed_at: passwordChangedAt, updated_at: now });
       if (status !== "active") {
         await transaction("refresh_tokens").where({ user_id: userId }).whereNot({ status: "revoked" }).update({ status: "revoked", used_at: now });
       }
-      return { ...target, role, status, updated_at: now };
+      return { ...target, role, status, password_changed_at: passwordChangedAt, updated_at: now };
     });
     this.context.logger.info("account updated by admin", { userId, actingUserId, role: updated.role, status: updated.status });
     return toUser(updated);
