@@ -1,0 +1,90 @@
+import * as vscode from "vscode";
+import { ChatSession } from "./chat/chat-session";
+import { TeamServerClient } from "./server-client/team-server-client";
+import { registerAccounts, signIn } from "./surfaces/accounts";
+import { registerChatViews, type ChatViewProvider } from "./surfaces/chat-view";
+import { registerContextKeys } from "./surfaces/context-keys";
+import { registerConversationTree, type ConversationTreeProvider } from "./surfaces/conversation-tree";
+import { EditorCodeActions } from "./surfaces/editor-code-actions";
+import { registerModelStatusBar, pickModel } from "./surfaces/model-status-bar";
+import { SecretTokenStore } from "./surfaces/secret-token-store";
+import { registerSendSelection } from "./surfaces/send-selection";
+import { readServerUrlSetting, SETTINGS_SECTION } from "./surfaces/settings";
+import { registerTeamSettings } from "./surfaces/team-settings-panel";
+
+/** What activate() returns: integration tests and the benchmark reach it through vscode.extensions.getExtension("juggler.juggler").exports. */
+export interface JugglerExtensionApi {
+  session: ChatSession;
+  client: TeamServerClient;
+  chatView: ChatViewProvider;
+  conversationTree: ConversationTreeProvider;
+  /** How long activate() took, in milliseconds (the benchmark reports it). */
+  activationTimeMs: number;
+  /** Settles when the stored session (if any) has been restored and connected. */
+  ready: Promise<void>;
+}
+
+/** Wires the surfaces to one client and one chat session. No network before the first await. */
+export function activate(context: vscode.ExtensionContext): JugglerExtensionApi {
+  const startedAt = performance.now();
+  const output = vscode.window.createOutputChannel("Juggler", { log: true });
+  const tokenStore = new SecretTokenStore(context.secrets);
+  const client = new TeamServerClient({ serverUrl: readServerUrlSetting(), tokenStore });
+  const codeActions = new EditorCodeActions();
+  const session: ChatSession = new ChatSession({
+    client,
+    log: (message, error) => output.warn(error ? `${message}: ${error instanceof Error ? error.message : String(error)}` : message),
+    hostActions: {
+      copyCode: (block) => codeActions.copy(block),
+      insertCode: (block) => codeActions.insert(block),
+      openCode: (block) => codeActions.open(block),
+      openLink: (url) => {
+        // openExternal shows VS Code's own "open external website?" confirmation for untrusted domains.
+        void vscode.env.openExternal(vscode.Uri.parse(url, true));
+      },
+      pickModel: (): Promise<void> => pickModel(session),
+      runHostCommand: async (command) => {
+        if (command === "signIn") await signIn();
+        else await vscode.commands.executeCommand("workbench.action.openSettings", `@ext:juggler.juggler`);
+      },
+    },
+  });
+  context.subscriptions.push(output, codeActions, session);
+
+  registerContextKeys(context, session);
+  registerAccounts(context, client);
+  const chatView = registerChatViews(context, session);
+  const conversationTree = registerConversationTree(context, session, chatView);
+  registerModelStatusBar(context, session);
+  registerSendSelection(context, session, chatView);
+  registerTeamSettings(context, session);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand("juggler.newConversation", async () => {
+      session.newConversation();
+      await chatView.reveal();
+    }),
+    vscode.commands.registerCommand("juggler.stopGeneration", async () => {
+      try {
+        await session.stopGeneration();
+      } catch (error) {
+        void vscode.window.showErrorMessage(`Juggler could not stop the answer: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }),
+    vscode.commands.registerCommand("juggler.reconnect", () => session.connect()),
+    tokenStore.onDidChange(() => void client.reloadStoredSession()),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (!event.affectsConfiguration(`${SETTINGS_SECTION}.serverUrl`)) return;
+      // Another server: the session of the previous one no longer applies (the user signs in to the new one).
+      client.setServerUrl(readServerUrlSetting());
+      void client.reloadStoredSession();
+    }),
+  );
+
+  const ready = session.start().catch((error) => output.error(`Juggler could not start: ${error instanceof Error ? error.message : String(error)}`));
+  return { session, client, chatView, conversationTree, activationTimeMs: performance.now() - startedAt, ready };
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions; open streams detach (the server keeps generating).
+}

@@ -1,0 +1,20 @@
+import * as vscode from "vscode";
+import type { ChatSession } from "../chat/chat-session";
+import { toVsCodeDisposable } from "./accounts";
+
+/** Context keys the manifest's `when` clauses use (menus, welcome views, the admin command). */
+export const contextKeys = {
+  isAdmin: "juggler.isAdmin",
+  isSignedIn: "juggler.isSignedIn",
+  connectionState: "juggler.connectionState",
+} as const;
+
+export function registerContextKeys(context: vscode.ExtensionContext, session: ChatSession): void {
+  const update = () => {
+    void vscode.commands.executeCommand("setContext", contextKeys.isAdmin, session.isAdmin);
+    void vscode.commands.executeCommand("setContext", contextKeys.isSignedIn, session.connectionState === "ready");
+    void vscode.commands.executeCommand("setContext", contextKeys.connectionState, session.connectionState);
+  };
+  update();
+  context.subscriptions.push(toVsCodeDisposable(session.onStateChanged(update)));
+}

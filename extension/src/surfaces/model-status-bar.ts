@@ -1,0 +1,147 @@
+import * as vscode from "vscode";
+import type { Model } from "../../../protocol/http/models";
+import { providerLabels } from "../../../protocol/http/providers";
+import type { ChatSession } from "../chat/chat-session";
+import { formatTokenCount } from "../chat/format-token-count";
+import { toVsCodeDisposable } from "./accounts";
+
+/**
+ * The status-bar item with the active conversation's model (`$(hubot) Claude Sonnet 4.5`); a click
+ * opens the model quick pick. Signed out, it offers to sign in instead.
+ */
+export function registerModelStatusBar(context: vscode.ExtensionContext, session: ChatSession): vscode.StatusBarItem {
+  const item = vscode.window.createStatusBarItem("juggler.model", vscode.StatusBarAlignment.Right, 100);
+  item.name = "Juggler Model";
+  const update = () => renderStatusBarItem(item, session);
+  update();
+  item.show();
+  context.subscriptions.push(
+    item,
+    toVsCodeDisposable(session.onActiveModelChanged(update)),
+    toVsCodeDisposable(session.onStateChanged(update)),
+    vscode.commands.registerCommand("juggler.switchModel", () => pickModel(session)),
+  );
+  return item;
+}
+
+function renderStatusBarItem(item: vscode.StatusBarItem, session: ChatSession): void {
+  const state = session.connectionState;
+  item.backgroundColor = undefined;
+  switch (state) {
+    case "ready": {
+      const model = session.activeModel;
+      if (model) {
+        item.text = `$(hubot) ${model.label}`;
+        item.tooltip = new vscode.MarkdownString(`Juggler model: **${escapeMarkdown(model.label)}** (${escapeMarkdown(model.provider)})\n\nClick to switch the model of this conversation.`);
+        item.accessibilityInformation = { label: `Juggler model: ${model.label}. Switch model`, role: "button" };
+      } else {
+        item.text = "$(hubot) No model";
+        item.tooltip = "No model is visible yet: an admin chooses models in Juggler: Team Settings.";
+        item.accessibilityInformation = { label: "Juggler: no model available. Switch model", role: "button" };
+      }
+      item.command = "juggler.switchModel";
+      return;
+    }
+    case "connecting":
+      item.text = "$(loading~spin) Juggler";
+      item.tooltip = "Connecting to the Juggler server…";
+      item.accessibilityInformation = { label: "Juggler: connecting" };
+      item.command = undefined;
+      return;
+    case "signed-out":
+    case "needs-sign-in":
+      item.text = "$(hubot) Juggler: Sign In";
+      item.tooltip = state === "needs-sign-in" ? "Your Juggler session ended. Click to sign in again." : "Sign in to your team's Juggler server";
+      item.accessibilityInformation = { label: "Sign in to Juggler", role: "button" };
+      item.command = "juggler.signIn";
+      return;
+    case "offline":
+    case "incompatible-server":
+      item.text = state === "offline" ? "$(debug-disconnect) Juggler" : "$(warning) Juggler";
+      item.tooltip = session.snapshot().banner?.message ?? "Not connected to the Juggler server";
+      item.accessibilityInformation = { label: `Juggler: ${item.tooltip}. Reconnect`, role: "button" };
+      item.backgroundColor = new vscode.ThemeColor("statusBarItem.warningBackground");
+      item.command = "juggler.reconnect";
+      return;
+  }
+}
+
+interface ModelQuickPickItem extends vscode.QuickPickItem {
+  modelId?: string;
+}
+
+/** The quick pick of visible models, grouped by provider, the current one marked. */
+export async function pickModel(session: ChatSession): Promise<void> {
+  if (session.connectionState === "signed-out" || session.connectionState === "needs-sign-in") {
+    await vscode.commands.executeCommand("juggler.signIn");
+    return;
+  }
+  if (session.connectionState !== "ready") {
+    void vscode.window.showWarningMessage(session.snapshot().banner?.message ?? "Juggler is not connected to its server yet.");
+    return;
+  }
+  const quickPick = vscode.window.createQuickPick<ModelQuickPickItem>();
+  quickPick.title = "Switch Model";
+  quickPick.placeholder = session.openConversationId ? "Model for this conversation (it sees the whole conversation)" : "Model for the next conversation";
+  quickPick.matchOnDetail = true;
+  quickPick.items = toModelItems(session.visibleModels, session.activeModelId);
+  quickPick.activeItems = quickPick.items.filter((item) => item.modelId === session.activeModelId);
+  quickPick.busy = true;
+  quickPick.show();
+  // An admin may have changed the visible models since the last load: refresh while the list is open.
+  session
+    .reloadModels()
+    .then((models) => {
+      quickPick.items = toModelItems(models, session.activeModelId);
+      quickPick.activeItems = quickPick.items.filter((item) => item.modelId === session.activeModelId);
+    })
+    .catch(() => undefined)
+    .finally(() => {
+      quickPick.busy = false;
+    });
+  const chosen = await new Promise<string | undefined>((resolve) => {
+    quickPick.onDidAccept(() => {
+      resolve(quickPick.selectedItems[0]?.modelId);
+      quickPick.hide();
+    });
+    quickPick.onDidHide(() => resolve(undefined));
+  });
+  quickPick.dispose();
+  if (!chosen || chosen === session.activeModelId) return;
+  try {
+    await session.switchModel(chosen);
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Juggler could not switch the model: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function toModelItems(models: readonly Model[], activeModelId: string | null): ModelQuickPickItem[] {
+  const items: ModelQuickPickItem[] = [];
+  for (const provider of Object.keys(providerLabels) as (keyof typeof providerLabels)[]) {
+    const ofProvider = models.filter((model) => model.provider === provider);
+    if (ofProvider.length === 0) continue;
+    items.push({ label: providerLabels[provider], kind: vscode.QuickPickItemKind.Separator });
+    for (const model of ofProvider) {
+      const isCurrent = model.id === activeModelId;
+      items.push({
+        label: isCurrent ? `$(check) ${model.displayName}` : model.displayName,
+        description: isCurrent ? "current" : model.name !== model.displayName ? model.name : undefined,
+        detail: describeModelLimits(model),
+        modelId: model.id,
+      });
+    }
+  }
+  if (items.length === 0) items.push({ label: "No models are visible yet", detail: "An admin chooses models in Juggler: Team Settings." });
+  return items;
+}
+
+/** e.g. "200K context · 64K max output". */
+export function describeModelLimits(model: Pick<Model, "contextWindow" | "maxOutputTokens">): string {
+  const parts = [model.contextWindow ? `${formatTokenCount(model.contextWindow)} context` : "context size not reported"];
+  if (model.maxOutputTokens) parts.push(`${formatTokenCount(model.maxOutputTokens)} max output`);
+  return parts.join(" · ");
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, "\\$&");
+}

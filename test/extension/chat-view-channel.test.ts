@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { ChatViewChannel } from "../../extension/src/chat/chat-view-channel";
+import type { Message } from "../../protocol/http/conversations";
+import type { ChatSnapshot } from "../../protocol/webview/chat-protocol";
+import { RecordingView } from "./extension-test-environment";
+
+const HOUR_MS = 3_600_000;
+
+function message(id: string, content: string, status: Message["status"] = "streaming"): Message {
+  const time = new Date(0).toISOString();
+  return {
+    id,
+    conversationId: "c1",
+    parentId: null,
+    role: "assistant",
+    content,
+    status,
+    provider: "anthropic",
+    modelId: "anthropic:claude",
+    inputTokens: null,
+    outputTokens: null,
+    timeToFirstTokenMs: null,
+    durationMs: null,
+    finishReason: null,
+    finishReasonRaw: null,
+    error: null,
+    context: null,
+    createdAt: time,
+    updatedAt: time,
+  };
+}
+
+function snapshotWith(messages: Message[]): ChatSnapshot {
+  return { connection: "ready", userName: "someone", conversation: { id: "c1", title: "t", modelId: null }, messages, activeModel: null, banner: null };
+}
+
+describe("extension: chat view channel (delta batching)", () => {
+  // An interval far longer than the test: flushing happens only when the test says so.
+  const channelFor = (view: RecordingView) => new ChatViewChannel(view, HOUR_MS);
+
+  it("coalesces many deltas per message into one notification per flush", () => {
+    const view = new RecordingView();
+    const channel = channelFor(view);
+    for (let index = 0; index < 100; index++) channel.queueDelta("m1", `${index},`);
+    channel.queueDelta("m2", "other");
+    assert.equal(view.messages.length, 0, "nothing posted per token");
+
+    channel.flush();
+    assert.deepEqual(view.notifications("stream/delta"), [
+      { messageId: "m1", text: Array.from({ length: 100 }, (_unused, index) => `${index},`).join("") },
+      { messageId: "m2", text: "other" },
+    ]);
+    channel.dispose();
+  });
+
+  it("posts waiting deltas before any other notification, so the order is kept", () => {
+    const view = new RecordingView();
+    const channel = channelFor(view);
+    channel.queueDelta("m1", "abc");
+    channel.notify("messages/appended", { conversationId: "c1", messages: [message("m2", "")] });
+    assert.deepEqual(
+      view.messages.map((posted) => (posted.kind === "notification" ? posted.method : posted.kind)),
+      ["stream/delta", "messages/appended"],
+    );
+    channel.dispose();
+  });
+
+  it("drops waiting deltas the final message or a snapshot already contains", () => {
+    const view = new RecordingView();
+    const channel = channelFor(view);
+    channel.sendSnapshot(snapshotWith([message("m1", "ab")]));
+    channel.queueDelta("m1", "cd");
+    channel.notify("message/updated", { message: message("m1", "abcd", "complete") });
+    channel.queueDelta("m2", "late");
+    channel.sendSnapshot(snapshotWith([message("m1", "abcd", "complete"), message("m2", "late")]));
+    channel.flush();
+    assert.equal(view.notifications("stream/delta").length, 0);
+    assert.equal(view.shown.get("m1")?.content, "abcd");
+    assert.equal(view.shown.get("m2")?.content, "late");
+    channel.dispose();
+  });
+
+  it("queues nothing for a hidden view (it gets a snapshot when shown again)", () => {
+    const view = new RecordingView(false);
+    const channel = channelFor(view);
+    channel.queueDelta("m1", "x");
+    channel.flush();
+    assert.equal(view.droppedWhileHidden.length, 0);
+    channel.dispose();
+  });
+});

@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import net from "node:net";
+import { ServerSentEventParser } from "../../extension/src/server-client/server-sent-event-parser";
+import type { TeamServerClient } from "../../extension/src/server-client/team-server-client";
+import { TeamServerError } from "../../extension/src/server-client/team-server-error";
+import type { GenerationEvent } from "../../protocol/http/generation-events";
+import { parseEchoText } from "../../tools/fake-providers";
+import { startExtensionTestEnvironment, type ExtensionTestEnvironment } from "./extension-test-environment";
+
+describe("extension: server-sent event parser", () => {
+  it("parses events split anywhere, with CRLF, CR and LF line ends, multi-line data and comments", () => {
+    const stream = "\uFEFFretry: 2000\r\n\r\n: heartbeat\r\nid: 1\r\nevent: text-delta\r\ndata: {\"text\":\"a\"}\r\n\r\nid: 2\revent: usage\rdata: line one\rdata: line two\r\r: another comment\nid: 3\nevent: generation-end\ndata\ndata: x\n\n";
+    for (let chunkSize = 1; chunkSize <= stream.length; chunkSize++) {
+      const parser = new ServerSentEventParser();
+      const events = [];
+      for (let index = 0; index < stream.length; index += chunkSize) events.push(...parser.push(stream.slice(index, index + chunkSize)));
+      assert.deepEqual(
+        events,
+        [
+          { event: "text-delta", data: '{"text":"a"}', id: "1" },
+          { event: "usage", data: "line one\nline two", id: "2" },
+          { event: "generation-end", data: "\nx", id: "3" },
+        ],
+        `chunk size ${chunkSize}`,
+      );
+      assert.equal(parser.reconnectDelayMs, 2000);
+    }
+  });
+
+  it("dispatches nothing for an event without data and keeps the last id across events", () => {
+    const parser = new ServerSentEventParser("7");
+    assert.deepEqual(parser.push("event: ping\n\ndata: hello\n\n"), [{ event: "message", data: "hello", id: "7" }]);
+    assert.deepEqual(parser.push("data: no final blank line yet"), []);
+  });
+});
+
+describe("extension: generation stream with resume", function () {
+  this.timeout(60_000);
+  let environment: ExtensionTestEnvironment;
+
+  before(async () => {
+    // Slow enough that a connection can be cut while the answer is still being generated.
+    environment = await startExtensionTestEnvironment({ tokenDelayMs: 15 });
+  });
+
+  after(async () => {
+    await environment?.dispose();
+  });
+
+  async function sendOne(client: TeamServerClient, content: string) {
+    const model = environment.models.anthropic[0]!;
+    const { conversation } = await client.call("createConversation", { body: { modelId: model } });
+    return client.call("sendMessage", { params: { conversationId: conversation.id }, body: { content, modelId: model } });
+  }
+
+  it("streams a whole answer: deltas add up to the stored message, sequences increase, the terminal event ends it", async () => {
+    const client = await environment.signedInClient("full-stream");
+    const sent = await sendOne(client, "Tell me everything");
+    const events: GenerationEvent[] = [];
+    for await (const event of client.streamGeneration(sent.assistantMessage.id)) events.push(event);
+
+    assert.equal(events[0]!.event, "generation-start");
+    const last = events.at(-1)!;
+    assert.equal(last.event, "generation-end");
+    const text = events.map((event) => (event.event === "text-delta" ? event.data.text : "")).join("");
+    const { message } = await client.call("getMessage", { params: { messageId: sent.assistantMessage.id } });
+    assert.equal(message.status, "complete");
+    assert.equal(text, message.content);
+    assert.equal(parseEchoText(text).messages.at(-1)!.text, "Tell me everything");
+    for (let index = 1; index < events.length; index++) assert.ok(events[index]!.sequence > events[index - 1]!.sequence);
+  });
+
+  it("re-attaches with Last-Event-ID when the connection is cut mid-stream: no event lost, none twice", async () => {
+    const proxy = await startCuttingProxy(environment.server.port);
+    try {
+      const events: GenerationEvent[] = [];
+      // For each stream request: the Last-Event-ID it carried and the last event the caller had by then.
+      const streamRequests: Array<{ lastEventId: string | null; lastReceived: number }> = [];
+      const client = await environment.signedInClient("dropped-stream", {
+        fetch: (input, init) => {
+          if (input.endsWith("/stream")) streamRequests.push({ lastEventId: new Headers(init?.headers).get("last-event-id"), lastReceived: events.at(-1)?.sequence ?? 0 });
+          return fetch(input.replace(environment.server.url, proxy.url), init);
+        },
+      });
+      const sent = await sendOne(client, "A question long enough to stream for a while");
+      proxy.cutStreamsAfterDeltas(3);
+
+      for await (const event of client.streamGeneration(sent.assistantMessage.id)) events.push(event);
+
+      assert.equal(proxy.cutCount, 1, "the proxy cut the stream");
+      assert.ok(streamRequests.length >= 2, "it reconnected");
+      assert.equal(streamRequests[0]!.lastEventId, null);
+      const resumed = streamRequests[1]!;
+      assert.ok(resumed.lastReceived > 0, "events arrived before the cut");
+      assert.equal(resumed.lastEventId, String(resumed.lastReceived), "resumed right after the last event received");
+
+      const sequences = events.map((event) => event.sequence);
+      assert.deepEqual(sequences, [...new Set(sequences)].sort((left, right) => left - right), "no duplicates, in order");
+      assert.equal(events.at(-1)!.event, "generation-end");
+      const text = events.map((event) => (event.event === "text-delta" ? event.data.text : "")).join("");
+      const { message } = await client.call("getMessage", { params: { messageId: sent.assistantMessage.id } });
+      assert.equal(text, message.content);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("gives up after bounded retries when the server stays unreachable, with a plain-words offline error", async () => {
+    let streamAttempts = 0;
+    const client = await environment.signedInClient("server-gone", {
+      fetch: async (input, init) => {
+        if (input.endsWith("/stream")) {
+          streamAttempts++;
+          throw new TypeError("fetch failed"); // what undici throws for a refused connection
+        }
+        return fetch(input, init);
+      },
+    });
+    const sent = await sendOne(client, "hello");
+    await assert.rejects(
+      (async () => {
+        for await (const _event of client.streamGeneration(sent.assistantMessage.id)) {
+          // nothing arrives
+        }
+      })(),
+      (error: unknown) => error instanceof TeamServerError && error.code === "offline" && /Can't reach the Juggler server/.test(error.message),
+    );
+    assert.equal(streamAttempts, 7, "the first attempt and 6 retries");
+  });
+
+  it("stops reading when the caller aborts", async () => {
+    const client = await environment.signedInClient("aborting");
+    const sent = await sendOne(client, "something to abort");
+    const controller = new AbortController();
+    const received: GenerationEvent[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const event of client.streamGeneration(sent.assistantMessage.id, { signal: controller.signal })) {
+          received.push(event);
+          if (event.event === "text-delta") controller.abort();
+        }
+      })(),
+      (error: unknown) => error instanceof TeamServerError && error.code === "aborted",
+    );
+    assert.equal(received.filter((event) => event.event === "text-delta").length, 1);
+  });
+});
+
+/**
+ * A TCP proxy in front of the team server that can cut generation streams after a number of
+ * text-delta events went through: the client sees its connection close mid-stream, without the terminal event.
+ */
+async function startCuttingProxy(targetPort: number): Promise<{ url: string; cutCount: number; cutStreamsAfterDeltas(count: number): void; close(): Promise<void> }> {
+  let cutAfterDeltas: number | undefined;
+  const sockets = new Set<net.Socket>();
+  const state = { cutCount: 0 };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, "127.0.0.1");
+    sockets.add(client);
+    sockets.add(upstream);
+    let isStream = false;
+    let deltasSeen = 0;
+    client.on("data", (chunk) => {
+      if (/^GET [^ ]*\/stream /m.test(chunk.toString("latin1"))) isStream = true;
+      upstream.write(chunk);
+    });
+    upstream.on("data", (chunk) => {
+      if (isStream && cutAfterDeltas !== undefined) {
+        // Cut on the first chunk after enough deltas went through: the client surely has some events,
+        // and what this chunk carries is lost with the connection.
+        if (deltasSeen >= cutAfterDeltas) {
+          cutAfterDeltas = undefined; // once: the reconnection goes through
+          state.cutCount++;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        deltasSeen += chunk.toString("utf8").split("event: text-delta").length - 1;
+      }
+      client.write(chunk);
+    });
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("error", close);
+    upstream.on("error", close);
+    client.on("close", close);
+    upstream.on("close", close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get cutCount() {
+      return state.cutCount;
+    },
+    cutStreamsAfterDeltas: (count) => {
+      cutAfterDeltas = count;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
