@@ -119,7 +119,9 @@ export type HostToWebviewEnvelope =
   | { kind: "response"; id: number; ok: false; error: z.infer<typeof errorDetailSchema> }
   | { kind: "notification"; method: ChatNotificationName; params: unknown };
 
-export const hostToWebviewSchema = z.discriminatedUnion("kind", [
+// A plain union: two members share kind "response" (told apart by `ok`), which a discriminated
+// union on "kind" rejects ("Duplicate discriminator value") the first time it parses.
+export const hostToWebviewSchema = z.union([
   z.object({ kind: z.literal("response"), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
   z.object({ kind: z.literal("response"), id: z.number().int(), ok: z.literal(false), error: errorDetailSchema }),
   z.object({ kind: z.literal("notification"), method: z.string(), params: z.unknown() }),
@@ -134,6 +136,12 @@ export const chatViewStateSchema = z.object({
   /** Whether the list was scrolled to the bottom (then it follows new text). */
   isPinnedToBottom: z.boolean(),
   conversationId: z.string().nullable(),
+  /**
+   * The message at the top of the viewport and how far it was scrolled past. Off-screen messages are
+   * laid out with estimated heights (content-visibility), so a raw scrollTop lands elsewhere after a
+   * reload; the anchor puts the same message back at the same place.
+   */
+  scrollAnchor: z.object({ messageId: z.string().max(100), offsetPx: z.number() }).nullable().optional(),
 });
 export type ChatViewState = z.infer<typeof chatViewStateSchema>;
 

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import {
+  describeAnswerProblem,
+  describeContextFit,
+  formatAnswerMetadata,
+  modelLabelFromId,
+} from "../../webview/src/chat/answer-metadata";
+import { maskedKeyForDisplay } from "../../webview/src/team-settings/display-formats";
+import { toSafeHref } from "../../webview/src/markdown/link-policy";
+
+describe("webview formatting and link policy (no DOM)", () => {
+  it("labels a model by its provider's own name", () => {
+    assert.equal(modelLabelFromId("anthropic:claude-sonnet-4-5"), "claude-sonnet-4-5");
+    assert.equal(modelLabelFromId("ollama:qwen2.5-coder:7b"), "qwen2.5-coder:7b");
+    assert.equal(modelLabelFromId(null), undefined);
+  });
+
+  it("writes the answer line with only the figures the provider reported", () => {
+    const known = { modelId: "anthropic:claude-sonnet-4-5", inputTokens: 1234, outputTokens: 567, timeToFirstTokenMs: 320 };
+    assert.equal(formatAnswerMetadata(known), "claude-sonnet-4-5 · 1,234 → 567 tokens · 320 ms to first token");
+    assert.equal(formatAnswerMetadata({ ...known, inputTokens: null, outputTokens: null }), "claude-sonnet-4-5 · 320 ms to first token");
+    assert.equal(formatAnswerMetadata({ ...known, outputTokens: null, timeToFirstTokenMs: 12_345 }), "claude-sonnet-4-5 · 1,234 tokens in · 12.3 s to first token");
+  });
+
+  it("explains failed and interrupted answers in plain words", () => {
+    assert.equal(
+      describeAnswerProblem({ status: "error", error: { code: "provider_invalid_key", message: "" } }),
+      "The answer failed: The provider rejected its API key. Ask your team admin to check it in Team Settings.",
+    );
+    assert.match(describeAnswerProblem({ status: "interrupted", error: null }) ?? "", /team server stopped/);
+    assert.equal(describeAnswerProblem({ status: "complete", error: null }), undefined);
+  });
+
+  it("says when earlier messages were left out to fit the context window", () => {
+    const context = {
+      modelId: "groq:llama",
+      contextWindowTokens: 8192,
+      reservedOutputTokens: 1024,
+      estimatedInputTokens: 7000,
+      includedMessageIds: ["c"],
+      droppedMessageIds: ["a", "b"],
+      adjustments: [],
+    };
+    assert.equal(describeContextFit({ context }), "2 earlier messages were left out to fit the model's context window");
+    assert.equal(describeContextFit({ context: { ...context, droppedMessageIds: [] } }), undefined);
+  });
+
+  it("shows at most the last 4 characters of a key", () => {
+    assert.equal(maskedKeyForDisplay("••••abcd"), "••••abcd");
+    assert.equal(maskedKeyForDisplay("sk-ant-api03-FULLKEY-wxyz"), "••••wxyz");
+    assert.equal(maskedKeyForDisplay(null), undefined);
+  });
+
+  it("keeps only http, https and mailto links", () => {
+    assert.equal(toSafeHref("https://example.com/a b"), "https://example.com/a%20b");
+    assert.equal(toSafeHref("mailto:team@example.com"), "mailto:team@example.com");
+    for (const href of ["javascript:alert(1)", "JAVASCRIPT:alert(1)", " java\tscript:alert(1)", "\u0001javascript:alert(1)", "data:text/html,x", "vbscript:x", "file:///etc/passwd", "/relative", "#top", ""]) {
+      assert.equal(toSafeHref(href), undefined, href);
+    }
+  });
+});

@@ -1,0 +1,290 @@
+import assert from "node:assert/strict";
+import path from "node:path";
+import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
+import { buildModels, buildProvider, buildProviders, buildUsers } from "./support/team-settings-fixtures";
+import { type HarnessPage, WebviewHarness } from "./support/webview-harness";
+
+const SCREENSHOT_PATH = path.resolve(__dirname, "../../docs/screenshots/webview-team-settings.png");
+const NEW_KEY = "sk-ant-api03-NEWSECRETKEYVALUE-1234";
+
+describe("Team Settings webview in Chromium", function () {
+  this.timeout(60_000);
+  let harness: WebviewHarness;
+  let view: HarnessPage;
+
+  before(async function () {
+    this.timeout(120_000);
+    harness = await WebviewHarness.start();
+  });
+
+  after(async () => {
+    await harness?.close();
+  });
+
+  afterEach(async function () {
+    if (!view) return;
+    const errors = [...view.errors];
+    const violations = await view.cspViolations();
+    await view.close();
+    if (this.currentTest?.state === "passed") {
+      assert.deepEqual(errors, [], "the page logged errors");
+      assert.deepEqual(violations, [], "the page hit its Content Security Policy");
+    }
+  });
+
+  /** Opens the panel and answers its four loading requests as the host would. */
+  async function openLoaded(options: { width?: number; height?: number } = {}) {
+    view = await harness.open({ view: "team-settings", width: options.width ?? 1000, height: options.height ?? 900 });
+    const providers = await view.waitForRequest("providers/list");
+    await view.respond(providers.id, { providers: buildProviders() });
+    const models = await view.waitForRequest("models/list-all");
+    await view.respond(models.id, { models: buildModels() });
+    const users = await view.waitForRequest("users/list");
+    await view.respond(users.id, { users: buildUsers() });
+    const settings = await view.waitForRequest("settings/get");
+    await view.respond(settings.id, { registration: "approval" });
+    await view.page.locator(".provider-card").first().waitFor();
+    return view;
+  }
+
+  /** Every text the page holds, including what form fields inside shadow roots contain. */
+  function everythingOnThePage(): Promise<string> {
+    return view.page.evaluate(`(() => {
+      const parts = [document.documentElement.outerHTML];
+      const visit = (root) => {
+        for (const element of Array.from(root.querySelectorAll("*"))) {
+          if ("value" in element && typeof element.value === "string") parts.push(element.value);
+          if (element.shadowRoot) { parts.push(element.shadowRoot.innerHTML); visit(element.shadowRoot); }
+        }
+      };
+      visit(document);
+      return parts.join("\\n");
+    })()`);
+  }
+
+  it("shows each provider with only its masked key", async () => {
+    await openLoaded();
+    const page = view.page;
+    assert.deepEqual(await page.locator(".provider-card .card__title").allTextContents(), ["Anthropic", "Groq", "Ollama"]);
+    assert.equal(await page.locator('[data-provider="anthropic"] .masked-key').textContent(), "••••abcd");
+    assert.equal(await page.locator('[data-provider="groq"] .masked-key').textContent(), "••••9f2e");
+    assert.equal(await page.locator('[data-provider="ollama"] .provider-card__key').count(), 0, "Ollama takes no key");
+    assert.equal(await page.locator('[data-provider="anthropic"] .provider-card__key').getAttribute("type"), "password");
+    assert.match((await page.locator('[data-provider="ollama"] .provider-card__refresh-info').textContent()) ?? "", /Last error: Could not connect/);
+    assert.match((await page.locator('[data-provider="anthropic"] .provider-card__refresh-info').textContent()) ?? "", /Models refreshed 5 minutes ago/);
+  });
+
+  it("never shows more than the last 4 characters of a key, whatever it is sent", async () => {
+    view = await harness.open({ view: "team-settings" });
+    const providers = await view.waitForRequest("providers/list");
+    await view.respond(providers.id, { providers: [buildProvider({ kind: "anthropic", keyMasked: "sk-ant-api03-LEAKEDKEY-wxyz" })] });
+    await view.page.locator(".masked-key").waitFor();
+    assert.equal(await view.page.locator(".masked-key").textContent(), "••••wxyz");
+    assert.doesNotMatch(await everythingOnThePage(), /LEAKED|sk-ant/);
+  });
+
+  it("saves a replacement key with provider/update, then clears the field and keeps no copy", async () => {
+    await openLoaded();
+    const page = view.page;
+    await page.locator('[data-provider="anthropic"] .provider-card__key input').fill(NEW_KEY);
+    await page.getByRole("button", { name: "Save Anthropic settings" }).click();
+    const update = await view.waitForRequest("provider/update");
+    assert.deepEqual(update.params, { kind: "anthropic", apiKey: NEW_KEY });
+    await view.respond(update.id, { provider: buildProvider({ kind: "anthropic", keyMasked: "••••1234" }) });
+    await page.locator('[data-provider="anthropic"] .status-line[data-kind="success"]').waitFor();
+    assert.equal(await page.locator('[data-provider="anthropic"] .status-line').textContent(), "Saved. The new key is stored.");
+    assert.equal(await page.locator('[data-provider="anthropic"] .masked-key').textContent(), "••••1234");
+    assert.equal(await page.locator('[data-provider="anthropic"] .provider-card__key input').inputValue(), "");
+    assert.doesNotMatch(await everythingOnThePage(), /NEWSECRETKEY/);
+  });
+
+  it("keeps the typed key and says why when saving fails", async () => {
+    await openLoaded();
+    const page = view.page;
+    await page.locator('[data-provider="groq"] .provider-card__key input').fill("gsk_bad");
+    await page.getByRole("button", { name: "Save Groq settings" }).click();
+    const update = await view.waitForRequest("provider/update");
+    await view.respondError(update.id, { code: "validation_failed", message: "That does not look like a Groq API key." });
+    await page.locator('[data-provider="groq"] .status-line[data-kind="error"]').waitFor();
+    assert.equal(await page.locator('[data-provider="groq"] .status-line').textContent(), "Not saved: That does not look like a Groq API key.");
+    assert.equal(await page.locator('[data-provider="groq"] .provider-card__key input').inputValue(), "gsk_bad");
+  });
+
+  it("saves a changed base URL and refuses one that is not http(s)", async () => {
+    await openLoaded();
+    const page = view.page;
+    const field = page.locator('[data-provider="ollama"] .provider-card__base-url input');
+    await field.fill("ftp://models.internal");
+    await page.getByRole("button", { name: "Save Ollama settings" }).click();
+    assert.equal(await page.locator('[data-provider="ollama"] .status-line').textContent(), "The base URL must be a full http:// or https:// address.");
+    assert.deepEqual(await view.requests("provider/update"), []);
+    await field.fill("http://gpu-box.internal:11434");
+    await page.getByRole("button", { name: "Save Ollama settings" }).click();
+    const update = await view.waitForRequest("provider/update");
+    assert.deepEqual(update.params, { kind: "ollama", baseUrl: "http://gpu-box.internal:11434" });
+  });
+
+  it("switches a provider on with its toggle", async () => {
+    await openLoaded();
+    await view.page.locator('.provider-card[data-provider="ollama"] .provider-card__active').click();
+    assert.equal(await view.page.getByRole("switch", { name: "Ollama Active" }).isChecked(), true);
+    const update = await view.waitForRequest("provider/update");
+    assert.deepEqual(update.params, { kind: "ollama", isActive: true });
+    await view.respond(update.id, { provider: buildProvider({ kind: "ollama", isActive: true }) });
+    await view.page.locator('[data-provider="ollama"] .status-line[data-kind="success"]').waitFor();
+    assert.equal(await view.page.locator('[data-provider="ollama"] .status-line').textContent(), "Ollama is active.");
+  });
+
+  it("tests the connection and tells the result in plain words", async () => {
+    await openLoaded();
+    const page = view.page;
+    await page.getByRole("button", { name: "Test the connection to Anthropic" }).click();
+    const success = await view.waitForRequest("provider/test");
+    assert.deepEqual(success.params, { kind: "anthropic" });
+    await view.respond(success.id, { ok: true, modelCount: 12, latencyMs: 231 });
+    await page.locator('[data-provider="anthropic"] .status-line[data-kind="success"]').waitFor();
+    assert.equal(
+      await page.locator('[data-provider="anthropic"] .status-line').textContent(),
+      "Connected: Anthropic offers 12 models (answered in 231 ms).",
+    );
+
+    await page.getByRole("button", { name: "Test the connection to Groq" }).click();
+    const failure = await view.waitForRequest("provider/test");
+    await view.respond(failure.id, { ok: false, error: { code: "provider_invalid_key", message: "Groq rejected the API key." } });
+    await page.locator('[data-provider="groq"] .status-line[data-kind="error"]').waitFor();
+    assert.equal(await page.locator('[data-provider="groq"] .status-line').textContent(), "Connection failed: Groq rejected the API key.");
+  });
+
+  it("refreshes a provider's models and shows the new list", async () => {
+    await openLoaded();
+    await view.page.getByRole("button", { name: "Refresh the models of Groq" }).click();
+    const refresh = await view.waitForRequest("provider/refresh-models");
+    assert.deepEqual(refresh.params, { kind: "groq" });
+    const groqModels = buildModels().filter((model) => model.provider === "groq");
+    await view.respond(refresh.id, {
+      models: [...groqModels, { ...groqModels[0]!, id: "groq:moonshotai/kimi-k2", name: "moonshotai/kimi-k2", displayName: "Kimi K2", isVisible: false }],
+    });
+    await view.page.locator('[data-provider="groq"] .status-line[data-kind="success"]').waitFor();
+    assert.equal(await view.page.locator('[data-provider="groq"] .status-line').textContent(), "Found 4 models.");
+    assert.equal(await view.page.locator('.model-group[data-provider="groq"] .model-row').count(), 4);
+    // The card's counts and "last refreshed" come from the server again.
+    await view.waitForRequest("providers/list");
+  });
+
+  it("posts models/set-visibility when a model's checkbox is ticked", async () => {
+    await openLoaded();
+    const page = view.page;
+    const group = page.locator('.model-group[data-provider="anthropic"]');
+    assert.equal(await group.locator(".model-group__count").textContent(), "2 of 4 visible");
+    assert.equal(await page.locator('[data-model-id="anthropic:claude-3-opus-20240229"] .pill').textContent(), "No longer offered");
+    await page.locator('[data-model-id="anthropic:claude-opus-4-1"] vscode-checkbox').click();
+    const change = await view.waitForRequest("models/set-visibility");
+    assert.deepEqual(change.params, { changes: [{ id: "anthropic:claude-opus-4-1", isVisible: true }] });
+    const updated = buildModels().map((model) => (model.id === "anthropic:claude-opus-4-1" ? { ...model, isVisible: true } : model));
+    await view.respond(change.id, { models: updated });
+    await page.locator('.models-section .status-line[data-kind="success"]').waitFor();
+    assert.equal(await group.locator(".model-group__count").textContent(), "3 of 4 visible");
+    assert.equal(await page.getByRole("checkbox", { name: "Claude Opus 4.1" }).isChecked(), true);
+  });
+
+  it("unticks the checkbox again when the change is refused", async () => {
+    await openLoaded();
+    await view.page.locator('[data-model-id="anthropic:claude-sonnet-4-5"] vscode-checkbox').click();
+    const change = await view.waitForRequest("models/set-visibility");
+    assert.deepEqual(change.params, { changes: [{ id: "anthropic:claude-sonnet-4-5", isVisible: false }] });
+    await view.respondError(change.id, { code: "forbidden", message: "Only admins can change model visibility." });
+    await view.page.locator('.models-section .status-line[data-kind="error"]').waitFor();
+    assert.equal(await view.page.locator(".models-section .status-line").textContent(), "Not saved: Only admins can change model visibility.");
+    assert.equal(await view.page.getByRole("checkbox", { name: "Claude Sonnet 4.5" }).isChecked(), true);
+  });
+
+  it("filters the models and shows or hides all listed ones of a provider", async () => {
+    await openLoaded();
+    const page = view.page;
+    await page.locator(".models-section__filter input").fill("qwen");
+    assert.deepEqual(
+      await page.locator(".model-row").evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.modelId)),
+      ["groq:qwen/qwen3-32b", "ollama:qwen2.5-coder:7b"],
+    );
+    await page.getByRole("button", { name: "Show all listed Groq models" }).click();
+    const change = await view.waitForRequest("models/set-visibility");
+    assert.deepEqual(change.params, { changes: [{ id: "groq:qwen/qwen3-32b", isVisible: true }] });
+  });
+
+  it("approves a pending user with user/update", async () => {
+    await openLoaded();
+    const page = view.page;
+    const row = page.locator('[data-user-id="user-linus"]');
+    assert.equal(await row.locator(".pill").textContent(), "Waiting for approval");
+    await page.getByRole("button", { name: "Approve linus" }).click();
+    const update = await view.waitForRequest("user/update");
+    assert.deepEqual(update.params, { userId: "user-linus", status: "active" });
+    const linus = buildUsers().find((user) => user.id === "user-linus")!;
+    await view.respond(update.id, { user: { ...linus, status: "active" } });
+    await page.locator('.users-section .status-line[data-kind="success"]').waitFor();
+    assert.equal(await row.locator(".pill").textContent(), "Active");
+    assert.equal(await page.locator(".users-section .status-line").textContent(), "linus can now sign in.");
+  });
+
+  it("disables, enables and changes roles through user/update", async () => {
+    await openLoaded();
+    const page = view.page;
+    await page.getByRole("button", { name: "Make grace an admin" }).click();
+    assert.deepEqual((await view.waitForRequest("user/update")).params, { userId: "user-grace", role: "admin" });
+    await page.getByRole("button", { name: "Enable ken" }).click();
+    assert.deepEqual((await view.waitForRequest("user/update")).params, { userId: "user-ken", status: "active" });
+    await page.getByRole("button", { name: "Disable grace" }).click();
+    const disable = await view.waitForRequest("user/update");
+    assert.deepEqual(disable.params, { userId: "user-grace", status: "disabled" });
+    await view.respondError(disable.id, { code: "conflict", message: "The last admin cannot be disabled." });
+    await page.locator('.users-section .status-line[data-kind="error"]').waitFor();
+    assert.equal(await page.locator(".users-section .status-line").textContent(), "Could not change grace: The last admin cannot be disabled.");
+  });
+
+  it("changes the registration policy with settings/update", async () => {
+    await openLoaded();
+    const page = view.page;
+    assert.equal(await page.getByRole("radio", { name: /^Approval/ }).isChecked(), true);
+    await page.getByRole("radio", { name: /^Closed/ }).click();
+    const update = await view.waitForRequest("settings/update");
+    assert.deepEqual(update.params, { registration: "closed" });
+    await view.respond(update.id, { registration: "closed" });
+    await page.locator('.registration-section .status-line[data-kind="success"]').waitFor();
+    assert.equal(await page.getByRole("radio", { name: /^Closed/ }).isChecked(), true);
+  });
+
+  it("tells a member in plain words that the panel is for admins", async () => {
+    view = await harness.open({ view: "team-settings" });
+    for (const method of ["providers/list", "models/list-all", "users/list", "settings/get"]) {
+      const request = await view.waitForRequest(method);
+      await view.respondError(request.id, { code: "forbidden", message: "Admins only." });
+    }
+    const problem = view.page.locator(".page-problem");
+    await problem.waitFor();
+    assert.equal(await problem.textContent(), "Team Settings are for team admins. Sign in with an admin account to change them.");
+    assert.equal(await view.page.locator(".settings-section:visible").count(), 0);
+  });
+
+  it("loads everything again when the host says the data is stale", async () => {
+    await openLoaded();
+    await view.notify("data/invalidated", { reason: "signed in as someone else" });
+    const providers = await view.waitForRequest("providers/list");
+    assert.deepEqual(providers.params, {});
+  });
+
+  it("gives every button and control an accessible name", async () => {
+    await openLoaded();
+    assert.deepEqual(await findButtonsWithoutLabel(view.page), []);
+    assert.deepEqual(await findUnnamedControls(view.page), []);
+  });
+
+  it("takes the Team Settings screenshot for the docs", async () => {
+    await openLoaded({ width: 1000, height: 1000 });
+    await view.page.getByRole("button", { name: "Test the connection to Anthropic" }).click();
+    const test = await view.waitForRequest("provider/test");
+    await view.respond(test.id, { ok: true, modelCount: 12, latencyMs: 231 });
+    await view.page.locator('[data-provider="anthropic"] .status-line[data-kind="success"]').waitFor();
+    await view.page.evaluate(() => document.fonts.ready);
+    await view.page.screenshot({ path: SCREENSHOT_PATH, fullPage: true });
+  });
+});

@@ -1,0 +1,77 @@
+import type { ErrorCode } from "../../../protocol/http/error-codes";
+import type { Message } from "../../../protocol/http/conversations";
+
+const numberFormat = new Intl.NumberFormat("en-US");
+
+/** "anthropic:claude-sonnet-4-5" → "claude-sonnet-4-5": the provider's own model name is what people recognise. */
+export function modelLabelFromId(modelId: string | null | undefined): string | undefined {
+  if (!modelId) return undefined;
+  const separator = modelId.indexOf(":");
+  return separator >= 0 ? modelId.slice(separator + 1) : modelId;
+}
+
+export function formatTokenCounts(inputTokens: number | null, outputTokens: number | null): string | undefined {
+  if (inputTokens !== null && outputTokens !== null) {
+    return `${numberFormat.format(inputTokens)} → ${numberFormat.format(outputTokens)} tokens`;
+  }
+  if (inputTokens !== null) return `${numberFormat.format(inputTokens)} tokens in`;
+  if (outputTokens !== null) return `${numberFormat.format(outputTokens)} tokens out`;
+  return undefined;
+}
+
+export function formatDuration(milliseconds: number): string {
+  if (milliseconds < 10_000) return `${numberFormat.format(Math.round(milliseconds))} ms`;
+  return `${(milliseconds / 1000).toFixed(1)} s`;
+}
+
+/**
+ * The line under an answer: "claude-sonnet-4-5 · 1,234 → 567 tokens · 320 ms to first token".
+ * Parts the provider did not report are left out rather than shown as 0.
+ */
+export function formatAnswerMetadata(message: Pick<Message, "modelId" | "inputTokens" | "outputTokens" | "timeToFirstTokenMs">): string {
+  const parts: string[] = [];
+  const model = modelLabelFromId(message.modelId);
+  if (model) parts.push(model);
+  const tokens = formatTokenCounts(message.inputTokens, message.outputTokens);
+  if (tokens) parts.push(tokens);
+  if (message.timeToFirstTokenMs !== null) parts.push(`${formatDuration(message.timeToFirstTokenMs)} to first token`);
+  return parts.join(" · ");
+}
+
+/** Said when the server gave no message of its own for the code. */
+const PLAIN_WORDS_BY_CODE: Partial<Record<ErrorCode, string>> = {
+  provider_invalid_key: "The provider rejected its API key. Ask your team admin to check it in Team Settings.",
+  provider_rate_limited: "The provider is limiting requests right now. Wait a moment and retry.",
+  provider_overloaded: "The provider is overloaded right now. Wait a moment and retry.",
+  provider_model_not_found: "The provider no longer offers this model. Pick another model.",
+  provider_unreachable: "The team server could not reach the provider.",
+  provider_context_too_long: "The conversation is too long for this model. Start a new conversation or pick a model with a larger context window.",
+  provider_stream_broken: "The connection to the provider broke while the answer was streaming.",
+  provider_not_configured: "This provider is not set up on the team server yet.",
+  model_unavailable: "This model is not available any more. Pick another model.",
+  server_shutting_down: "The team server was restarting.",
+};
+
+/** What went wrong with an answer, in plain words; undefined when nothing did. */
+export function describeAnswerProblem(message: Pick<Message, "status" | "error">): string | undefined {
+  if (message.status === "error") {
+    const detail = message.error?.message?.trim() || (message.error ? PLAIN_WORDS_BY_CODE[message.error.code] : undefined);
+    return detail ? `The answer failed: ${detail}` : "The answer failed.";
+  }
+  if (message.status === "interrupted") {
+    const detail = message.error?.message?.trim();
+    return detail
+      ? `The answer was interrupted: ${detail}`
+      : "The answer was interrupted before it finished: the team server stopped while it was being written.";
+  }
+  return undefined;
+}
+
+/** "2 earlier messages were left out to fit the model's context window", when any were. */
+export function describeContextFit(message: Pick<Message, "context">): string | undefined {
+  const dropped = message.context?.droppedMessageIds.length ?? 0;
+  if (dropped === 0) return undefined;
+  return dropped === 1
+    ? "1 earlier message was left out to fit the model's context window"
+    : `${numberFormat.format(dropped)} earlier messages were left out to fit the model's context window`;
+}

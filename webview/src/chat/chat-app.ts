@@ -1,0 +1,212 @@
+import type { Message } from "../../../protocol/http/conversations";
+import {
+  CHAT_VIEW_STATE_VERSION,
+  type ChatSnapshot,
+  type ChatViewState,
+  type ConnectionState,
+  chatViewStateSchema,
+} from "../../../protocol/webview/chat-protocol";
+import { DebouncedStateWriter } from "../host-bridge/debounced-state-writer";
+import { describeRequestFailure } from "../host-bridge/host-request-error";
+import type { CodeBlockAction, CodeBlockSource } from "../markdown/code-block-view";
+import { modelLabelFromId } from "./answer-metadata";
+import { BannerView } from "./banner-view";
+import type { ChatBridge } from "./chat-bridge";
+import { ChatHeaderView } from "./chat-header-view";
+import { ComposerView } from "./composer-view";
+import { MessageListView } from "./message-list-view";
+import type { MessageView } from "./message-view";
+
+/** Why the composer cannot send, per connection state (states not listed can send). */
+const UNAVAILABLE_PLACEHOLDERS: Partial<Record<ConnectionState, string>> = {
+  "signed-out": "Sign in to Juggler to start chatting",
+  "needs-sign-in": "Sign in again to continue (your draft is kept)",
+  "incompatible-server": "This team server does not work with this version of Juggler",
+};
+
+const COPIED_FEEDBACK_MS = 1500;
+
+/** The chat view: wires the header, banner, message list and composer to the host bridge. */
+export class ChatApp {
+  private readonly header: ChatHeaderView;
+  private readonly banner: BannerView;
+  private readonly list: MessageListView;
+  private readonly composer: ComposerView;
+  private readonly stateWriter: DebouncedStateWriter<ChatViewState>;
+  private conversationId: string | null = null;
+  /** The saved scroll position, applied to the first snapshot of the same conversation. */
+  private scrollToRestore: ChatViewState | undefined;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly bridge: ChatBridge,
+  ) {
+    this.header = new ChatHeaderView({
+      onPickModel: () => bridge.command("model/pick", {}),
+      onNewConversation: () => bridge.command("conversation/new", {}),
+    });
+    this.banner = new BannerView((command) => bridge.command("host/run", { command }));
+    this.list = new MessageListView({
+      retry: (view) => void this.retry(view),
+      onLinkOpen: (href) => bridge.command("link/open", { href }),
+      onCodeAction: (action, source, button) => this.runCodeAction(action, source, button),
+      onScroll: () => this.stateWriter.schedule(),
+    });
+    this.composer = new ComposerView({
+      onSend: (text) => this.send(text),
+      onStop: (messageId) => bridge.command("generation/stop", { messageId }),
+      onDraftChanged: () => this.stateWriter.schedule(),
+    });
+    this.stateWriter = new DebouncedStateWriter(
+      () => this.readViewState(),
+      (state) => bridge.setState(state),
+    );
+  }
+
+  start(): void {
+    this.root.classList.add("chat-app");
+    this.root.replaceChildren(this.header.element, this.banner.element, this.list.element, this.composer.element);
+
+    const saved = this.bridge.getState(chatViewStateSchema);
+    if (saved) {
+      this.composer.setDraft(saved.draft);
+      this.conversationId = saved.conversationId;
+      this.scrollToRestore = saved;
+    }
+
+    this.bridge.onNotification("state/snapshot", (snapshot) => this.applySnapshot(snapshot));
+    this.bridge.onNotification("messages/appended", ({ conversationId, messages }) => this.appendMessages(conversationId, messages));
+    this.bridge.onNotification("stream/delta", ({ messageId, text }) => {
+      this.list.appendDelta(messageId, text);
+    });
+    this.bridge.onNotification("message/updated", ({ message }) => this.updateMessage(message));
+    this.bridge.onNotification("model/changed", ({ activeModel }) => this.showModel(activeModel?.label ?? null));
+    this.bridge.onNotification("banner/show", ({ banner }) => this.banner.show(banner));
+    this.bridge.onNotification("composer/focus", ({ appendText }) => {
+      if (appendText) this.composer.appendToDraft(appendText);
+      this.composer.focus();
+    });
+
+    // VS Code may throw a hidden view's page away right after hiding it: save what is pending now.
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") this.stateWriter.flush();
+    });
+    window.addEventListener("pagehide", () => this.stateWriter.flush());
+
+    this.bridge.command("webview/ready", { restoredConversationId: saved?.conversationId ?? null });
+  }
+
+  private applySnapshot(snapshot: ChatSnapshot): void {
+    const previousConversationId = this.conversationId;
+    const hadMessages = this.list.messageCount > 0;
+    const keptPosition = this.list.getScrollPosition();
+    this.conversationId = snapshot.conversation?.id ?? null;
+    this.header.setTitle(snapshot.conversation?.title ?? null);
+    this.showModel(snapshot.activeModel?.label ?? modelLabelFromId(snapshot.conversation?.modelId) ?? null);
+    this.banner.show(snapshot.banner);
+    const unavailablePlaceholder = UNAVAILABLE_PLACEHOLDERS[snapshot.connection];
+    this.composer.setAvailability(unavailablePlaceholder === undefined, unavailablePlaceholder);
+    this.list.setMessages(snapshot.messages);
+
+    const restore = this.scrollToRestore;
+    this.scrollToRestore = undefined;
+    if (restore && restore.conversationId === this.conversationId) {
+      this.list.restoreScrollPosition({ ...restore, anchor: restore.scrollAnchor ?? null });
+    } else if (hadMessages && previousConversationId === this.conversationId) {
+      // The same conversation again (the view became visible): stay where the reader was.
+      this.list.restoreScrollPosition(keptPosition);
+    } else {
+      this.list.restoreScrollPosition({ scrollTop: 0, isPinnedToBottom: true, anchor: null });
+    }
+    this.syncStreamingState();
+    this.stateWriter.schedule();
+  }
+
+  private appendMessages(conversationId: string, messages: readonly Message[]): void {
+    if (this.conversationId === null) {
+      // The first message of a new conversation: the host created it.
+      this.conversationId = conversationId;
+      this.stateWriter.schedule();
+    } else if (conversationId !== this.conversationId) {
+      return;
+    }
+    this.list.upsertMessages(messages);
+    // Someone who just sent a message wants to see it and its answer.
+    if (messages.some((message) => message.role === "user")) {
+      this.list.restoreScrollPosition({ scrollTop: 0, isPinnedToBottom: true, anchor: null });
+    }
+    this.syncStreamingState();
+  }
+
+  private updateMessage(message: Message): void {
+    if (message.conversationId !== this.conversationId) return;
+    if (!this.list.updateMessage(message)) this.list.upsertMessages([message]);
+    this.syncStreamingState();
+  }
+
+  private showModel(label: string | null): void {
+    this.header.setModel(label);
+    if (label) this.list.setEmptyStateText(`Ask ${label}`, "Answers stream here. Switch models at any time: the next model sees the whole conversation.");
+    else this.list.setEmptyStateText("Start a conversation", "Choose a model, then ask anything.");
+  }
+
+  private syncStreamingState(): void {
+    this.composer.setStreamingMessage(this.list.streamingMessageId());
+  }
+
+  private async send(text: string): Promise<boolean> {
+    try {
+      await this.bridge.request("message/send", { content: text });
+      return true;
+    } catch (error) {
+      this.composer.showError(describeRequestFailure(error));
+      return false;
+    }
+  }
+
+  private async retry(view: MessageView): Promise<void> {
+    view.setRetryState(true);
+    try {
+      await this.bridge.request("message/retry", { messageId: view.id });
+      view.setRetryState(false);
+    } catch (error) {
+      view.setRetryState(false, describeRequestFailure(error));
+    }
+  }
+
+  private runCodeAction(action: CodeBlockAction, source: CodeBlockSource, button: HTMLElement): void {
+    const params = source.language === undefined ? { code: source.code } : { code: source.code, language: source.language };
+    if (action === "copy") {
+      this.bridge.command("code/copy", params);
+      showCopiedFeedback(button);
+    } else if (action === "insert") {
+      this.bridge.command("code/insert", params);
+    } else {
+      this.bridge.command("code/open", params);
+    }
+  }
+
+  private readViewState(): ChatViewState {
+    const position = this.list.getScrollPosition();
+    return {
+      version: CHAT_VIEW_STATE_VERSION,
+      draft: this.composer.draft,
+      scrollTop: position.scrollTop,
+      isPinnedToBottom: position.isPinnedToBottom,
+      conversationId: this.conversationId,
+      scrollAnchor: position.anchor,
+    };
+  }
+}
+
+/** The copy icon turns into a check for a moment, so the click visibly did something. */
+function showCopiedFeedback(button: HTMLElement): void {
+  const icon = button.querySelector(".codicon");
+  if (!icon) return;
+  icon.classList.replace("codicon-copy", "codicon-check");
+  button.title = "Copied";
+  setTimeout(() => {
+    icon.classList.replace("codicon-check", "codicon-copy");
+    button.title = "Copy";
+  }, COPIED_FEEDBACK_MS);
+}

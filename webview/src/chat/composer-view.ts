@@ -1,0 +1,174 @@
+import "@vscode-elements/elements/dist/vscode-button/index.js";
+import "@vscode-elements/elements/dist/vscode-textarea/index.js";
+import type { VscodeButton } from "@vscode-elements/elements/dist/vscode-button/vscode-button.js";
+import type { VscodeTextarea } from "@vscode-elements/elements/dist/vscode-textarea/vscode-textarea.js";
+import { MESSAGE_MAX_CHARACTERS } from "../../../protocol/http/conversations";
+import { createIcon } from "../create-icon";
+
+export interface ComposerOptions {
+  /** Sends the text; resolves true when the host accepted it (then the draft is cleared). */
+  onSend(text: string): Promise<boolean>;
+  onStop(messageId: string): void;
+  onDraftChanged(): void;
+}
+
+const MAX_HEIGHT_PX = 240;
+const DEFAULT_PLACEHOLDER = "Ask a question or describe a change";
+
+/** The multi-line input at the bottom: Enter sends, Shift+Enter starts a new line, Stop while an answer streams. */
+export class ComposerView {
+  readonly element: HTMLElement;
+  private readonly textarea: VscodeTextarea;
+  private readonly sendButton: VscodeButton;
+  private readonly stopButton: VscodeButton;
+  private readonly errorLine: HTMLElement;
+  private streamingMessageId: string | undefined;
+  private isSending = false;
+  private isAvailable = true;
+
+  constructor(private readonly options: ComposerOptions) {
+    this.element = document.createElement("footer");
+    this.element.className = "composer";
+
+    this.errorLine = document.createElement("div");
+    this.errorLine.className = "composer__error";
+    this.errorLine.setAttribute("role", "alert");
+    this.errorLine.hidden = true;
+
+    this.textarea = document.createElement("vscode-textarea") as VscodeTextarea;
+    this.textarea.className = "composer__input";
+    this.textarea.label = "Message";
+    this.textarea.placeholder = DEFAULT_PLACEHOLDER;
+    this.textarea.resize = "none";
+    this.textarea.addEventListener("keydown", (event) => this.onKeyDown(event));
+    this.textarea.addEventListener("input", () => {
+      this.refresh();
+      this.fitHeight();
+      this.options.onDraftChanged();
+    });
+
+    this.sendButton = document.createElement("vscode-button") as VscodeButton;
+    this.sendButton.className = "composer__send";
+    this.sendButton.setAttribute("icon", "send");
+    this.sendButton.setAttribute("aria-label", "Send message");
+    this.sendButton.title = "Send (Enter)";
+    this.sendButton.textContent = "Send";
+    this.sendButton.addEventListener("click", () => void this.send());
+
+    this.stopButton = document.createElement("vscode-button") as VscodeButton;
+    this.stopButton.className = "composer__stop";
+    this.stopButton.setAttribute("secondary", "");
+    this.stopButton.setAttribute("icon", "debug-stop");
+    this.stopButton.setAttribute("aria-label", "Stop generating the answer");
+    this.stopButton.textContent = "Stop";
+    this.stopButton.hidden = true;
+    this.stopButton.addEventListener("click", () => {
+      if (this.streamingMessageId) this.options.onStop(this.streamingMessageId);
+    });
+
+    const hint = document.createElement("span");
+    hint.className = "composer__hint";
+    hint.textContent = "Enter to send · Shift+Enter for a new line";
+
+    const actions = document.createElement("div");
+    actions.className = "composer__actions";
+    actions.append(hint, this.stopButton, this.sendButton);
+    this.element.append(this.errorLine, this.textarea, actions);
+    this.refresh();
+  }
+
+  get draft(): string {
+    return this.textarea.value ?? "";
+  }
+
+  setDraft(text: string): void {
+    this.textarea.value = text;
+    this.refresh();
+    void this.textarea.updateComplete.then(() => this.fitHeight());
+  }
+
+  /** Adds text to the draft (e.g. a selection sent from the editor) and puts the cursor in the composer. */
+  appendToDraft(text: string): void {
+    const current = this.draft;
+    const separator = current.length === 0 || current.endsWith("\n") ? "" : "\n\n";
+    this.setDraft(current + separator + text);
+    this.options.onDraftChanged();
+  }
+
+  focus(): void {
+    this.textarea.focus();
+  }
+
+  /** The id of the answer being generated, or undefined: shows Stop instead of Send. */
+  setStreamingMessage(messageId: string | undefined): void {
+    this.streamingMessageId = messageId;
+    this.refresh();
+  }
+
+  /** Whether messages can be sent at all (not when signed out); the placeholder says why not. */
+  setAvailability(isAvailable: boolean, placeholder?: string): void {
+    this.isAvailable = isAvailable;
+    this.textarea.placeholder = placeholder ?? DEFAULT_PLACEHOLDER;
+    this.refresh();
+  }
+
+  showError(message: string | undefined): void {
+    this.errorLine.hidden = message === undefined;
+    this.errorLine.replaceChildren(...(message === undefined ? [] : [createIcon("error"), document.createTextNode(message)]));
+  }
+
+  private onKeyDown(event: KeyboardEvent): void {
+    // Enter while an IME composes text confirms the composition, it must not send.
+    if (event.key !== "Enter" || event.isComposing || event.keyCode === 229) return;
+    if (event.shiftKey || event.altKey) return; // the textarea inserts the new line itself
+    event.preventDefault();
+    if (!event.repeat) void this.send();
+  }
+
+  private async send(): Promise<void> {
+    const text = this.draft;
+    if (!this.canSend()) return;
+    if (text.length > MESSAGE_MAX_CHARACTERS) {
+      this.showError(
+        `The message is too long: ${text.length.toLocaleString("en-US")} characters, at most ${MESSAGE_MAX_CHARACTERS.toLocaleString("en-US")}.`,
+      );
+      return;
+    }
+    this.showError(undefined);
+    this.isSending = true;
+    this.refresh();
+    try {
+      const isAccepted = await this.options.onSend(text);
+      // Cleared only once the host has the message: on failure the draft stays to retry or fix.
+      if (isAccepted && this.draft === text) {
+        this.setDraft("");
+        this.options.onDraftChanged();
+      }
+    } finally {
+      this.isSending = false;
+      this.refresh();
+    }
+  }
+
+  private canSend(): boolean {
+    return this.isAvailable && !this.isSending && this.streamingMessageId === undefined && this.draft.trim().length > 0;
+  }
+
+  private refresh(): void {
+    const isStreaming = this.streamingMessageId !== undefined;
+    this.stopButton.hidden = !isStreaming;
+    this.sendButton.hidden = isStreaming;
+    this.sendButton.disabled = !this.canSend();
+    this.textarea.readonly = this.isSending;
+    this.element.classList.toggle("composer--sending", this.isSending);
+  }
+
+  /** Grows with its text up to a limit, then scrolls. */
+  private fitHeight(): void {
+    const inner = this.textarea.wrappedElement;
+    if (!inner) return;
+    this.textarea.style.height = "0px";
+    const needed = inner.scrollHeight + 2; // + the 1px borders
+    this.textarea.style.height = `${Math.min(Math.max(needed, 0), MAX_HEIGHT_PX)}px`;
+  }
+}

@@ -1,0 +1,38 @@
+const relativeTime = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+const dateFormat = new Intl.DateTimeFormat("en", { year: "numeric", month: "short", day: "numeric" });
+const compactNumber = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
+
+/** "just now", "5 minutes ago", "yesterday", then a date. */
+export function formatRelativeTime(isoTime: string, now = Date.now()): string {
+  const time = Date.parse(isoTime);
+  if (Number.isNaN(time)) return "at an unknown time";
+  const seconds = Math.round((time - now) / 1000);
+  if (Math.abs(seconds) < 45) return "just now";
+  const minutes = Math.round(seconds / 60);
+  if (Math.abs(minutes) < 60) return relativeTime.format(minutes, "minute");
+  const hours = Math.round(minutes / 60);
+  if (Math.abs(hours) < 24) return relativeTime.format(hours, "hour");
+  const days = Math.round(hours / 24);
+  if (Math.abs(days) < 7) return relativeTime.format(days, "day");
+  return `on ${dateFormat.format(time)}`;
+}
+
+export function formatDate(isoTime: string): string {
+  const time = Date.parse(isoTime);
+  return Number.isNaN(time) ? "" : dateFormat.format(time);
+}
+
+/** 200000 → "200K context". */
+export function formatContextWindow(tokens: number | null): string {
+  return tokens === null ? "context size unknown" : `${compactNumber.format(tokens)} context`;
+}
+
+/**
+ * What is shown of a stored API key: at most its last 4 characters behind dots, whatever the host
+ * sent (the server sends only a masked form; this makes sure the panel could never show more).
+ */
+export function maskedKeyForDisplay(keyMasked: string | null): string | undefined {
+  if (!keyMasked) return undefined;
+  const visible = keyMasked.replace(/[^A-Za-z0-9]/g, "").slice(-4);
+  return `••••${visible}`;
+}
