@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import path from "node:path";
 import type { ChatViewState } from "../../protocol/webview/chat-protocol";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import { SAMPLE_CODE, buildConversation, buildMessage, buildSampleConversation, buildSnapshot } from "./support/chat-fixtures";
 import { type HarnessPage, WebviewHarness } from "./support/webview-harness";
+import { screenshotPath } from "../support/screenshot-path";
 
-const SCREENSHOT_PATH = path.resolve(__dirname, "../../docs/screenshots/webview-chat.png");
+const SCREENSHOT_PATH = screenshotPath("webview-chat.png");
 
 describe("chat webview in Chromium", function () {
   this.timeout(60_000);

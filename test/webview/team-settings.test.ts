@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import path from "node:path";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import { buildModels, buildProvider, buildProviders, buildUsers } from "./support/team-settings-fixtures";
 import { type HarnessPage, WebviewHarness } from "./support/webview-harness";
+import { screenshotPath } from "../support/screenshot-path";
 
-const SCREENSHOT_PATH = path.resolve(__dirname, "../../docs/screenshots/webview-team-settings.png");
+const SCREENSHOT_PATH = screenshotPath("webview-team-settings.png");
 const NEW_KEY = "sk-ant-api03-NEWSECRETKEYVALUE-1234";
 
 describe("Team Settings webview in Chromium", function () {
