@@ -119,14 +119,17 @@ export class ChatApp {
       this.list.restoreScrollPosition({ scrollTop: 0, isPinnedToBottom: true, anchor: null });
     }
     this.syncStreamingState();
-    this.stateWriter.schedule();
+    // The open conversation is what a reloaded window re-attaches to (an answer may be streaming):
+    // save a change of it at once, not after the scrolling of the stream has settled.
+    if (this.conversationId !== previousConversationId) this.stateWriter.writeNow();
+    else this.stateWriter.schedule();
   }
 
   private appendMessages(conversationId: string, messages: readonly Message[]): void {
     if (this.conversationId === null) {
       // The first message of a new conversation: the host created it.
       this.conversationId = conversationId;
-      this.stateWriter.schedule();
+      this.stateWriter.writeNow();
     } else if (conversationId !== this.conversationId) {
       return;
     }

@@ -39,6 +39,8 @@ export class MessageListView {
   private readonly viewsToRender = new Set<MessageView>();
   private isFrameRequested = false;
   private isPinned = true;
+  /** scrollTop right after the last scrollToBottom(). */
+  private followedScrollTop = 0;
   private stopHoldingAnchor: (() => void) | undefined;
 
   constructor(private readonly options: MessageListOptions) {
@@ -53,7 +55,7 @@ export class MessageListView {
     this.element.append(this.emptyState, this.content);
 
     this.element.addEventListener("scroll", () => {
-      this.isPinned = this.isAtBottom();
+      this.isPinned = this.isAtBottom() || (this.isPinned && !this.hasMovedUpSinceFollowing());
       this.options.onScroll();
     }, { passive: true });
     // New text, a message measured for the first time, a resized view: stay at the bottom if there.
@@ -208,6 +210,17 @@ export class MessageListView {
 
   scrollToBottom(): void {
     this.element.scrollTop = this.element.scrollHeight;
+    this.followedScrollTop = this.element.scrollTop;
+  }
+
+  /**
+   * Whether the list was scrolled up from where following put it. Only that unpins: a list that is
+   * merely no longer at the bottom because messages below got taller after the scroll (laid out
+   * for the first time: content-visibility) must keep following. Seen in VS Code: a long answer
+   * arriving right after the question left the reader 400 px above its end.
+   */
+  private hasMovedUpSinceFollowing(): boolean {
+    return this.element.scrollTop < this.followedScrollTop - 1;
   }
 
   private removeFrom(index: number): void {

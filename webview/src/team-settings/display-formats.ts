@@ -1,6 +1,5 @@
 const relativeTime = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
 const dateFormat = new Intl.DateTimeFormat("en", { year: "numeric", month: "short", day: "numeric" });
-const compactNumber = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
 
 /** "just now", "5 minutes ago", "yesterday", then a date. */
 export function formatRelativeTime(isoTime: string, now = Date.now()): string {
@@ -22,9 +21,18 @@ export function formatDate(isoTime: string): string {
   return Number.isNaN(time) ? "" : dateFormat.format(time);
 }
 
-/** 200000 → "200K context". */
+/**
+ * 200000 → "200K context", 131072 → "128K context": counted the way the model quick pick counts
+ * (extension/src/chat/format-token-count.ts: powers of two in 1024s), so an admin and a member see
+ * the same size for the same model (this said "131.1K" where the quick pick said "128K").
+ */
 export function formatContextWindow(tokens: number | null): string {
-  return tokens === null ? "context size unknown" : `${compactNumber.format(tokens)} context`;
+  if (tokens === null) return "context size unknown";
+  const base = tokens % 1024 === 0 ? 1024 : 1000;
+  const trim = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1).replace(/\.0$/, ""));
+  if (tokens >= base * base) return `${trim(tokens / (base * base))}M context`;
+  if (tokens >= base) return `${trim(tokens / base)}K context`;
+  return `${tokens} context`;
 }
 
 /**
