@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     "# Benchmark results",
     "",
     `Measured ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? "CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`,
-    "Produced by `npm run bench`; figures vary between runs by a few percent.",
+    "Produced by `npm run bench`. Figures vary between runs, by tens of percent on a busy machine: compare runs made back to back.",
     "",
   ];
   const output = [...header, ...sections].join("\n") + "\n";

@@ -3,14 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import type { ProviderKind } from "../protocol/http/providers";
 import { openSse } from "../test/support/sse-client";
-import { startFakeProviders, type FakeProviders } from "../tools/fake-providers";
+import { startFakeProvidersProcess, type FakeProvidersProcess } from "./fake-providers-process";
 import { formatMs, percentile } from "./statistics";
-import { startTeamServerProcess, type TeamServerProcess } from "./team-server-process";
+import { prepareTeamServer, readStartCommand, startTeamServerProcess, type TeamServerProcess } from "./team-server-process";
 
 /**
  * Team-server benchmark: the server runs as its own process (`npm start`'s command) against the
- * local fake providers; this process is the client. Added time to first token = through the
- * server minus the same request sent straight to the fake.
+ * local fake providers, which run in a third process; this process is only the client. Added time
+ * to first token = through the server minus the same request sent straight to the same fake.
  */
 
 const REQUESTS_PER_PROVIDER = 300;
@@ -25,11 +25,29 @@ interface Timing {
 }
 
 export interface ServerBenchResult {
+  startScript: string;
+  buildMs: number;
   providers: Array<{ provider: ProviderKind; model: string; direct: Timing[]; throughServer: Timing[] }>;
-  concurrent: { streams: number; completed: number; wallMs: number; firstTokenMs: number[]; peakRssBytes: number };
+  concurrent: {
+    streams: number;
+    completed: number;
+    wallMs: number;
+    firstTokenMs: number[];
+    peakRssBytes: number;
+    /** CPU time each process used during the streams. */
+    cpuMs: { server: number; fakes: number; client: number };
+  };
   startup: { coldMs: number; warmMs: number };
+  /** 1 s after the "listening" line, before any request. */
+  startRssBytes: number;
+  /** 1 s after set-up (an account, every provider's models refreshed: all three SDKs loaded). */
   idleRssBytes: number;
   list: { conversations: number; firstPageMs: number[]; allPagesMs: number };
+}
+
+function cpuMsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 class ApiClient {
@@ -54,7 +72,7 @@ const firstTokenPatterns: Record<ProviderKind, RegExp> = {
 };
 
 /** The request the server's adapter makes, sent straight to the fake with fetch. */
-async function directRequest(fakes: FakeProviders, provider: ProviderKind, model: string): Promise<Timing> {
+async function directRequest(fakes: FakeProvidersProcess, provider: ProviderKind, model: string): Promise<Timing> {
   const messages = [{ role: "user", content: PROMPT }];
   const request: Record<ProviderKind, { path: string; headers: Record<string, string>; body: unknown }> = {
     anthropic: {
@@ -117,7 +135,7 @@ async function setUp(server: TeamServerProcess): Promise<{ client: ApiClient; mo
   return { client, models };
 }
 
-function serverEnvironment(fakes: FakeProviders, dataDirectory: string): Record<string, string> {
+function serverEnvironment(fakes: FakeProvidersProcess, dataDirectory: string): Record<string, string> {
   return {
     DATA_DIR: dataDirectory,
     ANTHROPIC_API_KEY: FAKE_KEYS.anthropic,
@@ -131,14 +149,19 @@ function serverEnvironment(fakes: FakeProviders, dataDirectory: string): Record<
 }
 
 export async function runServerBench(log: (line: string) => void): Promise<ServerBenchResult> {
-  const fakes = await startFakeProviders({ tokenDelayMs: 0 });
+  const command = readStartCommand();
+  log(`building the server the way npm start does (${command.script})…`);
+  const buildMs = prepareTeamServer(command);
+  const fakes = await startFakeProvidersProcess();
   const dataDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-bench-"));
   try {
     log("start-up (cold: fresh data folder, migrations)…");
-    const cold = await startTeamServerProcess(serverEnvironment(fakes, dataDirectory));
+    const cold = await startTeamServerProcess(serverEnvironment(fakes, dataDirectory), [], command);
     await cold.stop();
-    const server = await startTeamServerProcess(serverEnvironment(fakes, dataDirectory));
+    const server = await startTeamServerProcess(serverEnvironment(fakes, dataDirectory), [], command);
     try {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const startRssBytes = server.rssBytes();
       const { client, models } = await setUp(server);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const idleRssBytes = server.rssBytes();
@@ -163,16 +186,25 @@ export async function runServerBench(log: (line: string) => void): Promise<Serve
       }
 
       log(`${CONCURRENT_STREAMS} concurrent streams…`);
-      fakes.anthropic.setTokenDelayMs(10);
+      await fakes.anthropic.setTokenDelayMs(10);
       let peakRssBytes = server.rssBytes();
       const sampler = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, server.rssBytes())), 50);
+      const cpuBefore = { server: server.cpuMs(), fakes: cpuMsOf(fakes.pid), client: process.cpuUsage() };
       const started = performance.now();
       const results = await Promise.allSettled(
         Array.from({ length: CONCURRENT_STREAMS }, () => sendThroughServer(client, models.anthropic)),
       );
       const wallMs = performance.now() - started;
+      const clientCpu = process.cpuUsage(cpuBefore.client);
+      const cpuMs = {
+        server: server.cpuMs() - cpuBefore.server,
+        fakes: cpuMsOf(fakes.pid) - cpuBefore.fakes,
+        client: (clientCpu.user + clientCpu.system) / 1000,
+      };
       clearInterval(sampler);
-      fakes.anthropic.setTokenDelayMs(0);
+      await fakes.anthropic.setTokenDelayMs(0);
+      const failures = results.filter((result) => result.status === "rejected");
+      if (failures.length > 0) log(`${failures.length} streams failed, first: ${String((failures[0] as PromiseRejectedResult).reason)}`);
       const completed = results.filter((result) => result.status === "fulfilled") as Array<PromiseFulfilledResult<Timing>>;
 
       log(`listing conversations with ${CONVERSATIONS_FOR_LIST} of them…`);
@@ -204,6 +236,8 @@ export async function runServerBench(log: (line: string) => void): Promise<Serve
       if (count !== CONVERSATIONS_FOR_LIST) throw new Error(`listed ${count} conversations, expected ${CONVERSATIONS_FOR_LIST}`);
 
       return {
+        startScript: command.script,
+        buildMs,
         providers,
         concurrent: {
           streams: CONCURRENT_STREAMS,
@@ -211,8 +245,10 @@ export async function runServerBench(log: (line: string) => void): Promise<Serve
           wallMs,
           firstTokenMs: completed.map((result) => result.value.firstTokenMs),
           peakRssBytes,
+          cpuMs,
         },
         startup: { coldMs: cold.startupMs, warmMs: server.startupMs },
+        startRssBytes,
         idleRssBytes,
         list: { conversations: CONVERSATIONS_FOR_LIST, firstPageMs, allPagesMs },
       };
@@ -231,7 +267,9 @@ export function formatServerBench(result: ServerBenchResult): string {
   const lines: string[] = [];
   lines.push("## Team server", "");
   lines.push(
-    "Time to first token and total stream time, through the server (POST the message, open its SSE stream) vs the same request sent straight to the fake provider. Zero token delay; 20 warm-up pairs; p50/p95 in ms.",
+    `The server runs as \`npm start\` leaves it (\`${result.startScript}\`; the build took ${formatMs(result.buildMs)} ms and is not counted in start-up), the fake providers in a process of their own, this process is the client.`,
+    "",
+    "Time to first token and total stream time, through the server (POST the message, open its SSE stream) vs the same request sent straight to the same fake provider. Zero token delay; 20 warm-up pairs; p50/p95 in ms.",
     "",
   );
   lines.push("| provider | requests | direct TTFT p50 / p95 | server TTFT p50 / p95 | added TTFT p50 (target ≤ 2 ms) | TTFT ratio p50 | direct total p50 | server total p50 | total ratio p50 |");
@@ -252,9 +290,11 @@ export function formatServerBench(result: ServerBenchResult): string {
   lines.push("| measure | value | target |", "|---|---|---|");
   lines.push(`| start-up, cold (fresh data folder, migrations) | ${formatMs(startup.coldMs)} ms | |`);
   lines.push(`| start-up, warm | ${formatMs(startup.warmMs)} ms | |`);
-  lines.push(`| RSS idle (after set-up) | ${megabytes(result.idleRssBytes)} | ≤ 80 MB |`);
+  lines.push(`| RSS idle, 1 s after start | ${megabytes(result.startRssBytes)} | ≤ 80 MB |`);
+  lines.push(`| RSS idle, 1 s after set-up (all three SDKs loaded) | ${megabytes(result.idleRssBytes)} | ≤ 80 MB |`);
   lines.push(`| ${concurrent.streams} concurrent streams (10 ms per token): completed | ${concurrent.completed} / ${concurrent.streams} in ${formatMs(concurrent.wallMs)} ms | |`);
   lines.push(`| ${concurrent.streams} concurrent streams: TTFT p50 / p95 | ${formatMs(percentile(concurrent.firstTokenMs, 0.5))} / ${formatMs(percentile(concurrent.firstTokenMs, 0.95))} ms | |`);
+  lines.push(`| ${concurrent.streams} concurrent streams: CPU used by server / fakes / client | ${formatMs(concurrent.cpuMs.server)} / ${formatMs(concurrent.cpuMs.fakes)} / ${formatMs(concurrent.cpuMs.client)} ms | |`);
   lines.push(`| RSS peak under ${concurrent.streams} streams | ${megabytes(concurrent.peakRssBytes)} | |`);
   lines.push(`| list conversations, first page of 50 with ${list.conversations}: p50 / p95 | ${formatMs(percentile(list.firstPageMs, 0.5))} / ${formatMs(percentile(list.firstPageMs, 0.95))} ms | ≤ 10 ms (original Juggler: 2,200 ms) |`);
   lines.push(`| list all ${list.conversations} (pages of 200) | ${formatMs(list.allPagesMs)} ms | |`);

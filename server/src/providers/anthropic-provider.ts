@@ -1,4 +1,4 @@
-import Anthropic from "@anthropic-ai/sdk";
+import type Anthropic from "@anthropic-ai/sdk";
 import { createAbortError } from "./abort-error";
 import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
 import { ProviderError } from "./chat-provider";
@@ -7,7 +7,13 @@ import { mapAnthropicStopReason } from "./map-anthropic-stop-reason";
 import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
 import { prepareAnthropicConversation } from "./prepare-anthropic-conversation";
 import type { ProviderConnection } from "./provider-connection";
+import { loadOnce } from "./load-once";
 import { readStainlessError } from "./read-stainless-error";
+
+type AnthropicSdk = typeof import("@anthropic-ai/sdk");
+
+// imported on the first call, not at start-up: a team without Anthropic never loads it (≈ 17 MB)
+const loadAnthropicSdk = loadOnce<AnthropicSdk>(() => import("@anthropic-ai/sdk"));
 
 /**
  * Anthropic through the official SDK: `messages.create({stream: true})` (raw SSE events, no
@@ -16,19 +22,26 @@ import { readStainlessError } from "./read-stainless-error";
  */
 export class AnthropicProvider implements ChatProvider {
   readonly kind = "anthropic" as const;
-  private readonly client: Anthropic;
+  /** Set once the SDK is loaded; its error classes tell failures apart. */
+  private sdk: AnthropicSdk | undefined;
+  private clientInstance: Anthropic | undefined;
 
-  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {
-    this.client = new Anthropic({
-      apiKey: connection.apiKey,
-      baseURL: connection.baseUrl,
+  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {}
+
+  private async client(): Promise<Anthropic> {
+    if (this.clientInstance) return this.clientInstance;
+    this.sdk = await loadAnthropicSdk();
+    this.clientInstance ??= new this.sdk.default({
+      apiKey: this.connection.apiKey,
+      baseURL: this.connection.baseUrl,
       // the generation job retries, and only before the first token
       maxRetries: 0,
       // the SDK arms this timer around fetch() only, i.e. until the response headers arrive
-      timeout: connection.connectTimeoutMs,
+      timeout: this.connection.connectTimeoutMs,
       // the SDK would otherwise write to the console; our own log lines say what matters
       logLevel: "off",
     });
+    return this.clientInstance;
   }
 
   prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation {
@@ -40,7 +53,7 @@ export class AnthropicProvider implements ChatProvider {
     const { system, turns } = request.conversation;
     let stream: AsyncIterable<Anthropic.Messages.RawMessageStreamEvent>;
     try {
-      stream = await this.client.messages.create(
+      stream = await (await this.client()).messages.create(
         {
           model: request.model,
           max_tokens: request.maxOutputTokens,
@@ -98,7 +111,7 @@ export class AnthropicProvider implements ChatProvider {
     const models: DiscoveredModel[] = [];
     try {
       // the SDK follows `has_more` / `last_id` across pages (PROTOCOLS.md §1.6)
-      for await (const info of this.client.models.list({}, { signal })) {
+      for await (const info of (await this.client()).models.list({}, { signal })) {
         // a retired model stays in the catalogue but every request naming it fails
         if (info.lifecycle === "retired") continue;
         const limits = resolveClaudeModelLimits(info.id, { maxInputTokens: info.max_input_tokens, maxTokens: info.max_tokens });
@@ -127,11 +140,12 @@ export class AnthropicProvider implements ChatProvider {
   private toProviderError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", signal: AbortSignal | undefined): Error {
     if (signal?.aborted) return createAbortError();
     if (error instanceof ProviderError) return error;
-    if (error instanceof Anthropic.APIConnectionTimeoutError) {
+    const sdk = this.sdk;
+    if (sdk && error instanceof sdk.APIConnectionTimeoutError) {
       return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
     }
-    if (error instanceof Anthropic.APIConnectionError) return mapNetworkFailure(context, error, phase);
-    if (error instanceof Anthropic.APIError) return mapProviderFailure(context, readStainlessError(error), error);
+    if (sdk && error instanceof sdk.APIConnectionError) return mapNetworkFailure(context, error, phase);
+    if (sdk && error instanceof sdk.APIError) return mapProviderFailure(context, readStainlessError(error), error);
     // JSON.parse of a cut-off `data:` line
     if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
     // undici's "terminated" when the socket closes mid-body

@@ -1,11 +1,9 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-
 /**
  * The `ollama` SDK (0.6) cannot take an AbortSignal per call: a streamed chat gets its own
  * AbortController, only reachable through the returned iterator once the response headers are in,
  * and list/show take no signal at all. It also skips a malformed NDJSON line with a console warning,
- * so a broken stream would look like a shorter answer. We give the SDK this fetch instead; each
- * call runs inside `ollamaCallScopes.run(scope, …)`, and the fetch reads the scope to:
+ * so a broken stream would look like a shorter answer. We give the SDK this fetch instead, bound to
+ * one call's scope (the adapter makes a client per call), and the fetch uses the scope to:
  *   - abort on the caller's signal (a stop closes the HTTP request, before or after the headers),
  *   - abort when no response headers arrive within the connect timeout,
  *   - turn a malformed line into an error line the SDK throws on, flagging the scope.
@@ -18,8 +16,6 @@ export interface OllamaCallScope {
   errorHeaders?: Headers;
 }
 
-export const ollamaCallScopes = new AsyncLocalStorage<OllamaCallScope>();
-
 /** The abort reason when the headers did not arrive in time (mapped to provider_unreachable). */
 export class ProviderTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
@@ -30,14 +26,13 @@ export class ProviderTimeoutError extends Error {
 
 export const malformedLineErrorText = "malformed line in Ollama's stream";
 
-export function createOllamaFetch(connectTimeoutMs: number): typeof fetch {
+export function createOllamaFetch(connectTimeoutMs: number, scope: OllamaCallScope): typeof fetch {
   return async (input, init = {}) => {
-    const scope = ollamaCallScopes.getStore();
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new ProviderTimeoutError(connectTimeoutMs)), connectTimeoutMs);
     const signals = [timeout.signal];
     if (init.signal) signals.push(init.signal);
-    if (scope?.signal) signals.push(scope.signal);
+    if (scope.signal) signals.push(scope.signal);
     let response: Response;
     try {
       response = await fetch(input, { ...init, signal: AbortSignal.any(signals) });
@@ -45,7 +40,7 @@ export function createOllamaFetch(connectTimeoutMs: number): typeof fetch {
       clearTimeout(timer);
     }
     const contentType = response.headers.get("content-type") ?? "";
-    if (!response.ok && scope) scope.errorHeaders = response.headers;
+    if (!response.ok) scope.errorHeaders = response.headers;
     if (!response.ok && !contentType.includes("json")) {
       // The SDK reads a non-JSON error body with console.log noise; hand it Ollama's own error shape.
       const text = (await response.text().catch(() => "")).trim().slice(0, 500);
@@ -55,7 +50,7 @@ export function createOllamaFetch(connectTimeoutMs: number): typeof fetch {
         headers: { "content-type": "application/json" },
       });
     }
-    if (!response.body || !contentType.includes("ndjson") || scope === undefined) return response;
+    if (!response.body || !contentType.includes("ndjson")) return response;
     return new Response(response.body.pipeThrough(createNdjsonGuard(scope)), {
       status: response.status,
       statusText: response.statusText,

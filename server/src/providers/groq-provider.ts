@@ -1,4 +1,4 @@
-import Groq from "groq-sdk";
+import type Groq from "groq-sdk";
 import { createAbortError } from "./abort-error";
 import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
 import { ProviderError } from "./chat-provider";
@@ -7,7 +7,13 @@ import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCa
 import { mapOpenAiFinishReason } from "./map-openai-finish-reason";
 import { preparePlainConversation } from "./prepare-plain-conversation";
 import type { ProviderConnection } from "./provider-connection";
+import { loadOnce } from "./load-once";
 import { readStainlessError } from "./read-stainless-error";
+
+type GroqSdk = typeof import("groq-sdk");
+
+// imported on the first call, not at start-up: a team without Groq never loads it
+const loadGroqSdk = loadOnce<GroqSdk>(() => import("groq-sdk"));
 
 /** Fields Groq sends in `GET /openai/v1/models` beyond the OpenAI schema (PROTOCOLS.md §2.5). */
 interface GroqModelEntry {
@@ -28,18 +34,25 @@ interface GroqUsage {
  */
 export class GroqProvider implements ChatProvider {
   readonly kind = "groq" as const;
-  private readonly client: Groq;
+  /** Set once the SDK is loaded; its error classes tell failures apart. */
+  private sdk: GroqSdk | undefined;
+  private clientInstance: Groq | undefined;
 
-  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {
-    this.client = new Groq({
-      apiKey: connection.apiKey,
-      baseURL: connection.baseUrl,
+  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {}
+
+  private async client(): Promise<Groq> {
+    if (this.clientInstance) return this.clientInstance;
+    this.sdk = await loadGroqSdk();
+    this.clientInstance ??= new this.sdk.default({
+      apiKey: this.connection.apiKey,
+      baseURL: this.connection.baseUrl,
       // the generation job retries, and only before the first token
       maxRetries: 0,
       // armed around fetch() only: until the response headers arrive
-      timeout: connection.connectTimeoutMs,
+      timeout: this.connection.connectTimeoutMs,
       logLevel: "off",
     });
+    return this.clientInstance;
   }
 
   prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation {
@@ -51,7 +64,7 @@ export class GroqProvider implements ChatProvider {
     const { system, turns } = request.conversation;
     let stream: AsyncIterable<Groq.Chat.ChatCompletionChunk>;
     try {
-      stream = await this.client.chat.completions.create(
+      stream = await (await this.client()).chat.completions.create(
         {
           model: request.model,
           stream: true,
@@ -115,7 +128,7 @@ export class GroqProvider implements ChatProvider {
 
   private async fetchModelEntries(signal: AbortSignal | undefined): Promise<GroqModelEntry[]> {
     try {
-      const response = await this.client.models.list({ signal });
+      const response = await (await this.client()).models.list({ signal });
       return (response.data ?? []) as GroqModelEntry[];
     } catch (error) {
       throw this.toProviderError(error, this.callContext(), "request", signal);
@@ -129,12 +142,13 @@ export class GroqProvider implements ChatProvider {
   private toProviderError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", signal: AbortSignal | undefined): Error {
     if (signal?.aborted) return createAbortError();
     if (error instanceof ProviderError) return error;
-    if (error instanceof Groq.APIConnectionTimeoutError) {
+    const sdk = this.sdk;
+    if (sdk && error instanceof sdk.APIConnectionTimeoutError) {
       return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
     }
-    if (error instanceof Groq.APIConnectionError) return mapNetworkFailure(context, error, phase);
+    if (sdk && error instanceof sdk.APIConnectionError) return mapNetworkFailure(context, error, phase);
     // includes the in-stream `data: {"error": …}` the SDK throws with no status
-    if (error instanceof Groq.APIError) return mapProviderFailure(context, readStainlessError(error), error);
+    if (sdk && error instanceof sdk.APIError) return mapProviderFailure(context, readStainlessError(error), error);
     if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
     if (error instanceof TypeError && phase === "stream") return mapNetworkFailure(context, error, phase);
     return error instanceof Error ? error : new Error(String(error));

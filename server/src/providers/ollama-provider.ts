@@ -1,9 +1,10 @@
-import { Ollama, type AbortableAsyncIterator, type ChatResponse } from "ollama";
+import type { AbortableAsyncIterator, ChatResponse, Ollama } from "ollama";
 import { createAbortError } from "./abort-error";
 import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
 import { ProviderError } from "./chat-provider";
 import { chooseOllamaContextSize } from "./choose-ollama-context-size";
-import { createOllamaFetch, ollamaCallScopes, type OllamaCallScope } from "./create-ollama-fetch";
+import { createOllamaFetch, type OllamaCallScope } from "./create-ollama-fetch";
+import { loadOnce } from "./load-once";
 import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason";
 import { preparePlainConversation } from "./prepare-plain-conversation";
@@ -14,6 +15,9 @@ const incompleteStreamMessage = "Did not receive done or success response in str
 // /api/show calls in flight at once while refreshing the catalog
 const showConcurrency = 4;
 
+// imported on the first call, not at start-up: a team without Ollama never loads it
+const loadOllamaSdk = loadOnce(() => import("ollama"));
+
 /**
  * Ollama through the official SDK: native `/api/chat` NDJSON streaming, `/api/tags` + `/api/show`
  * for the catalog (PROTOCOLS.md §3). No key; the SDK's fetch is ours (create-ollama-fetch.ts) so
@@ -21,10 +25,17 @@ const showConcurrency = 4;
  */
 export class OllamaProvider implements ChatProvider {
   readonly kind = "ollama" as const;
-  private readonly client: Ollama;
 
-  constructor(private readonly connection: ProviderConnection) {
-    this.client = new Ollama({ host: connection.baseUrl, fetch: createOllamaFetch(connection.connectTimeoutMs) });
+  constructor(private readonly connection: ProviderConnection) {}
+
+  /**
+   * A client per call, its fetch bound to the call's scope (signal, malformed-line flag, error
+   * headers). The SDK object is only configuration, so this costs next to nothing; an
+   * AsyncLocalStorage would do the same but turns promise hooks on for the whole process.
+   */
+  private async client(scope: OllamaCallScope): Promise<Ollama> {
+    const { Ollama: OllamaClient } = await loadOllamaSdk();
+    return new OllamaClient({ host: this.connection.baseUrl, fetch: createOllamaFetch(this.connection.connectTimeoutMs, scope) });
   }
 
   prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation {
@@ -38,16 +49,16 @@ export class OllamaProvider implements ChatProvider {
     const contextSize = chooseOllamaContextSize(request.conversation, request.maxOutputTokens);
     let stream: AbortableAsyncIterator<ChatResponse>;
     try {
-      stream = await ollamaCallScopes.run(scope, () =>
-        this.startChat({
-          model: request.model,
-          messages: [
-            ...(system === undefined ? [] : [{ role: "system", content: system }]),
-            ...turns.map((turn) => ({ role: turn.role, content: turn.content })),
-          ],
-          options: { num_predict: request.maxOutputTokens, ...(contextSize === undefined ? {} : { num_ctx: contextSize }) },
-        }),
-      );
+      const client = await this.client(scope);
+      stream = await client.chat({
+        model: request.model,
+        messages: [
+          ...(system === undefined ? [] : [{ role: "system", content: system }]),
+          ...turns.map((turn) => ({ role: turn.role, content: turn.content })),
+        ],
+        options: { num_predict: request.maxOutputTokens, ...(contextSize === undefined ? {} : { num_ctx: contextSize }) },
+        stream: true,
+      });
     } catch (error) {
       throw this.toProviderError(error, context, "request", scope);
     }
@@ -80,35 +91,28 @@ export class OllamaProvider implements ChatProvider {
 
   async listModels(signal?: AbortSignal): Promise<DiscoveredModel[]> {
     const scope: OllamaCallScope = { signal };
-    return ollamaCallScopes.run(scope, async () => {
-      const names = await this.listModelNames(scope);
-      const models: Array<DiscoveredModel | undefined> = new Array(names.length);
-      let next = 0;
-      const worker = async () => {
-        while (next < names.length) {
-          const index = next;
-          next += 1;
-          models[index] = await this.describeModel(names[index], scope);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(showConcurrency, names.length) }, worker));
-      return models.filter((model): model is DiscoveredModel => model !== undefined);
-    });
+    const names = await this.listModelNames(scope);
+    const models: Array<DiscoveredModel | undefined> = new Array(names.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const index = next;
+        next += 1;
+        models[index] = await this.describeModel(names[index] as string, scope);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(showConcurrency, names.length) }, worker));
+    return models.filter((model): model is DiscoveredModel => model !== undefined);
   }
 
   async checkConnection(signal?: AbortSignal): Promise<{ modelCount: number }> {
-    const scope: OllamaCallScope = { signal };
-    const names = await ollamaCallScopes.run(scope, () => this.listModelNames(scope));
+    const names = await this.listModelNames({ signal });
     return { modelCount: names.length };
-  }
-
-  private startChat(body: { model: string; messages: Array<{ role: string; content: string }>; options: Record<string, number> }): Promise<AbortableAsyncIterator<ChatResponse>> {
-    return this.client.chat({ ...body, stream: true });
   }
 
   private async listModelNames(scope: OllamaCallScope): Promise<string[]> {
     try {
-      const response = await this.client.list();
+      const response = await (await this.client(scope)).list();
       return [...new Set((response.models ?? []).map((model) => model.name || model.model).filter(Boolean))];
     } catch (error) {
       throw this.toProviderError(error, this.callContext(), "request", scope);
@@ -123,7 +127,7 @@ export class OllamaProvider implements ChatProvider {
   private async describeModel(name: string, scope: OllamaCallScope): Promise<DiscoveredModel | undefined> {
     let details: { model_info?: Record<string, unknown>; capabilities?: string[] };
     try {
-      details = (await this.client.show({ model: name })) as unknown as typeof details;
+      details = (await (await this.client(scope)).show({ model: name })) as unknown as typeof details;
     } catch (error) {
       const mapped = this.toProviderError(error, this.callContext(name), "request", scope);
       if (mapped instanceof ProviderError && mapped.code === "provider_model_not_found") return undefined;

@@ -55,6 +55,24 @@ interface RefreshTokenRow {
 const registrationSettingKey = "registration";
 const millisecondsPerDay = 86_400_000;
 
+/**
+ * How long a user's row, read to authenticate a request, is reused. Every change made through this
+ * service (disable, role, password) drops it at once; this bound is for changes this process cannot
+ * see (a second server on the same PostgreSQL, a hand edit). A send makes two requests in a row
+ * (POST, then its stream), and each query saved is a turn on SQLite's one connection.
+ */
+const authenticatedUserCacheMs = 2_000;
+
+/** The columns authentication and the last-model preference read. */
+type AuthenticationRow = Pick<UserRow, "id" | "name" | "role" | "status" | "last_model_id" | "password_changed_at">;
+
+interface CachedUser {
+  row: Promise<AuthenticationRow | undefined>;
+  /** The row once read, for synchronous peeks. */
+  value: AuthenticationRow | undefined;
+  expiresAt: number;
+}
+
 /** Names are unique case-insensitively; the lower-cased form is the unique key on every database. */
 export function nameKeyOf(name: string): string {
   return name.normalize("NFC").toLowerCase();
@@ -95,6 +113,9 @@ function isUniqueViolation(error: unknown): boolean {
  */
 export class AccountService {
   private readonly accessTokens: AccessTokens;
+  private readonly cachedUsers = new Map<string, CachedUser>();
+  /** Bumped by every forget, so a read that started before a change is not cached after it. */
+  private cacheGeneration = 0;
 
   constructor(private readonly context: ServiceContext) {
     this.accessTokens = new AccessTokens(deriveKey(context.secretKey, "access-token"), context.config.accessTokenTtlSeconds);
@@ -283,18 +304,20 @@ export class AccountService {
     }
     const passwordHash = await hashPassword(request.newPassword);
     const now = this.context.now();
-    const session = await this.transaction(async (transaction) => {
-      const current: UserRow | undefined = await transaction("users").where({ id: userId }).first();
-      if (current === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
-      // Strictly increasing, even when two changes share a millisecond (or a test's frozen clock):
-      // access tokens carry this value as `pwv` and must stop matching.
-      const passwordChangedAt = Math.max(now, Number(current.password_changed_at) + 1);
-      await transaction("users")
-        .where({ id: userId })
-        .update({ password_hash: passwordHash, password_changed_at: passwordChangedAt, updated_at: now });
-      await transaction("refresh_tokens").where({ user_id: userId }).whereNot({ status: "revoked" }).update({ status: "revoked", used_at: now });
-      return this.createSession(transaction, { ...current, password_hash: passwordHash, password_changed_at: passwordChangedAt }, crypto.randomUUID(), now);
-    });
+    const session = await this.changingUser(userId, () =>
+      this.transaction(async (transaction) => {
+        const current: UserRow | undefined = await transaction("users").where({ id: userId }).first();
+        if (current === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
+        // Strictly increasing, even when two changes share a millisecond (or a test's frozen clock):
+        // access tokens carry this value as `pwv` and must stop matching.
+        const passwordChangedAt = Math.max(now, Number(current.password_changed_at) + 1);
+        await transaction("users")
+          .where({ id: userId })
+          .update({ password_hash: passwordHash, password_changed_at: passwordChangedAt, updated_at: now });
+        await transaction("refresh_tokens").where({ user_id: userId }).whereNot({ status: "revoked" }).update({ status: "revoked", used_at: now });
+        return this.createSession(transaction, { ...current, password_hash: passwordHash, password_changed_at: passwordChangedAt }, crypto.randomUUID(), now);
+      }),
+    );
     this.context.logger.info("password changed; other sessions ended", { userId });
     return session;
   }
@@ -306,7 +329,7 @@ export class AccountService {
    */
   async authenticate(accessToken: string): Promise<AuthenticatedUser> {
     const claims = this.accessTokens.verify(accessToken, this.context.now());
-    const row = await this.findUserRow(claims.sub);
+    const row = await this.readAuthenticationRow(claims.sub);
     if (row === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
     const refusal = statusError(row.status);
     if (refusal) throw refusal;
@@ -327,7 +350,19 @@ export class AccountService {
 
   /** Remembers the model a user last chose (null forgets it). Whether the model exists is the catalog's business. */
   async setLastModel(userId: string, modelId: string | null): Promise<void> {
-    await this.database("users").where({ id: userId }).update({ last_model_id: modelId, updated_at: this.context.now() });
+    await this.changingUser(userId, () =>
+      this.database("users").where({ id: userId }).update({ last_model_id: modelId, updated_at: this.context.now() }),
+    );
+  }
+
+  /**
+   * After a send: stores the model unless the user's row, just read to authenticate the send,
+   * already names it — people mostly keep their model, and the write would be on every send.
+   */
+  async rememberLastModel(userId: string, modelId: string): Promise<void> {
+    const cached = this.cachedUsers.get(userId);
+    if (cached && cached.expiresAt > performance.now() && cached.value?.last_model_id === modelId) return;
+    await this.setLastModel(userId, modelId);
   }
 
   async updatePreferences(userId: string, preferences: { lastModelId: string | null }): Promise<User> {
@@ -349,32 +384,34 @@ export class AccountService {
    */
   async updateUser(actingUserId: string, userId: string, changes: UpdateUserRequest): Promise<User> {
     const now = this.context.now();
-    const updated = await this.transaction(async (transaction) => {
-      await this.lockUsersForRoleDecisions(transaction);
-      const target: UserRow | undefined = await transaction("users").where({ id: userId }).first();
-      if (target === undefined) throw notFound("User");
-      const role = changes.role ?? (target.role as UserRole);
-      const status = changes.status ?? (target.status as UserStatus);
-      const wasActiveAdmin = target.role === "admin" && target.status === "active";
-      if (wasActiveAdmin && (role !== "admin" || status !== "active")) {
-        const otherAdmins = await transaction("users")
-          .where({ role: "admin", status: "active" })
-          .whereNot({ id: userId })
-          .count<{ count: number | string }[]>({ count: "*" });
-        if (Number(otherAdmins[0]?.count ?? 0) === 0) {
-          throw new AppError(409, "conflict", "This is the last active admin; make another account admin first");
+    const updated = await this.changingUser(userId, () =>
+      this.transaction(async (transaction) => {
+        await this.lockUsersForRoleDecisions(transaction);
+        const target: UserRow | undefined = await transaction("users").where({ id: userId }).first();
+        if (target === undefined) throw notFound("User");
+        const role = changes.role ?? (target.role as UserRole);
+        const status = changes.status ?? (target.status as UserStatus);
+        const wasActiveAdmin = target.role === "admin" && target.status === "active";
+        if (wasActiveAdmin && (role !== "admin" || status !== "active")) {
+          const otherAdmins = await transaction("users")
+            .where({ role: "admin", status: "active" })
+            .whereNot({ id: userId })
+            .count<{ count: number | string }[]>({ count: "*" });
+          if (Number(otherAdmins[0]?.count ?? 0) === 0) {
+            throw new AppError(409, "conflict", "This is the last active admin; make another account admin first");
+          }
         }
-      }
-      // Disabling also moves the token version on, so access tokens issued before stay dead
-      // after the account is enabled again (the user signs in afresh).
-      const isBeingDisabled = status === "disabled" && target.status !== "disabled";
-      const passwordChangedAt = isBeingDisabled ? Math.max(now, Number(target.password_changed_at) + 1) : Number(target.password_changed_at);
-      await transaction("users").where({ id: userId }).update({ role, status, password_changed_at: passwordChangedAt, updated_at: now });
-      if (status !== "active") {
-        await transaction("refresh_tokens").where({ user_id: userId }).whereNot({ status: "revoked" }).update({ status: "revoked", used_at: now });
-      }
-      return { ...target, role, status, password_changed_at: passwordChangedAt, updated_at: now };
-    });
+        // Disabling also moves the token version on, so access tokens issued before stay dead
+        // after the account is enabled again (the user signs in afresh).
+        const isBeingDisabled = status === "disabled" && target.status !== "disabled";
+        const passwordChangedAt = isBeingDisabled ? Math.max(now, Number(target.password_changed_at) + 1) : Number(target.password_changed_at);
+        await transaction("users").where({ id: userId }).update({ role, status, password_changed_at: passwordChangedAt, updated_at: now });
+        if (status !== "active") {
+          await transaction("refresh_tokens").where({ user_id: userId }).whereNot({ status: "revoked" }).update({ status: "revoked", used_at: now });
+        }
+        return { ...target, role, status, password_changed_at: passwordChangedAt, updated_at: now };
+      }),
+    );
     this.context.logger.info("account updated by admin", { userId, actingUserId, role: updated.role, status: updated.status });
     return toUser(updated);
   }
@@ -383,6 +420,53 @@ export class AccountService {
 
   private async findUserRow(userId: string): Promise<UserRow | undefined> {
     return this.database("users").where({ id: userId }).first();
+  }
+
+  /**
+   * The user's row for authentication, from the short-lived cache or one query shared by every
+   * request that arrives while it runs.
+   */
+  private readAuthenticationRow(userId: string): Promise<AuthenticationRow | undefined> {
+    const now = performance.now();
+    const cached = this.cachedUsers.get(userId);
+    if (cached && cached.expiresAt > now) return cached.row;
+    const generation = this.cacheGeneration;
+    const entry: CachedUser = {
+      row: this.database("users")
+        .where({ id: userId })
+        .first("id", "name", "role", "status", "last_model_id", "password_changed_at")
+        .then((row: AuthenticationRow | undefined) => {
+          entry.value = row;
+          // a missing account is not remembered, and neither is a read that a change overtook
+          if (row === undefined || generation !== this.cacheGeneration) this.dropCachedUser(userId, entry);
+          return row;
+        }),
+      value: undefined,
+      expiresAt: now + authenticatedUserCacheMs,
+    };
+    entry.row.catch(() => this.dropCachedUser(userId, entry));
+    if (this.cachedUsers.size >= 10_000) this.cachedUsers.clear();
+    this.cachedUsers.set(userId, entry);
+    return entry.row;
+  }
+
+  private dropCachedUser(userId: string, entry: CachedUser): void {
+    if (this.cachedUsers.get(userId) === entry) this.cachedUsers.delete(userId);
+  }
+
+  /** Called after every write to a user's row, so the next request reads it afresh. */
+  private forgetUser(userId: string): void {
+    this.cacheGeneration += 1;
+    this.cachedUsers.delete(userId);
+  }
+
+  /** Runs a write to the user's row; whether it committed or not, the cached copy is dropped afterwards. */
+  private async changingUser<Result>(userId: string, write: () => Promise<Result>): Promise<Result> {
+    try {
+      return await write();
+    } finally {
+      this.forgetUser(userId);
+    }
   }
 
   private transaction<Result>(work: (transaction: Knex.Transaction) => Promise<Result>): Promise<Result> {

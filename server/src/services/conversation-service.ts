@@ -34,7 +34,7 @@ export interface AnswerOrigin {
   modelId: string;
 }
 
-export interface AppendExchangeRequest extends AnswerOrigin {
+export interface AppendExchangeRequest {
   content: string;
   /** undefined: under the conversation's leaf; null: a new root (editing the first message); else that message. */
   parentId: string | null | undefined;
@@ -44,6 +44,20 @@ export interface AppendedExchange {
   conversation: Conversation;
   userMessage: Message;
   assistantMessage: Message;
+}
+
+/** What the generation service decides inside a send's transaction (it must not query the database). */
+export interface ExchangeDecisions {
+  /**
+   * Called once the conversation is known to be the user's, before anything is written: who
+   * answers. What it throws (an unavailable model, a conflict) rolls the transaction back.
+   */
+  chooseOrigin(): AnswerOrigin;
+  /**
+   * Called with the branch the answer continues (root → the new user message): the context
+   * snapshot stored with the answer row, or null to leave it to the generation job.
+   */
+  describeContext(branch: Message[]): ContextSnapshot | null;
 }
 
 export interface AppendedAnswer {
@@ -144,31 +158,43 @@ export class ConversationService {
   /**
    * A send: in ONE transaction, the user's message and an empty `streaming` answer under it; the
    * conversation's leaf moves to the answer and its model becomes the one chosen. The user's text
-   * is stored before any provider is called.
+   * is stored before any provider is called. The branch above the new message is read in the same
+   * transaction (one indexed walk, which also proves an explicit parent is this conversation's),
+   * and the answer row is written with its context snapshot, so the generation job can call the
+   * provider at once, without another query. `decisions` run inside the transaction: they must
+   * not query the database (on SQLite the transaction holds the only connection).
    */
-  async appendExchange(userId: string, conversationId: string, request: AppendExchangeRequest): Promise<AppendedExchange> {
+  async appendExchange(
+    userId: string,
+    conversationId: string,
+    request: AppendExchangeRequest,
+    decisions: ExchangeDecisions,
+  ): Promise<AppendedExchange> {
     return this.context.database.transaction(async (transaction) => {
       const repository = this.repository(userId, transaction);
       const conversation = await repository.requireConversation(conversationId);
+      const origin = decisions.chooseOrigin();
       const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
-      if (parentId !== null && request.parentId !== undefined) {
-        const parent = await repository.findMessage(parentId);
-        if (!parent || parent.conversation_id !== conversationId) {
-          throw new AppError(400, "validation_failed", "parentId: not a message of this conversation");
-        }
+      // empty when the parent is not this user's message; its last row is the parent itself
+      const above = parentId === null ? [] : await repository.loadBranch(parentId);
+      if (parentId !== null && request.parentId !== undefined && above.at(-1)?.conversation_id !== conversationId) {
+        throw new AppError(400, "validation_failed", "parentId: not a message of this conversation");
       }
       const now = this.context.now();
       const userMessage = this.newMessageRow(conversationId, parentId, "user", now, { content: request.content, status: "complete" });
+      const question = toMessage(userMessage);
+      const snapshot = decisions.describeContext([...above.map(toMessage), question]);
       const assistantMessage = this.newMessageRow(conversationId, userMessage.id, "assistant", now, {
         status: "streaming",
-        provider: request.provider,
-        model_id: request.modelId,
+        provider: origin.provider,
+        model_id: origin.modelId,
+        context_snapshot: snapshot === null ? null : JSON.stringify(snapshot),
       });
       await repository.insertMessages([userMessage, assistantMessage]);
       const isFirstMessage = conversation.leaf_message_id === null;
       const changes = {
         leaf_message_id: assistantMessage.id,
-        model_id: request.modelId,
+        model_id: origin.modelId,
         last_message_at: now,
         updated_at: now,
         ...(isFirstMessage && conversation.title === DEFAULT_CONVERSATION_TITLE ? { title: deriveTitle(request.content) } : {}),
@@ -176,8 +202,9 @@ export class ConversationService {
       await repository.updateConversation(conversationId, changes);
       return {
         conversation: toConversation({ ...conversation, ...changes }),
-        userMessage: toMessage(userMessage),
-        assistantMessage: toMessage(assistantMessage),
+        userMessage: question,
+        // the snapshot as built, rather than parsed back from the JSON just written
+        assistantMessage: { ...toMessage({ ...assistantMessage, context_snapshot: null }), context: snapshot },
       };
     });
   }

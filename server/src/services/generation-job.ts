@@ -4,7 +4,7 @@ import type { GenerationEvent, GenerationEventData, GenerationEventName } from "
 import type { Model } from "../../../protocol/http/models";
 import type { Logger } from "../logger";
 import { ProviderError, type ChatProvider, type PreparedConversation } from "../providers/chat-provider";
-import { buildContext } from "./context-builder";
+import { buildContext, type BuiltContext } from "./context-builder";
 import type { AnswerResult, ConversationService } from "./conversation-service";
 
 export type GenerationEventListener = (event: GenerationEvent) => void;
@@ -18,6 +18,11 @@ export interface GenerationJobOptions {
   answer: Message;
   /** The user message being answered: the context is the branch root→here. */
   questionId: string;
+  /**
+   * The context, when the caller already built it and stored its snapshot with the answer row (a
+   * send does, in its transaction); else the job reads the branch, builds it and stores the snapshot.
+   */
+  context?: BuiltContext;
   model: Model;
   provider: ChatProvider;
   conversations: ConversationService;
@@ -139,16 +144,24 @@ export class GenerationJob {
     const { options } = this;
     const signal = this.abortController.signal;
     let prepared: { conversation: PreparedConversation; maxOutputTokens: number };
-    try {
-      const branch = await options.conversations.loadBranch(this.userId, options.questionId);
-      const built = buildContext(branch, options.model, options.provider);
+    if (options.context) {
+      this.snapshot = options.context.snapshot;
+      prepared = options.context;
+    } else {
+      let built: BuiltContext;
+      try {
+        const branch = await options.conversations.loadBranch(this.userId, options.questionId);
+        built = buildContext(branch, options.model, options.provider);
+      } catch (error) {
+        options.logger.error("building the context failed", { messageId: this.messageId, error });
+        await this.finish(this.errorOutcome({ code: "internal_error", message: "The server could not prepare this conversation for the model" }));
+        return;
+      }
       this.snapshot = built.snapshot;
       prepared = built;
-      await options.conversations.saveContextSnapshot(this.userId, this.messageId, built.snapshot);
-    } catch (error) {
-      options.logger.error("building the context failed", { messageId: this.messageId, error });
-      await this.finish(this.errorOutcome({ code: "internal_error", message: "The server could not prepare this conversation for the model" }));
-      return;
+      // Not awaited: the provider call need not wait for this write. It is queued before any partial
+      // text and the final result, so the stored answer always has its snapshot; a failure is logged.
+      void this.enqueueWrite(() => options.conversations.saveContextSnapshot(this.userId, this.messageId, built.snapshot));
     }
 
     this.flushTimer = setInterval(() => this.flushPartialText(), options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);

@@ -15,6 +15,7 @@ import type { ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../http/app-error";
 import type { Logger } from "../logger";
 import type { ChatProvider } from "../providers/chat-provider";
+import { buildContext, type BuiltContext } from "./context-builder";
 import type { ConversationService } from "./conversation-service";
 import { GenerationJob, SHUTDOWN_ERROR } from "./generation-job";
 import type { ServiceContext } from "./service-context";
@@ -24,7 +25,7 @@ export interface GenerationDependencies {
   providers: { getChatProvider(kind: ProviderKind): ChatProvider | Promise<ChatProvider> };
   catalog: { getVisibleModel(modelId: string): Promise<Model> };
   conversations: ConversationService;
-  accounts: { setLastModel(userId: string, modelId: string | null): Promise<void> };
+  accounts: { rememberLastModel(userId: string, modelId: string): Promise<void> };
 }
 
 /** Where a stream's events go: the SSE framing lives in http/, the service only calls these. */
@@ -40,6 +41,12 @@ export interface GenerationStream {
   attach(sink: GenerationEventSink): void;
   /** The client went away: stop delivering (the generation itself goes on). */
   detach(): void;
+}
+
+/** The model of a send and the adapter of its provider. */
+interface ResolvedModel {
+  model: Model;
+  provider: ChatProvider;
 }
 
 /** Finished jobs keep their event log this long, so a client re-attaching just after the end still gets exact events. */
@@ -97,6 +104,10 @@ export class GenerationService {
       await job.done;
     }
     await this.dependencies.conversations.delete(userId, conversationId);
+    // openStream trusts a job in memory without reading the database: its answers are gone now
+    for (const [messageId, finished] of this.jobs) {
+      if (finished.conversationId === conversationId) this.jobs.delete(messageId);
+    }
   }
 
   // ---- answers ----
@@ -106,24 +117,53 @@ export class GenerationService {
    * at once (202). The model is checked before anything is written. One answer at a time per
    * conversation: a send while one is streaming is a 409 conflict (stop it first), because a second
    * question would not see the first answer.
+   *
+   * The model is resolved from memory before the transaction, but its verdict is given inside it,
+   * after the ownership check: another user's conversation is a 404 whatever the model, and the
+   * ownership check is the transaction's own read rather than one more query before it.
    */
   async sendMessage(userId: string, conversationId: string, request: SendMessageRequest): Promise<SendMessageResponse> {
     this.assertAcceptingWork();
-    await this.dependencies.conversations.requireConversation(userId, conversationId);
-    const { model, provider } = await this.resolveModel(request.modelId);
-    const release = this.reserveConversation(conversationId);
+    const resolution: { resolved: ResolvedModel } | { refusal: unknown } = await this.resolveModel(request.modelId).then(
+      (resolved) => ({ resolved }),
+      (refusal: unknown) => ({ refusal }),
+    );
+    const chosen = (): ResolvedModel => {
+      if ("refusal" in resolution) throw resolution.refusal;
+      return resolution.resolved;
+    };
+    let release: (() => void) | undefined;
+    let context: BuiltContext | undefined;
     try {
-      const appended = await this.dependencies.conversations.appendExchange(userId, conversationId, {
-        content: request.content,
-        parentId: request.parentId,
-        provider: model.provider,
-        modelId: model.id,
-      });
-      this.startJob(userId, appended.assistantMessage, appended.userMessage.id, model, provider);
+      const appended = await this.dependencies.conversations.appendExchange(
+        userId,
+        conversationId,
+        { content: request.content, parentId: request.parentId },
+        {
+          chooseOrigin: () => {
+            const { model } = chosen();
+            release = this.reserveConversation(conversationId);
+            return { provider: model.provider, modelId: model.id };
+          },
+          describeContext: (branch) => {
+            const { model, provider } = chosen();
+            try {
+              context = buildContext(branch, model, provider);
+              return context.snapshot;
+            } catch (error) {
+              // the job builds it again and ends the answer with a plain-words error; the send itself stands
+              this.logger.error("building the context failed", { conversationId, error });
+              return null;
+            }
+          },
+        },
+      );
+      const { model, provider } = chosen();
+      this.startJob(userId, appended.assistantMessage, appended.userMessage.id, model, provider, context);
       await this.rememberLastModel(userId, model.id);
       return appended;
     } finally {
-      release();
+      release?.();
     }
   }
 
@@ -176,9 +216,16 @@ export class GenerationService {
    * longer in memory, one terminal event carrying the stored message.
    */
   async openStream(userId: string, messageId: string, afterSequence: number): Promise<GenerationStream> {
-    const message = await this.dependencies.conversations.getMessage(userId, messageId);
-    if (message.role !== "assistant") throw new AppError(400, "validation_failed", "Only an answer has a generation stream");
-    const job = this.jobs.get(messageId);
+    // An answer whose job is in memory needs no query: the job knows its owner, and the jobs of a
+    // deleted conversation are dropped with it. This is the path of every stream opened right
+    // after a send, so the first token does not wait for the database.
+    let job = this.jobs.get(messageId);
+    let message: Message | undefined;
+    if (job === undefined || job.userId !== userId) {
+      message = await this.dependencies.conversations.getMessage(userId, messageId);
+      if (message.role !== "assistant") throw new AppError(400, "validation_failed", "Only an answer has a generation stream");
+      job = this.jobs.get(messageId);
+    }
     let detach: () => void = () => undefined;
     let activeSink: GenerationEventSink | undefined;
     const close = () => {
@@ -189,7 +236,7 @@ export class GenerationService {
     return {
       attach: (sink) => {
         if (!job) {
-          sink.send(terminalEventFor(message, afterSequence + 1));
+          sink.send(terminalEventFor(message as Message, afterSequence + 1));
           sink.end();
           return;
         }
@@ -248,7 +295,7 @@ export class GenerationService {
     }
   }
 
-  private async resolveModel(modelId: string): Promise<{ model: Model; provider: ChatProvider }> {
+  private async resolveModel(modelId: string): Promise<ResolvedModel> {
     const model = await this.dependencies.catalog.getVisibleModel(modelId);
     const provider = await this.dependencies.providers.getChatProvider(model.provider);
     return { model, provider };
@@ -263,11 +310,12 @@ export class GenerationService {
     return () => this.reservedConversations.delete(conversationId);
   }
 
-  private startJob(userId: string, answer: Message, questionId: string, model: Model, provider: ChatProvider): void {
+  private startJob(userId: string, answer: Message, questionId: string, model: Model, provider: ChatProvider, context?: BuiltContext): void {
     const job = new GenerationJob({
       userId,
       answer,
       questionId,
+      context,
       model,
       provider,
       conversations: this.dependencies.conversations,
@@ -293,7 +341,7 @@ export class GenerationService {
 
   private async rememberLastModel(userId: string, modelId: string): Promise<void> {
     try {
-      await this.dependencies.accounts.setLastModel(userId, modelId);
+      await this.dependencies.accounts.rememberLastModel(userId, modelId);
     } catch (error) {
       // a preference; never worth failing a send for
       this.logger.warn("remembering the last model failed", { error });

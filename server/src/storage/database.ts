@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import knexFactory, { type Knex } from "knex";
-import pg from "pg";
 import { migrationSource } from "./migration-source";
+import { SqliteClientWithStatementCache } from "./sqlite-client-with-statement-cache";
 
 export type Database = Knex;
 
@@ -12,29 +12,32 @@ export interface DatabaseOptions {
   sqliteFile: string;
 }
 
-// PostgreSQL returns bigint (int8) columns as strings to avoid precision loss; our bigints are
-// epoch milliseconds, well inside Number.MAX_SAFE_INTEGER, so parse them as numbers.
-pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
-
 export function isPostgres(database: Database): boolean {
   return database.client.config.client === "pg";
 }
 
 /** Opens the database and applies pending migrations. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.sqliteFile);
+  const database = options.databaseUrl ? await openPostgres(options.databaseUrl) : openSqlite(options.sqliteFile);
   await database.migrate.latest({ migrationSource });
   return database;
 }
 
-function openPostgres(connectionString: string): Database {
+async function openPostgres(connectionString: string): Promise<Database> {
+  // Imported only here: the driver costs ≈ 15 MB that a SQLite server never needs. Knex requires
+  // the same module instance, so the type parser set here is the one its connections use.
+  const { default: pg } = await import("pg");
+  // PostgreSQL returns bigint (int8) columns as strings to avoid precision loss; our bigints are
+  // epoch milliseconds, well inside Number.MAX_SAFE_INTEGER, so parse them as numbers.
+  pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
   return knexFactory({ client: "pg", connection: { connectionString }, pool: { min: 0, max: 10 } });
 }
 
 function openSqlite(file: string): Database {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   return knexFactory({
-    client: "sqlite3",
+    // knex's sqlite3 client, reusing prepared statements (see the class)
+    client: SqliteClientWithStatementCache as unknown as typeof Knex.Client,
     connection: { filename: file },
     useNullAsDefault: true,
     pool: {
