@@ -6,13 +6,23 @@ import { formatServerBench, runServerBench } from "./server-bench";
 /** `npm run bench`: measures, writes bench/results/latest.md. Not a test: nothing here passes or fails on a number. */
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-  const sections: string[] = [];
+  const file = path.join(__dirname, "results", "latest.md");
+  // `npm run bench -- server` (or `extension`) measures one part and keeps the other's last figures.
   const only = process.argv[2];
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  const keptSection = (heading: string) => {
+    const start = previous.indexOf(`\n## ${heading}`);
+    if (start === -1) return [];
+    const end = previous.indexOf("\n## ", start + 1);
+    return [`${previous.slice(start, end === -1 ? undefined : end).trimEnd()}\n\n(kept from the previous run)`];
+  };
+  const sections: string[] = [];
   if (!only || only === "server") sections.push(formatServerBench(await runServerBench(log)));
+  else sections.push(...keptSection("Team server"));
   if (!only || only === "extension") {
     const { formatExtensionBench, runExtensionBench } = await import("./extension-bench");
     sections.push(formatExtensionBench(await runExtensionBench(log)));
-  }
+  } else sections.push(...keptSection("Extension"));
   const header = [
     "# Benchmark results",
     "",
@@ -21,7 +31,6 @@ async function main(): Promise<void> {
     "",
   ];
   const output = [...header, ...sections].join("\n") + "\n";
-  const file = path.join(__dirname, "results", "latest.md");
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, output);
   process.stdout.write(output);
