@@ -5,12 +5,12 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { flattenContentParts, isRecord, type EchoInput, type EchoMessage } from './echo-reply';
-import { isMidStreamFault, type FaultSpec } from './fault-plan';
+import type { FaultSpec } from './fault-plan';
 import { playDeltaStream, type StreamFrame } from './play-delta-stream';
 import { randomIdentifier } from './random-identifier';
 import { readFixtureJson, readFixtureLines } from './read-fixture';
 import { composeAnswer, type Answer } from './reply-mode';
-import { respondWithFault, type FaultResponder, type ProviderErrorResponse } from './respond-with-fault';
+import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from './respond-with-fault';
 import {
   startFakeServer,
   type CommonFakeOptions,
@@ -151,12 +151,7 @@ async function handleAnthropicRequest(exchange: FakeExchange, runtime: FakeServe
     return;
   }
 
-  const fault = runtime.faults.peek('models', undefined);
-  if (fault) {
-    runtime.faults.consume(fault);
-    await respondWithFault(exchange, fault, faultResponder(requestId, undefined, state));
-    return;
-  }
+  if ((await respondWithPlannedFault(exchange, runtime.faults, 'models', undefined, faultResponder(requestId, undefined, state))).isAnswered) return;
   if (modelPath) {
     const model = findModel(state, decodeURIComponent(modelPath[1]));
     if (!model) send(anthropicError(404, 'not_found_error', `model: ${decodeURIComponent(modelPath[1])}`, requestId));
@@ -198,12 +193,9 @@ async function handleCreateMessage(exchange: FakeExchange, runtime: FakeServerRu
   const requestedModel = isRecord(body) && typeof body.model === 'string' ? body.model : undefined;
   const responder = faultResponder(requestId, requestedModel, state);
 
-  const fault = runtime.faults.peek('chat', requestedModel);
-  if (fault && !isMidStreamFault(fault.fault)) {
-    runtime.faults.consume(fault);
-    await respondWithFault(exchange, fault, responder);
-    return;
-  }
+  const planned = await respondWithPlannedFault(exchange, runtime.faults, 'chat', requestedModel, responder);
+  if (planned.isAnswered) return;
+  const fault = planned.midStreamFault;
   const parsed = parseCreateMessage(body, state, requestId);
   if ('error' in parsed) {
     exchange.sendJson(parsed.error.status, parsed.error.body, parsed.error.headers, jsonContentType);

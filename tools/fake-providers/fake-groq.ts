@@ -6,12 +6,12 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { flattenContentParts, isRecord, liftLeadingSystemMessages, type EchoInput, type EchoMessage } from './echo-reply';
-import { isMidStreamFault, type FaultSpec } from './fault-plan';
+import type { FaultSpec } from './fault-plan';
 import { playDeltaStream, type StreamFrame } from './play-delta-stream';
 import { randomIdentifier } from './random-identifier';
 import { readFixtureJson, readFixtureLines } from './read-fixture';
 import { composeAnswer, type Answer } from './reply-mode';
-import { respondWithFault, type FaultResponder, type ProviderErrorResponse } from './respond-with-fault';
+import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from './respond-with-fault';
 import {
   startFakeServer,
   type CommonFakeOptions,
@@ -123,12 +123,7 @@ async function handleGroqRequest(exchange: FakeExchange, runtime: FakeServerRunt
     return;
   }
 
-  const fault = runtime.faults.peek('models', undefined);
-  if (fault) {
-    runtime.faults.consume(fault);
-    await respondWithFault(exchange, fault, faultResponder(requestId, undefined));
-    return;
-  }
+  if ((await respondWithPlannedFault(exchange, runtime.faults, 'models', undefined, faultResponder(requestId, undefined))).isAnswered) return;
   if (modelPath) {
     const id = decodeURIComponent(modelPath[1]);
     const model = state.models.find((candidate) => candidate.id === id);
@@ -144,12 +139,9 @@ async function handleChatCompletion(exchange: FakeExchange, runtime: FakeServerR
   const requestedModel = isRecord(body) && typeof body.model === 'string' ? body.model : undefined;
   const responder = faultResponder(requestId, requestedModel);
 
-  const fault = runtime.faults.peek('chat', requestedModel);
-  if (fault && !isMidStreamFault(fault.fault)) {
-    runtime.faults.consume(fault);
-    await respondWithFault(exchange, fault, responder);
-    return;
-  }
+  const planned = await respondWithPlannedFault(exchange, runtime.faults, 'chat', requestedModel, responder);
+  if (planned.isAnswered) return;
+  const fault = planned.midStreamFault;
   const parsed = parseChatCompletion(body, state, requestId);
   if ('error' in parsed) {
     exchange.sendJson(parsed.error.status, parsed.error.body, parsed.error.headers, jsonContentType);

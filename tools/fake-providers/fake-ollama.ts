@@ -5,11 +5,11 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { isRecord, liftLeadingSystemMessages, type EchoInput, type EchoMessage } from './echo-reply';
-import { isMidStreamFault, type FaultSpec } from './fault-plan';
+import type { FaultSpec } from './fault-plan';
 import { playDeltaStream, type StreamFrame } from './play-delta-stream';
 import { readFixtureJson, readFixtureLines } from './read-fixture';
 import { composeAnswer, type Answer } from './reply-mode';
-import { respondWithFault, type FaultResponder, type ProviderErrorResponse } from './respond-with-fault';
+import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from './respond-with-fault';
 import {
   startFakeServer,
   type CommonFakeOptions,
@@ -153,12 +153,8 @@ async function handleOllamaRequest(exchange: FakeExchange, runtime: FakeServerRu
     case 'GET /api/tags':
     case 'POST /api/show': {
       const requested = isRecord(exchange.body) ? (exchange.body.model ?? exchange.body.name) : undefined;
-      const fault = runtime.faults.peek('models', undefined);
-      if (fault) {
-        runtime.faults.consume(fault);
-        await respondWithFault(exchange, fault, faultResponder(typeof requested === 'string' ? requested : undefined));
-        return;
-      }
+      const responder = faultResponder(typeof requested === 'string' ? requested : undefined);
+      if ((await respondWithPlannedFault(exchange, runtime.faults, 'models', undefined, responder)).isAnswered) return;
       if (route === 'GET /api/tags') {
         exchange.sendJson(200, { models: state.models.map(toTagsEntry) }, {}, jsonContentType);
         return;
@@ -188,12 +184,9 @@ async function handleChat(exchange: FakeExchange, runtime: FakeServerRuntime, st
   const requestedModel = body.model;
   const responder = faultResponder(requestedModel);
 
-  const fault = runtime.faults.peek('chat', requestedModel);
-  if (fault && !isMidStreamFault(fault.fault)) {
-    runtime.faults.consume(fault);
-    await respondWithFault(exchange, fault, responder);
-    return;
-  }
+  const planned = await respondWithPlannedFault(exchange, runtime.faults, 'chat', requestedModel, responder);
+  if (planned.isAnswered) return;
+  const fault = planned.midStreamFault;
   const model = findModel(state, requestedModel);
   if (!model) return send(modelNotFound(requestedModel));
   if (!model.capabilities.includes('completion')) return send(ollamaError(400, `"${requestedModel}" does not support chat`));

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { FaultSpec } from './fault-plan';
+import { isMidStreamFault, type FaultEndpoint, type FaultPlan, type FaultSpec } from './fault-plan';
 import type { FakeExchange } from './start-fake-server';
 
 /** An HTTP error exactly as one provider sends it. */
@@ -43,4 +43,26 @@ export async function respondWithFault(
       exchange.sendJson(error.status, error.body, error.headers, provider.jsonContentType);
     }
   }
+}
+
+/**
+ * Gives a request the fault planned for it when that fault fails the whole request: any fault on a
+ * models endpoint, an HTTP-level one (401, 429, 529 …) on chat. A chat request's mid-stream fault is
+ * left pending and returned, so the caller consumes it only once the request proved valid and plays
+ * it during the stream.
+ */
+export async function respondWithPlannedFault(
+  exchange: FakeExchange,
+  faults: FaultPlan,
+  endpoint: FaultEndpoint,
+  model: string | undefined,
+  provider: FaultResponder,
+): Promise<{ isAnswered: true } | { isAnswered: false; midStreamFault: FaultSpec | undefined }> {
+  const fault = faults.peek(endpoint, model);
+  if (fault && (endpoint !== 'chat' || !isMidStreamFault(fault.fault))) {
+    faults.consume(fault);
+    await respondWithFault(exchange, fault, provider);
+    return { isAnswered: true };
+  }
+  return { isAnswered: false, midStreamFault: fault };
 }
