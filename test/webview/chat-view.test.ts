@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ChatViewState } from "../../protocol/webview/chat-protocol";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import { SAMPLE_CODE, buildConversation, buildMessage, buildSampleConversation, buildSnapshot } from "./support/chat-fixtures";
-import { type HarnessPage, WebviewHarness } from "./support/webview-harness";
+import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "./support/webview-harness";
 import { screenshotPath } from "../support/screenshot-path";
 
 const SCREENSHOT_PATH = screenshotPath("webview-chat.png");
@@ -22,15 +22,8 @@ describe("chat webview in Chromium", function () {
   });
 
   afterEach(async function () {
-    if (!view) return;
     // Every test also checks the page stayed healthy: no uncaught errors, nothing the CSP blocked.
-    const errors = [...view.errors];
-    const violations = await view.cspViolations();
-    await view.close();
-    if (this.currentTest?.state === "passed") {
-      assert.deepEqual(errors, [], "the page logged errors");
-      assert.deepEqual(violations, [], "the page hit its Content Security Policy");
-    }
+    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
   });
 
   async function openWithSnapshot(snapshot = buildSnapshot({ messages: buildSampleConversation() }), options: { savedState?: unknown; height?: number } = {}) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import { buildModels, buildProvider, buildProviders, buildUsers } from "./support/team-settings-fixtures";
-import { type HarnessPage, WebviewHarness } from "./support/webview-harness";
+import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "./support/webview-harness";
 import { screenshotPath } from "../support/screenshot-path";
 
 const SCREENSHOT_PATH = screenshotPath("webview-team-settings.png");
@@ -22,14 +22,8 @@ describe("Team Settings webview in Chromium", function () {
   });
 
   afterEach(async function () {
-    if (!view) return;
-    const errors = [...view.errors];
-    const violations = await view.cspViolations();
-    await view.close();
-    if (this.currentTest?.state === "passed") {
-      assert.deepEqual(errors, [], "the page logged errors");
-      assert.deepEqual(violations, [], "the page hit its Content Security Policy");
-    }
+    // Every test also checks the page stayed healthy: no uncaught errors, nothing the CSP blocked.
+    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
   });
 
   /** Opens the panel and answers its four loading requests as the host would. */

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -209,5 +210,19 @@ export class HarnessPage {
 
   close(): Promise<void> {
     return this.page.close();
+  }
+}
+
+/**
+ * Closes a test's page. A test that passed must also have left the page healthy: no uncaught
+ * errors and nothing the Content Security Policy blocked.
+ */
+export async function closeCheckingHealth(view: HarnessPage, hasPassed: boolean): Promise<void> {
+  const errors = [...view.errors];
+  const violations = await view.cspViolations();
+  await view.close();
+  if (hasPassed) {
+    assert.deepEqual(errors, [], "the page logged errors");
+    assert.deepEqual(violations, [], "the page hit its Content Security Policy");
   }
 }
