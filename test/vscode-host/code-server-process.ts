@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { freePort } from '../support/free-port';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureVscodeHost, type VscodeHost } from './provision';
@@ -352,19 +352,6 @@ function runOnce(command: string, args: string[], env: NodeJS.ProcessEnv, logFil
       fs.appendFileSync(logFile, output);
       if (code === 0) resolve();
       else reject(new Error(`code-server ${args.slice(-2).join(' ')} exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
     });
   });
 }

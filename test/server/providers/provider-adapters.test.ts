@@ -6,6 +6,7 @@ import { ProviderError, type ChatProvider, type ChatStreamEvent, type ChatTurn }
 import { createChatProvider } from "../../../server/src/providers/create-chat-provider";
 import { defaultAnthropicModels, parseEchoText, startFakeProviders, type FakeProviders, type FaultSpecInput } from "../../../tools/fake-providers";
 import { readFixtureJson, readFixtureLines } from "../../../tools/fake-providers/read-fixture";
+import { closedPortUrl } from "../../support/free-port";
 
 /**
  * The three adapters against the local fakes (real wire formats, real SDKs): echo and replay,
@@ -43,14 +44,6 @@ async function collect(stream: AsyncIterable<ChatStreamEvent>, onDelta?: (count:
     collected.error = error;
   }
   return collected;
-}
-
-async function closedPortUrl(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
 }
 
 describe("provider adapters against the fake providers", () => {
