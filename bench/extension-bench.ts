@@ -7,7 +7,15 @@ import { startCodeServer, workbenchUrl, type CodeServer } from "../test/vscode-h
 import { ensureVscodeHost, REPO_ROOT } from "../test/vscode-host/provision";
 import { closeWorkbench, openViewContainer, openWorkbench, runCommand, statusBarItem } from "../test/vscode-host/workbench-driver";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../test/vscode/support/team-environment";
-import { answerInputBox, chatParts, dialogButton, findWebview, pickQuickPickRow, waitForQuickInput, waitUntil } from "../test/vscode/support/juggler-workbench";
+import {
+  answerInputBox,
+  chatParts,
+  dialogButton,
+  findWebview,
+  pickQuickPickRow,
+  waitForQuickInput,
+  waitUntil,
+} from "../test/vscode/support/juggler-workbench";
 import { formatMs, percentile } from "./statistics";
 
 /**
@@ -85,14 +93,21 @@ export async function runExtensionBench(log: (line: string) => void): Promise<Ex
     page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
     log("signing in…");
     await signIn(page, team.server.url);
-    await statusBarItem(page, /\$\(hubot\)|Claude|llama|qwen/i).first().waitFor({ state: "visible", timeout: 30_000 }).catch(() => undefined);
+    await statusBarItem(page, /\$\(hubot\)|Claude|llama|qwen/i)
+      .first()
+      .waitFor({ state: "visible", timeout: 30_000 })
+      .catch(() => undefined);
 
     log(`activation over ${RELOADS_FOR_ACTIVATION} window reloads…`);
     for (let reload = 0; reload < RELOADS_FOR_ACTIVATION; reload++) {
       const before = readActivationLines(codeServer.userDataDir).length;
       await runCommand(page, "Developer: Reload Window");
       await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
-      await waitUntil("the extension to log its activation", async () => readActivationLines(codeServer!.userDataDir).length > before, 60_000);
+      await waitUntil(
+        "the extension to log its activation",
+        async () => readActivationLines(codeServer!.userDataDir).length > before,
+        60_000,
+      );
     }
 
     log(`first token visible, ${SEND_SAMPLES} sends…`);
@@ -109,35 +124,39 @@ export async function runExtensionBench(log: (line: string) => void): Promise<Ex
       // Installed and awaited before the key is pressed, so the keydown cannot be missed.
       await chat.locator(".chat-app").evaluate((root) => {
         (window as unknown as { jugglerFirstToken: Promise<number> }).jugglerFirstToken = new Promise<number>((resolve, reject) => {
-            const textarea = root.querySelector("vscode-textarea.composer__input")?.shadowRoot?.querySelector("textarea") ?? null;
-            // by message id: a full snapshot may re-render the earlier answers as new elements
-            const known = new Set([...root.querySelectorAll<HTMLElement>("article.message--assistant")].map((answer) => answer.dataset.messageId));
-            let pressedAt = 0;
-            // no named function expressions here: tsx would wrap them in a helper the page lacks
-            (textarea ?? root).addEventListener(
-              "keydown",
-              (event) => {
-                if ((event as KeyboardEvent).key === "Enter") pressedAt = performance.now();
-              },
-              { capture: true },
-            );
-            const observer = new MutationObserver(() => {
-              if (pressedAt === 0) return;
-              for (const answer of root.querySelectorAll<HTMLElement>("article.message--assistant")) {
-                if (known.has(answer.dataset.messageId)) continue;
-                if ((answer.querySelector(".message__body")?.textContent ?? "").trim().length > 0) {
-                  observer.disconnect();
-                  resolve(performance.now() - pressedAt);
-                  return;
-                }
+          const textarea = root.querySelector("vscode-textarea.composer__input")?.shadowRoot?.querySelector("textarea") ?? null;
+          // by message id: a full snapshot may re-render the earlier answers as new elements
+          const known = new Set(
+            [...root.querySelectorAll<HTMLElement>("article.message--assistant")].map((answer) => answer.dataset.messageId),
+          );
+          let pressedAt = 0;
+          // no named function expressions here: tsx would wrap them in a helper the page lacks
+          (textarea ?? root).addEventListener(
+            "keydown",
+            (event) => {
+              if ((event as KeyboardEvent).key === "Enter") pressedAt = performance.now();
+            },
+            { capture: true },
+          );
+          const observer = new MutationObserver(() => {
+            if (pressedAt === 0) return;
+            for (const answer of root.querySelectorAll<HTMLElement>("article.message--assistant")) {
+              if (known.has(answer.dataset.messageId)) continue;
+              if ((answer.querySelector(".message__body")?.textContent ?? "").trim().length > 0) {
+                observer.disconnect();
+                resolve(performance.now() - pressedAt);
+                return;
               }
-            });
-            observer.observe(root, { childList: true, subtree: true, characterData: true });
-            setTimeout(() => reject(new Error("no answer text within 30 s")), 30_000);
+            }
+          });
+          observer.observe(root, { childList: true, subtree: true, characterData: true });
+          setTimeout(() => reject(new Error("no answer text within 30 s")), 30_000);
         });
       });
       await composer.press("Enter");
-      const measured = chat.locator(".chat-app").evaluate(() => (window as unknown as { jugglerFirstToken: Promise<number> }).jugglerFirstToken);
+      const measured = chat
+        .locator(".chat-app")
+        .evaluate(() => (window as unknown as { jugglerFirstToken: Promise<number> }).jugglerFirstToken);
       const elapsed = await measured;
       // the first three are warm-up (JIT, connection set-up)
       if (sample >= 3) firstTokenVisibleMs.push(elapsed);

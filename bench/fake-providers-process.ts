@@ -29,7 +29,9 @@ export async function startFakeProvidersProcess(): Promise<FakeProvidersProcess>
   const urls = await new Promise<Record<ProviderKind, string>>((resolve, reject) => {
     child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
-      const found = Object.fromEntries([...output.matchAll(/^(anthropic|groq|ollama) (http:\/\/\S+)$/gm)].map((match) => [match[1], match[2]]));
+      const found = Object.fromEntries(
+        [...output.matchAll(/^(anthropic|groq|ollama) (http:\/\/\S+)$/gm)].map((match) => [match[1], match[2]]),
+      );
       if (found.anthropic && found.groq && found.ollama) resolve(found as Record<ProviderKind, string>);
     });
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));

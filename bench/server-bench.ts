@@ -128,7 +128,9 @@ async function setUp(server: TeamServerProcess): Promise<{ client: ApiClient; mo
   const models = {} as Record<ProviderKind, string>;
   for (const provider of ["anthropic", "groq", "ollama"] as const) {
     const refreshed = await client.call("POST", `/admin/providers/${provider}/refresh-models`, {});
-    const ids: string[] = refreshed.models.filter((model: { isAvailable: boolean }) => model.isAvailable).map((model: { id: string }) => model.id);
+    const ids: string[] = refreshed.models
+      .filter((model: { isAvailable: boolean }) => model.isAvailable)
+      .map((model: { id: string }) => model.id);
     await client.call("PATCH", "/admin/models", { changes: ids.map((id) => ({ id, isVisible: true })) });
     models[provider] = ids[0] as string;
   }
@@ -272,7 +274,9 @@ export function formatServerBench(result: ServerBenchResult): string {
     "Time to first token and total stream time, through the server (POST the message, open its SSE stream) vs the same request sent straight to the same fake provider. Zero token delay; 20 warm-up pairs; p50/p95 in ms.",
     "",
   );
-  lines.push("| provider | requests | direct TTFT p50 / p95 | server TTFT p50 / p95 | added TTFT p50 (target ≤ 2 ms) | TTFT ratio p50 | direct total p50 | server total p50 | total ratio p50 |");
+  lines.push(
+    "| provider | requests | direct TTFT p50 / p95 | server TTFT p50 / p95 | added TTFT p50 (target ≤ 2 ms) | TTFT ratio p50 | direct total p50 | server total p50 | total ratio p50 |",
+  );
   lines.push("|---|---|---|---|---|---|---|---|---|");
   for (const { provider, direct, throughServer } of result.providers) {
     const directFirst = direct.map((timing) => timing.firstTokenMs);
@@ -292,11 +296,19 @@ export function formatServerBench(result: ServerBenchResult): string {
   lines.push(`| start-up, warm | ${formatMs(startup.warmMs)} ms | |`);
   lines.push(`| RSS idle, 1 s after start | ${megabytes(result.startRssBytes)} | ≤ 80 MB |`);
   lines.push(`| RSS idle, 1 s after set-up (all three SDKs loaded) | ${megabytes(result.idleRssBytes)} | ≤ 80 MB |`);
-  lines.push(`| ${concurrent.streams} concurrent streams (10 ms per token): completed | ${concurrent.completed} / ${concurrent.streams} in ${formatMs(concurrent.wallMs)} ms | |`);
-  lines.push(`| ${concurrent.streams} concurrent streams: TTFT p50 / p95 | ${formatMs(percentile(concurrent.firstTokenMs, 0.5))} / ${formatMs(percentile(concurrent.firstTokenMs, 0.95))} ms | |`);
-  lines.push(`| ${concurrent.streams} concurrent streams: CPU used by server / fakes / client | ${formatMs(concurrent.cpuMs.server)} / ${formatMs(concurrent.cpuMs.fakes)} / ${formatMs(concurrent.cpuMs.client)} ms | |`);
+  lines.push(
+    `| ${concurrent.streams} concurrent streams (10 ms per token): completed | ${concurrent.completed} / ${concurrent.streams} in ${formatMs(concurrent.wallMs)} ms | |`,
+  );
+  lines.push(
+    `| ${concurrent.streams} concurrent streams: TTFT p50 / p95 | ${formatMs(percentile(concurrent.firstTokenMs, 0.5))} / ${formatMs(percentile(concurrent.firstTokenMs, 0.95))} ms | |`,
+  );
+  lines.push(
+    `| ${concurrent.streams} concurrent streams: CPU used by server / fakes / client | ${formatMs(concurrent.cpuMs.server)} / ${formatMs(concurrent.cpuMs.fakes)} / ${formatMs(concurrent.cpuMs.client)} ms | |`,
+  );
   lines.push(`| RSS peak under ${concurrent.streams} streams | ${megabytes(concurrent.peakRssBytes)} | |`);
-  lines.push(`| list conversations, first page of 50 with ${list.conversations}: p50 / p95 | ${formatMs(percentile(list.firstPageMs, 0.5))} / ${formatMs(percentile(list.firstPageMs, 0.95))} ms | ≤ 10 ms (original Juggler: 2,200 ms) |`);
+  lines.push(
+    `| list conversations, first page of 50 with ${list.conversations}: p50 / p95 | ${formatMs(percentile(list.firstPageMs, 0.5))} / ${formatMs(percentile(list.firstPageMs, 0.95))} ms | ≤ 10 ms (original Juggler: 2,200 ms) |`,
+  );
   lines.push(`| list all ${list.conversations} (pages of 200) | ${formatMs(list.allPagesMs)} ms | |`);
   return lines.join("\n");
 }

@@ -81,7 +81,7 @@ const extensionOptions = {
   format: "cjs",
   external: ["vscode"],
   // The first statement of the bundle: activate() reports how long loading the bundle took.
-  banner: { js: "\"use strict\";var __jugglerBundleLoadStartedAt = performance.now();" },
+  banner: { js: '"use strict";var __jugglerBundleLoadStartedAt = performance.now();' },
   // zod and the protocol are the bulk; keep names readable in stack traces only in development.
   keepNames: isDevelopment,
 };
@@ -245,7 +245,16 @@ async function main() {
     for (const options of builds) {
       const context = await esbuild.context({
         ...options,
-        plugins: [...(options.plugins ?? []), { name: "report", setup: (build) => build.onEnd((result) => console.log(`build: rebuilt ${Object.keys(options.entryPoints).join(", ")} (${result.errors.length} errors)`)) }],
+        plugins: [
+          ...(options.plugins ?? []),
+          {
+            name: "report",
+            setup: (build) =>
+              build.onEnd((result) =>
+                console.log(`build: rebuilt ${Object.keys(options.entryPoints).join(", ")} (${result.errors.length} errors)`),
+              ),
+          },
+        ],
       });
       await context.watch();
     }

@@ -86,10 +86,14 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
     }),
   );
 
-  const ready = session.start().catch((error) => output.error(`Juggler could not start: ${error instanceof Error ? error.message : String(error)}`));
+  const ready = session
+    .start()
+    .catch((error) => output.error(`Juggler could not start: ${error instanceof Error ? error.message : String(error)}`));
   const activationTimeMs = performance.now() - startedAt;
   const bundleLoadTimeMs = typeof __jugglerBundleLoadStartedAt === "number" ? startedAt - __jugglerBundleLoadStartedAt : 0;
-  output.info(`Activated in ${(bundleLoadTimeMs + activationTimeMs).toFixed(1)} ms (loading ${bundleLoadTimeMs.toFixed(1)} ms, activate ${activationTimeMs.toFixed(1)} ms)`);
+  output.info(
+    `Activated in ${(bundleLoadTimeMs + activationTimeMs).toFixed(1)} ms (loading ${bundleLoadTimeMs.toFixed(1)} ms, activate ${activationTimeMs.toFixed(1)} ms)`,
+  );
   return { session, client, chatView, conversationTree, activationTimeMs, bundleLoadTimeMs, ready };
 }
 

@@ -2,7 +2,11 @@ import { z } from "zod";
 import { providerKindSchema } from "./providers";
 
 /** Model ids are `<provider>:<provider's model name>`, e.g. `anthropic:claude-sonnet-4-5`. */
-export const modelIdSchema = z.string().min(3).max(300).regex(/^(anthropic|groq|ollama):.+$/, "Unknown model id");
+export const modelIdSchema = z
+  .string()
+  .min(3)
+  .max(300)
+  .regex(/^(anthropic|groq|ollama):.+$/, "Unknown model id");
 
 export const modelSchema = z.object({
   id: z.string(),
@@ -37,6 +41,9 @@ export type AdminModelListResponse = z.infer<typeof adminModelListResponseSchema
 
 export const updateModelVisibilityRequestSchema = z.object({
   /** Model ids to show or hide. */
-  changes: z.array(z.object({ id: modelIdSchema, isVisible: z.boolean() })).min(1).max(1000),
+  changes: z
+    .array(z.object({ id: modelIdSchema, isVisible: z.boolean() }))
+    .min(1)
+    .max(1000),
 });
 export type UpdateModelVisibilityRequest = z.infer<typeof updateModelVisibilityRequestSchema>;

@@ -141,7 +141,10 @@ export const chatViewStateSchema = z.object({
    * laid out with estimated heights (content-visibility), so a raw scrollTop lands elsewhere after a
    * reload; the anchor puts the same message back at the same place.
    */
-  scrollAnchor: z.object({ messageId: z.string().max(100), offsetPx: z.number() }).nullable().optional(),
+  scrollAnchor: z
+    .object({ messageId: z.string().max(100), offsetPx: z.number() })
+    .nullable()
+    .optional(),
 });
 export type ChatViewState = z.infer<typeof chatViewStateSchema>;
 

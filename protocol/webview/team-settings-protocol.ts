@@ -67,17 +67,11 @@ export const teamSettingsNotifications = {
 } as const;
 
 export type TeamSettingsRequestName = keyof typeof teamSettingsRequests;
-export type TeamSettingsRequestParams<Name extends TeamSettingsRequestName> = z.infer<
-  (typeof teamSettingsRequests)[Name]["params"]
->;
-export type TeamSettingsRequestResult<Name extends TeamSettingsRequestName> = z.infer<
-  (typeof teamSettingsRequests)[Name]["result"]
->;
+export type TeamSettingsRequestParams<Name extends TeamSettingsRequestName> = z.infer<(typeof teamSettingsRequests)[Name]["params"]>;
+export type TeamSettingsRequestResult<Name extends TeamSettingsRequestName> = z.infer<(typeof teamSettingsRequests)[Name]["result"]>;
 export type TeamSettingsCommandName = keyof typeof teamSettingsCommands;
 export type TeamSettingsNotificationName = keyof typeof teamSettingsNotifications;
-export type TeamSettingsNotificationParams<Name extends TeamSettingsNotificationName> = z.infer<
-  (typeof teamSettingsNotifications)[Name]
->;
+export type TeamSettingsNotificationParams<Name extends TeamSettingsNotificationName> = z.infer<(typeof teamSettingsNotifications)[Name]>;
 
 /** A request the host can act on: its name and its validated params. */
 export type ParsedTeamSettingsRequest = {

@@ -6,8 +6,7 @@ import { registrationPolicySchema } from "../../protocol/http/accounts";
  * The only reader of process.env. Every variable is listed in README.md and .env.example.
  * A bad value stops start-up with a message naming the variable.
  */
-const integer = (fallback: number, minimum: number, maximum: number) =>
-  z.coerce.number().int().min(minimum).max(maximum).default(fallback);
+const integer = (fallback: number, minimum: number, maximum: number) => z.coerce.number().int().min(minimum).max(maximum).default(fallback);
 
 const optionalText = z
   .string()
@@ -102,9 +101,7 @@ export class ConfigError extends Error {
 export function loadConfig(environment: Environment = process.env): Config {
   const parsed = environmentSchema.safeParse(environment);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
   }
   const value = parsed.data;
   return {

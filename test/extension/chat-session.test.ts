@@ -6,7 +6,13 @@ import { MemoryTokenStore } from "../../extension/src/server-client/token-store"
 import type { Message } from "../../protocol/http/conversations";
 import type { ChatNotificationParams, ChatSnapshot } from "../../protocol/webview/chat-protocol";
 import { parseEchoText } from "../../tools/fake-providers";
-import { PASSWORD, RecordingView, startExtensionTestEnvironment, waitUntil, type ExtensionTestEnvironment } from "./extension-test-environment";
+import {
+  PASSWORD,
+  RecordingView,
+  startExtensionTestEnvironment,
+  waitUntil,
+  type ExtensionTestEnvironment,
+} from "./extension-test-environment";
 
 describe("extension: ChatSession against the team server", function () {
   this.timeout(60_000);
@@ -26,7 +32,10 @@ describe("extension: ChatSession against the team server", function () {
     await environment?.dispose();
   });
 
-  async function startSession(name: string, options: { tokenStore?: MemoryTokenStore; openLink?: (url: string) => void } = {}): Promise<ChatSession> {
+  async function startSession(
+    name: string,
+    options: { tokenStore?: MemoryTokenStore; openLink?: (url: string) => void } = {},
+  ): Promise<ChatSession> {
     const client = await environment.signedInClient(name, { tokenStore: options.tokenStore });
     const session = new ChatSession({ client, hostActions: { openLink: options.openLink } });
     sessions.push(session);
@@ -53,11 +62,15 @@ describe("extension: ChatSession against the team server", function () {
   }
 
   function finalUpdate(view: RecordingView, messageId: string): Message | undefined {
-    return (view.notifications("message/updated") as ChatNotificationParams<"message/updated">[]).map((update) => update.message).findLast((message) => message.id === messageId);
+    return (view.notifications("message/updated") as ChatNotificationParams<"message/updated">[])
+      .map((update) => update.message)
+      .findLast((message) => message.id === messageId);
   }
 
   function deltasFor(view: RecordingView, messageId: string): string[] {
-    return (view.notifications("stream/delta") as ChatNotificationParams<"stream/delta">[]).filter((delta) => delta.messageId === messageId).map((delta) => delta.text);
+    return (view.notifications("stream/delta") as ChatNotificationParams<"stream/delta">[])
+      .filter((delta) => delta.messageId === messageId)
+      .map((delta) => delta.text);
   }
 
   it("sends from the webview: creates the conversation, appends both messages, batches the deltas, ends with the final message", async () => {
@@ -102,7 +115,11 @@ describe("extension: ChatSession against the team server", function () {
     const { assistantMessageId } = await session.sendMessage("Answer while I look elsewhere");
     await session.whenAnswersFinished();
 
-    assert.equal(view.droppedWhileHidden.filter((message) => message.kind === "notification" && message.method === "stream/delta").length, 0, "no deltas for a hidden view");
+    assert.equal(
+      view.droppedWhileHidden.filter((message) => message.kind === "notification" && message.method === "stream/delta").length,
+      0,
+      "no deltas for a hidden view",
+    );
     view.isVisible = true;
     attachment.visibilityChanged();
     const snapshot = view.messages.at(-1);
@@ -171,11 +188,18 @@ describe("extension: ChatSession against the team server", function () {
 
   it("sends a selection with its path, lines and language as one message", async () => {
     const session = await startSession("selection");
-    const selection = { code: "const answer = 42;\nexport default answer;\n", languageId: "typescript", filePath: "src/answer.ts", startLine: 3, endLine: 4 };
+    const selection = {
+      code: "const answer = 42;\nexport default answer;\n",
+      languageId: "typescript",
+      filePath: "src/answer.ts",
+      startLine: 3,
+      endLine: 4,
+    };
     const { conversationId } = await session.sendSelection({ ...selection, instruction: "  " });
     await session.whenAnswersFinished();
 
-    const expected = "Explain this code\n\n`src/answer.ts` lines 3–4 (typescript):\n```typescript\nconst answer = 42;\nexport default answer;\n```";
+    const expected =
+      "Explain this code\n\n`src/answer.ts` lines 3–4 (typescript):\n```typescript\nconst answer = 42;\nexport default answer;\n```";
     const { messages } = await session.client.call("getConversation", { params: { conversationId } });
     assert.equal(messages[0]!.content, expected);
     assert.equal(parseEchoText(messages[1]!.content).messages.at(-1)!.text, expected, "the model received it as sent");
@@ -186,7 +210,13 @@ describe("extension: ChatSession against the team server", function () {
       formatSelectionMessage({ code: "print(1)", languageId: "python", filePath: "a.py", startLine: 7, endLine: 7, instruction: "Why?" }),
       "Why?\n\n`a.py` line 7 (python):\n```python\nprint(1)\n```",
     );
-    const markdown = formatSelectionMessage({ code: "```js\nx\n```", languageId: "markdown", filePath: "README.md", startLine: 1, endLine: 3 });
+    const markdown = formatSelectionMessage({
+      code: "```js\nx\n```",
+      languageId: "markdown",
+      filePath: "README.md",
+      startLine: 1,
+      endLine: 3,
+    });
     assert.ok(markdown.endsWith("````markdown\n```js\nx\n```\n````"), markdown);
   });
 
@@ -201,7 +231,7 @@ describe("extension: ChatSession against the team server", function () {
     // The reload: the old extension host goes away (its stream detaches); the server keeps generating.
     before.dispose();
     // The server saves partial text about once a second: wait until the database has some, as a reload later would find.
-    for (let saved = ""; saved.length === 0; ) {
+    for (let saved = ""; saved.length === 0;) {
       const { message } = await before.client.call("getMessage", { params: { messageId: assistantMessageId } });
       assert.equal(message.status, "streaming", "the answer must still be streaming for this test");
       saved = message.content;
@@ -216,7 +246,9 @@ describe("extension: ChatSession against the team server", function () {
     const attachment = attach(after, view);
     await attachment.handleMessage({ kind: "command", method: "webview/ready", params: { restoredConversationId: conversationId } });
 
-    const restored = (view.notifications("state/snapshot") as ChatSnapshot[]).find((snapshot) => snapshot.conversation?.id === conversationId);
+    const restored = (view.notifications("state/snapshot") as ChatSnapshot[]).find(
+      (snapshot) => snapshot.conversation?.id === conversationId,
+    );
     assert.ok(restored, "the restored conversation is shown");
     const partial = restored.messages.find((message) => message.id === assistantMessageId)!;
     assert.equal(partial.status, "streaming", "still streaming when the new window opened it");
@@ -239,13 +271,16 @@ describe("extension: ChatSession against the team server", function () {
     const first = await session.sendMessage("Try this twice");
     await session.whenAnswersFinished();
 
-    const response = await request(session, view, "message/retry", { messageId: first.assistantMessageId, modelId: environment.models.ollama[0] });
+    const response = await request(session, view, "message/retry", {
+      messageId: first.assistantMessageId,
+      modelId: environment.models.ollama[0],
+    });
     assert.ok(response.kind === "response" && response.ok, JSON.stringify(response));
     const { assistantMessageId } = response.result as { assistantMessageId: string };
     await session.whenAnswersFinished();
 
     assert.notEqual(assistantMessageId, first.assistantMessageId);
-    const shownIds = (session.snapshot().messages).map((message) => message.id);
+    const shownIds = session.snapshot().messages.map((message) => message.id);
     assert.equal(shownIds.length, 2);
     assert.equal(shownIds[1], assistantMessageId);
     assert.ok(!view.shown.has(first.assistantMessageId), "the view shows the new branch, not the old answer");

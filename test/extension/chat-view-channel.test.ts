@@ -31,7 +31,14 @@ function message(id: string, content: string, status: Message["status"] = "strea
 }
 
 function snapshotWith(messages: Message[]): ChatSnapshot {
-  return { connection: "ready", userName: "someone", conversation: { id: "c1", title: "t", modelId: null }, messages, activeModel: null, banner: null };
+  return {
+    connection: "ready",
+    userName: "someone",
+    conversation: { id: "c1", title: "t", modelId: null },
+    messages,
+    activeModel: null,
+    banner: null,
+  };
 }
 
 describe("extension: chat view channel (delta batching)", () => {

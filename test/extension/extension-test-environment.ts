@@ -29,7 +29,9 @@ export interface ExtensionTestEnvironment {
  * The real team server (SQLite in a temp folder) with the fake Anthropic, Groq and Ollama behind it,
  * configured as an admin would: every fake model visible.
  */
-export async function startExtensionTestEnvironment(options: { environment?: Record<string, string>; tokenDelayMs?: number } = {}): Promise<ExtensionTestEnvironment> {
+export async function startExtensionTestEnvironment(
+  options: { environment?: Record<string, string>; tokenDelayMs?: number } = {},
+): Promise<ExtensionTestEnvironment> {
   const fakes = await startFakeProviders({ tokenDelayMs: options.tokenDelayMs ?? 0 });
   let clockOffsetMs = 0;
   const server = await startTestServer({
@@ -72,13 +74,21 @@ export async function startExtensionTestEnvironment(options: { environment?: Rec
 }
 
 /** A fetch wrapper that records every request's method, path and headers. */
-export function recordingFetch(): { fetch: FetchFunction; requests: Array<{ method: string; path: string; headers: Headers; status: number }> } {
+export function recordingFetch(): {
+  fetch: FetchFunction;
+  requests: Array<{ method: string; path: string; headers: Headers; status: number }>;
+} {
   const requests: Array<{ method: string; path: string; headers: Headers; status: number }> = [];
   return {
     requests,
     fetch: async (input, init) => {
       const response = await fetch(input, init);
-      requests.push({ method: init?.method ?? "GET", path: new URL(input).pathname, headers: new Headers(init?.headers), status: response.status });
+      requests.push({
+        method: init?.method ?? "GET",
+        path: new URL(input).pathname,
+        headers: new Headers(init?.headers),
+        status: response.status,
+      });
       return response;
     },
   };
@@ -152,7 +162,9 @@ export class RecordingView implements ChatViewConnection {
   }
 
   notifications(method: string): unknown[] {
-    return this.messages.filter((message) => message.kind === "notification" && message.method === method).map((message) => (message as { params: unknown }).params);
+    return this.messages
+      .filter((message) => message.kind === "notification" && message.method === method)
+      .map((message) => (message as { params: unknown }).params);
   }
 
   response(id: number): HostToWebviewEnvelope | undefined {
@@ -161,7 +173,9 @@ export class RecordingView implements ChatViewConnection {
 }
 
 /** A local HTTP server answering with whatever the test says (an incompatible or broken "team server"). */
-export async function startStubServer(handler: (request: http.IncomingMessage, response: http.ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
+export async function startStubServer(
+  handler: (request: http.IncomingMessage, response: http.ServerResponse) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

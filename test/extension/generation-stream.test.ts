@@ -9,7 +9,8 @@ import { startExtensionTestEnvironment, type ExtensionTestEnvironment } from "./
 
 describe("extension: server-sent event parser", () => {
   it("parses events split anywhere, with CRLF, CR and LF line ends, multi-line data and comments", () => {
-    const stream = "\uFEFFretry: 2000\r\n\r\n: heartbeat\r\nid: 1\r\nevent: text-delta\r\ndata: {\"text\":\"a\"}\r\n\r\nid: 2\revent: usage\rdata: line one\rdata: line two\r\r: another comment\nid: 3\nevent: generation-end\ndata\ndata: x\n\n";
+    const stream =
+      '\uFEFFretry: 2000\r\n\r\n: heartbeat\r\nid: 1\r\nevent: text-delta\r\ndata: {"text":"a"}\r\n\r\nid: 2\revent: usage\rdata: line one\rdata: line two\r\r: another comment\nid: 3\nevent: generation-end\ndata\ndata: x\n\n';
     for (let chunkSize = 1; chunkSize <= stream.length; chunkSize++) {
       const parser = new ServerSentEventParser();
       const events = [];
@@ -78,7 +79,11 @@ describe("extension: generation stream with resume", function () {
       const streamRequests: Array<{ lastEventId: string | null; lastReceived: number }> = [];
       const client = await environment.signedInClient("dropped-stream", {
         fetch: (input, init) => {
-          if (input.endsWith("/stream")) streamRequests.push({ lastEventId: new Headers(init?.headers).get("last-event-id"), lastReceived: events.at(-1)?.sequence ?? 0 });
+          if (input.endsWith("/stream"))
+            streamRequests.push({
+              lastEventId: new Headers(init?.headers).get("last-event-id"),
+              lastReceived: events.at(-1)?.sequence ?? 0,
+            });
           return fetch(input.replace(environment.server.url, proxy.url), init);
         },
       });
@@ -95,7 +100,11 @@ describe("extension: generation stream with resume", function () {
       assert.equal(resumed.lastEventId, String(resumed.lastReceived), "resumed right after the last event received");
 
       const sequences = events.map((event) => event.sequence);
-      assert.deepEqual(sequences, [...new Set(sequences)].sort((left, right) => left - right), "no duplicates, in order");
+      assert.deepEqual(
+        sequences,
+        [...new Set(sequences)].sort((left, right) => left - right),
+        "no duplicates, in order",
+      );
       assert.equal(events.at(-1)!.event, "generation-end");
       const text = events.map((event) => (event.event === "text-delta" ? event.data.text : "")).join("");
       const { message } = await client.call("getMessage", { params: { messageId: sent.assistantMessage.id } });
@@ -123,7 +132,8 @@ describe("extension: generation stream with resume", function () {
           // nothing arrives
         }
       })(),
-      (error: unknown) => error instanceof TeamServerError && error.code === "offline" && /Can't reach the Juggler server/.test(error.message),
+      (error: unknown) =>
+        error instanceof TeamServerError && error.code === "offline" && /Can't reach the Juggler server/.test(error.message),
     );
     assert.equal(streamAttempts, 7, "the first attempt and 6 retries");
   });
@@ -150,7 +160,9 @@ describe("extension: generation stream with resume", function () {
  * A TCP proxy in front of the team server that can cut generation streams after a number of
  * text-delta events went through: the client sees its connection close mid-stream, without the terminal event.
  */
-async function startCuttingProxy(targetPort: number): Promise<{ url: string; cutCount: number; cutStreamsAfterDeltas(count: number): void; close(): Promise<void> }> {
+async function startCuttingProxy(
+  targetPort: number,
+): Promise<{ url: string; cutCount: number; cutStreamsAfterDeltas(count: number): void; close(): Promise<void> }> {
   let cutAfterDeltas: number | undefined;
   const sockets = new Set<net.Socket>();
   const state = { cutCount: 0 };

@@ -40,7 +40,8 @@ describe("extension: TeamServerClient", function () {
     const client = await environment.signedInClient("error-mapping");
     await assert.rejects(
       client.call("createConversation", { body: { modelId: "not a model id" } }),
-      (error: unknown) => error instanceof TeamServerError && error.status === 400 && error.code === "validation_failed" && error.message.length > 0,
+      (error: unknown) =>
+        error instanceof TeamServerError && error.status === 400 && error.code === "validation_failed" && error.message.length > 0,
     );
     await assert.rejects(
       client.call("getConversation", { params: { conversationId: "does-not-exist" } }),
@@ -50,8 +51,14 @@ describe("extension: TeamServerClient", function () {
     await assert.rejects(client.call("listProviders"), (error: unknown) => error instanceof TeamServerError && error.code === "forbidden");
 
     const signedOut = new TeamServerClient({ serverUrl: environment.server.url, tokenStore: new MemoryTokenStore() });
-    await assert.rejects(signedOut.signIn({ name: "error-mapping", password: "wrong password" }), (error: unknown) => error instanceof TeamServerError && error.code === "invalid_credentials");
-    await assert.rejects(signedOut.call("listModels"), (error: unknown) => error instanceof TeamServerError && error.code === "not_signed_in");
+    await assert.rejects(
+      signedOut.signIn({ name: "error-mapping", password: "wrong password" }),
+      (error: unknown) => error instanceof TeamServerError && error.code === "invalid_credentials",
+    );
+    await assert.rejects(
+      signedOut.call("listModels"),
+      (error: unknown) => error instanceof TeamServerError && error.code === "not_signed_in",
+    );
   });
 
   it("says plainly when the server cannot be reached", async () => {
@@ -77,7 +84,10 @@ describe("extension: TeamServerClient", function () {
       await assert.rejects(client.connect(), (error: unknown) => {
         assert.ok(error instanceof TeamServerError);
         assert.equal(error.code, "incompatible_server");
-        assert.equal(error.message, `This Juggler server speaks API v99; this extension needs v${API_VERSION} — update the Juggler extension to talk to it.`);
+        assert.equal(
+          error.message,
+          `This Juggler server speaks API v99; this extension needs v${API_VERSION} — update the Juggler extension to talk to it.`,
+        );
         return true;
       });
     } finally {
@@ -92,7 +102,11 @@ describe("extension: TeamServerClient", function () {
     });
     try {
       const client = new TeamServerClient({ serverUrl: stub.url, tokenStore: new MemoryTokenStore() });
-      await assert.rejects(client.connect(), (error: unknown) => error instanceof TeamServerError && error.code === "incompatible_server" && /not a Juggler team server/.test(error.message));
+      await assert.rejects(
+        client.connect(),
+        (error: unknown) =>
+          error instanceof TeamServerError && error.code === "incompatible_server" && /not a Juggler team server/.test(error.message),
+      );
     } finally {
       await stub.close();
     }
@@ -118,8 +132,15 @@ describe("extension: TeamServerClient", function () {
     };
     try {
       const client = new TeamServerClient({ serverUrl: stub.url, tokenStore: new MemoryTokenStore(session) });
-      await assert.rejects(client.call("listModels"), (error: unknown) => error instanceof TeamServerError && error.code === "invalid_response");
-      await assert.rejects(client.call("getMe"), (error: unknown) => error instanceof TeamServerError && error.status === 502 && error.code === "invalid_response" && error.retryable);
+      await assert.rejects(
+        client.call("listModels"),
+        (error: unknown) => error instanceof TeamServerError && error.code === "invalid_response",
+      );
+      await assert.rejects(
+        client.call("getMe"),
+        (error: unknown) =>
+          error instanceof TeamServerError && error.status === 502 && error.code === "invalid_response" && error.retryable,
+      );
     } finally {
       await stub.close();
     }

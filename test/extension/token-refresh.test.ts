@@ -18,7 +18,8 @@ describe("extension: access token refresh", function () {
     await environment?.dispose();
   });
 
-  const countRefreshes = (requests: ReturnType<typeof recordingFetch>["requests"]) => requests.filter((request) => request.path === "/api/v1/auth/refresh").length;
+  const countRefreshes = (requests: ReturnType<typeof recordingFetch>["requests"]) =>
+    requests.filter((request) => request.path === "/api/v1/auth/refresh").length;
 
   it("refreshes once after the server says token_expired, retries the call, and stores the rotated tokens", async () => {
     const recorder = recordingFetch();
@@ -59,7 +60,13 @@ describe("extension: access token refresh", function () {
     const client = await environment.signedInClient("concurrent", { fetch: recorder.fetch });
     environment.advanceServerClock((ACCESS_TOKEN_TTL_SECONDS + 5) * 1000);
 
-    const results = await Promise.all([client.call("getMe"), client.call("listModels"), client.call("listConversations", { query: { limit: 5 } }), client.call("getMe"), client.call("listModels")]);
+    const results = await Promise.all([
+      client.call("getMe"),
+      client.call("listModels"),
+      client.call("listConversations", { query: { limit: 5 } }),
+      client.call("getMe"),
+      client.call("listModels"),
+    ]);
 
     assert.equal(results.length, 5);
     assert.equal(countRefreshes(recorder.requests), 1);
@@ -69,7 +76,10 @@ describe("extension: access token refresh", function () {
     const client = await environment.signedInClient("stream-expiry");
     const model = environment.models.groq[0]!;
     const { conversation } = await client.call("createConversation", { body: { modelId: model } });
-    const sent = await client.call("sendMessage", { params: { conversationId: conversation.id }, body: { content: "hello", modelId: model } });
+    const sent = await client.call("sendMessage", {
+      params: { conversationId: conversation.id },
+      body: { content: "hello", modelId: model },
+    });
     environment.advanceServerClock((ACCESS_TOKEN_TTL_SECONDS + 5) * 1000);
 
     let text = "";

@@ -33,7 +33,9 @@ describe("accounts on PostgreSQL", function () {
   });
 
   it("gives a name once when the same name (in any case) registers twice at once", async () => {
-    const responses = await Promise.all(["Twin", "twin", "TWIN"].map((name) => server.request("POST", "/auth/register", { body: { name, password } })));
+    const responses = await Promise.all(
+      ["Twin", "twin", "TWIN"].map((name) => server.request("POST", "/auth/register", { body: { name, password } })),
+    );
     assert.deepEqual(responses.map((response) => response.status).sort(), [201, 409, 409]);
   });
 
@@ -69,7 +71,11 @@ describe("accounts on PostgreSQL", function () {
     ]);
     // Either one demotion wins and the other meets the last-admin rule (409), or the second
     // request is refused because its caller was just demoted (403). Never both demoted.
-    assert.equal(responses.filter((response) => response.status === 200).length, 1, JSON.stringify(responses.map((response) => response.body)));
+    assert.equal(
+      responses.filter((response) => response.status === 200).length,
+      1,
+      JSON.stringify(responses.map((response) => response.body)),
+    );
     const remaining = await signInAnAdmin([...founders, "second-admin"]);
     const users = (await server.request("GET", "/admin/users", { token: remaining.accessToken })).body.users;
     assert.equal(users.filter((user: { role: string; status: string }) => user.role === "admin" && user.status === "active").length, 1);

@@ -74,7 +74,9 @@ describe("accounts", function () {
       assert.equal(firstSession.user.lastModelId, null);
       assert.equal(firstSession.user.createdAt, new Date(clock.now()).toISOString());
 
-      const second = sessionResponseSchema.parse((await server.request("POST", "/auth/register", { body: { name: "grace", password } })).body);
+      const second = sessionResponseSchema.parse(
+        (await server.request("POST", "/auth/register", { body: { name: "grace", password } })).body,
+      );
       assert.equal(second.user.role, "member");
 
       const me = await server.request("GET", "/me", { token: second.accessToken });
@@ -104,7 +106,14 @@ describe("accounts", function () {
     beforeEach(() => start({ MAX_BODY_BYTES: "4096" }));
 
     it("answers 400 with a code for missing or malformed fields", async () => {
-      const cases: unknown[] = [{ password }, { name: "ada" }, { name: "ada", password: "short" }, { name: "a b", password }, { name: 42, password }, []];
+      const cases: unknown[] = [
+        { password },
+        { name: "ada" },
+        { name: "ada", password: "short" },
+        { name: "a b", password },
+        { name: 42, password },
+        [],
+      ];
       for (const body of cases) {
         const response = await server.request("POST", "/auth/register", { body });
         assertError(response, 400, "validation_failed");
@@ -197,7 +206,11 @@ describe("accounts", function () {
       const session = await registerUser(server, "ada");
       assertError(await server.request("GET", "/me"), 401, "unauthenticated");
       assertError(await server.request("GET", "/me", { headers: { authorization: session.accessToken } }), 401, "unauthenticated");
-      assertError(await server.request("GET", "/me", { headers: { authorization: `Basic ${session.accessToken}` } }), 401, "unauthenticated");
+      assertError(
+        await server.request("GET", "/me", { headers: { authorization: `Basic ${session.accessToken}` } }),
+        401,
+        "unauthenticated",
+      );
       assertError(await server.request("GET", "/me", { token: "not-a-token" }), 401, "unauthenticated");
       const tampered = session.accessToken.slice(0, -2) + (session.accessToken.endsWith("AA") ? "BB" : "AA");
       assertError(await server.request("GET", "/me", { token: tampered }), 401, "unauthenticated");
@@ -262,19 +275,35 @@ describe("accounts", function () {
       assert.notEqual(second.accessToken, first.accessToken);
       assert.equal(second.user.id, first.user.id);
 
-      assertError(await server.request("POST", "/auth/refresh", { body: { refreshToken: first.refreshToken } }), 401, "refresh_token_invalid");
+      assertError(
+        await server.request("POST", "/auth/refresh", { body: { refreshToken: first.refreshToken } }),
+        401,
+        "refresh_token_invalid",
+      );
     });
 
     it("reuse of a rotated token revokes the whole family, including the newest token", async () => {
       const first = await registerUser(server, "ada");
-      const second = sessionResponseSchema.parse((await server.request("POST", "/auth/refresh", { body: { refreshToken: first.refreshToken } })).body);
-      const third = sessionResponseSchema.parse((await server.request("POST", "/auth/refresh", { body: { refreshToken: second.refreshToken } })).body);
+      const second = sessionResponseSchema.parse(
+        (await server.request("POST", "/auth/refresh", { body: { refreshToken: first.refreshToken } })).body,
+      );
+      const third = sessionResponseSchema.parse(
+        (await server.request("POST", "/auth/refresh", { body: { refreshToken: second.refreshToken } })).body,
+      );
       // another session of the same user, signed in separately, is a different family
       const otherDevice = sessionResponseSchema.parse((await signIn(server, "ada")).body);
 
       // the stolen copy of the first token comes back
-      assertError(await server.request("POST", "/auth/refresh", { body: { refreshToken: first.refreshToken } }), 401, "refresh_token_invalid");
-      assertError(await server.request("POST", "/auth/refresh", { body: { refreshToken: third.refreshToken } }), 401, "refresh_token_invalid");
+      assertError(
+        await server.request("POST", "/auth/refresh", { body: { refreshToken: first.refreshToken } }),
+        401,
+        "refresh_token_invalid",
+      );
+      assertError(
+        await server.request("POST", "/auth/refresh", { body: { refreshToken: third.refreshToken } }),
+        401,
+        "refresh_token_invalid",
+      );
 
       assert.equal((await server.request("POST", "/auth/refresh", { body: { refreshToken: otherDevice.refreshToken } })).status, 200);
     });
@@ -285,7 +314,11 @@ describe("accounts", function () {
       const session = await registerUser(server, "ada");
       assert.equal(Date.parse(sessionResponseSchema.parse(session).refreshTokenExpiresAt), clock.now() + 86_400_000);
       clock.advanceSeconds(86_400 + 1);
-      assertError(await server.request("POST", "/auth/refresh", { body: { refreshToken: session.refreshToken } }), 401, "refresh_token_invalid");
+      assertError(
+        await server.request("POST", "/auth/refresh", { body: { refreshToken: session.refreshToken } }),
+        401,
+        "refresh_token_invalid",
+      );
     });
 
     it("refuses an unknown refresh token", async () => {
@@ -297,11 +330,17 @@ describe("accounts", function () {
     it("sign-out revokes the session's refresh token and leaves other sessions alone", async () => {
       const session = await registerUser(server, "ada");
       const otherDevice = sessionResponseSchema.parse((await signIn(server, "ada")).body);
-      const rotated = sessionResponseSchema.parse((await server.request("POST", "/auth/refresh", { body: { refreshToken: session.refreshToken } })).body);
+      const rotated = sessionResponseSchema.parse(
+        (await server.request("POST", "/auth/refresh", { body: { refreshToken: session.refreshToken } })).body,
+      );
 
       const signOut = await server.request("POST", "/auth/sign-out", { body: { refreshToken: rotated.refreshToken } });
       assert.equal(signOut.status, 204);
-      assertError(await server.request("POST", "/auth/refresh", { body: { refreshToken: rotated.refreshToken } }), 401, "refresh_token_invalid");
+      assertError(
+        await server.request("POST", "/auth/refresh", { body: { refreshToken: rotated.refreshToken } }),
+        401,
+        "refresh_token_invalid",
+      );
       assert.equal((await server.request("POST", "/auth/refresh", { body: { refreshToken: otherDevice.refreshToken } })).status, 200);
       // signing out twice is not an error
       assert.equal((await server.request("POST", "/auth/sign-out", { body: { refreshToken: rotated.refreshToken } })).status, 204);
@@ -349,9 +388,16 @@ describe("accounts", function () {
 
     it("needs a signed-in user and a valid new password", async () => {
       const session = await registerUser(server, "ada");
-      assertError(await server.request("POST", "/auth/change-password", { body: { currentPassword: password, newPassword: "long enough pw" } }), 401, "unauthenticated");
       assertError(
-        await server.request("POST", "/auth/change-password", { token: session.accessToken, body: { currentPassword: password, newPassword: "short" } }),
+        await server.request("POST", "/auth/change-password", { body: { currentPassword: password, newPassword: "long enough pw" } }),
+        401,
+        "unauthenticated",
+      );
+      assertError(
+        await server.request("POST", "/auth/change-password", {
+          token: session.accessToken,
+          body: { currentPassword: password, newPassword: "short" },
+        }),
         400,
         "validation_failed",
       );
@@ -386,7 +432,10 @@ describe("accounts", function () {
         ],
       );
 
-      const approved = await server.request("PATCH", `/admin/users/${pending.user.id}`, { token: admin.accessToken, body: { status: "active" } });
+      const approved = await server.request("PATCH", `/admin/users/${pending.user.id}`, {
+        token: admin.accessToken,
+        body: { status: "active" },
+      });
       assert.equal(approved.status, 200);
       assert.equal(userResponseSchema.parse(approved.body).user.status, "active");
       const session = sessionResponseSchema.parse((await signIn(server, "newcomer")).body);
@@ -414,7 +463,9 @@ describe("accounts", function () {
       const restarted = await startTestServer({ dataDirectory, environment: { REGISTRATION: "open" }, now: clock.now });
       try {
         assert.equal((await restarted.request("GET", "/meta")).body.registration, "closed");
-        const settings = await restarted.request("GET", "/admin/settings", { token: (await signIn(restarted, "founder")).body.accessToken });
+        const settings = await restarted.request("GET", "/admin/settings", {
+          token: (await signIn(restarted, "founder")).body.accessToken,
+        });
         assert.deepEqual(settings.body, { registration: "closed" });
       } finally {
         await restarted.close();
@@ -424,7 +475,11 @@ describe("accounts", function () {
     it("refuses an unknown policy", async () => {
       await start();
       const admin = await registerUser(server, "founder");
-      assertError(await server.request("PATCH", "/admin/settings", { token: admin.accessToken, body: { registration: "sometimes" } }), 400, "validation_failed");
+      assertError(
+        await server.request("PATCH", "/admin/settings", { token: admin.accessToken, body: { registration: "sometimes" } }),
+        400,
+        "validation_failed",
+      );
     });
   });
 
@@ -456,11 +511,18 @@ describe("accounts", function () {
 
     it("disabling an account refuses its access token at once, its refresh token and its sign-in", async () => {
       assert.equal((await server.request("GET", "/me", { token: member.accessToken })).status, 200);
-      const disabled = await server.request("PATCH", `/admin/users/${member.user.id}`, { token: admin.accessToken, body: { status: "disabled" } });
+      const disabled = await server.request("PATCH", `/admin/users/${member.user.id}`, {
+        token: admin.accessToken,
+        body: { status: "disabled" },
+      });
       assert.equal(userResponseSchema.parse(disabled.body).user.status, "disabled");
 
       assertError(await server.request("GET", "/me", { token: member.accessToken }), 403, "account_disabled");
-      assertError(await server.request("POST", "/auth/refresh", { body: { refreshToken: member.refreshToken } }), 401, "refresh_token_invalid");
+      assertError(
+        await server.request("POST", "/auth/refresh", { body: { refreshToken: member.refreshToken } }),
+        401,
+        "refresh_token_invalid",
+      );
       assertError(await signIn(server, "member"), 403, "account_disabled");
 
       await server.request("PATCH", `/admin/users/${member.user.id}`, { token: admin.accessToken, body: { status: "active" } });
@@ -472,7 +534,10 @@ describe("accounts", function () {
     });
 
     it("makes a member admin (at once, with their current token) and back", async () => {
-      const promoted = await server.request("PATCH", `/admin/users/${member.user.id}`, { token: admin.accessToken, body: { role: "admin" } });
+      const promoted = await server.request("PATCH", `/admin/users/${member.user.id}`, {
+        token: admin.accessToken,
+        body: { role: "admin" },
+      });
       assert.equal(userResponseSchema.parse(promoted.body).user.role, "admin");
       assert.equal((await server.request("GET", "/admin/users", { token: member.accessToken })).status, 200);
 
@@ -488,16 +553,35 @@ describe("accounts", function () {
 
       // with a second admin, the first may step down
       await server.request("PATCH", `/admin/users/${member.user.id}`, { token: admin.accessToken, body: { role: "admin" } });
-      const steppedDown = await server.request("PATCH", `/admin/users/${admin.user.id}`, { token: admin.accessToken, body: { role: "member" } });
+      const steppedDown = await server.request("PATCH", `/admin/users/${admin.user.id}`, {
+        token: admin.accessToken,
+        body: { role: "member" },
+      });
       assert.equal(steppedDown.status, 200);
       // and now the other one is the last
-      assertError(await server.request("PATCH", `/admin/users/${member.user.id}`, { token: member.accessToken, body: { status: "disabled" } }), 409, "conflict");
+      assertError(
+        await server.request("PATCH", `/admin/users/${member.user.id}`, { token: member.accessToken, body: { status: "disabled" } }),
+        409,
+        "conflict",
+      );
     });
 
     it("answers 404 for an unknown user and 400 for an empty or wrong change", async () => {
-      assertError(await server.request("PATCH", `/admin/users/${crypto.randomUUID()}`, { token: admin.accessToken, body: { status: "active" } }), 404, "not_found");
-      assertError(await server.request("PATCH", `/admin/users/${member.user.id}`, { token: admin.accessToken, body: {} }), 400, "validation_failed");
-      assertError(await server.request("PATCH", `/admin/users/${member.user.id}`, { token: admin.accessToken, body: { role: "owner" } }), 400, "validation_failed");
+      assertError(
+        await server.request("PATCH", `/admin/users/${crypto.randomUUID()}`, { token: admin.accessToken, body: { status: "active" } }),
+        404,
+        "not_found",
+      );
+      assertError(
+        await server.request("PATCH", `/admin/users/${member.user.id}`, { token: admin.accessToken, body: {} }),
+        400,
+        "validation_failed",
+      );
+      assertError(
+        await server.request("PATCH", `/admin/users/${member.user.id}`, { token: admin.accessToken, body: { role: "owner" } }),
+        400,
+        "validation_failed",
+      );
     });
   });
 
@@ -506,9 +590,15 @@ describe("accounts", function () {
 
     it("remembers the last model and forgets it on null", async () => {
       const session = await registerUser(server, "ada");
-      const set = await server.request("PATCH", "/me/preferences", { token: session.accessToken, body: { lastModelId: "groq:llama-3.3-70b-versatile" } });
+      const set = await server.request("PATCH", "/me/preferences", {
+        token: session.accessToken,
+        body: { lastModelId: "groq:llama-3.3-70b-versatile" },
+      });
       assert.equal(userResponseSchema.parse(set.body).user.lastModelId, "groq:llama-3.3-70b-versatile");
-      assert.equal((await server.request("GET", "/me", { token: session.accessToken })).body.user.lastModelId, "groq:llama-3.3-70b-versatile");
+      assert.equal(
+        (await server.request("GET", "/me", { token: session.accessToken })).body.user.lastModelId,
+        "groq:llama-3.3-70b-versatile",
+      );
       // the sign-in answer carries it too, so the extension can preselect the model
       assert.equal((await signIn(server, "ada")).body.user.lastModelId, "groq:llama-3.3-70b-versatile");
 
@@ -519,7 +609,11 @@ describe("accounts", function () {
     it("refuses a model id that is not <provider>:<name>", async () => {
       const session = await registerUser(server, "ada");
       for (const lastModelId of ["gpt-4", "openai:gpt-4", "", 7]) {
-        assertError(await server.request("PATCH", "/me/preferences", { token: session.accessToken, body: { lastModelId } }), 400, "validation_failed");
+        assertError(
+          await server.request("PATCH", "/me/preferences", { token: session.accessToken, body: { lastModelId } }),
+          400,
+          "validation_failed",
+        );
       }
       assertError(await server.request("PATCH", "/me/preferences", { body: { lastModelId: null } }), 401, "unauthenticated");
     });
@@ -532,7 +626,8 @@ describe("accounts", function () {
 
     it("limits sign-in per client address, with Retry-After, and lets it through after the window", async () => {
       await registerUser(server, "ada");
-      for (const name of ["ada", "bob", "cy"]) assertError(await signIn(server, name, "wrong password", from("10.0.0.1")), 401, "invalid_credentials");
+      for (const name of ["ada", "bob", "cy"])
+        assertError(await signIn(server, name, "wrong password", from("10.0.0.1")), 401, "invalid_credentials");
       const limited = await signIn(server, "dee", "wrong password", from("10.0.0.1"));
       assertError(limited, 429, "rate_limited");
       const retryAfter = Number(limited.headers.get("retry-after"));
@@ -567,11 +662,22 @@ describe("accounts", function () {
       assert.ok(limited.headers.get("retry-after"));
 
       // one name tried from many addresses
-      assert.equal((await server.request("POST", "/auth/register", { body: { name: "Same", password }, headers: from("10.0.3.1") })).status, 201);
+      assert.equal(
+        (await server.request("POST", "/auth/register", { body: { name: "Same", password }, headers: from("10.0.3.1") })).status,
+        201,
+      );
       for (const ip of ["10.0.3.2", "10.0.3.3"]) {
-        assertError(await server.request("POST", "/auth/register", { body: { name: "same", password }, headers: from(ip) }), 409, "conflict");
+        assertError(
+          await server.request("POST", "/auth/register", { body: { name: "same", password }, headers: from(ip) }),
+          409,
+          "conflict",
+        );
       }
-      assertError(await server.request("POST", "/auth/register", { body: { name: "SAME", password }, headers: from("10.0.3.4") }), 429, "rate_limited");
+      assertError(
+        await server.request("POST", "/auth/register", { body: { name: "SAME", password }, headers: from("10.0.3.4") }),
+        429,
+        "rate_limited",
+      );
     });
   });
 
@@ -592,7 +698,9 @@ describe("accounts", function () {
       await signIn(server, "ghost", wrongPassword);
       secrets.push(wrongPassword);
       const session = sessionResponseSchema.parse((await signIn(server, "pending", pendingPassword)).body);
-      const refreshed = sessionResponseSchema.parse((await server.request("POST", "/auth/refresh", { body: { refreshToken: session.refreshToken } })).body);
+      const refreshed = sessionResponseSchema.parse(
+        (await server.request("POST", "/auth/refresh", { body: { refreshToken: session.refreshToken } })).body,
+      );
       await server.request("POST", "/auth/refresh", { body: { refreshToken: session.refreshToken } }); // reuse → warning logged
       secrets.push(session.accessToken, session.refreshToken, refreshed.accessToken, refreshed.refreshToken);
       const newPassword = "a new password 000";

@@ -31,26 +31,40 @@ describe("providers and catalog on PostgreSQL", function () {
   it("applies presets, refreshes, counts and serves visible models", async () => {
     const { accessToken } = await registerUser(server, "admin");
     const member = await registerUser(server, "member");
-    const test = testConnectionResponseSchema.parse((await server.request("POST", "/admin/providers/groq/test", { token: accessToken })).body);
+    const test = testConnectionResponseSchema.parse(
+      (await server.request("POST", "/admin/providers/groq/test", { token: accessToken })).body,
+    );
     assert.ok(test.ok, JSON.stringify(test));
     const refreshed = await server.request("POST", "/admin/providers/groq/refresh-models", { token: accessToken });
     assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
     const models = adminModelListResponseSchema.parse(refreshed.body).models;
     assert.ok(models.every((model) => model.isVisible === false && model.isAvailable === true && model.supportsVision === null));
-    await server.request("PATCH", "/admin/models", { token: accessToken, body: { changes: [{ id: "groq:llama-3.3-70b-versatile", isVisible: true }] } });
+    await server.request("PATCH", "/admin/models", {
+      token: accessToken,
+      body: { changes: [{ id: "groq:llama-3.3-70b-versatile", isVisible: true }] },
+    });
     // refresh again: nothing new, nothing gone, visibility kept
     await server.request("POST", "/admin/providers/groq/refresh-models", { token: accessToken });
     const { providers } = providerListResponseSchema.parse((await server.request("GET", "/admin/providers", { token: accessToken })).body);
-    assert.deepEqual([providers[1].isActive, providers[1].hasKey, providers[1].modelCount, providers[1].visibleModelCount], [true, true, models.length, 1]);
+    assert.deepEqual(
+      [providers[1].isActive, providers[1].hasKey, providers[1].modelCount, providers[1].visibleModelCount],
+      [true, true, models.length, 1],
+    );
     const list = modelListResponseSchema.parse((await server.request("GET", "/models", { token: member.accessToken })).body);
-    assert.deepEqual(list.models.map((model) => model.id), ["groq:llama-3.3-70b-versatile"]);
+    assert.deepEqual(
+      list.models.map((model) => model.id),
+      ["groq:llama-3.3-70b-versatile"],
+    );
   });
 
   it("reads the same state back after a restart", async () => {
     await server.close();
     server = await startTestServer({ dataDirectory: server.dataDirectory, environment: { DATABASE_URL: databaseUrl } });
     const list = await server.services.catalog.listVisibleModels();
-    assert.deepEqual(list.models.map((model) => model.id), ["groq:llama-3.3-70b-versatile"]);
+    assert.deepEqual(
+      list.models.map((model) => model.id),
+      ["groq:llama-3.3-70b-versatile"],
+    );
     const test = await server.services.providers.testConnection("groq");
     assert.ok(test.ok, JSON.stringify(test));
   });

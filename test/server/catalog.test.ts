@@ -18,7 +18,10 @@ describe("model catalog", () => {
   }
 
   async function setVisible(ids: string[], isVisible = true) {
-    const response = await server.request("PATCH", "/admin/models", { token: adminToken, body: { changes: ids.map((id) => ({ id, isVisible })) } });
+    const response = await server.request("PATCH", "/admin/models", {
+      token: adminToken,
+      body: { changes: ids.map((id) => ({ id, isVisible })) },
+    });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     return adminModelListResponseSchema.parse(response.body).models;
   }
@@ -119,7 +122,10 @@ describe("model catalog", () => {
     // members get no admin fields
     assert.equal("isVisible" in response.body.models[0], false);
     const { providers } = providerListResponseSchema.parse((await server.request("GET", "/admin/providers", { token: adminToken })).body);
-    assert.deepEqual(providers.map((provider) => provider.visibleModelCount), [1, 1, 1]);
+    assert.deepEqual(
+      providers.map((provider) => provider.visibleModelCount),
+      [1, 1, 1],
+    );
     assert.equal(providers[0].modelCount, 45);
     assert.ok(providers.every((provider) => provider.lastRefreshedAt !== null));
   });
@@ -137,20 +143,33 @@ describe("model catalog", () => {
     await setVisible(["anthropic:claude-page-01"], false);
     assert.deepEqual(await memberModelIds(), ["groq:llama-3.3-70b-versatile", "ollama:gemma3:latest"]);
     for (const id of ["anthropic:claude-page-01", "anthropic:no-such-model"]) {
-      await assert.rejects(server.services.catalog.getVisibleModel(id), (error: { status?: number; code?: string }) => error.status === 400 && error.code === "model_unavailable");
+      await assert.rejects(
+        server.services.catalog.getVisibleModel(id),
+        (error: { status?: number; code?: string }) => error.status === 400 && error.code === "model_unavailable",
+      );
     }
   });
 
   it("answers an unknown model id with 404 and changes nothing; a malformed one with 400", async () => {
     const unknown = await server.request("PATCH", "/admin/models", {
       token: adminToken,
-      body: { changes: [{ id: "groq:llama-3.1-8b-instant", isVisible: true }, { id: "groq:not-a-model", isVisible: true }] },
+      body: {
+        changes: [
+          { id: "groq:llama-3.1-8b-instant", isVisible: true },
+          { id: "groq:not-a-model", isVisible: true },
+        ],
+      },
     });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error.code, "not_found");
     assert.match(unknown.body.error.message, /groq:not-a-model/);
     assert.ok(!(await memberModelIds()).includes("groq:llama-3.1-8b-instant"), "the valid change in the same request was not applied");
-    for (const body of [{ changes: [] }, { changes: [{ id: "openai:gpt", isVisible: true }] }, { changes: [{ id: "groq:x", isVisible: "yes" }] }, {}]) {
+    for (const body of [
+      { changes: [] },
+      { changes: [{ id: "openai:gpt", isVisible: true }] },
+      { changes: [{ id: "groq:x", isVisible: "yes" }] },
+      {},
+    ]) {
       const response = await server.request("PATCH", "/admin/models", { token: adminToken, body });
       assert.equal(response.status, 400, JSON.stringify(body));
       assert.equal(response.body.error.code, "validation_failed");
@@ -164,7 +183,10 @@ describe("model catalog", () => {
     assert.equal(gemma?.isAvailable, false);
     assert.equal(gemma?.isVisible, true);
     assert.ok(!(await memberModelIds()).includes("ollama:gemma3:latest"));
-    await assert.rejects(server.services.catalog.getVisibleModel("ollama:gemma3:latest"), (error: { code?: string }) => error.code === "model_unavailable");
+    await assert.rejects(
+      server.services.catalog.getVisibleModel("ollama:gemma3:latest"),
+      (error: { code?: string }) => error.code === "model_unavailable",
+    );
 
     // back in the list: served again, still visible
     fakes.ollama.setModels(defaultOllamaModels);
@@ -175,7 +197,10 @@ describe("model catalog", () => {
   it("hides every model of a provider that is turned off, and shows them again when it is back on", async () => {
     await server.request("PATCH", "/admin/providers/groq", { token: adminToken, body: { isActive: false } });
     assert.deepEqual(await memberModelIds(), ["ollama:gemma3:latest"]);
-    await assert.rejects(server.services.catalog.getVisibleModel("groq:llama-3.3-70b-versatile"), (error: { code?: string }) => error.code === "model_unavailable");
+    await assert.rejects(
+      server.services.catalog.getVisibleModel("groq:llama-3.3-70b-versatile"),
+      (error: { code?: string }) => error.code === "model_unavailable",
+    );
     await server.request("PATCH", "/admin/providers/groq", { token: adminToken, body: { isActive: true } });
     assert.deepEqual(await memberModelIds(), ["groq:llama-3.3-70b-versatile", "ollama:gemma3:latest"]);
   });
@@ -198,7 +223,11 @@ describe("model catalog", () => {
     assert.ok(all.length > 50);
     assert.ok(all.some((model) => !model.isVisible));
     assert.equal((await server.request("GET", "/admin/models", { token: memberToken })).status, 403);
-    assert.equal((await server.request("PATCH", "/admin/models", { token: memberToken, body: { changes: [{ id: "groq:x", isVisible: true }] } })).status, 403);
+    assert.equal(
+      (await server.request("PATCH", "/admin/models", { token: memberToken, body: { changes: [{ id: "groq:x", isVisible: true }] } }))
+        .status,
+      403,
+    );
     assert.equal((await server.request("GET", "/models")).status, 401);
   });
 
@@ -207,7 +236,8 @@ describe("model catalog", () => {
     server = await startTestServer({ dataDirectory: server.dataDirectory });
     const signIn = await server.request("POST", "/auth/sign-in", { body: { name: "member", password: "correct horse battery" } });
     memberToken = signIn.body.accessToken;
-    adminToken = (await server.request("POST", "/auth/sign-in", { body: { name: "admin", password: "correct horse battery" } })).body.accessToken;
+    adminToken = (await server.request("POST", "/auth/sign-in", { body: { name: "admin", password: "correct horse battery" } })).body
+      .accessToken;
     assert.deepEqual(await memberModelIds(), ["groq:llama-3.3-70b-versatile", "ollama:gemma3:latest"]);
   });
 });

@@ -12,7 +12,10 @@ describe("conversations on PostgreSQL", function () {
   let fixture: ChatFixture;
 
   before(async function () {
-    fixture = await startChatFixture({ server: { environment: { DATABASE_URL: await createTestDatabase() } }, kinds: ["anthropic", "groq"] });
+    fixture = await startChatFixture({
+      server: { environment: { DATABASE_URL: await createTestDatabase() } },
+      kinds: ["anthropic", "groq"],
+    });
   });
   after(async function () {
     await fixture?.dispose();

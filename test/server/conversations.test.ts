@@ -228,7 +228,10 @@ describe("conversations", function () {
 
       // hide a model: members can no longer send to it
       const hidden = fixture.models.groq[1]!;
-      const hide = await server.request("PATCH", "/admin/models", { token: adminToken, body: { changes: [{ id: hidden, isVisible: false }] } });
+      const hide = await server.request("PATCH", "/admin/models", {
+        token: adminToken,
+        body: { changes: [{ id: hidden, isVisible: false }] },
+      });
       assert.equal(hide.status, 200);
       const refused = await server.request("POST", `/conversations/${conversation.id}/messages`, {
         token,
@@ -319,7 +322,9 @@ describe("conversations", function () {
       assert.equal(branch.sent.userMessage.parentId, first.answer.id);
       const branchDetail = await server.request("GET", `/conversations/${conversation.id}`, { token });
       assert.deepEqual(
-        branchDetail.body.messages.filter((message: { role: string }) => message.role === "user").map((message: { content: string }) => message.content),
+        branchDetail.body.messages
+          .filter((message: { role: string }) => message.role === "user")
+          .map((message: { content: string }) => message.content),
         ["Original question", "Another follow-up"],
       );
 

@@ -33,10 +33,14 @@ describe("crash recovery", function () {
     const sent = await send(crashed, token, conversation.id, longMessage(300), model);
 
     // wait for a partial flush to reach the database
-    const partial = await waitUntil(async () => {
-      const message = await getMessage(crashed!, token, sent.assistantMessage.id);
-      return message.status === "streaming" && message.content.length > 0 ? message : undefined;
-    }, 8000, "a partial flush");
+    const partial = await waitUntil(
+      async () => {
+        const message = await getMessage(crashed!, token, sent.assistantMessage.id);
+        return message.status === "streaming" && message.content.length > 0 ? message : undefined;
+      },
+      8000,
+      "a partial flush",
+    );
 
     // The crash: the database handle disappears without any shutdown step, so nothing the old
     // process does afterwards (its job, its timers) can write to the data folder any more.

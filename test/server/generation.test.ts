@@ -194,10 +194,14 @@ describe("generation: send, stream, stop, re-attach, regenerate", function () {
     fakes.ollama.setTokenDelayMs(25);
     const conversation = await createConversation(server, token);
     const sent = await send(server, token, conversation.id, longMessage(150), fixture.models.ollama[0]!);
-    const partial = await waitUntil(async () => {
-      const message = await getMessage(server, token, sent.assistantMessage.id);
-      return message.status === "streaming" && message.content.length > 0 ? message : undefined;
-    }, 8000, "a partial flush");
+    const partial = await waitUntil(
+      async () => {
+        const message = await getMessage(server, token, sent.assistantMessage.id);
+        return message.status === "streaming" && message.content.length > 0 ? message : undefined;
+      },
+      8000,
+      "a partial flush",
+    );
     assert.ok(partial.content.startsWith("ECHO model="));
     const stopped = await server.request("POST", `/messages/${sent.assistantMessage.id}/stop`, { token });
     assert.equal(stopped.body.message.status, "stopped");
@@ -241,7 +245,10 @@ describe("generation: send, stream, stop, re-attach, regenerate", function () {
 
   it("saves the user message even when the provider cannot be reached; the answer is an error", async function () {
     const { server, memberToken: token, adminToken } = fixture;
-    const unreachable = await server.request("PATCH", "/admin/providers/groq", { token: adminToken, body: { baseUrl: "http://127.0.0.1:9" } });
+    const unreachable = await server.request("PATCH", "/admin/providers/groq", {
+      token: adminToken,
+      body: { baseUrl: "http://127.0.0.1:9" },
+    });
     assert.equal(unreachable.status, 200);
     try {
       const conversation = await createConversation(server, token);

@@ -17,7 +17,8 @@ async function foreignKeysWithoutIndex(database: Database): Promise<string[]> {
       FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
       WHERE c.contype = 'f' AND array_length(c.conkey, 1) = 1
         AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])`);
-    for (const row of result.rows as Array<{ table_name: string; column_name: string }>) missing.push(`${row.table_name}.${row.column_name}`);
+    for (const row of result.rows as Array<{ table_name: string; column_name: string }>)
+      missing.push(`${row.table_name}.${row.column_name}`);
     return missing;
   }
   for (const table of tables) {

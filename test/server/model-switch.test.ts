@@ -13,12 +13,16 @@ interface WireMessage {
 /** Text of an Anthropic content field (a string or text blocks) or an OpenAI/Ollama message content. */
 function flattenContent(content: unknown): string {
   if (typeof content === "string") return content;
-  if (Array.isArray(content)) return content.map((block: { type: string; text?: string }) => (block.type === "text" ? block.text : `[${block.type}]`)).join("\n");
+  if (Array.isArray(content))
+    return content.map((block: { type: string; text?: string }) => (block.type === "text" ? block.text : `[${block.type}]`)).join("\n");
   throw new Error(`unexpected content ${JSON.stringify(content)}`);
 }
 
 /** What a provider received, in one shape: the system prompt and the conversation messages, as sent on the wire. */
-function receivedConversation(fixture: ChatFixture, kind: ProviderKind): { system: string | undefined; messages: WireMessage[]; body: any } {
+function receivedConversation(
+  fixture: ChatFixture,
+  kind: ProviderKind,
+): { system: string | undefined; messages: WireMessage[]; body: any } {
   const body = lastChatRequest(fixture.fakes, kind).body as any;
   const messages: WireMessage[] = (body.messages as Array<{ role: string; content: unknown }>).map((message) => ({
     role: message.role,
@@ -80,7 +84,10 @@ describe("model switch mid-conversation: the new model sees the whole branch, in
       ];
       assert.deepEqual(received.messages, expected);
       if (to === "anthropic") {
-        assert.ok(!received.body.messages.some((message: { role: string }) => message.role === "system"), "no system message inside messages");
+        assert.ok(
+          !received.body.messages.some((message: { role: string }) => message.role === "system"),
+          "no system message inside messages",
+        );
         assert.equal(received.messages[0]!.role, "user");
       }
       assert.equal(`${to}:${received.body.model}`, toModel, "the provider's own model name");
@@ -92,11 +99,7 @@ describe("model switch mid-conversation: the new model sees the whole branch, in
         echo.messages,
         expected.map((message) => ({ role: message.role, text: message.content })),
       );
-      assert.deepEqual(second.answer.context.includedMessageIds, [
-        first.sent.userMessage.id,
-        first.answer.id,
-        second.sent.userMessage.id,
-      ]);
+      assert.deepEqual(second.answer.context.includedMessageIds, [first.sent.userMessage.id, first.answer.id, second.sent.userMessage.id]);
       assert.deepEqual(second.answer.context.droppedMessageIds, []);
 
       const detail = await server.request("GET", `/conversations/${conversation.id}`, { token });
@@ -122,7 +125,10 @@ describe("model switch mid-conversation: the new model sees the whole branch, in
     for (let index = 1; index < received.messages.length; index += 1) {
       assert.notEqual(received.messages[index]!.role, received.messages[index - 1]!.role, "roles alternate");
     }
-    assert.ok(received.messages.every((message) => message.content.trim() !== ""), "no empty message");
+    assert.ok(
+      received.messages.every((message) => message.content.trim() !== ""),
+      "no empty message",
+    );
     const sentText = received.messages.map((message) => message.content).join("\n");
     assert.ok(sentText.includes("First question (the answer will fail)"));
     assert.ok(sentText.includes("Second question"));
@@ -158,7 +164,10 @@ describe("model switch mid-conversation: the new model sees the whole branch, in
       assert.deepEqual(snapshot.droppedMessageIds, [sent[0]!.userId, sent[0]!.answerId, sent[1]!.userId, sent[1]!.answerId]);
       assert.deepEqual(snapshot.includedMessageIds, [sent[2]!.userId, sent[2]!.answerId, sent[3]!.userId]);
       assert.ok(snapshot.estimatedInputTokens <= 1024 - snapshot.reservedOutputTokens);
-      assert.ok(snapshot.adjustments.some((note: string) => /oldest/.test(note)), JSON.stringify(snapshot.adjustments));
+      assert.ok(
+        snapshot.adjustments.some((note: string) => /oldest/.test(note)),
+        JSON.stringify(snapshot.adjustments),
+      );
 
       const received = receivedConversation(fixture, "ollama");
       assert.deepEqual(

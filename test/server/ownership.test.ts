@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { createConversation, getMessage, longMessage, send, sendAndWait, startChatFixture, type ChatFixture } from "../support/chat-helpers";
+import {
+  createConversation,
+  getMessage,
+  longMessage,
+  send,
+  sendAndWait,
+  startChatFixture,
+  type ChatFixture,
+} from "../support/chat-helpers";
 import { openSse } from "../support/sse-client";
 import { registerUser } from "../support/test-server";
 
@@ -39,8 +47,14 @@ describe("ownership: another user's conversation or message is 404 on every endp
     ];
     for (const attempt of attempts) {
       for (const messageId of [done.answer.id, done.sent.userMessage.id, streaming.assistantMessage.id]) {
-        const foreign = await server.request(attempt.method, attempt.path(conversation.id, messageId), { token: intruderToken, body: attempt.body });
-        const unknown = await server.request(attempt.method, attempt.path(unknownConversation, unknownMessage), { token: intruderToken, body: attempt.body });
+        const foreign = await server.request(attempt.method, attempt.path(conversation.id, messageId), {
+          token: intruderToken,
+          body: attempt.body,
+        });
+        const unknown = await server.request(attempt.method, attempt.path(unknownConversation, unknownMessage), {
+          token: intruderToken,
+          body: attempt.body,
+        });
         assert.equal(foreign.status, 404, `${attempt.name}: ${foreign.status} ${JSON.stringify(foreign.body)}`);
         assert.equal(foreign.body.error.code, "not_found");
         assert.deepEqual(foreign.body, unknown.body, `${attempt.name}: indistinguishable from an unknown id`);

@@ -48,7 +48,14 @@ describe("providers (admin): settings, keys, test connection", () => {
     assert.equal(response.status, 200);
     const { providers } = providerListResponseSchema.parse(response.body);
     assert.deepEqual(
-      providers.map((provider) => [provider.kind, provider.isActive, provider.hasKey, provider.keyMasked, provider.needsKey, provider.baseUrl]),
+      providers.map((provider) => [
+        provider.kind,
+        provider.isActive,
+        provider.hasKey,
+        provider.keyMasked,
+        provider.needsKey,
+        provider.baseUrl,
+      ]),
       [
         ["anthropic", false, false, null, true, "https://api.anthropic.com"],
         ["groq", false, false, null, true, "https://api.groq.com"],
@@ -79,7 +86,10 @@ describe("providers (admin): settings, keys, test connection", () => {
   });
 
   it("stores a key encrypted and shows it only masked (last 4 characters)", async () => {
-    const response = await call("PATCH", "/admin/providers/anthropic", { token: adminToken, body: { apiKey: anthropicKey, baseUrl: `${fakes.anthropic.url}/v1/` } });
+    const response = await call("PATCH", "/admin/providers/anthropic", {
+      token: adminToken,
+      body: { apiKey: anthropicKey, baseUrl: `${fakes.anthropic.url}/v1/` },
+    });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     const { provider } = providerResponseSchema.parse(response.body);
     assert.equal(provider.hasKey, true);
@@ -157,7 +167,10 @@ describe("providers (admin): settings, keys, test connection", () => {
   });
 
   it("turns a provider on with its key, and off again when the key is removed", async () => {
-    const on = await call("PATCH", "/admin/providers/groq", { token: adminToken, body: { apiKey: groqKey, baseUrl: fakes.groq.url, isActive: true } });
+    const on = await call("PATCH", "/admin/providers/groq", {
+      token: adminToken,
+      body: { apiKey: groqKey, baseUrl: fakes.groq.url, isActive: true },
+    });
     assert.equal(on.status, 200, JSON.stringify(on.body));
     assert.equal(on.body.provider.isActive, true);
     const test = testConnectionResponseSchema.parse((await call("POST", "/admin/providers/groq/test", { token: adminToken })).body);
@@ -170,7 +183,10 @@ describe("providers (admin): settings, keys, test connection", () => {
     assert.equal(removed.body.provider.isActive, false);
     const row = await server.database("providers").where({ kind: "groq" }).first();
     assert.equal(row.encrypted_key, null);
-    await assert.rejects(server.services.providers.getChatProvider("groq"), (error: { code?: string }) => error.code === "provider_not_configured");
+    await assert.rejects(
+      server.services.providers.getChatProvider("groq"),
+      (error: { code?: string }) => error.code === "provider_not_configured",
+    );
   });
 
   it("uses a changed key right away (cached adapters are rebuilt)", async () => {
@@ -200,12 +216,19 @@ describe("providers (admin): settings, keys, test connection", () => {
       assert.equal(response.body.error.code, code);
     }
     assert.equal((await call("POST", "/admin/providers/nope/test", { token: adminToken })).status, 404);
-    const notJson = await server.request("PATCH", "/admin/providers/anthropic", { token: adminToken, rawBody: "isActive=true", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const notJson = await server.request("PATCH", "/admin/providers/anthropic", {
+      token: adminToken,
+      rawBody: "isActive=true",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     assert.equal(notJson.status, 415);
   });
 
   it("refreshes models through every endpoint and answers in the protocol's shapes", async () => {
-    await call("PATCH", "/admin/providers/anthropic", { token: adminToken, body: { apiKey: anthropicKey, baseUrl: fakes.anthropic.url, isActive: true } });
+    await call("PATCH", "/admin/providers/anthropic", {
+      token: adminToken,
+      body: { apiKey: anthropicKey, baseUrl: fakes.anthropic.url, isActive: true },
+    });
     const refresh = await call("POST", "/admin/providers/anthropic/refresh-models", { token: adminToken });
     assert.equal(refresh.status, 200, JSON.stringify(refresh.body));
     adminModelListResponseSchema.parse(refresh.body);
@@ -248,7 +271,10 @@ describe("providers: keys at rest across restarts, and environment presets", () 
     try {
       let server = await startTestServer({ dataDirectory });
       const { accessToken } = await registerUser(server, "admin");
-      await server.request("PATCH", "/admin/providers/anthropic", { token: accessToken, body: { apiKey: anthropicKey, baseUrl: fakes.anthropic.url, isActive: true } });
+      await server.request("PATCH", "/admin/providers/anthropic", {
+        token: accessToken,
+        body: { apiKey: anthropicKey, baseUrl: fakes.anthropic.url, isActive: true },
+      });
       await server.close();
 
       server = await startTestServer({ dataDirectory });
@@ -283,7 +309,9 @@ describe("providers: keys at rest across restarts, and environment presets", () 
     try {
       let server = await startTestServer({ dataDirectory, environment: presets });
       const { accessToken } = await registerUser(server, "admin");
-      let providers = providerListResponseSchema.parse((await server.request("GET", "/admin/providers", { token: accessToken })).body).providers;
+      let providers = providerListResponseSchema.parse(
+        (await server.request("GET", "/admin/providers", { token: accessToken })).body,
+      ).providers;
       assert.deepEqual(
         providers.map((provider) => [provider.kind, provider.isActive, provider.hasKey, provider.baseUrl]),
         [
@@ -301,7 +329,9 @@ describe("providers: keys at rest across restarts, and environment presets", () 
 
       server = await startTestServer({ dataDirectory, environment: presets });
       const signIn = await server.request("POST", "/auth/sign-in", { body: { name: "admin", password: "correct horse battery" } });
-      providers = providerListResponseSchema.parse((await server.request("GET", "/admin/providers", { token: signIn.body.accessToken })).body).providers;
+      providers = providerListResponseSchema.parse(
+        (await server.request("GET", "/admin/providers", { token: signIn.body.accessToken })).body,
+      ).providers;
       // the preset key turns Anthropic on again; Groq keeps what the admin set
       assert.equal(providers[0].isActive, true);
       assert.equal(providers[1].baseUrl, "https://groq.example.com");

@@ -91,7 +91,10 @@ describe("npm start (the built server)", function () {
   });
 
   it("answers through each provider's SDK, then stops cleanly on SIGTERM", async () => {
-    const { accessToken: token } = await call(url, "POST", "/auth/register", undefined, { name: "admin", password: "correct horse battery" });
+    const { accessToken: token } = await call(url, "POST", "/auth/register", undefined, {
+      name: "admin",
+      password: "correct horse battery",
+    });
     for (const provider of ["anthropic", "groq", "ollama"] as ProviderKind[]) {
       const refreshed = await call(url, "POST", `/admin/providers/${provider}/refresh-models`, token, {});
       const model = refreshed.models.find((candidate: { isAvailable: boolean }) => candidate.isAvailable);
@@ -99,7 +102,10 @@ describe("npm start (the built server)", function () {
       await call(url, "PATCH", "/admin/models", token, { changes: [{ id: model.id, isVisible: true }] });
 
       const { conversation } = await call(url, "POST", "/conversations", token, {});
-      const sent = await call(url, "POST", `/conversations/${conversation.id}/messages`, token, { content: `Hello ${provider}`, modelId: model.id });
+      const sent = await call(url, "POST", `/conversations/${conversation.id}/messages`, token, {
+        content: `Hello ${provider}`,
+        modelId: model.id,
+      });
       const stream = await openSse(`${url}/api/v1/messages/${sent.assistantMessage.id}/stream`, { token });
       await stream.ended;
       const last = stream.events.at(-1);

@@ -85,7 +85,12 @@ export function streamUrl(server: TestServer, messageId: string): string {
   return `${server.url}/api/v1/messages/${messageId}/stream`;
 }
 
-export function openAnswerStream(server: TestServer, token: string, messageId: string, lastEventId?: number | string): Promise<SseConnection> {
+export function openAnswerStream(
+  server: TestServer,
+  token: string,
+  messageId: string,
+  lastEventId?: number | string,
+): Promise<SseConnection> {
   return openSse(streamUrl(server, messageId), { token, lastEventId });
 }
 
@@ -94,7 +99,10 @@ export async function waitForAnswer(server: TestServer, token: string, messageId
   const connection = await readSseToEnd(streamUrl(server, messageId), { token });
   assert.equal(connection.status, 200, JSON.stringify(connection.errorBody));
   const terminal = connection.events.at(-1);
-  assert.ok(terminal && (terminal.event === "generation-end" || terminal.event === "generation-error"), "stream ended without a terminal event");
+  assert.ok(
+    terminal && (terminal.event === "generation-end" || terminal.event === "generation-error"),
+    "stream ended without a terminal event",
+  );
   return { events: connection.events, message: terminal.data.message };
 }
 
@@ -119,7 +127,11 @@ export async function getMessage(server: TestServer, token: string, messageId: s
 }
 
 /** Polls until `check` returns a value other than undefined. */
-export async function waitUntil<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = "condition"): Promise<T> {
+export async function waitUntil<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -130,7 +142,10 @@ export async function waitUntil<T>(check: () => Promise<T | undefined> | T | und
 }
 
 export function textOfDeltas(events: readonly SseMessage[]): string {
-  return events.filter((event) => event.event === "text-delta").map((event) => event.data.text as string).join("");
+  return events
+    .filter((event) => event.event === "text-delta")
+    .map((event) => event.data.text as string)
+    .join("");
 }
 
 /** A message long enough that its echo streams many deltas (for stop / re-attach tests). */

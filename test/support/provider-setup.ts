@@ -60,7 +60,8 @@ function preferenceOf(kind: ProviderKind, id: string): number {
     const index = defaultAnthropicModels.findIndex((model) => model.id === name);
     return index === -1 || defaultAnthropicModels[index]!.lifecycle === "retired" ? 1000 : index;
   }
-  const names: readonly string[] = kind === "groq" ? defaultGroqModels.map((model) => model.id) : defaultOllamaModels.map((model) => model.name);
+  const names: readonly string[] =
+    kind === "groq" ? defaultGroqModels.map((model) => model.id) : defaultOllamaModels.map((model) => model.name);
   const index = names.indexOf(name);
   return index === -1 ? 1000 : index;
 }

@@ -10,7 +10,11 @@ export interface TestServer extends TeamServer {
   /** Every log line the server wrote (nothing reaches the console). */
   logLines: string[];
   /** JSON request under /api/v1; never throws on an error status. */
-  request(method: string, apiPath: string, options?: { body?: unknown; token?: string; headers?: Record<string, string>; rawBody?: string }): Promise<TestResponse>;
+  request(
+    method: string,
+    apiPath: string,
+    options?: { body?: unknown; token?: string; headers?: Record<string, string>; rawBody?: string },
+  ): Promise<TestResponse>;
   /** close() and remove the data folder. */
   dispose(): Promise<void>;
 }
@@ -77,7 +81,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 }
 
 /** Registers (the first account becomes admin) and signs in; returns the session body. */
-export async function registerUser(server: TestServer, name: string, password = "correct horse battery"): Promise<{ accessToken: string; refreshToken: string; user: { id: string; role: string } }> {
+export async function registerUser(
+  server: TestServer,
+  name: string,
+  password = "correct horse battery",
+): Promise<{ accessToken: string; refreshToken: string; user: { id: string; role: string } }> {
   const response = await server.request("POST", "/auth/register", { body: { name, password } });
   if (response.status !== 201) throw new Error(`register ${name} failed: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;

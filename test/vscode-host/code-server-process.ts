@@ -13,12 +13,12 @@
  * - Environment variables of the code-server process reach the extension host's process.env,
  *   which is how tests hand settings (server URLs, flags) to the extension under test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import { freePort } from '../support/free-port';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { ensureVscodeHost, type VscodeHost } from './provision';
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import { freePort } from "../support/free-port";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ensureVscodeHost, type VscodeHost } from "./provision";
 
 export interface StartCodeServerOptions {
   /** Provisioned host; defaults to `await ensureVscodeHost()`. */
@@ -65,16 +65,16 @@ export interface StopOptions {
 
 /** User settings that keep a fresh profile quiet and offline-friendly. */
 export const QUIET_SETTINGS: Readonly<Record<string, unknown>> = {
-  'workbench.startupEditor': 'none',
-  'security.workspace.trust.enabled': false,
-  'telemetry.telemetryLevel': 'off',
-  'extensions.autoCheckUpdates': false,
-  'extensions.autoUpdate': false,
-  'update.mode': 'none',
+  "workbench.startupEditor": "none",
+  "security.workspace.trust.enabled": false,
+  "telemetry.telemetryLevel": "off",
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "update.mode": "none",
   // Not required, but they remove popups that would cover status bar / notifications in journeys.
-  'workbench.tips.enabled': false,
-  'workbench.enableExperiments': false,
-  'chat.disableAIFeatures': true,
+  "workbench.tips.enabled": false,
+  "workbench.enableExperiments": false,
+  "chat.disableAIFeatures": true,
 };
 
 /**
@@ -124,26 +124,26 @@ kill -KILL 0 2>/dev/null
 
 /** Process groups we started and have not stopped yet; killed synchronously if we exit. */
 const liveGroups = new Set<number>();
-process.on('exit', () => {
-  for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+process.on("exit", () => {
+  for (const pgid of liveGroups) killGroup(pgid, "SIGKILL");
 });
 
 export async function startCodeServer(options: StartCodeServerOptions = {}): Promise<CodeServer> {
   const host = options.host ?? (await ensureVscodeHost());
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vscode-host-'));
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "vscode-host-"));
   // Short paths on purpose: code-server puts a unix socket (code-server-ipc.sock) into the
   // user-data-dir, and socket paths are limited to 107 bytes.
-  const userDataDir = options.userDataDir ?? path.join(workDir, 'ud');
-  const extensionsDir = options.extensionsDir ?? path.join(workDir, 'ext');
-  const configFile = path.join(workDir, 'config.yaml');
-  const logFile = path.join(workDir, 'code-server.log');
-  fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
+  const userDataDir = options.userDataDir ?? path.join(workDir, "ud");
+  const extensionsDir = options.extensionsDir ?? path.join(workDir, "ext");
+  const configFile = path.join(workDir, "config.yaml");
+  const logFile = path.join(workDir, "code-server.log");
+  fs.mkdirSync(path.join(userDataDir, "User"), { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
-  fs.writeFileSync(configFile, 'auth: none\n');
+  fs.writeFileSync(configFile, "auth: none\n");
   writeUserSettings(userDataDir, { ...QUIET_SETTINGS, ...options.settings });
 
   const env = childEnv(host, options.env);
-  const commonArgs = ['--config', configFile, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
+  const commonArgs = ["--config", configFile, "--user-data-dir", userDataDir, "--extensions-dir", extensionsDir];
   // Our temp folders go on stop; the log stays for a post-mortem unless the caller says not.
   const removeTemp = (removeLog: boolean): void => {
     if (removeLog) {
@@ -152,14 +152,14 @@ export async function startCodeServer(options: StartCodeServerOptions = {}): Pro
     }
     // Only what we made; the log and anything a caller saved next to it (see launcher) stay,
     // and so do the server-side logs (remote extension host, pty host) from the profile.
-    const serverLogs = path.join(workDir, 'ud', 'logs');
-    if (fs.existsSync(serverLogs)) fs.renameSync(serverLogs, path.join(workDir, 'server-logs'));
-    for (const entry of ['ud', 'ext', 'config.yaml']) fs.rmSync(path.join(workDir, entry), { recursive: true, force: true });
+    const serverLogs = path.join(workDir, "ud", "logs");
+    if (fs.existsSync(serverLogs)) fs.renameSync(serverLogs, path.join(workDir, "server-logs"));
+    for (const entry of ["ud", "ext", "config.yaml"]) fs.rmSync(path.join(workDir, entry), { recursive: true, force: true });
   };
 
   try {
     for (const extension of options.installExtensions ?? []) {
-      await runOnce(host.nodeBinary, [host.codeServerEntry, ...commonArgs, '--force', '--install-extension', extension], env, logFile);
+      await runOnce(host.nodeBinary, [host.codeServerEntry, ...commonArgs, "--force", "--install-extension", extension], env, logFile);
     }
   } catch (error) {
     removeTemp(false);
@@ -174,26 +174,26 @@ export async function startCodeServer(options: StartCodeServerOptions = {}): Pro
     const args = [
       host.codeServerEntry,
       ...commonArgs,
-      '--bind-addr',
+      "--bind-addr",
       `127.0.0.1:${port}`,
-      '--auth',
-      'none',
-      '--disable-telemetry',
-      '--disable-update-check',
-      '--disable-workspace-trust',
-      '--disable-getting-started-override',
-      ...(options.smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
+      "--auth",
+      "none",
+      "--disable-telemetry",
+      "--disable-update-check",
+      "--disable-workspace-trust",
+      "--disable-getting-started-override",
+      ...(options.smokeTestDriver ? ["--vscode-option", "enable-smoke-test-driver"] : []),
       ...(options.extraArgs ?? []),
       ...(options.folder ? [options.folder] : []),
     ];
-    const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'vscode-host-supervisor', String(process.pid), workDir, host.nodeBinary, ...args], {
+    const child = spawn("/bin/sh", ["-c", SUPERVISOR, "vscode-host-supervisor", String(process.pid), workDir, host.nodeBinary, ...args], {
       env,
       detached: true, // own process group: stop() kills code-server, its extension hosts, pty host…
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ["ignore", "pipe", "pipe"],
     });
     const pgid = child.pid;
     if (pgid === undefined) {
-      lastError = new Error('code-server did not start (no pid)');
+      lastError = new Error("code-server did not start (no pid)");
       continue;
     }
     liveGroups.add(pgid);
@@ -218,30 +218,30 @@ export async function startCodeServer(options: StartCodeServerOptions = {}): Pro
     }
   }
   removeTemp(false);
-  throw new Error(`${lastError?.message ?? 'code-server failed'}\nLog ${logFile}:\n${readTail(logFile, 30)}`);
+  throw new Error(`${lastError?.message ?? "code-server failed"}\nLog ${logFile}:\n${readTail(logFile, 30)}`);
 }
 
 /** URL of the workbench for `folder`, optionally with a smoke-test-driver `payload`. */
 export function workbenchUrl(
-  server: Pick<CodeServer, 'url' | 'port'>,
+  server: Pick<CodeServer, "url" | "port">,
   options: { folder?: string; extensionDevelopmentPath?: string | string[]; extensionTestsPath?: string } = {},
 ): string {
   const url = new URL(server.url);
-  if (options.folder) url.searchParams.set('folder', options.folder);
+  if (options.folder) url.searchParams.set("folder", options.folder);
   const payload: [string, string][] = [];
   const remote = (file: string): string => `vscode-remote://127.0.0.1:${server.port}${path.resolve(file)}`;
   const devPaths = options.extensionDevelopmentPath === undefined ? [] : [options.extensionDevelopmentPath].flat();
-  for (const devPath of devPaths) payload.push(['extensionDevelopmentPath', remote(devPath)]);
-  if (options.extensionTestsPath) payload.push(['extensionTestsPath', remote(options.extensionTestsPath)]);
-  if (payload.length > 0) url.searchParams.set('payload', JSON.stringify(payload));
+  for (const devPath of devPaths) payload.push(["extensionDevelopmentPath", remote(devPath)]);
+  if (options.extensionTestsPath) payload.push(["extensionTestsPath", remote(options.extensionTestsPath)]);
+  if (payload.length > 0) url.searchParams.set("payload", JSON.stringify(payload));
   return url.toString();
 }
 
 function writeUserSettings(userDataDir: string, settings: Record<string, unknown>): void {
-  const file = path.join(userDataDir, 'User', 'settings.json');
+  const file = path.join(userDataDir, "User", "settings.json");
   let existing: Record<string, unknown> = {};
   try {
-    existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    existing = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
   } catch {
     // absent or not plain JSON (comments): ours replace it
   }
@@ -269,7 +269,7 @@ function childEnv(host: VscodeHost, extra: Record<string, string | undefined> = 
   }
   // code-server re-spawns itself and VS Code forks extension hosts with process.execPath, but
   // shell-outs (`node` in tasks, terminals) should find the same Node 24.
-  env.PATH = `${host.nodeBinDir}${path.delimiter}${process.env.PATH ?? ''}`;
+  env.PATH = `${host.nodeBinDir}${path.delimiter}${process.env.PATH ?? ""}`;
   for (const [key, value] of Object.entries(extra)) {
     if (value === undefined) delete env[key];
     else env[key] = value;
@@ -278,18 +278,18 @@ function childEnv(host: VscodeHost, extra: Record<string, string | undefined> = 
 }
 
 function pipeLog(child: ChildProcess, logFile: string, onLog: (line: string) => void): void {
-  const out = fs.createWriteStream(logFile, { flags: 'a' });
-  let pending = '';
+  const out = fs.createWriteStream(logFile, { flags: "a" });
+  let pending = "";
   const onData = (chunk: Buffer): void => {
     out.write(chunk);
     pending += chunk.toString();
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
     for (const line of lines) if (!isNoise(line)) onLog(line);
   };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  child.on('close', () => out.end());
+  child.stdout?.on("data", onData);
+  child.stderr?.on("data", onData);
+  child.on("close", () => out.end());
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -299,7 +299,7 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
       throw new Error(`code-server exited early (${child.exitCode ?? child.signalCode})`);
     }
     try {
-      const response = await fetch(new URL('healthz', url), { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(new URL("healthz", url), { signal: AbortSignal.timeout(2000) });
       if (response.ok) return;
     } catch {
       // not listening yet
@@ -310,15 +310,15 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
 }
 
 async function stopGroup(child: ChildProcess, pgid: number): Promise<void> {
-  killGroup(pgid, 'SIGTERM');
+  killGroup(pgid, "SIGTERM");
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline && groupAlive(pgid)) await delay(100);
-  if (groupAlive(pgid)) killGroup(pgid, 'SIGKILL');
+  if (groupAlive(pgid)) killGroup(pgid, "SIGKILL");
   const killDeadline = Date.now() + 5000;
   while (Date.now() < killDeadline && groupAlive(pgid)) await delay(50);
   if (child.exitCode === null && child.signalCode === null) {
     await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
+      child.once("exit", () => resolve());
       setTimeout(resolve, 1000).unref();
     });
   }
@@ -343,24 +343,24 @@ function groupAlive(pgid: number): boolean {
 
 function runOnce(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
       fs.appendFileSync(logFile, output);
       if (code === 0) resolve();
-      else reject(new Error(`code-server ${args.slice(-2).join(' ')} exited with ${code}:\n${output}`));
+      else reject(new Error(`code-server ${args.slice(-2).join(" ")} exited with ${code}:\n${output}`));
     });
   });
 }
 
 function readTail(file: string, lines: number): string {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+    return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
   } catch {
-    return '';
+    return "";
   }
 }
 

@@ -19,13 +19,13 @@
  * Environment (runTests' extensionTestsEnv reaches it): VSCODE_HOST_VERBOSE=1 prints all
  * workbench log lines; VSCODE_HOST_KEEP_LOGS=0 drops the logs of a failed run.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as util from 'node:util';
-import type { Browser } from 'playwright-core';
-import { startCodeServer, workbenchUrl, type CodeServer } from './code-server-process';
-import { ensureVscodeHost } from './provision';
-import { closeWorkbench, launchBrowser, openWorkbench } from './workbench-driver';
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as util from "node:util";
+import type { Browser } from "playwright-core";
+import { startCodeServer, workbenchUrl, type CodeServer } from "./code-server-process";
+import { ensureVscodeHost } from "./provision";
+import { closeWorkbench, launchBrowser, openWorkbench } from "./workbench-driver";
 
 export interface LauncherArgs {
   extensionDevelopmentPaths: string[];
@@ -40,18 +40,18 @@ export interface LauncherArgs {
 
 /** Desktop/Electron switches that have no meaning for code-server + Chromium. */
 const IGNORED_FLAGS = new Set([
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--disable-gpu',
-  '--disable-updates',
-  '--skip-welcome',
-  '--skip-release-notes',
-  '--disable-workspace-trust', // code-server always gets its own --disable-workspace-trust
-  '--disable-telemetry',
-  '--disable-crash-reporter',
-  '--new-window',
-  '--wait',
-  '--verbose',
+  "--no-sandbox",
+  "--disable-gpu-sandbox",
+  "--disable-gpu",
+  "--disable-updates",
+  "--skip-welcome",
+  "--skip-release-notes",
+  "--disable-workspace-trust", // code-server always gets its own --disable-workspace-trust
+  "--disable-telemetry",
+  "--disable-crash-reporter",
+  "--new-window",
+  "--wait",
+  "--verbose",
 ]);
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
@@ -65,36 +65,36 @@ export function parseLauncherArgs(argv: string[], env: NodeJS.ProcessEnv = proce
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
     // VS Code accepts both `--flag=value` and `--flag value` for these.
-    const value = (): string => (eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : (argv[++i] ?? ''));
+    const value = (): string => (eq > 0 && arg.startsWith("--") ? arg.slice(eq + 1) : (argv[++i] ?? ""));
     switch (name) {
-      case '--extensionDevelopmentPath':
+      case "--extensionDevelopmentPath":
         result.extensionDevelopmentPaths.push(path.resolve(value()));
         break;
-      case '--extensionTestsPath':
+      case "--extensionTestsPath":
         result.extensionTestsPath = path.resolve(value());
         break;
-      case '--user-data-dir':
+      case "--user-data-dir":
         result.userDataDir = path.resolve(value());
         break;
-      case '--extensions-dir':
+      case "--extensions-dir":
         result.extensionsDir = path.resolve(value());
         break;
-      case '--folder-uri': {
+      case "--folder-uri": {
         const uri = value();
-        result.folder = uri.startsWith('file://') ? new URL(uri).pathname : uri;
+        result.folder = uri.startsWith("file://") ? new URL(uri).pathname : uri;
         break;
       }
-      case '--disable-extensions':
+      case "--disable-extensions":
         result.disableExtensions = true;
         break;
-      case '--vscode-host-timeout':
+      case "--vscode-host-timeout":
         result.timeoutMs = Number(value()) || result.timeoutMs;
         break;
       default:
-        if (!arg.startsWith('-') && result.folder === undefined) result.folder = path.resolve(arg);
+        if (!arg.startsWith("-") && result.folder === undefined) result.folder = path.resolve(arg);
         else result.ignored.push(arg);
     }
   }
@@ -103,7 +103,7 @@ export function parseLauncherArgs(argv: string[], env: NodeJS.ProcessEnv = proce
 
 /** Node resolves the tests module itself: a folder means its index.js (desktop contract). */
 function resolveTestsModule(testsPath: string): string {
-  return fs.existsSync(testsPath) && fs.statSync(testsPath).isDirectory() ? path.join(testsPath, 'index.js') : testsPath;
+  return fs.existsSync(testsPath) && fs.statSync(testsPath).isDirectory() ? path.join(testsPath, "index.js") : testsPath;
 }
 
 function print(line: string): void {
@@ -142,8 +142,8 @@ function isWorkbenchNoise(line: string): boolean {
 function saveWorkbenchLogs(dir: string, logs: unknown): void {
   if (!Array.isArray(logs)) return;
   for (const entry of logs as { relativePath?: unknown; contents?: unknown }[]) {
-    if (typeof entry.relativePath !== 'string' || typeof entry.contents !== 'string') continue;
-    const file = path.join(dir, path.normalize(entry.relativePath).replace(/^(\.\.[/\\])+/, ''));
+    if (typeof entry.relativePath !== "string" || typeof entry.contents !== "string") continue;
+    const file = path.join(dir, path.normalize(entry.relativePath).replace(/^(\.\.[/\\])+/, ""));
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, entry.contents);
   }
@@ -151,10 +151,10 @@ function saveWorkbenchLogs(dir: string, logs: unknown): void {
 
 export async function runLauncher(argv: string[]): Promise<number> {
   const args = parseLauncherArgs(argv);
-  const unknown = args.ignored.filter((arg) => !IGNORED_FLAGS.has(arg.split('=')[0]));
-  if (unknown.length > 0) print(`[vscode-host] ignoring unsupported arguments: ${unknown.join(' ')}`);
+  const unknown = args.ignored.filter((arg) => !IGNORED_FLAGS.has(arg.split("=")[0]));
+  if (unknown.length > 0) print(`[vscode-host] ignoring unsupported arguments: ${unknown.join(" ")}`);
   if (args.extensionDevelopmentPaths.length === 0 || !args.extensionTestsPath) {
-    print('[vscode-host] usage: launcher.sh --extensionDevelopmentPath=<dir> --extensionTestsPath=<file|dir> [folder]');
+    print("[vscode-host] usage: launcher.sh --extensionDevelopmentPath=<dir> --extensionTestsPath=<file|dir> [folder]");
     return 2;
   }
 
@@ -167,21 +167,21 @@ export async function runLauncher(argv: string[]): Promise<number> {
       finished = true;
       await browser?.close().catch(() => undefined);
       // VSCODE_HOST_KEEP_LOGS=0: a deliberately failing run (the self-test) leaves nothing behind.
-      await server?.stop({ removeLog: removeLog || process.env.VSCODE_HOST_KEEP_LOGS === '0' });
+      await server?.stop({ removeLog: removeLog || process.env.VSCODE_HOST_KEEP_LOGS === "0" });
     })());
   // runTests forwards the first Ctrl+C as SIGINT; a kill from a CI runner is SIGTERM. The main
   // flow below then fails (its browser is gone) and must wait for this cleanup, not exit early.
   let interrupted: Promise<number> | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     print(`[vscode-host] ${signal}: stopping code-server and Chromium`);
-    const code = signal === 'SIGINT' ? 130 : 143;
+    const code = signal === "SIGINT" ? 130 : 143;
     interrupted = cleanup(true).then(() => code); // an interrupted run's logs are of no use
     resolveExit(code);
   };
   let resolveExit: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => (resolveExit = resolve));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
 
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -207,18 +207,20 @@ export async function runLauncher(argv: string[]): Promise<number> {
     );
     if (args.disableExtensions) {
       // The payload's `disableExtensions` is the web workbench's --disable-extensions.
-      const payload = JSON.parse(url.searchParams.get('payload') ?? '[]') as [string, string][];
-      payload.push(['disableExtensions', 'true']);
-      url.searchParams.set('payload', JSON.stringify(payload));
+      const payload = JSON.parse(url.searchParams.get("payload") ?? "[]") as [string, string][];
+      payload.push(["disableExtensions", "true"]);
+      url.searchParams.set("payload", JSON.stringify(payload));
     }
 
     const logDir = path.dirname(server.logFile);
-    const workbenchLog = path.join(logDir, 'workbench.log');
-    const verbose = process.env.VSCODE_HOST_VERBOSE === '1';
+    const workbenchLog = path.join(logDir, "workbench.log");
+    const verbose = process.env.VSCODE_HOST_VERBOSE === "1";
     let workbenchLogs: unknown;
     const timedOut = new Promise<number>((resolve) => {
       timer = setTimeout(() => {
-        print(`[vscode-host] TIMEOUT: the extension tests did not finish within ${args.timeoutMs} ms (code-server log: ${server?.logFile})`);
+        print(
+          `[vscode-host] TIMEOUT: the extension tests did not finish within ${args.timeoutMs} ms (code-server log: ${server?.logFile})`,
+        );
         resolve(124);
       }, args.timeoutMs);
     });
@@ -229,9 +231,9 @@ export async function runLauncher(argv: string[]): Promise<number> {
       await server.stop({ removeLog: true });
       return await interrupted;
     }
-    browser.on('disconnected', () => {
+    browser.on("disconnected", () => {
       if (!finished) {
-        print('[vscode-host] Chromium disconnected before the tests finished');
+        print("[vscode-host] Chromium disconnected before the tests finished");
         resolveExit(1);
       }
     });
@@ -239,17 +241,17 @@ export async function runLauncher(argv: string[]): Promise<number> {
       browser,
       waitForWorkbench: false,
       beforeNavigate: async (p) => {
-        await p.exposeFunction('codeAutomationLog', (level: string, logArgs: unknown) => {
+        await p.exposeFunction("codeAutomationLog", (level: string, logArgs: unknown) => {
           const line = formatLogArgs(logArgs);
           fs.appendFileSync(workbenchLog, `[${level}] ${line}\n`);
           if (verbose || !isWorkbenchNoise(line)) print(line);
         });
-        await p.exposeFunction('codeAutomationExit', (code: number, logs: unknown) => {
+        await p.exposeFunction("codeAutomationExit", (code: number, logs: unknown) => {
           workbenchLogs = logs;
           resolveExit(Number(code) || 0);
         });
-        p.on('crash', () => {
-          print('[vscode-host] the workbench page crashed');
+        p.on("crash", () => {
+          print("[vscode-host] the workbench page crashed");
           resolveExit(1);
         });
       },
@@ -257,8 +259,8 @@ export async function runLauncher(argv: string[]): Promise<number> {
     const code = await Promise.race([exited, timedOut]);
     if (interrupted) return await interrupted;
     await closeWorkbench(page);
-    if (code !== 0 && process.env.VSCODE_HOST_KEEP_LOGS !== '0') {
-      saveWorkbenchLogs(path.join(logDir, 'window-logs'), workbenchLogs);
+    if (code !== 0 && process.env.VSCODE_HOST_KEEP_LOGS !== "0") {
+      saveWorkbenchLogs(path.join(logDir, "window-logs"), workbenchLogs);
       print(`[vscode-host] extension tests exited with ${code}; logs (code-server, workbench, window) in ${logDir}`);
     }
     await cleanup(code === 0);

@@ -14,19 +14,19 @@
  * Idempotent and safe for concurrent test processes: a mkdir lock serialises installers and a
  * marker file, written only after a verified install, tells a finished install from a half one.
  */
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 // Bumping either gives a new cache folder (old ones are not pruned: delete .cache/vscode-host).
 // code-server's native addons are built against NODE_VERSION's headers, so a Node bump must
 // also reinstall code-server: bump both, or delete the cache.
-export const NODE_VERSION = '24.21.0';
-export const CODE_SERVER_VERSION = '4.139.1';
+export const NODE_VERSION = "24.21.0";
+export const CODE_SERVER_VERSION = "4.139.1";
 
 /** Repo root: this file lives in <root>/test/vscode-host/. */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-export const HOST_CACHE_DIR = path.join(REPO_ROOT, '.cache', 'vscode-host');
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const HOST_CACHE_DIR = path.join(REPO_ROOT, ".cache", "vscode-host");
 
 export interface VscodeHost {
   /** Node 24 executable that must run code-server. */
@@ -66,25 +66,25 @@ export async function ensureVscodeHost(options: EnsureVscodeHostOptions = {}): P
   const cacheDir = options.cacheDir ?? HOST_CACHE_DIR;
   const nodePackage = nodePackageName();
   const nodePrefix = path.join(cacheDir, `node-${NODE_VERSION}`);
-  const nodePackageDir = path.join(nodePrefix, 'node_modules', nodePackage);
+  const nodePackageDir = path.join(nodePrefix, "node_modules", nodePackage);
   const codeServerPrefix = path.join(cacheDir, `code-server-${CODE_SERVER_VERSION}`);
-  const codeServerDir = path.join(codeServerPrefix, 'node_modules', 'code-server');
+  const codeServerDir = path.join(codeServerPrefix, "node_modules", "code-server");
   const host: VscodeHost = {
-    nodeBinary: path.join(nodePackageDir, 'bin', 'node'),
-    nodeBinDir: path.join(nodePackageDir, 'bin'),
-    codeServerEntry: path.join(codeServerDir, 'out', 'node', 'entry.js'),
+    nodeBinary: path.join(nodePackageDir, "bin", "node"),
+    nodeBinDir: path.join(nodePackageDir, "bin"),
+    codeServerEntry: path.join(codeServerDir, "out", "node", "entry.js"),
     codeServerDir,
     codeServerVersion: CODE_SERVER_VERSION,
-    vscodeVersion: '',
+    vscodeVersion: "",
     cacheDir,
   };
 
-  const nodeMarker = path.join(nodePrefix, '.installed.json');
-  const codeServerMarker = path.join(codeServerPrefix, '.installed.json');
+  const nodeMarker = path.join(nodePrefix, ".installed.json");
+  const codeServerMarker = path.join(codeServerPrefix, ".installed.json");
   // Fast path without the lock: markers are written last, so their presence means complete.
   if (!(hasMarker(nodeMarker, NODE_VERSION) && hasMarker(codeServerMarker, CODE_SERVER_VERSION))) {
     fs.mkdirSync(cacheDir, { recursive: true });
-    const release = await acquireLock(path.join(cacheDir, '.install.lock'), log);
+    const release = await acquireLock(path.join(cacheDir, ".install.lock"), log);
     try {
       // Re-check under the lock: another process may have finished while we waited.
       if (!hasMarker(nodeMarker, NODE_VERSION)) {
@@ -97,7 +97,7 @@ export async function ensureVscodeHost(options: EnsureVscodeHostOptions = {}): P
           // The npm that runs the tests (any version) is fine for a package without scripts.
           npm: { node: process.execPath, npmCli: findNpmCli(), env: {} },
           verify: async () => {
-            const out = await capture(host.nodeBinary, ['--version']);
+            const out = await capture(host.nodeBinary, ["--version"]);
             if (out.trim() !== `v${NODE_VERSION}`) throw new Error(`unexpected node --version: ${out.trim()}`);
           },
           log,
@@ -117,21 +117,21 @@ export async function ensureVscodeHost(options: EnsureVscodeHostOptions = {}): P
             node: host.nodeBinary,
             npmCli: bundledNpmCli(nodePackageDir) ?? findNpmCli(),
             env: {
-              PATH: `${host.nodeBinDir}${path.delimiter}${process.env.PATH ?? ''}`,
+              PATH: `${host.nodeBinDir}${path.delimiter}${process.env.PATH ?? ""}`,
               // node-gyp would otherwise build against the system Node's headers (this
               // machine's ~/.npmrc even sets nodedir=/usr) and the addons would not load in Node 24.
               npm_config_nodedir: nodePackageDir,
             },
           },
           verify: async () => {
-            const out = await capture(host.nodeBinary, [host.codeServerEntry, '--version'], {
-              PATH: `${host.nodeBinDir}${path.delimiter}${process.env.PATH ?? ''}`,
+            const out = await capture(host.nodeBinary, [host.codeServerEntry, "--version"], {
+              PATH: `${host.nodeBinDir}${path.delimiter}${process.env.PATH ?? ""}`,
             });
             if (!out.includes(CODE_SERVER_VERSION)) throw new Error(`unexpected code-server --version: ${out.trim()}`);
             // Proves postinstall.sh ran (it installs lib/vscode's dependencies) and that the
             // native addons were built for Node 24's ABI (else: NODE_MODULE_VERSION mismatch).
-            const addon = path.join(codeServerDir, 'lib', 'vscode', 'node_modules', '@vscode', 'spdlog', 'build', 'Release', 'spdlog.node');
-            await capture(host.nodeBinary, ['-e', `require(${JSON.stringify(addon)})`]);
+            const addon = path.join(codeServerDir, "lib", "vscode", "node_modules", "@vscode", "spdlog", "build", "Release", "spdlog.node");
+            await capture(host.nodeBinary, ["-e", `require(${JSON.stringify(addon)})`]);
           },
           log,
         });
@@ -148,26 +148,26 @@ export async function ensureVscodeHost(options: EnsureVscodeHostOptions = {}): P
 function nodePackageName(): string {
   // The npm registry publishes the official Node builds as node-<platform>-<arch>; only
   // linux-x64 is verified with code-server here.
-  if (process.platform !== 'linux') {
+  if (process.platform !== "linux") {
     throw new Error(`vscode-host: only Linux is supported (this is ${process.platform})`);
   }
   return `node-linux-${process.arch}`;
 }
 
 function checkNativeBuildPrerequisites(): void {
-  if (!fs.existsSync('/usr/include/gssapi/gssapi.h')) {
+  if (!fs.existsSync("/usr/include/gssapi/gssapi.h")) {
     throw new Error(
-      'vscode-host: code-server needs the Kerberos development headers to build its `kerberos` addon ' +
-        '(/usr/include/gssapi/gssapi.h is missing). Install them with:\n' +
-        '    sudo apt-get install -y libkrb5-dev\n' +
-        '(plus build-essential and python3 if they are missing), then run the tests again.',
+      "vscode-host: code-server needs the Kerberos development headers to build its `kerberos` addon " +
+        "(/usr/include/gssapi/gssapi.h is missing). Install them with:\n" +
+        "    sudo apt-get install -y libkrb5-dev\n" +
+        "(plus build-essential and python3 if they are missing), then run the tests again.",
     );
   }
 }
 
 function hasMarker(file: string, version: string): boolean {
   try {
-    const marker = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Marker>;
+    const marker = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<Marker>;
     return marker.version === version;
   } catch {
     return false;
@@ -176,12 +176,12 @@ function hasMarker(file: string, version: string): boolean {
 
 function readVscodeVersion(codeServerDir: string): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(codeServerDir, 'lib', 'vscode', 'package.json'), 'utf8')) as {
+    const pkg = JSON.parse(fs.readFileSync(path.join(codeServerDir, "lib", "vscode", "package.json"), "utf8")) as {
       version?: string;
     };
-    return pkg.version ?? 'unknown';
+    return pkg.version ?? "unknown";
   } catch {
-    return 'unknown';
+    return "unknown";
   }
 }
 
@@ -208,28 +208,19 @@ async function installPackage(args: {
   fs.mkdirSync(prefix, { recursive: true });
   // An own package.json keeps npm from walking up into the repo's package.json/lockfile.
   fs.writeFileSync(
-    path.join(prefix, 'package.json'),
-    JSON.stringify({ name: 'vscode-host-cache', private: true, description: 'generated by test/vscode-host/provision.ts' }, null, 2),
+    path.join(prefix, "package.json"),
+    JSON.stringify({ name: "vscode-host-cache", private: true, description: "generated by test/vscode-host/provision.ts" }, null, 2),
   );
   const logFile = `${prefix}.install.log`;
   const shown = path.relative(process.cwd(), prefix);
-  log(`installing ${label} into ${shown.startsWith('..') || shown === '' ? prefix : shown} (log: ${logFile})`);
+  log(`installing ${label} into ${shown.startsWith("..") || shown === "" ? prefix : shown} (log: ${logFile})`);
   const heartbeat = setInterval(() => {
     log(`  still installing ${label}… ${Math.round((Date.now() - started) / 1000)} s`);
   }, 15_000);
   try {
     const code = await runToFile(
       args.npm.node,
-      [
-        args.npm.npmCli,
-        'install',
-        '--no-save',
-        '--no-audit',
-        '--no-fund',
-        '--no-update-notifier',
-        '--loglevel=http',
-        args.spec,
-      ],
+      [args.npm.npmCli, "install", "--no-save", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel=http", args.spec],
       { cwd: prefix, env: { ...withoutNpmVariables(process.env), ...args.npm.env } },
       logFile,
     );
@@ -267,7 +258,7 @@ function withoutNpmVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** npm bundled with the Node package, if the package ships it (lib/node_modules/npm). */
 function bundledNpmCli(nodePackageDir: string): string | undefined {
-  const cli = path.join(nodePackageDir, 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+  const cli = path.join(nodePackageDir, "lib", "node_modules", "npm", "bin", "npm-cli.js");
   return fs.existsSync(cli) ? cli : undefined;
 }
 
@@ -275,25 +266,25 @@ function bundledNpmCli(nodePackageDir: string): string | undefined {
 function findNpmCli(): string {
   const candidates = [
     process.env.npm_execpath,
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
-    '/usr/lib/node_modules/npm/bin/npm-cli.js',
-    '/usr/share/nodejs/npm/bin/npm-cli.js',
+    path.join(path.dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js"),
+    "/usr/lib/node_modules/npm/bin/npm-cli.js",
+    "/usr/share/nodejs/npm/bin/npm-cli.js",
   ];
   for (const candidate of candidates) {
     if (candidate && /npm-cli\.js$/.test(candidate) && fs.existsSync(candidate)) return candidate;
   }
-  throw new Error('vscode-host: cannot find npm-cli.js (is npm installed next to node?)');
+  throw new Error("vscode-host: cannot find npm-cli.js (is npm installed next to node?)");
 }
 
 function runToFile(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }, logFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const out = fs.openSync(logFile, 'w');
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', out, out] });
-    child.on('error', (error) => {
+    const out = fs.openSync(logFile, "w");
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", out, out] });
+    child.on("error", (error) => {
       fs.closeSync(out);
       reject(error);
     });
-    child.on('close', (code, signal) => {
+    child.on("close", (code, signal) => {
       fs.closeSync(out);
       resolve(code ?? (signal ? 128 : 1));
     });
@@ -302,20 +293,22 @@ function runToFile(command: string, args: string[], options: { cwd: string; env:
 
 function capture(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${output}`))));
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${output}`)),
+    );
   });
 }
 
 function tail(file: string, lines: number): string {
   try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+    return fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
   } catch {
-    return '(no log)';
+    return "(no log)";
   }
 }
 
@@ -325,7 +318,7 @@ function tail(file: string, lines: number): string {
  * blocking every later run.
  */
 async function acquireLock(lockDir: string, log: (line: string) => void): Promise<() => void> {
-  const ownerFile = path.join(lockDir, 'pid');
+  const ownerFile = path.join(lockDir, "pid");
   let announced = false;
   for (;;) {
     try {
@@ -333,18 +326,18 @@ async function acquireLock(lockDir: string, log: (line: string) => void): Promis
       fs.writeFileSync(ownerFile, String(process.pid));
       return () => fs.rmSync(lockDir, { recursive: true, force: true });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-    const owner = Number(readOr(ownerFile, ''));
+    const owner = Number(readOr(ownerFile, ""));
     const ageMs = Date.now() - statMtimeOr(lockDir, Date.now());
     // No pid after 10 s means the owner died between mkdir and writing its pid.
     if ((owner && !isAlive(owner)) || (!owner && ageMs > 10_000)) {
-      log(`removing stale install lock ${lockDir} (owner ${owner || 'unknown'} is gone)`);
+      log(`removing stale install lock ${lockDir} (owner ${owner || "unknown"} is gone)`);
       fs.rmSync(lockDir, { recursive: true, force: true });
       continue;
     }
     if (!announced) {
-      log(`waiting for another process (pid ${owner || '?'}) to finish installing…`);
+      log(`waiting for another process (pid ${owner || "?"}) to finish installing…`);
       announced = true;
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -353,7 +346,7 @@ async function acquireLock(lockDir: string, log: (line: string) => void): Promis
 
 function readOr(file: string, fallback: string): string {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, "utf8");
   } catch {
     return fallback;
   }
@@ -372,7 +365,7 @@ function isAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

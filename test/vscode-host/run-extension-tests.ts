@@ -2,14 +2,14 @@
  * `runTests()` of the unmodified `@vscode/test-electron`, pointed at code-server instead of a
  * downloaded VS Code (no download host is reachable here): the "executable" is launcher.sh.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { runTests } from '@vscode/test-electron';
-import { ensureVscodeHost, type EnsureVscodeHostOptions } from './provision';
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runTests } from "@vscode/test-electron";
+import { ensureVscodeHost, type EnsureVscodeHostOptions } from "./provision";
 
 /** The executable handed to runTests as `vscodeExecutablePath`. */
-export const LAUNCHER_PATH = path.join(__dirname, 'launcher.sh');
+export const LAUNCHER_PATH = path.join(__dirname, "launcher.sh");
 
 export interface RunExtensionTestsOptions {
   /** Extension folder(s) with a package.json (`--extensionDevelopmentPath`). */
@@ -36,13 +36,13 @@ export interface RunExtensionTestsOptions {
  */
 export async function runExtensionTests(options: RunExtensionTestsOptions): Promise<number> {
   await ensureVscodeHost(options.provision);
-  const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vscode-host-profile-'));
-  const userDataDir = path.join(profileDir, 'ud');
-  const extensionsDir = path.join(profileDir, 'ext');
-  fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
+  const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), "vscode-host-profile-"));
+  const userDataDir = path.join(profileDir, "ud");
+  const extensionsDir = path.join(profileDir, "ext");
+  fs.mkdirSync(path.join(userDataDir, "User"), { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
   if (options.settings) {
-    fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(options.settings, null, 2));
+    fs.writeFileSync(path.join(userDataDir, "User", "settings.json"), JSON.stringify(options.settings, null, 2));
   }
   const launchArgs = [
     // runTests puts launchArgs first; VS Code (and the launcher) take the first bare path as the folder.

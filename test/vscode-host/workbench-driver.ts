@@ -3,31 +3,31 @@
  * Chromium. Selectors were checked against that version (see /work/shared/VSCODE-TESTING.md);
  * they are VS Code internals, so keep every one of them here and nowhere else.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from "playwright-core";
 
 /**
  * Headless Chromium flags: no sandbox (containers/root), no GPU, and no background traffic to
  * Google services, which would only fail and slow things down offline.
  */
 export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
 ];
 
 /** `$CHROMIUM_PATH`, else Debian's `/usr/bin/chromium`. Playwright's own download is not used. */
 export function chromiumExecutable(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
   for (const candidate of candidates) if (candidate && fs.existsSync(candidate)) return candidate;
   throw new Error(
-    'vscode-host: no Chromium found. Install it with `sudo apt-get install -y chromium` or set CHROMIUM_PATH ' +
-      '(e.g. to the binary of the npm package @sparticuz/chromium).',
+    "vscode-host: no Chromium found. Install it with `sudo apt-get install -y chromium` or set CHROMIUM_PATH " +
+      "(e.g. to the binary of the npm package @sparticuz/chromium).",
   );
 }
 
@@ -72,7 +72,7 @@ export async function openWorkbench(url: string, options: OpenWorkbenchOptions =
     await options.beforeNavigate?.(page);
     await page.goto(url, { timeout: options.timeoutMs ?? 60_000 });
     if (options.waitForWorkbench ?? true) {
-      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: options.timeoutMs ?? 60_000 });
+      await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: options.timeoutMs ?? 60_000 });
     }
     return page;
   } catch (error) {
@@ -84,22 +84,25 @@ export async function openWorkbench(url: string, options: OpenWorkbenchOptions =
 /** Closes the page, and the browser if `openWorkbench` launched it. */
 export async function closeWorkbench(page: Page): Promise<void> {
   const browser = ownedBrowsers.get(page);
-  await page.context().close().catch(() => undefined);
+  await page
+    .context()
+    .close()
+    .catch(() => undefined);
   if (browser) await browser.close().catch(() => undefined);
 }
 
 /** Runs a command by its palette title (e.g. "Juggler: Sign In"): F1, type, pick, Enter. */
 export async function runCommand(page: Page, title: string, options: { timeoutMs?: number } = {}): Promise<void> {
   const timeout = options.timeoutMs ?? 15_000;
-  const input = page.locator('.quick-input-widget input');
-  await page.locator('.monaco-workbench').focus();
-  await page.keyboard.press('F1');
-  await input.waitFor({ state: 'visible', timeout });
+  const input = page.locator(".quick-input-widget input");
+  await page.locator(".monaco-workbench").focus();
+  await page.keyboard.press("F1");
+  await input.waitFor({ state: "visible", timeout });
   await input.fill(`>${title}`);
   // The list filters asynchronously: pressing Enter before the row shows can pick a stale one.
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ state: 'visible', timeout });
-  await page.keyboard.press('Enter');
+  const row = page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
+  await row.waitFor({ state: "visible", timeout });
+  await page.keyboard.press("Enter");
 }
 
 /**
@@ -107,17 +110,20 @@ export async function runCommand(page: Page, title: string, options: { timeoutMs
  * `.ready` once its service worker is up) and `#active-frame` with the extension's HTML.
  */
 export function webviewFrame(page: Page, index = 0): FrameLocator {
-  return page.locator('iframe.webview.ready').nth(index).contentFrame().locator('#active-frame').contentFrame();
+  return page.locator("iframe.webview.ready").nth(index).contentFrame().locator("#active-frame").contentFrame();
 }
 
 /** A status-bar entry by (part of) its visible text; codicons like `$(beaker)` render as icons, not text. */
 export function statusBarItem(page: Page, text: string | RegExp): Locator {
-  return page.locator('.statusbar-item', { hasText: text });
+  return page.locator(".statusbar-item", { hasText: text });
 }
 
 /** Clicks the activity-bar icon of a view container by its title (aria-label starts with it). */
 export async function openViewContainer(page: Page, title: string): Promise<void> {
-  await page.locator(`.activitybar .action-label[aria-label^="${cssString(title)}"]`).first().click();
+  await page
+    .locator(`.activitybar .action-label[aria-label^="${cssString(title)}"]`)
+    .first()
+    .click();
 }
 
 /**
@@ -126,16 +132,14 @@ export async function openViewContainer(page: Page, title: string): Promise<void
  * (`expect`-style loops or `locator.waitFor`), do not read once.
  */
 export function treeRows(page: Page, viewName?: string): Locator {
-  const panes = viewName
-    ? page.locator('.pane', { has: page.locator('.pane-header', { hasText: viewName }) })
-    : page.locator('.pane');
-  return panes.locator('.pane-body .monaco-list-row .label-name');
+  const panes = viewName ? page.locator(".pane", { has: page.locator(".pane-header", { hasText: viewName }) }) : page.locator(".pane");
+  return panes.locator(".pane-body .monaco-list-row .label-name");
 }
 
 /** Waits for a notification toast containing `text` and returns it. */
 export async function waitForNotification(page: Page, text: string | RegExp, options: { timeoutMs?: number } = {}): Promise<Locator> {
-  const toast = page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
-  await toast.waitFor({ state: 'visible', timeout: options.timeoutMs ?? 15_000 });
+  const toast = page.locator(".notifications-toasts .notification-list-item", { hasText: text }).first();
+  await toast.waitFor({ state: "visible", timeout: options.timeoutMs ?? 15_000 });
   return toast;
 }
 
@@ -147,5 +151,5 @@ export async function screenshot(page: Page, file: string): Promise<string> {
 }
 
 function cssString(value: string): string {
-  return value.replace(/["\\]/g, '\\$&');
+  return value.replace(/["\\]/g, "\\$&");
 }

@@ -49,7 +49,11 @@ describe("vscode: Juggler's integration tests inside code-server's extension hos
         [ENVIRONMENT_VARIABLES.userName]: ADMIN_NAME,
         [ENVIRONMENT_VARIABLES.password]: ADMIN_PASSWORD,
         [ENVIRONMENT_VARIABLES.models]: JSON.stringify(admin!.models),
-        [ENVIRONMENT_VARIABLES.fakeUrls]: JSON.stringify({ anthropic: fakes.anthropic.url, groq: fakes.groq.url, ollama: fakes.ollama.url }),
+        [ENVIRONMENT_VARIABLES.fakeUrls]: JSON.stringify({
+          anthropic: fakes.anthropic.url,
+          groq: fakes.groq.url,
+          ollama: fakes.ollama.url,
+        }),
         [ENVIRONMENT_VARIABLES.workspaceFolder]: workspaceFolder,
       },
     });

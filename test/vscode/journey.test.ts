@@ -24,7 +24,15 @@ import { FAKE_API_KEYS } from "../support/provider-setup";
 import { screenshotPath } from "../support/screenshot-path";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../vscode-host/code-server-process";
 import { ensureVscodeHost, REPO_ROOT } from "../vscode-host/provision";
-import { closeWorkbench, openViewContainer, openWorkbench, runCommand, screenshot, statusBarItem, treeRows } from "../vscode-host/workbench-driver";
+import {
+  closeWorkbench,
+  openViewContainer,
+  openWorkbench,
+  runCommand,
+  screenshot,
+  statusBarItem,
+  treeRows,
+} from "../vscode-host/workbench-driver";
 import {
   answerInputBox,
   chatParts,
@@ -147,7 +155,9 @@ describe("vscode: a new user's journey through Juggler in code-server", function
     const serverPrompt = "address of your team's Juggler server";
     // The loser of the race times out later: its rejection is expected and ignored.
     await Promise.race([
-      dialogButton(workbench, "Allow").waitFor({ state: "visible", timeout: 30_000 }).catch(() => undefined),
+      dialogButton(workbench, "Allow")
+        .waitFor({ state: "visible", timeout: 30_000 })
+        .catch(() => undefined),
       waitForQuickInput(workbench, serverPrompt).catch(() => undefined),
     ]);
     if (await dialogButton(workbench, "Allow").isVisible()) await dialogButton(workbench, "Allow").click();
@@ -204,7 +214,10 @@ describe("vscode: a new user's journey through Juggler in code-server", function
         // Sized the way the members' model picker sizes it (131,072 tokens).
         assert.equal((await modelRow.locator(".model-row__context").innerText()).trim(), "128K context");
       }
-      assert.equal(await modelRow.locator("vscode-checkbox").evaluate((element) => (element as HTMLElement & { checked: boolean }).checked), true);
+      assert.equal(
+        await modelRow.locator("vscode-checkbox").evaluate((element) => (element as HTMLElement & { checked: boolean }).checked),
+        true,
+      );
     }
     // The providers, as configured, at the top of the screenshot.
     await settings.locator("section.provider-card").first().scrollIntoViewIfNeeded();
@@ -226,7 +239,10 @@ describe("vscode: a new user's journey through Juggler in code-server", function
     setTokenDelay(team!.fakes, 40);
     try {
       await sendChatMessage(chat, journey.firstQuestion);
-      await waitUntil("part of the answer, still streaming", async () => ((await parts.streamingAnswers.first().locator(".message__body").innerText()) ?? "").length > 0);
+      await waitUntil(
+        "part of the answer, still streaming",
+        async () => ((await parts.streamingAnswers.first().locator(".message__body").innerText()) ?? "").length > 0,
+      );
       assert.equal(await parts.stopButton.isVisible(), true, "Stop is offered while the answer streams");
     } finally {
       setTokenDelay(team!.fakes, 0);
@@ -316,8 +332,9 @@ describe("vscode: a new user's journey through Juggler in code-server", function
     assert.match(sentText, /export function greet\(name: string\): string \{/);
     await parts.completeAnswers.filter({ hasText: "Explain what greet returns" }).waitFor({ timeout: 30_000 });
     // The list followed the answer to its end (nobody scrolled it).
-    await waitUntil("the chat to show the end of the answer", async () =>
-      (await chat.locator(".message-list").evaluate((list) => list.scrollHeight - list.scrollTop - list.clientHeight)) <= 8,
+    await waitUntil(
+      "the chat to show the end of the answer",
+      async () => (await chat.locator(".message-list").evaluate((list) => list.scrollHeight - list.scrollTop - list.clientHeight)) <= 8,
     );
     // The picture: the selection in the editor and, in the chat, the message it became.
     await sent.evaluate((element) => element.scrollIntoView({ block: "start" }));
@@ -347,7 +364,10 @@ describe("vscode: a new user's journey through Juggler in code-server", function
       for (const action of ["Copy", "Insert", "Open"]) {
         assert.ok((await answer.locator(`[aria-label*="${action}"]`).count()) > 0, `the code block offers ${action}`);
       }
-      await waitUntil("the conversation title", async () => ((await parts.title.textContent()) ?? "New conversation") !== "New conversation");
+      await waitUntil(
+        "the conversation title",
+        async () => ((await parts.title.textContent()) ?? "New conversation") !== "New conversation",
+      );
       journey.codeConversationTitle = ((await parts.title.textContent()) ?? "").trim();
       // The same chat in an editor tab has room for the code: that is the screenshot.
       await runCommand(workbench, "Juggler: Open Chat in Editor");
@@ -398,7 +418,12 @@ describe("vscode: a new user's journey through Juggler in code-server", function
     try {
       await sendChatMessage(chat, question);
       await waitUntil("the answer to stream into a chat that scrolls", async () => {
-        const partial = (await parts.streamingAnswers.first().locator(".message__body").innerText().catch(() => "")) ?? "";
+        const partial =
+          (await parts.streamingAnswers
+            .first()
+            .locator(".message__body")
+            .innerText()
+            .catch(() => "")) ?? "";
         const overflowPx = await chat.locator(".message-list").evaluate((list) => list.scrollHeight - list.clientHeight);
         return partial.length > 0 && overflowPx > 50;
       });

@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  describeAnswerProblem,
-  describeContextFit,
-  formatAnswerMetadata,
-  modelLabelFromId,
-} from "../../webview/src/chat/answer-metadata";
+import { describeAnswerProblem, describeContextFit, formatAnswerMetadata, modelLabelFromId } from "../../webview/src/chat/answer-metadata";
 import { maskedKeyForDisplay } from "../../webview/src/team-settings/display-formats";
 import { toSafeHref } from "../../webview/src/markdown/link-policy";
 
@@ -19,7 +14,10 @@ describe("webview formatting and link policy (no DOM)", () => {
     const known = { modelId: "anthropic:claude-sonnet-4-5", inputTokens: 1234, outputTokens: 567, timeToFirstTokenMs: 320 };
     assert.equal(formatAnswerMetadata(known), "claude-sonnet-4-5 · 1,234 → 567 tokens · 320 ms to first token");
     assert.equal(formatAnswerMetadata({ ...known, inputTokens: null, outputTokens: null }), "claude-sonnet-4-5 · 320 ms to first token");
-    assert.equal(formatAnswerMetadata({ ...known, outputTokens: null, timeToFirstTokenMs: 12_345 }), "claude-sonnet-4-5 · 1,234 tokens in · 12.3 s to first token");
+    assert.equal(
+      formatAnswerMetadata({ ...known, outputTokens: null, timeToFirstTokenMs: 12_345 }),
+      "claude-sonnet-4-5 · 1,234 tokens in · 12.3 s to first token",
+    );
   });
 
   it("explains failed and interrupted answers in plain words", () => {
@@ -54,7 +52,18 @@ describe("webview formatting and link policy (no DOM)", () => {
   it("keeps only http, https and mailto links", () => {
     assert.equal(toSafeHref("https://example.com/a b"), "https://example.com/a%20b");
     assert.equal(toSafeHref("mailto:team@example.com"), "mailto:team@example.com");
-    for (const href of ["javascript:alert(1)", "JAVASCRIPT:alert(1)", " java\tscript:alert(1)", "\u0001javascript:alert(1)", "data:text/html,x", "vbscript:x", "file:///etc/passwd", "/relative", "#top", ""]) {
+    for (const href of [
+      "javascript:alert(1)",
+      "JAVASCRIPT:alert(1)",
+      " java\tscript:alert(1)",
+      "\u0001javascript:alert(1)",
+      "data:text/html,x",
+      "vbscript:x",
+      "file:///etc/passwd",
+      "/relative",
+      "#top",
+      "",
+    ]) {
       assert.equal(toSafeHref(href), undefined, href);
     }
   });

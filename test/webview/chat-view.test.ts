@@ -26,7 +26,10 @@ describe("chat webview in Chromium", function () {
     if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
   });
 
-  async function openWithSnapshot(snapshot = buildSnapshot({ messages: buildSampleConversation() }), options: { savedState?: unknown; height?: number } = {}) {
+  async function openWithSnapshot(
+    snapshot = buildSnapshot({ messages: buildSampleConversation() }),
+    options: { savedState?: unknown; height?: number } = {},
+  ) {
     view = await harness.open({ view: "chat", ...options });
     await view.notify("state/snapshot", snapshot);
     await view.nextFrames();
@@ -79,7 +82,9 @@ describe("chat webview in Chromium", function () {
     const renderedInSameTask = await page.evaluate(() => {
       const deltas = ["Hello", ", ", "**wor", "ld**", "!", " How", " are", " you?"];
       for (const text of deltas) {
-        window.dispatchEvent(new MessageEvent("message", { data: { kind: "notification", method: "stream/delta", params: { messageId: "a", text } } }));
+        window.dispatchEvent(
+          new MessageEvent("message", { data: { kind: "notification", method: "stream/delta", params: { messageId: "a", text } } }),
+        );
       }
       return document.querySelector('[data-message-id="a"] .message__body')!.textContent?.trim();
     });
@@ -94,17 +99,31 @@ describe("chat webview in Chromium", function () {
     );
 
     await view.notify("message/updated", {
-      message: { ...answer, status: "complete", content: "Hello, world!", inputTokens: 12, outputTokens: 4, timeToFirstTokenMs: 250, finishReason: "stop" },
+      message: {
+        ...answer,
+        status: "complete",
+        content: "Hello, world!",
+        inputTokens: 12,
+        outputTokens: 4,
+        timeToFirstTokenMs: 250,
+        finishReason: "stop",
+      },
     });
     assert.equal((await page.locator('[data-message-id="a"] .message__body').textContent())?.trim(), "Hello, world!");
-    assert.equal(await page.locator('[data-message-id="a"] .message__metadata').textContent(), "claude-sonnet-4-5 · 12 → 4 tokens · 250 ms to first token");
+    assert.equal(
+      await page.locator('[data-message-id="a"] .message__metadata').textContent(),
+      "claude-sonnet-4-5 · 12 → 4 tokens · 250 ms to first token",
+    );
     assert.equal(await page.locator('[data-message-id="a"]').getAttribute("aria-busy"), null);
     assert.equal(await page.locator(".composer__stop").isVisible(), false);
     assert.equal(await page.locator(".composer__send").isVisible(), true);
   });
 
   it("follows new text while the reader is at the bottom, and leaves them alone once they scroll up", async () => {
-    const messages = [...buildConversation(30), buildMessage({ id: "live", parentId: "answer-29", status: "streaming", content: "", finishReason: null })];
+    const messages = [
+      ...buildConversation(30),
+      buildMessage({ id: "live", parentId: "answer-29", status: "streaming", content: "", finishReason: null }),
+    ];
     await openWithSnapshot(buildSnapshot({ messages }));
     const page = view.page;
     const distanceFromBottom = () =>
@@ -134,7 +153,11 @@ describe("chat webview in Chromium", function () {
     });
     const scrollTopWhileReading = await page.evaluate(() => document.querySelector(".message-list")!.scrollTop);
     await stream("More text.\n\n".repeat(20));
-    assert.equal(await page.evaluate(() => document.querySelector(".message-list")!.scrollTop), scrollTopWhileReading, "scrolled up: it stays put");
+    assert.equal(
+      await page.evaluate(() => document.querySelector(".message-list")!.scrollTop),
+      scrollTopWhileReading,
+      "scrolled up: it stays put",
+    );
     assert.ok((await distanceFromBottom()) > 100);
 
     await page.evaluate(() => {
@@ -170,7 +193,10 @@ describe("chat webview in Chromium", function () {
     await typeInComposer("Explain this stack trace");
     await view.page.locator(".composer__send").click();
     const request = await view.waitForRequest("message/send");
-    await view.respondError(request.id, { code: "provider_not_configured", message: "No provider is set up for this model yet. Ask your team admin." });
+    await view.respondError(request.id, {
+      code: "provider_not_configured",
+      message: "No provider is set up for this model yet. Ask your team admin.",
+    });
     const error = view.page.locator(".composer__error");
     await error.waitFor({ state: "visible" });
     assert.equal(await error.textContent(), "No provider is set up for this model yet. Ask your team admin.");
@@ -238,7 +264,9 @@ describe("chat webview in Chromium", function () {
       messages: [buildMessage({ id: "cut-2", parentId: "q2", status: "streaming", content: "", finishReason: null })],
     });
     assert.deepEqual(
-      await page.locator("article.message").evaluateAll((elements) => elements.map((element) => (element as HTMLElement).dataset.messageId)),
+      await page
+        .locator("article.message")
+        .evaluateAll((elements) => elements.map((element) => (element as HTMLElement).dataset.messageId)),
       ["q1", "failed", "q2", "cut-2"],
     );
   });
@@ -273,7 +301,11 @@ describe("chat webview in Chromium", function () {
     await openWithSnapshot(
       buildSnapshot({
         connection: "needs-sign-in",
-        banner: { kind: "error", message: "Your session ended. Sign in again to continue.", action: { label: "Sign in again", command: "signIn" } },
+        banner: {
+          kind: "error",
+          message: "Your session ended. Sign in again to continue.",
+          action: { label: "Sign in again", command: "signIn" },
+        },
       }),
     );
     const page = view.page;
@@ -288,7 +320,9 @@ describe("chat webview in Chromium", function () {
 
     await view.notify("banner/show", { banner: null });
     assert.equal(await page.locator(".banner").count(), 0);
-    await view.notify("model/changed", { activeModel: { id: "groq:llama-3.3-70b-versatile", label: "llama-3.3-70b-versatile", provider: "groq", contextWindow: 131072 } });
+    await view.notify("model/changed", {
+      activeModel: { id: "groq:llama-3.3-70b-versatile", label: "llama-3.3-70b-versatile", provider: "groq", contextWindow: 131072 },
+    });
     assert.equal((await page.locator(".chat-header__model").textContent())?.trim(), "llama-3.3-70b-versatile");
   });
 
@@ -328,7 +362,10 @@ describe("chat webview in Chromium", function () {
     await view.nextFrames(3);
     const topMessageAfter = await firstVisibleMessage(view);
     assert.equal(topMessageAfter.id, topMessageBefore.id);
-    assert.ok(Math.abs(topMessageAfter.offset - topMessageBefore.offset) <= 2, `same place: ${topMessageAfter.offset} vs ${topMessageBefore.offset}`);
+    assert.ok(
+      Math.abs(topMessageAfter.offset - topMessageBefore.offset) <= 2,
+      `same place: ${topMessageAfter.offset} vs ${topMessageBefore.offset}`,
+    );
   });
 
   it("ignores saved state of another shape instead of misreading it", async () => {
@@ -339,7 +376,9 @@ describe("chat webview in Chromium", function () {
 
   it("renders a 1,000-message conversation and lands at its end", async () => {
     const messages = buildConversation(500, (index) =>
-      index % 10 === 0 ? `Here is code ${index}:\n\n\`\`\`python\nprint(${index})\n\`\`\`` : `Answer **${index}** with a [link](https://example.com/${index}).`,
+      index % 10 === 0
+        ? `Here is code ${index}:\n\n\`\`\`python\nprint(${index})\n\`\`\``
+        : `Answer **${index}** with a [link](https://example.com/${index}).`,
     );
     view = await harness.open({ view: "chat" });
     // Timed inside the page (validation, rendering, the first layout), not the test's own messaging.
@@ -363,10 +402,18 @@ describe("chat webview in Chromium", function () {
   it("gives every button and control an accessible name", async () => {
     const messages = [
       ...buildSampleConversation().slice(0, 3),
-      buildMessage({ id: "failed", parentId: "user-2", status: "error", error: { code: "provider_error", message: "The provider failed." } }),
+      buildMessage({
+        id: "failed",
+        parentId: "user-2",
+        status: "error",
+        error: { code: "provider_error", message: "The provider failed." },
+      }),
     ];
     await openWithSnapshot(
-      buildSnapshot({ messages, banner: { kind: "warning", message: "Offline", action: { label: "Retry connection", command: "retryConnection" } } }),
+      buildSnapshot({
+        messages,
+        banner: { kind: "warning", message: "Offline", action: { label: "Retry connection", command: "retryConnection" } },
+      }),
     );
     await typeInComposer("something");
     assert.deepEqual(await findButtonsWithoutLabel(view.page), []);

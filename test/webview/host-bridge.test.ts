@@ -77,7 +77,10 @@ describe("host bridge (webview side of the protocol)", () => {
 
   it("refuses to send params the protocol does not allow", async () => {
     const { bridge, posted } = createBridge();
-    await assert.rejects(bridge.request("message/send", { content: "" }), (error: unknown) => error instanceof HostRequestError && error.code === "validation_failed");
+    await assert.rejects(
+      bridge.request("message/send", { content: "" }),
+      (error: unknown) => error instanceof HostRequestError && error.code === "validation_failed",
+    );
     assert.deepEqual(posted, []);
   });
 

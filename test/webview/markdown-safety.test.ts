@@ -95,12 +95,15 @@ describe("markdown safety in the chat webview (hostile answers never execute)", 
       for (const body of bodies) {
         for (const element of [body, ...Array.from(body.querySelectorAll("*"))]) {
           const tag = element.localName;
-          if (["script", "iframe", "object", "embed", "svg", "math", "img", "style", "form", "meta", "base", "details", "link"].includes(tag)) {
+          if (
+            ["script", "iframe", "object", "embed", "svg", "math", "img", "style", "form", "meta", "base", "details", "link"].includes(tag)
+          ) {
             found.push(`<${tag}>`);
           }
           for (const attribute of Array.from(element.attributes)) {
             if (attribute.name.startsWith("on")) found.push(`${tag}[${attribute.name}]`);
-            if (attribute.name === "style" || attribute.name === "srcdoc" || attribute.name === "src") found.push(`${tag}[${attribute.name}]`);
+            if (attribute.name === "style" || attribute.name === "srcdoc" || attribute.name === "src")
+              found.push(`${tag}[${attribute.name}]`);
           }
           if (element instanceof HTMLAnchorElement && !/^(https?|mailto):/.test(element.href)) found.push(`a[href=${element.href}]`);
         }
@@ -142,12 +145,21 @@ describe("markdown safety in the chat webview (hostile answers never execute)", 
 
   it("shows hostile markup as the text the model wrote", async () => {
     await showAnswers([HOSTILE_PAYLOADS["script tag"]!, HOSTILE_PAYLOADS["img onerror"]!]);
-    assert.equal((await view.page.locator('[data-message-id="answer-0"] .message__body').textContent())?.trim(), `<script>window.__pwned = "script"</script>`);
-    assert.equal((await view.page.locator('[data-message-id="answer-1"] .message__body').textContent())?.trim(), `<img src=x onerror="window.__pwned='img'">`);
+    assert.equal(
+      (await view.page.locator('[data-message-id="answer-0"] .message__body').textContent())?.trim(),
+      `<script>window.__pwned = "script"</script>`,
+    );
+    assert.equal(
+      (await view.page.locator('[data-message-id="answer-1"] .message__body').textContent())?.trim(),
+      `<img src=x onerror="window.__pwned='img'">`,
+    );
   });
 
   it("turns a javascript: link into plain text, not an anchor", async () => {
-    await showAnswers([HOSTILE_PAYLOADS["markdown javascript link"]!, "[entity](&#106;avascript:alert(1)) and [tab](java&#x09;script:alert(1))"]);
+    await showAnswers([
+      HOSTILE_PAYLOADS["markdown javascript link"]!,
+      "[entity](&#106;avascript:alert(1)) and [tab](java&#x09;script:alert(1))",
+    ]);
     assert.equal(await view.page.locator(".message__body a").count(), 0);
     assert.match((await view.page.locator('[data-message-id="answer-0"]').textContent()) ?? "", /click me/);
   });
@@ -156,7 +168,9 @@ describe("markdown safety in the chat webview (hostile answers never execute)", 
     await showAnswers([
       "[docs](https://code.visualstudio.com/api) [plain](http://example.com/a?b=1) [mail](mailto:team@example.com) [relative](/etc/hosts) [anchor](#top) https://linked.example.org/path www.example.net",
     ]);
-    const hrefs = await view.page.locator(".message__body a").evaluateAll((anchors) => anchors.map((anchor) => (anchor as HTMLAnchorElement).href));
+    const hrefs = await view.page
+      .locator(".message__body a")
+      .evaluateAll((anchors) => anchors.map((anchor) => (anchor as HTMLAnchorElement).href));
     assert.deepEqual(hrefs, [
       "https://code.visualstudio.com/api",
       "http://example.com/a?b=1",
@@ -172,7 +186,9 @@ describe("markdown safety in the chat webview (hostile answers never execute)", 
   });
 
   it("never loads images: an image becomes a link to open it, or its alt text", async () => {
-    await showAnswers(["![architecture diagram](https://example.com/diagram.png)\n\n![tracking pixel](data:image/gif;base64,R0lGODlhAQABAAAAACw=)"]);
+    await showAnswers([
+      "![architecture diagram](https://example.com/diagram.png)\n\n![tracking pixel](data:image/gif;base64,R0lGODlhAQABAAAAACw=)",
+    ]);
     assert.equal(await view.page.locator(".message__body img").count(), 0);
     const link = view.page.locator(".message__body a.markdown-image-link");
     assert.equal(await link.textContent(), "Image: architecture diagram");
@@ -183,7 +199,10 @@ describe("markdown safety in the chat webview (hostile answers never execute)", 
 
   it("renders an unclosed fence while streaming as a code block, then the closed one with what follows", async () => {
     await view.notify("state/snapshot", buildSnapshot({ messages: [buildMessage({ id: "s", status: "streaming", content: "" })] }));
-    await view.notify("stream/delta", { messageId: "s", text: "Try this:\n\n```ts\nconst total = items.reduce((sum, item) => sum + item.price, 0);\nconsole" });
+    await view.notify("stream/delta", {
+      messageId: "s",
+      text: "Try this:\n\n```ts\nconst total = items.reduce((sum, item) => sum + item.price, 0);\nconsole",
+    });
     await view.nextFrames();
     const block = view.page.locator('[data-message-id="s"] .code-block');
     assert.equal(await block.count(), 1);
@@ -193,7 +212,10 @@ describe("markdown safety in the chat webview (hostile answers never execute)", 
 
     await view.notify("stream/delta", { messageId: "s", text: ".log(total);\n```\n\nThat sums the **prices**." });
     await view.nextFrames();
-    assert.equal(await block.locator("code").textContent(), "const total = items.reduce((sum, item) => sum + item.price, 0);\nconsole.log(total);");
+    assert.equal(
+      await block.locator("code").textContent(),
+      "const total = items.reduce((sum, item) => sum + item.price, 0);\nconsole.log(total);",
+    );
     assert.equal(await view.page.locator('[data-message-id="s"] .message__body > p').last().textContent(), "That sums the prices.");
   });
 

@@ -64,8 +64,14 @@ describe("Team Settings webview in Chromium", function () {
     assert.equal(await page.locator('[data-provider="groq"] .masked-key').textContent(), "••••9f2e");
     assert.equal(await page.locator('[data-provider="ollama"] .provider-card__key').count(), 0, "Ollama takes no key");
     assert.equal(await page.locator('[data-provider="anthropic"] .provider-card__key').getAttribute("type"), "password");
-    assert.match((await page.locator('[data-provider="ollama"] .provider-card__refresh-info').textContent()) ?? "", /Last error: Could not connect/);
-    assert.match((await page.locator('[data-provider="anthropic"] .provider-card__refresh-info').textContent()) ?? "", /Models refreshed 5 minutes ago/);
+    assert.match(
+      (await page.locator('[data-provider="ollama"] .provider-card__refresh-info').textContent()) ?? "",
+      /Last error: Could not connect/,
+    );
+    assert.match(
+      (await page.locator('[data-provider="anthropic"] .provider-card__refresh-info').textContent()) ?? "",
+      /Models refreshed 5 minutes ago/,
+    );
   });
 
   it("never shows more than the last 4 characters of a key, whatever it is sent", async () => {
@@ -100,7 +106,10 @@ describe("Team Settings webview in Chromium", function () {
     const update = await view.waitForRequest("provider/update");
     await view.respondError(update.id, { code: "validation_failed", message: "That does not look like a Groq API key." });
     await page.locator('[data-provider="groq"] .status-line[data-kind="error"]').waitFor();
-    assert.equal(await page.locator('[data-provider="groq"] .status-line').textContent(), "Not saved: That does not look like a Groq API key.");
+    assert.equal(
+      await page.locator('[data-provider="groq"] .status-line').textContent(),
+      "Not saved: That does not look like a Groq API key.",
+    );
     assert.equal(await page.locator('[data-provider="groq"] .provider-card__key input').inputValue(), "gsk_bad");
   });
 
@@ -110,7 +119,10 @@ describe("Team Settings webview in Chromium", function () {
     const field = page.locator('[data-provider="ollama"] .provider-card__base-url input');
     await field.fill("ftp://models.internal");
     await page.getByRole("button", { name: "Save Ollama settings" }).click();
-    assert.equal(await page.locator('[data-provider="ollama"] .status-line').textContent(), "The base URL must be a full http:// or https:// address.");
+    assert.equal(
+      await page.locator('[data-provider="ollama"] .status-line').textContent(),
+      "The base URL must be a full http:// or https:// address.",
+    );
     assert.deepEqual(await view.requests("provider/update"), []);
     await field.fill("http://gpu-box.internal:11434");
     await page.getByRole("button", { name: "Save Ollama settings" }).click();
@@ -156,7 +168,10 @@ describe("Team Settings webview in Chromium", function () {
     assert.deepEqual(refresh.params, { kind: "groq" });
     const groqModels = buildModels().filter((model) => model.provider === "groq");
     await view.respond(refresh.id, {
-      models: [...groqModels, { ...groqModels[0]!, id: "groq:moonshotai/kimi-k2", name: "moonshotai/kimi-k2", displayName: "Kimi K2", isVisible: false }],
+      models: [
+        ...groqModels,
+        { ...groqModels[0]!, id: "groq:moonshotai/kimi-k2", name: "moonshotai/kimi-k2", displayName: "Kimi K2", isVisible: false },
+      ],
     });
     await view.page.locator('[data-provider="groq"] .status-line[data-kind="success"]').waitFor();
     assert.equal(await view.page.locator('[data-provider="groq"] .status-line').textContent(), "Found 4 models.");
@@ -188,7 +203,10 @@ describe("Team Settings webview in Chromium", function () {
     assert.deepEqual(change.params, { changes: [{ id: "anthropic:claude-sonnet-4-5", isVisible: false }] });
     await view.respondError(change.id, { code: "forbidden", message: "Only admins can change model visibility." });
     await view.page.locator('.models-section .status-line[data-kind="error"]').waitFor();
-    assert.equal(await view.page.locator(".models-section .status-line").textContent(), "Not saved: Only admins can change model visibility.");
+    assert.equal(
+      await view.page.locator(".models-section .status-line").textContent(),
+      "Not saved: Only admins can change model visibility.",
+    );
     assert.equal(await view.page.getByRole("checkbox", { name: "Claude Sonnet 4.5" }).isChecked(), true);
   });
 
@@ -196,10 +214,10 @@ describe("Team Settings webview in Chromium", function () {
     await openLoaded();
     const page = view.page;
     await page.locator(".models-section__filter input").fill("qwen");
-    assert.deepEqual(
-      await page.locator(".model-row").evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.modelId)),
-      ["groq:qwen/qwen3-32b", "ollama:qwen2.5-coder:7b"],
-    );
+    assert.deepEqual(await page.locator(".model-row").evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.modelId)), [
+      "groq:qwen/qwen3-32b",
+      "ollama:qwen2.5-coder:7b",
+    ]);
     await page.getByRole("button", { name: "Show all listed Groq models" }).click();
     const change = await view.waitForRequest("models/set-visibility");
     assert.deepEqual(change.params, { changes: [{ id: "groq:qwen/qwen3-32b", isVisible: true }] });
@@ -232,7 +250,10 @@ describe("Team Settings webview in Chromium", function () {
     assert.deepEqual(disable.params, { userId: "user-grace", status: "disabled" });
     await view.respondError(disable.id, { code: "conflict", message: "The last admin cannot be disabled." });
     await page.locator('.users-section .status-line[data-kind="error"]').waitFor();
-    assert.equal(await page.locator(".users-section .status-line").textContent(), "Could not change grace: The last admin cannot be disabled.");
+    assert.equal(
+      await page.locator(".users-section .status-line").textContent(),
+      "Could not change grace: The last admin cannot be disabled.",
+    );
   });
 
   it("changes the registration policy with settings/update", async () => {

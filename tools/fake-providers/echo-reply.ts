@@ -29,16 +29,16 @@ const headerPattern = /^ECHO model=(\S*) system=(none|".*") messages=(\d+)$/;
 const messagePattern = /^([^:]+): (".*")$/;
 
 export function buildEchoText(input: EchoInput): string {
-  const system = input.system === undefined ? 'none' : JSON.stringify(input.system);
+  const system = input.system === undefined ? "none" : JSON.stringify(input.system);
   const header = `ECHO model=${input.model} system=${system} messages=${input.messages.length}`;
   const lines = input.messages.map((message) => `${message.role}: ${JSON.stringify(message.text)}`);
-  return [header, ...lines].join('\n');
+  return [header, ...lines].join("\n");
 }
 
 /** Inverse of `buildEchoText`; throws when the text is not an echo (e.g. it was cut short). */
 export function parseEchoText(text: string): EchoInput {
-  const [header, ...lines] = text.split('\n');
-  const headerMatch = headerPattern.exec(header ?? '');
+  const [header, ...lines] = text.split("\n");
+  const headerMatch = headerPattern.exec(header ?? "");
   if (!headerMatch) throw new Error(`Not an echo reply: ${JSON.stringify(text.slice(0, 80))}`);
   const messages = lines.map((line) => {
     const match = messagePattern.exec(line);
@@ -51,7 +51,7 @@ export function parseEchoText(text: string): EchoInput {
   }
   return {
     model: headerMatch[1],
-    system: headerMatch[2] === 'none' ? undefined : (JSON.parse(headerMatch[2]) as string),
+    system: headerMatch[2] === "none" ? undefined : (JSON.parse(headerMatch[2]) as string),
     messages,
   };
 }
@@ -60,12 +60,12 @@ export function parseEchoText(text: string): EchoInput {
 export function flattenContentParts(parts: readonly unknown[]): string {
   return parts
     .map((part) => {
-      if (!isRecord(part)) return '[unknown]';
-      if (part.type === 'text' && typeof part.text === 'string') return part.text;
-      if (part.type === 'image' || part.type === 'image_url') return '[image]';
-      return `[${typeof part.type === 'string' ? part.type : 'unknown'}]`;
+      if (!isRecord(part)) return "[unknown]";
+      if (part.type === "text" && typeof part.text === "string") return part.text;
+      if (part.type === "image" || part.type === "image_url") return "[image]";
+      return `[${typeof part.type === "string" ? part.type : "unknown"}]`;
     })
-    .join('\n');
+    .join("\n");
 }
 
 /** Lifts the system messages at the start of an OpenAI/Ollama-style list into one system text. */
@@ -73,15 +73,15 @@ export function liftLeadingSystemMessages(messages: readonly EchoMessage[]): {
   system: string | undefined;
   messages: EchoMessage[];
 } {
-  let firstOther = messages.findIndex((message) => message.role !== 'system');
+  let firstOther = messages.findIndex((message) => message.role !== "system");
   if (firstOther === -1) firstOther = messages.length;
   const leading = messages.slice(0, firstOther);
   return {
-    system: leading.length === 0 ? undefined : leading.map((message) => message.text).join('\n'),
+    system: leading.length === 0 ? undefined : leading.map((message) => message.text).join("\n"),
     messages: messages.slice(firstOther),
   };
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

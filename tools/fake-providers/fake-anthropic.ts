@@ -3,22 +3,22 @@
  * `GET /v1/models[/{id}]`) speaking
  * the real wire format: see /work/shared/PROTOCOLS.md §1 and the recordings in `fixtures/anthropic/`.
  */
-import type { OutgoingHttpHeaders } from 'node:http';
-import { flattenContentParts, isRecord, type EchoInput, type EchoMessage } from './echo-reply';
-import type { FaultSpec } from './fault-plan';
-import { playDeltaStream, type StreamFrame } from './play-delta-stream';
-import { randomIdentifier } from './random-identifier';
-import { readFixtureJson, readFixtureLines } from './read-fixture';
-import { composeAnswer, type Answer } from './reply-mode';
-import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from './respond-with-fault';
+import type { OutgoingHttpHeaders } from "node:http";
+import { flattenContentParts, isRecord, type EchoInput, type EchoMessage } from "./echo-reply";
+import type { FaultSpec } from "./fault-plan";
+import { playDeltaStream, type StreamFrame } from "./play-delta-stream";
+import { randomIdentifier } from "./random-identifier";
+import { readFixtureJson, readFixtureLines } from "./read-fixture";
+import { composeAnswer, type Answer } from "./reply-mode";
+import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from "./respond-with-fault";
 import {
   startFakeServer,
   type CommonFakeOptions,
   type FakeExchange,
   type FakeProviderHandle,
   type FakeServerRuntime,
-} from './start-fake-server';
-import { estimateTokenCount } from './token-chunks';
+} from "./start-fake-server";
+import { estimateTokenCount } from "./token-chunks";
 
 export interface FakeAnthropicModel {
   id: string;
@@ -29,8 +29,8 @@ export interface FakeAnthropicModel {
   /** Largest `max_tokens` the model accepts. */
   maxTokens: number;
   /** `retired` models stay in the catalogue but inference fails (ModelInfo.lifecycle in SDK 1.14). */
-  lifecycle: 'active' | 'deprecated' | 'retired';
-  line: 'haiku' | 'sonnet' | 'opus' | null;
+  lifecycle: "active" | "deprecated" | "retired";
+  line: "haiku" | "sonnet" | "opus" | null;
   deprecatedAt?: string;
   retiresAt?: string;
 }
@@ -41,33 +41,81 @@ export interface FakeAnthropicModel {
  * `claude-sonnet-4-5-20250929` is the model of the recorded fixtures, deprecated per the SDK.
  */
 export const defaultAnthropicModels: readonly FakeAnthropicModel[] = [
-  { id: 'claude-sonnet-5-5', displayName: 'Claude Sonnet 5.5', createdAt: '2026-09-15T00:00:00Z', maxInputTokens: 200000, maxTokens: 64000, lifecycle: 'active', line: 'sonnet' },
-  { id: 'claude-opus-5-5', displayName: 'Claude Opus 5.5', createdAt: '2026-09-15T00:00:00Z', maxInputTokens: 200000, maxTokens: 64000, lifecycle: 'active', line: 'opus' },
-  { id: 'claude-haiku-5-5', displayName: 'Claude Haiku 5.5', createdAt: '2026-09-01T00:00:00Z', maxInputTokens: 200000, maxTokens: 64000, lifecycle: 'active', line: 'haiku' },
-  { id: 'claude-opus-4-8', displayName: 'Claude Opus 4.8', createdAt: '2026-06-10T00:00:00Z', maxInputTokens: 200000, maxTokens: 64000, lifecycle: 'active', line: 'opus' },
-  { id: 'claude-sonnet-4-6', displayName: 'Claude Sonnet 4.6', createdAt: '2026-02-17T00:00:00Z', maxInputTokens: 200000, maxTokens: 64000, lifecycle: 'active', line: 'sonnet' },
-  { id: 'claude-haiku-4-5-20251001', displayName: 'Claude Haiku 4.5', createdAt: '2025-10-01T00:00:00Z', maxInputTokens: 200000, maxTokens: 64000, lifecycle: 'active', line: 'haiku' },
   {
-    id: 'claude-sonnet-4-5-20250929',
-    displayName: 'Claude Sonnet 4.5',
-    createdAt: '2025-09-29T00:00:00Z',
+    id: "claude-sonnet-5-5",
+    displayName: "Claude Sonnet 5.5",
+    createdAt: "2026-09-15T00:00:00Z",
     maxInputTokens: 200000,
     maxTokens: 64000,
-    lifecycle: 'deprecated',
-    line: 'sonnet',
-    deprecatedAt: '2026-08-31T00:00:00Z',
-    retiresAt: '2026-11-30T00:00:00Z',
+    lifecycle: "active",
+    line: "sonnet",
   },
   {
-    id: 'claude-3-5-haiku-20241022',
-    displayName: 'Claude Haiku 3.5',
-    createdAt: '2024-10-22T00:00:00Z',
+    id: "claude-opus-5-5",
+    displayName: "Claude Opus 5.5",
+    createdAt: "2026-09-15T00:00:00Z",
+    maxInputTokens: 200000,
+    maxTokens: 64000,
+    lifecycle: "active",
+    line: "opus",
+  },
+  {
+    id: "claude-haiku-5-5",
+    displayName: "Claude Haiku 5.5",
+    createdAt: "2026-09-01T00:00:00Z",
+    maxInputTokens: 200000,
+    maxTokens: 64000,
+    lifecycle: "active",
+    line: "haiku",
+  },
+  {
+    id: "claude-opus-4-8",
+    displayName: "Claude Opus 4.8",
+    createdAt: "2026-06-10T00:00:00Z",
+    maxInputTokens: 200000,
+    maxTokens: 64000,
+    lifecycle: "active",
+    line: "opus",
+  },
+  {
+    id: "claude-sonnet-4-6",
+    displayName: "Claude Sonnet 4.6",
+    createdAt: "2026-02-17T00:00:00Z",
+    maxInputTokens: 200000,
+    maxTokens: 64000,
+    lifecycle: "active",
+    line: "sonnet",
+  },
+  {
+    id: "claude-haiku-4-5-20251001",
+    displayName: "Claude Haiku 4.5",
+    createdAt: "2025-10-01T00:00:00Z",
+    maxInputTokens: 200000,
+    maxTokens: 64000,
+    lifecycle: "active",
+    line: "haiku",
+  },
+  {
+    id: "claude-sonnet-4-5-20250929",
+    displayName: "Claude Sonnet 4.5",
+    createdAt: "2025-09-29T00:00:00Z",
+    maxInputTokens: 200000,
+    maxTokens: 64000,
+    lifecycle: "deprecated",
+    line: "sonnet",
+    deprecatedAt: "2026-08-31T00:00:00Z",
+    retiresAt: "2026-11-30T00:00:00Z",
+  },
+  {
+    id: "claude-3-5-haiku-20241022",
+    displayName: "Claude Haiku 3.5",
+    createdAt: "2024-10-22T00:00:00Z",
     maxInputTokens: 200000,
     maxTokens: 8192,
-    lifecycle: 'retired',
-    line: 'haiku',
-    deprecatedAt: '2025-08-13T00:00:00Z',
-    retiresAt: '2026-02-19T00:00:00Z',
+    lifecycle: "retired",
+    line: "haiku",
+    deprecatedAt: "2025-08-13T00:00:00Z",
+    retiresAt: "2026-02-19T00:00:00Z",
   },
 ];
 
@@ -94,20 +142,20 @@ interface AnthropicState {
   requiresAlternatingRoles: boolean;
 }
 
-const jsonContentType = 'application/json';
-const replayChunksFixture = 'anthropic/anthropic-text.chunks.txt';
-const replayMessageFixture = 'anthropic/anthropic-text.json';
+const jsonContentType = "application/json";
+const replayChunksFixture = "anthropic/anthropic-text.chunks.txt";
+const replayMessageFixture = "anthropic/anthropic-text.json";
 
 export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
   const initialState = (): AnthropicState => ({
-    apiKey: options.apiKey ?? 'fake-anthropic-key',
+    apiKey: options.apiKey ?? "fake-anthropic-key",
     models: [...(options.models ?? defaultAnthropicModels)],
     requiresAlternatingRoles: options.requiresAlternatingRoles ?? false,
   });
   const state = initialState();
   const handle = await startFakeServer({
     ...options,
-    provider: 'anthropic',
+    provider: "anthropic",
     handleRequest: (exchange, runtime) => handleAnthropicRequest(exchange, runtime, state),
     onReset: () => Object.assign(state, initialState()),
   });
@@ -124,14 +172,14 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
 }
 
 async function handleAnthropicRequest(exchange: FakeExchange, runtime: FakeServerRuntime, state: AnthropicState): Promise<void> {
-  const requestId = randomIdentifier('req_01');
+  const requestId = randomIdentifier("req_01");
   const send = (error: ProviderErrorResponse): void => exchange.sendJson(error.status, error.body, error.headers, jsonContentType);
   const modelPath = /^\/v1\/models\/([^/]+)$/.exec(exchange.pathname);
-  const route = `${exchange.method} ${modelPath ? '/v1/models/{id}' : exchange.pathname}`;
+  const route = `${exchange.method} ${modelPath ? "/v1/models/{id}" : exchange.pathname}`;
 
-  const knownRoutes = ['POST /v1/messages', 'POST /v1/messages/count_tokens', 'GET /v1/models', 'GET /v1/models/{id}'];
+  const knownRoutes = ["POST /v1/messages", "POST /v1/messages/count_tokens", "GET /v1/models", "GET /v1/models/{id}"];
   if (!knownRoutes.includes(route)) {
-    send(anthropicError(404, 'not_found_error', 'Not Found', requestId));
+    send(anthropicError(404, "not_found_error", "Not Found", requestId));
     return;
   }
   const authenticationError = checkAuthentication(exchange, state, requestId);
@@ -139,28 +187,31 @@ async function handleAnthropicRequest(exchange: FakeExchange, runtime: FakeServe
     send(authenticationError);
     return;
   }
-  if (route === 'POST /v1/messages') {
+  if (route === "POST /v1/messages") {
     await handleCreateMessage(exchange, runtime, state, requestId);
     return;
   }
-  if (route === 'POST /v1/messages/count_tokens') {
+  if (route === "POST /v1/messages/count_tokens") {
     // Same validation as a message (count_tokens takes no max_tokens), same estimate as the usage.
     const parsed = parseCreateMessage(isRecord(exchange.body) ? { ...exchange.body, max_tokens: 1 } : exchange.body, state, requestId);
-    if ('error' in parsed) send(parsed.error);
-    else exchange.sendJson(200, { input_tokens: parsed.inputTokens }, { 'request-id': requestId }, jsonContentType);
+    if ("error" in parsed) send(parsed.error);
+    else exchange.sendJson(200, { input_tokens: parsed.inputTokens }, { "request-id": requestId }, jsonContentType);
     return;
   }
 
-  if ((await respondWithPlannedFault(exchange, runtime.faults, 'models', undefined, faultResponder(requestId, undefined, state))).isAnswered) return;
+  if (
+    (await respondWithPlannedFault(exchange, runtime.faults, "models", undefined, faultResponder(requestId, undefined, state))).isAnswered
+  )
+    return;
   if (modelPath) {
     const model = findModel(state, decodeURIComponent(modelPath[1]));
-    if (!model) send(anthropicError(404, 'not_found_error', `model: ${decodeURIComponent(modelPath[1])}`, requestId));
-    else exchange.sendJson(200, toModelInfo(model), { 'request-id': requestId }, jsonContentType);
+    if (!model) send(anthropicError(404, "not_found_error", `model: ${decodeURIComponent(modelPath[1])}`, requestId));
+    else exchange.sendJson(200, toModelInfo(model), { "request-id": requestId }, jsonContentType);
     return;
   }
   const page = listModelsPage(exchange, state, requestId);
-  if ('error' in page) send(page.error);
-  else exchange.sendJson(200, page.body, { 'request-id': requestId }, jsonContentType);
+  if ("error" in page) send(page.error);
+  else exchange.sendJson(200, page.body, { "request-id": requestId }, jsonContentType);
 }
 
 /**
@@ -170,48 +221,53 @@ async function handleAnthropicRequest(exchange: FakeExchange, runtime: FakeServe
  * `2023-06-01`: both are accepted (PROTOCOLS.md §1.1).
  */
 function checkAuthentication(exchange: FakeExchange, state: AnthropicState, requestId: string): ProviderErrorResponse | undefined {
-  const apiKey = exchange.header('x-api-key');
-  const bearer = /^Bearer (.+)$/i.exec(exchange.header('authorization') ?? '')?.[1];
+  const apiKey = exchange.header("x-api-key");
+  const bearer = /^Bearer (.+)$/i.exec(exchange.header("authorization") ?? "")?.[1];
   if (apiKey === undefined && bearer === undefined) {
-    return anthropicError(401, 'authentication_error', 'x-api-key header is required', requestId);
+    return anthropicError(401, "authentication_error", "x-api-key header is required", requestId);
   }
   if (apiKey !== state.apiKey && bearer !== state.apiKey) {
-    return anthropicError(401, 'authentication_error', 'invalid x-api-key', requestId);
+    return anthropicError(401, "authentication_error", "invalid x-api-key", requestId);
   }
-  const version = exchange.header('anthropic-version');
+  const version = exchange.header("anthropic-version");
   if (version === undefined) {
-    return anthropicError(400, 'invalid_request_error', 'anthropic-version: header is required', requestId);
+    return anthropicError(400, "invalid_request_error", "anthropic-version: header is required", requestId);
   }
   if (!/^\d{4}-\d{2}-\d{2}$/.test(version)) {
-    return anthropicError(400, 'invalid_request_error', `anthropic-version: ${JSON.stringify(version)} is not a valid version`, requestId);
+    return anthropicError(400, "invalid_request_error", `anthropic-version: ${JSON.stringify(version)} is not a valid version`, requestId);
   }
   return undefined;
 }
 
-async function handleCreateMessage(exchange: FakeExchange, runtime: FakeServerRuntime, state: AnthropicState, requestId: string): Promise<void> {
+async function handleCreateMessage(
+  exchange: FakeExchange,
+  runtime: FakeServerRuntime,
+  state: AnthropicState,
+  requestId: string,
+): Promise<void> {
   const body = exchange.body;
-  const requestedModel = isRecord(body) && typeof body.model === 'string' ? body.model : undefined;
+  const requestedModel = isRecord(body) && typeof body.model === "string" ? body.model : undefined;
   const responder = faultResponder(requestId, requestedModel, state);
 
-  const planned = await respondWithPlannedFault(exchange, runtime.faults, 'chat', requestedModel, responder);
+  const planned = await respondWithPlannedFault(exchange, runtime.faults, "chat", requestedModel, responder);
   if (planned.isAnswered) return;
   const fault = planned.midStreamFault;
   const parsed = parseCreateMessage(body, state, requestId);
-  if ('error' in parsed) {
+  if ("error" in parsed) {
     exchange.sendJson(parsed.error.status, parsed.error.body, parsed.error.headers, jsonContentType);
     return;
   }
   if (fault) runtime.faults.consume(fault);
 
   const { reply, tokenDelayMs } = runtime.settings;
-  const headers: OutgoingHttpHeaders = { 'request-id': requestId, ...rateLimitHeaders(false, 0) };
+  const headers: OutgoingHttpHeaders = { "request-id": requestId, ...rateLimitHeaders(false, 0) };
 
   if (!parsed.isStream) {
     if (fault) {
       await respondWithFault(exchange, fault, responder);
       return;
     }
-    if (reply === 'replay') {
+    if (reply === "replay") {
       exchange.sendJson(200, readFixtureJson(replayMessageFixture), headers, jsonContentType);
       return;
     }
@@ -220,10 +276,10 @@ async function handleCreateMessage(exchange: FakeExchange, runtime: FakeServerRu
       200,
       {
         model: parsed.model.id,
-        id: randomIdentifier('msg_01'),
-        type: 'message',
-        role: 'assistant',
-        content: [{ type: 'text', text: answer.text }],
+        id: randomIdentifier("msg_01"),
+        type: "message",
+        role: "assistant",
+        content: [{ type: "text", text: answer.text }],
         stop_reason: stopReasonOf(answer),
         stop_sequence: null,
         usage: usageFields(parsed.inputTokens, answer.outputTokens),
@@ -235,17 +291,21 @@ async function handleCreateMessage(exchange: FakeExchange, runtime: FakeServerRu
   }
 
   const frames =
-    reply === 'replay'
+    reply === "replay"
       ? replayFrames()
       : textStreamFrames(parsed.model.id, parsed.inputTokens, composeAnswer(reply, parsed.echoInput, parsed.maxTokens));
-  exchange.startStream({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+  exchange.startStream({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers });
   await playDeltaStream({
     exchange,
     frames,
     tokenDelayMs,
     fault,
     faultWires: {
-      midStreamError: sseEvent({ type: 'error', error: { details: null, type: 'overloaded_error', message: 'Overloaded' }, request_id: requestId }),
+      midStreamError: sseEvent({
+        type: "error",
+        error: { details: null, type: "overloaded_error", message: "Overloaded" },
+        request_id: requestId,
+      }),
       malformedChunk: 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n',
     },
   });
@@ -260,54 +320,58 @@ interface ParsedCreateMessage {
 }
 
 /** Validation in the order the real API reports problems, with its real messages where known. */
-function parseCreateMessage(body: unknown, state: AnthropicState, requestId: string): ParsedCreateMessage | { error: ProviderErrorResponse } {
+function parseCreateMessage(
+  body: unknown,
+  state: AnthropicState,
+  requestId: string,
+): ParsedCreateMessage | { error: ProviderErrorResponse } {
   const invalid = (message: string): { error: ProviderErrorResponse } => ({
-    error: anthropicError(400, 'invalid_request_error', message, requestId),
+    error: anthropicError(400, "invalid_request_error", message, requestId),
   });
-  if (!isRecord(body)) return invalid('Request body must be a JSON object'); // [U] wording
-  if (typeof body.model !== 'string') return invalid('model: Field required');
-  if (typeof body.max_tokens !== 'number') return invalid('max_tokens: Field required');
-  if (body.messages === undefined) return invalid('messages: Field required');
-  if (!Array.isArray(body.messages)) return invalid('messages: Input should be a valid list');
+  if (!isRecord(body)) return invalid("Request body must be a JSON object"); // [U] wording
+  if (typeof body.model !== "string") return invalid("model: Field required");
+  if (typeof body.max_tokens !== "number") return invalid("max_tokens: Field required");
+  if (body.messages === undefined) return invalid("messages: Field required");
+  if (!Array.isArray(body.messages)) return invalid("messages: Input should be a valid list");
 
   const model = findModel(state, body.model);
   // A retired model answers like an unknown one ([U]: the exact retired-model message is not recorded).
-  if (!model || model.lifecycle === 'retired') return { error: anthropicError(404, 'not_found_error', `model: ${body.model}`, requestId) };
+  if (!model || model.lifecycle === "retired") return { error: anthropicError(404, "not_found_error", `model: ${body.model}`, requestId) };
 
   const messages: unknown[] = body.messages;
-  if (messages.length === 0) return invalid('messages: at least one message is required');
+  if (messages.length === 0) return invalid("messages: at least one message is required");
 
   const echoMessages: EchoMessage[] = [];
   for (const [index, message] of messages.entries()) {
     if (!isRecord(message)) return invalid(`messages.${index}: Input should be a valid dictionary`);
-    if (message.role === 'system') {
+    if (message.role === "system") {
       return invalid(
         'messages: Unexpected role "system". The Messages API accepts a top-level `system` parameter, not "system" as an input message role.',
       );
     }
-    if (message.role !== 'user' && message.role !== 'assistant') {
+    if (message.role !== "user" && message.role !== "assistant") {
       return invalid(`messages.${index}.role: Input should be 'user' or 'assistant'`);
     }
     const { content } = message;
-    const isFinalAssistant = index === messages.length - 1 && message.role === 'assistant';
-    if ((content === '' || (Array.isArray(content) && content.length === 0)) && !isFinalAssistant) {
+    const isFinalAssistant = index === messages.length - 1 && message.role === "assistant";
+    if ((content === "" || (Array.isArray(content) && content.length === 0)) && !isFinalAssistant) {
       return invalid(`messages.${index}: all messages must have non-empty content except for the optional final assistant message`);
     }
-    if (typeof content !== 'string' && !Array.isArray(content)) {
+    if (typeof content !== "string" && !Array.isArray(content)) {
       return invalid(`messages.${index}.content: Input should be a valid string or list`);
     }
     if (Array.isArray(content)) {
       for (const block of content) {
-        if (isRecord(block) && block.type === 'text' && typeof block.text === 'string') {
-          if (block.text === '') return invalid('messages: text content blocks must be non-empty');
-          if (block.text.trim() === '') return invalid('messages: text content blocks must contain non-whitespace text');
+        if (isRecord(block) && block.type === "text" && typeof block.text === "string") {
+          if (block.text === "") return invalid("messages: text content blocks must be non-empty");
+          if (block.text.trim() === "") return invalid("messages: text content blocks must contain non-whitespace text");
         }
       }
     }
-    echoMessages.push({ role: message.role, text: typeof content === 'string' ? content : flattenContentParts(content) });
+    echoMessages.push({ role: message.role, text: typeof content === "string" ? content : flattenContentParts(content) });
   }
 
-  if (echoMessages[0].role !== 'user') return invalid('messages: first message must use the "user" role');
+  if (echoMessages[0].role !== "user") return invalid('messages: first message must use the "user" role');
   if (state.requiresAlternatingRoles) {
     for (let index = 1; index < echoMessages.length; index += 1) {
       const { role } = echoMessages[index];
@@ -317,19 +381,21 @@ function parseCreateMessage(body: unknown, state: AnthropicState, requestId: str
     }
   }
   const last = echoMessages[echoMessages.length - 1];
-  if (last.role === 'assistant' && /\s$/.test(last.text)) {
-    return invalid('messages: final assistant content cannot end with trailing whitespace');
+  if (last.role === "assistant" && /\s$/.test(last.text)) {
+    return invalid("messages: final assistant content cannot end with trailing whitespace");
   }
 
   let system: string | undefined;
-  if (typeof body.system === 'string') system = body.system;
+  if (typeof body.system === "string") system = body.system;
   else if (Array.isArray(body.system)) system = flattenContentParts(body.system);
-  else if (body.system !== undefined) return invalid('system: Input should be a valid string or list');
+  else if (body.system !== undefined) return invalid("system: Input should be a valid string or list");
 
   if (body.max_tokens > model.maxTokens) {
-    return invalid(`max_tokens: ${body.max_tokens} > ${model.maxTokens}, which is the maximum allowed number of output tokens for ${model.id}`);
+    return invalid(
+      `max_tokens: ${body.max_tokens} > ${model.maxTokens}, which is the maximum allowed number of output tokens for ${model.id}`,
+    );
   }
-  const inputTokens = estimateTokenCount((system ?? '') + echoMessages.map((message) => message.text).join(''));
+  const inputTokens = estimateTokenCount((system ?? "") + echoMessages.map((message) => message.text).join(""));
   if (inputTokens > model.maxInputTokens) {
     return invalid(`prompt is too long: ${inputTokens} tokens > ${model.maxInputTokens} maximum`);
   }
@@ -342,38 +408,38 @@ function parseCreateMessage(body: unknown, state: AnthropicState, requestId: str
   };
 }
 
-function stopReasonOf(answer: Answer): 'end_turn' | 'max_tokens' {
-  return answer.isTruncated ? 'max_tokens' : 'end_turn';
+function stopReasonOf(answer: Answer): "end_turn" | "max_tokens" {
+  return answer.isTruncated ? "max_tokens" : "end_turn";
 }
 
 /** The event order of a real text stream (PROTOCOLS.md §1.5): start, block start, ping, deltas, stops. */
 function textStreamFrames(model: string, inputTokens: number, answer: Answer): StreamFrame[] {
   return [
     sseFrame({
-      type: 'message_start',
+      type: "message_start",
       message: {
         model,
-        id: randomIdentifier('msg_01'),
-        type: 'message',
-        role: 'assistant',
+        id: randomIdentifier("msg_01"),
+        type: "message",
+        role: "assistant",
         content: [],
         stop_reason: null,
         stop_sequence: null,
         usage: usageFields(inputTokens, 1),
       },
     }),
-    sseFrame({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+    sseFrame({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
     // Real traffic spells the ping payload with a space after the colon.
     { wire: 'event: ping\ndata: {"type": "ping"}\n\n', isDelta: false },
-    ...answer.chunks.map((text) => sseFrame({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
-    sseFrame({ type: 'content_block_stop', index: 0 }),
+    ...answer.chunks.map((text) => sseFrame({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } })),
+    sseFrame({ type: "content_block_stop", index: 0 }),
     sseFrame({
-      type: 'message_delta',
+      type: "message_delta",
       delta: { stop_reason: stopReasonOf(answer), stop_sequence: null },
       // Cumulative, and in 2026 traffic it repeats the input side too.
       usage: { input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: answer.outputTokens },
     }),
-    sseFrame({ type: 'message_stop' }),
+    sseFrame({ type: "message_stop" }),
   ];
 }
 
@@ -381,7 +447,7 @@ function textStreamFrames(model: string, inputTokens: number, answer: Answer): S
 function replayFrames(): StreamFrame[] {
   return readFixtureLines(replayChunksFixture).map((line) => {
     const type = (JSON.parse(line) as { type: string }).type;
-    return { wire: `event: ${type}\ndata: ${line}\n\n`, isDelta: type === 'content_block_delta' };
+    return { wire: `event: ${type}\ndata: ${line}\n\n`, isDelta: type === "content_block_delta" };
   });
 }
 
@@ -392,7 +458,7 @@ interface SsePayload {
 }
 
 function sseFrame(data: SsePayload): StreamFrame {
-  return { wire: sseEvent(data), isDelta: data.type === 'content_block_delta' };
+  return { wire: sseEvent(data), isDelta: data.type === "content_block_delta" };
 }
 
 function sseEvent(data: SsePayload): string {
@@ -406,7 +472,7 @@ function usageFields(inputTokens: number, outputTokens: number): Record<string, 
     cache_read_input_tokens: 0,
     cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
     output_tokens: outputTokens,
-    service_tier: 'standard',
+    service_tier: "standard",
   };
 }
 
@@ -415,27 +481,27 @@ function faultResponder(requestId: string, requestedModel: string | undefined, s
     jsonContentType,
     errorResponseFor: (fault: FaultSpec): ProviderErrorResponse => {
       switch (fault.fault) {
-        case 'unauthorized':
-          return anthropicError(401, 'authentication_error', 'invalid x-api-key', requestId);
-        case 'rate-limited':
+        case "unauthorized":
+          return anthropicError(401, "authentication_error", "invalid x-api-key", requestId);
+        case "rate-limited":
           return anthropicError(
             429,
-            'rate_limit_error',
-            'This request would exceed the rate limit for your organization (00000000-0000-0000-0000-00000000fake) of 20,000 input tokens per minute. For details, refer to: https://docs.anthropic.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.',
+            "rate_limit_error",
+            "This request would exceed the rate limit for your organization (00000000-0000-0000-0000-00000000fake) of 20,000 input tokens per minute. For details, refer to: https://docs.anthropic.com/en/api/rate-limits. You can see the response headers for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate limit increase.",
             requestId,
-            { 'retry-after': String(fault.retryAfterSeconds), ...rateLimitHeaders(true, fault.retryAfterSeconds) },
+            { "retry-after": String(fault.retryAfterSeconds), ...rateLimitHeaders(true, fault.retryAfterSeconds) },
           );
-        case 'overloaded':
-        case 'overloaded-mid-stream':
-          return anthropicError(529, 'overloaded_error', 'Overloaded', requestId);
-        case 'server-error':
-          return anthropicError(500, 'api_error', 'Internal server error', requestId);
-        case 'context-too-long': {
+        case "overloaded":
+        case "overloaded-mid-stream":
+          return anthropicError(529, "overloaded_error", "Overloaded", requestId);
+        case "server-error":
+          return anthropicError(500, "api_error", "Internal server error", requestId);
+        case "context-too-long": {
           const limit = (requestedModel !== undefined ? findModel(state, requestedModel)?.maxInputTokens : undefined) ?? 200000;
-          return anthropicError(400, 'invalid_request_error', `prompt is too long: ${limit + 1234} tokens > ${limit} maximum`, requestId);
+          return anthropicError(400, "invalid_request_error", `prompt is too long: ${limit + 1234} tokens > ${limit} maximum`, requestId);
         }
-        case 'model-not-found':
-          return anthropicError(404, 'not_found_error', `model: ${requestedModel ?? ''}`, requestId);
+        case "model-not-found":
+          return anthropicError(404, "not_found_error", `model: ${requestedModel ?? ""}`, requestId);
         default:
           throw new Error(`No HTTP error for fault ${fault.fault}`);
       }
@@ -457,38 +523,38 @@ function anthropicError(
   const isRetryable = status === 429 || status >= 500;
   return {
     status,
-    body: { type: 'error', error: { type, message }, request_id: requestId },
-    headers: { 'request-id': requestId, 'x-should-retry': String(isRetryable), ...headers },
+    body: { type: "error", error: { type, message }, request_id: requestId },
+    headers: { "request-id": requestId, "x-should-retry": String(isRetryable), ...headers },
   };
 }
 
 /** Header names per third-party write-ups (PROTOCOLS.md §1.7 [T/U]); resets are RFC 3339 times. */
 function rateLimitHeaders(isExhausted: boolean, retryAfterSeconds: number): OutgoingHttpHeaders {
-  const reset = new Date(Date.now() + Math.max(retryAfterSeconds, 1) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const reset = new Date(Date.now() + Math.max(retryAfterSeconds, 1) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
   return {
-    'anthropic-ratelimit-requests-limit': '50',
-    'anthropic-ratelimit-requests-remaining': isExhausted ? '0' : '49',
-    'anthropic-ratelimit-requests-reset': reset,
-    'anthropic-ratelimit-input-tokens-limit': '20000',
-    'anthropic-ratelimit-input-tokens-remaining': isExhausted ? '0' : '19000',
-    'anthropic-ratelimit-input-tokens-reset': reset,
-    'anthropic-ratelimit-output-tokens-limit': '8000',
-    'anthropic-ratelimit-output-tokens-remaining': isExhausted ? '0' : '8000',
-    'anthropic-ratelimit-output-tokens-reset': reset,
-    'anthropic-ratelimit-tokens-limit': '28000',
-    'anthropic-ratelimit-tokens-remaining': isExhausted ? '0' : '27000',
-    'anthropic-ratelimit-tokens-reset': reset,
+    "anthropic-ratelimit-requests-limit": "50",
+    "anthropic-ratelimit-requests-remaining": isExhausted ? "0" : "49",
+    "anthropic-ratelimit-requests-reset": reset,
+    "anthropic-ratelimit-input-tokens-limit": "20000",
+    "anthropic-ratelimit-input-tokens-remaining": isExhausted ? "0" : "19000",
+    "anthropic-ratelimit-input-tokens-reset": reset,
+    "anthropic-ratelimit-output-tokens-limit": "8000",
+    "anthropic-ratelimit-output-tokens-remaining": isExhausted ? "0" : "8000",
+    "anthropic-ratelimit-output-tokens-reset": reset,
+    "anthropic-ratelimit-tokens-limit": "28000",
+    "anthropic-ratelimit-tokens-remaining": isExhausted ? "0" : "27000",
+    "anthropic-ratelimit-tokens-reset": reset,
   };
 }
 
 /** Exact id, or an alias (the id without its date suffix), as the real API resolves them. */
 function findModel(state: AnthropicState, requested: string): FakeAnthropicModel | undefined {
-  return state.models.find((model) => model.id === requested || model.id.replace(/-\d{8}$/, '') === requested);
+  return state.models.find((model) => model.id === requested || model.id.replace(/-\d{8}$/, "") === requested);
 }
 
 function toModelInfo(model: FakeAnthropicModel): Record<string, unknown> {
   return {
-    type: 'model',
+    type: "model",
     id: model.id,
     display_name: model.displayName,
     created_at: model.createdAt,
@@ -508,12 +574,12 @@ function listModelsPage(
   state: AnthropicState,
   requestId: string,
 ): { body: Record<string, unknown> } | { error: ProviderErrorResponse } {
-  const invalid = (message: string) => ({ error: anthropicError(400, 'invalid_request_error', message, requestId) });
+  const invalid = (message: string) => ({ error: anthropicError(400, "invalid_request_error", message, requestId) });
   const { limit: limitText, after_id: afterId, before_id: beforeId } = exchange.record.query;
   const limit = limitText === undefined ? 20 : Number(limitText);
-  if (!Number.isInteger(limit)) return invalid('limit: Input should be a valid integer');
-  if (limit < 1) return invalid('limit: Input should be greater than or equal to 1');
-  if (limit > 1000) return invalid('limit: Input should be less than or equal to 1000');
+  if (!Number.isInteger(limit)) return invalid("limit: Input should be a valid integer");
+  if (limit < 1) return invalid("limit: Input should be greater than or equal to 1");
+  if (limit > 1000) return invalid("limit: Input should be less than or equal to 1000");
 
   const models = state.models;
   const indexOf = (id: string): number => models.findIndex((model) => model.id === id);

@@ -3,23 +3,23 @@
  * `GET /openai/v1/models[/{id}]`) speaking the real wire format: see /work/shared/PROTOCOLS.md §2
  * and the recordings in `fixtures/groq/`.
  */
-import { randomInt, randomUUID } from 'node:crypto';
-import type { OutgoingHttpHeaders } from 'node:http';
-import { flattenContentParts, isRecord, liftLeadingSystemMessages, type EchoInput, type EchoMessage } from './echo-reply';
-import type { FaultSpec } from './fault-plan';
-import { playDeltaStream, type StreamFrame } from './play-delta-stream';
-import { randomIdentifier } from './random-identifier';
-import { readFixtureJson, readFixtureLines } from './read-fixture';
-import { composeAnswer, type Answer } from './reply-mode';
-import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from './respond-with-fault';
+import { randomInt, randomUUID } from "node:crypto";
+import type { OutgoingHttpHeaders } from "node:http";
+import { flattenContentParts, isRecord, liftLeadingSystemMessages, type EchoInput, type EchoMessage } from "./echo-reply";
+import type { FaultSpec } from "./fault-plan";
+import { playDeltaStream, type StreamFrame } from "./play-delta-stream";
+import { randomIdentifier } from "./random-identifier";
+import { readFixtureJson, readFixtureLines } from "./read-fixture";
+import { composeAnswer, type Answer } from "./reply-mode";
+import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from "./respond-with-fault";
 import {
   startFakeServer,
   type CommonFakeOptions,
   type FakeExchange,
   type FakeProviderHandle,
   type FakeServerRuntime,
-} from './start-fake-server';
-import { estimateTokenCount } from './token-chunks';
+} from "./start-fake-server";
+import { estimateTokenCount } from "./token-chunks";
 
 export interface FakeGroqModel {
   id: string;
@@ -37,14 +37,28 @@ export interface FakeGroqModel {
  * which a chat model picker has to filter out. Figures are plausible, not authoritative.
  */
 export const defaultGroqModels: readonly FakeGroqModel[] = [
-  { id: 'llama-3.3-70b-versatile', ownedBy: 'Meta', created: 1733447754, contextWindow: 131072, maxCompletionTokens: 32768, canChat: true },
-  { id: 'llama-3.1-8b-instant', ownedBy: 'Meta', created: 1693721698, contextWindow: 131072, maxCompletionTokens: 131072, canChat: true },
-  { id: 'openai/gpt-oss-120b', ownedBy: 'OpenAI', created: 1754408224, contextWindow: 131072, maxCompletionTokens: 65536, canChat: true },
-  { id: 'meta-llama/llama-4-scout-17b-16e-instruct', ownedBy: 'Meta', created: 1743874824, contextWindow: 131072, maxCompletionTokens: 8192, canChat: true },
-  { id: 'meta-llama/llama-guard-4-12b', ownedBy: 'Meta', created: 1746743847, contextWindow: 131072, maxCompletionTokens: 1024, canChat: true },
-  { id: 'whisper-large-v3', ownedBy: 'OpenAI', created: 1693721698, contextWindow: 448, maxCompletionTokens: 448, canChat: false },
-  { id: 'whisper-large-v3-turbo', ownedBy: 'OpenAI', created: 1728413088, contextWindow: 448, maxCompletionTokens: 448, canChat: false },
-  { id: 'playai-tts', ownedBy: 'PlayAI', created: 1740682771, contextWindow: 8192, maxCompletionTokens: 8192, canChat: false },
+  { id: "llama-3.3-70b-versatile", ownedBy: "Meta", created: 1733447754, contextWindow: 131072, maxCompletionTokens: 32768, canChat: true },
+  { id: "llama-3.1-8b-instant", ownedBy: "Meta", created: 1693721698, contextWindow: 131072, maxCompletionTokens: 131072, canChat: true },
+  { id: "openai/gpt-oss-120b", ownedBy: "OpenAI", created: 1754408224, contextWindow: 131072, maxCompletionTokens: 65536, canChat: true },
+  {
+    id: "meta-llama/llama-4-scout-17b-16e-instruct",
+    ownedBy: "Meta",
+    created: 1743874824,
+    contextWindow: 131072,
+    maxCompletionTokens: 8192,
+    canChat: true,
+  },
+  {
+    id: "meta-llama/llama-guard-4-12b",
+    ownedBy: "Meta",
+    created: 1746743847,
+    contextWindow: 131072,
+    maxCompletionTokens: 1024,
+    canChat: true,
+  },
+  { id: "whisper-large-v3", ownedBy: "OpenAI", created: 1693721698, contextWindow: 448, maxCompletionTokens: 448, canChat: false },
+  { id: "whisper-large-v3-turbo", ownedBy: "OpenAI", created: 1728413088, contextWindow: 448, maxCompletionTokens: 448, canChat: false },
+  { id: "playai-tts", ownedBy: "PlayAI", created: 1740682771, contextWindow: 8192, maxCompletionTokens: 8192, canChat: false },
 ];
 
 export interface FakeGroqOptions extends CommonFakeOptions {
@@ -63,20 +77,20 @@ interface GroqState {
   models: readonly FakeGroqModel[];
 }
 
-const jsonContentType = 'application/json';
-const replayChunksFixture = 'groq/groq-text.chunks.txt';
-const replayCompletionFixture = 'groq/groq-text.json';
-const systemFingerprint = 'fp_fake0000';
+const jsonContentType = "application/json";
+const replayChunksFixture = "groq/groq-text.chunks.txt";
+const replayCompletionFixture = "groq/groq-text.json";
+const systemFingerprint = "fp_fake0000";
 
 export async function startFakeGroq(options: FakeGroqOptions = {}): Promise<FakeGroq> {
   const initialState = (): GroqState => ({
-    apiKey: options.apiKey ?? 'fake-groq-key',
+    apiKey: options.apiKey ?? "fake-groq-key",
     models: [...(options.models ?? defaultGroqModels)],
   });
   const state = initialState();
   const handle = await startFakeServer({
     ...options,
-    provider: 'groq',
+    provider: "groq",
     handleRequest: (exchange, runtime) => handleGroqRequest(exchange, runtime, state),
     onReset: () => Object.assign(state, initialState()),
   });
@@ -90,67 +104,69 @@ export async function startFakeGroq(options: FakeGroqOptions = {}): Promise<Fake
 }
 
 async function handleGroqRequest(exchange: FakeExchange, runtime: FakeServerRuntime, state: GroqState): Promise<void> {
-  const requestId = randomIdentifier('req_01');
+  const requestId = randomIdentifier("req_01");
   const send = (error: ProviderErrorResponse): void => exchange.sendJson(error.status, error.body, error.headers, jsonContentType);
   const modelPath = /^\/openai\/v1\/models\/(.+)$/.exec(exchange.pathname);
-  const route = `${exchange.method} ${modelPath ? '/openai/v1/models/{id}' : exchange.pathname}`;
+  const route = `${exchange.method} ${modelPath ? "/openai/v1/models/{id}" : exchange.pathname}`;
 
-  if (
-    route !== 'POST /openai/v1/chat/completions' &&
-    route !== 'GET /openai/v1/models' &&
-    route !== 'GET /openai/v1/models/{id}'
-  ) {
+  if (route !== "POST /openai/v1/chat/completions" && route !== "GET /openai/v1/models" && route !== "GET /openai/v1/models/{id}") {
     send(
       groqError(
         404,
         {
           message: `Unknown request URL: ${exchange.method} ${exchange.pathname}. Please check the URL for typos, or see the docs at https://console.groq.com/docs/`,
-          type: 'invalid_request_error',
-          code: 'unknown_url',
+          type: "invalid_request_error",
+          code: "unknown_url",
         },
         requestId,
       ),
     );
     return;
   }
-  const bearer = /^Bearer (.+)$/i.exec(exchange.header('authorization') ?? '')?.[1];
+  const bearer = /^Bearer (.+)$/i.exec(exchange.header("authorization") ?? "")?.[1];
   if (bearer !== state.apiKey) {
     send(invalidApiKey(requestId));
     return;
   }
-  if (route === 'POST /openai/v1/chat/completions') {
+  if (route === "POST /openai/v1/chat/completions") {
     await handleChatCompletion(exchange, runtime, state, requestId);
     return;
   }
 
-  if ((await respondWithPlannedFault(exchange, runtime.faults, 'models', undefined, faultResponder(requestId, undefined))).isAnswered) return;
+  if ((await respondWithPlannedFault(exchange, runtime.faults, "models", undefined, faultResponder(requestId, undefined))).isAnswered)
+    return;
   if (modelPath) {
     const id = decodeURIComponent(modelPath[1]);
     const model = state.models.find((candidate) => candidate.id === id);
     if (!model) send(modelNotFound(id, requestId));
-    else exchange.sendJson(200, toModelObject(model), { 'x-request-id': requestId }, jsonContentType);
+    else exchange.sendJson(200, toModelObject(model), { "x-request-id": requestId }, jsonContentType);
     return;
   }
-  exchange.sendJson(200, { object: 'list', data: state.models.map(toModelObject) }, { 'x-request-id': requestId }, jsonContentType);
+  exchange.sendJson(200, { object: "list", data: state.models.map(toModelObject) }, { "x-request-id": requestId }, jsonContentType);
 }
 
-async function handleChatCompletion(exchange: FakeExchange, runtime: FakeServerRuntime, state: GroqState, requestId: string): Promise<void> {
+async function handleChatCompletion(
+  exchange: FakeExchange,
+  runtime: FakeServerRuntime,
+  state: GroqState,
+  requestId: string,
+): Promise<void> {
   const body = exchange.body;
-  const requestedModel = isRecord(body) && typeof body.model === 'string' ? body.model : undefined;
+  const requestedModel = isRecord(body) && typeof body.model === "string" ? body.model : undefined;
   const responder = faultResponder(requestId, requestedModel);
 
-  const planned = await respondWithPlannedFault(exchange, runtime.faults, 'chat', requestedModel, responder);
+  const planned = await respondWithPlannedFault(exchange, runtime.faults, "chat", requestedModel, responder);
   if (planned.isAnswered) return;
   const fault = planned.midStreamFault;
   const parsed = parseChatCompletion(body, state, requestId);
-  if ('error' in parsed) {
+  if ("error" in parsed) {
     exchange.sendJson(parsed.error.status, parsed.error.body, parsed.error.headers, jsonContentType);
     return;
   }
   if (fault) runtime.faults.consume(fault);
 
   const { reply, tokenDelayMs } = runtime.settings;
-  const headers: OutgoingHttpHeaders = { 'x-request-id': requestId, 'x-groq-region': 'fake-local', ...rateLimitHeaders(false, 0) };
+  const headers: OutgoingHttpHeaders = { "x-request-id": requestId, "x-groq-region": "fake-local", ...rateLimitHeaders(false, 0) };
   const completionId = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
 
@@ -159,7 +175,7 @@ async function handleChatCompletion(exchange: FakeExchange, runtime: FakeServerR
       await respondWithFault(exchange, fault, responder);
       return;
     }
-    if (reply === 'replay') {
+    if (reply === "replay") {
       exchange.sendJson(200, readFixtureJson(replayCompletionFixture), headers, jsonContentType);
       return;
     }
@@ -168,17 +184,17 @@ async function handleChatCompletion(exchange: FakeExchange, runtime: FakeServerR
       200,
       {
         id: completionId,
-        object: 'chat.completion',
+        object: "chat.completion",
         created,
         model: parsed.model.id,
         choices: [
-          { index: 0, message: { role: 'assistant', content: answer.text }, logprobs: null, finish_reason: finishReasonOf(answer) },
+          { index: 0, message: { role: "assistant", content: answer.text }, logprobs: null, finish_reason: finishReasonOf(answer) },
         ],
         usage: usageFields(parsed.promptTokens, answer.outputTokens),
         usage_breakdown: null,
         system_fingerprint: systemFingerprint,
         x_groq: { id: requestId, seed: randomInt(2 ** 31) },
-        service_tier: 'on_demand',
+        service_tier: "on_demand",
       },
       headers,
       jsonContentType,
@@ -187,15 +203,21 @@ async function handleChatCompletion(exchange: FakeExchange, runtime: FakeServerR
   }
 
   const frames =
-    reply === 'replay'
+    reply === "replay"
       ? replayFrames()
       : textStreamFrames({
-          base: { id: completionId, object: 'chat.completion.chunk', created, model: parsed.model.id, system_fingerprint: systemFingerprint },
+          base: {
+            id: completionId,
+            object: "chat.completion.chunk",
+            created,
+            model: parsed.model.id,
+            system_fingerprint: systemFingerprint,
+          },
           requestId,
           promptTokens: parsed.promptTokens,
           answer: composeAnswer(reply, parsed.echoInput, parsed.maxTokens),
         });
-  exchange.startStream({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
+  exchange.startStream({ "content-type": "text/event-stream", "cache-control": "no-cache", ...headers });
   await playDeltaStream({
     exchange,
     frames,
@@ -203,7 +225,7 @@ async function handleChatCompletion(exchange: FakeExchange, runtime: FakeServerR
     fault,
     faultWires: {
       // The groq SDK throws on any data line with an `error` key; exact in-stream texts are [U].
-      midStreamError: `data: ${JSON.stringify({ error: { message: 'Service Unavailable', type: 'internal_server_error' } })}\n\n`,
+      midStreamError: `data: ${JSON.stringify({ error: { message: "Service Unavailable", type: "internal_server_error" } })}\n\n`,
       malformedChunk: `data: {"id":"${completionId}","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"cut\n\n`,
     },
   });
@@ -217,15 +239,15 @@ interface ParsedChatCompletion {
   echoInput: EchoInput;
 }
 
-const allowedRoles = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
+const allowedRoles = new Set(["system", "developer", "user", "assistant", "tool"]);
 
 /** Groq validates against its JSON schema; messages marked [U] follow that style but are not recorded. */
 function parseChatCompletion(body: unknown, state: GroqState, requestId: string): ParsedChatCompletion | { error: ProviderErrorResponse } {
   const invalid = (message: string, extra: Record<string, unknown> = {}): { error: ProviderErrorResponse } => ({
-    error: groqError(400, { message, type: 'invalid_request_error', ...extra }, requestId),
+    error: groqError(400, { message, type: "invalid_request_error", ...extra }, requestId),
   });
-  if (!isRecord(body)) return invalid('request body must be a JSON object'); // [U]
-  if (typeof body.model !== 'string') return invalid("'model' : property 'model' is missing"); // [U]
+  if (!isRecord(body)) return invalid("request body must be a JSON object"); // [U]
+  if (typeof body.model !== "string") return invalid("'model' : property 'model' is missing"); // [U]
   if (!Array.isArray(body.messages)) return invalid("'messages' : property 'messages' is missing"); // [U]
   if (body.messages.length === 0) return invalid("'messages' : minimum number of items is 1"); // [U]
 
@@ -235,23 +257,23 @@ function parseChatCompletion(body: unknown, state: GroqState, requestId: string)
 
   const received: EchoMessage[] = [];
   for (const [index, message] of (body.messages as unknown[]).entries()) {
-    if (!isRecord(message) || typeof message.role !== 'string' || !allowedRoles.has(message.role)) {
+    if (!isRecord(message) || typeof message.role !== "string" || !allowedRoles.has(message.role)) {
       return invalid(`'messages.${index}' : discriminator property 'role' has invalid value`); // [U]
     }
     const { content } = message;
-    const text = typeof content === 'string' ? content : Array.isArray(content) ? flattenContentParts(content) : '';
+    const text = typeof content === "string" ? content : Array.isArray(content) ? flattenContentParts(content) : "";
     received.push({ role: message.role, text });
   }
 
   const maxTokensValue = body.max_completion_tokens ?? body.max_tokens;
-  const maxTokens = typeof maxTokensValue === 'number' ? maxTokensValue : undefined;
+  const maxTokens = typeof maxTokensValue === "number" ? maxTokensValue : undefined;
   if (maxTokens !== undefined && maxTokens > model.maxCompletionTokens) {
     // [U] wording recalled from real traffic, not recorded here.
     return invalid(
       `\`max_tokens\` must be less than or equal to \`${model.maxCompletionTokens}\`, the maximum value for \`max_tokens\` is less than the \`context_window\` for this model`,
     );
   }
-  const promptTokens = Math.max(estimateTokenCount(received.map((message) => message.text).join('')), 1);
+  const promptTokens = Math.max(estimateTokenCount(received.map((message) => message.text).join("")), 1);
   if (promptTokens + (maxTokens ?? 0) > model.contextWindow) {
     return { error: contextLengthExceeded(requestId) };
   }
@@ -265,8 +287,8 @@ function parseChatCompletion(body: unknown, state: GroqState, requestId: string)
   };
 }
 
-function finishReasonOf(answer: Answer): 'stop' | 'length' {
-  return answer.isTruncated ? 'length' : 'stop';
+function finishReasonOf(answer: Answer): "stop" | "length" {
+  return answer.isTruncated ? "length" : "stop";
 }
 
 /**
@@ -285,10 +307,10 @@ function textStreamFrames(options: {
     sseData({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...extra });
   const usage = usageFields(promptTokens, answer.outputTokens);
   return [
-    { wire: chunk({ role: 'assistant', content: '' }, null, { x_groq: { id: requestId, seed: randomInt(2 ** 31) } }), isDelta: false },
+    { wire: chunk({ role: "assistant", content: "" }, null, { x_groq: { id: requestId, seed: randomInt(2 ** 31) } }), isDelta: false },
     ...answer.chunks.map((text) => ({ wire: chunk({ content: text }, null), isDelta: true })),
     { wire: chunk({}, finishReasonOf(answer), { x_groq: { id: requestId, usage }, usage }), isDelta: false },
-    { wire: 'data: [DONE]\n\n', isDelta: false },
+    { wire: "data: [DONE]\n\n", isDelta: false },
   ];
 }
 
@@ -296,9 +318,9 @@ function textStreamFrames(options: {
 function replayFrames(): StreamFrame[] {
   const frames = readFixtureLines(replayChunksFixture).map((line) => {
     const content = (JSON.parse(line) as { choices?: Array<{ delta?: { content?: unknown } }> }).choices?.[0]?.delta?.content;
-    return { wire: `data: ${line}\n\n`, isDelta: typeof content === 'string' && content !== '' };
+    return { wire: `data: ${line}\n\n`, isDelta: typeof content === "string" && content !== "" };
   });
-  return [...frames, { wire: 'data: [DONE]\n\n', isDelta: false }];
+  return [...frames, { wire: "data: [DONE]\n\n", isDelta: false }];
 }
 
 function sseData(payload: unknown): string {
@@ -326,28 +348,28 @@ function faultResponder(requestId: string, requestedModel: string | undefined): 
     jsonContentType,
     errorResponseFor: (fault: FaultSpec): ProviderErrorResponse => {
       switch (fault.fault) {
-        case 'unauthorized':
+        case "unauthorized":
           return invalidApiKey(requestId);
-        case 'rate-limited':
+        case "rate-limited":
           return groqError(
             429,
             {
-              message: `Rate limit reached for model \`${requestedModel ?? 'llama-3.3-70b-versatile'}\` in organization \`org_fake\` service tier \`on_demand\` on tokens per minute (TPM): Limit 12000, Used 11500, Requested 900. Please try again in ${fault.retryAfterSeconds}s. Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing`,
-              type: 'tokens',
-              code: 'rate_limit_exceeded',
+              message: `Rate limit reached for model \`${requestedModel ?? "llama-3.3-70b-versatile"}\` in organization \`org_fake\` service tier \`on_demand\` on tokens per minute (TPM): Limit 12000, Used 11500, Requested 900. Please try again in ${fault.retryAfterSeconds}s. Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing`,
+              type: "tokens",
+              code: "rate_limit_exceeded",
             },
             requestId,
-            { 'retry-after': String(fault.retryAfterSeconds), ...rateLimitHeaders(true, fault.retryAfterSeconds) },
+            { "retry-after": String(fault.retryAfterSeconds), ...rateLimitHeaders(true, fault.retryAfterSeconds) },
           );
-        case 'overloaded':
-        case 'overloaded-mid-stream':
-          return groqError(503, { message: 'Service Unavailable', type: 'internal_server_error' }, requestId); // [U] body
-        case 'server-error':
-          return groqError(500, { message: 'Internal Server Error', type: 'internal_server_error' }, requestId); // [U] body
-        case 'context-too-long':
+        case "overloaded":
+        case "overloaded-mid-stream":
+          return groqError(503, { message: "Service Unavailable", type: "internal_server_error" }, requestId); // [U] body
+        case "server-error":
+          return groqError(500, { message: "Internal Server Error", type: "internal_server_error" }, requestId); // [U] body
+        case "context-too-long":
           return contextLengthExceeded(requestId);
-        case 'model-not-found':
-          return modelNotFound(requestedModel ?? '', requestId);
+        case "model-not-found":
+          return modelNotFound(requestedModel ?? "", requestId);
         default:
           throw new Error(`No HTTP error for fault ${fault.fault}`);
       }
@@ -356,12 +378,17 @@ function faultResponder(requestId: string, requestedModel: string | undefined): 
 }
 
 /** The OpenAI-style envelope `{ error: { message, type, code? } }` with Groq's `x-request-id`. */
-function groqError(status: number, error: Record<string, unknown>, requestId: string, headers: OutgoingHttpHeaders = {}): ProviderErrorResponse {
-  return { status, body: { error }, headers: { 'x-request-id': requestId, ...headers } };
+function groqError(
+  status: number,
+  error: Record<string, unknown>,
+  requestId: string,
+  headers: OutgoingHttpHeaders = {},
+): ProviderErrorResponse {
+  return { status, body: { error }, headers: { "x-request-id": requestId, ...headers } };
 }
 
 function invalidApiKey(requestId: string): ProviderErrorResponse {
-  return groqError(401, { message: 'Invalid API Key', type: 'invalid_request_error', code: 'invalid_api_key' }, requestId);
+  return groqError(401, { message: "Invalid API Key", type: "invalid_request_error", code: "invalid_api_key" }, requestId);
 }
 
 function modelNotFound(model: string, requestId: string): ProviderErrorResponse {
@@ -369,8 +396,8 @@ function modelNotFound(model: string, requestId: string): ProviderErrorResponse 
     404,
     {
       message: `The model \`${model}\` does not exist or you do not have access to it.`,
-      type: 'invalid_request_error',
-      code: 'model_not_found',
+      type: "invalid_request_error",
+      code: "model_not_found",
     },
     requestId,
   );
@@ -380,10 +407,10 @@ function contextLengthExceeded(requestId: string): ProviderErrorResponse {
   return groqError(
     400,
     {
-      message: 'Please reduce the length of the messages or completion.',
-      type: 'invalid_request_error',
-      param: 'messages',
-      code: 'context_length_exceeded',
+      message: "Please reduce the length of the messages or completion.",
+      type: "invalid_request_error",
+      param: "messages",
+      code: "context_length_exceeded",
     },
     requestId,
   );
@@ -392,19 +419,19 @@ function contextLengthExceeded(requestId: string): ProviderErrorResponse {
 /** Groq's documented names; resets are duration strings such as `7.66s` (PROTOCOLS.md §2.6). */
 function rateLimitHeaders(isExhausted: boolean, retryAfterSeconds: number): OutgoingHttpHeaders {
   return {
-    'x-ratelimit-limit-requests': '14400',
-    'x-ratelimit-limit-tokens': '12000',
-    'x-ratelimit-remaining-requests': isExhausted ? '14390' : '14399',
-    'x-ratelimit-remaining-tokens': isExhausted ? '0' : '11000',
-    'x-ratelimit-reset-requests': '6s',
-    'x-ratelimit-reset-tokens': `${isExhausted ? retryAfterSeconds : 0.5}s`,
+    "x-ratelimit-limit-requests": "14400",
+    "x-ratelimit-limit-tokens": "12000",
+    "x-ratelimit-remaining-requests": isExhausted ? "14390" : "14399",
+    "x-ratelimit-remaining-tokens": isExhausted ? "0" : "11000",
+    "x-ratelimit-reset-requests": "6s",
+    "x-ratelimit-reset-tokens": `${isExhausted ? retryAfterSeconds : 0.5}s`,
   };
 }
 
 function toModelObject(model: FakeGroqModel): Record<string, unknown> {
   return {
     id: model.id,
-    object: 'model',
+    object: "model",
     created: model.created,
     owned_by: model.ownedBy,
     active: true,

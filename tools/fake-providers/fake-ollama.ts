@@ -3,21 +3,21 @@
  * `GET /api/version`) speaking the real wire format: see /work/shared/PROTOCOLS.md §3 and the
  * documented examples in `fixtures/ollama/`. No authentication, like a local Ollama.
  */
-import type { OutgoingHttpHeaders } from 'node:http';
-import { isRecord, liftLeadingSystemMessages, type EchoInput, type EchoMessage } from './echo-reply';
-import type { FaultSpec } from './fault-plan';
-import { playDeltaStream, type StreamFrame } from './play-delta-stream';
-import { readFixtureJson, readFixtureLines } from './read-fixture';
-import { composeAnswer, type Answer } from './reply-mode';
-import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from './respond-with-fault';
+import type { OutgoingHttpHeaders } from "node:http";
+import { isRecord, liftLeadingSystemMessages, type EchoInput, type EchoMessage } from "./echo-reply";
+import type { FaultSpec } from "./fault-plan";
+import { playDeltaStream, type StreamFrame } from "./play-delta-stream";
+import { readFixtureJson, readFixtureLines } from "./read-fixture";
+import { composeAnswer, type Answer } from "./reply-mode";
+import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from "./respond-with-fault";
 import {
   startFakeServer,
   type CommonFakeOptions,
   type FakeExchange,
   type FakeProviderHandle,
   type FakeServerRuntime,
-} from './start-fake-server';
-import { estimateTokenCount, splitIntoTokenChunks } from './token-chunks';
+} from "./start-fake-server";
+import { estimateTokenCount, splitIntoTokenChunks } from "./token-chunks";
 
 export interface FakeOllamaModel {
   /** Full name with tag, e.g. `llama3.2:latest`; requests may omit `:latest`. */
@@ -39,56 +39,56 @@ export interface FakeOllamaModel {
 /** The first two are the `GET /api/tags` example of Ollama's docs (`fixtures/ollama/api-tags.response.json`). */
 export const defaultOllamaModels: readonly FakeOllamaModel[] = [
   {
-    name: 'deepseek-r1:latest',
-    family: 'qwen2',
-    architecture: 'qwen2',
-    parameterSize: '7.6B',
+    name: "deepseek-r1:latest",
+    family: "qwen2",
+    architecture: "qwen2",
+    parameterSize: "7.6B",
     parameterCount: 7615616512,
-    quantizationLevel: 'Q4_K_M',
+    quantizationLevel: "Q4_K_M",
     contextLength: 131072,
-    capabilities: ['completion', 'thinking'],
+    capabilities: ["completion", "thinking"],
     size: 4683075271,
-    digest: '0a8c266910232fd3291e71e5ba1e058cc5af9d411192cf88b6d30e92b6e73163',
-    modifiedAt: '2025-05-10T08:06:48.639712648-07:00',
+    digest: "0a8c266910232fd3291e71e5ba1e058cc5af9d411192cf88b6d30e92b6e73163",
+    modifiedAt: "2025-05-10T08:06:48.639712648-07:00",
   },
   {
-    name: 'llama3.2:latest',
-    family: 'llama',
-    architecture: 'llama',
-    parameterSize: '3.2B',
+    name: "llama3.2:latest",
+    family: "llama",
+    architecture: "llama",
+    parameterSize: "3.2B",
     parameterCount: 3212749888,
-    quantizationLevel: 'Q4_K_M',
+    quantizationLevel: "Q4_K_M",
     contextLength: 131072,
-    capabilities: ['completion', 'tools'],
+    capabilities: ["completion", "tools"],
     size: 2019393189,
-    digest: 'a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72',
-    modifiedAt: '2025-05-04T17:37:44.706015396-07:00',
+    digest: "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
+    modifiedAt: "2025-05-04T17:37:44.706015396-07:00",
   },
   {
-    name: 'gemma3:latest',
-    family: 'gemma3',
-    architecture: 'gemma3',
-    parameterSize: '4.3B',
+    name: "gemma3:latest",
+    family: "gemma3",
+    architecture: "gemma3",
+    parameterSize: "4.3B",
     parameterCount: 4299915632,
-    quantizationLevel: 'Q4_K_M',
+    quantizationLevel: "Q4_K_M",
     contextLength: 131072,
-    capabilities: ['completion', 'vision'],
+    capabilities: ["completion", "vision"],
     size: 3338801804,
-    digest: 'a2af6cc3eb7fa8be8504abaf9b04e88f17a119ec3f04a3addf55f92841195f5a',
-    modifiedAt: '2025-06-02T09:12:30.118273645-07:00',
+    digest: "a2af6cc3eb7fa8be8504abaf9b04e88f17a119ec3f04a3addf55f92841195f5a",
+    modifiedAt: "2025-06-02T09:12:30.118273645-07:00",
   },
   {
-    name: 'nomic-embed-text:latest',
-    family: 'nomic-bert',
-    architecture: 'nomic-bert',
-    parameterSize: '137M',
+    name: "nomic-embed-text:latest",
+    family: "nomic-bert",
+    architecture: "nomic-bert",
+    parameterSize: "137M",
     parameterCount: 136727040,
-    quantizationLevel: 'F16',
+    quantizationLevel: "F16",
     contextLength: 2048,
-    capabilities: ['embedding'],
+    capabilities: ["embedding"],
     size: 274302450,
-    digest: '0a109f422b47e3a30ba2b10eca18548e944e8a23073ee3f3e947efcf3c45e59f',
-    modifiedAt: '2025-04-20T11:02:15.524118392-07:00',
+    digest: "0a109f422b47e3a30ba2b10eca18548e944e8a23073ee3f3e947efcf3c45e59f",
+    modifiedAt: "2025-04-20T11:02:15.524118392-07:00",
   },
 ];
 
@@ -107,9 +107,9 @@ interface OllamaState {
   version: string;
 }
 
-const jsonContentType = 'application/json; charset=utf-8';
-const replayResponseFixture = 'ollama/api-chat.nonstream.response.json';
-const midStreamErrorFixture = 'ollama/api-generate.stream-midstream-error.ndjson';
+const jsonContentType = "application/json; charset=utf-8";
+const replayResponseFixture = "ollama/api-chat.nonstream.response.json";
+const midStreamErrorFixture = "ollama/api-generate.stream-midstream-error.ndjson";
 /**
  * The context a model is loaded with when the request sets no `num_ctx`: recent Ollama picks 4096 on
  * typical GPUs. Longer prompts are silently shortened (HTTP 200), so `prompt_eval_count` is capped.
@@ -119,12 +119,12 @@ const defaultLoadedContextTokens = 4096;
 export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<FakeOllama> {
   const initialState = (): OllamaState => ({
     models: [...(options.models ?? defaultOllamaModels)],
-    version: options.version ?? '0.12.10',
+    version: options.version ?? "0.12.10",
   });
   const state = initialState();
   const handle = await startFakeServer({
     ...options,
-    provider: 'ollama',
+    provider: "ollama",
     handleRequest: (exchange, runtime) => handleOllamaRequest(exchange, runtime, state),
     onReset: () => Object.assign(state, initialState()),
   });
@@ -138,29 +138,29 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
 
 async function handleOllamaRequest(exchange: FakeExchange, runtime: FakeServerRuntime, state: OllamaState): Promise<void> {
   const send = (error: ProviderErrorResponse): void => exchange.sendJson(error.status, error.body, error.headers, jsonContentType);
-  const method = exchange.method === 'HEAD' ? 'GET' : exchange.method;
+  const method = exchange.method === "HEAD" ? "GET" : exchange.method;
   const route = `${method} ${exchange.pathname}`;
   switch (route) {
-    case 'GET /':
-      exchange.sendText(200, 'Ollama is running', {}, 'text/plain; charset=utf-8');
+    case "GET /":
+      exchange.sendText(200, "Ollama is running", {}, "text/plain; charset=utf-8");
       return;
-    case 'GET /api/version':
+    case "GET /api/version":
       exchange.sendJson(200, { version: state.version }, {}, jsonContentType);
       return;
-    case 'POST /api/chat':
+    case "POST /api/chat":
       await handleChat(exchange, runtime, state);
       return;
-    case 'GET /api/tags':
-    case 'POST /api/show': {
+    case "GET /api/tags":
+    case "POST /api/show": {
       const requested = isRecord(exchange.body) ? (exchange.body.model ?? exchange.body.name) : undefined;
-      const responder = faultResponder(typeof requested === 'string' ? requested : undefined);
-      if ((await respondWithPlannedFault(exchange, runtime.faults, 'models', undefined, responder)).isAnswered) return;
-      if (route === 'GET /api/tags') {
+      const responder = faultResponder(typeof requested === "string" ? requested : undefined);
+      if ((await respondWithPlannedFault(exchange, runtime.faults, "models", undefined, responder)).isAnswered) return;
+      if (route === "GET /api/tags") {
         exchange.sendJson(200, { models: state.models.map(toTagsEntry) }, {}, jsonContentType);
         return;
       }
-      if (typeof requested !== 'string' || requested === '') {
-        send(ollamaError(400, 'model is required'));
+      if (typeof requested !== "string" || requested === "") {
+        send(ollamaError(400, "model is required"));
         return;
       }
       const model = findModel(state, requested);
@@ -170,7 +170,7 @@ async function handleOllamaRequest(exchange: FakeExchange, runtime: FakeServerRu
     }
     default:
       // Ollama's router (gin) answers unknown routes with a plain-text 404.
-      exchange.sendText(404, '404 page not found', {}, 'text/plain');
+      exchange.sendText(404, "404 page not found", {}, "text/plain");
   }
 }
 
@@ -178,38 +178,49 @@ async function handleChat(exchange: FakeExchange, runtime: FakeServerRuntime, st
   const body = exchange.body;
   const send = (error: ProviderErrorResponse): void => exchange.sendJson(error.status, error.body, error.headers, jsonContentType);
   // Real messages from ChatHandler (PROTOCOLS.md §3.6).
-  if (body === undefined) return send(ollamaError(400, 'missing request body'));
+  if (body === undefined) return send(ollamaError(400, "missing request body"));
   if (!isRecord(body)) return send(ollamaError(400, "invalid character looking for beginning of value")); // [U] Go's wording varies
-  if (typeof body.model !== 'string' || body.model === '') return send(ollamaError(400, 'model is required'));
+  if (typeof body.model !== "string" || body.model === "") return send(ollamaError(400, "model is required"));
   const requestedModel = body.model;
   const responder = faultResponder(requestedModel);
 
-  const planned = await respondWithPlannedFault(exchange, runtime.faults, 'chat', requestedModel, responder);
+  const planned = await respondWithPlannedFault(exchange, runtime.faults, "chat", requestedModel, responder);
   if (planned.isAnswered) return;
   const fault = planned.midStreamFault;
   const model = findModel(state, requestedModel);
   if (!model) return send(modelNotFound(requestedModel));
-  if (!model.capabilities.includes('completion')) return send(ollamaError(400, `"${requestedModel}" does not support chat`));
+  if (!model.capabilities.includes("completion")) return send(ollamaError(400, `"${requestedModel}" does not support chat`));
 
   const rawMessages = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
   if (rawMessages.length === 0) {
     // An empty chat only loads the model (done_reason "load"), as the real server does.
-    exchange.sendJson(200, { model: requestedModel, created_at: ollamaTimestamp(), message: { role: 'assistant', content: '' }, done: true, done_reason: 'load' }, {}, jsonContentType);
+    exchange.sendJson(
+      200,
+      {
+        model: requestedModel,
+        created_at: ollamaTimestamp(),
+        message: { role: "assistant", content: "" },
+        done: true,
+        done_reason: "load",
+      },
+      {},
+      jsonContentType,
+    );
     return;
   }
   const received: EchoMessage[] = [];
   for (const message of rawMessages) {
-    if (!isRecord(message) || typeof message.role !== 'string') return send(ollamaError(400, 'invalid message format')); // [U]
-    const images = Array.isArray(message.images) ? message.images.map(() => '[image]') : [];
-    const text = typeof message.content === 'string' ? message.content : '';
-    received.push({ role: message.role, text: [...images, ...(text === '' && images.length > 0 ? [] : [text])].join('\n') });
+    if (!isRecord(message) || typeof message.role !== "string") return send(ollamaError(400, "invalid message format")); // [U]
+    const images = Array.isArray(message.images) ? message.images.map(() => "[image]") : [];
+    const text = typeof message.content === "string" ? message.content : "";
+    received.push({ role: message.role, text: [...images, ...(text === "" && images.length > 0 ? [] : [text])].join("\n") });
   }
   if (fault) runtime.faults.consume(fault);
 
   const options = isRecord(body.options) ? body.options : {};
-  const maxTokens = typeof options.num_predict === 'number' && options.num_predict >= 0 ? options.num_predict : undefined;
-  const contextTokens = typeof options.num_ctx === 'number' ? options.num_ctx : Math.min(model.contextLength, defaultLoadedContextTokens);
-  const promptTokens = Math.min(Math.max(estimateTokenCount(received.map((message) => message.text).join('')), 1), contextTokens);
+  const maxTokens = typeof options.num_predict === "number" && options.num_predict >= 0 ? options.num_predict : undefined;
+  const contextTokens = typeof options.num_ctx === "number" ? options.num_ctx : Math.min(model.contextLength, defaultLoadedContextTokens);
+  const promptTokens = Math.min(Math.max(estimateTokenCount(received.map((message) => message.text).join("")), 1), contextTokens);
   const { system, messages } = liftLeadingSystemMessages(received);
   const echoInput: EchoInput = { model: requestedModel, system, messages };
   // Ollama streams unless told otherwise (the Go field is *bool, absent means stream).
@@ -221,7 +232,7 @@ async function handleChat(exchange: FakeExchange, runtime: FakeServerRuntime, st
       await respondWithFault(exchange, fault, responder);
       return;
     }
-    if (reply === 'replay') {
+    if (reply === "replay") {
       exchange.sendJson(200, readFixtureJson(replayResponseFixture), {}, jsonContentType);
       return;
     }
@@ -231,8 +242,8 @@ async function handleChat(exchange: FakeExchange, runtime: FakeServerRuntime, st
       {
         model: requestedModel,
         created_at: ollamaTimestamp(),
-        message: { role: 'assistant', content: answer.text },
-        ...finalFields(answer.isTruncated ? 'length' : 'stop', metrics(promptTokens, answer.outputTokens)),
+        message: { role: "assistant", content: answer.text },
+        ...finalFields(answer.isTruncated ? "length" : "stop", metrics(promptTokens, answer.outputTokens)),
       },
       {},
       jsonContentType,
@@ -240,8 +251,11 @@ async function handleChat(exchange: FakeExchange, runtime: FakeServerRuntime, st
     return;
   }
 
-  const frames = reply === 'replay' ? replayFrames(tokenDelayMs) : textStreamFrames(requestedModel, composeAnswer(reply, echoInput, maxTokens), promptTokens, tokenDelayMs);
-  exchange.startStream({ 'content-type': 'application/x-ndjson' });
+  const frames =
+    reply === "replay"
+      ? replayFrames(tokenDelayMs)
+      : textStreamFrames(requestedModel, composeAnswer(reply, echoInput, maxTokens), promptTokens, tokenDelayMs);
+  exchange.startStream({ "content-type": "application/x-ndjson" });
   await playDeltaStream({
     exchange,
     frames,
@@ -290,15 +304,20 @@ function textStreamFrames(model: string, answer: Answer, promptTokens: number, t
   const line = (payload: Record<string, unknown>): string => `${JSON.stringify(payload)}\n`;
   return [
     ...answer.chunks.map((content, index) => ({
-      wire: line({ model, created_at: ollamaTimestamp(start + (index + 1) * tokenDelayMs), message: { role: 'assistant', content }, done: false }),
+      wire: line({
+        model,
+        created_at: ollamaTimestamp(start + (index + 1) * tokenDelayMs),
+        message: { role: "assistant", content },
+        done: false,
+      }),
       isDelta: true,
     })),
     {
       wire: line({
         model,
         created_at: ollamaTimestamp(start + (answer.chunks.length + 1) * tokenDelayMs),
-        message: { role: 'assistant', content: '' },
-        ...finalFields(answer.isTruncated ? 'length' : 'stop', metrics(promptTokens, answer.outputTokens)),
+        message: { role: "assistant", content: "" },
+        ...finalFields(answer.isTruncated ? "length" : "stop", metrics(promptTokens, answer.outputTokens)),
       }),
       isDelta: false,
     },
@@ -330,22 +349,22 @@ function faultResponder(requestedModel: string | undefined): FaultResponder {
     jsonContentType,
     errorResponseFor: (fault: FaultSpec): ProviderErrorResponse => {
       switch (fault.fault) {
-        case 'unauthorized':
+        case "unauthorized":
           // What ollama.com (or an authenticating proxy) answers; a local Ollama has no auth.
-          return ollamaError(401, 'unauthorized');
-        case 'rate-limited':
-          return ollamaError(429, 'too many requests', { 'retry-after': String(fault.retryAfterSeconds) }); // [U] wording
-        case 'overloaded':
-        case 'overloaded-mid-stream':
+          return ollamaError(401, "unauthorized");
+        case "rate-limited":
+          return ollamaError(429, "too many requests", { "retry-after": String(fault.retryAfterSeconds) }); // [U] wording
+        case "overloaded":
+        case "overloaded-mid-stream":
           // Real wording, two spaces included (OLLAMA_MAX_QUEUE exceeded).
-          return ollamaError(503, 'server busy, please try again.  maximum pending requests exceeded');
-        case 'server-error':
-          return ollamaError(500, 'llama runner process has terminated: exit status 2');
-        case 'context-too-long':
+          return ollamaError(503, "server busy, please try again.  maximum pending requests exceeded");
+        case "server-error":
+          return ollamaError(500, "llama runner process has terminated: exit status 2");
+        case "context-too-long":
           // Only with `truncate: false` (or some templates); by default Ollama shortens silently.
-          return ollamaError(400, 'the input length exceeds the context length');
-        case 'model-not-found':
-          return modelNotFound(requestedModel ?? '');
+          return ollamaError(400, "the input length exceeds the context length");
+        case "model-not-found":
+          return modelNotFound(requestedModel ?? "");
         default:
           throw new Error(`No HTTP error for fault ${fault.fault}`);
       }
@@ -363,14 +382,14 @@ function modelNotFound(model: string): ProviderErrorResponse {
 }
 
 function findModel(state: OllamaState, requested: string): FakeOllamaModel | undefined {
-  const fullName = requested.includes(':') ? requested : `${requested}:latest`;
+  const fullName = requested.includes(":") ? requested : `${requested}:latest`;
   return state.models.find((model) => model.name === fullName);
 }
 
 function details(model: FakeOllamaModel): Record<string, unknown> {
   return {
-    parent_model: '',
-    format: 'gguf',
+    parent_model: "",
+    format: "gguf",
     family: model.family,
     families: [model.family],
     parameter_size: model.parameterSize,
@@ -379,19 +398,26 @@ function details(model: FakeOllamaModel): Record<string, unknown> {
 }
 
 function toTagsEntry(model: FakeOllamaModel): Record<string, unknown> {
-  return { name: model.name, model: model.name, modified_at: model.modifiedAt, size: model.size, digest: model.digest, details: details(model) };
+  return {
+    name: model.name,
+    model: model.name,
+    modified_at: model.modifiedAt,
+    size: model.size,
+    digest: model.digest,
+    details: details(model),
+  };
 }
 
 function toShowResponse(model: FakeOllamaModel): Record<string, unknown> {
   return {
-    license: '',
+    license: "",
     modelfile: `# Modelfile generated by "ollama show"\nFROM ${model.name}\n`,
-    parameters: '',
-    template: '{{ .Prompt }}',
+    parameters: "",
+    template: "{{ .Prompt }}",
     details: details(model),
     model_info: {
-      'general.architecture': model.architecture,
-      'general.parameter_count': model.parameterCount,
+      "general.architecture": model.architecture,
+      "general.parameter_count": model.parameterCount,
       [`${model.architecture}.context_length`]: model.contextLength,
       [`${model.architecture}.embedding_length`]: 3072,
     },
@@ -402,7 +428,7 @@ function toShowResponse(model: FakeOllamaModel): Record<string, unknown> {
 
 /** RFC 3339 in UTC with nanosecond digits, like Go's `time.Now().UTC()`. */
 function ollamaTimestamp(milliseconds = Date.now()): string {
-  return new Date(milliseconds).toISOString().replace(/Z$/, '000000Z');
+  return new Date(milliseconds).toISOString().replace(/Z$/, "000000Z");
 }
 
 function lastLine(fixture: string): string {

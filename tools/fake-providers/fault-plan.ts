@@ -1,27 +1,22 @@
-import { z } from 'zod';
+import { z } from "zod";
 
 export const faultNames = [
-  'unauthorized',
-  'rate-limited',
-  'overloaded',
-  'server-error',
-  'overloaded-mid-stream',
-  'reset-mid-stream',
-  'stall',
-  'malformed-chunk',
-  'context-too-long',
-  'model-not-found',
+  "unauthorized",
+  "rate-limited",
+  "overloaded",
+  "server-error",
+  "overloaded-mid-stream",
+  "reset-mid-stream",
+  "stall",
+  "malformed-chunk",
+  "context-too-long",
+  "model-not-found",
 ] as const;
 
 export type FaultName = (typeof faultNames)[number];
 
 /** Faults that happen after some deltas of a streamed answer (they need a valid request to start). */
-const midStreamFaultNames: ReadonlySet<FaultName> = new Set([
-  'overloaded-mid-stream',
-  'reset-mid-stream',
-  'stall',
-  'malformed-chunk',
-]);
+const midStreamFaultNames: ReadonlySet<FaultName> = new Set(["overloaded-mid-stream", "reset-mid-stream", "stall", "malformed-chunk"]);
 
 export function isMidStreamFault(name: FaultName): boolean {
   return midStreamFaultNames.has(name);
@@ -38,14 +33,14 @@ export const faultSpecSchema = z.strictObject({
   /** Only requests for this model (exactly as the client sends it) match; all models when absent. */
   model: z.string().optional(),
   /** Which kind of request matches: chat (default) or model listing. */
-  endpoint: z.enum(['chat', 'models']).default('chat'),
+  endpoint: z.enum(["chat", "models"]).default("chat"),
 });
 
 /** What callers pass (defaults optional). */
 export type FaultSpecInput = z.input<typeof faultSpecSchema>;
 /** A fault with every default filled in. */
 export type FaultSpec = z.output<typeof faultSpecSchema>;
-export type FaultEndpoint = FaultSpec['endpoint'];
+export type FaultEndpoint = FaultSpec["endpoint"];
 
 /** Accepts one fault, a list, or `{ faults: [...] }` (the shape `POST /__control/faults` takes). */
 export const faultListSchema = z.union([
@@ -96,8 +91,6 @@ export class FaultPlan {
   }
 
   private findPending(endpoint: FaultEndpoint, model: string | undefined): PendingFault | undefined {
-    return this.pending.find(
-      ({ spec }) => spec.endpoint === endpoint && (spec.model === undefined || spec.model === model),
-    );
+    return this.pending.find(({ spec }) => spec.endpoint === endpoint && (spec.model === undefined || spec.model === model));
   }
 }

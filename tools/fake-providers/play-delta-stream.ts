@@ -1,5 +1,5 @@
-import type { FaultSpec } from './fault-plan';
-import type { FakeExchange } from './start-fake-server';
+import type { FaultSpec } from "./fault-plan";
+import type { FakeExchange } from "./start-fake-server";
 
 /** One piece of a streamed response, already framed for the wire (SSE event, SSE data line, NDJSON line). */
 export interface StreamFrame {
@@ -16,7 +16,7 @@ export interface MidStreamFaultWires {
   malformedChunk: string;
 }
 
-export type StreamOutcome = 'completed' | 'interrupted';
+export type StreamOutcome = "completed" | "interrupted";
 
 /**
  * Writes `frames` on an already started stream, pausing before each delta, and ends the response.
@@ -36,32 +36,32 @@ export async function playDeltaStream(options: {
     if (index === faultIndex && fault !== undefined) {
       exchange.record.fault = fault.fault;
       await strikeMidStream(exchange, fault, options.faultWires);
-      return 'interrupted';
+      return "interrupted";
     }
     const frame = frames[index];
     if (frame === undefined) break;
     if (frame.isDelta && tokenDelayMs > 0) await exchange.sleep(tokenDelayMs);
-    if (!(await exchange.write(frame.wire))) return 'interrupted';
+    if (!(await exchange.write(frame.wire))) return "interrupted";
   }
   exchange.end();
-  return 'completed';
+  return "completed";
 }
 
 async function strikeMidStream(exchange: FakeExchange, fault: FaultSpec, wires: MidStreamFaultWires): Promise<void> {
   switch (fault.fault) {
-    case 'overloaded-mid-stream':
+    case "overloaded-mid-stream":
       // Real providers close right after the error event: no terminal event, no [DONE].
       await exchange.write(wires.midStreamError);
       exchange.end();
       return;
-    case 'malformed-chunk':
+    case "malformed-chunk":
       await exchange.write(wires.malformedChunk);
       exchange.end();
       return;
-    case 'reset-mid-stream':
+    case "reset-mid-stream":
       await exchange.resetConnection();
       return;
-    case 'stall':
+    case "stall":
       // Headers and some deltas are out; nothing more until the client gives up.
       await exchange.waitUntilClosed();
       return;

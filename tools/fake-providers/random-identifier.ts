@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from "node:crypto";
 
-const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /**
  * A provider-looking identifier such as `msg_01Fake…` or `req_01fake…`. Ids carry "fake" so a
@@ -8,7 +8,7 @@ const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
  */
 export function randomIdentifier(prefix: string, length = 24): string {
   const bytes = randomBytes(length);
-  let suffix = '';
+  let suffix = "";
   for (const byte of bytes) suffix += alphabet[byte % alphabet.length];
   return `${prefix}fake${suffix}`;
 }

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from "node:fs";
+import path from "node:path";
 
 // The fixtures live beside this code (copied from /work/shared/provider-fixtures) so the repository
 // stays self-contained; SOURCES.md in that folder records where each file came from.
-const fixturesDirectory = path.join(__dirname, 'fixtures');
+const fixturesDirectory = path.join(__dirname, "fixtures");
 
 const cache = new Map<string, string>();
 
@@ -11,7 +11,7 @@ const cache = new Map<string, string>();
 export function readFixtureText(relativePath: string): string {
   let text = cache.get(relativePath);
   if (text === undefined) {
-    text = readFileSync(path.join(fixturesDirectory, relativePath), 'utf8');
+    text = readFileSync(path.join(fixturesDirectory, relativePath), "utf8");
     cache.set(relativePath, text);
   }
   return text;
@@ -20,8 +20,8 @@ export function readFixtureText(relativePath: string): string {
 /** The non-empty lines of a line-per-payload fixture (vercel `*.chunks.txt`, NDJSON). */
 export function readFixtureLines(relativePath: string): string[] {
   return readFixtureText(relativePath)
-    .split('\n')
-    .filter((line) => line.trim() !== '');
+    .split("\n")
+    .filter((line) => line.trim() !== "");
 }
 
 export function readFixtureJson(relativePath: string): unknown {

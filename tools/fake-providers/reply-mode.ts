@@ -1,6 +1,6 @@
-import { z } from 'zod';
-import { buildEchoText, type EchoInput } from './echo-reply';
-import { estimateTokenCount, limitChunksToTokens, splitIntoTokenChunks } from './token-chunks';
+import { z } from "zod";
+import { buildEchoText, type EchoInput } from "./echo-reply";
+import { estimateTokenCount, limitChunksToTokens, splitIntoTokenChunks } from "./token-chunks";
 
 /**
  * What a fake answers:
@@ -8,17 +8,13 @@ import { estimateTokenCount, limitChunksToTokens, splitIntoTokenChunks } from '.
  * - `replay`: the real recorded stream of that provider (see `fixtures/SOURCES.md`);
  * - `{ text }`: this fixed text.
  */
-export const replyModeSchema = z.union([
-  z.literal('echo'),
-  z.literal('replay'),
-  z.strictObject({ text: z.string() }),
-]);
+export const replyModeSchema = z.union([z.literal("echo"), z.literal("replay"), z.strictObject({ text: z.string() })]);
 
 export type ReplyMode = z.infer<typeof replyModeSchema>;
 
 /** The answer text for the modes that compute one (`replay` is handled by each fake). */
-export function replyTextFor(mode: Exclude<ReplyMode, 'replay'>, echoInput: EchoInput): string {
-  return mode === 'echo' ? buildEchoText(echoInput) : mode.text;
+export function replyTextFor(mode: Exclude<ReplyMode, "replay">, echoInput: EchoInput): string {
+  return mode === "echo" ? buildEchoText(echoInput) : mode.text;
 }
 
 /** A computed answer, split into the deltas it is streamed in. */
@@ -30,8 +26,8 @@ export interface Answer {
   isTruncated: boolean;
 }
 
-export function composeAnswer(mode: Exclude<ReplyMode, 'replay'>, echoInput: EchoInput, maxTokens: number | undefined): Answer {
+export function composeAnswer(mode: Exclude<ReplyMode, "replay">, echoInput: EchoInput, maxTokens: number | undefined): Answer {
   const { chunks, isTruncated } = limitChunksToTokens(splitIntoTokenChunks(replyTextFor(mode, echoInput)), maxTokens);
-  const text = chunks.join('');
+  const text = chunks.join("");
   return { chunks, text, outputTokens: estimateTokenCount(text), isTruncated };
 }

@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { FaultName } from './fault-plan';
+import type { IncomingHttpHeaders } from "node:http";
+import type { FaultName } from "./fault-plan";
 
 /** One request a fake received. Fields after `receivedAt` are updated while the exchange runs. */
 export interface RecordedRequest {

@@ -1,6 +1,6 @@
-import type { OutgoingHttpHeaders } from 'node:http';
-import { isMidStreamFault, type FaultEndpoint, type FaultPlan, type FaultSpec } from './fault-plan';
-import type { FakeExchange } from './start-fake-server';
+import type { OutgoingHttpHeaders } from "node:http";
+import { isMidStreamFault, type FaultEndpoint, type FaultPlan, type FaultSpec } from "./fault-plan";
+import type { FakeExchange } from "./start-fake-server";
 
 /** An HTTP error exactly as one provider sends it. */
 export interface ProviderErrorResponse {
@@ -22,20 +22,16 @@ export interface FaultResponder {
  * closest non-streaming form: `overloaded-mid-stream` the provider's overloaded error,
  * `reset-mid-stream` a cut connection, `stall` no answer at all, `malformed-chunk` a cut-off JSON body.
  */
-export async function respondWithFault(
-  exchange: FakeExchange,
-  fault: FaultSpec,
-  provider: FaultResponder,
-): Promise<void> {
+export async function respondWithFault(exchange: FakeExchange, fault: FaultSpec, provider: FaultResponder): Promise<void> {
   exchange.record.fault = fault.fault;
   switch (fault.fault) {
-    case 'reset-mid-stream':
+    case "reset-mid-stream":
       await exchange.resetConnection();
       return;
-    case 'stall':
+    case "stall":
       await exchange.waitUntilClosed();
       return;
-    case 'malformed-chunk':
+    case "malformed-chunk":
       exchange.sendText(200, '{"id":"fake-cut-off","content":[{"type":"te', {}, provider.jsonContentType);
       return;
     default: {
@@ -59,7 +55,7 @@ export async function respondWithPlannedFault(
   provider: FaultResponder,
 ): Promise<{ isAnswered: true } | { isAnswered: false; midStreamFault: FaultSpec | undefined }> {
   const fault = faults.peek(endpoint, model);
-  if (fault && (endpoint !== 'chat' || !isMidStreamFault(fault.fault))) {
+  if (fault && (endpoint !== "chat" || !isMidStreamFault(fault.fault))) {
     faults.consume(fault);
     await respondWithFault(exchange, fault, provider);
     return { isAnswered: true };

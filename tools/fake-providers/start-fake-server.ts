@@ -1,12 +1,12 @@
-import http from 'node:http';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { z } from 'zod';
-import { FaultPlan, faultListSchema, type FaultSpec, type FaultSpecInput } from './fault-plan';
-import { replyModeSchema, type ReplyMode } from './reply-mode';
-import { RequestLog, type RecordedRequest } from './request-log';
+import http from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { z } from "zod";
+import { FaultPlan, faultListSchema, type FaultSpec, type FaultSpecInput } from "./fault-plan";
+import { replyModeSchema, type ReplyMode } from "./reply-mode";
+import { RequestLog, type RecordedRequest } from "./request-log";
 
-export type ProviderName = 'anthropic' | 'groq' | 'ollama';
+export type ProviderName = "anthropic" | "groq" | "ollama";
 
 /** Options every fake takes. */
 export interface CommonFakeOptions {
@@ -80,12 +80,12 @@ export class FakeExchange {
     private readonly log: RequestLog,
     private readonly isShuttingDown: () => boolean,
   ) {
-    this.closed = new Promise((resolve) => response.once('close', () => resolve()));
-    response.once('finish', () => {
+    this.closed = new Promise((resolve) => response.once("close", () => resolve()));
+    response.once("finish", () => {
       record.completed = true;
       log.notifyChanged();
     });
-    response.once('close', () => {
+    response.once("close", () => {
       if (!response.writableFinished && !this.isResetByServer && !this.isShuttingDown()) {
         record.clientClosed = true;
       }
@@ -117,7 +117,7 @@ export class FakeExchange {
     return this.response.writableEnded || this.response.destroyed || this.request.socket.destroyed;
   }
 
-  sendJson(status: number, body: unknown, headers: OutgoingHttpHeaders = {}, contentType = 'application/json'): void {
+  sendJson(status: number, body: unknown, headers: OutgoingHttpHeaders = {}, contentType = "application/json"): void {
     this.sendText(status, JSON.stringify(body), headers, contentType);
   }
 
@@ -125,8 +125,8 @@ export class FakeExchange {
     if (this.isClosed) return;
     this.record.status = status;
     this.response.writeHead(status, {
-      'content-type': contentType,
-      'content-length': Buffer.byteLength(text),
+      "content-type": contentType,
+      "content-length": Buffer.byteLength(text),
       ...headers,
     });
     this.response.end(text);
@@ -144,7 +144,7 @@ export class FakeExchange {
   async write(text: string): Promise<boolean> {
     if (this.isClosed) return false;
     if (!this.response.write(text)) {
-      await Promise.race([new Promise((resolve) => this.response.once('drain', resolve)), this.closed]);
+      await Promise.race([new Promise((resolve) => this.response.once("drain", resolve)), this.closed]);
     }
     return !this.isClosed;
   }
@@ -163,7 +163,7 @@ export class FakeExchange {
     const socket = this.request.socket;
     await new Promise((resolve) => setImmediate(resolve));
     if (!socket.destroyed && socket.writableLength > 0) {
-      await Promise.race([new Promise((resolve) => socket.write('', resolve)), this.closed]);
+      await Promise.race([new Promise((resolve) => socket.write("", resolve)), this.closed]);
     }
     socket.destroy();
   }
@@ -191,9 +191,9 @@ const settingsUpdateSchema = z.strictObject({
  * reply settings, the `/__control/*` endpoints, and a `close()` that never waits on open streams.
  */
 export async function startFakeServer(options: StartFakeServerOptions): Promise<FakeProviderHandle> {
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? "127.0.0.1";
   const initialSettings: FakeServerSettings = {
-    reply: options.reply ?? 'echo',
+    reply: options.reply ?? "echo",
     tokenDelayMs: options.tokenDelayMs ?? 0,
   };
   const settings: FakeServerSettings = { ...initialSettings };
@@ -212,25 +212,25 @@ export async function startFakeServer(options: StartFakeServerOptions): Promise<
 
   const handleControl = (pathname: string, method: string, body: unknown, response: ServerResponse): void => {
     const reply = (status: number, payload: unknown): void => {
-      response.writeHead(status, { 'content-type': 'application/json' });
+      response.writeHead(status, { "content-type": "application/json" });
       response.end(JSON.stringify(payload));
     };
     try {
       const route = `${method} ${pathname}`;
-      if (route === 'POST /__control/faults') {
+      if (route === "POST /__control/faults") {
         faults.set(faultListSchema.parse(body));
         reply(200, { faults: faults.list() });
-      } else if (route === 'GET /__control/faults') {
+      } else if (route === "GET /__control/faults") {
         reply(200, { faults: faults.list() });
-      } else if (route === 'DELETE /__control/faults') {
+      } else if (route === "DELETE /__control/faults") {
         faults.clear();
         reply(200, { faults: [] });
-      } else if (route === 'POST /__control/reset') {
+      } else if (route === "POST /__control/reset") {
         reset();
         reply(200, { ok: true });
-      } else if (route === 'GET /__control/requests') {
+      } else if (route === "GET /__control/requests") {
         reply(200, { requests: log.entries });
-      } else if (route === 'POST /__control/settings') {
+      } else if (route === "POST /__control/settings") {
         const update = settingsUpdateSchema.parse(body ?? {});
         if (update.reply !== undefined) settings.reply = update.reply;
         if (update.tokenDelayMs !== undefined) settings.tokenDelayMs = update.tokenDelayMs;
@@ -245,19 +245,19 @@ export async function startFakeServer(options: StartFakeServerOptions): Promise<
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const url = new URL(request.url ?? '/', 'http://fake.invalid');
+    const url = new URL(request.url ?? "/", "http://fake.invalid");
     let bodyText: string;
     try {
       const chunks: Buffer[] = [];
       for await (const chunk of request) chunks.push(chunk as Buffer);
-      bodyText = Buffer.concat(chunks).toString('utf8');
+      bodyText = Buffer.concat(chunks).toString("utf8");
     } catch {
       return; // the client went away while sending the body
     }
     const body = parseBody(bodyText);
-    const method = request.method ?? 'GET';
+    const method = request.method ?? "GET";
 
-    if (url.pathname.startsWith('/__control/')) {
+    if (url.pathname.startsWith("/__control/")) {
       handleControl(url.pathname, method, body, response);
       return;
     }
@@ -281,7 +281,7 @@ export async function startFakeServer(options: StartFakeServerOptions): Promise<
     } catch (error) {
       // A bug in a fake must be loud in test output, and must not leave the client hanging.
       console.error(`[fake ${options.provider}] handler failed for ${method} ${url.pathname}:`, error);
-      if (!response.headersSent) exchange.sendText(500, 'fake provider error', {}, 'text/plain');
+      if (!response.headersSent) exchange.sendText(500, "fake provider error", {}, "text/plain");
       else await exchange.resetConnection();
     }
   };
@@ -289,21 +289,21 @@ export async function startFakeServer(options: StartFakeServerOptions): Promise<
   const server = http.createServer((request, response) => {
     void handle(request, response);
   });
-  server.on('connection', (socket) => {
+  server.on("connection", (socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once("close", () => sockets.delete(socket));
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once("error", reject);
     server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
+      server.off("error", reject);
       resolve();
     });
   });
   const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('Fake server has no TCP address');
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  if (address === null || typeof address === "string") throw new Error("Fake server has no TCP address");
+  const urlHost = host.includes(":") ? `[${host}]` : host;
 
   let closing: Promise<void> | undefined;
   return {
@@ -336,7 +336,7 @@ export async function startFakeServer(options: StartFakeServerOptions): Promise<
 }
 
 function parseBody(text: string): unknown {
-  if (text === '') return undefined;
+  if (text === "") return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {

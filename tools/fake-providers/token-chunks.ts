@@ -18,10 +18,7 @@ export function estimateTokenCount(text: string): number {
  * Keeps the chunks that fit in `maxTokens` (estimated as above), the way a provider stops at its
  * output limit. `isTruncated` says whether the limit cut the answer short.
  */
-export function limitChunksToTokens(
-  chunks: readonly string[],
-  maxTokens: number | undefined,
-): { chunks: string[]; isTruncated: boolean } {
+export function limitChunksToTokens(chunks: readonly string[], maxTokens: number | undefined): { chunks: string[]; isTruncated: boolean } {
   if (maxTokens === undefined) return { chunks: [...chunks], isTruncated: false };
   const kept: string[] = [];
   let characters = 0;

@@ -40,12 +40,7 @@ export function renderTeamSettingsHtml(options: WebviewHtmlOptions): string {
 
 /** Escapes text for an HTML attribute value or text content. */
 export function escapeHtml(value: string): string {
-  return value
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;")
-    .replaceAll("'", "&#39;");
+  return value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll("'", "&#39;");
 }
 
 function renderPage(options: WebviewHtmlOptions, page: { title: string; bodyClass: string }): string {

@@ -72,7 +72,9 @@ export class TeamSettingsHandlers {
     const name = method as TeamSettingsRequestName;
     const parsed = teamSettingsRequests[name].params.safeParse(params);
     if (!parsed.success) {
-      const text = parsed.error.issues.map((issue) => (issue.path.length ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message)).join("; ");
+      const text = parsed.error.issues
+        .map((issue) => (issue.path.length ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message))
+        .join("; ");
       this.post({ kind: "response", id, ok: false, error: { code: "validation_failed", message: text } });
       return;
     }
@@ -81,7 +83,9 @@ export class TeamSettingsHandlers {
       this.post({ kind: "response", id, ok: true, result: await handler(parsed.data) });
     } catch (error) {
       const detail: ErrorDetail =
-        error instanceof TeamServerError ? error.toDetail() : { code: "internal_error", message: error instanceof Error ? error.message : String(error) };
+        error instanceof TeamServerError
+          ? error.toDetail()
+          : { code: "internal_error", message: error instanceof Error ? error.message : String(error) };
       this.post({ kind: "response", id, ok: false, error: detail });
     }
   }

@@ -197,7 +197,9 @@ export class ChatSession implements Disposable {
     return {
       connection: this.connection,
       userName: this.client.user?.name ?? null,
-      conversation: this.conversation ? { id: this.conversation.id, title: this.conversation.title, modelId: this.conversation.modelId } : null,
+      conversation: this.conversation
+        ? { id: this.conversation.id, title: this.conversation.title, modelId: this.conversation.modelId }
+        : null,
       messages: this.messages.map((message) => ({ ...message })),
       activeModel: this.activeModel,
       banner: this.banner,
@@ -236,8 +238,10 @@ export class ChatSession implements Disposable {
       this.activeModelChanged.fire(this.activeModel);
       const toRestore = this.conversationToRestore;
       this.conversationToRestore = null;
-      if (toRestore && !this.conversation) await this.openConversation(toRestore).catch((error) => this.log("Could not restore the conversation", error));
-      else if (this.conversation) await this.openConversation(this.conversation.id).catch((error) => this.log("Could not reload the conversation", error));
+      if (toRestore && !this.conversation)
+        await this.openConversation(toRestore).catch((error) => this.log("Could not restore the conversation", error));
+      else if (this.conversation)
+        await this.openConversation(this.conversation.id).catch((error) => this.log("Could not reload the conversation", error));
     } catch (error) {
       this.handleConnectionError(error);
     }
@@ -266,13 +270,21 @@ export class ChatSession implements Disposable {
       return;
     }
     if (isTeamServerError(error, "incompatible_server")) {
-      this.setConnection("incompatible-server", { kind: "error", message: error.message, action: { label: "Open Settings", command: "openSettings" } });
+      this.setConnection("incompatible-server", {
+        kind: "error",
+        message: error.message,
+        action: { label: "Open Settings", command: "openSettings" },
+      });
     } else if (isTeamServerError(error, "offline")) {
       this.setConnection("offline", { kind: "warning", message: error.message, action: { label: "Retry", command: "retryConnection" } });
     } else {
       this.log("Connecting to the Juggler server failed", error);
       const message = error instanceof Error ? error.message : String(error);
-      this.setConnection("offline", { kind: "error", message: `Could not connect to the Juggler server: ${message}`, action: { label: "Retry", command: "retryConnection" } });
+      this.setConnection("offline", {
+        kind: "error",
+        message: `Could not connect to the Juggler server: ${message}`,
+        action: { label: "Retry", command: "retryConnection" },
+      });
     }
   }
 
@@ -502,7 +514,10 @@ export class ChatSession implements Disposable {
       const isTitleChanged = this.conversation.title !== response.conversation.title;
       this.conversation = response.conversation;
       this.messages.push(response.userMessage, assistantMessage);
-      this.broadcast("messages/appended", { conversationId: conversation.id, messages: [{ ...response.userMessage }, { ...assistantMessage }] });
+      this.broadcast("messages/appended", {
+        conversationId: conversation.id,
+        messages: [{ ...response.userMessage }, { ...assistantMessage }],
+      });
       // The protocol has no "conversation changed" notification: a new conversation or title travels in a snapshot.
       if (isNewConversation || isTitleChanged) this.broadcastSnapshot();
     }
@@ -554,7 +569,10 @@ export class ChatSession implements Disposable {
   async switchModel(modelId: string): Promise<void> {
     this.requireReady();
     if (this.conversation) {
-      const { conversation } = await this.client.call("updateConversation", { params: { conversationId: this.conversation.id }, body: { modelId } });
+      const { conversation } = await this.client.call("updateConversation", {
+        params: { conversationId: this.conversation.id },
+        body: { modelId },
+      });
       if (this.conversation?.id === conversation.id) this.conversation = conversation;
     }
     this.preferredModelId = modelId;
@@ -577,10 +595,18 @@ export class ChatSession implements Disposable {
 
   private requireReady(): void {
     if (this.connection === "ready") return;
-    if (this.connection === "needs-sign-in") throw new TeamServerError(401, "not_signed_in", "Your Juggler session ended. Sign in again to continue.");
-    if (this.connection === "signed-out" || !this.client.isSignedIn) throw new TeamServerError(401, "not_signed_in", "Sign in to Juggler first.");
-    if (this.connection === "incompatible-server") throw new TeamServerError(0, "incompatible_server", this.banner?.message ?? "The Juggler server is not compatible with this extension.");
-    if (this.connection === "connecting") throw new TeamServerError(0, "offline", "Still connecting to the Juggler server; try again in a moment.", true);
+    if (this.connection === "needs-sign-in")
+      throw new TeamServerError(401, "not_signed_in", "Your Juggler session ended. Sign in again to continue.");
+    if (this.connection === "signed-out" || !this.client.isSignedIn)
+      throw new TeamServerError(401, "not_signed_in", "Sign in to Juggler first.");
+    if (this.connection === "incompatible-server")
+      throw new TeamServerError(
+        0,
+        "incompatible_server",
+        this.banner?.message ?? "The Juggler server is not compatible with this extension.",
+      );
+    if (this.connection === "connecting")
+      throw new TeamServerError(0, "offline", "Still connecting to the Juggler server; try again in a moment.", true);
     throw new TeamServerError(0, "offline", this.banner?.message ?? "Not connected to the Juggler server.", true);
   }
 
@@ -590,7 +616,12 @@ export class ChatSession implements Disposable {
   private trackAnswer(message: Message): Message {
     const existing = this.answers.get(message.id);
     if (existing) return existing.message;
-    const tracked: TrackedAnswer = { message: { ...message }, streamedText: "", controller: new AbortController(), finished: Promise.resolve() };
+    const tracked: TrackedAnswer = {
+      message: { ...message },
+      streamedText: "",
+      controller: new AbortController(),
+      finished: Promise.resolve(),
+    };
     if (message.status !== "streaming" || this.isDisposed) return tracked.message;
     this.answers.set(message.id, tracked);
     tracked.finished = this.consumeAnswerStream(tracked);
@@ -710,7 +741,9 @@ export function toErrorDetail(error: unknown): ErrorDetail {
 }
 
 function describeValidationError(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }): string {
-  return error.issues.map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message)).join("; ");
+  return error.issues
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message))
+    .join("; ");
 }
 
 function toWebUrl(href: string): string | undefined {

@@ -77,7 +77,9 @@ export class ChatViewChannel {
 
   respond(id: number, outcome: { ok: true; result: unknown } | { ok: false; error: ErrorDetail }): void {
     this.flush();
-    this.post(outcome.ok ? { kind: "response", id, ok: true, result: outcome.result } : { kind: "response", id, ok: false, error: outcome.error });
+    this.post(
+      outcome.ok ? { kind: "response", id, ok: true, result: outcome.result } : { kind: "response", id, ok: false, error: outcome.error },
+    );
   }
 
   dispose(): void {

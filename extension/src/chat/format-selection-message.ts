@@ -28,7 +28,8 @@ export const DEFAULT_SELECTION_INSTRUCTION = "Explain this code";
  */
 export function formatSelectionMessage(selection: CodeSelection, defaultInstruction = DEFAULT_SELECTION_INSTRUCTION): string {
   const instruction = selection.instruction?.trim() || defaultInstruction;
-  const lines = selection.startLine === selection.endLine ? `line ${selection.startLine}` : `lines ${selection.startLine}–${selection.endLine}`;
+  const lines =
+    selection.startLine === selection.endLine ? `line ${selection.startLine}` : `lines ${selection.startLine}–${selection.endLine}`;
   const longestBacktickRun = Math.max(0, ...[...selection.code.matchAll(/`+/g)].map((match) => match[0].length));
   const fence = "`".repeat(Math.max(3, longestBacktickRun + 1));
   const code = selection.code.endsWith("\n") ? selection.code.slice(0, -1) : selection.code;

@@ -20,9 +20,18 @@ export function groupConversationsByRecency(conversations: readonly Conversation
   for (const conversation of conversations) {
     const time = Date.parse(conversation.lastMessageAt);
     // A clock ahead of ours (another machine) still counts as today.
-    const group: RecencyGroup =
-      !Number.isFinite(time) ? "Older" : time >= startOfToday ? "Today" : time >= startOfYesterday ? "Yesterday" : time >= startOfPreviousWeek ? "Previous 7 Days" : "Older";
+    const group: RecencyGroup = !Number.isFinite(time)
+      ? "Older"
+      : time >= startOfToday
+        ? "Today"
+        : time >= startOfYesterday
+          ? "Yesterday"
+          : time >= startOfPreviousWeek
+            ? "Previous 7 Days"
+            : "Older";
     groups.get(group)?.push(conversation);
   }
-  return recencyGroups.map((group) => ({ group, conversations: groups.get(group) ?? [] })).filter((entry) => entry.conversations.length > 0);
+  return recencyGroups
+    .map((group) => ({ group, conversations: groups.get(group) ?? [] }))
+    .filter((entry) => entry.conversations.length > 0);
 }

@@ -21,7 +21,9 @@ export function parseGenerationEvent(rawEvent: ServerSentEvent): GenerationEvent
   }
   const parsed = generationEventSchemas[name].safeParse(data);
   if (!parsed.success) {
-    throw new TeamServerError(0, "invalid_response", `The Juggler server sent a ${name} event in an unexpected shape.`, false, { cause: parsed.error });
+    throw new TeamServerError(0, "invalid_response", `The Juggler server sent a ${name} event in an unexpected shape.`, false, {
+      cause: parsed.error,
+    });
   }
   return { sequence, event: name, data: parsed.data } as GenerationEvent;
 }

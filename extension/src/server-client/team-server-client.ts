@@ -1,4 +1,10 @@
-import type { RegisterRequest, CredentialsRequest, PendingRegistrationResponse, SessionResponse, User } from "../../../protocol/http/accounts";
+import type {
+  RegisterRequest,
+  CredentialsRequest,
+  PendingRegistrationResponse,
+  SessionResponse,
+  User,
+} from "../../../protocol/http/accounts";
 import { sessionResponseSchema } from "../../../protocol/http/accounts";
 import {
   API_PREFIX,
@@ -59,9 +65,7 @@ export type CallOptions<Name extends EndpointName> = {
   /** The query (for GET endpoints whose request schema is a query). */
   query?: EndpointRequest<Name>;
   signal?: AbortSignal;
-} & ([EndpointPathParameters<Name>] extends [never]
-  ? { params?: undefined }
-  : { params: Record<EndpointPathParameters<Name>, string> });
+} & ([EndpointPathParameters<Name>] extends [never] ? { params?: undefined } : { params: Record<EndpointPathParameters<Name>, string> });
 
 type CallArguments<Name extends EndpointName> = [EndpointPathParameters<Name>] extends [never]
   ? [options?: CallOptions<Name>]
@@ -425,7 +429,12 @@ export class TeamServerClient {
       throw error;
     }
     const parsed = sessionResponseSchema.safeParse(json);
-    if (!parsed.success) throw new TeamServerError(response.status, "invalid_response", "The Juggler server answered the token refresh in an unexpected shape.");
+    if (!parsed.success)
+      throw new TeamServerError(
+        response.status,
+        "invalid_response",
+        "The Juggler server answered the token refresh in an unexpected shape.",
+      );
     const session = await this.adoptSession(parsed.data);
     return session.accessToken;
   }
@@ -489,7 +498,13 @@ export class TeamServerClient {
     } catch (error) {
       if (options.signal?.aborted) throw abortedError();
       if (timeout.signal.aborted) {
-        throw new TeamServerError(0, "offline", `The Juggler server at ${this.serverUrlValue} did not answer in time. Check that it is running.`, true, { cause: error });
+        throw new TeamServerError(
+          0,
+          "offline",
+          `The Juggler server at ${this.serverUrlValue} did not answer in time. Check that it is running.`,
+          true,
+          { cause: error },
+        );
       }
       throw new TeamServerError(
         0,

@@ -141,9 +141,8 @@ async function askAndSignIn(client: TeamServerClient): Promise<StoredSession> {
 
   let meta: MetaResponse;
   try {
-    meta = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Connecting to ${serverUrl}…` },
-      () => client.connect(),
+    meta = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Connecting to ${serverUrl}…` }, () =>
+      client.connect(),
     );
   } catch (error) {
     await showFailure(error);
@@ -157,7 +156,8 @@ async function askAndSignIn(client: TeamServerClient): Promise<StoredSession> {
         { label: "$(sign-in) Sign in", detail: "Use an account you already have", isCreate: false },
         {
           label: "$(person-add) Create account",
-          detail: meta.registration === "approval" ? "An admin approves new accounts before they can sign in" : "A new account on this server",
+          detail:
+            meta.registration === "approval" ? "An admin approves new accounts before they can sign in" : "A new account on this server",
           isCreate: true,
         },
       ],
@@ -185,7 +185,11 @@ async function askAndSignIn(client: TeamServerClient): Promise<StoredSession> {
     password: true,
     ignoreFocusOut: true,
     validateInput: (value) =>
-      isCreatingAccount && value.length < PASSWORD_MIN_LENGTH ? `At least ${PASSWORD_MIN_LENGTH} characters` : value.length === 0 ? "Password is required" : undefined,
+      isCreatingAccount && value.length < PASSWORD_MIN_LENGTH
+        ? `At least ${PASSWORD_MIN_LENGTH} characters`
+        : value.length === 0
+          ? "Password is required"
+          : undefined,
   });
   if (password === undefined) throw new SignInCancelledError();
 

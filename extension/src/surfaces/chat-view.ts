@@ -40,7 +40,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       this.editorPanel.reveal();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(CHAT_EDITOR_VIEW_TYPE, "Juggler Chat", vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      CHAT_EDITOR_VIEW_TYPE,
+      "Juggler Chat",
+      vscode.ViewColumn.Active,
+      webviewOptions(this.extensionUri),
+    );
     this.adoptEditorPanel(panel);
   }
 

@@ -82,9 +82,13 @@ export class ConversationTreeProvider implements vscode.TreeDataProvider<Convers
     tooltip.appendText(conversation.title);
     tooltip.appendMarkdown("\n\n");
     if (modelLabel) tooltip.appendMarkdown(`$(hubot) ${escapeMarkdown(modelLabel)}  \n`);
-    tooltip.appendMarkdown(`Last message: ${formatLocalTime(conversation.lastMessageAt)}  \nCreated: ${formatLocalTime(conversation.createdAt)}`);
+    tooltip.appendMarkdown(
+      `Last message: ${formatLocalTime(conversation.lastMessageAt)}  \nCreated: ${formatLocalTime(conversation.createdAt)}`,
+    );
     item.tooltip = tooltip;
-    item.accessibilityInformation = { label: `${conversation.title}${modelLabel ? `, ${modelLabel}` : ""}, last message ${formatLocalTime(conversation.lastMessageAt)}` };
+    item.accessibilityInformation = {
+      label: `${conversation.title}${modelLabel ? `, ${modelLabel}` : ""}, last message ${formatLocalTime(conversation.lastMessageAt)}`,
+    };
     item.command = { command: "juggler.openConversation", title: "Open Conversation", arguments: [conversation.id] };
     return item;
   }
@@ -116,7 +120,9 @@ export class ConversationTreeProvider implements vscode.TreeDataProvider<Convers
       this.conversations.push(...page.conversations.filter((conversation) => !known.has(conversation.id)));
       this.nextCursor = page.nextCursor;
     } catch (error) {
-      void vscode.window.showErrorMessage(`Juggler could not load more conversations: ${error instanceof Error ? error.message : String(error)}`);
+      void vscode.window.showErrorMessage(
+        `Juggler could not load more conversations: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     this.treeDataChanged.fire(undefined);
   }
@@ -140,7 +146,11 @@ export class ConversationTreeProvider implements vscode.TreeDataProvider<Convers
   }
 }
 
-export function registerConversationTree(context: vscode.ExtensionContext, session: ChatSession, chatView: ChatViewProvider): ConversationTreeProvider {
+export function registerConversationTree(
+  context: vscode.ExtensionContext,
+  session: ChatSession,
+  chatView: ChatViewProvider,
+): ConversationTreeProvider {
   const provider = new ConversationTreeProvider(session);
   const treeView = vscode.window.createTreeView(CONVERSATIONS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true });
 
@@ -166,7 +176,9 @@ export function registerConversationTree(context: vscode.ExtensionContext, sessi
       try {
         await session.openConversation(conversationId);
       } catch (error) {
-        void vscode.window.showErrorMessage(`Juggler could not open the conversation: ${error instanceof Error ? error.message : String(error)}`);
+        void vscode.window.showErrorMessage(
+          `Juggler could not open the conversation: ${error instanceof Error ? error.message : String(error)}`,
+        );
         provider.refresh();
       }
     }),
@@ -176,19 +188,24 @@ export function registerConversationTree(context: vscode.ExtensionContext, sessi
         void vscode.window.showInformationMessage("Open a conversation or pick one in the Conversations view to rename it.");
         return;
       }
-      const current = isConversationNode(argument) ? argument.conversation.title : (provider.findConversation(conversationId)?.title ?? session.snapshot().conversation?.title ?? "");
+      const current = isConversationNode(argument)
+        ? argument.conversation.title
+        : (provider.findConversation(conversationId)?.title ?? session.snapshot().conversation?.title ?? "");
       const title = await vscode.window.showInputBox({
         title: "Rename Conversation",
         prompt: "New title",
         value: current,
         valueSelection: [0, current.length],
-        validateInput: (value) => (value.trim().length === 0 ? "The title must not be empty" : value.trim().length > 200 ? "At most 200 characters" : undefined),
+        validateInput: (value) =>
+          value.trim().length === 0 ? "The title must not be empty" : value.trim().length > 200 ? "At most 200 characters" : undefined,
       });
       if (title === undefined || title.trim() === current) return;
       try {
         await session.renameConversation(conversationId, title.trim());
       } catch (error) {
-        void vscode.window.showErrorMessage(`Juggler could not rename the conversation: ${error instanceof Error ? error.message : String(error)}`);
+        void vscode.window.showErrorMessage(
+          `Juggler could not rename the conversation: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }),
     vscode.commands.registerCommand("juggler.deleteConversation", async (argument: unknown) => {
@@ -197,7 +214,9 @@ export function registerConversationTree(context: vscode.ExtensionContext, sessi
         void vscode.window.showInformationMessage("Open a conversation or pick one in the Conversations view to delete it.");
         return;
       }
-      const title = isConversationNode(argument) ? argument.conversation.title : (provider.findConversation(conversationId)?.title ?? "this conversation");
+      const title = isConversationNode(argument)
+        ? argument.conversation.title
+        : (provider.findConversation(conversationId)?.title ?? "this conversation");
       const choice = await vscode.window.showWarningMessage(
         `Delete "${title}"?`,
         { modal: true, detail: "The conversation and all its messages are deleted from the team server. This cannot be undone." },
@@ -207,7 +226,9 @@ export function registerConversationTree(context: vscode.ExtensionContext, sessi
       try {
         await session.deleteConversation(conversationId);
       } catch (error) {
-        void vscode.window.showErrorMessage(`Juggler could not delete the conversation: ${error instanceof Error ? error.message : String(error)}`);
+        void vscode.window.showErrorMessage(
+          `Juggler could not delete the conversation: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }),
   );

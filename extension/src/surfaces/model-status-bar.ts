@@ -32,7 +32,9 @@ function renderStatusBarItem(item: vscode.StatusBarItem, session: ChatSession): 
       const model = session.activeModel;
       if (model) {
         item.text = `$(hubot) ${model.label}`;
-        item.tooltip = new vscode.MarkdownString(`Juggler model: **${escapeMarkdown(model.label)}** (${escapeMarkdown(model.provider)})\n\nClick to switch the model of this conversation.`);
+        item.tooltip = new vscode.MarkdownString(
+          `Juggler model: **${escapeMarkdown(model.label)}** (${escapeMarkdown(model.provider)})\n\nClick to switch the model of this conversation.`,
+        );
         item.accessibilityInformation = { label: `Juggler model: ${model.label}. Switch model`, role: "button" };
       } else {
         item.text = "$(hubot) No model";
@@ -51,7 +53,8 @@ function renderStatusBarItem(item: vscode.StatusBarItem, session: ChatSession): 
     case "signed-out":
     case "needs-sign-in":
       item.text = "$(hubot) Juggler: Sign In";
-      item.tooltip = state === "needs-sign-in" ? "Your Juggler session ended. Click to sign in again." : "Sign in to your team's Juggler server";
+      item.tooltip =
+        state === "needs-sign-in" ? "Your Juggler session ended. Click to sign in again." : "Sign in to your team's Juggler server";
       item.accessibilityInformation = { label: "Sign in to Juggler", role: "button" };
       item.command = "juggler.signIn";
       return;
@@ -82,7 +85,9 @@ export async function pickModel(session: ChatSession): Promise<void> {
   }
   const quickPick = vscode.window.createQuickPick<ModelQuickPickItem>();
   quickPick.title = "Switch Model";
-  quickPick.placeholder = session.openConversationId ? "Model for this conversation (it sees the whole conversation)" : "Model for the next conversation";
+  quickPick.placeholder = session.openConversationId
+    ? "Model for this conversation (it sees the whole conversation)"
+    : "Model for the next conversation";
   quickPick.matchOnDetail = true;
   quickPick.items = toModelItems(session.visibleModels, session.activeModelId);
   quickPick.activeItems = quickPick.items.filter((item) => item.modelId === session.activeModelId);

@@ -37,7 +37,9 @@ export function registerSendSelection(context: vscode.ExtensionContext, session:
       try {
         await session.sendSelection(selection, defaultInstruction);
       } catch (error) {
-        void vscode.window.showErrorMessage(`Juggler could not send the selection: ${error instanceof Error ? error.message : String(error)}`);
+        void vscode.window.showErrorMessage(
+          `Juggler could not send the selection: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }),
   );

@@ -20,7 +20,12 @@ export function registerTeamSettings(context: vscode.ExtensionContext, session: 
       panel.reveal();
       return;
     }
-    const created = vscode.window.createWebviewPanel(TEAM_SETTINGS_VIEW_TYPE, "Juggler Team Settings", vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
+    const created = vscode.window.createWebviewPanel(
+      TEAM_SETTINGS_VIEW_TYPE,
+      "Juggler Team Settings",
+      vscode.ViewColumn.Active,
+      webviewOptions(context.extensionUri),
+    );
     panel = created;
     created.iconPath = vscode.Uri.joinPath(context.extensionUri, "media", "juggler.svg");
     const panelHandlers = new TeamSettingsHandlers(

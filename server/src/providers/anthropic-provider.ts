@@ -53,7 +53,9 @@ export class AnthropicProvider implements ChatProvider {
     const { system, turns } = request.conversation;
     let stream: AsyncIterable<Anthropic.Messages.RawMessageStreamEvent>;
     try {
-      stream = await (await this.client()).messages.create(
+      stream = await (
+        await this.client()
+      ).messages.create(
         {
           model: request.model,
           max_tokens: request.maxOutputTokens,
@@ -137,7 +139,12 @@ export class AnthropicProvider implements ChatProvider {
     return { kind: this.kind, baseUrl: this.connection.baseUrl, model, secrets: [this.connection.apiKey] };
   }
 
-  private toProviderError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", signal: AbortSignal | undefined): Error {
+  private toProviderError(
+    error: unknown,
+    context: ProviderCallContext,
+    phase: "request" | "stream",
+    signal: AbortSignal | undefined,
+  ): Error {
     if (signal?.aborted) return createAbortError();
     if (error instanceof ProviderError) return error;
     const sdk = this.sdk;
@@ -155,7 +162,9 @@ export class AnthropicProvider implements ChatProvider {
 }
 
 /** Input tokens include the prompt-cache reads and writes when the provider reports them (PROTOCOLS.md §1.4). */
-function totalInputTokens(usage: { input_tokens?: number | null; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null } | undefined): number | undefined {
+function totalInputTokens(
+  usage: { input_tokens?: number | null; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null } | undefined,
+): number | undefined {
   if (typeof usage?.input_tokens !== "number") return undefined;
   return usage.input_tokens + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
 }

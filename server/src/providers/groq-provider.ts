@@ -64,7 +64,9 @@ export class GroqProvider implements ChatProvider {
     const { system, turns } = request.conversation;
     let stream: AsyncIterable<Groq.Chat.ChatCompletionChunk>;
     try {
-      stream = await (await this.client()).chat.completions.create(
+      stream = await (
+        await this.client()
+      ).chat.completions.create(
         {
           model: request.model,
           stream: true,
@@ -139,7 +141,12 @@ export class GroqProvider implements ChatProvider {
     return { kind: this.kind, baseUrl: this.connection.baseUrl, model, secrets: [this.connection.apiKey] };
   }
 
-  private toProviderError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", signal: AbortSignal | undefined): Error {
+  private toProviderError(
+    error: unknown,
+    context: ProviderCallContext,
+    phase: "request" | "stream",
+    signal: AbortSignal | undefined,
+  ): Error {
     if (signal?.aborted) return createAbortError();
     if (error instanceof ProviderError) return error;
     const sdk = this.sdk;

@@ -166,12 +166,10 @@ export function mapNetworkFailure(
   const label = providerLabels[context.kind];
   const cause = describeNetworkCause(error);
   if (phase === "stream") {
-    return new ProviderError(
-      "provider_stream_broken",
-      `${label}'s answer was cut off: the connection broke mid-answer — try again`,
-      true,
-      { providerMessage: scrubSecrets(cause.text, context.secrets) || undefined, cause: error },
-    );
+    return new ProviderError("provider_stream_broken", `${label}'s answer was cut off: the connection broke mid-answer — try again`, true, {
+      providerMessage: scrubSecrets(cause.text, context.secrets) || undefined,
+      cause: error,
+    });
   }
   const where = displayUrl(context.baseUrl);
   let reason: string;
@@ -183,15 +181,23 @@ export function mapNetworkFailure(
     reason = "the host name was not found";
   } else if (cause.codes.some((code) => code.startsWith("ERR_TLS") || code.includes("CERT"))) {
     reason = "the TLS certificate was not accepted";
-  } else if (cause.codes.some((code) => ["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"].includes(code)) || /terminated|other side closed/i.test(cause.text)) {
+  } else if (
+    cause.codes.some((code) => ["ECONNRESET", "UND_ERR_SOCKET", "EPIPE"].includes(code)) ||
+    /terminated|other side closed/i.test(cause.text)
+  ) {
     reason = "the connection was closed before it answered";
   } else {
     reason = "the connection failed";
   }
-  return new ProviderError("provider_unreachable", `Could not reach ${label} at ${where}: ${reason} — check the base URL in Team Settings`, true, {
-    providerMessage: scrubSecrets(cause.text, context.secrets) || undefined,
-    cause: error,
-  });
+  return new ProviderError(
+    "provider_unreachable",
+    `Could not reach ${label} at ${where}: ${reason} — check the base URL in Team Settings`,
+    true,
+    {
+      providerMessage: scrubSecrets(cause.text, context.secrets) || undefined,
+      cause: error,
+    },
+  );
 }
 
 /** A chunk that is not valid JSON, or a stream that ended before the provider said it was done. */

@@ -173,7 +173,11 @@ export class OllamaProvider implements ChatProvider {
     if (error instanceof Error && error.name === "ProviderTimeoutError") {
       return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
     }
-    if (error instanceof TypeError || (error instanceof Error && /ECONN|ENOTFOUND|EAI_AGAIN|socket|terminated/i.test(String((error as { cause?: unknown }).cause ?? error.message)))) {
+    if (
+      error instanceof TypeError ||
+      (error instanceof Error &&
+        /ECONN|ENOTFOUND|EAI_AGAIN|socket|terminated/i.test(String((error as { cause?: unknown }).cause ?? error.message)))
+    ) {
       return mapNetworkFailure(context, error, phase);
     }
     return error instanceof Error ? error : new Error(String(error));

@@ -41,7 +41,9 @@ export function prepareAnthropicConversation(system: string | undefined, turns: 
 
   if (merged[0]?.role === "assistant") {
     merged.unshift({ role: "user", content: conversationContinuesText, messageIds: [] });
-    adjustments.push(`Added a "${conversationContinuesText}" user turn at the start (Anthropic needs the conversation to start with a user message)`);
+    adjustments.push(
+      `Added a "${conversationContinuesText}" user turn at the start (Anthropic needs the conversation to start with a user message)`,
+    );
   }
 
   // A final assistant turn is a prefill the model continues; Anthropic rejects it with trailing whitespace.

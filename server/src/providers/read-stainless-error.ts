@@ -6,7 +6,12 @@ import type { ProviderFailure } from "./map-provider-error";
  * the whole JSON body for an HTTP error (`{type, error: {type, message}}` / `{error: {message, type, code}}`)
  * but only the inner object for Groq's in-stream `data: {"error": …}`.
  */
-export function readStainlessError(error: { status?: number | undefined; headers?: Headers | undefined; error?: unknown; message?: string }): ProviderFailure {
+export function readStainlessError(error: {
+  status?: number | undefined;
+  headers?: Headers | undefined;
+  error?: unknown;
+  message?: string;
+}): ProviderFailure {
   const body = error.error;
   const inner = isRecord(body) && isRecord(body.error) ? body.error : isRecord(body) ? body : undefined;
   const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);

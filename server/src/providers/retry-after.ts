@@ -1,9 +1,5 @@
 /** Response headers as fetch (`Headers`) or Node (`IncomingHttpHeaders`-like records) give them. */
-export type HeaderSource =
-  | { get(name: string): string | null }
-  | Record<string, string | string[] | number | undefined>
-  | undefined
-  | null;
+export type HeaderSource = { get(name: string): string | null } | Record<string, string | string[] | number | undefined> | undefined | null;
 
 export function readHeader(headers: HeaderSource, name: string): string | undefined {
   if (!headers) return undefined;

@@ -219,7 +219,9 @@ export class AccountService {
   }
 
   async signIn(request: CredentialsRequest): Promise<SessionResponse> {
-    const row: UserRow | undefined = await this.database("users").where({ name_key: nameKeyOf(request.name) }).first();
+    const row: UserRow | undefined = await this.database("users")
+      .where({ name_key: nameKeyOf(request.name) })
+      .first();
     if (row === undefined) {
       await burnEquivalentWork(request.password);
       throw invalidCredentials();
@@ -230,7 +232,9 @@ export class AccountService {
     if (refusal) throw refusal;
 
     if (needsRehash(row.password_hash)) {
-      await this.database("users").where({ id: row.id }).update({ password_hash: await hashPassword(request.password) });
+      await this.database("users")
+        .where({ id: row.id })
+        .update({ password_hash: await hashPassword(request.password) });
     }
     const now = this.context.now();
     const session = await this.transaction((transaction) => this.createSession(transaction, row, crypto.randomUUID(), now));
@@ -314,8 +318,16 @@ export class AccountService {
         await transaction("users")
           .where({ id: userId })
           .update({ password_hash: passwordHash, password_changed_at: passwordChangedAt, updated_at: now });
-        await transaction("refresh_tokens").where({ user_id: userId }).whereNot({ status: "revoked" }).update({ status: "revoked", used_at: now });
-        return this.createSession(transaction, { ...current, password_hash: passwordHash, password_changed_at: passwordChangedAt }, crypto.randomUUID(), now);
+        await transaction("refresh_tokens")
+          .where({ user_id: userId })
+          .whereNot({ status: "revoked" })
+          .update({ status: "revoked", used_at: now });
+        return this.createSession(
+          transaction,
+          { ...current, password_hash: passwordHash, password_changed_at: passwordChangedAt },
+          crypto.randomUUID(),
+          now,
+        );
       }),
     );
     this.context.logger.info("password changed; other sessions ended", { userId });
@@ -404,10 +416,15 @@ export class AccountService {
         // Disabling also moves the token version on, so access tokens issued before stay dead
         // after the account is enabled again (the user signs in afresh).
         const isBeingDisabled = status === "disabled" && target.status !== "disabled";
-        const passwordChangedAt = isBeingDisabled ? Math.max(now, Number(target.password_changed_at) + 1) : Number(target.password_changed_at);
+        const passwordChangedAt = isBeingDisabled
+          ? Math.max(now, Number(target.password_changed_at) + 1)
+          : Number(target.password_changed_at);
         await transaction("users").where({ id: userId }).update({ role, status, password_changed_at: passwordChangedAt, updated_at: now });
         if (status !== "active") {
-          await transaction("refresh_tokens").where({ user_id: userId }).whereNot({ status: "revoked" }).update({ status: "revoked", used_at: now });
+          await transaction("refresh_tokens")
+            .where({ user_id: userId })
+            .whereNot({ status: "revoked" })
+            .update({ status: "revoked", used_at: now });
         }
         return { ...target, role, status, password_changed_at: passwordChangedAt, updated_at: now };
       }),

@@ -1,4 +1,10 @@
-import type { AdminModel, AdminModelListResponse, Model, ModelListResponse, UpdateModelVisibilityRequest } from "../../../protocol/http/models";
+import type {
+  AdminModel,
+  AdminModelListResponse,
+  Model,
+  ModelListResponse,
+  UpdateModelVisibilityRequest,
+} from "../../../protocol/http/models";
 import { providerKinds, type ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../http/app-error";
 import { isAbortError } from "../providers/abort-error";
@@ -188,7 +194,10 @@ export class CatalogService {
     this.context.logger.info("models refreshed", { provider: kind, ...summary });
   }
 
-  private async storeDiscoveredModels(kind: ProviderKind, discovered: DiscoveredModel[]): Promise<{ listed: number; added: number; gone: number }> {
+  private async storeDiscoveredModels(
+    kind: ProviderKind,
+    discovered: DiscoveredModel[],
+  ): Promise<{ listed: number; added: number; gone: number }> {
     const byName = new Map<string, DiscoveredModel>();
     for (const model of discovered) {
       if (model.name === "" || model.name.length > maximumModelNameLength) continue;
@@ -200,7 +209,17 @@ export class CatalogService {
     await this.context.database.transaction(async (transaction) => {
       const existing: ModelRow[] = await transaction("models")
         .where({ provider: kind })
-        .select("id", "provider", "name", "display_name", "context_window", "max_output_tokens", "supports_vision", "is_visible", "is_available");
+        .select(
+          "id",
+          "provider",
+          "name",
+          "display_name",
+          "context_window",
+          "max_output_tokens",
+          "supports_vision",
+          "is_visible",
+          "is_available",
+        );
       const existingByName = new Map(existing.map((row) => [row.name, row]));
       const inserts: Array<Record<string, unknown>> = [];
       for (const model of byName.values()) {
@@ -213,7 +232,16 @@ export class CatalogService {
         const row = existingByName.get(model.name);
         if (!row) {
           // an admin decides what members see
-          inserts.push({ id: `${kind}:${model.name}`, provider: kind, name: model.name, ...fields, is_visible: false, is_available: true, created_at: now, updated_at: now });
+          inserts.push({
+            id: `${kind}:${model.name}`,
+            provider: kind,
+            name: model.name,
+            ...fields,
+            is_visible: false,
+            is_available: true,
+            created_at: now,
+            updated_at: now,
+          });
         } else if (
           // a periodic refresh usually changes nothing: write only what did
           row.display_name !== fields.display_name ||
@@ -222,7 +250,9 @@ export class CatalogService {
           (row.supports_vision === null ? null : isTrue(row.supports_vision)) !== fields.supports_vision ||
           !isTrue(row.is_available)
         ) {
-          await transaction("models").where({ id: row.id }).update({ ...fields, is_available: true, updated_at: now });
+          await transaction("models")
+            .where({ id: row.id })
+            .update({ ...fields, is_available: true, updated_at: now });
         }
       }
       added = inserts.length;
@@ -263,17 +293,19 @@ export class CatalogService {
   }
 
   private async readModels(): Promise<Map<string, AdminModel>> {
-    const rows: ModelRow[] = await this.context.database("models").select(
-      "id",
-      "provider",
-      "name",
-      "display_name",
-      "context_window",
-      "max_output_tokens",
-      "supports_vision",
-      "is_visible",
-      "is_available",
-    );
+    const rows: ModelRow[] = await this.context
+      .database("models")
+      .select(
+        "id",
+        "provider",
+        "name",
+        "display_name",
+        "context_window",
+        "max_output_tokens",
+        "supports_vision",
+        "is_visible",
+        "is_available",
+      );
     const models = new Map<string, AdminModel>();
     for (const row of rows) {
       if (!(providerKinds as readonly string[]).includes(row.provider)) continue;
@@ -327,4 +359,3 @@ function toMemberModel(model: AdminModel): Model {
     supportsVision: model.supportsVision,
   };
 }
-

@@ -87,7 +87,12 @@ export interface FittedTurns {
  * being answered) is never dropped, and after a cut the kept part starts with a user turn: an
  * answer without its question only confuses the model. Never silent: the ids go to the snapshot.
  */
-export function fitTurnsToBudget(system: string | undefined, turns: readonly ChatTurn[], budget: WindowBudget, modelId: string): FittedTurns {
+export function fitTurnsToBudget(
+  system: string | undefined,
+  turns: readonly ChatTurn[],
+  budget: WindowBudget,
+  modelId: string,
+): FittedTurns {
   let total = estimateConversationTokens(system, turns);
   if (total <= budget.inputBudgetTokens) return { turns: [...turns], droppedMessageIds: [], adjustments: [] };
 

@@ -322,4 +322,3 @@ function decodeCursor(cursor: string): ConversationListPosition {
   }
   throw new AppError(400, "validation_failed", "cursor: not a cursor from a previous page");
 }
-

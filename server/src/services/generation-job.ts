@@ -154,7 +154,9 @@ export class GenerationJob {
         built = buildContext(branch, options.model, options.provider);
       } catch (error) {
         options.logger.error("building the context failed", { messageId: this.messageId, error });
-        await this.finish(this.errorOutcome({ code: "internal_error", message: "The server could not prepare this conversation for the model" }));
+        await this.finish(
+          this.errorOutcome({ code: "internal_error", message: "The server could not prepare this conversation for the model" }),
+        );
         return;
       }
       this.snapshot = built.snapshot;
@@ -209,7 +211,12 @@ export class GenerationJob {
         if (!canRetry) {
           return this.finish(this.errorOutcome({ code: error.code, message: error.message, retryable: error.retryable }, usage));
         }
-        const delayMs = retryDelayMs(attempt, error.options.retryAfterMs, options.retryMaxDelayMs, options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS);
+        const delayMs = retryDelayMs(
+          attempt,
+          error.options.retryAfterMs,
+          options.retryMaxDelayMs,
+          options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
+        );
         options.logger.info("retrying provider request", {
           messageId: this.messageId,
           provider: options.model.provider,
@@ -234,7 +241,10 @@ export class GenerationJob {
 
   private stoppedOutcome(usage: { inputTokens: number | undefined; outputTokens: number | undefined }): Outcome {
     if (this.stopReason === "shutdown") return this.errorOutcome(SHUTDOWN_ERROR, usage, "interrupted");
-    return { result: this.result("stopped", usage, null, null, null), isUsageReported: usage.inputTokens !== undefined || usage.outputTokens !== undefined };
+    return {
+      result: this.result("stopped", usage, null, null, null),
+      isUsageReported: usage.inputTokens !== undefined || usage.outputTokens !== undefined,
+    };
   }
 
   private errorOutcome(
@@ -281,12 +291,14 @@ export class GenerationJob {
 
   /** Database writes of one job run one after another, so a late flush never overwrites the final text. */
   private enqueueWrite(write: () => Promise<unknown>): Promise<void> {
-    this.writes = this.writes.then(
-      () => write().then(() => undefined),
-      () => undefined,
-    ).catch((error: unknown) => {
-      this.options.logger.error("saving an answer failed", { messageId: this.messageId, error });
-    });
+    this.writes = this.writes
+      .then(
+        () => write().then(() => undefined),
+        () => undefined,
+      )
+      .catch((error: unknown) => {
+        this.options.logger.error("saving an answer failed", { messageId: this.messageId, error });
+      });
     return this.writes;
   }
 
@@ -345,7 +357,12 @@ function toProviderError(caught: unknown, provider: string): ProviderError {
  * Exponential backoff with jitter (so many answers failing together do not retry in step),
  * or the provider's retry-after when it sent one; never longer than the configured cap.
  */
-export function retryDelayMs(attempt: number, retryAfterMs: number | undefined, maxDelayMs: number, baseDelayMs = DEFAULT_RETRY_BASE_DELAY_MS): number {
+export function retryDelayMs(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  maxDelayMs: number,
+  baseDelayMs = DEFAULT_RETRY_BASE_DELAY_MS,
+): number {
   const backoff = baseDelayMs * 2 ** attempt;
   const delay = retryAfterMs !== undefined ? retryAfterMs : backoff + Math.random() * backoff * 0.5;
   return Math.max(0, Math.min(Math.round(delay), maxDelayMs));

@@ -310,7 +310,14 @@ export class GenerationService {
     return () => this.reservedConversations.delete(conversationId);
   }
 
-  private startJob(userId: string, answer: Message, questionId: string, model: Model, provider: ChatProvider, context?: BuiltContext): void {
+  private startJob(
+    userId: string,
+    answer: Message,
+    questionId: string,
+    model: Model,
+    provider: ChatProvider,
+    context?: BuiltContext,
+  ): void {
     const job = new GenerationJob({
       userId,
       answer,

@@ -88,7 +88,9 @@ export class ProviderService {
         }
         if (preset.isActive !== undefined) changes.is_active = preset.isActive;
         if (Object.keys(changes).length === 0) continue;
-        await transaction("providers").where({ kind }).update({ ...changes, updated_at: now });
+        await transaction("providers")
+          .where({ kind })
+          .update({ ...changes, updated_at: now });
         logger.info("provider preset applied", { provider: kind, fields: Object.keys(changes).filter((name) => name !== "key_last4") });
       }
     });
@@ -164,7 +166,9 @@ export class ProviderService {
     const timeoutMs = Math.min(this.context.config.providerConnectTimeoutMs, testConnectionMaxMs);
     const started = performance.now();
     try {
-      const { modelCount } = await callWithTimeout({ kind, baseUrl: record.baseUrl }, timeoutMs, (signal) => adapter.checkConnection(signal));
+      const { modelCount } = await callWithTimeout({ kind, baseUrl: record.baseUrl }, timeoutMs, (signal) =>
+        adapter.checkConnection(signal),
+      );
       const latencyMs = Math.round(performance.now() - started);
       this.context.logger.info("provider connection tested", { provider: kind, ok: true, modelCount, latencyMs });
       return { ok: true, modelCount, latencyMs };
@@ -179,7 +183,11 @@ export class ProviderService {
   async getChatProvider(kind: ProviderKind): Promise<ChatProvider> {
     const record = await this.getRecord(kind);
     if (!record.isActive) {
-      throw new AppError(409, "provider_not_configured", `${providerLabels[kind]} is turned off — an admin can turn it on in Team Settings`);
+      throw new AppError(
+        409,
+        "provider_not_configured",
+        `${providerLabels[kind]} is turned off — an admin can turn it on in Team Settings`,
+      );
     }
     return this.adapterFor(record);
   }
@@ -205,9 +213,7 @@ export class ProviderService {
   /** Records the outcome of a model-list refresh (a failure keeps the last successful time). */
   async recordRefreshResult(kind: ProviderKind, result: RefreshResult): Promise<void> {
     const changes =
-      "error" in result
-        ? { last_error: JSON.stringify(result.error) }
-        : { last_error: null, last_refreshed_at: result.refreshedAt };
+      "error" in result ? { last_error: JSON.stringify(result.error) } : { last_error: null, last_refreshed_at: result.refreshedAt };
     await this.context.database("providers").where({ kind }).update(changes);
     await this.reload({ keepAdapters: true });
   }
@@ -278,15 +284,9 @@ export class ProviderService {
   }
 
   private async readRecords(): Promise<Map<ProviderKind, ProviderRecord>> {
-    const rows: ProviderRow[] = await this.context.database("providers").select(
-      "kind",
-      "is_active",
-      "base_url",
-      "encrypted_key",
-      "key_last4",
-      "last_refreshed_at",
-      "last_error",
-    );
+    const rows: ProviderRow[] = await this.context
+      .database("providers")
+      .select("kind", "is_active", "base_url", "encrypted_key", "key_last4", "last_refreshed_at", "last_error");
     const records = new Map<ProviderKind, ProviderRecord>();
     for (const row of rows) {
       if (!(providerKinds as readonly string[]).includes(row.kind)) continue;
@@ -315,7 +315,8 @@ export class ProviderService {
   /** Per provider: models it currently offers, and of those the ones members see. */
   private async countModels(): Promise<Map<ProviderKind, { available: number; visible: number }>> {
     const rows: Array<{ provider: string; is_visible: boolean | number; is_available: boolean | number; count: number | string }> =
-      await this.context.database("models")
+      await this.context
+        .database("models")
         .select("provider", "is_visible", "is_available")
         .count({ count: "*" })
         .groupBy("provider", "is_visible", "is_available");

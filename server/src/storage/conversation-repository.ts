@@ -57,7 +57,9 @@ export interface ConversationListPosition {
   id: string;
 }
 
-export type ConversationChanges = Partial<Pick<ConversationRow, "title" | "model_id" | "leaf_message_id" | "updated_at" | "last_message_at">>;
+export type ConversationChanges = Partial<
+  Pick<ConversationRow, "title" | "model_id" | "leaf_message_id" | "updated_at" | "last_message_at">
+>;
 
 export type MessageChanges = Partial<
   Pick<
@@ -77,7 +79,16 @@ export type MessageChanges = Partial<
   >
 >;
 
-const conversationColumns: string[] = ["id", "user_id", "title", "model_id", "leaf_message_id", "created_at", "updated_at", "last_message_at"];
+const conversationColumns: string[] = [
+  "id",
+  "user_id",
+  "title",
+  "model_id",
+  "leaf_message_id",
+  "created_at",
+  "updated_at",
+  "last_message_at",
+];
 
 export class ConversationRepository {
   constructor(
@@ -265,9 +276,7 @@ export function toMessage(row: MessageRow): Message {
     finishReason: row.finish_reason as FinishReason | null,
     finishReasonRaw: row.finish_reason_raw,
     error:
-      code === undefined
-        ? null
-        : { code: code.success ? code.data : "internal_error", message: row.error_message ?? "The answer failed" },
+      code === undefined ? null : { code: code.success ? code.data : "internal_error", message: row.error_message ?? "The answer failed" },
     context: parseSnapshot(row.context_snapshot),
     createdAt: isoTime(row.created_at),
     updatedAt: isoTime(row.updated_at),

@@ -45,7 +45,10 @@ function openSqlite(file: string): Database {
       // transactions from meeting SQLITE_BUSY between our own connections.
       min: 1,
       max: 1,
-      afterCreate: (connection: { exec(sql: string, callback: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void) => {
+      afterCreate: (
+        connection: { exec(sql: string, callback: (error: Error | null) => void): void },
+        done: (error: Error | null, connection: unknown) => void,
+      ) => {
         connection.exec(
           "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
           (error) => done(error, connection),

@@ -21,12 +21,10 @@ describe("isGroqChatModel", () => {
       { id: "groq/compound", active: true },
       { id: "llama3-70b-8192", active: false },
     ];
-    assert.deepEqual(listed.filter(isGroqChatModel).map((model) => model.id), [
-      "llama-3.1-8b-instant",
-      "openai/gpt-oss-120b",
-      "meta-llama/llama-4-scout-17b-16e-instruct",
-      "groq/compound",
-    ]);
+    assert.deepEqual(
+      listed.filter(isGroqChatModel).map((model) => model.id),
+      ["llama-3.1-8b-instant", "openai/gpt-oss-120b", "meta-llama/llama-4-scout-17b-16e-instruct", "groq/compound"],
+    );
   });
 });
 
@@ -49,7 +47,10 @@ describe("resolveClaudeModelLimits", () => {
   });
 
   it("says nothing it does not know", () => {
-    assert.deepEqual(resolveClaudeModelLimits("some-proxy-model", { maxInputTokens: null, maxTokens: null }), { contextWindow: null, maxOutputTokens: null });
+    assert.deepEqual(resolveClaudeModelLimits("some-proxy-model", { maxInputTokens: null, maxTokens: null }), {
+      contextWindow: null,
+      maxOutputTokens: null,
+    });
   });
 });
 

@@ -28,7 +28,9 @@ describe("finish reasons", () => {
 
   it("maps the finish reason of the recorded Groq answers", () => {
     const json = readFixtureJson("groq/groq-text.json") as { choices: Array<{ finish_reason: string }> };
-    const lastChunk = JSON.parse(readFixtureLines("groq/groq-text.chunks.txt").at(-1) ?? "{}") as { choices: Array<{ finish_reason: string }> };
+    const lastChunk = JSON.parse(readFixtureLines("groq/groq-text.chunks.txt").at(-1) ?? "{}") as {
+      choices: Array<{ finish_reason: string }>;
+    };
     assert.equal(mapOpenAiFinishReason(json.choices[0].finish_reason), "stop");
     assert.equal(mapOpenAiFinishReason(lastChunk.choices[0].finish_reason), "stop");
     assert.equal(mapOpenAiFinishReason("length"), "length");

@@ -5,7 +5,12 @@ import { mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from 
  * Real error bodies as providers sent them (PROTOCOLS.md §1.7, §2.6, §3.6, with the threads they
  * were recorded in), run through the mapping a caller relies on: code, retryable, retry-after.
  */
-const anthropic: ProviderCallContext = { kind: "anthropic", baseUrl: "https://api.anthropic.com", model: "claude-sonnet-4-5", secrets: ["sk-ant-secret-value-1234"] };
+const anthropic: ProviderCallContext = {
+  kind: "anthropic",
+  baseUrl: "https://api.anthropic.com",
+  model: "claude-sonnet-4-5",
+  secrets: ["sk-ant-secret-value-1234"],
+};
 const groq: ProviderCallContext = { kind: "groq", baseUrl: "https://api.groq.com", model: "llama-3.3-70b-versatile" };
 const ollama: ProviderCallContext = { kind: "ollama", baseUrl: "http://localhost:11434", model: "llama3.2" };
 
@@ -18,7 +23,12 @@ describe("mapProviderFailure", () => {
   });
 
   it("Groq 401 invalid_api_key → provider_invalid_key", () => {
-    const error = mapProviderFailure(groq, { status: 401, type: "invalid_request_error", code: "invalid_api_key", message: "Invalid API Key" });
+    const error = mapProviderFailure(groq, {
+      status: 401,
+      type: "invalid_request_error",
+      code: "invalid_api_key",
+      message: "Invalid API Key",
+    });
     assert.equal(error.code, "provider_invalid_key");
     assert.match(error.message, /^Groq rejected the API key/);
   });
@@ -36,12 +46,13 @@ describe("mapProviderFailure", () => {
     assert.match(error.message, /try again in 7 seconds/);
   });
 
-  it("Groq 429 rate_limit_exceeded (type \"tokens\") → provider_rate_limited", () => {
+  it('Groq 429 rate_limit_exceeded (type "tokens") → provider_rate_limited', () => {
     const error = mapProviderFailure(groq, {
       status: 429,
       type: "tokens",
       code: "rate_limit_exceeded",
-      message: "Rate limit reached for model `llama-3.3-70b-versatile` in organization `org_…` on tokens per minute (TPM): Limit 12000, Used 4437, Requested 9854. Please try again in 11.455s.",
+      message:
+        "Rate limit reached for model `llama-3.3-70b-versatile` in organization `org_…` on tokens per minute (TPM): Limit 12000, Used 4437, Requested 9854. Please try again in 11.455s.",
       headers: { "retry-after": "12" },
     });
     assert.equal(error.code, "provider_rate_limited");
@@ -69,7 +80,15 @@ describe("mapProviderFailure", () => {
   it("unknown models on each provider → provider_model_not_found, naming the model", () => {
     const cases: Array<[ProviderCallContext, { status: number; type?: string; code?: string; message: string }]> = [
       [anthropic, { status: 404, type: "not_found_error", message: "model: sonnet4" }],
-      [groq, { status: 404, type: "invalid_request_error", code: "model_not_found", message: "The model `llama-3.1-405b-reasoning` does not exist or you do not have access to it." }],
+      [
+        groq,
+        {
+          status: 404,
+          type: "invalid_request_error",
+          code: "model_not_found",
+          message: "The model `llama-3.1-405b-reasoning` does not exist or you do not have access to it.",
+        },
+      ],
       [ollama, { status: 404, message: "model 'llama3.2' not found" }],
       [ollama, { status: 404, message: 'model "llama3.2" not found, try pulling it first' }],
     ];
@@ -88,15 +107,26 @@ describe("mapProviderFailure", () => {
   });
 
   it("400 prompt is too long → provider_context_too_long with the provider's figures", () => {
-    const error = mapProviderFailure(anthropic, { status: 400, type: "invalid_request_error", message: "prompt is too long: 210000 tokens > 200000 maximum" });
+    const error = mapProviderFailure(anthropic, {
+      status: 400,
+      type: "invalid_request_error",
+      message: "prompt is too long: 210000 tokens > 200000 maximum",
+    });
     assert.equal(error.code, "provider_context_too_long");
     assert.equal(error.retryable, false);
     assert.match(error.message, /210000 tokens > 200000 maximum/);
   });
 
   it("OpenAI-style context_length_exceeded and 413 too large → provider_context_too_long", () => {
-    assert.equal(mapProviderFailure(groq, { status: 400, code: "context_length_exceeded", message: "Please reduce the length of the messages." }).code, "provider_context_too_long");
-    assert.equal(mapProviderFailure(groq, { status: 413, message: "Request too large for model … please reduce your message size and try again." }).code, "provider_context_too_long");
+    assert.equal(
+      mapProviderFailure(groq, { status: 400, code: "context_length_exceeded", message: "Please reduce the length of the messages." }).code,
+      "provider_context_too_long",
+    );
+    assert.equal(
+      mapProviderFailure(groq, { status: 413, message: "Request too large for model … please reduce your message size and try again." })
+        .code,
+      "provider_context_too_long",
+    );
   });
 
   it("other 400s → provider_bad_request, not retryable, with the provider's words", () => {
@@ -118,7 +148,9 @@ describe("mapProviderFailure", () => {
 });
 
 describe("mapNetworkFailure", () => {
-  const refused = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }) });
+  const refused = Object.assign(new TypeError("fetch failed"), {
+    cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }),
+  });
 
   it("refused before any answer → provider_unreachable, retryable, naming where it tried", () => {
     const error = mapNetworkFailure(ollama, refused, "request");
@@ -128,14 +160,18 @@ describe("mapNetworkFailure", () => {
   });
 
   it("unknown host and timeouts say so", () => {
-    const dns = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("getaddrinfo ENOTFOUND nowhere.invalid"), { code: "ENOTFOUND" }) });
+    const dns = Object.assign(new TypeError("fetch failed"), {
+      cause: Object.assign(new Error("getaddrinfo ENOTFOUND nowhere.invalid"), { code: "ENOTFOUND" }),
+    });
     assert.match(mapNetworkFailure(groq, dns, "request").message, /host name was not found/);
     const timeout = new DOMException("The operation was aborted due to timeout", "TimeoutError");
     assert.match(mapNetworkFailure(groq, timeout, "request", 5000).message, /did not answer within 5 seconds/);
   });
 
   it("a connection that breaks after the answer began → provider_stream_broken", () => {
-    const reset = Object.assign(new TypeError("terminated"), { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) });
+    const reset = Object.assign(new TypeError("terminated"), {
+      cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }),
+    });
     const error = mapNetworkFailure(anthropic, reset, "stream");
     assert.equal(error.code, "provider_stream_broken");
     assert.equal(error.retryable, true);

@@ -16,7 +16,12 @@ describe("prepareAnthropicConversation", () => {
   });
 
   it("joins consecutive turns of one role with a blank line, keeps every message id, and says so", () => {
-    const prepared = prepareAnthropicConversation(undefined, [user("first", "m1"), user("second", "m2"), assistant("answer", "m3"), user("third", "m4")]);
+    const prepared = prepareAnthropicConversation(undefined, [
+      user("first", "m1"),
+      user("second", "m2"),
+      assistant("answer", "m3"),
+      user("third", "m4"),
+    ]);
     assert.deepEqual(prepared.turns, [
       { role: "user", content: "first\n\nsecond", messageIds: ["m1", "m2"] },
       { role: "assistant", content: "answer", messageIds: ["m3"] },
@@ -27,8 +32,16 @@ describe("prepareAnthropicConversation", () => {
   });
 
   it("joins consecutive answers too (e.g. an answer from another model followed by a regenerated one)", () => {
-    const prepared = prepareAnthropicConversation(undefined, [user("q", "m1"), assistant("a1", "m2"), assistant("a2", "m3"), user("more", "m4")]);
-    assert.deepEqual(prepared.turns.map((turn) => turn.role), ["user", "assistant", "user"]);
+    const prepared = prepareAnthropicConversation(undefined, [
+      user("q", "m1"),
+      assistant("a1", "m2"),
+      assistant("a2", "m3"),
+      user("more", "m4"),
+    ]);
+    assert.deepEqual(
+      prepared.turns.map((turn) => turn.role),
+      ["user", "assistant", "user"],
+    );
     assert.equal(prepared.turns[1].content, "a1\n\na2");
     assert.match(prepared.adjustments.join("\n"), /Joined 1 assistant message/);
   });
@@ -36,7 +49,10 @@ describe("prepareAnthropicConversation", () => {
   it("starts with a user turn when the conversation starts with an answer", () => {
     const prepared = prepareAnthropicConversation(undefined, [assistant("Welcome!", "m1"), user("thanks", "m2")]);
     assert.deepEqual(prepared.turns[0], { role: "user", content: conversationContinuesText, messageIds: [] });
-    assert.deepEqual(prepared.turns.map((turn) => turn.role), ["user", "assistant", "user"]);
+    assert.deepEqual(
+      prepared.turns.map((turn) => turn.role),
+      ["user", "assistant", "user"],
+    );
     assert.match(prepared.adjustments.join("\n"), /start with a user message/);
   });
 
@@ -70,13 +86,21 @@ describe("prepareAnthropicConversation", () => {
 
 describe("preparePlainConversation (Groq, Ollama)", () => {
   it("keeps roles and order as they are (no alternation rule) and only drops empty turns", () => {
-    const prepared = preparePlainConversation("Be brief", [assistant("Welcome", "m1"), user("a", "m2"), user("b", "m3"), assistant("", "m4")]);
-    assert.equal(prepared.system, "Be brief");
-    assert.deepEqual(prepared.turns.map((turn) => [turn.role, turn.content]), [
-      ["assistant", "Welcome"],
-      ["user", "a"],
-      ["user", "b"],
+    const prepared = preparePlainConversation("Be brief", [
+      assistant("Welcome", "m1"),
+      user("a", "m2"),
+      user("b", "m3"),
+      assistant("", "m4"),
     ]);
+    assert.equal(prepared.system, "Be brief");
+    assert.deepEqual(
+      prepared.turns.map((turn) => [turn.role, turn.content]),
+      [
+        ["assistant", "Welcome"],
+        ["user", "a"],
+        ["user", "b"],
+      ],
+    );
     assert.deepEqual(prepared.adjustments, ["Left out 1 empty message"]);
   });
 });

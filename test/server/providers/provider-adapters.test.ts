@@ -4,7 +4,13 @@ import type { ProviderKind } from "../../../protocol/http/providers";
 import { isAbortError } from "../../../server/src/providers/abort-error";
 import { ProviderError, type ChatProvider, type ChatStreamEvent, type ChatTurn } from "../../../server/src/providers/chat-provider";
 import { createChatProvider } from "../../../server/src/providers/create-chat-provider";
-import { defaultAnthropicModels, parseEchoText, startFakeProviders, type FakeProviders, type FaultSpecInput } from "../../../tools/fake-providers";
+import {
+  defaultAnthropicModels,
+  parseEchoText,
+  startFakeProviders,
+  type FakeProviders,
+  type FaultSpecInput,
+} from "../../../tools/fake-providers";
 import { readFixtureJson, readFixtureLines } from "../../../tools/fake-providers/read-fixture";
 import { closedPortUrl } from "../../support/free-port";
 
@@ -67,7 +73,11 @@ describe("provider adapters against the fake providers", () => {
     });
   }
 
-  function chat(kind: ProviderKind, turns: ChatTurn[], options: { system?: string; signal?: AbortSignal; maxOutputTokens?: number; provider?: ChatProvider } = {}) {
+  function chat(
+    kind: ProviderKind,
+    turns: ChatTurn[],
+    options: { system?: string; signal?: AbortSignal; maxOutputTokens?: number; provider?: ChatProvider } = {},
+  ) {
     const provider = options.provider ?? adapter(kind);
     return provider.streamChat({
       model: chatModels[kind],
@@ -138,7 +148,11 @@ describe("provider adapters against the fake providers", () => {
           assert.ok(result.error instanceof ProviderError, `expected a ProviderError, got ${String(result.error)}`);
           assert.equal(result.error.code, code, result.error.message);
           assert.equal(result.error.retryable, retryable);
-          assert.ok(result.error.message.includes(kind === "anthropic" ? "Anthropic" : kind === "groq" ? "Groq" : "Ollama") || code === "provider_context_too_long", result.error.message);
+          assert.ok(
+            result.error.message.includes(kind === "anthropic" ? "Anthropic" : kind === "groq" ? "Groq" : "Ollama") ||
+              code === "provider_context_too_long",
+            result.error.message,
+          );
           if (fault.fault === "rate-limited") assert.equal(result.error.options.retryAfterMs, 3000);
           assert.equal(result.finish, undefined, "no finish after a failure");
           if (partial) assert.equal(result.deltas, 2, "the deltas before the fault were delivered");
@@ -148,7 +162,10 @@ describe("provider adapters against the fake providers", () => {
 
       it("maps a wrong key on the models list to provider_invalid_key", async function () {
         if (kind === "ollama") this.skip(); // Ollama has no key
-        await assert.rejects(adapter(kind, { apiKey: "wrong-key" }).listModels(), (error: unknown) => error instanceof ProviderError && error.code === "provider_invalid_key");
+        await assert.rejects(
+          adapter(kind, { apiKey: "wrong-key" }).listModels(),
+          (error: unknown) => error instanceof ProviderError && error.code === "provider_invalid_key",
+        );
       });
 
       it("maps a closed port to provider_unreachable, for chat and for the models list", async () => {
@@ -157,7 +174,10 @@ describe("provider adapters against the fake providers", () => {
         assert.ok(result.error instanceof ProviderError);
         assert.equal(result.error.code, "provider_unreachable");
         assert.equal(result.error.retryable, true);
-        await assert.rejects(provider.listModels(), (error: unknown) => error instanceof ProviderError && error.code === "provider_unreachable");
+        await assert.rejects(
+          provider.listModels(),
+          (error: unknown) => error instanceof ProviderError && error.code === "provider_unreachable",
+        );
       });
 
       it("gives up with provider_unreachable when the provider accepts the connection but never answers", async () => {
@@ -165,7 +185,10 @@ describe("provider adapters against the fake providers", () => {
         const silent = net.createServer((socket) => sockets.add(socket));
         await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
         try {
-          const provider = adapter(kind, { baseUrl: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, connectTimeoutMs: 300 });
+          const provider = adapter(kind, {
+            baseUrl: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+            connectTimeoutMs: 300,
+          });
           const result = await collect(chat(kind, conversation, { provider }));
           assert.ok(result.error instanceof ProviderError, String(result.error));
           assert.equal(result.error.code, "provider_unreachable");
@@ -221,7 +244,11 @@ describe("provider adapters against the fake providers", () => {
       const result = await collect(chat("anthropic", conversation));
       assert.equal(result.error, undefined, String(result.error));
       assert.equal(result.text, expectedText);
-      assert.deepEqual(result.usage, { type: "usage", inputTokens: lastDelta.usage.input_tokens, outputTokens: lastDelta.usage.output_tokens });
+      assert.deepEqual(result.usage, {
+        type: "usage",
+        inputTokens: lastDelta.usage.input_tokens,
+        outputTokens: lastDelta.usage.output_tokens,
+      });
       assert.deepEqual(result.finish, { type: "finish", finishReason: "stop", finishReasonRaw: "end_turn" });
     });
 
@@ -239,7 +266,11 @@ describe("provider adapters against the fake providers", () => {
 
     it("Ollama: the documented answer streams back with prompt_eval_count / eval_count as usage", async () => {
       fakes.ollama.setReply("replay");
-      const recorded = readFixtureJson("ollama/api-chat.nonstream.response.json") as { message: { content: string }; prompt_eval_count: number; eval_count: number };
+      const recorded = readFixtureJson("ollama/api-chat.nonstream.response.json") as {
+        message: { content: string };
+        prompt_eval_count: number;
+        eval_count: number;
+      };
       const result = await collect(chat("ollama", conversation));
       assert.equal(result.error, undefined, String(result.error));
       assert.equal(result.text, recorded.message.content);
@@ -280,7 +311,10 @@ describe("provider adapters against the fake providers", () => {
       }));
       fakes.anthropic.setModels(many);
       const models = await adapter("anthropic").listModels();
-      assert.deepEqual(models.map((model) => model.name), many.map((model) => model.id));
+      assert.deepEqual(
+        models.map((model) => model.name),
+        many.map((model) => model.id),
+      );
       assert.equal(models[44].contextWindow, 100_044);
       assert.equal(models[44].displayName, "Claude Test 44");
       const pages = fakes.anthropic.requests.filter((entry) => entry.path === "/v1/models");
@@ -315,7 +349,9 @@ describe("provider adapters against the fake providers", () => {
       const long: ChatTurn[] = [{ role: "user", content: "word ".repeat(8_000), messageIds: ["m1"] }];
       const result = await collect(chat("ollama", long, { maxOutputTokens: 500 }));
       assert.equal(result.error, undefined, String(result.error));
-      const body = fakes.ollama.requests.find((entry) => entry.path === "/api/chat")?.body as { options: { num_ctx?: number; num_predict?: number } };
+      const body = fakes.ollama.requests.find((entry) => entry.path === "/api/chat")?.body as {
+        options: { num_ctx?: number; num_predict?: number };
+      };
       assert.equal(body.options.num_predict, 500);
       assert.ok((body.options.num_ctx ?? 0) >= 16_384, `num_ctx ${body.options.num_ctx}`);
       // the whole prompt was read

@@ -20,12 +20,18 @@ describe("SecretBox", () => {
 
   it("refuses with a clear error under another SECRET_KEY, in another row, or when damaged", () => {
     const stored = new SecretBox(secretKey).encrypt(plainKey, "anthropic");
-    assert.throws(() => new SecretBox("b".repeat(40)).decrypt(stored, "anthropic"), (error: unknown) => error instanceof SecretBoxError && /SECRET_KEY/.test(error.message));
+    assert.throws(
+      () => new SecretBox("b".repeat(40)).decrypt(stored, "anthropic"),
+      (error: unknown) => error instanceof SecretBoxError && /SECRET_KEY/.test(error.message),
+    );
     assert.throws(() => new SecretBox(secretKey).decrypt(stored, "groq"), SecretBoxError);
     const parts = stored.split(".");
     const flipped = Buffer.from(parts[3], "base64");
     flipped[0] ^= 1;
-    assert.throws(() => new SecretBox(secretKey).decrypt([parts[0], parts[1], parts[2], flipped.toString("base64")].join("."), "anthropic"), SecretBoxError);
+    assert.throws(
+      () => new SecretBox(secretKey).decrypt([parts[0], parts[1], parts[2], flipped.toString("base64")].join("."), "anthropic"),
+      SecretBoxError,
+    );
     assert.throws(() => new SecretBox(secretKey).decrypt("not-a-stored-key"), SecretBoxError);
   });
 });

@@ -12,10 +12,15 @@ declare const JUGGLER_REPOSITORY_ROOT: string;
 
 export async function run(): Promise<void> {
   // mocha 12 is an ES module package; Node 24's require() (the extension host's Node) loads it.
-  const loaded = require(path.join(JUGGLER_REPOSITORY_ROOT, "node_modules", "mocha")) as typeof import("mocha") & { default?: typeof import("mocha") };
+  const loaded = require(path.join(JUGGLER_REPOSITORY_ROOT, "node_modules", "mocha")) as typeof import("mocha") & {
+    default?: typeof import("mocha");
+  };
   const Mocha = loaded.default ?? loaded;
   const mocha = new Mocha({ ui: "bdd", color: false, reporter: "spec", timeout: 60_000 });
-  for (const file of fs.readdirSync(__dirname).filter((name) => name.endsWith(".vscode-test.js")).sort()) {
+  for (const file of fs
+    .readdirSync(__dirname)
+    .filter((name) => name.endsWith(".vscode-test.js"))
+    .sort()) {
     mocha.addFile(path.join(__dirname, file));
   }
   await mocha.loadFilesAsync();

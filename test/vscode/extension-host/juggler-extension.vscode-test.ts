@@ -78,14 +78,17 @@ describe("Juggler inside a real VS Code extension host", function () {
         "juggler.openChatInEditor",
         "juggler.openTeamSettings",
       ]) {
-        assert.ok(contributed.some((command) => command.command === required), `${required} is missing from the manifest`);
+        assert.ok(
+          contributed.some((command) => command.command === required),
+          `${required} is missing from the manifest`,
+        );
       }
     });
 
     it("binds Send Selection to a key that does not clash with Continue, Tabby or Copilot", () => {
       const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
-      const keybindings = (extension.packageJSON as { contributes: { keybindings: { command: string; key: string; mac?: string }[] } }).contributes
-        .keybindings;
+      const keybindings = (extension.packageJSON as { contributes: { keybindings: { command: string; key: string; mac?: string }[] } })
+        .contributes.keybindings;
       const binding = keybindings.find((entry) => entry.command === "juggler.sendSelection");
       assert.ok(binding, "Send Selection has a keybinding");
       for (const key of [binding.key, binding.mac ?? ""]) {
@@ -105,12 +108,23 @@ describe("Juggler inside a real VS Code extension host", function () {
   describe("sign-in", () => {
     it("follows juggler.serverUrl and signs in; the chat session becomes ready", async () => {
       await vscode.workspace.getConfiguration("juggler").update("serverUrl", environment.serverUrl, vscode.ConfigurationTarget.Global);
-      await waitFor("the client to follow the setting", () => api.client.serverUrl.replace(/\/+$/, ""), (url) => url === environment.serverUrl.replace(/\/+$/, ""));
+      await waitFor(
+        "the client to follow the setting",
+        () => api.client.serverUrl.replace(/\/+$/, ""),
+        (url) => url === environment.serverUrl.replace(/\/+$/, ""),
+      );
       const session = await api.client.signIn({ name: environment.userName, password: environment.password });
       assert.equal(session.user.name, environment.userName);
-      await waitFor("the chat session to be ready", () => api.session.connectionState, (state) => state === "ready");
+      await waitFor(
+        "the chat session to be ready",
+        () => api.session.connectionState,
+        (state) => state === "ready",
+      );
       assert.equal(api.session.user?.name, environment.userName);
-      assert.ok(api.session.visibleModels.some((model) => model.id === anthropicModelId), "the admin's visible models are loaded");
+      assert.ok(
+        api.session.visibleModels.some((model) => model.id === anthropicModelId),
+        "the admin's visible models are loaded",
+      );
     });
 
     it("keeps the tokens in SecretStorage and nowhere in the settings", async () => {
@@ -128,14 +142,19 @@ describe("Juggler inside a real VS Code extension host", function () {
       const everyValue = JSON.stringify(
         ["serverUrl", "sendSelection.askForInstruction", "sendSelection.defaultInstruction"].map((key) => configuration.inspect(key)),
       );
-      assert.ok(!everyValue.includes(stored.accessToken) && !everyValue.includes(stored.refreshToken), "no token in the juggler.* settings");
+      assert.ok(
+        !everyValue.includes(stored.accessToken) && !everyValue.includes(stored.refreshToken),
+        "no token in the juggler.* settings",
+      );
       assert.ok(!JSON.stringify(configuration).includes(stored.refreshToken), "no token anywhere in the juggler section");
     });
 
     it("makes the admin's Team Settings panel available", async () => {
       assert.equal(api.session.isAdmin, true);
       await vscode.commands.executeCommand("juggler.openTeamSettings");
-      const tab = await waitFor("the Team Settings tab", () => findTab((input) => input instanceof vscode.TabInputWebview && input.viewType.endsWith("juggler.teamSettings")));
+      const tab = await waitFor("the Team Settings tab", () =>
+        findTab((input) => input instanceof vscode.TabInputWebview && input.viewType.endsWith("juggler.teamSettings")),
+      );
       assert.equal(tab?.label, "Juggler Team Settings");
       await vscode.window.tabGroups.close(tab!);
     });
@@ -164,18 +183,29 @@ describe("Juggler inside a real VS Code extension host", function () {
 
         // What a webview would have rendered: the batched deltas, then the final message/updated that
         // carries the whole text (deltas still batched for it are dropped, not sent twice).
-        const forAnswer = (await waitFor("the final message/updated of the answer", () => envelopesFor(posted, sent.assistantMessageId), (list) =>
-          list.some((envelope) => envelope.method === "message/updated" && envelope.message?.status === "complete"),
+        const forAnswer = (await waitFor(
+          "the final message/updated of the answer",
+          () => envelopesFor(posted, sent.assistantMessageId),
+          (list) => list.some((envelope) => envelope.method === "message/updated" && envelope.message?.status === "complete"),
         ))!;
-        const finalIndex = forAnswer.findIndex((envelope) => envelope.method === "message/updated" && envelope.message?.status === "complete");
-        const streamed = forAnswer.slice(0, finalIndex).filter((envelope) => envelope.method === "stream/delta").map((envelope) => envelope.text ?? "");
+        const finalIndex = forAnswer.findIndex(
+          (envelope) => envelope.method === "message/updated" && envelope.message?.status === "complete",
+        );
+        const streamed = forAnswer
+          .slice(0, finalIndex)
+          .filter((envelope) => envelope.method === "stream/delta")
+          .map((envelope) => envelope.text ?? "");
         assert.ok(streamed.length >= 1, "text arrived as stream/delta before the answer completed");
         assert.ok(firstAnswer.content.startsWith(streamed.join("")), "the deltas are the answer's text, in order");
         // Batched text only: never the whole state per token while the answer streams.
         const isForAnswer = (envelope: HostToWebviewEnvelope) => envelopesFor([envelope], sent.assistantMessageId).length > 0;
         const firstDeltaAt = posted.findIndex(isForAnswer);
-        const finalAt = posted.findIndex((envelope) => envelopesFor([envelope], sent.assistantMessageId).some((entry) => entry.message?.status === "complete"));
-        const snapshotsWhileStreaming = posted.slice(firstDeltaAt, finalAt).filter((envelope) => envelope.kind === "notification" && envelope.method === "state/snapshot");
+        const finalAt = posted.findIndex((envelope) =>
+          envelopesFor([envelope], sent.assistantMessageId).some((entry) => entry.message?.status === "complete"),
+        );
+        const snapshotsWhileStreaming = posted
+          .slice(firstDeltaAt, finalAt)
+          .filter((envelope) => envelope.kind === "notification" && envelope.method === "state/snapshot");
         assert.equal(snapshotsWhileStreaming.length, 0, "no state/snapshot while the answer streams");
         assert.equal(forAnswer[finalIndex]!.message!.content, firstAnswer.content);
         assert.ok(!forAnswer.slice(finalIndex + 1).some((envelope) => envelope.method === "stream/delta"), "no delta after the final text");
@@ -244,7 +274,9 @@ describe("Juggler inside a real VS Code extension host", function () {
       await configuration.update("sendSelection.askForInstruction", false, vscode.ConfigurationTarget.Global);
       await configuration.update("sendSelection.defaultInstruction", instruction, vscode.ConfigurationTarget.Global);
       try {
-        const document = await vscode.workspace.openTextDocument(vscode.Uri.file(path.join(environment.workspaceFolder, "src", "greeting.ts")));
+        const document = await vscode.workspace.openTextDocument(
+          vscode.Uri.file(path.join(environment.workspaceFolder, "src", "greeting.ts")),
+        );
         const editor = await vscode.window.showTextDocument(document);
         editor.selection = new vscode.Selection(2, 0, 5, 0); // lines 3–5, whole lines
         const selectedCode = document.getText(editor.selection);
@@ -263,7 +295,11 @@ describe("Juggler inside a real VS Code extension host", function () {
 
         const answer = await finishedAnswer(messages[messages.length - 1]!.id);
         const echo = parseEchoText(answer.content);
-        assert.deepEqual(echo.messages.at(-1), { role: "user", text: userMessage.content }, "the model received path, lines, language and code");
+        assert.deepEqual(
+          echo.messages.at(-1),
+          { role: "user", text: userMessage.content },
+          "the model received path, lines, language and code",
+        );
       } finally {
         await configuration.update("sendSelection.askForInstruction", undefined, vscode.ConfigurationTarget.Global);
         await configuration.update("sendSelection.defaultInstruction", undefined, vscode.ConfigurationTarget.Global);
@@ -305,15 +341,26 @@ describe("Juggler inside a real VS Code extension host", function () {
 
       await api.session.deleteConversation(conversationId);
       assert.equal(api.session.openConversationId, null, "the chat leaves the deleted conversation");
-      await waitFor("the tree to drop the conversation", () => treeConversations(), (entries) => !entries.some((entry) => entry.id === conversationId));
-      await assert.rejects(api.client.call("getConversation", { params: { conversationId } }), (error: { code?: string }) => error.code === "not_found");
+      await waitFor(
+        "the tree to drop the conversation",
+        () => treeConversations(),
+        (entries) => !entries.some((entry) => entry.id === conversationId),
+      );
+      await assert.rejects(
+        api.client.call("getConversation", { params: { conversationId } }),
+        (error: { code?: string }) => error.code === "not_found",
+      );
     });
   });
 
   describe("sign-out", () => {
     it("signs out: the secret is deleted and the tree empties", async () => {
       await vscode.commands.executeCommand("juggler.signOut");
-      await waitFor("the chat session to be signed out", () => api.session.connectionState, (state) => state === "signed-out");
+      await waitFor(
+        "the chat session to be signed out",
+        () => api.session.connectionState,
+        (state) => state === "signed-out",
+      );
       const secrets = (api.client["tokenStore"] as unknown as { secrets: vscode.SecretStorage }).secrets;
       assert.equal(await secrets.get(SECRET_KEY), undefined);
       assert.deepEqual(await api.conversationTree.getChildren(), []);
@@ -370,7 +417,10 @@ describe("Juggler inside a real VS Code extension host", function () {
     return rows;
   }
 
-  async function waitForTreeItem(conversationId: string, accept: (entry: TreeConversation) => boolean = () => true): Promise<TreeConversation> {
+  async function waitForTreeItem(
+    conversationId: string,
+    accept: (entry: TreeConversation) => boolean = () => true,
+  ): Promise<TreeConversation> {
     const entries = await waitFor(
       `conversation ${conversationId} in the tree`,
       () => treeConversations(),
@@ -393,7 +443,8 @@ function envelopesFor(posted: readonly HostToWebviewEnvelope[], messageId: strin
     if (envelope.kind !== "notification") continue;
     const params = envelope.params as { messageId?: string; text?: string; message?: Message };
     if (envelope.method === "stream/delta" && params.messageId === messageId) result.push({ method: envelope.method, text: params.text });
-    if (envelope.method === "message/updated" && params.message?.id === messageId) result.push({ method: envelope.method, message: params.message });
+    if (envelope.method === "message/updated" && params.message?.id === messageId)
+      result.push({ method: envelope.method, message: params.message });
   }
   return result;
 }

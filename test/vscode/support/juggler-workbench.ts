@@ -37,7 +37,9 @@ export async function pickQuickPickRow(page: Page, label: string | RegExp): Prom
 
 /** A button of a (modal) dialog, e.g. "Delete" or "Allow". */
 export function dialogButton(page: Page, label: string): Locator {
-  return page.locator(".monaco-dialog-box .dialog-buttons a.monaco-button, .monaco-dialog-box .dialog-buttons .monaco-button", { hasText: label }).first();
+  return page
+    .locator(".monaco-dialog-box .dialog-buttons a.monaco-button, .monaco-dialog-box .dialog-buttons .monaco-button", { hasText: label })
+    .first();
 }
 
 /**
@@ -79,7 +81,13 @@ export async function findWebview(
     const count = await frames.count();
     for (let index = 0; index < count; index++) {
       const frame = frames.nth(index).contentFrame().locator("#active-frame").contentFrame();
-      if ((await frame.locator(rootSelector).count().catch(() => 0)) === 0) continue;
+      if (
+        (await frame
+          .locator(rootSelector)
+          .count()
+          .catch(() => 0)) === 0
+      )
+        continue;
       if (options.isInEditorArea !== undefined && (await isOverEditorArea(page, frames.nth(index))) !== options.isInEditorArea) continue;
       return frame;
     }
@@ -169,5 +177,7 @@ export async function resizeFirstSideBarView(page: Page, heightPx: number): Prom
 
 /** Waits until `element` and its descendants run no CSS animation or transition (e.g. the quick input fading in). */
 export async function waitForAnimations(element: Locator): Promise<void> {
-  await element.evaluate((node) => Promise.all(node.getAnimations({ subtree: true }).map((animation) => animation.finished.catch(() => undefined))));
+  await element.evaluate((node) =>
+    Promise.all(node.getAnimations({ subtree: true }).map((animation) => animation.finished.catch(() => undefined))),
+  );
 }

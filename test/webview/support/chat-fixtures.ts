@@ -43,7 +43,10 @@ export function buildSnapshot(overrides: Partial<ChatSnapshot> = {}): ChatSnapsh
 }
 
 /** A user question and its answer, chained by parent ids: `count` pairs → 2 × count messages. */
-export function buildConversation(count: number, answerContent: (index: number) => string = (index) => `Answer number ${index}.`): Message[] {
+export function buildConversation(
+  count: number,
+  answerContent: (index: number) => string = (index) => `Answer number ${index}.`,
+): Message[] {
   const messages: Message[] = [];
   let parentId: string | null = null;
   for (let index = 0; index < count; index++) {
@@ -112,7 +115,8 @@ export function buildSampleConversation(): Message[] {
       provider: "groq",
       modelId: "groq:llama-3.3-70b-versatile",
       status: "streaming",
-      content: "Sure — the same idea with `threading.Timer`:\n\n```python\nimport threading\n\ndef debounce(delay_seconds):\n    def decorator(function):\n        timer = None\n",
+      content:
+        "Sure — the same idea with `threading.Timer`:\n\n```python\nimport threading\n\ndef debounce(delay_seconds):\n    def decorator(function):\n        timer = None\n",
       finishReason: null,
       finishReasonRaw: null,
     }),

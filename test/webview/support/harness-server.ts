@@ -67,7 +67,8 @@ export class HarnessServer {
     const pathname = new URL(url, this.origin).pathname;
     const page = this.pages.get(pathname);
     if (page !== undefined) return { contentType: CONTENT_TYPES[".html"]!, body: page };
-    if (pathname === "/theme/dark-modern-sidebar.css") return { contentType: CONTENT_TYPES[".css"]!, body: darkModernStylesheet("sidebar") };
+    if (pathname === "/theme/dark-modern-sidebar.css")
+      return { contentType: CONTENT_TYPES[".css"]!, body: darkModernStylesheet("sidebar") };
     if (pathname === "/theme/dark-modern-editor.css") return { contentType: CONTENT_TYPES[".css"]!, body: darkModernStylesheet("editor") };
     if (pathname.startsWith("/bundle/")) {
       const fileName = path.basename(pathname);

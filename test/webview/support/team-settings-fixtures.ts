@@ -10,7 +10,9 @@ export function buildProvider(overrides: Partial<Provider> & Pick<Provider, "kin
   return {
     label: labels[overrides.kind],
     isActive: true,
-    baseUrl: { anthropic: "https://api.anthropic.com", groq: "https://api.groq.com/openai/v1", ollama: "http://localhost:11434" }[overrides.kind],
+    baseUrl: { anthropic: "https://api.anthropic.com", groq: "https://api.groq.com/openai/v1", ollama: "http://localhost:11434" }[
+      overrides.kind
+    ],
     needsKey,
     hasKey: needsKey,
     keyMasked: needsKey ? "••••abcd" : null,
@@ -57,12 +59,24 @@ export function buildModels(): AdminModel[] {
     buildModel({ id: "anthropic:claude-sonnet-4-5", displayName: "Claude Sonnet 4.5", contextWindow: 200_000, supportsVision: true }),
     buildModel({ id: "anthropic:claude-opus-4-1", displayName: "Claude Opus 4.1", contextWindow: 200_000, isVisible: false }),
     buildModel({ id: "anthropic:claude-haiku-4-5", displayName: "Claude Haiku 4.5", contextWindow: 200_000 }),
-    buildModel({ id: "anthropic:claude-3-opus-20240229", displayName: "Claude 3 Opus", contextWindow: 200_000, isVisible: false, isAvailable: false }),
+    buildModel({
+      id: "anthropic:claude-3-opus-20240229",
+      displayName: "Claude 3 Opus",
+      contextWindow: 200_000,
+      isVisible: false,
+      isAvailable: false,
+    }),
     buildModel({ id: "groq:llama-3.3-70b-versatile", displayName: "Llama 3.3 70B Versatile", contextWindow: 131_072 }),
     buildModel({ id: "groq:openai/gpt-oss-120b", displayName: "GPT-OSS 120B", contextWindow: 131_072, isVisible: false }),
     buildModel({ id: "groq:qwen/qwen3-32b", displayName: "Qwen3 32B", contextWindow: 131_072, isVisible: false }),
     buildModel({ id: "ollama:llama3.2:3b", name: "llama3.2:3b", displayName: "llama3.2:3b", contextWindow: null, isVisible: false }),
-    buildModel({ id: "ollama:qwen2.5-coder:7b", name: "qwen2.5-coder:7b", displayName: "qwen2.5-coder:7b", contextWindow: 32_768, isVisible: false }),
+    buildModel({
+      id: "ollama:qwen2.5-coder:7b",
+      name: "qwen2.5-coder:7b",
+      displayName: "qwen2.5-coder:7b",
+      contextWindow: 32_768,
+      isVisible: false,
+    }),
   ];
 }
 

@@ -141,7 +141,9 @@ export class HarnessPage {
   }
 
   async commands(method: string): Promise<unknown[]> {
-    return (await this.posted()).filter((message) => message.kind === "command" && message.method === method).map((message) => message.params);
+    return (await this.posted())
+      .filter((message) => message.kind === "command" && message.method === method)
+      .map((message) => message.params);
   }
 
   async requests(method: string): Promise<Array<{ id: number; params: unknown }>> {
@@ -154,7 +156,8 @@ export class HarnessPage {
   async waitForRequest(method: string): Promise<{ id: number; params: unknown }> {
     const index = this.consumedRequests.get(method) ?? 0;
     await this.page.waitForFunction(
-      ({ method, index }) => window.__harness.posted.filter((message) => message.kind === "request" && message.method === method).length > index,
+      ({ method, index }) =>
+        window.__harness.posted.filter((message) => message.kind === "request" && message.method === method).length > index,
       { method, index },
     );
     this.consumedRequests.set(method, index + 1);
@@ -164,7 +167,8 @@ export class HarnessPage {
   /** Waits until at least `count` commands of that name were posted; returns the last one's params. */
   async waitForCommand(method: string, count = 1): Promise<unknown> {
     await this.page.waitForFunction(
-      ({ method, count }) => window.__harness.posted.filter((message) => message.kind === "command" && message.method === method).length >= count,
+      ({ method, count }) =>
+        window.__harness.posted.filter((message) => message.kind === "command" && message.method === method).length >= count,
       { method, count },
     );
     return (await this.commands(method)).at(-1);

@@ -45,7 +45,8 @@ const PLAIN_WORDS_BY_CODE: Partial<Record<ErrorCode, string>> = {
   provider_overloaded: "The provider is overloaded right now. Wait a moment and retry.",
   provider_model_not_found: "The provider no longer offers this model. Pick another model.",
   provider_unreachable: "The team server could not reach the provider.",
-  provider_context_too_long: "The conversation is too long for this model. Start a new conversation or pick a model with a larger context window.",
+  provider_context_too_long:
+    "The conversation is too long for this model. Start a new conversation or pick a model with a larger context window.",
   provider_stream_broken: "The connection to the provider broke while the answer was streaming.",
   provider_not_configured: "This provider is not set up on the team server yet.",
   model_unavailable: "This model is not available any more. Pick another model.",

@@ -149,7 +149,11 @@ export class ChatApp {
 
   private showModel(label: string | null): void {
     this.header.setModel(label);
-    if (label) this.list.setEmptyStateText(`Ask ${label}`, "Answers stream here. Switch models at any time: the next model sees the whole conversation.");
+    if (label)
+      this.list.setEmptyStateText(
+        `Ask ${label}`,
+        "Answers stream here. Switch models at any time: the next model sees the whole conversation.",
+      );
     else this.list.setEmptyStateText("Start a conversation", "Choose a model, then ask anything.");
   }
 

@@ -54,10 +54,14 @@ export class MessageListView {
     this.emptyState = createEmptyState();
     this.element.append(this.emptyState, this.content);
 
-    this.element.addEventListener("scroll", () => {
-      this.isPinned = this.isAtBottom() || (this.isPinned && !this.hasMovedUpSinceFollowing());
-      this.options.onScroll();
-    }, { passive: true });
+    this.element.addEventListener(
+      "scroll",
+      () => {
+        this.isPinned = this.isAtBottom() || (this.isPinned && !this.hasMovedUpSinceFollowing());
+        this.options.onScroll();
+      },
+      { passive: true },
+    );
     // New text, a message measured for the first time, a resized view: stay at the bottom if there.
     new ResizeObserver(() => {
       if (this.isPinned) this.scrollToBottom();

@@ -106,8 +106,16 @@ export class MessageView {
     this.element.setAttribute("aria-label", `Answer from ${modelLabelFromId(message.modelId) ?? "the model"}`);
     this.element.toggleAttribute("aria-busy", message.status === "streaming");
     const statusKey = JSON.stringify([
-      message.status, message.modelId, message.inputTokens, message.outputTokens, message.timeToFirstTokenMs,
-      message.durationMs, message.error, message.context?.droppedMessageIds.length ?? 0, this.isRetryPending, this.retryError,
+      message.status,
+      message.modelId,
+      message.inputTokens,
+      message.outputTokens,
+      message.timeToFirstTokenMs,
+      message.durationMs,
+      message.error,
+      message.context?.droppedMessageIds.length ?? 0,
+      this.isRetryPending,
+      this.retryError,
       message.content.length === 0,
     ]);
     if (statusKey === this.renderedStatusKey) return;

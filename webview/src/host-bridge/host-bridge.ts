@@ -18,9 +18,7 @@ export type RequestResult<Protocol extends WebviewProtocol, Name extends Request
   Protocol["requests"][Name]["result"]
 >;
 export type CommandName<Protocol extends WebviewProtocol> = keyof Protocol["commands"] & string;
-export type CommandParams<Protocol extends WebviewProtocol, Name extends CommandName<Protocol>> = z.input<
-  Protocol["commands"][Name]
->;
+export type CommandParams<Protocol extends WebviewProtocol, Name extends CommandName<Protocol>> = z.input<Protocol["commands"][Name]>;
 export type NotificationName<Protocol extends WebviewProtocol> = keyof Protocol["notifications"] & string;
 export type NotificationParams<Protocol extends WebviewProtocol, Name extends NotificationName<Protocol>> = z.output<
   Protocol["notifications"][Name]

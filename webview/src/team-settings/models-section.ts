@@ -67,9 +67,7 @@ export class ModelsSection {
       const empty = document.createElement("p");
       empty.className = "section__empty";
       empty.textContent =
-        this.models.length === 0
-          ? "No models yet. Activate a provider above and press Refresh models."
-          : "No model matches the filter.";
+        this.models.length === 0 ? "No models yet. Activate a provider above and press Refresh models." : "No model matches the filter.";
       groups.push(empty);
     }
     this.groups.replaceChildren(...groups);
@@ -148,7 +146,8 @@ export class ModelsSection {
         const updatedById = new Map(updated.map((model) => [model.id, model]));
         this.models = this.models.map((model) => updatedById.get(model.id) ?? model);
       }
-      const what = changes.length === 1 ? (models.find((model) => model.id === changes[0]!.id)?.displayName ?? "1 model") : `${changes.length} models`;
+      const what =
+        changes.length === 1 ? (models.find((model) => model.id === changes[0]!.id)?.displayName ?? "1 model") : `${changes.length} models`;
       this.status.show("success", `${what} ${isVisible ? "now visible to members" : "hidden from members"}.`);
       this.onVisibilityChanged();
     } catch (error) {

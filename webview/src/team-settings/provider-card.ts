@@ -66,7 +66,11 @@ export class ProviderCard {
 
     this.baseUrlField = createTextField(`Base URL of ${provider.label}`, "url");
     this.baseUrlField.classList.add("provider-card__base-url");
-    const baseUrlRow = createFieldRow("Base URL", this.baseUrlField, "Where the team server reaches the provider (change it for a proxy or a self-hosted endpoint).");
+    const baseUrlRow = createFieldRow(
+      "Base URL",
+      this.baseUrlField,
+      "Where the team server reaches the provider (change it for a proxy or a self-hosted endpoint).",
+    );
 
     this.currentKey = document.createElement("div");
     this.currentKey.className = "provider-card__current-key";
@@ -76,7 +80,11 @@ export class ProviderCard {
       this.keyField.classList.add("provider-card__key");
       this.keyField.placeholder = "Replace key";
       this.keyField.autocomplete = "off";
-      const keyRow = createFieldRow("API key", this.keyField, "Stored encrypted on the team server; only its last 4 characters are ever shown.");
+      const keyRow = createFieldRow(
+        "API key",
+        this.keyField,
+        "Stored encrypted on the team server; only its last 4 characters are ever shown.",
+      );
       keyRow.querySelector(".field__control")!.prepend(this.currentKey);
       rows.push(keyRow);
     }
@@ -85,8 +93,14 @@ export class ProviderCard {
     actions.className = "card__actions";
     actions.append(
       this.createButton("Save", `Save ${provider.label} settings`, () => this.save(), { icon: "save" }),
-      this.createButton("Test connection", `Test the connection to ${provider.label}`, () => this.testConnection(), { icon: "plug", secondary: true }),
-      this.createButton("Refresh models", `Refresh the models of ${provider.label}`, () => this.refreshModels(), { icon: "refresh", secondary: true }),
+      this.createButton("Test connection", `Test the connection to ${provider.label}`, () => this.testConnection(), {
+        icon: "plug",
+        secondary: true,
+      }),
+      this.createButton("Refresh models", `Refresh the models of ${provider.label}`, () => this.refreshModels(), {
+        icon: "refresh",
+        secondary: true,
+      }),
     );
     this.refreshInfo = document.createElement("div");
     this.refreshInfo.className = "provider-card__refresh-info";
@@ -124,7 +138,9 @@ export class ProviderCard {
       }
       this.currentKey.classList.toggle("provider-card__current-key--missing", !(provider.hasKey && masked));
     }
-    const refreshed = provider.lastRefreshedAt ? `Models refreshed ${formatRelativeTime(provider.lastRefreshedAt)}.` : "Models never refreshed.";
+    const refreshed = provider.lastRefreshedAt
+      ? `Models refreshed ${formatRelativeTime(provider.lastRefreshedAt)}.`
+      : "Models never refreshed.";
     this.refreshInfo.replaceChildren(document.createTextNode(refreshed));
     if (provider.lastError) {
       const error = document.createElement("span");
@@ -141,7 +157,10 @@ export class ProviderCard {
         const { provider } = await this.bridge.request("provider/update", { kind: this.provider.kind, isActive });
         this.provider = provider;
         this.render();
-        this.status.show("success", isActive ? `${provider.label} is active.` : `${provider.label} is inactive: members cannot use its models.`);
+        this.status.show(
+          "success",
+          isActive ? `${provider.label} is active.` : `${provider.label} is inactive: members cannot use its models.`,
+        );
         this.events.onProviderChanged();
       } catch (error) {
         this.activeToggle.checked = this.provider.isActive;
@@ -189,7 +208,10 @@ export class ProviderCard {
         const result = await this.bridge.request("provider/test", { kind: this.provider.kind }, { timeoutMs: 90_000 });
         if (result.ok) {
           const models = result.modelCount === 1 ? "1 model" : `${result.modelCount} models`;
-          this.status.show("success", `Connected: ${this.provider.label} offers ${models} (answered in ${formatDuration(result.latencyMs)}).`);
+          this.status.show(
+            "success",
+            `Connected: ${this.provider.label} offers ${models} (answered in ${formatDuration(result.latencyMs)}).`,
+          );
         } else {
           this.status.show("error", `Connection failed: ${result.error.message}`);
         }

@@ -36,10 +36,20 @@ export class TeamSettingsApp {
     this.registration = new RegistrationSection(bridge);
     this.providerList.className = "provider-list";
     this.sections = {
-      providers: createSection("providers", "Providers", "Connect the team server to model providers. Keys stay on the server, encrypted.", this.providerList),
+      providers: createSection(
+        "providers",
+        "Providers",
+        "Connect the team server to model providers. Keys stay on the server, encrypted.",
+        this.providerList,
+      ),
       models: createSection("models", "Models", "Choose which models members can pick in VS Code.", this.models.element),
       users: createSection("users", "Users", "Approve new accounts and decide who administers the team.", this.users.element),
-      registration: createSection("registration", "Registration", "Who can create an account on this team server.", this.registration.element),
+      registration: createSection(
+        "registration",
+        "Registration",
+        "Who can create an account on this team server.",
+        this.registration.element,
+      ),
     };
   }
 
@@ -90,7 +100,9 @@ export class TeamSettingsApp {
       this.load(this.sections.providers, this.bridge.request("providers/list", {}), ({ providers }) => this.showProviders(providers)),
       this.load(this.sections.models, this.bridge.request("models/list-all", {}), ({ models }) => this.models.setModels(models)),
       this.load(this.sections.users, this.bridge.request("users/list", {}), ({ users }) => this.users.setUsers(users)),
-      this.load(this.sections.registration, this.bridge.request("settings/get", {}), ({ registration }) => this.registration.setPolicy(registration)),
+      this.load(this.sections.registration, this.bridge.request("settings/get", {}), ({ registration }) =>
+        this.registration.setPolicy(registration),
+      ),
     ]);
     this.isLoading = false;
     this.loading.hidden = true;

@@ -1,8 +1,4 @@
-import {
-  teamSettingsCommands,
-  teamSettingsNotifications,
-  teamSettingsRequests,
-} from "../../../protocol/webview/team-settings-protocol";
+import { teamSettingsCommands, teamSettingsNotifications, teamSettingsRequests } from "../../../protocol/webview/team-settings-protocol";
 import { HostBridge } from "../host-bridge/host-bridge";
 import { getVsCodeApi } from "../host-bridge/vscode-api";
 

@@ -67,14 +67,20 @@ export class UsersSection {
         this.createAction("Reject", `Reject ${user.name}`, user, { status: "disabled" }, `${user.name}'s account is disabled.`),
       );
     } else if (user.status === "active") {
-      actions.append(this.createAction("Disable", `Disable ${user.name}`, user, { status: "disabled" }, `${user.name}'s account is disabled.`));
+      actions.append(
+        this.createAction("Disable", `Disable ${user.name}`, user, { status: "disabled" }, `${user.name}'s account is disabled.`),
+      );
     } else {
       actions.append(this.createAction("Enable", `Enable ${user.name}`, user, { status: "active" }, `${user.name} can sign in again.`));
     }
     if (user.role === "member") {
-      actions.append(this.createAction("Make admin", `Make ${user.name} an admin`, user, { role: "admin" }, `${user.name} is now an admin.`));
+      actions.append(
+        this.createAction("Make admin", `Make ${user.name} an admin`, user, { role: "admin" }, `${user.name} is now an admin.`),
+      );
     } else {
-      actions.append(this.createAction("Make member", `Make ${user.name} a member`, user, { role: "member" }, `${user.name} is now a member.`));
+      actions.append(
+        this.createAction("Make member", `Make ${user.name} a member`, user, { role: "member" }, `${user.name} is now a member.`),
+      );
     }
     return row;
   }
