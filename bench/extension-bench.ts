@@ -3,10 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { startCodeServer, workbenchUrl, type CodeServer } from "../test/vscode-host/code-server-process";
-import { ensureVscodeHost, REPO_ROOT } from "../test/vscode-host/provision";
-import { closeWorkbench, openViewContainer, openWorkbench, runCommand, statusBarItem } from "../test/vscode-host/workbench-driver";
-import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../test/vscode/support/team-environment";
+import { startCodeServer, workbenchUrl, type CodeServer } from "../tools/vscode-host/code-server-process";
+import { ensureVscodeHost, REPO_ROOT } from "../tools/vscode-host/provision";
+import { closeWorkbench, openViewContainer, openWorkbench, runCommand, statusBarItem } from "../tools/vscode-host/workbench-driver";
+import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../tools/harness/team-environment";
 import {
   answerInputBox,
   chatParts,
@@ -15,7 +15,7 @@ import {
   pickQuickPickRow,
   waitForQuickInput,
   waitUntil,
-} from "../test/vscode/support/juggler-workbench";
+} from "../tools/vscode-host/juggler-workbench";
 import { formatMs, percentile } from "./statistics";
 
 /**

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ProviderKind } from "../protocol/http/providers";
-import { openSse } from "../test/support/sse-client";
+import { openSse } from "../tools/harness/sse-client";
 import { startFakeProvidersProcess, type FakeProvidersProcess } from "./fake-providers-process";
 import { formatMs, percentile } from "./statistics";
 import { prepareTeamServer, readStartCommand, startTeamServerProcess, type TeamServerProcess } from "./team-server-process";

@@ -3,7 +3,7 @@ import Router from "@koa/router";
 import Koa from "koa";
 import { API_PREFIX } from "../../protocol/http/endpoints";
 import type { Config } from "./config";
-import { AppError } from "./http/app-error";
+import { AppError } from "./domain/app-error";
 import { errorMiddleware } from "./http/error-middleware";
 import { requireJsonBody } from "./http/require-json-body";
 import type { Logger } from "./logger";

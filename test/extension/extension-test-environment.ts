@@ -6,8 +6,8 @@ import { MemoryTokenStore, type TokenStore } from "../../extension/src/server-cl
 import type { Message } from "../../protocol/http/conversations";
 import type { ChatSnapshot, HostToWebviewEnvelope } from "../../protocol/webview/chat-protocol";
 import { startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
-import { configureFakeProviders, type VisibleModelIds } from "../support/provider-setup";
-import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { configureFakeProviders, type VisibleModelIds } from "../../tools/harness/provider-setup";
+import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 
 export const PASSWORD = "correct horse battery";
 

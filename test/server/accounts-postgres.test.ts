@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { sessionResponseSchema } from "../../protocol/http/accounts";
 import { createTestDatabase } from "../support/postgres";
-import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 
 const password = "correct horse battery";
 

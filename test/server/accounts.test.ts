@@ -12,7 +12,7 @@ import {
 } from "../../protocol/http/accounts";
 import { errorResponseSchema } from "../../protocol/http/error-codes";
 import { deriveKey } from "../../server/src/secrets";
-import { registerUser, startTestServer, type TestResponse, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestResponse, type TestServer } from "../../tools/harness/test-server";
 
 const password = "correct horse battery";
 

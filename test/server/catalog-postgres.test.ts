@@ -4,7 +4,7 @@ import { adminModelListResponseSchema, modelListResponseSchema } from "../../pro
 import { providerListResponseSchema, testConnectionResponseSchema } from "../../protocol/http/providers";
 import { startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
 import { createTestDatabase } from "../support/postgres";
-import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 
 /**
  * The provider and catalog queries on real PostgreSQL: booleans come back as true/false there

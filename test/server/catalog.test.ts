@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { adminModelListResponseSchema, modelListResponseSchema, type AdminModel } from "../../protocol/http/models";
 import { providerListResponseSchema } from "../../protocol/http/providers";
 import { defaultOllamaModels, startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
-import { FAKE_API_KEYS } from "../support/provider-setup";
-import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { FAKE_API_KEYS } from "../../tools/harness/provider-setup";
+import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 
 describe("model catalog", () => {
   let fakes: FakeProviders;

@@ -17,7 +17,7 @@ import {
   waitUntil,
   type ChatFixture,
 } from "../support/chat-helpers";
-import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 
 describe("conversations", function () {
   describe("without providers", function () {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { parseEchoText, startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
 import { createConversation, getMessage, longMessage, openAnswerStream, send, sendAndWait, waitUntil } from "../support/chat-helpers";
-import { configureFakeProviders } from "../support/provider-setup";
-import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { configureFakeProviders } from "../../tools/harness/provider-setup";
+import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 
 describe("crash recovery", function () {
   let fakes: FakeProviders;

@@ -16,8 +16,8 @@ import {
   waitUntil,
   type ChatFixture,
 } from "../support/chat-helpers";
-import { openSse } from "../support/sse-client";
-import { startTestServer } from "../support/test-server";
+import { openSse } from "../../tools/harness/sse-client";
+import { startTestServer } from "../../tools/harness/test-server";
 
 describe("generation: send, stream, stop, re-attach, regenerate", function () {
   let fixture: ChatFixture;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { API_VERSION, errorResponseSchema, metaResponseSchema } from "../../protocol/http";
-import { registerUser, startTestServer, type TestServer } from "../support/test-server";
+import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 
 /** What holds for every endpoint: the meta answer, the error body, methods and bodies. */
 describe("HTTP API conventions", () => {

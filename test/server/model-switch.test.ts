@@ -3,7 +3,7 @@ import type { ProviderKind } from "../../protocol/http/providers";
 import { SYSTEM_PROMPT } from "../../server/src/services/context-builder";
 import { defaultOllamaModels, parseEchoText } from "../../tools/fake-providers";
 import { createConversation, lastChatRequest, sendAndWait, startChatFixture, type ChatFixture } from "../support/chat-helpers";
-import { refreshAndShowModels } from "../support/provider-setup";
+import { refreshAndShowModels } from "../../tools/harness/provider-setup";
 
 interface WireMessage {
   role: string;

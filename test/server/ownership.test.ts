@@ -9,8 +9,8 @@ import {
   startChatFixture,
   type ChatFixture,
 } from "../support/chat-helpers";
-import { openSse } from "../support/sse-client";
-import { registerUser } from "../support/test-server";
+import { openSse } from "../../tools/harness/sse-client";
+import { registerUser } from "../../tools/harness/test-server";
 
 describe("ownership: another user's conversation or message is 404 on every endpoint", function () {
   let fixture: ChatFixture;

@@ -6,8 +6,8 @@ import path from "node:path";
 import { adminModelListResponseSchema } from "../../protocol/http/models";
 import { providerListResponseSchema, providerResponseSchema, testConnectionResponseSchema } from "../../protocol/http/providers";
 import { defaultAnthropicModels, startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
-import { registerUser, startTestServer, type TestResponse, type TestServer } from "../support/test-server";
-import { closedPortUrl } from "../support/free-port";
+import { registerUser, startTestServer, type TestResponse, type TestServer } from "../../tools/harness/test-server";
+import { closedPortUrl } from "../../tools/harness/free-port";
 
 describe("providers (admin): settings, keys, test connection", () => {
   // Keys unique to this run, so finding one anywhere cannot be a coincidence.

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type { ProviderKind } from "../../protocol/http/providers";
 import { parseEchoText, startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
-import { openSse } from "../support/sse-client";
+import { openSse } from "../../tools/harness/sse-client";
 
 /**
  * `npm start` builds the server into dist/server/ and runs that bundle, which loads each provider

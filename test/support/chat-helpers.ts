@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import type { ProviderKind } from "../../protocol/http/providers";
 import { startFakeProviders, type FakeProviders, type FakeProvidersOptions, type RecordedRequest } from "../../tools/fake-providers";
-import { configureFakeProviders, type VisibleModelIds } from "./provider-setup";
-import { openSse, readSseToEnd, type SseConnection, type SseMessage } from "./sse-client";
-import { registerUser, startTestServer, type TestServer, type TestServerOptions } from "./test-server";
+import { configureFakeProviders, type VisibleModelIds } from "../../tools/harness/provider-setup";
+import { openSse, readSseToEnd, type SseConnection, type SseMessage } from "../../tools/harness/sse-client";
+import { registerUser, startTestServer, type TestServer, type TestServerOptions } from "../../tools/harness/test-server";
 
 /** A running team server wired to the three fakes, with an admin and a member signed in. */
 export interface ChatFixture {

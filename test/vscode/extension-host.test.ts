@@ -1,7 +1,7 @@
 /**
  * Runs the integration tests of test/vscode/extension-host/ inside a real VS Code extension host
  * (code-server 4.139 = VS Code 1.139, through @vscode/test-electron's runTests and the launcher of
- * test/vscode-host/), with the Juggler extension loaded from this repository, against the real team
+ * tools/vscode-host/), with the Juggler extension loaded from this repository, against the real team
  * server and the fake providers started here. The extension host learns where they are from
  * environment variables (code-server's environment reaches it).
  */
@@ -10,12 +10,12 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT } from "../vscode-host/provision";
-import { runExtensionTests } from "../vscode-host/run-extension-tests";
+import { REPO_ROOT } from "../../tools/vscode-host/provision";
+import { runExtensionTests } from "../../tools/vscode-host/run-extension-tests";
 import { ENVIRONMENT_VARIABLES } from "./extension-host/environment-variables";
 import { buildExtensionHostTests } from "./support/build-extension-host-tests";
 import { writeSampleWorkspace } from "./support/sample-workspace";
-import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "./support/team-environment";
+import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 
 describe("vscode: Juggler's integration tests inside code-server's extension host", function () {
   // The first run also provisions code-server (≈ 2 min); a warm run takes well under a minute.

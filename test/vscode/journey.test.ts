@@ -20,10 +20,10 @@ import * as path from "node:path";
 import type { Page } from "playwright-core";
 import type { FakeProviders, ReplyMode } from "../../tools/fake-providers";
 import { parseEchoText } from "../../tools/fake-providers";
-import { FAKE_API_KEYS } from "../support/provider-setup";
+import { FAKE_API_KEYS } from "../../tools/harness/provider-setup";
 import { screenshotPath } from "../support/screenshot-path";
-import { startCodeServer, workbenchUrl, type CodeServer } from "../vscode-host/code-server-process";
-import { ensureVscodeHost, REPO_ROOT } from "../vscode-host/provision";
+import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
+import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
   closeWorkbench,
   openViewContainer,
@@ -32,7 +32,7 @@ import {
   screenshot,
   statusBarItem,
   treeRows,
-} from "../vscode-host/workbench-driver";
+} from "../../tools/vscode-host/workbench-driver";
 import {
   answerInputBox,
   chatParts,
@@ -46,9 +46,9 @@ import {
   waitForAnimations,
   waitForQuickInput,
   waitUntil,
-} from "./support/juggler-workbench";
+} from "../../tools/vscode-host/juggler-workbench";
 import { writeSampleWorkspace } from "./support/sample-workspace";
-import { startTeamEnvironment, type TeamEnvironment } from "./support/team-environment";
+import { startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 
 const FAILURE_SCREENSHOT = path.join(REPO_ROOT, "test-results", "journey-failure.png");
 const USER_NAME = "grace";

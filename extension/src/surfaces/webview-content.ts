@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
-import { renderChatHtml, renderTeamSettingsHtml, type WebviewHtmlOptions } from "../../../webview/src/webview-html";
+import { renderChatHtml, renderTeamSettingsHtml, type WebviewHtmlOptions } from "./webview-html";
 
 /** The one folder a Juggler webview may load from: the bundled webview code, styles and codicons. */
 export function webviewBundleFolder(extensionUri: vscode.Uri): vscode.Uri {

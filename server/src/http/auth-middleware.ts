@@ -1,7 +1,11 @@
 import type { Middleware } from "koa";
-import type { AuthenticatedUser } from "../services/account-service";
-import type { Services } from "../services/services";
-import { AppError } from "./app-error";
+import { AppError } from "../domain/app-error";
+import type { AuthenticatedUser } from "../domain/authenticated-user";
+
+/** Who turns an access token into the active user it belongs to (the account service, in the app). */
+export interface Authenticator {
+  authenticate(accessToken: string): Promise<AuthenticatedUser>;
+}
 
 /** Koa state after requireMember / requireAdmin: the signed-in, active user. */
 export interface AuthenticatedState {
@@ -27,19 +31,19 @@ function readBearerToken(header: string | undefined): string {
 }
 
 /** Any active account. Missing or bad token → 401 unauthenticated; expired → 401 token_expired. */
-export function requireMember(services: Services): Middleware<AuthenticatedState> {
+export function requireMember(authenticator: Authenticator): Middleware<AuthenticatedState> {
   return async (context, next) => {
     const token = readBearerToken(context.get("authorization") || undefined);
-    context.state.user = await services.accounts.authenticate(token);
+    context.state.user = await authenticator.authenticate(token);
     await next();
   };
 }
 
 /** An active admin; a signed-in member gets 403 forbidden. */
-export function requireAdmin(services: Services): Middleware<AuthenticatedState> {
+export function requireAdmin(authenticator: Authenticator): Middleware<AuthenticatedState> {
   return async (context, next) => {
     const token = readBearerToken(context.get("authorization") || undefined);
-    const user = await services.accounts.authenticate(token);
+    const user = await authenticator.authenticate(token);
     if (user.role !== "admin") throw new AppError(403, "forbidden", "Only an admin can do this");
     context.state.user = user;
     await next();

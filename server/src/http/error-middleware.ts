@@ -1,6 +1,6 @@
 import type { Middleware } from "koa";
 import type { Logger } from "../logger";
-import { AppError } from "./app-error";
+import { AppError } from "../domain/app-error";
 
 interface HttpLikeError {
   status?: number;

@@ -1,4 +1,4 @@
-import { AppError } from "./app-error";
+import { AppError } from "../domain/app-error";
 
 export interface RateLimiterOptions {
   /** Attempts allowed per key within one window. */

@@ -1,5 +1,5 @@
 import type { Middleware } from "koa";
-import { AppError } from "./app-error";
+import { AppError } from "../domain/app-error";
 
 /**
  * A body that is not JSON is refused with 415 instead of being read as "no fields": the body

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { AppError } from "./app-error";
+import { AppError } from "../domain/app-error";
 
 /**
  * Parses input with a protocol schema; failures become a 400 naming the problem fields.

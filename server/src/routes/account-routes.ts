@@ -52,18 +52,18 @@ export function accountRoutes(services: Services, config: Config): Router {
     context.status = 204;
   });
 
-  router.post<AuthenticatedState>(endpoints.changePassword.path, requireMember(services), async (context) => {
+  router.post<AuthenticatedState>(endpoints.changePassword.path, requireMember(services.accounts), async (context) => {
     const request = validate(endpoints.changePassword.request, context.request.body);
     // Checking the current password is a password check too: limit it like sign-in, by account.
     signInLimiter.consume(limitKeys(context.ip, context.state.user.name));
     context.body = await accounts.changePassword(context.state.user.id, request);
   });
 
-  router.get<AuthenticatedState>(endpoints.getMe.path, requireMember(services), async (context) => {
+  router.get<AuthenticatedState>(endpoints.getMe.path, requireMember(services.accounts), async (context) => {
     context.body = { user: await accounts.getUser(context.state.user.id) };
   });
 
-  router.patch<AuthenticatedState>(endpoints.updatePreferences.path, requireMember(services), async (context) => {
+  router.patch<AuthenticatedState>(endpoints.updatePreferences.path, requireMember(services.accounts), async (context) => {
     const request = validate(endpoints.updatePreferences.request, context.request.body);
     const lastModelId = request.lastModelId === null ? null : validate(modelIdSchema, request.lastModelId);
     context.body = { user: await accounts.updatePreferences(context.state.user.id, { lastModelId }) };

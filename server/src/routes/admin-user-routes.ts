@@ -8,7 +8,7 @@ import type { Services } from "../services/services";
 export function adminUserRoutes(services: Services): Router {
   const router = new Router<AuthenticatedState>();
   const accounts = services.accounts;
-  const admin = requireAdmin(services);
+  const admin = requireAdmin(services.accounts);
 
   router.get(endpoints.listUsers.path, admin, async (context) => {
     context.body = { users: await accounts.listUsers() };

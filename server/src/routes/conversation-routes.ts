@@ -10,7 +10,7 @@ import type { Services } from "../services/services";
  */
 export function conversationRoutes(services: Services): Router {
   const router = new Router();
-  const member = requireMember(services);
+  const member = requireMember(services.accounts);
 
   router.get<AuthenticatedState>(endpoints.listConversations.path, member, async (context) => {
     const query = validate(endpoints.listConversations.request, context.query);

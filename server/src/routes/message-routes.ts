@@ -1,6 +1,6 @@
 import Router from "@koa/router";
 import { endpoints, generationStreamPath } from "../../../protocol/http/endpoints";
-import { AppError } from "../http/app-error";
+import { AppError } from "../domain/app-error";
 import { requireMember, type AuthenticatedState } from "../http/auth-middleware";
 import { parseLastEventId, SseStream } from "../http/sse-stream";
 import { validate } from "../http/validate";
@@ -9,7 +9,7 @@ import type { Services } from "../services/services";
 /** One message: read it, stream its generation (SSE), stop it, regenerate it. */
 export function messageRoutes(services: Services): Router {
   const router = new Router();
-  const member = requireMember(services);
+  const member = requireMember(services.accounts);
 
   router.get<AuthenticatedState>(endpoints.getMessage.path, member, async (context) => {
     context.body = { message: await services.generation.getMessage(context.state.user.id, context.params.messageId!) };

@@ -8,15 +8,15 @@ import type { Services } from "../services/services";
 export function modelRoutes(services: Services): Router {
   const router = new Router<AuthenticatedState>();
 
-  router.get(endpoints.listModels.path, requireMember(services), async (context) => {
+  router.get(endpoints.listModels.path, requireMember(services.accounts), async (context) => {
     context.body = await services.catalog.listVisibleModels();
   });
 
-  router.get(endpoints.listAllModels.path, requireAdmin(services), async (context) => {
+  router.get(endpoints.listAllModels.path, requireAdmin(services.accounts), async (context) => {
     context.body = await services.catalog.listAllModels();
   });
 
-  router.patch(endpoints.updateModelVisibility.path, requireAdmin(services), async (context) => {
+  router.patch(endpoints.updateModelVisibility.path, requireAdmin(services.accounts), async (context) => {
     const request = validate(endpoints.updateModelVisibility.request, context.request.body);
     context.body = await services.catalog.updateVisibility(request);
   });

@@ -1,7 +1,7 @@
 import Router from "@koa/router";
 import { endpoints } from "../../../protocol/http/endpoints";
 import { providerKindSchema, type ProviderKind } from "../../../protocol/http/providers";
-import { AppError } from "../http/app-error";
+import { AppError } from "../domain/app-error";
 import { requireAdmin, type AuthenticatedState } from "../http/auth-middleware";
 import { validate } from "../http/validate";
 import type { Services } from "../services/services";
@@ -9,7 +9,7 @@ import type { Services } from "../services/services";
 /** Admin: provider settings and keys, test connection, refresh a provider's models. */
 export function providerRoutes(services: Services): Router {
   const router = new Router<AuthenticatedState>();
-  const admin = requireAdmin(services);
+  const admin = requireAdmin(services.accounts);
 
   router.get(endpoints.listProviders.path, admin, async (context) => {
     context.body = { providers: await services.providers.listProviders() };

@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import jwt from "jsonwebtoken";
-import { AppError } from "../http/app-error";
+import { AppError } from "../domain/app-error";
 
 /** The claims of our access tokens. `pwv` is the user's password_changed_at (ms) when the token was issued. */
 export interface AccessTokenClaims {

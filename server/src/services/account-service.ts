@@ -13,7 +13,8 @@ import {
   type UserRole,
   type UserStatus,
 } from "../../../protocol/http/accounts";
-import { AppError, notFound } from "../http/app-error";
+import { AppError, notFound } from "../domain/app-error";
+import type { AuthenticatedUser } from "../domain/authenticated-user";
 import { deriveKey } from "../secrets";
 import { isPostgres } from "../storage/database";
 import { AccessTokens } from "./access-tokens";
@@ -22,11 +23,6 @@ import { generateRefreshToken, hashRefreshToken } from "./refresh-tokens";
 import type { ServiceContext } from "./service-context";
 
 /** Who a valid access token belongs to, as loaded from the database on every request. */
-export interface AuthenticatedUser {
-  id: string;
-  name: string;
-  role: "admin" | "member";
-}
 
 export type RegistrationResult = { kind: "session"; session: SessionResponse } | { kind: "pending"; user: User };
 

@@ -6,7 +6,7 @@ import type {
   UpdateModelVisibilityRequest,
 } from "../../../protocol/http/models";
 import { providerKinds, type ProviderKind } from "../../../protocol/http/providers";
-import { AppError } from "../http/app-error";
+import { AppError } from "../domain/app-error";
 import { isAbortError } from "../providers/abort-error";
 import { callWithTimeout } from "../providers/call-with-timeout";
 import { ProviderError, type DiscoveredModel } from "../providers/chat-provider";

@@ -12,7 +12,7 @@ import type {
 } from "../../../protocol/http/conversations";
 import type { ErrorCode } from "../../../protocol/http/error-codes";
 import type { ProviderKind } from "../../../protocol/http/providers";
-import { AppError } from "../http/app-error";
+import { AppError } from "../domain/app-error";
 import {
   ConversationRepository,
   markStreamingMessagesInterrupted,

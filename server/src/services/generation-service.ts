@@ -12,7 +12,7 @@ import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import { isTerminalGenerationEvent, type GenerationEvent } from "../../../protocol/http/generation-events";
 import type { Model } from "../../../protocol/http/models";
 import type { ProviderKind } from "../../../protocol/http/providers";
-import { AppError } from "../http/app-error";
+import { AppError } from "../domain/app-error";
 import type { Logger } from "../logger";
 import type { ChatProvider } from "../providers/chat-provider";
 import { buildContext, type BuiltContext } from "./context-builder";

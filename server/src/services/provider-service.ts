@@ -7,7 +7,7 @@ import {
   type TestConnectionResponse,
   type UpdateProviderRequest,
 } from "../../../protocol/http/providers";
-import { AppError } from "../http/app-error";
+import { AppError } from "../domain/app-error";
 import { callWithTimeout } from "../providers/call-with-timeout";
 import { ProviderError, type ChatProvider } from "../providers/chat-provider";
 import { createChatProvider } from "../providers/create-chat-provider";

@@ -10,7 +10,7 @@ import {
 } from "../../../protocol/http/conversations";
 import { errorCodeSchema, type ErrorCode } from "../../../protocol/http/error-codes";
 import type { ProviderKind } from "../../../protocol/http/providers";
-import { AppError } from "../http/app-error";
+import { AppError } from "../domain/app-error";
 
 /**
  * Conversations and messages of ONE user. Every query is filtered by that user's id (messages

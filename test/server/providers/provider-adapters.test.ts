@@ -12,7 +12,7 @@ import {
   type FaultSpecInput,
 } from "../../../tools/fake-providers";
 import { readFixtureJson, readFixtureLines } from "../../../tools/fake-providers/read-fixture";
-import { closedPortUrl } from "../../support/free-port";
+import { closedPortUrl } from "../../../tools/harness/free-port";
 
 /**
  * The three adapters against the local fakes (real wire formats, real SDKs): echo and replay,

@@ -6,7 +6,7 @@
 import * as esbuild from "esbuild";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../vscode-host/provision";
+import { REPO_ROOT } from "../../../tools/vscode-host/provision";
 
 const SOURCE_DIR = path.join(REPO_ROOT, "test", "vscode", "extension-host");
 

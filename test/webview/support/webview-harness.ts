@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import type { WebviewToHostEnvelope } from "../../../protocol/webview/chat-protocol";
-import { renderChatHtml, renderTeamSettingsHtml } from "../../../webview/src/webview-html";
+import { renderChatHtml, renderTeamSettingsHtml } from "../../../extension/src/surfaces/webview-html";
 import { buildWebviewBundles } from "./build-webview-bundles";
 import { HarnessServer } from "./harness-server";
 

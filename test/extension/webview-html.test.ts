@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { buildContentSecurityPolicy, renderChatHtml, renderTeamSettingsHtml } from "../../webview/src/webview-html";
+import { buildContentSecurityPolicy, renderChatHtml, renderTeamSettingsHtml } from "../../extension/src/surfaces/webview-html";
 
 const options = {
   cspSource: "'self' https://*.vscode-cdn.net",

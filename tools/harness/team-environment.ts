@@ -3,9 +3,9 @@
  * and the fake Anthropic, Groq and Ollama servers in `echo` mode, all in the mocha process. The
  * extension under test reaches them over HTTP, like a member's VS Code reaches a team's server.
  */
-import { startFakeProviders, type FakeProviders } from "../../../tools/fake-providers";
-import { configureFakeProviders, type VisibleModelIds } from "../../support/provider-setup";
-import { registerUser, startTestServer, type TestServer } from "../../support/test-server";
+import { startFakeProviders, type FakeProviders } from "../fake-providers/index";
+import { configureFakeProviders, type VisibleModelIds } from "./provider-setup";
+import { registerUser, startTestServer, type TestServer } from "./test-server";
 
 export const ADMIN_NAME = "ada";
 export const ADMIN_PASSWORD = "correct horse battery";

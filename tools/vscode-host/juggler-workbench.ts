@@ -1,7 +1,7 @@
 /**
  * Playwright steps for the Juggler journey in code-server's workbench (VS Code 1.139): quick input,
  * dialogs, context menus, and the Juggler webviews. The generic ones complement
- * test/vscode-host/workbench-driver.ts; VS Code's DOM classes used here were checked against 1.139.
+ * tools/vscode-host/workbench-driver.ts; VS Code's DOM classes used here were checked against 1.139.
  * Every wait polls (locator.waitFor / expect-style loops); nothing sleeps a fixed time.
  */
 import type { FrameLocator, Locator, Page } from "playwright-core";

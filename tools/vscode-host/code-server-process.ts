@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import { freePort } from "../support/free-port";
+import { freePort } from "../harness/free-port";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ensureVscodeHost, type VscodeHost } from "./provision";

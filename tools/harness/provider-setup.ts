@@ -1,5 +1,5 @@
 import type { ProviderKind } from "../../protocol/http/providers";
-import { defaultAnthropicModels, defaultGroqModels, defaultOllamaModels, type FakeProviders } from "../../tools/fake-providers";
+import { defaultAnthropicModels, defaultGroqModels, defaultOllamaModels, type FakeProviders } from "../fake-providers/index";
 import type { TestServer } from "./test-server";
 
 /** The keys the fakes accept by default. */
