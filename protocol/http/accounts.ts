@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { modelIdSchema } from "./models";
 
 export const NAME_MAX_LENGTH = 64;
 export const PASSWORD_MIN_LENGTH = 8;
@@ -96,6 +97,16 @@ export const updateUserRequestSchema = z
   });
 export type UpdateUserRequest = z.infer<typeof updateUserRequestSchema>;
 
-export const teamSettingsSchema = z.object({ registration: registrationPolicySchema });
+export const teamSettingsSchema = z.object({
+  registration: registrationPolicySchema,
+  /**
+   * The model that summarises older messages when a conversation no longer fits a model's window;
+   * null: the cheapest visible model (a local Ollama model first).
+   */
+  summariserModelId: z.string().max(300).nullable(),
+});
 export type TeamSettings = z.infer<typeof teamSettingsSchema>;
-export const updateTeamSettingsRequestSchema = teamSettingsSchema.partial();
+export const updateTeamSettingsRequestSchema = z.object({
+  registration: registrationPolicySchema.optional(),
+  summariserModelId: modelIdSchema.nullable().optional(),
+});

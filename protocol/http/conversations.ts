@@ -6,6 +6,9 @@ import { providerKindSchema } from "./providers";
 export const MESSAGE_MAX_CHARACTERS = 200_000;
 export const TITLE_MAX_LENGTH = 200;
 export const CONVERSATION_PAGE_MAX = 200;
+/** Messages per page of a conversation's history and of Show Context. */
+export const MESSAGE_PAGE_DEFAULT = 50;
+export const MESSAGE_PAGE_MAX = 200;
 
 export const messageRoleSchema = z.enum(["system", "user", "assistant"]);
 export type MessageRole = z.infer<typeof messageRoleSchema>;
@@ -22,20 +25,51 @@ export type MessageStatus = z.infer<typeof messageStatusSchema>;
 export const finishReasonSchema = z.enum(["stop", "length", "content-filter", "tool-calls", "error", "other"]);
 export type FinishReason = z.infer<typeof finishReasonSchema>;
 
-/** What an answer saw: which turns of the branch were sent to the model, and which were left out to fit. */
-export const contextSnapshotSchema = z.object({
+/**
+ * What an answer saw, in constant size whatever the length of the conversation: the branch between
+ * `firstMessageId` and `lastMessageId` (the question) defines the messages that were sent, so their ids
+ * are not listed. Older messages were either summarised (`summary`) or left out (`leftOutMessageCount`).
+ * "Show Context" (GET /messages/:id/context) re-reads that stretch of the branch, paged.
+ */
+export const CONTEXT_RECORD_VERSION = 2;
+export const contextRecordSchema = z.object({
+  version: z.literal(CONTEXT_RECORD_VERSION),
   modelId: z.string(),
+  provider: providerKindSchema,
   contextWindowTokens: z.number().int().nullable(),
+  /** The output limit requested (what the window fitting reserved for the answer). */
   reservedOutputTokens: z.number().int(),
+  /** Which system prompt was sent (its text is served by Show Context). */
+  systemPromptId: z.string().max(100),
+  /** The oldest message sent as it was written; null when none was (e.g. a record migrated from an empty one). */
+  firstMessageId: z.string().nullable(),
+  /** The newest message sent: the question this answer replies to. */
+  lastMessageId: z.string().nullable(),
+  /** Messages of the branch from firstMessageId to lastMessageId, both included (some may have been skipped: see adjustments). */
+  includedMessageCount: z.number().int().min(0),
+  /** The summary of older messages sent in their place, if one was. */
+  summary: z
+    .object({
+      id: z.string(),
+      /** How many of the oldest messages it stands for. */
+      messageCount: z.number().int().min(0),
+      /** The model that wrote it. */
+      modelId: z.string(),
+    })
+    .nullable(),
+  /** Older messages neither sent nor summarised (the window was full, or summarising failed). */
+  leftOutMessageCount: z.number().int().min(0),
+  /** What had to change to meet the window or the provider's rules, in plain words (a few, each short). */
+  adjustments: z.array(z.string().max(300)).max(12),
+  /** Request settings besides the model. */
+  settings: z.object({
+    maxOutputTokens: z.number().int(),
+    temperature: z.number().nullable(),
+  }),
+  /** Juggler's estimate of the input (system prompt, summary and messages); the provider's count is the answer's inputTokens. */
   estimatedInputTokens: z.number().int(),
-  /** Ids of the messages sent, oldest first. */
-  includedMessageIds: z.array(z.string()),
-  /** Ids of older messages left out because the branch did not fit the window. */
-  droppedMessageIds: z.array(z.string()),
-  /** Messages that were merged or adjusted to satisfy the provider's rules (e.g. Anthropic's alternation). */
-  adjustments: z.array(z.string()),
 });
-export type ContextSnapshot = z.infer<typeof contextSnapshotSchema>;
+export type ContextRecord = z.infer<typeof contextRecordSchema>;
 
 export const messageSchema = z.object({
   id: z.string(),
@@ -55,7 +89,8 @@ export const messageSchema = z.object({
   finishReason: finishReasonSchema.nullable(),
   finishReasonRaw: z.string().nullable(),
   error: errorDetailSchema.nullable(),
-  context: contextSnapshotSchema.nullable(),
+  /** For answers: what the request carried (null for user messages, and while it is being prepared). */
+  context: contextRecordSchema.nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -103,12 +138,85 @@ export type UpdateConversationRequest = z.infer<typeof updateConversationRequest
 
 export const conversationResponseSchema = z.object({ conversation: conversationSchema });
 
-/** A conversation with its current branch, root to leaf. */
+export const messagePageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MESSAGE_PAGE_MAX).default(MESSAGE_PAGE_DEFAULT),
+  /** Opaque cursor from a previous page's olderCursor; absent: the newest page of the current branch. */
+  cursor: z.string().max(200).optional(),
+});
+export type MessagePageQuery = z.infer<typeof messagePageQuerySchema>;
+
+/**
+ * A conversation and the NEWEST page of its current branch (oldest first within the page). Older
+ * messages come from GET /conversations/:id/messages with `olderCursor`; no response grows with the
+ * length of the conversation.
+ */
 export const conversationDetailResponseSchema = z.object({
   conversation: conversationSchema,
   messages: z.array(messageSchema),
+  /** How many messages the current branch has, root to leaf. */
+  branchMessageCount: z.number().int().min(0),
+  /** Cursor for the page before `messages`; null when `messages` starts at the root. */
+  olderCursor: z.string().nullable(),
 });
 export type ConversationDetailResponse = z.infer<typeof conversationDetailResponseSchema>;
+
+/**
+ * One page of a branch, oldest first, ending just above the cursor's message. A cursor names a message,
+ * so pages are stable while new messages arrive: no gaps and no duplicates.
+ */
+export const messagePageResponseSchema = z.object({
+  messages: z.array(messageSchema),
+  olderCursor: z.string().nullable(),
+});
+export type MessagePageResponse = z.infer<typeof messagePageResponseSchema>;
+
+/** One message of an answer's context, as it was sent. */
+export const contextMessageSchema = z.object({
+  messageId: z.string(),
+  role: z.enum(["user", "assistant"]),
+  status: messageStatusSchema,
+  /** For answers: the model that wrote it. */
+  modelId: z.string().nullable(),
+  /** The text as the request carried it (e.g. with the note that an answer was cut off). */
+  content: z.string(),
+  /** false: on the branch in that stretch but not sent (an answer without text); `note` says why. */
+  isSent: z.boolean(),
+  note: z.string().nullable(),
+});
+export type ContextMessage = z.infer<typeof contextMessageSchema>;
+
+export const contextPageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MESSAGE_PAGE_MAX).default(MESSAGE_PAGE_DEFAULT),
+  /** From a previous page's nextCursor; absent: the first (oldest) page. */
+  cursor: z.string().max(200).optional(),
+});
+export type ContextPageQuery = z.infer<typeof contextPageQuerySchema>;
+
+/** Show Context: exactly what one answer's request carried, read from its compact record. */
+export const answerContextResponseSchema = z.object({
+  record: contextRecordSchema,
+  systemPrompt: z.string().nullable(),
+  summary: z
+    .object({
+      id: z.string(),
+      content: z.string(),
+      messageCount: z.number().int(),
+      modelId: z.string(),
+      createdAt: z.string(),
+    })
+    .nullable(),
+  tokens: z.object({
+    estimatedInput: z.number().int(),
+    /** As the provider reported them; null when it did not. */
+    reportedInput: z.number().int().nullable(),
+    reportedOutput: z.number().int().nullable(),
+  }),
+  /** A page of the messages sent, oldest first. */
+  messages: z.array(contextMessageSchema),
+  /** Cursor for the next (newer) page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type AnswerContextResponse = z.infer<typeof answerContextResponseSchema>;
 
 export const sendMessageRequestSchema = z.object({
   content: z

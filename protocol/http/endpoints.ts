@@ -135,7 +135,15 @@ export const endpoints = {
     method: "GET",
     path: "/conversations/:conversationId",
     access: "member",
+    request: conversations.messagePageQuerySchema.pick({ limit: true }),
     response: conversations.conversationDetailResponseSchema,
+  },
+  listMessages: {
+    method: "GET",
+    path: "/conversations/:conversationId/messages",
+    access: "member",
+    request: conversations.messagePageQuerySchema,
+    response: conversations.messagePageResponseSchema,
   },
   updateConversation: {
     method: "PATCH",
@@ -154,6 +162,13 @@ export const endpoints = {
     status: 202,
   },
   getMessage: { method: "GET", path: "/messages/:messageId", access: "member", response: conversations.messageResponseSchema },
+  getAnswerContext: {
+    method: "GET",
+    path: "/messages/:messageId/context",
+    access: "member",
+    request: conversations.contextPageQuerySchema,
+    response: conversations.answerContextResponseSchema,
+  },
   stopGeneration: {
     method: "POST",
     path: "/messages/:messageId/stop",

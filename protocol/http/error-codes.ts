@@ -35,6 +35,8 @@ export const errorCodes = [
   "provider_bad_request",
   "provider_error",
   "provider_stream_broken",
+  // headers arrived, then nothing for longer than the stall timeout
+  "provider_stalled",
   "server_shutting_down",
   "internal_error",
 ] as const;

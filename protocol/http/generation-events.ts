@@ -5,7 +5,8 @@ import { providerKindSchema } from "./providers";
 
 /**
  * Server-sent events of one answer's generation, at GET /api/v1/messages/:id/stream.
- * Each event has `id: <sequence>` (1, 2, 3 …); a client that reconnects sends `Last-Event-ID`
+ * Events: generation-start, optionally generation-status, text-delta…, usage, then generation-end or
+ * generation-error. Each event has `id: <sequence>` (1, 2, 3 …); a client that reconnects sends `Last-Event-ID`
  * and receives only the events after it, then the rest live. A stream always ends with
  * `generation-end` or `generation-error` (also when the server shuts down).
  */
@@ -20,6 +21,15 @@ export const usageEventSchema = z.object({
   inputTokens: z.number().int().nullable(),
   outputTokens: z.number().int().nullable(),
 });
+/**
+ * The context is being prepared and it takes a moment: older messages are being summarised
+ * because the branch does not fit the model's window. Sent before the first text-delta, if at all.
+ */
+export const generationStatusEventSchema = z.object({
+  phase: z.literal("summarising"),
+  /** How many older messages the summary will stand for. */
+  messageCount: z.number().int(),
+});
 /** The final stored message (status complete or stopped). */
 export const generationEndEventSchema = z.object({ message: messageSchema });
 /** The final stored message (status error or interrupted) and the error in plain words. */
@@ -27,6 +37,7 @@ export const generationErrorEventSchema = z.object({ error: errorDetailSchema, m
 
 export const generationEventSchemas = {
   "generation-start": generationStartEventSchema,
+  "generation-status": generationStatusEventSchema,
   "text-delta": textDeltaEventSchema,
   usage: usageEventSchema,
   "generation-end": generationEndEventSchema,

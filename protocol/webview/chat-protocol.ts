@@ -42,7 +42,12 @@ export const chatSnapshotSchema = z.object({
   connection: connectionStateSchema,
   userName: z.string().nullable(),
   conversation: chatConversationSchema.nullable(),
+  /** The newest page of the open conversation's current branch, oldest first; older pages via messages/loadOlder. */
   messages: z.array(messageSchema),
+  /** Cursor for the page before `messages` (null: they start at the root). */
+  olderCursor: z.string().nullable(),
+  /** How many messages the current branch has in all (for the scrollbar and "N older messages"). */
+  branchMessageCount: z.number().int().min(0),
   activeModel: chatModelSchema.nullable(),
   banner: bannerSchema.nullable(),
 });
@@ -64,6 +69,11 @@ export const chatRequests = {
     params: z.object({ messageId: z.string().max(100), modelId: z.string().max(300).optional() }),
     result: z.object({ assistantMessageId: z.string() }),
   },
+  /** The page of the open conversation's branch before the one the view holds (scrolling up). */
+  "messages/loadOlder": {
+    params: z.object({ conversationId: z.string().max(100), cursor: z.string().max(200) }),
+    result: z.object({ messages: z.array(messageSchema), olderCursor: z.string().nullable() }),
+  },
   /** Opens a conversation in this view (also used to restore the last one after a reload). */
   "conversation/open": {
     params: z.object({ conversationId: z.string().max(100) }),
@@ -81,6 +91,8 @@ export const chatCommands = {
   "code/copy": codeBlockSchema,
   "code/insert": codeBlockSchema,
   "code/open": codeBlockSchema,
+  /** "Show Context" on an answer: the host opens what that answer's request carried in an editor tab. */
+  "context/show": z.object({ messageId: z.string().max(100) }),
   /** A link in an answer: the host opens it (http/https only) after VS Code's own confirmation. */
   "link/open": z.object({ href: z.string().max(4096) }),
 } as const;
@@ -91,6 +103,11 @@ export const chatNotifications = {
   "messages/appended": z.object({ conversationId: z.string(), messages: z.array(messageSchema) }),
   /** Text that arrived for a streaming answer since the last delta, batched (~every 40 ms). */
   "stream/delta": z.object({ messageId: z.string(), text: z.string() }),
+  /** An answer is waiting for its context to be prepared (older messages being summarised); null when that is over. */
+  "stream/status": z.object({
+    messageId: z.string(),
+    status: z.object({ phase: z.literal("summarising"), messageCount: z.number().int() }).nullable(),
+  }),
   /** A message's final (or updated) state: complete, stopped, error, interrupted. */
   "message/updated": z.object({ message: messageSchema }),
   "model/changed": z.object({ activeModel: chatModelSchema.nullable() }),

@@ -36,6 +36,8 @@ function snapshotWith(messages: Message[]): ChatSnapshot {
     userName: "someone",
     conversation: { id: "c1", title: "t", modelId: null },
     messages,
+    olderCursor: null,
+    branchMessageCount: messages.length,
     activeModel: null,
     banner: null,
   };

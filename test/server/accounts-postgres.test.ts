@@ -84,7 +84,7 @@ describe("accounts on PostgreSQL", function () {
   it("stores and reads the registration policy", async () => {
     const admin = await signInAnAdmin([...founders, "second-admin"]);
     const changed = await server.request("PATCH", "/admin/settings", { token: admin.accessToken, body: { registration: "closed" } });
-    assert.deepEqual(changed.body, { registration: "closed" });
+    assert.deepEqual(changed.body, { registration: "closed", summariserModelId: null });
     assert.equal((await server.request("GET", "/meta")).body.registration, "closed");
     assert.equal((await server.request("POST", "/auth/register", { body: { name: "late", password } })).status, 403);
   });

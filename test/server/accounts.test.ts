@@ -409,7 +409,7 @@ describe("accounts", function () {
       await start();
       const admin = await registerUser(server, "admin");
       const settings = await server.request("PATCH", "/admin/settings", { token: admin.accessToken, body: { registration: "approval" } });
-      assert.deepEqual(teamSettingsSchema.parse(settings.body), { registration: "approval" });
+      assert.deepEqual(teamSettingsSchema.parse(settings.body), { registration: "approval", summariserModelId: null });
       assert.equal((await server.request("GET", "/meta")).body.registration, "approval");
 
       clock.advanceSeconds(1);
@@ -466,7 +466,7 @@ describe("accounts", function () {
         const settings = await restarted.request("GET", "/admin/settings", {
           token: (await signIn(restarted, "founder")).body.accessToken,
         });
-        assert.deepEqual(settings.body, { registration: "closed" });
+        assert.deepEqual(settings.body, { registration: "closed", summariserModelId: null });
       } finally {
         await restarted.close();
       }

@@ -89,8 +89,11 @@ describe("generation: send, stream, stop, re-attach, regenerate", function () {
     assert.ok(stored.durationMs! >= stored.timeToFirstTokenMs!);
     assert.equal(stored.error, null);
     assert.ok(stored.context);
-    assert.deepEqual(stored.context!.includedMessageIds, [sent.userMessage.id]);
-    assert.deepEqual(stored.context!.droppedMessageIds, []);
+    assert.equal(stored.context!.firstMessageId, sent.userMessage.id);
+    assert.equal(stored.context!.lastMessageId, sent.userMessage.id);
+    assert.equal(stored.context!.includedMessageCount, 1);
+    assert.equal(stored.context!.leftOutMessageCount, 0);
+    assert.equal(stored.context!.summary, null);
     assert.equal(stored.context!.modelId, anthropicModel);
   });
 

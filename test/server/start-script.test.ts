@@ -113,7 +113,8 @@ describe("npm start (the built server)", function () {
       assert.equal(last.data.message.provider, provider);
       const echoed = parseEchoText(last.data.message.content);
       assert.deepEqual(echoed.messages, [{ role: "user", text: `Hello ${provider}` }]);
-      assert.deepEqual(last.data.message.context.includedMessageIds, [sent.userMessage.id]);
+      assert.equal(last.data.message.context.firstMessageId, sent.userMessage.id);
+      assert.equal(last.data.message.context.lastMessageId, sent.userMessage.id);
     }
 
     const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { ContextRecord } from "../../protocol/http/conversations";
 import { describeAnswerProblem, describeContextFit, formatAnswerMetadata, modelLabelFromId } from "../../webview/src/chat/answer-metadata";
 import { maskedKeyForDisplay } from "../../webview/src/team-settings/display-formats";
 import { toSafeHref } from "../../webview/src/markdown/link-policy";
@@ -29,18 +30,36 @@ describe("webview formatting and link policy (no DOM)", () => {
     assert.equal(describeAnswerProblem({ status: "complete", error: null }), undefined);
   });
 
-  it("says when earlier messages were left out to fit the context window", () => {
-    const context = {
+  it("says when earlier messages were summarised or left out to fit the context window", () => {
+    const context: ContextRecord = {
+      version: 2,
       modelId: "groq:llama",
+      provider: "groq",
       contextWindowTokens: 8192,
       reservedOutputTokens: 1024,
-      estimatedInputTokens: 7000,
-      includedMessageIds: ["c"],
-      droppedMessageIds: ["a", "b"],
+      systemPromptId: "juggler-default-v1",
+      firstMessageId: "c",
+      lastMessageId: "c",
+      includedMessageCount: 1,
+      summary: null,
+      leftOutMessageCount: 2,
       adjustments: [],
+      settings: { maxOutputTokens: 1024, temperature: null },
+      estimatedInputTokens: 7000,
     };
-    assert.equal(describeContextFit({ context }), "2 earlier messages were left out to fit the model's context window");
-    assert.equal(describeContextFit({ context: { ...context, droppedMessageIds: [] } }), undefined);
+    assert.equal(describeContextFit({ context }), "2 earlier messages left out to fit the model's context window");
+    assert.equal(
+      describeContextFit({ context: { ...context, leftOutMessageCount: 1 } }),
+      "1 earlier message left out to fit the model's context window",
+    );
+    assert.equal(
+      describeContextFit({
+        context: { ...context, leftOutMessageCount: 0, summary: { id: "s", messageCount: 1240, modelId: "ollama:qwen" } },
+      }),
+      "1,240 earlier messages summarised to fit the model's context window",
+    );
+    assert.equal(describeContextFit({ context: { ...context, leftOutMessageCount: 0 } }), undefined);
+    assert.equal(describeContextFit({ context: null }), undefined);
   });
 
   it("shows at most the last 4 characters of a key", () => {

@@ -36,7 +36,7 @@ describe("Team Settings webview in Chromium", function () {
     const users = await view.waitForRequest("users/list");
     await view.respond(users.id, { users: buildUsers() });
     const settings = await view.waitForRequest("settings/get");
-    await view.respond(settings.id, { registration: "approval" });
+    await view.respond(settings.id, { registration: "approval", summariserModelId: null });
     await view.page.locator(".provider-card").first().waitFor();
     return view;
   }
@@ -263,7 +263,7 @@ describe("Team Settings webview in Chromium", function () {
     await page.getByRole("radio", { name: /^Closed/ }).click();
     const update = await view.waitForRequest("settings/update");
     assert.deepEqual(update.params, { registration: "closed" });
-    await view.respond(update.id, { registration: "closed" });
+    await view.respond(update.id, { registration: "closed", summariserModelId: null });
     await page.locator('.registration-section .status-line[data-kind="success"]').waitFor();
     assert.equal(await page.getByRole("radio", { name: /^Closed/ }).isChecked(), true);
   });

@@ -36,6 +36,8 @@ export interface ChatHostActions {
   /** Only ever called with an http or https URL. */
   openLink(url: string): void | Promise<void>;
   pickModel(): void | Promise<void>;
+  /** "Show Context" of an answer: what its request carried, in an editor tab. */
+  showContext(messageId: string): void | Promise<void>;
   /** signIn and openSettings; retryConnection the session handles itself. */
   runHostCommand(command: Exclude<HostCommand, "retryConnection">): void | Promise<void>;
 }
@@ -87,7 +89,12 @@ export class ChatSession implements Disposable {
   private connection: ConnectionState = "signed-out";
   private banner: Banner | null = null;
   private conversation: Conversation | undefined;
+  /** The newest page of the open conversation's branch and what was appended since (older pages live in the webview). */
   private messages: Message[] = [];
+  /** Cursor for the page before `messages` (null: they start at the root). */
+  private olderCursor: string | null = null;
+  /** Messages on the open conversation's branch in all. */
+  private branchMessageCount = 0;
   private models: Model[] = [];
   /** A model chosen while no conversation is open: the next new conversation uses it. */
   private preferredModelId: string | null = null;
@@ -120,6 +127,7 @@ export class ChatSession implements Disposable {
   private readonly requestHandlers: RequestHandlers = {
     "message/send": ({ content }) => this.sendMessage(content),
     "message/retry": ({ messageId, modelId }) => this.retryAnswer(messageId, modelId),
+    "messages/loadOlder": ({ conversationId, cursor }) => this.loadOlderMessages(conversationId, cursor),
     "conversation/open": ({ conversationId }) => this.openConversation(conversationId),
   };
 
@@ -128,6 +136,7 @@ export class ChatSession implements Disposable {
     "generation/stop": ({ messageId }) => this.stopGeneration(messageId),
     "conversation/new": () => this.newConversation(),
     "model/pick": () => this.hostActions.pickModel?.(),
+    "context/show": ({ messageId }) => this.hostActions.showContext?.(messageId),
     "host/run": ({ command }) => (command === "retryConnection" ? this.retryConnection() : this.hostActions.runHostCommand?.(command)),
     "code/copy": (block) => this.hostActions.copyCode?.(block),
     "code/insert": (block) => this.hostActions.insertCode?.(block),
@@ -201,6 +210,8 @@ export class ChatSession implements Disposable {
         ? { id: this.conversation.id, title: this.conversation.title, modelId: this.conversation.modelId }
         : null,
       messages: this.messages.map((message) => ({ ...message })),
+      olderCursor: this.olderCursor,
+      branchMessageCount: this.branchMessageCount,
       activeModel: this.activeModel,
       banner: this.banner,
     };
@@ -324,6 +335,8 @@ export class ChatSession implements Disposable {
     this.abortAllAnswers();
     this.conversation = undefined;
     this.messages = [];
+    this.olderCursor = null;
+    this.branchMessageCount = 0;
     this.models = [];
     this.preferredModelId = null;
     this.conversationToRestore = null;
@@ -442,6 +455,8 @@ export class ChatSession implements Disposable {
     const detail = await this.client.call("getConversation", { params: { conversationId } });
     this.conversation = detail.conversation;
     this.messages = detail.messages.map((message) => this.answers.get(message.id)?.message ?? this.trackAnswer(message));
+    this.olderCursor = detail.olderCursor;
+    this.branchMessageCount = detail.branchMessageCount;
     this.broadcastSnapshot();
     if (this.activeModelId !== previousModelId) this.activeModelChanged.fire(this.activeModel);
     return this.snapshot();
@@ -453,8 +468,16 @@ export class ChatSession implements Disposable {
     if (this.conversation?.modelId) this.preferredModelId = this.conversation.modelId;
     this.conversation = undefined;
     this.messages = [];
+    this.olderCursor = null;
+    this.branchMessageCount = 0;
     this.broadcastSnapshot();
     if (this.activeModelId !== previousModelId) this.activeModelChanged.fire(this.activeModel);
+  }
+
+  /** A page of the open conversation's branch above the one the view holds. */
+  async loadOlderMessages(conversationId: string, cursor: string): Promise<{ messages: Message[]; olderCursor: string | null }> {
+    this.requireReady();
+    return this.client.call("listMessages", { params: { conversationId }, query: { cursor } });
   }
 
   /** One page of the user's conversations, most recent first (the tree loads more with the cursor). */
@@ -505,6 +528,8 @@ export class ChatSession implements Disposable {
       if (!this.conversation) {
         this.conversation = conversation;
         this.messages = [];
+        this.olderCursor = null;
+        this.branchMessageCount = 0;
         isNewConversation = true;
       }
     }
@@ -514,6 +539,7 @@ export class ChatSession implements Disposable {
       const isTitleChanged = this.conversation.title !== response.conversation.title;
       this.conversation = response.conversation;
       this.messages.push(response.userMessage, assistantMessage);
+      this.branchMessageCount += 2;
       this.broadcast("messages/appended", {
         conversationId: conversation.id,
         messages: [{ ...response.userMessage }, { ...assistantMessage }],
@@ -538,8 +564,13 @@ export class ChatSession implements Disposable {
     if (this.conversation?.id === response.conversation.id) {
       this.conversation = response.conversation;
       const index = this.messages.findIndex((message) => message.id === messageId);
-      if (index === -1) this.messages.push(assistantMessage);
-      else this.messages.splice(index, this.messages.length - index, assistantMessage);
+      if (index === -1) {
+        this.messages.push(assistantMessage);
+        this.branchMessageCount += 1;
+      } else {
+        this.branchMessageCount -= this.messages.length - index - 1;
+        this.messages.splice(index, this.messages.length - index, assistantMessage);
+      }
       this.broadcastSnapshot();
     }
     this.conversationsChanged.fire();

@@ -49,6 +49,8 @@ interface RefreshTokenRow {
 }
 
 const registrationSettingKey = "registration";
+/** The model that summarises older messages (absent: the cheapest visible model). */
+const summariserSettingKey = "summariser_model_id";
 const millisecondsPerDay = 86_400_000;
 
 /**
@@ -146,7 +148,8 @@ export class AccountService {
   }
 
   async getTeamSettings(): Promise<TeamSettings> {
-    return { registration: await this.getRegistrationPolicy() };
+    const summariser: { value: string } | undefined = await this.database("settings").where({ key: summariserSettingKey }).first("value");
+    return { registration: await this.getRegistrationPolicy(), summariserModelId: summariser?.value ?? null };
   }
 
   async updateTeamSettings(changes: Partial<TeamSettings>): Promise<TeamSettings> {
@@ -157,6 +160,17 @@ export class AccountService {
         .onConflict("key")
         .merge(["value", "updated_at"]);
       this.context.logger.info("registration policy changed", { registration: changes.registration });
+    }
+    if (changes.summariserModelId !== undefined) {
+      if (changes.summariserModelId === null) {
+        await this.database("settings").where({ key: summariserSettingKey }).delete();
+      } else {
+        await this.database("settings")
+          .insert({ key: summariserSettingKey, value: changes.summariserModelId, updated_at: this.context.now() })
+          .onConflict("key")
+          .merge(["value", "updated_at"]);
+      }
+      this.context.logger.info("summariser model changed", { summariserModelId: changes.summariserModelId });
     }
     return this.getTeamSettings();
   }

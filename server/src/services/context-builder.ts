@@ -1,4 +1,4 @@
-import type { ContextSnapshot, Message } from "../../../protocol/http/conversations";
+import { CONTEXT_RECORD_VERSION, type ContextRecord, type Message } from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
 import type { ChatProvider, ChatTurn, PreparedConversation } from "../providers/chat-provider";
 import { estimateConversationTokens, estimateMessageTokens } from "./token-estimate";
@@ -10,6 +10,8 @@ import { estimateConversationTokens, estimateMessageTokens } from "./token-estim
  */
 
 /** Sent as the system prompt of every conversation. The conversation may mix models, so it says so. */
+/** Names the system prompt in context records (Show Context serves its text by this id). */
+export const SYSTEM_PROMPT_ID = "juggler-default-v1";
 export const SYSTEM_PROMPT =
   "You are a helpful assistant for software developers, used inside VS Code through Juggler. " +
   "Answer in Markdown and put code in fenced code blocks with a language tag. " +
@@ -27,7 +29,7 @@ export interface BuiltContext {
   conversation: PreparedConversation;
   /** The output limit to request: what the window fitting reserved. */
   maxOutputTokens: number;
-  snapshot: ContextSnapshot;
+  snapshot: ContextRecord;
 }
 
 export interface TurnConversion {
@@ -132,14 +134,23 @@ export function buildContext(branch: readonly Message[], model: Model, provider:
   const budget = computeWindowBudget(model);
   const fitted = fitTurnsToBudget(converted.system, converted.turns, budget, model.id);
   const conversation = provider.prepareConversation(converted.system, fitted.turns);
-  const snapshot: ContextSnapshot = {
+  const dropped = new Set(fitted.droppedMessageIds);
+  const sentStretch = branch.filter((message) => message.role !== "system" && !dropped.has(message.id));
+  const snapshot: ContextRecord = {
+    version: CONTEXT_RECORD_VERSION,
     modelId: model.id,
+    provider: model.provider,
     contextWindowTokens: budget.contextWindowTokens,
     reservedOutputTokens: budget.reservedOutputTokens,
-    estimatedInputTokens: estimateConversationTokens(conversation.system, conversation.turns),
-    includedMessageIds: conversation.turns.flatMap((turn) => turn.messageIds),
-    droppedMessageIds: fitted.droppedMessageIds,
+    systemPromptId: SYSTEM_PROMPT_ID,
+    firstMessageId: sentStretch[0]?.id ?? null,
+    lastMessageId: sentStretch.at(-1)?.id ?? null,
+    includedMessageCount: sentStretch.length,
+    summary: null,
+    leftOutMessageCount: dropped.size,
     adjustments: [...converted.adjustments, ...fitted.adjustments, ...conversation.adjustments],
+    settings: { maxOutputTokens: budget.reservedOutputTokens, temperature: null },
+    estimatedInputTokens: estimateConversationTokens(conversation.system, conversation.turns),
   };
   return { conversation, maxOutputTokens: budget.reservedOutputTokens, snapshot };
 }

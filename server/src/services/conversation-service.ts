@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import type { Knex } from "knex";
 import type {
-  ContextSnapshot,
+  ContextRecord,
   Conversation,
   ConversationDetailResponse,
   ConversationListQuery,
@@ -57,7 +57,7 @@ export interface ExchangeDecisions {
    * Called with the branch the answer continues (root → the new user message): the context
    * snapshot stored with the answer row, or null to leave it to the generation job.
    */
-  describeContext(branch: Message[]): ContextSnapshot | null;
+  describeContext(branch: Message[]): ContextRecord | null;
 }
 
 export interface AppendedAnswer {
@@ -124,7 +124,8 @@ export class ConversationService {
     const repository = this.repository(userId);
     const row = await repository.requireConversation(conversationId);
     const branch = row.leaf_message_id === null ? [] : await repository.loadBranch(row.leaf_message_id);
-    return { conversation: toConversation(row), messages: branch.map(toMessage) };
+    // Interim: the whole branch in one page, until the bounded walk replaces loadBranch here.
+    return { conversation: toConversation(row), messages: branch.map(toMessage), branchMessageCount: branch.length, olderCursor: null };
   }
 
   async update(userId: string, conversationId: string, changes: { title?: string; modelId?: string }): Promise<Conversation> {
@@ -231,7 +232,7 @@ export class ConversationService {
     });
   }
 
-  async saveContextSnapshot(userId: string, messageId: string, snapshot: ContextSnapshot): Promise<void> {
+  async saveContextRecord(userId: string, messageId: string, snapshot: ContextRecord): Promise<void> {
     await this.repository(userId).updateMessage(messageId, { context_snapshot: JSON.stringify(snapshot), updated_at: this.context.now() });
   }
 

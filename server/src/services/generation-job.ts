@@ -1,4 +1,4 @@
-import type { ContextSnapshot, FinishReason, Message } from "../../../protocol/http/conversations";
+import type { ContextRecord, FinishReason, Message } from "../../../protocol/http/conversations";
 import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import type { GenerationEvent, GenerationEventData, GenerationEventName } from "../../../protocol/http/generation-events";
 import type { Model } from "../../../protocol/http/models";
@@ -78,7 +78,7 @@ export class GenerationJob {
   private hasEnded = false;
   private startedAt = 0;
   private firstTokenAt: number | undefined;
-  private snapshot: ContextSnapshot | null = null;
+  private snapshot: ContextRecord | null = null;
   private resolveDone!: (message: Message) => void;
 
   constructor(private readonly options: GenerationJobOptions) {
@@ -163,7 +163,7 @@ export class GenerationJob {
       prepared = built;
       // Not awaited: the provider call need not wait for this write. It is queued before any partial
       // text and the final result, so the stored answer always has its snapshot; a failure is logged.
-      void this.enqueueWrite(() => options.conversations.saveContextSnapshot(this.userId, this.messageId, built.snapshot));
+      void this.enqueueWrite(() => options.conversations.saveContextRecord(this.userId, this.messageId, built.snapshot));
     }
 
     this.flushTimer = setInterval(() => this.flushPartialText(), options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);

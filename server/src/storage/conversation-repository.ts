@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import {
-  contextSnapshotSchema,
-  type ContextSnapshot,
+  contextRecordSchema,
+  type ContextRecord,
   type Conversation,
   type FinishReason,
   type Message,
@@ -248,10 +248,10 @@ export function toConversation(row: ConversationRow): Conversation {
   };
 }
 
-function parseSnapshot(text: string | null): ContextSnapshot | null {
+function parseSnapshot(text: string | null): ContextRecord | null {
   if (text === null) return null;
   try {
-    const parsed = contextSnapshotSchema.safeParse(JSON.parse(text));
+    const parsed = contextRecordSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

@@ -36,6 +36,8 @@ export function buildSnapshot(overrides: Partial<ChatSnapshot> = {}): ChatSnapsh
     userName: "ada",
     conversation: { id: CONVERSATION_ID, title: "Debounce a search box", modelId: "anthropic:claude-sonnet-4-5" },
     messages: [],
+    olderCursor: null,
+    branchMessageCount: overrides.messages?.length ?? 0,
     activeModel: { id: "anthropic:claude-sonnet-4-5", label: "claude-sonnet-4-5", provider: "anthropic", contextWindow: 200_000 },
     banner: null,
     ...overrides,

@@ -68,11 +68,18 @@ export function describeAnswerProblem(message: Pick<Message, "status" | "error">
   return undefined;
 }
 
-/** "2 earlier messages were left out to fit the model's context window", when any were. */
+/** "1,240 earlier messages summarised" / "2 earlier messages left out", when the answer did not see them verbatim. */
 export function describeContextFit(message: Pick<Message, "context">): string | undefined {
-  const dropped = message.context?.droppedMessageIds.length ?? 0;
-  if (dropped === 0) return undefined;
-  return dropped === 1
-    ? "1 earlier message was left out to fit the model's context window"
-    : `${numberFormat.format(dropped)} earlier messages were left out to fit the model's context window`;
+  const context = message.context;
+  if (!context) return undefined;
+  const parts: string[] = [];
+  const summarised = context.summary?.messageCount ?? 0;
+  if (summarised > 0) parts.push(`${countMessages(summarised)} summarised`);
+  if (context.leftOutMessageCount > 0) parts.push(`${countMessages(context.leftOutMessageCount)} left out`);
+  if (parts.length === 0) return undefined;
+  return `${parts.join(", ")} to fit the model's context window`;
+}
+
+function countMessages(count: number): string {
+  return `${numberFormat.format(count)} earlier message${count === 1 ? "" : "s"}`;
 }
