@@ -9,8 +9,8 @@ export function mapAnthropicStopReason(stopReason: string | null | undefined): F
     case "end_turn":
     case "stop_sequence":
       return "stop";
+    // model_context_window_exceeded: the model ran out of context window while answering: cut short, like max_tokens
     case "max_tokens":
-    // the model ran out of context window while answering: cut short, like max_tokens
     case "model_context_window_exceeded":
       return "length";
     case "tool_use":

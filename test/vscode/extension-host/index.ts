@@ -11,7 +11,9 @@ import * as path from "node:path";
 declare const JUGGLER_REPOSITORY_ROOT: string;
 
 export async function run(): Promise<void> {
-  // mocha 12 is an ES module package; Node 24's require() (the extension host's Node) loads it.
+  // mocha 12 is an ES module package; Node 24's require() (the extension host's Node) loads it. A static
+  // import would be bundled instead, and the path is only known at run time.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded = require(path.join(JUGGLER_REPOSITORY_ROOT, "node_modules", "mocha")) as typeof import("mocha") & {
     default?: typeof import("mocha");
   };

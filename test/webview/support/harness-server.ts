@@ -27,9 +27,9 @@ export class HarnessServer {
   ) {}
 
   static async start(bundles: WebviewBundles): Promise<HarnessServer> {
-    let harness: HarnessServer | undefined;
+    // Requests arrive only after listen(), by which time `harness` exists.
     const server = createServer((request, response) => {
-      void harness!.serve(bundles, request.url ?? "/").then(
+      void harness.serve(bundles, request.url ?? "/").then(
         (answer) => {
           // Browsers ask for a favicon; VS Code's webviews never do. Answer quietly.
           if (request.url === "/favicon.ico") {
@@ -47,7 +47,7 @@ export class HarnessServer {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
-    harness = new HarnessServer(server, `http://127.0.0.1:${port}`);
+    const harness = new HarnessServer(server, `http://127.0.0.1:${port}`);
     return harness;
   }
 
