@@ -5,6 +5,7 @@ import { API_PREFIX } from "../../protocol/http/endpoints";
 import type { Config } from "./config";
 import { AppError } from "./domain/app-error";
 import { errorMiddleware } from "./http/error-middleware";
+import { refuseNulCharacters } from "./http/refuse-nul-characters";
 import { requireJsonBody } from "./http/require-json-body";
 import type { Logger } from "./logger";
 import { accountRoutes } from "./routes/account-routes";
@@ -27,7 +28,9 @@ export interface AppDependencies {
  * ephemeral port). Middleware and routers are registered here explicitly, in order.
  */
 export function createApp({ config, logger, services }: AppDependencies): Koa {
-  const app = new Koa({ proxy: config.trustProxy });
+  // Behind `trustProxyHops` proxies, Koa reads only that many entries from the right of
+  // X-Forwarded-For, so the client's address is the one the outermost trusted proxy appended.
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxy ? config.trustProxyHops : 0 });
   app.silent = true;
   app.use(errorMiddleware(logger));
   app.use(async (context, next) => {
@@ -44,6 +47,7 @@ export function createApp({ config, logger, services }: AppDependencies): Koa {
       jsonStrict: true,
     }),
   );
+  app.use(refuseNulCharacters);
 
   const api = new Router({ prefix: API_PREFIX });
   for (const router of [

@@ -30,33 +30,45 @@ const booleanFlag = (fallback: boolean) =>
     .optional()
     .transform((value) => (value === undefined ? fallback : ["true", "1", "yes"].includes(value)));
 
-const environmentSchema = z.object({
-  PORT: integer(8080, 0, 65535),
-  HOST: z.string().trim().min(1).default("0.0.0.0"),
-  DATA_DIR: z.string().trim().min(1).default("./data"),
-  DATABASE_URL: optionalText.refine(
-    (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
-    "must start with postgres:// (leave unset for SQLite in DATA_DIR)",
-  ),
-  SECRET_KEY: optionalText.refine((value) => value === undefined || value.length >= 32, "must be at least 32 characters"),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
-  TRUST_PROXY: booleanFlag(false),
-  ACCESS_TOKEN_TTL_SECONDS: integer(900, 30, 86_400),
-  REFRESH_TOKEN_TTL_DAYS: integer(30, 1, 365),
-  REGISTRATION: registrationPolicySchema.optional(),
-  MAX_BODY_BYTES: integer(1_048_576, 1024, 50 * 1_048_576),
-  AUTH_RATE_LIMIT_PER_MINUTE: integer(10, 1, 10_000),
-  PROVIDER_MAX_RETRIES: integer(2, 0, 10),
-  PROVIDER_RETRY_MAX_DELAY_MS: integer(20_000, 0, 600_000),
-  PROVIDER_CONNECT_TIMEOUT_MS: integer(30_000, 100, 600_000),
-  CATALOG_REFRESH_MINUTES: integer(60, 0, 10_080),
-  ANTHROPIC_API_KEY: optionalText,
-  ANTHROPIC_BASE_URL: optionalUrl,
-  GROQ_API_KEY: optionalText,
-  GROQ_BASE_URL: optionalUrl,
-  OLLAMA_BASE_URL: optionalUrl,
-  OLLAMA_ENABLED: booleanFlag(false),
-});
+const environmentSchema = z
+  .object({
+    PORT: integer(8080, 0, 65535),
+    HOST: z.string().trim().min(1).default("0.0.0.0"),
+    DATA_DIR: z.string().trim().min(1).default("./data"),
+    DATABASE_URL: optionalText.refine(
+      (value) => value === undefined || /^postgres(ql)?:\/\//.test(value),
+      "must start with postgres:// (leave unset for SQLite in DATA_DIR)",
+    ),
+    SECRET_KEY: optionalText.refine((value) => value === undefined || value.length >= 32, "must be at least 32 characters"),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    TRUST_PROXY: booleanFlag(false),
+    TRUST_PROXY_HOPS: optionalText.pipe(z.coerce.number<string | undefined>().int().min(1).max(10).optional()),
+    REQUEST_TIMEOUT_MS: integer(30_000, 1_000, 3_600_000),
+    HEADERS_TIMEOUT_MS: integer(10_000, 1_000, 3_600_000),
+    ACCESS_TOKEN_TTL_SECONDS: integer(900, 30, 86_400),
+    REFRESH_TOKEN_TTL_DAYS: integer(30, 1, 365),
+    REGISTRATION: registrationPolicySchema.optional(),
+    MAX_BODY_BYTES: integer(1_048_576, 1024, 50 * 1_048_576),
+    AUTH_RATE_LIMIT_PER_MINUTE: integer(10, 1, 10_000),
+    PROVIDER_MAX_RETRIES: integer(2, 0, 10),
+    PROVIDER_RETRY_MAX_DELAY_MS: integer(20_000, 0, 600_000),
+    PROVIDER_CONNECT_TIMEOUT_MS: integer(30_000, 100, 600_000),
+    CATALOG_REFRESH_MINUTES: integer(60, 0, 10_080),
+    ANTHROPIC_API_KEY: optionalText,
+    ANTHROPIC_BASE_URL: optionalUrl,
+    GROQ_API_KEY: optionalText,
+    GROQ_BASE_URL: optionalUrl,
+    OLLAMA_BASE_URL: optionalUrl,
+    OLLAMA_ENABLED: booleanFlag(false),
+  })
+  .refine((value) => value.TRUST_PROXY || value.TRUST_PROXY_HOPS === undefined, {
+    path: ["TRUST_PROXY_HOPS"],
+    message: "only means something with TRUST_PROXY=true",
+  })
+  .refine((value) => value.HEADERS_TIMEOUT_MS <= value.REQUEST_TIMEOUT_MS, {
+    path: ["HEADERS_TIMEOUT_MS"],
+    message: "must not be longer than REQUEST_TIMEOUT_MS",
+  });
 
 export type Environment = Record<string, string | undefined>;
 
@@ -77,6 +89,15 @@ export interface Config {
   secretKey: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   trustProxy: boolean;
+  /**
+   * Proxies in front of the server that append to X-Forwarded-For. The client's address is the entry
+   * the outermost of them appended, counted from the right: entries further left are the client's own words.
+   */
+  trustProxyHops: number;
+  /** Longest a client may take to send a whole request (headers and body); answers may stream for longer. */
+  requestTimeoutMs: number;
+  /** Longest a client may take to send its headers. */
+  headersTimeoutMs: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
   /** The registration policy a fresh install starts with; afterwards the admin's setting rules. */
@@ -112,6 +133,9 @@ export function loadConfig(environment: Environment = process.env): Config {
     secretKey: value.SECRET_KEY,
     logLevel: value.LOG_LEVEL,
     trustProxy: value.TRUST_PROXY,
+    trustProxyHops: value.TRUST_PROXY_HOPS ?? 1,
+    requestTimeoutMs: value.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: value.HEADERS_TIMEOUT_MS,
     accessTokenTtlSeconds: value.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlDays: value.REFRESH_TOKEN_TTL_DAYS,
     initialRegistration: value.REGISTRATION,

@@ -41,10 +41,17 @@ export async function startTeamServer(config: Config, options: StartOptions = {}
     throw error;
   }
   const app = createApp({ config, logger, services });
-  const server = http.createServer(app.callback());
-  // SSE streams stay open for minutes; Node's default request timeout (5 min) would cut them.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+  // Node's timeouts bound how long a client may take to SEND its request, not how long the response
+  // may last: a slow or never-finished body is cut (408), while an answer streams for as long as it
+  // takes. The sockets are checked often enough for the limits to mean what they say.
+  const server = http.createServer(
+    {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(5_000, Math.ceil(config.headersTimeoutMs / 2)),
+    },
+    app.callback(),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => {
