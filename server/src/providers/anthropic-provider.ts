@@ -1,14 +1,13 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { createAbortError } from "./abort-error";
 import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
-import { ProviderError } from "./chat-provider";
 import { resolveClaudeModelLimits } from "./claude-model-limits";
 import { mapAnthropicStopReason } from "./map-anthropic-stop-reason";
-import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import { mapBrokenStream, type ProviderCallContext } from "./map-provider-error";
 import { prepareAnthropicConversation } from "./prepare-anthropic-conversation";
 import type { ProviderConnection } from "./provider-connection";
 import { loadOnce } from "./load-once";
-import { readStainlessError } from "./read-stainless-error";
+import { StainlessSdkClient } from "./stainless-sdk-client";
 
 type AnthropicSdk = typeof import("@anthropic-ai/sdk");
 
@@ -22,26 +21,10 @@ const loadAnthropicSdk = loadOnce<AnthropicSdk>(() => import("@anthropic-ai/sdk"
  */
 export class AnthropicProvider implements ChatProvider {
   readonly kind = "anthropic" as const;
-  /** Set once the SDK is loaded; its error classes tell failures apart. */
-  private sdk: AnthropicSdk | undefined;
-  private clientInstance: Anthropic | undefined;
+  private readonly sdkClient: StainlessSdkClient<Anthropic>;
 
-  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {}
-
-  private async client(): Promise<Anthropic> {
-    if (this.clientInstance) return this.clientInstance;
-    this.sdk = await loadAnthropicSdk();
-    this.clientInstance ??= new this.sdk.default({
-      apiKey: this.connection.apiKey,
-      baseURL: this.connection.baseUrl,
-      // the generation job retries, and only before the first token
-      maxRetries: 0,
-      // the SDK arms this timer around fetch() only, i.e. until the response headers arrive
-      timeout: this.connection.connectTimeoutMs,
-      // the SDK would otherwise write to the console; our own log lines say what matters
-      logLevel: "off",
-    });
-    return this.clientInstance;
+  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {
+    this.sdkClient = new StainlessSdkClient(loadAnthropicSdk, connection);
   }
 
   prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation {
@@ -139,25 +122,17 @@ export class AnthropicProvider implements ChatProvider {
     return { kind: this.kind, baseUrl: this.connection.baseUrl, model, secrets: [this.connection.apiKey] };
   }
 
+  private client(): Promise<Anthropic> {
+    return this.sdkClient.get();
+  }
+
   private toProviderError(
     error: unknown,
     context: ProviderCallContext,
     phase: "request" | "stream",
     signal: AbortSignal | undefined,
   ): Error {
-    if (signal?.aborted) return createAbortError();
-    if (error instanceof ProviderError) return error;
-    const sdk = this.sdk;
-    if (sdk && error instanceof sdk.APIConnectionTimeoutError) {
-      return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
-    }
-    if (sdk && error instanceof sdk.APIConnectionError) return mapNetworkFailure(context, error, phase);
-    if (sdk && error instanceof sdk.APIError) return mapProviderFailure(context, readStainlessError(error), error);
-    // JSON.parse of a cut-off `data:` line
-    if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
-    // undici's "terminated" when the socket closes mid-body
-    if (error instanceof TypeError && phase === "stream") return mapNetworkFailure(context, error, phase);
-    return error instanceof Error ? error : new Error(String(error));
+    return this.sdkClient.toProviderError(error, context, phase, signal);
   }
 }
 
