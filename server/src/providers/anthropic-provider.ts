@@ -17,7 +17,7 @@ const loadAnthropicSdk = loadOnce<AnthropicSdk>(() => import("@anthropic-ai/sdk"
 /**
  * Anthropic through the official SDK: `messages.create({stream: true})` (raw SSE events, no
  * accumulation we do not need) and `models.list` with the SDK's cursor auto-pagination.
- * Wire format: PROTOCOLS.md §1.
+ * Wire format: docs/providers.md#anthropic-messages-api.
  */
 export class AnthropicProvider implements ChatProvider {
   readonly kind = "anthropic" as const;
@@ -67,7 +67,7 @@ export class AnthropicProvider implements ChatProvider {
             break;
           case "message_delta": {
             stopReason = event.delta.stop_reason ?? stopReason;
-            // cumulative, not incremental; 2026 traffic repeats the input side here too (PROTOCOLS.md §1.5)
+            // cumulative, not incremental; 2026 traffic repeats the input side here too (docs/providers.md#anthropic-streaming-events)
             const usage = event.usage as Partial<Anthropic.Messages.MessageDeltaUsage> | undefined;
             if (typeof usage?.output_tokens === "number") outputTokens = usage.output_tokens;
             if (typeof usage?.input_tokens === "number") inputTokens = totalInputTokens(usage);
@@ -95,7 +95,7 @@ export class AnthropicProvider implements ChatProvider {
     const context = this.callContext();
     const models: DiscoveredModel[] = [];
     try {
-      // the SDK follows `has_more` / `last_id` across pages (PROTOCOLS.md §1.6)
+      // the SDK follows `has_more` / `last_id` across pages (docs/providers.md#anthropic-model-list)
       for await (const info of (await this.client()).models.list({}, { signal })) {
         // a retired model stays in the catalogue but every request naming it fails
         if (info.lifecycle === "retired") continue;
@@ -136,7 +136,7 @@ export class AnthropicProvider implements ChatProvider {
   }
 }
 
-/** Input tokens include the prompt-cache reads and writes when the provider reports them (PROTOCOLS.md §1.4). */
+/** Input tokens include the prompt-cache reads and writes when the provider reports them (docs/providers.md#anthropic-usage-and-stop-reasons). */
 function totalInputTokens(
   usage: { input_tokens?: number | null; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null } | undefined,
 ): number | undefined {

@@ -14,7 +14,7 @@ type GroqSdk = typeof import("groq-sdk");
 // imported on the first call, not at start-up: a team without Groq never loads it
 const loadGroqSdk = loadOnce<GroqSdk>(() => import("groq-sdk"));
 
-/** Fields Groq sends in `GET /openai/v1/models` beyond the OpenAI schema (PROTOCOLS.md §2.5). */
+/** Fields Groq sends in `GET /openai/v1/models` beyond the OpenAI schema (docs/providers.md#groq-model-list). */
 interface GroqModelEntry {
   id: string;
   active?: boolean | null;
@@ -29,7 +29,7 @@ interface GroqUsage {
 
 /**
  * Groq through the official SDK: chat completions streamed as OpenAI-style SSE ending in
- * `data: [DONE]`, usage in the final chunk (PROTOCOLS.md §2.4).
+ * `data: [DONE]`, usage in the final chunk (docs/providers.md#groq-streaming-chunks).
  */
 export class GroqProvider implements ChatProvider {
   readonly kind = "groq" as const;
@@ -74,7 +74,7 @@ export class GroqProvider implements ChatProvider {
         const text = choice?.delta?.content;
         if (typeof text === "string" && text !== "") yield { type: "text-delta", text };
         if (choice?.finish_reason) finishReason = choice.finish_reason;
-        // `x_groq.usage` first; 2026 recordings also carry a top-level `usage` (PROTOCOLS.md §2.4)
+        // `x_groq.usage` first; 2026 recordings also carry a top-level `usage` (docs/providers.md#groq-streaming-chunks)
         const chunkUsage = chunk.x_groq?.usage ?? (chunk as { usage?: GroqUsage | null }).usage;
         if (chunkUsage) usage = chunkUsage;
         if (chunk.x_groq?.error) {
