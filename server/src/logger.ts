@@ -77,7 +77,9 @@ export function createLogger(level: LogLevel, sink?: LogSink): Logger {
   const destination = sink
     ? // pino writes each line as one string ending in a newline, synchronously
       { write: (line: string) => sink(line.endsWith("\n") ? line.slice(0, -1) : line) }
-    : pino.destination({ dest: 1, sync: false });
+    : // synchronous, like process.stdout on Linux: a few lines per request, each out before the next
+      // statement (nothing left in a buffer when the process exits); measured cheaper per line too
+      pino.destination({ dest: 1, sync: true });
   const instance = pino(
     {
       level,
