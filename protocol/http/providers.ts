@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isHttpUrl } from "../parse-http-url";
 import { errorDetailSchema } from "./error-codes";
 
 export const providerKinds = ["anthropic", "groq", "ollama"] as const;
@@ -30,18 +31,7 @@ export type Provider = z.infer<typeof providerSchema>;
 export const providerListResponseSchema = z.object({ providers: z.array(providerSchema) });
 export type ProviderListResponse = z.infer<typeof providerListResponseSchema>;
 
-const httpUrlSchema = z
-  .string()
-  .trim()
-  .max(2048)
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === "http:" || url.protocol === "https:";
-    } catch {
-      return false;
-    }
-  }, "Base URL must be an http or https URL");
+const httpUrlSchema = z.string().trim().max(2048).refine(isHttpUrl, "Base URL must be an http or https URL");
 
 export const updateProviderRequestSchema = z
   .object({

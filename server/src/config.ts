@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { registrationPolicySchema } from "../../protocol/http/accounts";
+import { isHttpUrl } from "../../protocol/parse-http-url";
 
 /**
  * The only reader of process.env. Every variable is listed in README.md and .env.example.
@@ -14,15 +15,7 @@ const optionalText = z
   .optional()
   .transform((value) => (value === undefined || value === "" ? undefined : value));
 
-const optionalUrl = optionalText.refine((value) => {
-  if (value === undefined) return true;
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
-  }
-}, "must be an http(s) URL");
+const optionalUrl = optionalText.refine((value) => value === undefined || isHttpUrl(value), "must be an http(s) URL");
 
 const booleanFlag = (fallback: boolean) =>
   z

@@ -335,6 +335,7 @@ describe("extension: ChatSession against the team server", function () {
     await attachment.handleMessage({ kind: "command", method: "code/copy", params: { code: 7 } });
     await attachment.handleMessage({ kind: "command", method: "link/open", params: { href: "javascript:alert(1)" } });
     await attachment.handleMessage({ kind: "command", method: "link/open", params: { href: "command:workbench.action.terminal.new" } });
+    await attachment.handleMessage({ kind: "command", method: "link/open", params: { href: "mailto:team@example.com" } });
     await attachment.handleMessage({ kind: "command", method: "link/open", params: { href: "https://example.com/docs?q=1" } });
     assert.equal(view.messages.length, postedBefore);
     assert.deepEqual(opened, ["https://example.com/docs?q=1"]);

@@ -18,8 +18,8 @@ describe("provider faults: stored status, error code, retries", function () {
   let fixture: ChatFixture;
 
   before(async function () {
-    // two retries (the default) with a small cap keep the retry cases quick
-    fixture = await startChatFixture({ server: { environment: { PROVIDER_MAX_RETRIES: "2", PROVIDER_RETRY_MAX_DELAY_MS: "1000" } } });
+    // two retries (the default); the cap leaves room for the retry-after case below, the other cases wait far less
+    fixture = await startChatFixture({ server: { environment: { PROVIDER_MAX_RETRIES: "2", PROVIDER_RETRY_MAX_DELAY_MS: "3000" } } });
   });
   after(async function () {
     await fixture?.dispose();
@@ -55,15 +55,23 @@ describe("provider faults: stored status, error code, retries", function () {
     }
   });
 
-  it("429 with retry-after: retried, then succeeds (two requests)", async function () {
+  it("429 with retry-after: retried after the provider's wait, then succeeds (two requests)", async function () {
+    // 1.5 s, far from the first backoff without retry-after (300–450 ms), so ignoring the header shows
+    const retryAfterSeconds = 1.5;
     for (const kind of ["anthropic", "groq", "ollama"] as const) {
-      const { answer, requests } = await sendWithFault(kind, { fault: "rate-limited", times: 1, retryAfterSeconds: 0.2 });
+      const { answer, requests } = await sendWithFault(kind, { fault: "rate-limited", times: 1, retryAfterSeconds });
       assert.equal(answer.status, "complete", `${kind}: ${JSON.stringify(answer.error)}`);
       assert.equal(requests.length, 2, `${kind}: one retry`);
       assert.equal(requests[0]!.status, 429);
       assert.equal(requests[1]!.status, 200);
+      // a lower bound only (the wait may run longer on a busy machine); a little under 1.5 s for clock rounding
+      const waitedMs = requests[1]!.receivedAt - requests[0]!.receivedAt;
+      assert.ok(waitedMs >= retryAfterSeconds * 1000 - 50, `${kind}: retried after ${waitedMs} ms, before the provider's retry-after`);
+      const retryLine = fixture.server.logLines
+        .map((line) => JSON.parse(line) as { msg: string; messageId?: string; delayMs?: number })
+        .find((line) => line.msg === "retrying provider request" && line.messageId === answer.id);
+      assert.equal(retryLine?.delayMs, retryAfterSeconds * 1000, `${kind}: the job decided to wait the provider's retry-after`);
     }
-    assert.ok(fixture.server.logLines.some((line) => line.includes("retrying provider request")));
   });
 
   it("429 until the retries run out: error provider_rate_limited after 1 + 2 attempts", async function () {

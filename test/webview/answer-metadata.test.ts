@@ -68,10 +68,11 @@ describe("webview formatting and link policy (no DOM)", () => {
     assert.equal(maskedKeyForDisplay(null), undefined);
   });
 
-  it("keeps only http, https and mailto links", () => {
+  it("keeps only http and https links (what the host opens)", () => {
     assert.equal(toSafeHref("https://example.com/a b"), "https://example.com/a%20b");
-    assert.equal(toSafeHref("mailto:team@example.com"), "mailto:team@example.com");
+    assert.equal(toSafeHref("http://localhost:8080/"), "http://localhost:8080/");
     for (const href of [
+      "mailto:team@example.com",
       "javascript:alert(1)",
       "JAVASCRIPT:alert(1)",
       " java\tscript:alert(1)",

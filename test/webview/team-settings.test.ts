@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import { buildModels, buildProvider, buildProviders, buildUsers } from "./support/team-settings-fixtures";
 import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "./support/webview-harness";
@@ -293,7 +294,32 @@ describe("Team Settings webview in Chromium", function () {
     assert.deepEqual(await findUnnamedControls(view.page), []);
   });
 
-  it("takes the Team Settings screenshot for the docs", async () => {
+  /**
+   * What the docs screenshot is about, read from the page: for each part, whether it is drawn (has a
+   * size, lies inside the page's width, is not hidden), its text, and the colours it is drawn in.
+   */
+  function screenshotSubjects(selectors: Record<string, string>): Promise<Record<string, ScreenshotSubject>> {
+    return view.page.evaluate(`((selectors) => {
+      const pageWidth = document.documentElement.clientWidth;
+      const result = {};
+      for (const [name, selector] of Object.entries(selectors)) {
+        const elements = Array.from(document.querySelectorAll(selector));
+        result[name] = {
+          count: elements.length,
+          drawn: elements.map((element) => {
+            const box = element.getBoundingClientRect();
+            return element.checkVisibility({ visibilityProperty: true, opacityProperty: true }) && box.width > 0 && box.height > 0 && box.left >= 0 && box.right <= pageWidth;
+          }),
+          texts: elements.map((element) => (element.textContent || "").replace(/\\s+/g, " ").trim()),
+          colors: elements.map((element) => getComputedStyle(element).color),
+          backgrounds: elements.map((element) => getComputedStyle(element).backgroundColor),
+        };
+      }
+      return result;
+    })(${JSON.stringify(selectors)})`);
+  }
+
+  it("takes the Team Settings screenshot for the docs, showing every section drawn in the theme's colours", async () => {
     await openLoaded({ width: 1000, height: 1000 });
     await view.page.getByRole("button", { name: "Test the connection to Anthropic" }).click();
     const test = await view.waitForRequest("provider/test");
@@ -301,5 +327,72 @@ describe("Team Settings webview in Chromium", function () {
     await view.page.locator('[data-provider="anthropic"] .status-line[data-kind="success"]').waitFor();
     await view.page.evaluate(() => document.fonts.ready);
     await view.page.screenshot({ path: SCREENSHOT_PATH, fullPage: true });
+
+    const subjects = await screenshotSubjects({
+      page: "body",
+      title: ".settings-header h1",
+      sectionTitles: ".settings-section h2",
+      providerTitles: ".provider-card .card__title",
+      maskedKeys: ".provider-card .masked-key",
+      cards: ".provider-card",
+      connectionResult: '[data-provider="anthropic"] .status-line[data-kind="success"]',
+      connectionIcon: '[data-provider="anthropic"] .status-line .codicon',
+      modelRows: ".model-row",
+      userRows: ".user-row",
+      registrationChoices: ".registration-section .radio",
+      descriptions: ".section__description",
+    });
+    // every part is there, drawn, inside the page, with words in it
+    for (const [name, subject] of Object.entries(subjects)) {
+      assert.ok(subject.count > 0, `${name}: nothing on the page`);
+      assert.ok(
+        subject.drawn.every((isDrawn) => isDrawn),
+        `${name}: not drawn inside the page (${JSON.stringify(subject.drawn)})`,
+      );
+      if (name !== "connectionIcon")
+        assert.ok(
+          subject.texts.every((text) => text.length > 0),
+          `${name}: empty`,
+        );
+    }
+    assert.deepEqual(subjects.sectionTitles!.texts, ["Providers", "Models", "Users", "Registration"]);
+    assert.deepEqual(subjects.providerTitles!.texts, ["Anthropic", "Groq", "Ollama"]);
+    assert.deepEqual(subjects.maskedKeys!.texts, ["••••abcd", "••••9f2e"]);
+    assert.equal(subjects.connectionResult!.texts[0], "Connected: Anthropic offers 12 models (answered in 231 ms).");
+    assert.equal(subjects.modelRows!.count, buildModels().length);
+    assert.equal(subjects.userRows!.count, buildUsers().length);
+
+    // Dark Modern's colours (test/webview/support/dark-modern-theme.ts): text, headings, cards, the success icon
+    assert.equal(subjects.page!.colors[0], "rgb(204, 204, 204)", "text: --vscode-foreground");
+    assert.equal(subjects.title!.colors[0], "rgb(255, 255, 255)", "title: --vscode-settings-headerForeground");
+    assert.ok(
+      subjects.descriptions!.colors.every((color) => color === "rgb(157, 157, 157)"),
+      "descriptions: --vscode-descriptionForeground",
+    );
+    assert.ok(
+      subjects.cards!.backgrounds.every((color) => color === "rgb(24, 24, 24)"),
+      "cards: --vscode-sideBar-background",
+    );
+    assert.equal(subjects.connectionIcon!.colors[0], "rgb(115, 201, 145)", "success icon: --vscode-testing-iconPassed");
+    assert.equal(
+      await view.page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor),
+      "rgb(31, 31, 31)",
+      "page: --vscode-editor-background",
+    );
+    assert.ok(await view.page.evaluate(() => document.fonts.check("16px codicon")), "the icon font is loaded");
+
+    // the file is the whole page at the width asked for (PNG header: width and height at bytes 16–23)
+    const png = fs.readFileSync(SCREENSHOT_PATH);
+    assert.equal(png.subarray(1, 4).toString("latin1"), "PNG");
+    assert.equal(png.readUInt32BE(16), 1000);
+    assert.equal(png.readUInt32BE(20), await view.page.evaluate(() => document.documentElement.scrollHeight));
   });
 });
+
+interface ScreenshotSubject {
+  count: number;
+  drawn: boolean[];
+  texts: string[];
+  colors: string[];
+  backgrounds: string[];
+}

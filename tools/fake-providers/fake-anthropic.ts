@@ -1,7 +1,7 @@
 /**
  * A local fake of the Anthropic Messages API (`POST /v1/messages`, `POST /v1/messages/count_tokens`,
  * `GET /v1/models[/{id}]`) speaking
- * the real wire format: see /work/shared/PROTOCOLS.md §1 and the recordings in `fixtures/anthropic/`.
+ * the real wire format: see docs/providers.md#anthropic-messages-api and the recordings in `fixtures/anthropic/`.
  */
 import type { OutgoingHttpHeaders } from "node:http";
 import { flattenContentParts, isRecord, type EchoInput, type EchoMessage } from "./echo-reply";
@@ -218,7 +218,7 @@ async function handleAnthropicRequest(exchange: FakeExchange, runtime: FakeServe
  * Real messages [T]: "x-api-key header is required", "invalid x-api-key",
  * "anthropic-version: header is required". The SDK we use (1.14) sends the key as
  * `Authorization: Bearer` and `anthropic-version: 2026-10-21`; older clients send `x-api-key` and
- * `2023-06-01`: both are accepted (PROTOCOLS.md §1.1).
+ * `2023-06-01`: both are accepted (docs/providers.md#anthropic-requests-and-headers).
  */
 function checkAuthentication(exchange: FakeExchange, state: AnthropicState, requestId: string): ProviderErrorResponse | undefined {
   const apiKey = exchange.header("x-api-key");
@@ -412,7 +412,7 @@ function stopReasonOf(answer: Answer): "end_turn" | "max_tokens" {
   return answer.isTruncated ? "max_tokens" : "end_turn";
 }
 
-/** The event order of a real text stream (PROTOCOLS.md §1.5): start, block start, ping, deltas, stops. */
+/** The event order of a real text stream (docs/providers.md#anthropic-streaming-events): start, block start, ping, deltas, stops. */
 function textStreamFrames(model: string, inputTokens: number, answer: Answer): StreamFrame[] {
   return [
     sseFrame({
@@ -528,7 +528,7 @@ function anthropicError(
   };
 }
 
-/** Header names per third-party write-ups (PROTOCOLS.md §1.7 [T/U]); resets are RFC 3339 times. */
+/** Header names per third-party write-ups (docs/providers.md#anthropic-errors-and-retry-after, [U]); resets are RFC 3339 times. */
 function rateLimitHeaders(isExhausted: boolean, retryAfterSeconds: number): OutgoingHttpHeaders {
   const reset = new Date(Date.now() + Math.max(retryAfterSeconds, 1) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
   return {
@@ -568,7 +568,7 @@ function toModelInfo(model: FakeAnthropicModel): Record<string, unknown> {
   };
 }
 
-/** Cursor pagination as the SDK's `Page` expects it (PROTOCOLS.md §1.6). */
+/** Cursor pagination as the SDK's `Page` expects it (docs/providers.md#anthropic-model-list). */
 function listModelsPage(
   exchange: FakeExchange,
   state: AnthropicState,

@@ -1,6 +1,6 @@
 /**
  * A local fake of Groq's OpenAI-compatible API (`POST /openai/v1/chat/completions`,
- * `GET /openai/v1/models[/{id}]`) speaking the real wire format: see /work/shared/PROTOCOLS.md §2
+ * `GET /openai/v1/models[/{id}]`) speaking the real wire format: see docs/providers.md#groq-openai-compatible-chat-completions
  * and the recordings in `fixtures/groq/`.
  */
 import { randomInt, randomUUID } from "node:crypto";
@@ -416,7 +416,7 @@ function contextLengthExceeded(requestId: string): ProviderErrorResponse {
   );
 }
 
-/** Groq's documented names; resets are duration strings such as `7.66s` (PROTOCOLS.md §2.6). */
+/** Groq's documented names; resets are duration strings such as `7.66s` (docs/providers.md#groq-errors-and-rate-limits). */
 function rateLimitHeaders(isExhausted: boolean, retryAfterSeconds: number): OutgoingHttpHeaders {
   return {
     "x-ratelimit-limit-requests": "14400",

@@ -1,6 +1,6 @@
 /**
  * A local fake of Ollama's native API (`POST /api/chat`, `GET /api/tags`, `POST /api/show`,
- * `GET /api/version`) speaking the real wire format: see /work/shared/PROTOCOLS.md §3 and the
+ * `GET /api/version`) speaking the real wire format: see docs/providers.md#ollama-native-api and the
  * documented examples in `fixtures/ollama/`. No authentication, like a local Ollama.
  */
 import type { OutgoingHttpHeaders } from "node:http";
@@ -177,7 +177,7 @@ async function handleOllamaRequest(exchange: FakeExchange, runtime: FakeServerRu
 async function handleChat(exchange: FakeExchange, runtime: FakeServerRuntime, state: OllamaState): Promise<void> {
   const body = exchange.body;
   const send = (error: ProviderErrorResponse): void => exchange.sendJson(error.status, error.body, error.headers, jsonContentType);
-  // Real messages from ChatHandler (PROTOCOLS.md §3.6).
+  // Real messages from ChatHandler (docs/providers.md#ollama-errors).
   if (body === undefined) return send(ollamaError(400, "missing request body"));
   if (!isRecord(body)) return send(ollamaError(400, "invalid character looking for beginning of value")); // [U] Go's wording varies
   if (typeof body.model !== "string" || body.model === "") return send(ollamaError(400, "model is required"));
@@ -376,7 +376,7 @@ function ollamaError(status: number, message: string, headers: OutgoingHttpHeade
   return { status, body: { error: message }, headers };
 }
 
-/** The model string as sent, e.g. without `:latest` (PROTOCOLS.md §3.6). */
+/** The model string as sent, e.g. without `:latest` (docs/providers.md#ollama-errors). */
 function modelNotFound(model: string): ProviderErrorResponse {
   return ollamaError(404, `model '${model}' not found`);
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
-// The fixtures live beside this code (copied from /work/shared/provider-fixtures) so the repository
-// stays self-contained; SOURCES.md in that folder records where each file came from.
+// The fixtures live beside this code (copied from the team's shared collection of recorded provider
+// responses) so the repository stays self-contained; SOURCES.md in that folder records where each file came from.
 const fixturesDirectory = path.join(__dirname, "fixtures");
 
 const cache = new Map<string, string>();

@@ -2,7 +2,7 @@
  * Starts one throw-away code-server (real VS Code 1.139 workbench + Node extension host) for a
  * test and stops it without leaving processes behind.
  *
- * Vendor quirks handled here (see /work/shared/VSCODE-TESTING.md):
+ * Vendor quirks handled here (see docs/testing-in-vscode.md):
  * - Without `--config` code-server writes ~/.config/code-server/config.yaml; an empty config
  *   file is rejected ("expected a document, but the input is empty"), so we write one key.
  * - Each page load spawns a new extension host and old ones linger for hours: the server is

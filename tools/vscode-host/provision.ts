@@ -2,7 +2,7 @@
  * Provisions the real-VS-Code test host: code-server (which embeds VS Code 1.139.1) and the
  * Node 24 it needs, both from the npm registry, into the git-ignored `.cache/vscode-host/`.
  *
- * Why this shape (see /work/shared/VSCODE-TESTING.md):
+ * Why this shape (see docs/testing-in-vscode.md):
  * - No desktop VS Code/Electron can be downloaded here; code-server from npm is the real
  *   workbench + Node extension host.
  * - code-server 4.139 needs Node 24 at runtime (Node 20 lacks `node:module` `registerHooks`),

@@ -1,6 +1,6 @@
 /**
  * Small Playwright helpers for driving the code-server workbench (VS Code 1.139) in headless
- * Chromium. Selectors were checked against that version (see /work/shared/VSCODE-TESTING.md);
+ * Chromium. Selectors were checked against that version (see docs/testing-in-vscode.md);
  * they are VS Code internals, so keep every one of them here and nowhere else.
  */
 import * as fs from "node:fs";

@@ -2,6 +2,7 @@ import type { User } from "../../../protocol/http/accounts";
 import type { Conversation, ConversationListResponse, Message } from "../../../protocol/http/conversations";
 import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import type { Model } from "../../../protocol/http/models";
+import { parseHttpUrl } from "../../../protocol/parse-http-url";
 import {
   chatCommands,
   chatRequests,
@@ -142,7 +143,7 @@ export class ChatSession implements Disposable {
     "code/insert": (block) => this.hostActions.insertCode?.(block),
     "code/open": (block) => this.hostActions.openCode?.(block),
     "link/open": ({ href }) => {
-      const url = toWebUrl(href);
+      const url = parseHttpUrl(href)?.toString();
       // Model output is untrusted: never hand a command:, file: or javascript: link to the host.
       if (url) return this.hostActions.openLink?.(url);
       this.log(`Ignored a link that is not http(s): ${href.slice(0, 100)}`);
@@ -775,13 +776,4 @@ function describeValidationError(error: { issues: ReadonlyArray<{ path: Readonly
   return error.issues
     .map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message))
     .join("; ");
-}
-
-function toWebUrl(href: string): string | undefined {
-  try {
-    const url = new URL(href);
-    return url.protocol === "http:" || url.protocol === "https:" ? url.toString() : undefined;
-  } catch {
-    return undefined;
-  }
 }

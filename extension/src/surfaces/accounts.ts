@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import { NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../../protocol/http/accounts";
 import type { MetaResponse } from "../../../protocol/http/meta";
+import { isHttpUrl } from "../../../protocol/parse-http-url";
 import type { TeamServerClient } from "../server-client/team-server-client";
 import { isTeamServerError } from "../server-client/team-server-error";
 import type { StoredSession } from "../server-client/token-store";
@@ -247,15 +248,6 @@ function toAuthenticationSession(session: StoredSession): vscode.AuthenticationS
     account: { id: session.user.id, label: `${session.user.name} (${host})` },
     scopes: [],
   };
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value.trim());
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
-  }
 }
 
 export function toVsCodeDisposable(disposable: { dispose(): void }): vscode.Disposable {

@@ -1,14 +1,13 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { createAbortError } from "./abort-error";
 import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
-import { ProviderError } from "./chat-provider";
 import { resolveClaudeModelLimits } from "./claude-model-limits";
 import { mapAnthropicStopReason } from "./map-anthropic-stop-reason";
-import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import { mapBrokenStream, type ProviderCallContext } from "./map-provider-error";
 import { prepareAnthropicConversation } from "./prepare-anthropic-conversation";
 import type { ProviderConnection } from "./provider-connection";
 import { loadOnce } from "./load-once";
-import { readStainlessError } from "./read-stainless-error";
+import { StainlessSdkClient } from "./stainless-sdk-client";
 
 type AnthropicSdk = typeof import("@anthropic-ai/sdk");
 
@@ -18,30 +17,14 @@ const loadAnthropicSdk = loadOnce<AnthropicSdk>(() => import("@anthropic-ai/sdk"
 /**
  * Anthropic through the official SDK: `messages.create({stream: true})` (raw SSE events, no
  * accumulation we do not need) and `models.list` with the SDK's cursor auto-pagination.
- * Wire format: PROTOCOLS.md §1.
+ * Wire format: docs/providers.md#anthropic-messages-api.
  */
 export class AnthropicProvider implements ChatProvider {
   readonly kind = "anthropic" as const;
-  /** Set once the SDK is loaded; its error classes tell failures apart. */
-  private sdk: AnthropicSdk | undefined;
-  private clientInstance: Anthropic | undefined;
+  private readonly sdkClient: StainlessSdkClient<Anthropic>;
 
-  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {}
-
-  private async client(): Promise<Anthropic> {
-    if (this.clientInstance) return this.clientInstance;
-    this.sdk = await loadAnthropicSdk();
-    this.clientInstance ??= new this.sdk.default({
-      apiKey: this.connection.apiKey,
-      baseURL: this.connection.baseUrl,
-      // the generation job retries, and only before the first token
-      maxRetries: 0,
-      // the SDK arms this timer around fetch() only, i.e. until the response headers arrive
-      timeout: this.connection.connectTimeoutMs,
-      // the SDK would otherwise write to the console; our own log lines say what matters
-      logLevel: "off",
-    });
-    return this.clientInstance;
+  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {
+    this.sdkClient = new StainlessSdkClient(loadAnthropicSdk, connection);
   }
 
   prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation {
@@ -84,7 +67,7 @@ export class AnthropicProvider implements ChatProvider {
             break;
           case "message_delta": {
             stopReason = event.delta.stop_reason ?? stopReason;
-            // cumulative, not incremental; 2026 traffic repeats the input side here too (PROTOCOLS.md §1.5)
+            // cumulative, not incremental; 2026 traffic repeats the input side here too (docs/providers.md#anthropic-streaming-events)
             const usage = event.usage as Partial<Anthropic.Messages.MessageDeltaUsage> | undefined;
             if (typeof usage?.output_tokens === "number") outputTokens = usage.output_tokens;
             if (typeof usage?.input_tokens === "number") inputTokens = totalInputTokens(usage);
@@ -112,7 +95,7 @@ export class AnthropicProvider implements ChatProvider {
     const context = this.callContext();
     const models: DiscoveredModel[] = [];
     try {
-      // the SDK follows `has_more` / `last_id` across pages (PROTOCOLS.md §1.6)
+      // the SDK follows `has_more` / `last_id` across pages (docs/providers.md#anthropic-model-list)
       for await (const info of (await this.client()).models.list({}, { signal })) {
         // a retired model stays in the catalogue but every request naming it fails
         if (info.lifecycle === "retired") continue;
@@ -139,29 +122,21 @@ export class AnthropicProvider implements ChatProvider {
     return { kind: this.kind, baseUrl: this.connection.baseUrl, model, secrets: [this.connection.apiKey] };
   }
 
+  private client(): Promise<Anthropic> {
+    return this.sdkClient.get();
+  }
+
   private toProviderError(
     error: unknown,
     context: ProviderCallContext,
     phase: "request" | "stream",
     signal: AbortSignal | undefined,
   ): Error {
-    if (signal?.aborted) return createAbortError();
-    if (error instanceof ProviderError) return error;
-    const sdk = this.sdk;
-    if (sdk && error instanceof sdk.APIConnectionTimeoutError) {
-      return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
-    }
-    if (sdk && error instanceof sdk.APIConnectionError) return mapNetworkFailure(context, error, phase);
-    if (sdk && error instanceof sdk.APIError) return mapProviderFailure(context, readStainlessError(error), error);
-    // JSON.parse of a cut-off `data:` line
-    if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
-    // undici's "terminated" when the socket closes mid-body
-    if (error instanceof TypeError && phase === "stream") return mapNetworkFailure(context, error, phase);
-    return error instanceof Error ? error : new Error(String(error));
+    return this.sdkClient.toProviderError(error, context, phase, signal);
   }
 }
 
-/** Input tokens include the prompt-cache reads and writes when the provider reports them (PROTOCOLS.md §1.4). */
+/** Input tokens include the prompt-cache reads and writes when the provider reports them (docs/providers.md#anthropic-usage-and-stop-reasons). */
 function totalInputTokens(
   usage: { input_tokens?: number | null; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null } | undefined,
 ): number | undefined {

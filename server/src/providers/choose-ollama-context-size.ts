@@ -1,8 +1,8 @@
 import type { PreparedConversation } from "./chat-provider";
 
 /**
- * Ollama runs a model with a small context (`num_ctx`, 2048–4096 tokens by default, PROTOCOLS.md
- * §3.2) and silently drops the start of a longer prompt, so a conversation moved to Ollama would
+ * Ollama runs a model with a small context (`num_ctx`, 2048–4096 tokens by default,
+ * docs/providers.md#ollama-chat-requests) and silently drops the start of a longer prompt, so a conversation moved to Ollama would
  * lose its beginning without anyone noticing. When the prompt plus the answer may not fit that
  * default, ask for a larger context. Powers of two, so that neighbouring requests ask for the same
  * size (a different `num_ctx` makes Ollama reload the model). Ollama caps it at what the model

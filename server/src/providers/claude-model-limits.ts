@@ -1,6 +1,6 @@
 /**
  * Fallback limits for Claude models when the models list does not carry them. `max_input_tokens`
- * and `max_tokens` are newer, nullable fields of `GET /v1/models` (PROTOCOLS.md §1.6); older
+ * and `max_tokens` are newer, nullable fields of `GET /v1/models` (docs/providers.md#anthropic-model-list); older
  * responses hold only id, display_name and created_at. Figures from Anthropic's model overview
  * (2025): every Claude 3 and later model has a 200k-token window; output limits differ by family.
  * First match wins, so longer prefixes come first.

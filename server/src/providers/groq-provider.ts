@@ -1,21 +1,20 @@
 import type Groq from "groq-sdk";
 import { createAbortError } from "./abort-error";
 import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
-import { ProviderError } from "./chat-provider";
 import { isGroqChatModel } from "./is-groq-chat-model";
-import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import { mapBrokenStream, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
 import { mapOpenAiFinishReason } from "./map-openai-finish-reason";
 import { preparePlainConversation } from "./prepare-plain-conversation";
 import type { ProviderConnection } from "./provider-connection";
 import { loadOnce } from "./load-once";
-import { readStainlessError } from "./read-stainless-error";
+import { StainlessSdkClient } from "./stainless-sdk-client";
 
 type GroqSdk = typeof import("groq-sdk");
 
 // imported on the first call, not at start-up: a team without Groq never loads it
 const loadGroqSdk = loadOnce<GroqSdk>(() => import("groq-sdk"));
 
-/** Fields Groq sends in `GET /openai/v1/models` beyond the OpenAI schema (PROTOCOLS.md §2.5). */
+/** Fields Groq sends in `GET /openai/v1/models` beyond the OpenAI schema (docs/providers.md#groq-model-list). */
 interface GroqModelEntry {
   id: string;
   active?: boolean | null;
@@ -30,29 +29,14 @@ interface GroqUsage {
 
 /**
  * Groq through the official SDK: chat completions streamed as OpenAI-style SSE ending in
- * `data: [DONE]`, usage in the final chunk (PROTOCOLS.md §2.4).
+ * `data: [DONE]`, usage in the final chunk (docs/providers.md#groq-streaming-chunks).
  */
 export class GroqProvider implements ChatProvider {
   readonly kind = "groq" as const;
-  /** Set once the SDK is loaded; its error classes tell failures apart. */
-  private sdk: GroqSdk | undefined;
-  private clientInstance: Groq | undefined;
+  private readonly sdkClient: StainlessSdkClient<Groq>;
 
-  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {}
-
-  private async client(): Promise<Groq> {
-    if (this.clientInstance) return this.clientInstance;
-    this.sdk = await loadGroqSdk();
-    this.clientInstance ??= new this.sdk.default({
-      apiKey: this.connection.apiKey,
-      baseURL: this.connection.baseUrl,
-      // the generation job retries, and only before the first token
-      maxRetries: 0,
-      // armed around fetch() only: until the response headers arrive
-      timeout: this.connection.connectTimeoutMs,
-      logLevel: "off",
-    });
-    return this.clientInstance;
+  constructor(private readonly connection: ProviderConnection & { apiKey: string }) {
+    this.sdkClient = new StainlessSdkClient(loadGroqSdk, connection);
   }
 
   prepareConversation(system: string | undefined, turns: ChatTurn[]): PreparedConversation {
@@ -90,7 +74,7 @@ export class GroqProvider implements ChatProvider {
         const text = choice?.delta?.content;
         if (typeof text === "string" && text !== "") yield { type: "text-delta", text };
         if (choice?.finish_reason) finishReason = choice.finish_reason;
-        // `x_groq.usage` first; 2026 recordings also carry a top-level `usage` (PROTOCOLS.md §2.4)
+        // `x_groq.usage` first; 2026 recordings also carry a top-level `usage` (docs/providers.md#groq-streaming-chunks)
         const chunkUsage = chunk.x_groq?.usage ?? (chunk as { usage?: GroqUsage | null }).usage;
         if (chunkUsage) usage = chunkUsage;
         if (chunk.x_groq?.error) {
@@ -141,24 +125,17 @@ export class GroqProvider implements ChatProvider {
     return { kind: this.kind, baseUrl: this.connection.baseUrl, model, secrets: [this.connection.apiKey] };
   }
 
+  private client(): Promise<Groq> {
+    return this.sdkClient.get();
+  }
+
   private toProviderError(
     error: unknown,
     context: ProviderCallContext,
     phase: "request" | "stream",
     signal: AbortSignal | undefined,
   ): Error {
-    if (signal?.aborted) return createAbortError();
-    if (error instanceof ProviderError) return error;
-    const sdk = this.sdk;
-    if (sdk && error instanceof sdk.APIConnectionTimeoutError) {
-      return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
-    }
-    if (sdk && error instanceof sdk.APIConnectionError) return mapNetworkFailure(context, error, phase);
-    // includes the in-stream `data: {"error": …}` the SDK throws with no status
-    if (sdk && error instanceof sdk.APIError) return mapProviderFailure(context, readStainlessError(error), error);
-    if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
-    if (error instanceof TypeError && phase === "stream") return mapNetworkFailure(context, error, phase);
-    return error instanceof Error ? error : new Error(String(error));
+    return this.sdkClient.toProviderError(error, context, phase, signal);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { FinishReason } from "../../../protocol/http/conversations";
 
 /**
- * Anthropic `stop_reason` (SDK `StopReason`, PROTOCOLS.md §1.4) → our finish reason; the raw value
+ * Anthropic `stop_reason` (SDK `StopReason`, docs/providers.md#anthropic-usage-and-stop-reasons) → our finish reason; the raw value
  * is kept beside it. Unknown future values become "other" rather than failing the answer.
  */
 export function mapAnthropicStopReason(stopReason: string | null | undefined): FinishReason {

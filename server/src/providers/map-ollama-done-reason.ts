@@ -1,6 +1,6 @@
 import type { FinishReason } from "../../../protocol/http/conversations";
 
-/** Ollama `done_reason` on the `done: true` line (PROTOCOLS.md §3.3) → our finish reason. */
+/** Ollama `done_reason` on the `done: true` line (docs/providers.md#ollama-ndjson-stream-and-the-done-line) → our finish reason. */
 export function mapOllamaDoneReason(doneReason: string | null | undefined): FinishReason {
   switch (doneReason) {
     case "stop":

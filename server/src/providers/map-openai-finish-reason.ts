@@ -1,6 +1,6 @@
 import type { FinishReason } from "../../../protocol/http/conversations";
 
-/** OpenAI-style `finish_reason` as Groq sends it (PROTOCOLS.md §2.3) → our finish reason. */
+/** OpenAI-style `finish_reason` as Groq sends it (docs/providers.md#groq-finish-reasons) → our finish reason. */
 export function mapOpenAiFinishReason(finishReason: string | null | undefined): FinishReason {
   switch (finishReason) {
     case "stop":

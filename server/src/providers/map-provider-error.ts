@@ -44,7 +44,7 @@ const contextTooLongPattern =
 // Anthropic "model: sonnet4", Groq "The model `x` does not exist…", Ollama "model 'x' not found".
 const modelNotFoundPattern = /\bmodel\b.*(not found|does not exist|not exist)|^model: |model_not_found/i;
 
-/** Sorts a provider's error into our codes (PROTOCOLS.md §1.7, §2.6, §3.6). */
+/** Sorts a provider's error into our codes (docs/providers.md#from-provider-errors-to-jugglers-error-codes). */
 export function classifyProviderFailure(failure: ProviderFailure): ProviderErrorCode {
   const { status } = failure;
   const type = failure.type ?? "";

@@ -20,7 +20,7 @@ const loadOllamaSdk = loadOnce(() => import("ollama"));
 
 /**
  * Ollama through the official SDK: native `/api/chat` NDJSON streaming, `/api/tags` + `/api/show`
- * for the catalog (PROTOCOLS.md §3). No key; the SDK's fetch is ours (create-ollama-fetch.ts) so
+ * for the catalog (docs/providers.md#ollama-native-api). No key; the SDK's fetch is ours (create-ollama-fetch.ts) so
  * that a stop closes the request and a timeout or a malformed line is noticed.
  */
 export class OllamaProvider implements ChatProvider {
@@ -66,7 +66,7 @@ export class OllamaProvider implements ChatProvider {
     let finalLine: ChatResponse | undefined;
     try {
       for await (const line of stream) {
-        // the done line may carry text too (PROTOCOLS.md §3.4)
+        // the done line may carry text too (docs/providers.md#ollama-ndjson-stream-and-the-done-line)
         const text = line.message?.content;
         if (typeof text === "string" && text !== "") yield { type: "text-delta", text };
         if (line.done) finalLine = line;
@@ -121,7 +121,7 @@ export class OllamaProvider implements ChatProvider {
 
   /**
    * Context length is `model_info["<general.architecture>.context_length"]`; `capabilities` says
-   * "vision", and an embedding-only model (no "completion") cannot chat (PROTOCOLS.md §3.5).
+   * "vision", and an embedding-only model (no "completion") cannot chat (docs/providers.md#ollama-model-list-and-details).
    * A model removed between the two calls (404) is skipped.
    */
   private async describeModel(name: string, scope: OllamaCallScope): Promise<DiscoveredModel | undefined> {
@@ -167,7 +167,7 @@ export class OllamaProvider implements ChatProvider {
     }
     if (error instanceof Error && error.message === incompleteStreamMessage) return mapBrokenStream(context, "incomplete", error);
     if (error instanceof Error && error.name === "Error" && phase === "stream") {
-      // an in-stream `{"error": "…"}` line, thrown by the SDK as a plain Error (PROTOCOLS.md §3.4)
+      // an in-stream `{"error": "…"}` line, thrown by the SDK as a plain Error (docs/providers.md#ollama-ndjson-stream-and-the-done-line)
       return mapProviderFailure(context, { message: error.message }, error);
     }
     if (error instanceof Error && error.name === "ProviderTimeoutError") {

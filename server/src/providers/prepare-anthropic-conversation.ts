@@ -5,7 +5,7 @@ import { dropEmptyTurns, normaliseSystemPrompt } from "./drop-empty-turns";
 export const conversationContinuesText = "(conversation continues)";
 
 /**
- * Anthropic's message rules (PROTOCOLS.md §1.3): the system prompt is a top-level field, not a
+ * Anthropic's message rules (docs/providers.md#anthropic-system-prompt-and-turn-order): the system prompt is a top-level field, not a
  * message; the first message must be from the user; roles should alternate (older API versions
  * reject two user turns in a row, newer ones merge them silently — we merge visibly); no message
  * may be empty. Every change is recorded in plain words so the answer's snapshot shows it.

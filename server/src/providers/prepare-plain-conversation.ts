@@ -3,7 +3,7 @@ import { dropEmptyTurns, normaliseSystemPrompt } from "./drop-empty-turns";
 
 /**
  * Groq (OpenAI chat completions) and Ollama (/api/chat) take any order of roles with the system
- * prompt as the first message (PROTOCOLS.md §2.2, §3.2); only empty turns are left out.
+ * prompt as the first message (docs/providers.md#groq-requests, #ollama-chat-requests); only empty turns are left out.
  */
 export function preparePlainConversation(system: string | undefined, turns: readonly ChatTurn[]): PreparedConversation {
   const nonEmpty = dropEmptyTurns(turns);

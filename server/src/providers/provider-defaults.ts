@@ -1,6 +1,6 @@
 import type { ProviderKind } from "../../../protocol/http/providers";
 
-/** Where each provider lives before an admin says otherwise, in the form its SDK expects (PROTOCOLS.md §0). */
+/** Where each provider lives before an admin says otherwise, in the form its SDK expects (docs/providers.md#base-urls-and-endpoints). */
 export const defaultProviderBaseUrls: Record<ProviderKind, string> = {
   anthropic: "https://api.anthropic.com",
   groq: "https://api.groq.com",

@@ -16,41 +16,16 @@ import {
 import { AppError, notFound } from "../domain/app-error";
 import type { AuthenticatedUser } from "../domain/authenticated-user";
 import { deriveKey } from "../secrets";
-import { isPostgres } from "../storage/database";
+import { RefreshTokenRepository } from "../storage/refresh-token-repository";
+import { SettingsRepository } from "../storage/settings-repository";
+import { toUser, UserRepository, type AuthenticationRow, type UserRow } from "../storage/user-repository";
 import { AccessTokens } from "./access-tokens";
 import { burnEquivalentWork, hashPassword, needsRehash, prepareEquivalentWork, verifyPassword } from "./password-hashing";
 import { generateRefreshToken, hashRefreshToken } from "./refresh-tokens";
 import type { ServiceContext } from "./service-context";
 
-/** Who a valid access token belongs to, as loaded from the database on every request. */
-
 export type RegistrationResult = { kind: "session"; session: SessionResponse } | { kind: "pending"; user: User };
 
-interface UserRow {
-  id: string;
-  name: string;
-  name_key: string;
-  password_hash: string;
-  role: string;
-  status: string;
-  last_model_id: string | null;
-  password_changed_at: number | string;
-  created_at: number | string;
-  updated_at: number | string;
-}
-
-interface RefreshTokenRow {
-  id: string;
-  user_id: string;
-  family_id: string;
-  token_hash: string;
-  status: "active" | "rotated" | "revoked";
-  expires_at: number | string;
-}
-
-const registrationSettingKey = "registration";
-/** The model that summarises older messages (absent: the cheapest visible model). */
-const summariserSettingKey = "summariser_model_id";
 const millisecondsPerDay = 86_400_000;
 
 /**
@@ -60,9 +35,6 @@ const millisecondsPerDay = 86_400_000;
  * (POST, then its stream), and each query saved is a turn on SQLite's one connection.
  */
 const authenticatedUserCacheMs = 2_000;
-
-/** The columns authentication and the last-model preference read. */
-type AuthenticationRow = Pick<UserRow, "id" | "name" | "role" | "status" | "last_model_id" | "password_changed_at">;
 
 interface CachedUser {
   row: Promise<AuthenticationRow | undefined>;
@@ -80,14 +52,18 @@ const invalidCredentials = () => new AppError(401, "invalid_credentials", "The n
 const invalidRefreshToken = (message = "The refresh token is not valid; sign in again") =>
   new AppError(401, "refresh_token_invalid", message);
 
-function toUser(row: UserRow): User {
+/** The tables an account operation touches, bound to one transaction (or to the database outside one). */
+interface AccountStores {
+  users: UserRepository;
+  refreshTokens: RefreshTokenRepository;
+  settings: SettingsRepository;
+}
+
+function accountStores(database: Knex | Knex.Transaction): AccountStores {
   return {
-    id: row.id,
-    name: row.name,
-    role: row.role as UserRole,
-    status: row.status as UserStatus,
-    lastModelId: row.last_model_id,
-    createdAt: new Date(Number(row.created_at)).toISOString(),
+    users: new UserRepository(database),
+    refreshTokens: new RefreshTokenRepository(database),
+    settings: new SettingsRepository(database),
   };
 }
 
@@ -98,12 +74,6 @@ function statusError(status: string): AppError | undefined {
   return undefined;
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  const details = error as { code?: string; message?: string };
-  // PostgreSQL: unique_violation; SQLite: SQLITE_CONSTRAINT with a UNIQUE message.
-  return details.code === "23505" || (details.code === "SQLITE_CONSTRAINT" && /UNIQUE/i.test(details.message ?? ""));
-}
-
 /**
  * Accounts, sessions and the team's registration policy. Passwords are scrypt hashes; access
  * tokens are short-lived HS256 JWTs; refresh tokens are opaque, stored hashed and rotate within a
@@ -111,12 +81,15 @@ function isUniqueViolation(error: unknown): boolean {
  */
 export class AccountService {
   private readonly accessTokens: AccessTokens;
+  /** Outside any transaction. */
+  private readonly stores: AccountStores;
   private readonly cachedUsers = new Map<string, CachedUser>();
   /** Bumped by every forget, so a read that started before a change is not cached after it. */
   private cacheGeneration = 0;
 
   constructor(private readonly context: ServiceContext) {
     this.accessTokens = new AccessTokens(deriveKey(context.secretKey, "access-token"), context.config.accessTokenTtlSeconds);
+    this.stores = accountStores(context.database);
   }
 
   /** The injected clock (epoch ms), so the HTTP layer's rate limits move with the same time as token expiry. */
@@ -124,51 +97,36 @@ export class AccountService {
     return this.context.now();
   }
 
-  private get database(): Knex {
-    return this.context.database;
-  }
-
   // ---- settings ----
 
   /** On start: a fresh install takes REGISTRATION (default open); afterwards the admin's stored choice rules. */
   async applyInitialSettings(): Promise<void> {
     const policy = this.context.config.initialRegistration ?? "open";
-    await this.database("settings")
-      .insert({ key: registrationSettingKey, value: policy, updated_at: this.context.now() })
-      .onConflict("key")
-      .ignore();
+    await this.stores.settings.writeIfMissing("registration", policy, this.context.now());
     prepareEquivalentWork();
   }
 
-  async getRegistrationPolicy(database: Knex = this.database): Promise<RegistrationPolicy> {
-    const row: { value: string } | undefined = await database("settings").where({ key: registrationSettingKey }).first("value");
-    const parsed = registrationPolicySchema.safeParse(row?.value);
+  async getRegistrationPolicy(settings: SettingsRepository = this.stores.settings): Promise<RegistrationPolicy> {
+    const parsed = registrationPolicySchema.safeParse(await settings.read("registration"));
     // A missing or unreadable value falls back to the configured start value rather than failing every request.
     return parsed.success ? parsed.data : (this.context.config.initialRegistration ?? "open");
   }
 
   async getTeamSettings(): Promise<TeamSettings> {
-    const summariser: { value: string } | undefined = await this.database("settings").where({ key: summariserSettingKey }).first("value");
-    return { registration: await this.getRegistrationPolicy(), summariserModelId: summariser?.value ?? null };
+    const summariserModelId = await this.stores.settings.read("summariser_model_id");
+    return { registration: await this.getRegistrationPolicy(), summariserModelId: summariserModelId ?? null };
   }
 
   async updateTeamSettings(changes: Partial<TeamSettings>): Promise<TeamSettings> {
     if (changes.registration !== undefined) {
-      const now = this.context.now();
-      await this.database("settings")
-        .insert({ key: registrationSettingKey, value: changes.registration, updated_at: now })
-        .onConflict("key")
-        .merge(["value", "updated_at"]);
+      await this.stores.settings.write("registration", changes.registration, this.context.now());
       this.context.logger.info("registration policy changed", { registration: changes.registration });
     }
     if (changes.summariserModelId !== undefined) {
       if (changes.summariserModelId === null) {
-        await this.database("settings").where({ key: summariserSettingKey }).delete();
+        await this.stores.settings.remove("summariser_model_id");
       } else {
-        await this.database("settings")
-          .insert({ key: summariserSettingKey, value: changes.summariserModelId, updated_at: this.context.now() })
-          .onConflict("key")
-          .merge(["value", "updated_at"]);
+        await this.stores.settings.write("summariser_model_id", changes.summariserModelId, this.context.now());
       }
       this.context.logger.info("summariser model changed", { summariserModelId: changes.summariserModelId });
     }
@@ -184,20 +142,18 @@ export class AccountService {
     const passwordHash = await hashPassword(request.password);
     const now = this.context.now();
 
-    const outcome = await this.transaction(async (transaction) => {
-      await this.lockUsersForRoleDecisions(transaction);
-      const existing = await transaction("users").where({ name_key: nameKey }).first("id");
-      if (existing) throw new AppError(409, "conflict", "That name is taken");
+    const outcome = await this.transaction(async (stores) => {
+      await stores.users.lockForRoleDecisions();
+      if (await stores.users.isNameKeyTaken(nameKey)) throw new AppError(409, "conflict", "That name is taken");
       // Decided inside the transaction so two simultaneous first registrations cannot both become admin.
-      const firstUser = await transaction("users").first("id");
-      const isFirstUser = firstUser === undefined;
+      const isFirstUser = !(await stores.users.hasAnyUser());
       let role: UserRole = "member";
       let status: UserStatus = "active";
       if (isFirstUser) {
         // A fresh server has no admin to approve anyone: the first account can always register.
         role = "admin";
       } else {
-        const policy = await this.getRegistrationPolicy(transaction);
+        const policy = await this.getRegistrationPolicy(stores.settings);
         if (policy === "closed") throw new AppError(403, "registration_closed", "Registration is closed; ask an admin for an account");
         if (policy === "approval") status = "pending";
       }
@@ -213,14 +169,10 @@ export class AccountService {
         created_at: now,
         updated_at: now,
       };
-      try {
-        await transaction("users").insert(row);
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new AppError(409, "conflict", "That name is taken");
-        throw error;
-      }
+      // a concurrent registration of the same name may still win the unique index
+      if (!(await stores.users.insert(row))) throw new AppError(409, "conflict", "That name is taken");
       if (status !== "active") return { kind: "pending" as const, user: toUser(row) };
-      return { kind: "session" as const, session: await this.createSession(transaction, row, crypto.randomUUID(), now) };
+      return { kind: "session" as const, session: await this.createSession(stores, row, crypto.randomUUID(), now) };
     });
 
     const user = outcome.kind === "session" ? outcome.session.user : outcome.user;
@@ -229,9 +181,7 @@ export class AccountService {
   }
 
   async signIn(request: CredentialsRequest): Promise<SessionResponse> {
-    const row: UserRow | undefined = await this.database("users")
-      .where({ name_key: nameKeyOf(request.name) })
-      .first();
+    const row = await this.stores.users.findByNameKey(nameKeyOf(request.name));
     if (row === undefined) {
       await burnEquivalentWork(request.password);
       throw invalidCredentials();
@@ -242,12 +192,10 @@ export class AccountService {
     if (refusal) throw refusal;
 
     if (needsRehash(row.password_hash)) {
-      await this.database("users")
-        .where({ id: row.id })
-        .update({ password_hash: await hashPassword(request.password) });
+      await this.stores.users.update(row.id, { password_hash: await hashPassword(request.password) });
     }
     const now = this.context.now();
-    const session = await this.transaction((transaction) => this.createSession(transaction, row, crypto.randomUUID(), now));
+    const session = await this.transaction((stores) => this.createSession(stores, row, crypto.randomUUID(), now));
     this.context.logger.info("signed in", { userId: row.id });
     return session;
   }
@@ -256,32 +204,29 @@ export class AccountService {
   async refresh(refreshToken: string): Promise<SessionResponse> {
     const tokenHash = hashRefreshToken(refreshToken);
     const now = this.context.now();
-    const outcome = await this.transaction(async (transaction) => {
-      const token: RefreshTokenRow | undefined = await transaction("refresh_tokens").where({ token_hash: tokenHash }).first();
+    const outcome = await this.transaction(async (stores) => {
+      const token = await stores.refreshTokens.findByHash(tokenHash);
       if (token === undefined) return { kind: "invalid" as const };
       if (token.status === "revoked") return { kind: "invalid" as const };
       if (token.status === "rotated") {
         // Reuse of a rotated token: someone else holds a copy. End the whole family (the legitimate holder signs in again).
-        await this.revokeFamily(transaction, token.family_id);
+        await stores.refreshTokens.revokeFamily(token.family_id, now);
         return { kind: "reused" as const, userId: token.user_id };
       }
-      if (Number(token.expires_at) <= now) return { kind: "expired" as const };
+      if (token.expires_at <= now) return { kind: "expired" as const };
       // Conditional update: of two concurrent refreshes with the same token only one wins; the other counts as reuse.
-      const claimed = await transaction("refresh_tokens")
-        .where({ id: token.id, status: "active" })
-        .update({ status: "rotated", used_at: now });
-      if (claimed === 0) {
-        await this.revokeFamily(transaction, token.family_id);
+      if (!(await stores.refreshTokens.claimForRotation(token.id, now))) {
+        await stores.refreshTokens.revokeFamily(token.family_id, now);
         return { kind: "reused" as const, userId: token.user_id };
       }
-      const user: UserRow | undefined = await transaction("users").where({ id: token.user_id }).first();
+      const user = await stores.users.findById(token.user_id);
       if (user === undefined) return { kind: "invalid" as const };
       const refusal = statusError(user.status);
       if (refusal) {
-        await this.revokeFamily(transaction, token.family_id);
+        await stores.refreshTokens.revokeFamily(token.family_id, now);
         return { kind: "refused" as const, error: refusal };
       }
-      return { kind: "session" as const, session: await this.createSession(transaction, user, token.family_id, now) };
+      return { kind: "session" as const, session: await this.createSession(stores, user, token.family_id, now) };
     });
     switch (outcome.kind) {
       case "session":
@@ -300,17 +245,15 @@ export class AccountService {
 
   /** Revokes the presented token's family. Unknown tokens are ignored: signing out twice is not an error. */
   async signOut(refreshToken: string): Promise<void> {
-    const token: RefreshTokenRow | undefined = await this.database("refresh_tokens")
-      .where({ token_hash: hashRefreshToken(refreshToken) })
-      .first();
+    const token = await this.stores.refreshTokens.findByHash(hashRefreshToken(refreshToken));
     if (token === undefined) return;
-    await this.revokeFamily(this.database, token.family_id);
+    await this.stores.refreshTokens.revokeFamily(token.family_id, this.context.now());
     this.context.logger.info("signed out", { userId: token.user_id });
   }
 
   /** Checks the current password, stores the new one, ends every other session and returns a fresh one. */
   async changePassword(userId: string, request: ChangePasswordRequest): Promise<SessionResponse> {
-    const row = await this.findUserRow(userId);
+    const row = await this.stores.users.findById(userId);
     if (row === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
     if (!(await verifyPassword(request.currentPassword, row.password_hash))) {
       // 403, not 401: the session is fine, only the confirmation failed (a 401 would make a client refresh or sign out).
@@ -319,21 +262,16 @@ export class AccountService {
     const passwordHash = await hashPassword(request.newPassword);
     const now = this.context.now();
     const session = await this.changingUser(userId, () =>
-      this.transaction(async (transaction) => {
-        const current: UserRow | undefined = await transaction("users").where({ id: userId }).first();
+      this.transaction(async (stores) => {
+        const current = await stores.users.findById(userId);
         if (current === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
         // Strictly increasing, even when two changes share a millisecond (or a test's frozen clock):
         // access tokens carry this value as `pwv` and must stop matching.
-        const passwordChangedAt = Math.max(now, Number(current.password_changed_at) + 1);
-        await transaction("users")
-          .where({ id: userId })
-          .update({ password_hash: passwordHash, password_changed_at: passwordChangedAt, updated_at: now });
-        await transaction("refresh_tokens")
-          .where({ user_id: userId })
-          .whereNot({ status: "revoked" })
-          .update({ status: "revoked", used_at: now });
+        const passwordChangedAt = Math.max(now, current.password_changed_at + 1);
+        await stores.users.update(userId, { password_hash: passwordHash, password_changed_at: passwordChangedAt, updated_at: now });
+        await stores.refreshTokens.revokeAllOfUser(userId, now);
         return this.createSession(
-          transaction,
+          stores,
           { ...current, password_hash: passwordHash, password_changed_at: passwordChangedAt },
           crypto.randomUUID(),
           now,
@@ -355,7 +293,7 @@ export class AccountService {
     if (row === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
     const refusal = statusError(row.status);
     if (refusal) throw refusal;
-    if (claims.pwv !== Number(row.password_changed_at)) {
+    if (claims.pwv !== row.password_changed_at) {
       throw new AppError(401, "unauthenticated", "This session has ended (password changed or account disabled); sign in again");
     }
     // Role and name come from the database, so a change by an admin applies at once.
@@ -365,16 +303,14 @@ export class AccountService {
   // ---- the user's own account ----
 
   async getUser(userId: string): Promise<User> {
-    const row = await this.findUserRow(userId);
+    const row = await this.stores.users.findById(userId);
     if (row === undefined) throw notFound("User");
     return toUser(row);
   }
 
   /** Remembers the model a user last chose (null forgets it). Whether the model exists is the catalog's business. */
   async setLastModel(userId: string, modelId: string | null): Promise<void> {
-    await this.changingUser(userId, () =>
-      this.database("users").where({ id: userId }).update({ last_model_id: modelId, updated_at: this.context.now() }),
-    );
+    await this.changingUser(userId, () => this.stores.users.update(userId, { last_model_id: modelId, updated_at: this.context.now() }));
   }
 
   /**
@@ -395,8 +331,7 @@ export class AccountService {
   // ---- admin ----
 
   async listUsers(): Promise<User[]> {
-    const rows: UserRow[] = await this.database("users").orderBy([{ column: "created_at" }, { column: "id" }]);
-    return rows.map(toUser);
+    return (await this.stores.users.listAll()).map(toUser);
   }
 
   /**
@@ -407,35 +342,24 @@ export class AccountService {
   async updateUser(actingUserId: string, userId: string, changes: UpdateUserRequest): Promise<User> {
     const now = this.context.now();
     const updated = await this.changingUser(userId, () =>
-      this.transaction(async (transaction) => {
-        await this.lockUsersForRoleDecisions(transaction);
-        const target: UserRow | undefined = await transaction("users").where({ id: userId }).first();
+      this.transaction(async (stores) => {
+        await stores.users.lockForRoleDecisions();
+        const target = await stores.users.findById(userId);
         if (target === undefined) throw notFound("User");
         const role = changes.role ?? (target.role as UserRole);
         const status = changes.status ?? (target.status as UserStatus);
         const wasActiveAdmin = target.role === "admin" && target.status === "active";
         if (wasActiveAdmin && (role !== "admin" || status !== "active")) {
-          const otherAdmins = await transaction("users")
-            .where({ role: "admin", status: "active" })
-            .whereNot({ id: userId })
-            .count<{ count: number | string }[]>({ count: "*" });
-          if (Number(otherAdmins[0]?.count ?? 0) === 0) {
+          if ((await stores.users.countOtherActiveAdmins(userId)) === 0) {
             throw new AppError(409, "conflict", "This is the last active admin; make another account admin first");
           }
         }
         // Disabling also moves the token version on, so access tokens issued before stay dead
         // after the account is enabled again (the user signs in afresh).
         const isBeingDisabled = status === "disabled" && target.status !== "disabled";
-        const passwordChangedAt = isBeingDisabled
-          ? Math.max(now, Number(target.password_changed_at) + 1)
-          : Number(target.password_changed_at);
-        await transaction("users").where({ id: userId }).update({ role, status, password_changed_at: passwordChangedAt, updated_at: now });
-        if (status !== "active") {
-          await transaction("refresh_tokens")
-            .where({ user_id: userId })
-            .whereNot({ status: "revoked" })
-            .update({ status: "revoked", used_at: now });
-        }
+        const passwordChangedAt = isBeingDisabled ? Math.max(now, target.password_changed_at + 1) : target.password_changed_at;
+        await stores.users.update(userId, { role, status, password_changed_at: passwordChangedAt, updated_at: now });
+        if (status !== "active") await stores.refreshTokens.revokeAllOfUser(userId, now);
         return { ...target, role, status, password_changed_at: passwordChangedAt, updated_at: now };
       }),
     );
@@ -444,10 +368,6 @@ export class AccountService {
   }
 
   // ---- internals ----
-
-  private async findUserRow(userId: string): Promise<UserRow | undefined> {
-    return this.database("users").where({ id: userId }).first();
-  }
 
   /**
    * The user's row for authentication, from the short-lived cache or one query shared by every
@@ -459,15 +379,12 @@ export class AccountService {
     if (cached && cached.expiresAt > now) return cached.row;
     const generation = this.cacheGeneration;
     const entry: CachedUser = {
-      row: this.database("users")
-        .where({ id: userId })
-        .first("id", "name", "role", "status", "last_model_id", "password_changed_at")
-        .then((row: AuthenticationRow | undefined) => {
-          entry.value = row;
-          // a missing account is not remembered, and neither is a read that a change overtook
-          if (row === undefined || generation !== this.cacheGeneration) this.dropCachedUser(userId, entry);
-          return row;
-        }),
+      row: this.stores.users.findAuthenticationRow(userId).then((row) => {
+        entry.value = row;
+        // a missing account is not remembered, and neither is a read that a change overtook
+        if (row === undefined || generation !== this.cacheGeneration) this.dropCachedUser(userId, entry);
+        return row;
+      }),
       value: undefined,
       expiresAt: now + authenticatedUserCacheMs,
     };
@@ -496,34 +413,18 @@ export class AccountService {
     }
   }
 
-  private transaction<Result>(work: (transaction: Knex.Transaction) => Promise<Result>): Promise<Result> {
-    return this.database.transaction(work);
-  }
-
-  /**
-   * Serialises decisions that depend on who else exists (first account becomes admin; last admin
-   * cannot be demoted). SQLite already runs one writer at a time (and we use one connection);
-   * PostgreSQL's default isolation would let two transactions both see "no admin yet", so lock.
-   * SHARE ROW EXCLUSIVE conflicts with itself and with writes, not with plain reads.
-   */
-  private async lockUsersForRoleDecisions(transaction: Knex.Transaction): Promise<void> {
-    if (isPostgres(this.database)) await transaction.raw("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE");
-  }
-
-  private async revokeFamily(database: Knex, familyId: string): Promise<void> {
-    await database("refresh_tokens")
-      .where({ family_id: familyId })
-      .whereNot({ status: "revoked" })
-      .update({ status: "revoked", used_at: this.context.now() });
+  /** Runs `work` in one transaction, with the repositories bound to it. */
+  private transaction<Result>(work: (stores: AccountStores) => Promise<Result>): Promise<Result> {
+    return this.context.database.transaction((transaction) => work(accountStores(transaction)));
   }
 
   /** Stores a new refresh token in `familyId` and signs an access token for the user. */
-  private async createSession(transaction: Knex.Transaction, user: UserRow, familyId: string, now: number): Promise<SessionResponse> {
+  private async createSession(stores: AccountStores, user: UserRow, familyId: string, now: number): Promise<SessionResponse> {
     // Expired rows are no longer needed for reuse detection; drop this user's as we go.
-    await transaction("refresh_tokens").where({ user_id: user.id }).where("expires_at", "<=", now).delete();
+    await stores.refreshTokens.deleteExpiredOfUser(user.id, now);
     const refreshToken = generateRefreshToken();
     const refreshExpiresAt = now + this.context.config.refreshTokenTtlDays * millisecondsPerDay;
-    await transaction("refresh_tokens").insert({
+    await stores.refreshTokens.insert({
       id: crypto.randomUUID(),
       user_id: user.id,
       family_id: familyId,
@@ -534,10 +435,7 @@ export class AccountService {
       used_at: null,
     });
     const role: "admin" | "member" = user.role === "admin" ? "admin" : "member";
-    const access = this.accessTokens.issue(
-      { id: user.id, name: user.name, role, passwordChangedAtMs: Number(user.password_changed_at) },
-      now,
-    );
+    const access = this.accessTokens.issue({ id: user.id, name: user.name, role, passwordChangedAtMs: user.password_changed_at }, now);
     return {
       user: toUser(user),
       accessToken: access.token,

@@ -10,20 +10,9 @@ import { AppError } from "../domain/app-error";
 import { isAbortError } from "../providers/abort-error";
 import { callWithTimeout } from "../providers/call-with-timeout";
 import { ProviderError, type DiscoveredModel } from "../providers/chat-provider";
+import { ModelRepository } from "../storage/model-repository";
 import type { ProviderService } from "./provider-service";
 import type { ServiceContext } from "./service-context";
-
-interface ModelRow {
-  id: string;
-  provider: string;
-  name: string;
-  display_name: string;
-  context_window: number | string | null;
-  max_output_tokens: number | string | null;
-  supports_vision: boolean | number | null;
-  is_visible: boolean | number;
-  is_available: boolean | number;
-}
 
 // A refresh may page through a long list or ask /api/show for each Ollama model.
 const refreshMinimumTimeoutMs = 30_000;
@@ -31,8 +20,6 @@ const refreshMinimumTimeoutMs = 30_000;
 const firstBackgroundRefreshDelayMs = 5_000;
 // models.name / models.id column sizes
 const maximumModelNameLength = 255;
-// rows per INSERT: well under SQLite's 32,766 bound parameters (11 columns each)
-const insertBatchSize = 200;
 
 /**
  * The model catalog. Rows are loaded once into memory; members' reads (the model list, the model
@@ -49,11 +36,14 @@ export class CatalogService {
   private backgroundTimer: NodeJS.Timeout | undefined;
   private backgroundAbort: AbortController | undefined;
   private isBackgroundStopped = true;
+  /** Outside any transaction. */
+  private readonly storedModels: ModelRepository;
 
   constructor(
     private readonly context: ServiceContext,
     private readonly providers: ProviderService,
   ) {
+    this.storedModels = new ModelRepository(context.database);
     // a provider turned on or off changes what members see
     providers.onChange(() => this.invalidateVisibleList());
   }
@@ -102,9 +92,8 @@ export class CatalogService {
     }
     const now = this.context.now();
     await this.context.database.transaction(async (transaction) => {
-      for (const change of request.changes) {
-        await transaction("models").where({ id: change.id }).update({ is_visible: change.isVisible, updated_at: now });
-      }
+      const storedModels = new ModelRepository(transaction);
+      for (const change of request.changes) await storedModels.update(change.id, { isVisible: change.isVisible }, now);
     });
     this.context.logger.info("model visibility changed", {
       shown: request.changes.filter((change) => change.isVisible).length,
@@ -207,63 +196,37 @@ export class CatalogService {
     let added = 0;
     let gone = 0;
     await this.context.database.transaction(async (transaction) => {
-      const existing: ModelRow[] = await transaction("models")
-        .where({ provider: kind })
-        .select(
-          "id",
-          "provider",
-          "name",
-          "display_name",
-          "context_window",
-          "max_output_tokens",
-          "supports_vision",
-          "is_visible",
-          "is_available",
-        );
-      const existingByName = new Map(existing.map((row) => [row.name, row]));
-      const inserts: Array<Record<string, unknown>> = [];
+      const storedModels = new ModelRepository(transaction);
+      const existing = await storedModels.listByProvider(kind);
+      const existingByName = new Map(existing.map((model) => [model.name, model]));
+      const inserts: AdminModel[] = [];
       for (const model of byName.values()) {
         const fields = {
-          display_name: model.displayName.slice(0, maximumModelNameLength) || model.name,
-          context_window: model.contextWindow,
-          max_output_tokens: model.maxOutputTokens,
-          supports_vision: model.supportsVision,
+          displayName: model.displayName.slice(0, maximumModelNameLength) || model.name,
+          contextWindow: model.contextWindow,
+          maxOutputTokens: model.maxOutputTokens,
+          supportsVision: model.supportsVision,
         };
-        const row = existingByName.get(model.name);
-        if (!row) {
+        const stored = existingByName.get(model.name);
+        if (!stored) {
           // an admin decides what members see
-          inserts.push({
-            id: `${kind}:${model.name}`,
-            provider: kind,
-            name: model.name,
-            ...fields,
-            is_visible: false,
-            is_available: true,
-            created_at: now,
-            updated_at: now,
-          });
+          inserts.push({ id: `${kind}:${model.name}`, provider: kind, name: model.name, ...fields, isVisible: false, isAvailable: true });
         } else if (
           // a periodic refresh usually changes nothing: write only what did
-          row.display_name !== fields.display_name ||
-          numberOrNull(row.context_window) !== fields.context_window ||
-          numberOrNull(row.max_output_tokens) !== fields.max_output_tokens ||
-          (row.supports_vision === null ? null : isTrue(row.supports_vision)) !== fields.supports_vision ||
-          !isTrue(row.is_available)
+          stored.displayName !== fields.displayName ||
+          stored.contextWindow !== fields.contextWindow ||
+          stored.maxOutputTokens !== fields.maxOutputTokens ||
+          stored.supportsVision !== fields.supportsVision ||
+          !stored.isAvailable
         ) {
-          await transaction("models")
-            .where({ id: row.id })
-            .update({ ...fields, is_available: true, updated_at: now });
+          await storedModels.update(stored.id, { ...fields, isAvailable: true }, now);
         }
       }
       added = inserts.length;
-      for (let index = 0; index < inserts.length; index += insertBatchSize) {
-        await transaction("models").insert(inserts.slice(index, index + insertBatchSize));
-      }
-      const goneIds = existing.filter((row) => !byName.has(row.name) && isTrue(row.is_available)).map((row) => row.id);
+      await storedModels.insert(inserts, now);
+      const goneIds = existing.filter((stored) => !byName.has(stored.name) && stored.isAvailable).map((stored) => stored.id);
       gone = goneIds.length;
-      if (goneIds.length > 0) {
-        await transaction("models").whereIn("id", goneIds).update({ is_available: false, updated_at: now });
-      }
+      await storedModels.markUnavailable(goneIds, now);
     });
     await this.reloadModels();
     return { listed: byName.size, added, gone };
@@ -293,45 +256,8 @@ export class CatalogService {
   }
 
   private async readModels(): Promise<Map<string, AdminModel>> {
-    const rows: ModelRow[] = await this.context
-      .database("models")
-      .select(
-        "id",
-        "provider",
-        "name",
-        "display_name",
-        "context_window",
-        "max_output_tokens",
-        "supports_vision",
-        "is_visible",
-        "is_available",
-      );
-    const models = new Map<string, AdminModel>();
-    for (const row of rows) {
-      if (!(providerKinds as readonly string[]).includes(row.provider)) continue;
-      models.set(row.id, {
-        id: row.id,
-        provider: row.provider as ProviderKind,
-        name: row.name,
-        displayName: row.display_name,
-        contextWindow: row.context_window === null ? null : Number(row.context_window),
-        maxOutputTokens: row.max_output_tokens === null ? null : Number(row.max_output_tokens),
-        supportsVision: row.supports_vision === null ? null : isTrue(row.supports_vision),
-        isVisible: isTrue(row.is_visible),
-        isAvailable: isTrue(row.is_available),
-      });
-    }
-    return models;
+    return new Map((await this.storedModels.listAll()).map((model) => [model.id, model]));
   }
-}
-
-function numberOrNull(value: number | string | null): number | null {
-  return value === null ? null : Number(value);
-}
-
-/** SQLite returns booleans as 0/1, PostgreSQL as true/false. */
-function isTrue(value: boolean | number | null): boolean {
-  return value === true || value === 1;
 }
 
 function isServed(model: AdminModel, activeKinds: ReadonlySet<ProviderKind>): boolean {

@@ -6,6 +6,7 @@ import type { Logger } from "../logger";
 import { ProviderError, type ChatProvider, type PreparedConversation } from "../providers/chat-provider";
 import { buildContext, type BuiltContext } from "./context-builder";
 import type { AnswerResult, ConversationService } from "./conversation-service";
+import { DEFAULT_RETRY_BASE_DELAY_MS, retryDelayMs, shouldRetry } from "./retry-policy";
 
 export type GenerationEventListener = (event: GenerationEvent) => void;
 
@@ -43,7 +44,6 @@ export interface JobSubscription {
 }
 
 const DEFAULT_FLUSH_INTERVAL_MS = 1000;
-const DEFAULT_RETRY_BASE_DELAY_MS = 300;
 
 export const SHUTDOWN_ERROR: ErrorDetail = {
   code: "server_shutting_down",
@@ -207,7 +207,12 @@ export class GenerationJob {
           options.logger.error("provider adapter threw a non-provider error", { messageId: this.messageId, error: caught });
         }
         // after the first token a retry would repeat or contradict text the user already saw
-        const canRetry = error.retryable && this.firstTokenAt === undefined && attempt < options.maxRetries;
+        const canRetry = shouldRetry({
+          isRetryable: error.retryable,
+          hasFirstToken: this.firstTokenAt !== undefined,
+          attempt,
+          maxRetries: options.maxRetries,
+        });
         if (!canRetry) {
           return this.finish(this.errorOutcome({ code: error.code, message: error.message, retryable: error.retryable }, usage));
         }
@@ -351,21 +356,6 @@ interface Outcome {
 function toProviderError(caught: unknown, provider: string): ProviderError {
   if (caught instanceof ProviderError) return caught;
   return new ProviderError("provider_error", `The ${provider} request failed unexpectedly`, false, { cause: caught });
-}
-
-/**
- * Exponential backoff with jitter (so many answers failing together do not retry in step),
- * or the provider's retry-after when it sent one; never longer than the configured cap.
- */
-export function retryDelayMs(
-  attempt: number,
-  retryAfterMs: number | undefined,
-  maxDelayMs: number,
-  baseDelayMs = DEFAULT_RETRY_BASE_DELAY_MS,
-): number {
-  const backoff = baseDelayMs * 2 ** attempt;
-  const delay = retryAfterMs !== undefined ? retryAfterMs : backoff + Math.random() * backoff * 0.5;
-  return Math.max(0, Math.min(Math.round(delay), maxDelayMs));
 }
 
 function sleep(delayMs: number, signal: AbortSignal): Promise<void> {

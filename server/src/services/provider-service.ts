@@ -13,29 +13,10 @@ import { ProviderError, type ChatProvider } from "../providers/chat-provider";
 import { createChatProvider } from "../providers/create-chat-provider";
 import { normaliseProviderBaseUrl } from "../providers/normalise-provider-base-url";
 import { defaultProviderBaseUrls, providerNeedsKey } from "../providers/provider-defaults";
+import { ModelRepository, type ModelCounts } from "../storage/model-repository";
+import { ProviderRepository, type ProviderChanges, type StoredProvider } from "../storage/provider-repository";
 import { SecretBox, SecretBoxError } from "./secret-box";
 import type { ServiceContext } from "./service-context";
-
-/** One providers row, in memory. The key stays encrypted here; it is decrypted only to build an adapter. */
-interface ProviderRecord {
-  kind: ProviderKind;
-  isActive: boolean;
-  baseUrl: string;
-  encryptedKey: string | null;
-  keyLast4: string | null;
-  lastRefreshedAt: number | null;
-  lastError: ErrorDetail | null;
-}
-
-interface ProviderRow {
-  kind: string;
-  is_active: boolean | number;
-  base_url: string;
-  encrypted_key: string | null;
-  key_last4: string | null;
-  last_refreshed_at: number | string | null;
-  last_error: string | null;
-}
 
 /** What the catalog needs to know of a provider, from memory. */
 export interface ProviderState {
@@ -58,13 +39,18 @@ const testConnectionMaxMs = 10_000;
  */
 export class ProviderService {
   private readonly secretBox: SecretBox;
-  private records: Map<ProviderKind, ProviderRecord> | undefined;
-  private loading: Promise<Map<ProviderKind, ProviderRecord>> | undefined;
+  private records: Map<ProviderKind, StoredProvider> | undefined;
+  private loading: Promise<Map<ProviderKind, StoredProvider>> | undefined;
   private readonly adapters = new Map<ProviderKind, ChatProvider>();
   private readonly listeners = new Set<() => void>();
+  /** Outside any transaction. */
+  private readonly storedProviders: ProviderRepository;
+  private readonly storedModels: ModelRepository;
 
   constructor(private readonly context: ServiceContext) {
     this.secretBox = new SecretBox(context.secretKey);
+    this.storedProviders = new ProviderRepository(context.database);
+    this.storedModels = new ModelRepository(context.database);
   }
 
   /**
@@ -76,10 +62,11 @@ export class ProviderService {
     const { database, config, logger } = this.context;
     const now = this.context.now();
     await database.transaction(async (transaction) => {
-      await this.insertMissingRows(transaction, now);
+      const storedProviders = new ProviderRepository(transaction);
+      await this.insertMissingRows(storedProviders, now);
       for (const kind of providerKinds) {
         const preset = config.providerPresets[kind];
-        const changes: Record<string, unknown> = {};
+        const changes: ProviderChanges = {};
         if (preset.baseUrl !== undefined) changes.base_url = normaliseProviderBaseUrl(kind, preset.baseUrl);
         if (preset.apiKey !== undefined && providerNeedsKey[kind]) {
           changes.encrypted_key = this.secretBox.encrypt(preset.apiKey, kind);
@@ -88,9 +75,7 @@ export class ProviderService {
         }
         if (preset.isActive !== undefined) changes.is_active = preset.isActive;
         if (Object.keys(changes).length === 0) continue;
-        await transaction("providers")
-          .where({ kind })
-          .update({ ...changes, updated_at: now });
+        await storedProviders.update(kind, { ...changes, updated_at: now });
         logger.info("provider preset applied", { provider: kind, fields: Object.keys(changes).filter((name) => name !== "key_last4") });
       }
     });
@@ -99,20 +84,20 @@ export class ProviderService {
 
   async listProviders(): Promise<Provider[]> {
     const records = await this.loadRecords();
-    const counts = await this.countModels();
+    const counts = await this.storedModels.countByProvider();
     return providerKinds.map((kind) => this.toProvider(records.get(kind)!, counts.get(kind)));
   }
 
   async getProvider(kind: ProviderKind): Promise<Provider> {
     const record = await this.getRecord(kind);
-    const counts = await this.countModels();
+    const counts = await this.storedModels.countByProvider();
     return this.toProvider(record, counts.get(kind));
   }
 
   async updateProvider(kind: ProviderKind, request: UpdateProviderRequest): Promise<Provider> {
     const current = await this.getRecord(kind);
     const label = providerLabels[kind];
-    const changes: Record<string, unknown> = { updated_at: this.context.now() };
+    const changes: ProviderChanges = { updated_at: this.context.now() };
     let hasKey = current.encryptedKey !== null;
     let isConnectionChanged = false;
     if (request.apiKey !== undefined) {
@@ -140,7 +125,7 @@ export class ProviderService {
     changes.is_active = isActive;
     // the last refresh error was about the old key or URL
     if (isConnectionChanged) changes.last_error = null;
-    await this.context.database("providers").where({ kind }).update(changes);
+    await this.storedProviders.update(kind, changes);
     this.context.logger.info("provider updated", {
       provider: kind,
       isActive,
@@ -212,9 +197,8 @@ export class ProviderService {
 
   /** Records the outcome of a model-list refresh (a failure keeps the last successful time). */
   async recordRefreshResult(kind: ProviderKind, result: RefreshResult): Promise<void> {
-    const changes =
-      "error" in result ? { last_error: JSON.stringify(result.error) } : { last_error: null, last_refreshed_at: result.refreshedAt };
-    await this.context.database("providers").where({ kind }).update(changes);
+    if ("error" in result) await this.storedProviders.recordRefreshError(kind, result.error);
+    else await this.storedProviders.recordRefreshSuccess(kind, result.refreshedAt);
     await this.reload({ keepAdapters: true });
   }
 
@@ -224,7 +208,7 @@ export class ProviderService {
     return () => this.listeners.delete(listener);
   }
 
-  private adapterFor(record: ProviderRecord): ChatProvider {
+  private adapterFor(record: StoredProvider): ChatProvider {
     const cached = this.adapters.get(record.kind);
     if (cached) return cached;
     const label = providerLabels[record.kind];
@@ -250,17 +234,19 @@ export class ProviderService {
     return adapter;
   }
 
-  private async getRecord(kind: ProviderKind): Promise<ProviderRecord> {
+  private async getRecord(kind: ProviderKind): Promise<StoredProvider> {
     const record = (await this.loadRecords()).get(kind);
     if (!record) throw new AppError(404, "not_found", `Unknown provider ${kind}`);
     return record;
   }
 
-  private loadRecords(): Promise<Map<ProviderKind, ProviderRecord>> {
+  private loadRecords(): Promise<Map<ProviderKind, StoredProvider>> {
     if (this.records) return Promise.resolve(this.records);
     this.loading ??= (async () => {
       try {
-        await this.context.database.transaction((transaction) => this.insertMissingRows(transaction, this.context.now()));
+        await this.context.database.transaction((transaction) =>
+          this.insertMissingRows(new ProviderRepository(transaction), this.context.now()),
+        );
         const records = await this.readRecords();
         this.records ??= records;
         return this.records;
@@ -283,57 +269,15 @@ export class ProviderService {
     }
   }
 
-  private async readRecords(): Promise<Map<ProviderKind, ProviderRecord>> {
-    const rows: ProviderRow[] = await this.context
-      .database("providers")
-      .select("kind", "is_active", "base_url", "encrypted_key", "key_last4", "last_refreshed_at", "last_error");
-    const records = new Map<ProviderKind, ProviderRecord>();
-    for (const row of rows) {
-      if (!(providerKinds as readonly string[]).includes(row.kind)) continue;
-      records.set(row.kind as ProviderKind, {
-        kind: row.kind as ProviderKind,
-        isActive: row.is_active === true || row.is_active === 1,
-        baseUrl: row.base_url,
-        encryptedKey: row.encrypted_key,
-        keyLast4: row.key_last4,
-        lastRefreshedAt: row.last_refreshed_at === null ? null : Number(row.last_refreshed_at),
-        lastError: parseErrorDetail(row.last_error),
-      });
-    }
-    return records;
+  private async readRecords(): Promise<Map<ProviderKind, StoredProvider>> {
+    return new Map((await this.storedProviders.listAll()).map((record) => [record.kind, record]));
   }
 
-  private async insertMissingRows(transaction: ServiceContext["database"], now: number): Promise<void> {
-    for (const kind of providerKinds) {
-      await transaction("providers")
-        .insert({ kind, is_active: false, base_url: defaultProviderBaseUrls[kind], encrypted_key: null, key_last4: null, updated_at: now })
-        .onConflict("kind")
-        .ignore();
-    }
+  private async insertMissingRows(storedProviders: ProviderRepository, now: number): Promise<void> {
+    for (const kind of providerKinds) await storedProviders.insertIfMissing(kind, defaultProviderBaseUrls[kind], now);
   }
 
-  /** Per provider: models it currently offers, and of those the ones members see. */
-  private async countModels(): Promise<Map<ProviderKind, { available: number; visible: number }>> {
-    const rows: Array<{ provider: string; is_visible: boolean | number; is_available: boolean | number; count: number | string }> =
-      await this.context
-        .database("models")
-        .select("provider", "is_visible", "is_available")
-        .count({ count: "*" })
-        .groupBy("provider", "is_visible", "is_available");
-    const counts = new Map<ProviderKind, { available: number; visible: number }>();
-    for (const row of rows) {
-      const kind = row.provider as ProviderKind;
-      const entry = counts.get(kind) ?? { available: 0, visible: 0 };
-      const isAvailable = row.is_available === true || row.is_available === 1;
-      const isVisible = row.is_visible === true || row.is_visible === 1;
-      if (isAvailable) entry.available += Number(row.count);
-      if (isAvailable && isVisible) entry.visible += Number(row.count);
-      counts.set(kind, entry);
-    }
-    return counts;
-  }
-
-  private toProvider(record: ProviderRecord, counts: { available: number; visible: number } | undefined): Provider {
+  private toProvider(record: StoredProvider, counts: ModelCounts | undefined): Provider {
     const hasKey = record.encryptedKey !== null;
     return {
       kind: record.kind,
@@ -353,14 +297,4 @@ export class ProviderService {
 
 function lastFourOf(apiKey: string): string | null {
   return apiKey.length >= minimumKeyLengthToShowLast4 ? apiKey.slice(-4) : null;
-}
-
-function parseErrorDetail(text: string | null): ErrorDetail | null {
-  if (text === null || text === "") return null;
-  try {
-    const parsed = JSON.parse(text) as ErrorDetail;
-    return typeof parsed?.code === "string" && typeof parsed.message === "string" ? parsed : null;
-  } catch {
-    return null;
-  }
 }

@@ -5,7 +5,7 @@ import { normaliseProviderBaseUrl } from "../../../server/src/providers/normalis
 
 describe("isGroqChatModel", () => {
   it("keeps chat models and drops the speech and guard models of Groq's documented list", () => {
-    // Groq's OpenAPI example response for GET /openai/v1/models (PROTOCOLS.md §2.5), plus ids seen in the live list
+    // Groq's OpenAPI example response for GET /openai/v1/models (docs/providers.md#groq-model-list), plus ids seen in the live list
     const listed = [
       { id: "llama-3.1-8b-instant", active: true, context_window: 131072 },
       { id: "whisper-large-v3", active: true, context_window: 448 },

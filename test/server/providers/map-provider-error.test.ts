@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "../../../server/src/providers/map-provider-error";
 
 /**
- * Real error bodies as providers sent them (PROTOCOLS.md §1.7, §2.6, §3.6, with the threads they
- * were recorded in), run through the mapping a caller relies on: code, retryable, retry-after.
+ * Real error bodies as providers sent them (public issue threads; docs/providers.md has each
+ * provider's errors), run through the mapping a caller relies on: code, retryable, retry-after.
  */
 const anthropic: ProviderCallContext = {
   kind: "anthropic",

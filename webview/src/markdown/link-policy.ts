@@ -1,20 +1,12 @@
-/** Link schemes an answer may link to; everything else (javascript:, data:, vbscript:, file:, …) is shown as text. */
-const ALLOWED_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
+import { parseHttpUrl } from "../../../protocol/parse-http-url";
 
 /**
- * The href to keep for a link found in model output, or undefined to drop the link.
- * Uses the browser's own URL parser, so tricks like tabs inside "java\tscript:", leading control
- * characters or entity-encoded schemes are judged exactly as navigation would judge them.
- * Relative links have no meaning in a chat answer and are dropped too.
+ * The href to keep for a link found in model output, or undefined to drop the link (its text stays).
+ * Only http and https (protocol/parse-http-url.ts): exactly what the extension host will open, so
+ * nothing is shown as a link that does nothing when clicked. javascript:, data:, vbscript:, file:,
+ * mailto: … and relative links are dropped.
  */
 export function toSafeHref(rawHref: string | null | undefined): string | undefined {
   if (!rawHref) return undefined;
-  let url: URL;
-  try {
-    url = new URL(rawHref);
-  } catch {
-    return undefined;
-  }
-  if (!ALLOWED_PROTOCOLS.has(url.protocol)) return undefined;
-  return url.href;
+  return parseHttpUrl(rawHref)?.href;
 }

@@ -7,13 +7,14 @@ import { toSafeHref } from "./link-policy";
  * Model output is untrusted. markdown-it runs with raw HTML disabled, so `<script>` in an answer is
  * text; then its HTML is parsed in an inert <template> (nothing loads or runs there) and rebuilt
  * element by element from an allow-list: only the tags below, only the attributes handled below,
- * links only to http/https/mailto, no images, no style, no event handlers. Even if markdown-it ever
- * emitted something unexpected, nothing outside the allow-list reaches the page.
+ * links only to http/https (what the host opens), no images, no style, no event handlers. Even if
+ * markdown-it ever emitted something unexpected, nothing outside the allow-list reaches the page.
  */
 const markdownIt = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false });
 // Fuzzy links would turn file names into links ("main.py", "README.md", "build.sh" are .py/.md/.sh
-// domains); only addresses with a scheme (https://…) and e-mail addresses are linked.
-markdownIt.linkify.set({ fuzzyLink: false });
+// domains); only addresses with a scheme (https://…) are linked. E-mail addresses stay text: the
+// host opens http(s) links only (protocol/parse-http-url.ts).
+markdownIt.linkify.set({ fuzzyLink: false, fuzzyEmail: false });
 
 /** Elements copied as they are (their children are sanitised in turn). */
 const PLAIN_TAGS = new Set([

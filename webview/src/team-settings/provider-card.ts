@@ -6,6 +6,7 @@ import type { VscodeCheckbox } from "@vscode-elements/elements/dist/vscode-check
 import type { VscodeTextfield } from "@vscode-elements/elements/dist/vscode-textfield/vscode-textfield.js";
 import type { AdminModel } from "../../../protocol/http/models";
 import type { Provider } from "../../../protocol/http/providers";
+import { isHttpUrl } from "../../../protocol/parse-http-url";
 import { describeRequestFailure } from "../host-bridge/host-request-error";
 import { formatDuration } from "../chat/answer-metadata";
 import { formatRelativeTime, maskedKeyForDisplay } from "./display-formats";
@@ -291,13 +292,4 @@ function createFieldRow(labelText: string, control: HTMLElement, help: string): 
   controlBox.append(control, helpText);
   row.append(label, controlBox);
   return row;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
-  }
 }

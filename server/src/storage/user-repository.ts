@@ -1,0 +1,127 @@
+import type { Knex } from "knex";
+import type { User, UserRole, UserStatus } from "../../../protocol/http/accounts";
+import { isPostgres } from "./database";
+
+/** One `users` row, with its times as numbers on SQLite and PostgreSQL alike. */
+export interface UserRow {
+  id: string;
+  name: string;
+  /** The lower-cased name: the unique key (names are unique case-insensitively on every database). */
+  name_key: string;
+  password_hash: string;
+  role: string;
+  status: string;
+  last_model_id: string | null;
+  password_changed_at: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The columns authentication and the last-model preference read. */
+export type AuthenticationRow = Pick<UserRow, "id" | "name" | "role" | "status" | "last_model_id" | "password_changed_at">;
+
+export type UserChanges = Partial<
+  Pick<UserRow, "password_hash" | "password_changed_at" | "role" | "status" | "last_model_id" | "updated_at">
+>;
+
+const authenticationColumns = ["id", "name", "role", "status", "last_model_id", "password_changed_at"] as const;
+
+/** Accounts. Every user may be read here: the rules of who may see or change whom live in AccountService. */
+export class UserRepository {
+  constructor(private readonly database: Knex | Knex.Transaction) {}
+
+  async findById(userId: string): Promise<UserRow | undefined> {
+    const row: UserRow | undefined = await this.database("users").where({ id: userId }).first();
+    return row ? normaliseUserRow(row) : undefined;
+  }
+
+  async findByNameKey(nameKey: string): Promise<UserRow | undefined> {
+    const row: UserRow | undefined = await this.database("users").where({ name_key: nameKey }).first();
+    return row ? normaliseUserRow(row) : undefined;
+  }
+
+  async isNameKeyTaken(nameKey: string): Promise<boolean> {
+    return (await this.database("users").where({ name_key: nameKey }).first("id")) !== undefined;
+  }
+
+  async hasAnyUser(): Promise<boolean> {
+    return (await this.database("users").first("id")) !== undefined;
+  }
+
+  /** Only what authenticating a request needs (the row is cached per request burst by AccountService). */
+  async findAuthenticationRow(userId: string): Promise<AuthenticationRow | undefined> {
+    const row: AuthenticationRow | undefined = await this.database("users")
+      .where({ id: userId })
+      .first(...authenticationColumns);
+    return row ? { ...row, password_changed_at: Number(row.password_changed_at) } : undefined;
+  }
+
+  /** Oldest account first (the id breaks ties of accounts created in the same millisecond). */
+  async listAll(): Promise<UserRow[]> {
+    const rows: UserRow[] = await this.database("users").orderBy([{ column: "created_at" }, { column: "id" }]);
+    return rows.map(normaliseUserRow);
+  }
+
+  /** false when the name is already taken: the unique index on `name_key` decides, even between concurrent inserts. */
+  async insert(row: UserRow): Promise<boolean> {
+    try {
+      await this.database("users").insert(row);
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  async update(userId: string, changes: UserChanges): Promise<void> {
+    await this.database("users").where({ id: userId }).update(changes);
+  }
+
+  /** Active admins other than `userId`. */
+  async countOtherActiveAdmins(userId: string): Promise<number> {
+    const rows = await this.database("users")
+      .where({ role: "admin", status: "active" })
+      .whereNot({ id: userId })
+      .count<{ count: number | string }[]>({ count: "*" });
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  /**
+   * Serialises decisions that depend on who else exists (first account becomes admin; last admin
+   * cannot be demoted); call it first inside the deciding transaction. SQLite already runs one
+   * writer at a time (and we use one connection); PostgreSQL's default isolation would let two
+   * transactions both see "no admin yet", so lock. SHARE ROW EXCLUSIVE conflicts with itself and
+   * with writes, not with plain reads.
+   */
+  async lockForRoleDecisions(): Promise<void> {
+    if (isPostgres(this.database)) await this.database.raw("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE");
+  }
+}
+
+function normaliseUserRow(row: UserRow): UserRow {
+  return {
+    ...row,
+    password_changed_at: Number(row.password_changed_at),
+    created_at: Number(row.created_at),
+    updated_at: Number(row.updated_at),
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const details = error as { code?: string; message?: string };
+  // PostgreSQL: unique_violation; SQLite: SQLITE_CONSTRAINT with a UNIQUE message.
+  return details.code === "23505" || (details.code === "SQLITE_CONSTRAINT" && /UNIQUE/i.test(details.message ?? ""));
+}
+
+// ---- row → protocol ----
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role as UserRole,
+    status: row.status as UserStatus,
+    lastModelId: row.last_model_id,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
