@@ -1,5 +1,6 @@
 import type { ErrorCode } from "../../../protocol/http/error-codes";
 import type { Message } from "../../../protocol/http/conversations";
+import type { ChatNotificationParams } from "../../../protocol/webview/chat-protocol";
 
 const numberFormat = new Intl.NumberFormat("en-US");
 
@@ -78,6 +79,11 @@ export function describeContextFit(message: Pick<Message, "context">): string | 
   if (context.leftOutMessageCount > 0) parts.push(`${countMessages(context.leftOutMessageCount)} left out`);
   if (parts.length === 0) return undefined;
   return `${parts.join(", ")} to fit the model's context window`;
+}
+
+/** The status line of an answer that waits before its first token: "Summarising 1,240 earlier messages…". */
+export function describeStreamStatus(status: NonNullable<ChatNotificationParams<"stream/status">["status"]>): string {
+  return `Summarising ${countMessages(status.messageCount)}…`;
 }
 
 function countMessages(count: number): string {
