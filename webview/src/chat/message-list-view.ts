@@ -114,7 +114,10 @@ export class MessageListView {
     this.element.addEventListener(
       "scroll",
       () => {
-        this.isPinned = this.isAtBottom() || (this.isPinned && !this.hasMovedUpSinceFollowing());
+        // While a saved position waits for its page, the list is not where the reader will be.
+        if (this.restoreTarget === undefined) {
+          this.isPinned = this.isAtBottom() || (this.isPinned && !this.hasMovedUpSinceFollowing());
+        }
         // Scroll events come at most once per frame: rendering what came into view here shows no gap.
         this.pass();
         this.options.onScroll();
@@ -276,7 +279,12 @@ export class MessageListView {
   private pass(): void {
     this.isPassRequested = false;
     this.updateEmptyState();
+    // Sizes first, with the rendered messages still in place: the layout this forces lets scroll
+    // anchoring keep the visible message where it was (a page arrived above, an estimate changed)
+    // before the scroll position is read to decide what to render.
     this.updateOlder();
+    this.updateSpacers();
+    void this.content.offsetHeight;
     for (let iteration = 0; iteration < MAXIMUM_LAYOUT_ITERATIONS; iteration++) {
       const [start, end] = this.rangeAround(this.intendedViewportTop());
       const isChanged = this.reconcile(start, end);
