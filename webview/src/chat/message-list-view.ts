@@ -282,9 +282,9 @@ export class MessageListView {
     // Sizes first, with the rendered messages still in place: the layout this forces lets scroll
     // anchoring keep the visible message where it was (a page arrived above, an estimate changed)
     // before the scroll position is read to decide what to render.
-    this.updateOlder();
-    this.updateSpacers();
-    void this.content.offsetHeight;
+    const isOlderResized = this.updateOlder();
+    const areSpacersResized = this.updateSpacers();
+    if (isOlderResized || areSpacersResized) void this.content.offsetHeight;
     for (let iteration = 0; iteration < MAXIMUM_LAYOUT_ITERATIONS; iteration++) {
       const [start, end] = this.rangeAround(this.intendedViewportTop());
       const isChanged = this.reconcile(start, end);
@@ -399,16 +399,17 @@ export class MessageListView {
     this.renderedEnd = 0;
   }
 
-  /** The spacers stand for the loaded messages that are not rendered, at their measured or estimated heights. */
-  private updateSpacers(): void {
+  /** The spacers stand for the loaded messages that are not rendered, at their measured or estimated heights. Returns whether either changed. */
+  private updateSpacers(): boolean {
     const before = this.branch.length === 0 ? 0 : this.branch.offsetOf(this.renderedStart);
     const after = this.branch.length === 0 ? 0 : this.branch.totalHeightPx - this.branch.offsetOf(this.renderedEnd);
-    setHeight(this.spacerBefore, before);
-    setHeight(this.spacerAfter, after);
+    const isBeforeChanged = setHeight(this.spacerBefore, before);
+    return setHeight(this.spacerAfter, after) || isBeforeChanged;
   }
 
-  private updateOlder(): void {
-    this.older.update(this.branch.unloadedHeightPx, {
+  /** Returns whether the region of messages not loaded yet changed height. */
+  private updateOlder(): boolean {
+    return this.older.update(this.branch.unloadedHeightPx, {
       unloadedCount: this.branch.unloadedCount,
       isLoading: this.isLoadingOlder,
       error: this.loadOlderError,
@@ -611,10 +612,12 @@ function createSpacer(): HTMLElement {
   return spacer;
 }
 
-/** Sets an element's height through the CSSOM (allowed by the page's CSP, unlike style attributes in markup). */
-function setHeight(element: HTMLElement, heightPx: number): void {
+/** Sets an element's height through the CSSOM (allowed by the page's CSP, unlike style attributes in markup); returns whether it changed. */
+function setHeight(element: HTMLElement, heightPx: number): boolean {
   const value = `${Math.max(0, heightPx)}px`;
-  if (element.style.getPropertyValue("height") !== value) element.style.setProperty("height", value);
+  if (element.style.getPropertyValue("height") === value) return false;
+  element.style.setProperty("height", value);
+  return true;
 }
 
 function createEmptyState(): HTMLElement {

@@ -24,18 +24,21 @@ export class OlderMessagesView {
     this.element.hidden = true;
   }
 
-  /** Height 0 hides it (the loaded messages start at the root). */
-  update(heightPx: number, state: { unloadedCount: number; isLoading: boolean; error: string | undefined }): void {
+  /** Height 0 hides it (the loaded messages start at the root). Returns whether its height changed. */
+  update(heightPx: number, state: { unloadedCount: number; isLoading: boolean; error: string | undefined }): boolean {
     const height = Math.round(heightPx);
-    if (height !== this.renderedHeightPx) {
+    const isResized = height !== this.renderedHeightPx;
+    if (isResized) {
       this.renderedHeightPx = height;
       this.element.hidden = height === 0;
       this.element.style.setProperty("height", `${height}px`);
     }
     const statusKey = JSON.stringify(state);
-    if (statusKey === this.renderedStatusKey) return;
-    this.renderedStatusKey = statusKey;
-    this.status.replaceChildren(...this.createStatusContent(state));
+    if (statusKey !== this.renderedStatusKey) {
+      this.renderedStatusKey = statusKey;
+      this.status.replaceChildren(...this.createStatusContent(state));
+    }
+    return isResized;
   }
 
   private createStatusContent(state: { unloadedCount: number; isLoading: boolean; error: string | undefined }): Node[] {
