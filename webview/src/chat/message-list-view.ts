@@ -230,11 +230,6 @@ export class MessageListView {
     this.views.get(entry)?.renderStatus();
   }
 
-  getView(messageId: string): MessageView | undefined {
-    const entry = this.branch.get(messageId);
-    return entry ? this.views.get(entry) : undefined;
-  }
-
   streamingMessageId(): string | undefined {
     return this.branch.streamingEntry()?.message.id;
   }
@@ -501,8 +496,8 @@ export class MessageListView {
   }
 
   private onKeyDown(event: KeyboardEvent): void {
-    // Keys inside a message (a code block that scrolls sideways, a button) keep their own meaning.
-    if (event.target !== this.element || event.altKey || event.shiftKey || event.metaKey) return;
+    // The list holds no text inputs: Home and End mean the conversation's ends from anywhere in it.
+    if (event.altKey || event.shiftKey || event.metaKey || event.defaultPrevented) return;
     if (event.key === "Home") {
       // At scroll offset 0 the browser does not anchor, so the list stays at the top while the
       // pages above arrive, until the first message is there. Instant, not animated: a page
