@@ -15,7 +15,7 @@ import type { ChatBridge } from "./chat-bridge";
 import { ChatHeaderView } from "./chat-header-view";
 import { ComposerView } from "./composer-view";
 import type { BranchPage } from "./loaded-branch";
-import { MessageListView } from "./message-list-view";
+import { MessageListView, type ScrollPosition } from "./message-list-view";
 
 /** Why the composer cannot send, per connection state (states not listed can send). */
 const UNAVAILABLE_PLACEHOLDERS: Partial<Record<ConnectionState, string>> = {
@@ -112,21 +112,21 @@ export class ChatApp {
     this.banner.show(snapshot.banner);
     const unavailablePlaceholder = UNAVAILABLE_PLACEHOLDERS[snapshot.connection];
     this.composer.setAvailability(unavailablePlaceholder === undefined, unavailablePlaceholder);
-    this.list.setMessages(
-      { messages: snapshot.messages, olderCursor: snapshot.olderCursor, branchMessageCount: snapshot.branchMessageCount },
-      { keepOlder: isSameConversation },
-    );
-
     const restore = this.scrollToRestore;
     this.scrollToRestore = undefined;
+    let position: ScrollPosition;
     if (restore && restore.conversationId === this.conversationId) {
-      this.list.restoreScrollPosition({ ...restore, anchor: restore.scrollAnchor ?? null });
+      position = { scrollTop: restore.scrollTop, isPinnedToBottom: restore.isPinnedToBottom, anchor: restore.scrollAnchor ?? null };
     } else if (isSameConversation) {
       // The same conversation again (the view became visible): stay where the reader was.
-      this.list.restoreScrollPosition(keptPosition);
+      position = keptPosition;
     } else {
-      this.list.restoreScrollPosition({ scrollTop: 0, isPinnedToBottom: true, anchor: null });
+      position = { scrollTop: 0, isPinnedToBottom: true, anchor: null };
     }
+    this.list.setMessages(
+      { messages: snapshot.messages, olderCursor: snapshot.olderCursor, branchMessageCount: snapshot.branchMessageCount },
+      { keepOlder: isSameConversation, scrollPosition: position },
+    );
     this.syncStreamingState();
     // The open conversation is what a reloaded window re-attaches to (an answer may be streaming):
     // save a change of it at once, not after the scrolling of the stream has settled.

@@ -154,16 +154,18 @@ export class MessageListView {
   }
 
   /**
-   * Replaces the messages with the newest page of a branch (a snapshot). With `keepOlder` (the same
-   * conversation again), older pages already loaded stay when the page starts inside them.
+   * Replaces the messages with the newest page of a branch (a snapshot) and goes to `scrollPosition`
+   * (see restoreScrollPosition). With `keepOlder` (the same conversation again), older pages already
+   * loaded stay when the page starts inside them.
    */
-  setMessages(page: BranchPage & { branchMessageCount: number }, options: { keepOlder: boolean }): void {
+  setMessages(page: BranchPage & { branchMessageCount: number }, options: { keepOlder: boolean; scrollPosition: ScrollPosition }): void {
     this.generation += 1;
     this.isLoadingOlder = false;
     this.loadOlderError = undefined;
     this.removeAllViews();
     this.branch.reset(page, options);
-    this.pass();
+    // One pass, for the position the reader will be at (not for the old one, then again).
+    this.restoreScrollPosition(options.scrollPosition);
   }
 
   /**
@@ -274,6 +276,9 @@ export class MessageListView {
   private pass(): void {
     this.isPassRequested = false;
     this.updateEmptyState();
+    // A hidden view (VS Code hides a webview it keeps) has no size: measuring now would record
+    // every message as empty. The pass runs again when it is shown (the viewport observer).
+    if (this.element.clientWidth === 0) return;
     // Sizes first, with the rendered messages still in place: the layout this forces lets scroll
     // anchoring keep the visible message where it was (a page arrived above, an estimate changed)
     // before the scroll position is read to decide what to render.
@@ -422,6 +427,7 @@ export class MessageListView {
   }
 
   private onMessagesResized(entries: readonly ResizeObserverEntry[]): void {
+    if (this.element.clientWidth === 0) return; // hidden: nothing has its real size
     let isChanged = false;
     for (const entry of entries) {
       const view = this.viewsByElement.get(entry.target);
