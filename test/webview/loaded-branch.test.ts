@@ -126,4 +126,23 @@ describe("LoadedBranch (what the chat list holds of a long branch, no DOM)", () 
     branch.replaceMessage(entry, { ...entry.message, status: "complete" });
     assert.equal(entry.retry, undefined);
   });
+
+  it("keeps a pending retry and a summarising status across a snapshot of the same messages", () => {
+    const branch = createBranch();
+    const question = buildMessage({ id: "q", role: "user" });
+    const failed = buildMessage({ id: "failed", parentId: "q", status: "error" });
+    const answer = buildMessage({ id: "a", parentId: "failed", status: "streaming", content: "" });
+    branch.reset({ messages: [question, failed, answer], olderCursor: null, branchMessageCount: 3 }, { keepOlder: false });
+    branch.get("failed")!.retry = { isPending: true };
+    branch.get("a")!.streamStatus = { phase: "summarising", messageCount: 40 };
+    branch.reset({ messages: [question, failed, answer], olderCursor: null, branchMessageCount: 3 }, { keepOlder: true });
+    assert.deepEqual(branch.get("failed")!.retry, { isPending: true });
+    assert.deepEqual(branch.get("a")!.streamStatus, { phase: "summarising", messageCount: 40 });
+    // Once the answer has finished, there is nothing to wait for.
+    branch.reset(
+      { messages: [question, failed, { ...answer, status: "complete" }], olderCursor: null, branchMessageCount: 3 },
+      { keepOlder: true },
+    );
+    assert.equal(branch.get("a")!.streamStatus, undefined);
+  });
 });

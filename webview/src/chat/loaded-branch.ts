@@ -109,17 +109,23 @@ export class LoadedBranch {
       this.measuredHeights.clear();
       this.measuredTotalPx = 0;
     }
-    if (firstKept) {
-      // Older pages stay, with their cursor and count: they are the same messages.
-      this.removeFrom(firstKept.index);
-      for (const message of shown) this.appendEntry(message);
-      return;
+    // What the view shows about a message besides the message itself (a retry in progress, a
+    // summarising status) outlives the snapshot: the host does not repeat it.
+    const removed = this.removeFrom(firstKept ? firstKept.index : 0);
+    const carried = new Map(removed.filter((entry) => entry.retry || entry.streamStatus).map((entry) => [entry.message.id, entry]));
+    if (!firstKept) {
+      this.cursor = page.olderCursor;
+      this.messagesAbove = page.olderCursor === null ? 0 : Math.max(0, page.branchMessageCount - page.messages.length);
     }
-    this.removeFrom(0);
-    this.cursor = page.olderCursor;
-    this.messagesAbove = page.olderCursor === null ? 0 : Math.max(0, page.branchMessageCount - page.messages.length);
-    for (const message of shown) this.appendEntry(message);
-    this.estimatedHeightAbovePx = this.averageHeight();
+    // (When the older pages stay, so do their cursor and count: they are the same messages.)
+    for (const message of shown) {
+      const entry = this.appendEntry(message);
+      const previous = carried.get(message.id);
+      if (!previous) continue;
+      entry.retry = previous.retry;
+      if (message.status === "streaming") entry.streamStatus = previous.streamStatus;
+    }
+    if (!firstKept) this.estimatedHeightAbovePx = this.averageHeight();
   }
 
   /** Adds the page above the loaded messages. Returns how many messages were added. */
