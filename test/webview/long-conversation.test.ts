@@ -344,6 +344,63 @@ describe("chat webview with a 10,000-message conversation", function () {
     await assertRenderedRunOfBranch();
   });
 
+  it("retrying an answer in an older page replaces the branch from there, without loading the rest of history", async () => {
+    const failedIndex = branch.length - 3 * PAGE_SIZE - 9; // an answer three pages up
+    const failed: Message = {
+      ...branch[failedIndex]!,
+      status: "error",
+      error: { code: "provider_overloaded", message: "The provider is overloaded right now." },
+    };
+    assert.equal(failed.role, "assistant");
+    const messages = [...branch.slice(0, failedIndex), failed, ...branch.slice(failedIndex + 1)];
+    await openPaged(messages);
+    const page = view.page;
+    await page.waitForFunction(
+      (id) => {
+        const list = document.querySelector(".message-list")!;
+        const element = list.querySelector(`[data-message-id="${id}"]`);
+        if (element) {
+          // The failed answer is the message at the top of the viewport (the saved anchor), 10 px scrolled past its top.
+          list.scrollTop += element.getBoundingClientRect().top - list.getBoundingClientRect().top + 10;
+          return true;
+        }
+        list.scrollTop -= list.clientHeight;
+        return false;
+      },
+      failed.id,
+      { polling: 50, timeout: 60_000 },
+    );
+    await view.nextFrames(3);
+    await page.locator(`[data-message-id="${failed.id}"] .message__retry`).click();
+    const retry = await view.waitForRequest("message/retry");
+    assert.deepEqual(retry.params, { messageId: failed.id });
+    await view.respond(retry.id, { assistantMessageId: "retried" });
+    const requestsBefore = (await view.requests("messages/loadOlder")).length;
+    const failedTop = (await topOfMessage(failed.id))!;
+
+    // The host's snapshot of the new branch: everything up to the question, then the new answer.
+    const retried = buildMessage({ id: "retried", parentId: failed.parentId, status: "streaming", content: "", finishReason: null });
+    const newBranch = [...messages.slice(0, failedIndex), retried];
+    await view.notify("state/snapshot", buildPagedSnapshot(newBranch, PAGE_SIZE));
+    // Long enough for dozens of pages to arrive from the in-page host, were any asked for.
+    await view.nextFrames(30);
+    assert.equal(await page.locator(`[data-message-id="${failed.id}"]`).count(), 0, "the failed answer is gone");
+    // The reader stays at the question; below it there is now only the new answer, so the list
+    // cannot keep the answer at the old answer's place, but shows it, at the end.
+    const retriedTop = await topOfMessage("retried");
+    const viewportHeight = await page.evaluate(() => document.querySelector(".message-list")!.clientHeight);
+    assert.ok(
+      retriedTop !== null && retriedTop >= failedTop - 2 && retriedTop < viewportHeight,
+      `the new answer is in view: ${retriedTop}`,
+    );
+    assert.ok((await distanceFromBottom()) <= 8);
+    await assertRenderedRunOfBranch(newBranch);
+    assert.ok(
+      (await view.requests("messages/loadOlder")).length <= requestsBefore + 1,
+      "the pages already loaded stay; history is not loaded again",
+    );
+  });
+
   it("says when older messages cannot be loaded, and Retry loads them", async () => {
     const short = branch.slice(0, 10);
     view = await harness.open({ view: "chat" });

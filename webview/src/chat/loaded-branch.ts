@@ -99,8 +99,9 @@ export class LoadedBranch {
    * Replaces everything with the newest page of a branch (a snapshot). With `keepOlder`, messages
    * already loaded above that page are kept if the page starts with one of them (the same branch,
    * seen again): a reader scrolled far up stays where they were when the view is shown again.
+   * Says whether they were.
    */
-  reset(page: BranchPage & { branchMessageCount: number }, options: { keepOlder: boolean }): void {
+  reset(page: BranchPage & { branchMessageCount: number }, options: { keepOlder: boolean }): { isOlderKept: boolean } {
     const shown = page.messages.filter((message) => message.role !== "system");
     const sameFirst = options.keepOlder && shown.length > 0 ? this.entriesById.get(shown[0]!.id) : undefined;
     // A page that says it starts at the root cannot have loaded messages above it.
@@ -126,6 +127,7 @@ export class LoadedBranch {
       if (message.status === "streaming") entry.streamStatus = previous.streamStatus;
     }
     if (!firstKept) this.estimatedHeightAbovePx = this.averageHeight();
+    return { isOlderKept: firstKept !== undefined };
   }
 
   /** Adds the page above the loaded messages. Returns how many messages were added. */

@@ -162,10 +162,24 @@ export class MessageListView {
     this.generation += 1;
     this.isLoadingOlder = false;
     this.loadOlderError = undefined;
+    const position = options.scrollPosition;
+    const anchorEntry = position.anchor ? this.branch.get(position.anchor.messageId) : undefined;
+    const anchorDepth = anchorEntry ? this.branch.unloadedCount + anchorEntry.index : undefined;
+    // Should a retry or an edit take the anchor off the branch, the message above it stays where it was.
+    const above = anchorEntry && position.anchor ? this.branch.at(anchorEntry.index - 1) : undefined;
+    const aboveAnchor =
+      above && position.anchor ? { messageId: above.message.id, offsetPx: position.anchor.offsetPx + this.branch.heightOf(above) } : null;
     this.removeAllViews();
-    this.branch.reset(page, options);
+    const { isOlderKept } = this.branch.reset(page, options);
+    // An anchor that was loaded is, if still on the branch, in the older pages kept or in this page
+    // (when it was no higher up than the page's first message). Not there, it left the branch:
+    // looking for it in older pages would load all of history.
+    const pageFirstDepth = page.branchMessageCount - page.messages.length;
+    const isAnchorGone =
+      anchorDepth !== undefined && (isOlderKept || anchorDepth >= pageFirstDepth) && !this.branch.get(position.anchor!.messageId);
+    const anchor = isAnchorGone ? (aboveAnchor && this.branch.get(aboveAnchor.messageId) ? aboveAnchor : null) : position.anchor;
     // One pass, for the position the reader will be at (not for the old one, then again).
-    this.restoreScrollPosition(options.scrollPosition);
+    this.restoreScrollPosition({ ...position, anchor });
   }
 
   /**
@@ -242,7 +256,7 @@ export class MessageListView {
 
   /**
    * Goes back to a saved position: to the bottom, or to the anchor message at its offset (loading
-   * older pages until it is there), or else to the raw scrollTop.
+   * older pages until it is there, after a reload), or else to the raw scrollTop.
    */
   restoreScrollPosition(position: Omit<ScrollPosition, "anchor"> & { anchor?: ScrollPosition["anchor"] }): void {
     this.restoreTarget = undefined;
