@@ -163,23 +163,33 @@ export class MessageListView {
     this.isLoadingOlder = false;
     this.loadOlderError = undefined;
     const position = options.scrollPosition;
-    const anchorEntry = position.anchor ? this.branch.get(position.anchor.messageId) : undefined;
-    const anchorDepth = anchorEntry ? this.branch.unloadedCount + anchorEntry.index : undefined;
-    // Should a retry or an edit take the anchor off the branch, the message above it stays where it was.
-    const above = anchorEntry && position.anchor ? this.branch.at(anchorEntry.index - 1) : undefined;
-    const aboveAnchor =
-      above && position.anchor ? { messageId: above.message.id, offsetPx: position.anchor.offsetPx + this.branch.heightOf(above) } : null;
+    const loadedAnchor = position.anchor ? this.describeLoadedAnchor(position.anchor) : undefined;
     this.removeAllViews();
     const { isOlderKept } = this.branch.reset(page, options);
+    let anchor = position.anchor;
     // An anchor that was loaded is, if still on the branch, in the older pages kept or in this page
-    // (when it was no higher up than the page's first message). Not there, it left the branch:
-    // looking for it in older pages would load all of history.
+    // (when it was no higher up than the page's first message). Not there, a retry or an edit took
+    // it off the branch: looking for it in older pages would load all of history. The message that
+    // was above it stays where it was instead.
     const pageFirstDepth = page.branchMessageCount - page.messages.length;
-    const isAnchorGone =
-      anchorDepth !== undefined && (isOlderKept || anchorDepth >= pageFirstDepth) && !this.branch.get(position.anchor!.messageId);
-    const anchor = isAnchorGone ? (aboveAnchor && this.branch.get(aboveAnchor.messageId) ? aboveAnchor : null) : position.anchor;
+    if (anchor && loadedAnchor && (isOlderKept || loadedAnchor.depth >= pageFirstDepth) && !this.branch.get(anchor.messageId)) {
+      anchor = loadedAnchor.above && this.branch.get(loadedAnchor.above.messageId) ? loadedAnchor.above : null;
+    }
     // One pass, for the position the reader will be at (not for the old one, then again).
     this.restoreScrollPosition({ ...position, anchor });
+  }
+
+  /** Where a loaded anchor message is in the branch, and the same position told by the message above it. */
+  private describeLoadedAnchor(
+    anchor: NonNullable<ScrollPosition["anchor"]>,
+  ): { depth: number; above: NonNullable<ScrollPosition["anchor"]> | null } | undefined {
+    const entry = this.branch.get(anchor.messageId);
+    if (!entry) return undefined;
+    const above = this.branch.at(entry.index - 1);
+    return {
+      depth: this.branch.unloadedCount + entry.index,
+      above: above ? { messageId: above.message.id, offsetPx: anchor.offsetPx + this.branch.heightOf(above) } : null,
+    };
   }
 
   /**
