@@ -3,6 +3,7 @@ import type { ContextRecord } from "../../protocol/http/conversations";
 import {
   describeAnswerProblem,
   describeContextFit,
+  describeContextFitBriefly,
   describeStreamStatus,
   formatAnswerMetadata,
   modelLabelFromId,
@@ -65,6 +66,10 @@ describe("webview formatting and link policy (no DOM)", () => {
       "1,240 earlier messages summarised to fit the model's context window",
     );
     assert.equal(describeContextFit({ context: { ...context, leftOutMessageCount: 0 } }), undefined);
+    assert.equal(
+      describeContextFitBriefly({ context: { ...context, summary: { id: "s", messageCount: 1240, modelId: "ollama:qwen" } } }),
+      "1,240 earlier messages summarised, 2 earlier messages left out",
+    );
     assert.equal(describeContextFit({ context: null }), undefined);
   });
 

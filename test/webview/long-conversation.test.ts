@@ -446,11 +446,15 @@ describe("chat webview with a 10,000-message conversation", function () {
     const page = view.page;
 
     const summarised = page.locator('[data-message-id="a1"] .message__context-note');
-    assert.equal(await summarised.textContent(), "1,240 earlier messages summarised to fit the model's context window");
+    assert.equal(await summarised.textContent(), "1,240 earlier messages summarised");
+    assert.match(
+      (await summarised.getAttribute("title")) ?? "",
+      /^1,240 earlier messages summarised to fit the model's context window\. Show Context/,
+    );
     await summarised.click();
     assert.deepEqual(await view.waitForCommand("context/show"), { messageId: "a1" });
     const leftOut = page.locator('[data-message-id="a2"] .message__context-note');
-    assert.equal(await leftOut.textContent(), "2 earlier messages left out to fit the model's context window");
+    assert.equal(await leftOut.textContent(), "2 earlier messages left out");
     await leftOut.click();
     assert.deepEqual(await view.waitForCommand("context/show", 2), { messageId: "a2" });
     assert.equal(await page.locator('[data-message-id="a3"] .message__context-note').count(), 0, "nothing to say when all was sent");

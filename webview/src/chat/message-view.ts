@@ -5,6 +5,7 @@ import { renderMarkdownInto } from "../markdown/safe-markdown";
 import {
   describeAnswerProblem,
   describeContextFit,
+  describeContextFitBriefly,
   describeStreamStatus,
   formatAnswerMetadata,
   formatDuration,
@@ -188,13 +189,13 @@ export class MessageView {
     }
     // Only a finished answer has a complete record of what its request carried.
     if (message.status === "streaming" || message.context === null) return nodes;
-    const fit = describeContextFit(message);
+    const fit = describeContextFitBriefly(message);
     if (fit) {
       // The note says what the answer did not see verbatim; Show Context says what it did.
       const note = document.createElement("button");
       note.type = "button";
       note.className = "message__context-note";
-      note.title = "Show Context: what this answer's request carried";
+      note.title = `${describeContextFit(message)}. Show Context: what this answer's request carried`;
       note.append(createIcon("fold"), document.createTextNode(fit));
       note.addEventListener("click", () => this.actions.showContext(this.id));
       nodes.push(note);
