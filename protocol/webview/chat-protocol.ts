@@ -154,9 +154,10 @@ export const chatViewStateSchema = z.object({
   isPinnedToBottom: z.boolean(),
   conversationId: z.string().nullable(),
   /**
-   * The message at the top of the viewport and how far it was scrolled past. Off-screen messages are
-   * laid out with estimated heights (content-visibility), so a raw scrollTop lands elsewhere after a
-   * reload; the anchor puts the same message back at the same place.
+   * The message at the top of the viewport and how far it was scrolled past. The list is virtualised:
+   * messages not rendered yet count with estimated heights, and older pages load on demand, so a raw
+   * scrollTop lands elsewhere after a reload; the anchor puts the same message back at the same place
+   * (the view loads older pages until it has that message).
    */
   scrollAnchor: z
     .object({ messageId: z.string().max(100), offsetPx: z.number() })

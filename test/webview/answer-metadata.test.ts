@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import type { ContextRecord } from "../../protocol/http/conversations";
-import { describeAnswerProblem, describeContextFit, formatAnswerMetadata, modelLabelFromId } from "../../webview/src/chat/answer-metadata";
+import {
+  describeAnswerProblem,
+  describeContextFit,
+  describeContextFitBriefly,
+  describeStreamStatus,
+  formatAnswerMetadata,
+  modelLabelFromId,
+} from "../../webview/src/chat/answer-metadata";
 import { maskedKeyForDisplay } from "../../webview/src/team-settings/display-formats";
 import { toSafeHref } from "../../webview/src/markdown/link-policy";
 
@@ -59,7 +66,16 @@ describe("webview formatting and link policy (no DOM)", () => {
       "1,240 earlier messages summarised to fit the model's context window",
     );
     assert.equal(describeContextFit({ context: { ...context, leftOutMessageCount: 0 } }), undefined);
+    assert.equal(
+      describeContextFitBriefly({ context: { ...context, summary: { id: "s", messageCount: 1240, modelId: "ollama:qwen" } } }),
+      "1,240 earlier messages summarised, 2 earlier messages left out",
+    );
     assert.equal(describeContextFit({ context: null }), undefined);
+  });
+
+  it("says an answer waits while earlier messages are summarised", () => {
+    assert.equal(describeStreamStatus({ phase: "summarising", messageCount: 1240 }), "Summarising 1,240 earlier messages…");
+    assert.equal(describeStreamStatus({ phase: "summarising", messageCount: 1 }), "Summarising 1 earlier message…");
   });
 
   it("shows at most the last 4 characters of a key", () => {

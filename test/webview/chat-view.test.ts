@@ -374,7 +374,7 @@ describe("chat webview in Chromium", function () {
     assert.equal(await composerValue(), "");
   });
 
-  it("renders a 1,000-message conversation and lands at its end", async () => {
+  it("renders a 1,000-message snapshot at its end with only the messages near the viewport in the DOM, and reaches its first message", async () => {
     const messages = buildConversation(500, (index) =>
       index % 10 === 0
         ? `Here is code ${index}:\n\n\`\`\`python\nprint(${index})\n\`\`\``
@@ -389,13 +389,21 @@ describe("chat webview in Chromium", function () {
       return Math.round(performance.now() - started);
     }, buildSnapshot({ messages }));
     await view.nextFrames(3);
-    assert.equal(await view.page.locator("article.message").count(), 1000);
+    // Virtualised: a snapshot of any size renders a window of messages, not all of them.
+    const rendered = await view.page.locator("article.message").count();
+    assert.ok(rendered > 0 && rendered <= 40, `${rendered} messages rendered`);
     const isAtEnd = await view.page.evaluate(() => {
       const list = document.querySelector(".message-list")!;
       return list.scrollHeight - list.scrollTop - list.clientHeight <= 8;
     });
     assert.equal(isAtEnd, true);
     assert.ok(await view.page.locator('[data-message-id="answer-499"]').isVisible());
+    // All 1,000 are there to scroll to.
+    await view.page.locator(".message-list").focus();
+    await view.page.keyboard.press("Home");
+    await view.page.locator('[data-message-id="user-0"]').waitFor();
+    assert.equal(await view.page.locator('[data-message-id="user-0"]').getAttribute("aria-posinset"), "1");
+    assert.equal(await view.page.locator('[data-message-id="user-0"]').getAttribute("aria-setsize"), "1000");
     console.log(`      1,000-message snapshot rendered and laid out in ${renderMs} ms (measured, not asserted)`);
   });
 
@@ -431,6 +439,29 @@ describe("chat webview in Chromium", function () {
     });
     await view.page.evaluate(() => document.fonts.ready);
     await view.nextFrames(3);
+    // What the picture is about is on screen: the question, the answer with its code and Show
+    // Context, the streaming answer below, the draft; and the text is in the theme's colour.
+    const page = view.page;
+    for (const selector of [
+      '[data-message-id="user-1"]',
+      '[data-message-id="answer-1"] .code-block',
+      '[data-message-id="answer-1"] .message__show-context',
+      '[data-message-id="user-2"]',
+      ".composer",
+    ]) {
+      assert.ok(await page.locator(selector).isVisible(), `${selector} is visible`);
+    }
+    assert.equal((await page.locator('[data-message-id="user-1"]').boundingBox())!.y < 100, true, "the first question is at the top");
+    assert.equal(await composerValue(), "Now add a cancel() method");
+    const colours = await page.evaluate(() => {
+      const probe = document.createElement("div");
+      probe.style.setProperty("color", "var(--vscode-foreground)");
+      document.body.append(probe);
+      const foreground = getComputedStyle(probe).color;
+      probe.remove();
+      return { foreground, answer: getComputedStyle(document.querySelector('[data-message-id="answer-1"] .message__body p')!).color };
+    });
+    assert.equal(colours.answer, colours.foreground, "answer text in the theme's foreground colour");
     await view.page.screenshot({ path: SCREENSHOT_PATH });
   });
 });

@@ -1,4 +1,4 @@
-import type { Message } from "../../../protocol/http/conversations";
+import type { ContextRecord, Message } from "../../../protocol/http/conversations";
 import type { ChatSnapshot } from "../../../protocol/webview/chat-protocol";
 
 /** Test-data builders with valid defaults: override only what a test is about. */
@@ -42,6 +42,58 @@ export function buildSnapshot(overrides: Partial<ChatSnapshot> = {}): ChatSnapsh
     banner: null,
     ...overrides,
   };
+}
+
+/** What an answer's request carried (v2 record): the defaults say nothing was summarised or left out. */
+export function buildContextRecord(overrides: Partial<ContextRecord> = {}): ContextRecord {
+  return {
+    version: 2,
+    modelId: "anthropic:claude-sonnet-4-5",
+    provider: "anthropic",
+    contextWindowTokens: 200_000,
+    reservedOutputTokens: 4096,
+    systemPromptId: "juggler-default-v1",
+    firstMessageId: "user-0",
+    lastMessageId: "user-0",
+    includedMessageCount: 1,
+    summary: null,
+    leftOutMessageCount: 0,
+    adjustments: [],
+    settings: { maxOutputTokens: 4096, temperature: null },
+    estimatedInputTokens: 1200,
+    ...overrides,
+  };
+}
+
+/**
+ * The newest `pageSize` messages of a branch as a snapshot carries them. The cursor names the first
+ * message of the page ("before:<id>"), which is what the harness's `serveOlderPages` reads.
+ */
+export function buildPagedSnapshot(branch: readonly Message[], pageSize: number, overrides: Partial<ChatSnapshot> = {}): ChatSnapshot {
+  const start = Math.max(0, branch.length - pageSize);
+  return buildSnapshot({
+    messages: branch.slice(start),
+    olderCursor: start > 0 ? `before:${branch[start]!.id}` : null,
+    branchMessageCount: branch.length,
+    ...overrides,
+  });
+}
+
+/**
+ * Answers of different shapes and lengths, as a long real conversation has: short replies, long
+ * paragraphs, lists and code blocks (their estimated heights are wrong in different ways).
+ */
+export function variedAnswer(index: number): string {
+  if (index % 9 === 0) {
+    const lines = Array.from({ length: 3 + (index % 5) }, (_, line) => `    total += values[${line}] * ${index};`);
+    return `Here is the loop for case ${index}:\n\n\`\`\`ts\nfunction sum${index}(values: number[]): number {\n    let total = 0;\n${lines.join("\n")}\n    return total;\n}\n\`\`\``;
+  }
+  if (index % 5 === 0)
+    return `Three things for ${index}:\n\n- check the **input**\n- run the tests\n- read the [guide](https://example.com/guide/${index})`;
+  if (index % 3 === 0) {
+    return `Answer ${index}: ${"The context of a request is the branch from the root to this message, fitted to the model's window. ".repeat(1 + (index % 4))}`;
+  }
+  return `Answer number ${index}.`;
 }
 
 /** A user question and its answer, chained by parent ids: `count` pairs → 2 × count messages. */
@@ -104,6 +156,7 @@ export function buildSampleConversation(): Message[] {
       outputTokens: 567,
       timeToFirstTokenMs: 320,
       durationMs: 4100,
+      context: buildContextRecord({ firstMessageId: "user-1", lastMessageId: "user-1" }),
     }),
     buildMessage({
       id: "user-2",

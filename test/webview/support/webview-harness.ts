@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
+import type { Message } from "../../../protocol/http/conversations";
 import type { WebviewToHostEnvelope } from "../../../protocol/webview/chat-protocol";
 import { renderChatHtml, renderTeamSettingsHtml } from "../../../extension/src/surfaces/webview-html";
 import { buildWebviewBundles } from "./build-webview-bundles";
@@ -34,6 +35,8 @@ interface HarnessRecord {
   state: unknown;
   cspViolations: Array<{ directive: string; blockedURI: string; sample: string }>;
   apiAcquisitions: number;
+  /** Called with each message the view posts, after it is recorded (a host played inside the page). */
+  postListeners: Array<(message: WebviewToHostEnvelope) => void>;
 }
 
 declare global {
@@ -51,7 +54,7 @@ function stubHostScript(savedState: unknown): string {
   // JSON inside a <script>: escape "<" so the data cannot close the element.
   const initialState = JSON.stringify(savedState ?? null).replaceAll("<", "\\u003c");
   return `(() => {
-  const harness = { posted: [], stateWrites: [], state: ${initialState}, cspViolations: [], apiAcquisitions: 0 };
+  const harness = { posted: [], stateWrites: [], state: ${initialState}, cspViolations: [], apiAcquisitions: 0, postListeners: [] };
   window.__harness = harness;
   document.addEventListener("securitypolicyviolation", (event) => {
     harness.cspViolations.push({ directive: event.effectiveDirective, blockedURI: event.blockedURI, sample: event.sample });
@@ -60,7 +63,11 @@ function stubHostScript(savedState: unknown): string {
     harness.apiAcquisitions += 1;
     if (harness.apiAcquisitions > 1) throw new Error("An instance of the VS Code API has already been acquired");
     return Object.freeze({
-      postMessage: (message) => { harness.posted.push(JSON.parse(JSON.stringify(message))); },
+      postMessage: (message) => {
+        const copy = JSON.parse(JSON.stringify(message));
+        harness.posted.push(copy);
+        for (const listener of harness.postListeners) listener(copy);
+      },
       getState: () => harness.state,
       setState: (state) => { harness.state = state; harness.stateWrites.push(JSON.parse(JSON.stringify(state))); },
     });
@@ -191,6 +198,39 @@ export class HarnessPage {
 
   respondError(id: number, error: { code: string; message: string; retryable?: boolean }): Promise<void> {
     return this.deliver({ kind: "response", id, ok: false, error });
+  }
+
+  /**
+   * Plays the host's side of `messages/loadOlder` inside the page, from a whole branch (oldest first):
+   * each request is answered, after `delayMs` (a round trip to the server), with the `pageSize`
+   * messages just above its cursor. A cursor names the first message of the newer page
+   * ("before:<id>", as `buildPagedSnapshot` makes them), so pages are stable and never overlap.
+   * Returns at once; requests stay recorded in `posted()`.
+   */
+  async serveOlderPages(branch: readonly Message[], options: { pageSize: number; delayMs?: number }): Promise<void> {
+    // Inline code only: the test runner's compiler would wrap named inner functions in a helper the page does not have.
+    await this.page.evaluate(
+      ({ branch, pageSize, delayMs }) => {
+        const indexById = new Map(branch.map((message, index) => [message.id, index]));
+        window.__harness.postListeners.push((message) => {
+          if (message.kind !== "request" || message.method !== "messages/loadOlder") return;
+          const cursor = String((message.params as { cursor?: unknown }).cursor ?? "");
+          const end = cursor.startsWith("before:") ? indexById.get(cursor.slice("before:".length)) : undefined;
+          const start = end === undefined ? 0 : Math.max(0, end - pageSize);
+          const envelope =
+            end === undefined
+              ? { kind: "response", id: message.id, ok: false, error: { code: "validation_failed", message: "Unknown cursor" } }
+              : {
+                  kind: "response",
+                  id: message.id,
+                  ok: true,
+                  result: { messages: branch.slice(start, end), olderCursor: start > 0 ? `before:${branch[start]!.id}` : null },
+                };
+          setTimeout(() => window.dispatchEvent(new MessageEvent("message", { data: envelope })), delayMs);
+        });
+      },
+      { branch, pageSize: options.pageSize, delayMs: options.delayMs ?? 2 },
+    );
   }
 
   savedState(): Promise<unknown> {

@@ -1,5 +1,6 @@
 import type { ErrorCode } from "../../../protocol/http/error-codes";
 import type { Message } from "../../../protocol/http/conversations";
+import type { ChatNotificationParams } from "../../../protocol/webview/chat-protocol";
 
 const numberFormat = new Intl.NumberFormat("en-US");
 
@@ -70,14 +71,24 @@ export function describeAnswerProblem(message: Pick<Message, "status" | "error">
 
 /** "1,240 earlier messages summarised" / "2 earlier messages left out", when the answer did not see them verbatim. */
 export function describeContextFit(message: Pick<Message, "context">): string | undefined {
+  const brief = describeContextFitBriefly(message);
+  return brief === undefined ? undefined : `${brief} to fit the model's context window`;
+}
+
+/** The same without the reason, for the note under an answer (the full sentence is its tooltip). */
+export function describeContextFitBriefly(message: Pick<Message, "context">): string | undefined {
   const context = message.context;
   if (!context) return undefined;
   const parts: string[] = [];
   const summarised = context.summary?.messageCount ?? 0;
   if (summarised > 0) parts.push(`${countMessages(summarised)} summarised`);
   if (context.leftOutMessageCount > 0) parts.push(`${countMessages(context.leftOutMessageCount)} left out`);
-  if (parts.length === 0) return undefined;
-  return `${parts.join(", ")} to fit the model's context window`;
+  return parts.length === 0 ? undefined : parts.join(", ");
+}
+
+/** The status line of an answer that waits before its first token: "Summarising 1,240 earlier messages…". */
+export function describeStreamStatus(status: NonNullable<ChatNotificationParams<"stream/status">["status"]>): string {
+  return `Summarising ${countMessages(status.messageCount)}…`;
 }
 
 function countMessages(count: number): string {

@@ -14,8 +14,8 @@ import { BannerView } from "./banner-view";
 import type { ChatBridge } from "./chat-bridge";
 import { ChatHeaderView } from "./chat-header-view";
 import { ComposerView } from "./composer-view";
-import { MessageListView } from "./message-list-view";
-import type { MessageView } from "./message-view";
+import type { BranchPage } from "./loaded-branch";
+import { MessageListView, type ScrollPosition } from "./message-list-view";
 
 /** Why the composer cannot send, per connection state (states not listed can send). */
 const UNAVAILABLE_PLACEHOLDERS: Partial<Record<ConnectionState, string>> = {
@@ -47,7 +47,9 @@ export class ChatApp {
     });
     this.banner = new BannerView((command) => bridge.command("host/run", { command }));
     this.list = new MessageListView({
-      retry: (view) => void this.retry(view),
+      retry: (messageId) => void this.retry(messageId),
+      showContext: (messageId) => bridge.command("context/show", { messageId }),
+      loadOlder: (cursor) => this.loadOlder(cursor),
       onLinkOpen: (href) => bridge.command("link/open", { href }),
       onCodeAction: (action, source, button) => this.runCodeAction(action, source, button),
       onScroll: () => this.stateWriter.schedule(),
@@ -79,6 +81,9 @@ export class ChatApp {
     this.bridge.onNotification("stream/delta", ({ messageId, text }) => {
       this.list.appendDelta(messageId, text);
     });
+    this.bridge.onNotification("stream/status", ({ messageId, status }) => {
+      this.list.setStreamStatus(messageId, status);
+    });
     this.bridge.onNotification("message/updated", ({ message }) => this.updateMessage(message));
     this.bridge.onNotification("model/changed", ({ activeModel }) => this.showModel(activeModel?.label ?? null));
     this.bridge.onNotification("banner/show", ({ banner }) => this.banner.show(banner));
@@ -100,24 +105,28 @@ export class ChatApp {
     const previousConversationId = this.conversationId;
     const hadMessages = this.list.messageCount > 0;
     const keptPosition = this.list.getScrollPosition();
+    const isSameConversation = hadMessages && previousConversationId === (snapshot.conversation?.id ?? null);
     this.conversationId = snapshot.conversation?.id ?? null;
     this.header.setTitle(snapshot.conversation?.title ?? null);
     this.showModel(snapshot.activeModel?.label ?? modelLabelFromId(snapshot.conversation?.modelId) ?? null);
     this.banner.show(snapshot.banner);
     const unavailablePlaceholder = UNAVAILABLE_PLACEHOLDERS[snapshot.connection];
     this.composer.setAvailability(unavailablePlaceholder === undefined, unavailablePlaceholder);
-    this.list.setMessages(snapshot.messages);
-
     const restore = this.scrollToRestore;
     this.scrollToRestore = undefined;
+    let position: ScrollPosition;
     if (restore && restore.conversationId === this.conversationId) {
-      this.list.restoreScrollPosition({ ...restore, anchor: restore.scrollAnchor ?? null });
-    } else if (hadMessages && previousConversationId === this.conversationId) {
+      position = { scrollTop: restore.scrollTop, isPinnedToBottom: restore.isPinnedToBottom, anchor: restore.scrollAnchor ?? null };
+    } else if (isSameConversation) {
       // The same conversation again (the view became visible): stay where the reader was.
-      this.list.restoreScrollPosition(keptPosition);
+      position = keptPosition;
     } else {
-      this.list.restoreScrollPosition({ scrollTop: 0, isPinnedToBottom: true, anchor: null });
+      position = { scrollTop: 0, isPinnedToBottom: true, anchor: null };
     }
+    this.list.setMessages(
+      { messages: snapshot.messages, olderCursor: snapshot.olderCursor, branchMessageCount: snapshot.branchMessageCount },
+      { keepOlder: isSameConversation, scrollPosition: position },
+    );
     this.syncStreamingState();
     // The open conversation is what a reloaded window re-attaches to (an answer may be streaming):
     // save a change of it at once, not after the scrolling of the stream has settled.
@@ -143,7 +152,7 @@ export class ChatApp {
 
   private updateMessage(message: Message): void {
     if (message.conversationId !== this.conversationId) return;
-    if (!this.list.updateMessage(message)) this.list.upsertMessages([message]);
+    this.list.updateMessage(message);
     this.syncStreamingState();
   }
 
@@ -171,13 +180,24 @@ export class ChatApp {
     }
   }
 
-  private async retry(view: MessageView): Promise<void> {
-    view.setRetryState(true);
+  private async retry(messageId: string): Promise<void> {
+    this.list.setRetryState(messageId, { isPending: true });
     try {
-      await this.bridge.request("message/retry", { messageId: view.id });
-      view.setRetryState(false);
+      await this.bridge.request("message/retry", { messageId });
+      this.list.setRetryState(messageId, undefined);
     } catch (error) {
-      view.setRetryState(false, describeRequestFailure(error));
+      this.list.setRetryState(messageId, { isPending: false, error: describeRequestFailure(error) });
+    }
+  }
+
+  /** The page above `cursor` in the open conversation; a failure in plain words. */
+  private async loadOlder(cursor: string): Promise<BranchPage> {
+    const conversationId = this.conversationId;
+    if (conversationId === null) throw new Error("No conversation is open.");
+    try {
+      return await this.bridge.request("messages/loadOlder", { conversationId, cursor });
+    } catch (error) {
+      throw new Error(describeRequestFailure(error));
     }
   }
 

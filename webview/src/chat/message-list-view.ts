@@ -1,7 +1,10 @@
 import type { Message } from "../../../protocol/http/conversations";
 import { type CodeBlockAction, type CodeBlockSource, codeBlockActionFromElement, getCodeBlockSource } from "../markdown/code-block-view";
 import { createIcon } from "../create-icon";
+import { estimateMessageHeightPx } from "./estimate-message-height";
+import { type BranchEntry, type BranchPage, LoadedBranch, type StreamStatus } from "./loaded-branch";
 import { MessageView, type MessageViewActions } from "./message-view";
+import { OlderMessagesView } from "./older-messages-view";
 
 export interface ScrollPosition {
   scrollTop: number;
@@ -15,6 +18,8 @@ export interface MessageListOptions extends MessageViewActions {
   onCodeAction(action: CodeBlockAction, source: CodeBlockSource, button: HTMLElement): void;
   /** The user scrolled (or the list followed new text). */
   onScroll(): void;
+  /** The page of the branch above `cursor` (rejects with an Error whose message says what went wrong, in plain words). */
+  loadOlder(cursor: string): Promise<BranchPage>;
 }
 
 /** Input that means the user is scrolling (programmatic scrolling fires none of these). */
@@ -23,25 +28,69 @@ const USER_SCROLL_EVENTS = ["wheel", "pointerdown", "keydown", "touchstart"] as 
 /** How close to the bottom still counts as "at the bottom" (sub-pixel scroll positions, rounding). */
 const PINNED_THRESHOLD_PX = 8;
 
+/** Messages are rendered this far beyond each edge of the viewport (at least), so scrolling shows no gap. */
+const MINIMUM_OVERSCAN_PX = 200;
+
+/** The next older page is requested while the reader is within this many viewports of the top of the loaded messages. */
+const LOAD_AHEAD_VIEWPORTS = 2;
+const MINIMUM_LOAD_AHEAD_PX = 800;
+
+/** A pass re-measures and re-positions until what is rendered covers the viewport; this bounds it. */
+const MAXIMUM_LAYOUT_ITERATIONS = 4;
+
+/** For height estimates: the average width of a character of the editor's UI font. */
+const AVERAGE_CHARACTER_WIDTH_PX = 7;
+
 /**
- * The conversation's messages. Performance rules for long conversations:
+ * The conversation's messages, virtualised, for conversations of any length:
+ * - only the messages in and near the viewport have DOM (views are created when they come near and
+ *   dropped when they leave); the rest is two spacers and, above, the estimated height of the
+ *   messages not loaded yet, so the scrollbar tells where the reader is in the whole branch;
+ * - each message's height is measured when it is rendered and remembered by id (estimated before);
+ *   offsets come from a Fenwick tree (`HeightIndex`), so nothing per frame or per delta walks the
+ *   conversation;
+ * - older pages are requested (`loadOlder`) while the reader is still a couple of viewports below
+ *   the top of what is loaded;
+ * - what is on screen stays in place when a page arrives or an estimate above it is replaced by a
+ *   measurement: the spacers are siblings of the messages (never their ancestors) and have
+ *   `overflow-anchor: none`, so Chromium's scroll anchoring keeps the first visible message where
+ *   it was, also during a smooth scroll (a scrollTop written by script would cancel it). At scroll
+ *   offset 0 the browser does not anchor: a reader at the very top stays there while pages arrive,
+ *   which is how Home reaches the first message;
  * - a streamed delta only appends to its message's text; that one message's markdown is rendered
- *   at most once per animation frame, however many deltas arrive;
- * - every message has `content-visibility: auto`, so off-screen messages cost no layout or paint;
+ *   at most once per animation frame, however many deltas arrive, and only while it is rendered;
  * - it follows new text only while the user is at the bottom (`isPinnedToBottom`).
  */
 export class MessageListView {
   readonly element: HTMLElement;
   private readonly content: HTMLElement;
   private readonly emptyState: HTMLElement;
-  private views: MessageView[] = [];
-  private readonly viewsById = new Map<string, MessageView>();
+  private readonly older: OlderMessagesView;
+  private readonly spacerBefore: HTMLElement;
+  private readonly spacerAfter: HTMLElement;
+  private readonly branch: LoadedBranch;
+  /** Rendered views: exactly the loaded messages with index in [renderedStart, renderedEnd), in order. */
+  private readonly views = new Map<BranchEntry, MessageView>();
+  private readonly viewsByElement = new WeakMap<Element, MessageView>();
+  private renderedStart = 0;
+  private renderedEnd = 0;
   private readonly viewsToRender = new Set<MessageView>();
+  private readonly messageResizeObserver: ResizeObserver;
   private isFrameRequested = false;
+  private isPassRequested = false;
   private isPinned = true;
   /** scrollTop right after the last scrollToBottom(). */
   private followedScrollTop = 0;
-  private stopHoldingAnchor: (() => void) | undefined;
+  /** A saved position to go back to once its message is loaded (after a reload or a snapshot). */
+  private restoreTarget: { messageId: string; offsetPx: number; fallbackScrollTop: number } | undefined;
+  /** Changes whenever the loaded messages are replaced: an older page asked for before is then dropped. */
+  private generation = 0;
+  private isLoadingOlder = false;
+  private loadOlderError: string | undefined;
+  private gapPx: number | undefined;
+  private contentPaddingTopPx: number | undefined;
+  private charactersPerLine = 60;
+  private lastWidthPx = 0;
 
   constructor(private readonly options: MessageListOptions) {
     this.element = document.createElement("main");
@@ -52,20 +101,38 @@ export class MessageListView {
     this.content = document.createElement("div");
     this.content.className = "message-list__content";
     this.emptyState = createEmptyState();
+    this.older = new OlderMessagesView(() => {
+      this.loadOlderError = undefined;
+      this.pass();
+    });
+    this.spacerBefore = createSpacer();
+    this.spacerAfter = createSpacer();
+    this.content.append(this.older.element, this.spacerBefore, this.spacerAfter);
     this.element.append(this.emptyState, this.content);
+    this.branch = new LoadedBranch((message) => estimateMessageHeightPx(message, this.measureCharactersPerLine()));
 
     this.element.addEventListener(
       "scroll",
       () => {
-        this.isPinned = this.isAtBottom() || (this.isPinned && !this.hasMovedUpSinceFollowing());
+        // While a saved position waits for its page, the list is not where the reader will be.
+        if (this.restoreTarget === undefined) {
+          this.isPinned = this.isAtBottom() || (this.isPinned && !this.hasMovedUpSinceFollowing());
+        }
+        // Scroll events come at most once per frame: rendering what came into view here shows no gap.
+        this.pass();
         this.options.onScroll();
       },
       { passive: true },
     );
-    // New text, a message measured for the first time, a resized view: stay at the bottom if there.
-    new ResizeObserver(() => {
-      if (this.isPinned) this.scrollToBottom();
-    }).observe(this.content);
+    for (const type of USER_SCROLL_EVENTS) {
+      // The reader took over: a position still waiting for its page to load is no longer wanted.
+      this.element.addEventListener(type, () => (this.restoreTarget = undefined), { passive: true });
+    }
+    this.element.addEventListener("keydown", (event) => this.onKeyDown(event));
+    // A message's size changed after it was rendered (its text, a retry line, fonts, the width).
+    this.messageResizeObserver = new ResizeObserver((entries) => this.onMessagesResized(entries));
+    // The viewport changed (the composer grew, the view was resized): stay at the bottom if there.
+    new ResizeObserver(() => this.onViewportResized()).observe(this.element);
     this.content.addEventListener("click", (event) => this.onClick(event));
     // Middle-click would otherwise try to open the link in a new window.
     this.content.addEventListener("auxclick", (event) => this.onClick(event));
@@ -76,8 +143,9 @@ export class MessageListView {
     return this.isPinned;
   }
 
+  /** Messages loaded (not all of them are rendered). */
   get messageCount(): number {
-    return this.views.length;
+    return this.branch.length;
   }
 
   setEmptyStateText(heading: string, detail: string): void {
@@ -85,21 +153,43 @@ export class MessageListView {
     this.emptyState.querySelector(".empty-state__detail")!.textContent = detail;
   }
 
-  /** Replaces everything (a snapshot). */
-  setMessages(messages: readonly Message[]): void {
-    this.viewsToRender.clear();
-    this.viewsById.clear();
-    this.views = [];
-    const fragment = document.createDocumentFragment();
-    for (const message of messages) {
-      if (message.role === "system") continue;
-      const view = new MessageView(message, this.options);
-      this.views.push(view);
-      this.viewsById.set(message.id, view);
-      fragment.append(view.element);
+  /**
+   * Replaces the messages with the newest page of a branch (a snapshot) and goes to `scrollPosition`
+   * (see restoreScrollPosition). With `keepOlder` (the same conversation again), older pages already
+   * loaded stay when the page starts inside them.
+   */
+  setMessages(page: BranchPage & { branchMessageCount: number }, options: { keepOlder: boolean; scrollPosition: ScrollPosition }): void {
+    this.generation += 1;
+    this.isLoadingOlder = false;
+    this.loadOlderError = undefined;
+    const position = options.scrollPosition;
+    const loadedAnchor = position.anchor ? this.describeLoadedAnchor(position.anchor) : undefined;
+    this.removeAllViews();
+    const { isOlderKept } = this.branch.reset(page, options);
+    let anchor = position.anchor;
+    // An anchor that was loaded is, if still on the branch, in the older pages kept or in this page
+    // (when it was no higher up than the page's first message). Not there, a retry or an edit took
+    // it off the branch: looking for it in older pages would load all of history. The message that
+    // was above it stays where it was instead.
+    const pageFirstDepth = page.branchMessageCount - page.messages.length;
+    if (anchor && loadedAnchor && (isOlderKept || loadedAnchor.depth >= pageFirstDepth) && !this.branch.get(anchor.messageId)) {
+      anchor = loadedAnchor.above && this.branch.get(loadedAnchor.above.messageId) ? loadedAnchor.above : null;
     }
-    this.content.replaceChildren(fragment);
-    this.updateEmptyState();
+    // One pass, for the position the reader will be at (not for the old one, then again).
+    this.restoreScrollPosition({ ...position, anchor });
+  }
+
+  /** Where a loaded anchor message is in the branch, and the same position told by the message above it. */
+  private describeLoadedAnchor(
+    anchor: NonNullable<ScrollPosition["anchor"]>,
+  ): { depth: number; above: NonNullable<ScrollPosition["anchor"]> | null } | undefined {
+    const entry = this.branch.get(anchor.messageId);
+    if (!entry) return undefined;
+    const above = this.branch.at(entry.index - 1);
+    return {
+      depth: this.branch.unloadedCount + entry.index,
+      above: above ? { messageId: above.message.id, offsetPx: anchor.offsetPx + this.branch.heightOf(above) } : null,
+    };
   }
 
   /**
@@ -107,109 +197,93 @@ export class MessageListView {
    * here is a new branch (a retry or an edit): it replaces that reply and everything after it.
    */
   upsertMessages(messages: readonly Message[]): void {
+    let isStructureChanged = false;
     for (const message of messages) {
-      if (message.role === "system") continue;
-      const existing = this.viewsById.get(message.id);
-      if (existing) {
-        existing.update(message);
-        this.viewsToRender.delete(existing);
+      const result = this.branch.upsert(message);
+      if (!result) continue;
+      if (result.kind === "updated") {
+        this.renderEntry(result.entry);
         continue;
       }
-      if (message.parentId !== null) {
-        const siblingIndex = this.views.findIndex((view) => view.message.parentId === message.parentId);
-        if (siblingIndex >= 0) this.removeFrom(siblingIndex);
-      }
-      const view = new MessageView(message, this.options);
-      this.views.push(view);
-      this.viewsById.set(message.id, view);
-      this.content.append(view.element);
+      isStructureChanged = true;
+      for (const removed of result.removed) this.removeView(removed);
+      this.renderedEnd = Math.min(this.renderedEnd, result.entry.index);
+      this.renderedStart = Math.min(this.renderedStart, this.renderedEnd);
     }
-    this.updateEmptyState();
+    if (isStructureChanged) this.pass();
   }
 
-  /** A message's final state: shown at once (any pending frame for it is dropped). Returns false if it is not in the list. */
+  /** A message's final (or updated) state, shown at once (any pending frame for it is dropped). Returns false if it is not loaded and does not follow the loaded ones. */
   updateMessage(message: Message): boolean {
-    const view = this.viewsById.get(message.id);
-    if (!view) return false;
-    this.viewsToRender.delete(view);
-    view.update(message);
+    const entry = this.branch.get(message.id);
+    if (!entry) {
+      const before = this.branch.length;
+      this.upsertMessages([message]);
+      return this.branch.length !== before || this.branch.get(message.id) !== undefined;
+    }
+    this.branch.replaceMessage(entry, message);
+    this.renderEntry(entry);
     return true;
   }
 
-  /** Appends streamed text to a message; it is rendered on the next animation frame. */
+  /** Appends streamed text to a message; it is rendered on the next animation frame (if it is on screen at all). */
   appendDelta(messageId: string, text: string): boolean {
-    const view = this.viewsById.get(messageId);
-    if (!view) return false;
-    view.appendText(text);
-    this.viewsToRender.add(view);
-    this.requestFrame();
+    const entry = this.branch.get(messageId);
+    if (!entry) return false;
+    this.branch.appendText(entry, text);
+    const view = this.views.get(entry);
+    if (view) {
+      this.viewsToRender.add(view);
+      this.requestFrame();
+    }
     return true;
   }
 
-  getView(messageId: string): MessageView | undefined {
-    return this.viewsById.get(messageId);
+  /** What an answer is waiting for before its first token (null: nothing any more). */
+  setStreamStatus(messageId: string, status: StreamStatus | null): boolean {
+    const entry = this.branch.get(messageId);
+    if (!entry) return false;
+    entry.streamStatus = status !== null && entry.message.status === "streaming" ? status : undefined;
+    this.views.get(entry)?.renderStatus();
+    return true;
+  }
+
+  /** A retry of this answer is in progress, or failed (undefined: neither). */
+  setRetryState(messageId: string, retry: BranchEntry["retry"]): void {
+    const entry = this.branch.get(messageId);
+    if (!entry) return;
+    entry.retry = retry;
+    this.views.get(entry)?.renderStatus();
   }
 
   streamingMessageId(): string | undefined {
-    for (let index = this.views.length - 1; index >= 0; index--) {
-      if (this.views[index]!.isStreaming) return this.views[index]!.id;
-    }
-    return undefined;
+    return this.branch.streamingEntry()?.message.id;
   }
 
   getScrollPosition(): ScrollPosition {
     return { scrollTop: this.element.scrollTop, isPinnedToBottom: this.isPinned, anchor: this.findAnchor() };
   }
 
+  /**
+   * Goes back to a saved position: to the bottom, or to the anchor message at its offset (loading
+   * older pages until it is there, after a reload), or else to the raw scrollTop.
+   */
   restoreScrollPosition(position: Omit<ScrollPosition, "anchor"> & { anchor?: ScrollPosition["anchor"] }): void {
-    this.stopHoldingAnchor?.();
+    this.restoreTarget = undefined;
     if (position.isPinnedToBottom) {
       this.isPinned = true;
-      this.scrollToBottom();
+      this.pass();
       return;
     }
     this.isPinned = false;
-    const anchorView = position.anchor ? this.viewsById.get(position.anchor.messageId) : undefined;
-    if (!anchorView || !position.anchor) {
-      this.element.scrollTop = position.scrollTop;
-      this.isPinned = this.isAtBottom();
+    if (position.anchor) {
+      this.restoreTarget = { ...position.anchor, fallbackScrollTop: position.scrollTop };
+      this.pass();
       return;
     }
-    this.holdAnchor(anchorView, position.anchor.offsetPx);
-  }
-
-  /**
-   * Puts the anchor message at its saved offset, and keeps it there for a few frames: scrolling
-   * makes the browser lay out messages near the viewport for the first time (content-visibility),
-   * and the ones just above the anchor then change from their estimated to their real height.
-   * Any input from the user ends the correction at once.
-   */
-  private holdAnchor(view: MessageView, offsetPx: number): void {
-    this.stopHoldingAnchor?.();
-    let framesLeft = 30;
-    let stableFrames = 0;
-    let frame = 0;
-    const apply = (): boolean => {
-      const target = view.element.offsetTop + offsetPx;
-      if (Math.abs(this.element.scrollTop - target) <= 1) return false;
-      this.element.scrollTop = target;
-      return true;
-    };
-    const stop = () => {
-      cancelAnimationFrame(frame);
-      for (const type of USER_SCROLL_EVENTS) this.element.removeEventListener(type, stop);
-      this.stopHoldingAnchor = undefined;
-    };
-    const step = () => {
-      stableFrames = apply() ? 0 : stableFrames + 1;
-      this.isPinned = false;
-      if (--framesLeft <= 0 || stableFrames >= 3) stop();
-      else frame = requestAnimationFrame(step);
-    };
-    for (const type of USER_SCROLL_EVENTS) this.element.addEventListener(type, stop, { passive: true });
-    this.stopHoldingAnchor = stop;
-    apply();
-    frame = requestAnimationFrame(step);
+    this.element.scrollTop = position.scrollTop;
+    this.isPinned = this.isAtBottom();
+    this.pass();
   }
 
   scrollToBottom(): void {
@@ -218,21 +292,267 @@ export class MessageListView {
   }
 
   /**
+   * Brings the DOM in line with the scroll position: renders the messages in and near the viewport,
+   * drops the others, sizes the spacers, measures what was just rendered, then goes where the list
+   * must be (the bottom when following, a position being restored). Repeats while measuring changed
+   * which messages are in view. Costs O(rendered messages + log n).
+   */
+  private pass(): void {
+    this.isPassRequested = false;
+    this.updateEmptyState();
+    // A hidden view (VS Code hides a webview it keeps) has no size: measuring now would record
+    // every message as empty. The pass runs again when it is shown (the viewport observer).
+    if (this.element.clientWidth === 0) return;
+    // Sizes first, with the rendered messages still in place: the layout this forces lets scroll
+    // anchoring keep the visible message where it was (a page arrived above, an estimate changed)
+    // before the scroll position is read to decide what to render.
+    const isOlderResized = this.updateOlder();
+    const areSpacersResized = this.updateSpacers();
+    if (isOlderResized || areSpacersResized) void this.content.offsetHeight;
+    for (let iteration = 0; iteration < MAXIMUM_LAYOUT_ITERATIONS; iteration++) {
+      const [start, end] = this.rangeAround(this.intendedViewportTop());
+      const isChanged = this.reconcile(start, end);
+      this.goToIntendedPosition();
+      const [nextStart, nextEnd] = this.rangeAround(this.viewportTop());
+      if (!isChanged || (nextStart === this.renderedStart && nextEnd === this.renderedEnd)) break;
+    }
+    if (this.restoreTarget && this.branch.get(this.restoreTarget.messageId)) this.restoreTarget = undefined;
+    else if (this.restoreTarget && this.branch.olderCursor === null) {
+      // Its message is not on this branch any more: the raw position is the best there is.
+      this.element.scrollTop = this.restoreTarget.fallbackScrollTop;
+      this.restoreTarget = undefined;
+      this.isPinned = this.isAtBottom();
+    }
+    this.updatePositions();
+    this.loadOlderIfNeeded();
+  }
+
+  private requestPass(): void {
+    if (this.isPassRequested) return;
+    this.isPassRequested = true;
+    requestAnimationFrame(() => {
+      if (this.isPassRequested) this.pass();
+    });
+  }
+
+  /** The viewport's top, from the top of the first loaded message. */
+  private viewportTop(): number {
+    return this.element.scrollTop - this.itemsOriginPx();
+  }
+
+  /** Where the viewport's top will be once the list is where it must be. */
+  private intendedViewportTop(): number {
+    if (this.isPinned) return this.branch.totalHeightPx - this.element.clientHeight;
+    const target = this.restoreTarget ? this.branch.get(this.restoreTarget.messageId) : undefined;
+    if (target && this.restoreTarget) return this.branch.offsetOf(target.index) + this.restoreTarget.offsetPx;
+    return this.viewportTop();
+  }
+
+  private goToIntendedPosition(): void {
+    if (this.isPinned) {
+      this.scrollToBottom();
+      return;
+    }
+    const target = this.restoreTarget ? this.branch.get(this.restoreTarget.messageId) : undefined;
+    if (target && this.restoreTarget) {
+      this.element.scrollTop = this.itemsOriginPx() + this.branch.offsetOf(target.index) + this.restoreTarget.offsetPx;
+    }
+  }
+
+  /** The loaded messages to render for a viewport whose top is at `viewportTop`: [start, end). */
+  private rangeAround(viewportTop: number): [number, number] {
+    if (this.branch.length === 0) return [0, 0];
+    const viewportHeight = this.element.clientHeight;
+    const overscan = Math.max(MINIMUM_OVERSCAN_PX, viewportHeight / 2);
+    const start = this.branch.indexAt(viewportTop - overscan);
+    const end = this.branch.indexAt(viewportTop + viewportHeight + overscan) + 1;
+    return [start, Math.max(end, start + 1)];
+  }
+
+  /** Makes exactly the messages in [start, end) rendered, in order; returns whether anything changed. */
+  private reconcile(start: number, end: number): boolean {
+    const isChanged = start !== this.renderedStart || end !== this.renderedEnd;
+    if (isChanged) {
+      for (const [entry] of this.views) if (entry.index < start || entry.index >= end) this.removeView(entry);
+      const keptStart = Math.max(start, this.renderedStart);
+      const keptEnd = Math.min(end, this.renderedEnd);
+      const hasKept = keptStart < keptEnd && this.views.size > 0;
+      const created: MessageView[] = [];
+      const head = this.createViews(start, hasKept ? keptStart : end, created);
+      const tail = hasKept ? this.createViews(keptEnd, end, created) : document.createDocumentFragment();
+      this.spacerBefore.after(head);
+      this.spacerAfter.before(tail);
+      this.renderedStart = start;
+      this.renderedEnd = end;
+      this.updateSpacers();
+      this.measure(created);
+      for (const view of created) this.messageResizeObserver.observe(view.element);
+      return true;
+    }
+    this.updateSpacers();
+    return false;
+  }
+
+  private createViews(start: number, end: number, created: MessageView[]): DocumentFragment {
+    const fragment = document.createDocumentFragment();
+    for (let index = start; index < end; index++) {
+      const entry = this.branch.at(index)!;
+      const view = new MessageView(entry, this.options);
+      this.views.set(entry, view);
+      this.viewsByElement.set(view.element, view);
+      created.push(view);
+      fragment.append(view.element);
+    }
+    return fragment;
+  }
+
+  private removeView(entry: BranchEntry): void {
+    const view = this.views.get(entry);
+    if (!view) return;
+    // Focus inside a message that leaves would fall back to the page, where the keyboard cannot scroll the list.
+    if (view.element.contains(document.activeElement)) this.element.focus({ preventScroll: true });
+    this.messageResizeObserver.unobserve(view.element);
+    view.element.remove();
+    this.views.delete(entry);
+    this.viewsToRender.delete(view);
+  }
+
+  private removeAllViews(): void {
+    for (const [entry] of this.views) this.removeView(entry);
+    this.renderedStart = 0;
+    this.renderedEnd = 0;
+  }
+
+  /** The spacers stand for the loaded messages that are not rendered, at their measured or estimated heights. Returns whether either changed. */
+  private updateSpacers(): boolean {
+    const before = this.branch.length === 0 ? 0 : this.branch.offsetOf(this.renderedStart);
+    const after = this.branch.length === 0 ? 0 : this.branch.totalHeightPx - this.branch.offsetOf(this.renderedEnd);
+    const isBeforeChanged = setHeight(this.spacerBefore, before);
+    return setHeight(this.spacerAfter, after) || isBeforeChanged;
+  }
+
+  /** Returns whether the region of messages not loaded yet changed height. */
+  private updateOlder(): boolean {
+    return this.older.update(this.branch.unloadedHeightPx, {
+      unloadedCount: this.branch.unloadedCount,
+      isLoading: this.isLoadingOlder,
+      error: this.loadOlderError,
+    });
+  }
+
+  /** Reads the height of views just rendered (one layout for all of them) into the height index. */
+  private measure(views: readonly MessageView[]): void {
+    if (views.length === 0) return;
+    const gap = this.messageGapPx(views[0]!.element);
+    for (const view of views) {
+      if (!this.views.has(view.entry)) continue;
+      this.branch.setMeasuredHeight(view.entry, view.element.getBoundingClientRect().height + gap);
+    }
+  }
+
+  private onMessagesResized(entries: readonly ResizeObserverEntry[]): void {
+    if (this.element.clientWidth === 0) return; // hidden: nothing has its real size
+    let isChanged = false;
+    for (const entry of entries) {
+      const view = this.viewsByElement.get(entry.target);
+      if (!view || !this.views.has(view.entry)) continue;
+      const size = entry.borderBoxSize[0];
+      const height = (size ? size.blockSize : entry.target.getBoundingClientRect().height) + this.messageGapPx(entry.target);
+      if (Math.abs(height - this.branch.heightOf(view.entry)) < 0.5) continue;
+      this.branch.setMeasuredHeight(view.entry, height);
+      isChanged = true;
+    }
+    if (!isChanged) return;
+    // New text, a message measured for the first time: stay at the bottom if there. Scroll
+    // anchoring already kept the rest in place; the next pass renders what came into view.
+    if (this.isPinned) this.scrollToBottom();
+    this.requestPass();
+  }
+
+  private onViewportResized(): void {
+    this.lastWidthPx = 0;
+    if (this.isPinned) this.scrollToBottom();
+    this.requestPass();
+  }
+
+  /** How many characters fit on a line of a message, for height estimates (read from the layout once per width). */
+  private measureCharactersPerLine(): number {
+    if (this.lastWidthPx === 0) {
+      const width = this.content.clientWidth;
+      if (width > 0) {
+        this.lastWidthPx = width;
+        this.charactersPerLine = Math.max(20, (width - 40) / AVERAGE_CHARACTER_WIDTH_PX);
+      }
+    }
+    return this.charactersPerLine;
+  }
+
+  /** aria-posinset/aria-setsize of the rendered messages: their place in the whole branch, not only in the DOM. */
+  private updatePositions(): void {
+    const setSize = this.branch.unloadedCount + this.branch.length;
+    for (const [entry, view] of this.views) view.setPosition(this.branch.unloadedCount + entry.index + 1, setSize);
+  }
+
+  /** Requests the page above while the reader nears the top of what is loaded, or while a saved position waits for its message. */
+  private loadOlderIfNeeded(): void {
+    const cursor = this.branch.olderCursor;
+    if (cursor === null || this.isLoadingOlder || this.loadOlderError !== undefined) return;
+    const loadAheadPx = Math.max(MINIMUM_LOAD_AHEAD_PX, LOAD_AHEAD_VIEWPORTS * this.element.clientHeight);
+    if (this.restoreTarget === undefined && this.viewportTop() > loadAheadPx) return;
+    void this.loadOlderPage(cursor);
+  }
+
+  private async loadOlderPage(cursor: string): Promise<void> {
+    const generation = this.generation;
+    this.isLoadingOlder = true;
+    this.updateOlder();
+    let page: BranchPage;
+    try {
+      page = await this.options.loadOlder(cursor);
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.isLoadingOlder = false;
+      this.loadOlderError = error instanceof Error ? error.message : String(error);
+      this.updateOlder();
+      return;
+    }
+    // A snapshot replaced the messages meanwhile: this page belongs to what was shown before.
+    if (generation !== this.generation || this.branch.olderCursor !== cursor) return;
+    this.isLoadingOlder = false;
+    const added = this.branch.prepend(page);
+    this.renderedStart += added;
+    this.renderedEnd += added;
+    this.pass();
+  }
+
+  private onKeyDown(event: KeyboardEvent): void {
+    // The list holds no text inputs: Home and End mean the conversation's ends from anywhere in it.
+    if (event.altKey || event.shiftKey || event.metaKey || event.defaultPrevented) return;
+    if (event.key === "Home") {
+      // At scroll offset 0 the browser does not anchor, so the list stays at the top while the
+      // pages above arrive, until the first message is there. Instant, not animated: a page
+      // arriving during the animation would move its end.
+      event.preventDefault();
+      this.isPinned = false;
+      this.restoreTarget = undefined;
+      this.element.scrollTop = 0;
+      this.pass();
+    } else if (event.key === "End") {
+      event.preventDefault();
+      this.isPinned = true;
+      this.restoreTarget = undefined;
+      this.pass();
+    }
+  }
+
+  /**
    * Whether the list was scrolled up from where following put it. Only that unpins: a list that is
-   * merely no longer at the bottom because messages below got taller after the scroll (laid out
-   * for the first time: content-visibility) must keep following. Seen in VS Code: a long answer
-   * arriving right after the question left the reader 400 px above its end.
+   * merely no longer at the bottom because messages below got taller after the scroll (rendered and
+   * measured for the first time) must keep following. Seen in VS Code: a long answer arriving right
+   * after the question left the reader 400 px above its end.
    */
   private hasMovedUpSinceFollowing(): boolean {
     return this.element.scrollTop < this.followedScrollTop - 1;
-  }
-
-  private removeFrom(index: number): void {
-    for (const view of this.views.splice(index)) {
-      view.element.remove();
-      this.viewsById.delete(view.id);
-      this.viewsToRender.delete(view);
-    }
   }
 
   private requestFrame(): void {
@@ -246,29 +566,48 @@ export class MessageListView {
     });
   }
 
+  /** Re-renders a loaded message's view now, if it has one. */
+  private renderEntry(entry: BranchEntry): void {
+    const view = this.views.get(entry);
+    if (!view) return;
+    this.viewsToRender.delete(view);
+    view.render();
+  }
+
   private isAtBottom(): boolean {
     const { scrollTop, scrollHeight, clientHeight } = this.element;
     return scrollHeight - scrollTop - clientHeight <= PINNED_THRESHOLD_PX;
   }
 
-  /** Binary search: messages are laid out top to bottom, so their offsets are sorted. */
+  /** The first rendered message whose bottom is below the viewport's top, and how far the viewport's top is past its top. */
   private findAnchor(): ScrollPosition["anchor"] {
-    if (this.views.length === 0) return null;
-    const scrollTop = this.element.scrollTop;
-    let low = 0;
-    let high = this.views.length - 1;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      const element = this.views[middle]!.element;
-      if (element.offsetTop + element.offsetHeight <= scrollTop) low = middle + 1;
-      else high = middle;
+    const first = this.branch.at(0);
+    if (!first) return null;
+    const listTop = this.element.getBoundingClientRect().top;
+    for (let index = this.renderedStart; index < this.renderedEnd; index++) {
+      const view = this.views.get(this.branch.at(index)!);
+      if (!view) continue;
+      const box = view.element.getBoundingClientRect();
+      if (box.bottom > listTop) return { messageId: view.id, offsetPx: listTop - box.top };
     }
-    const view = this.views[low]!;
-    return { messageId: view.id, offsetPx: scrollTop - view.element.offsetTop };
+    // The viewport is above the loaded messages (among the ones not loaded yet): keep its distance to the first.
+    return { messageId: first.message.id, offsetPx: this.viewportTop() };
+  }
+
+  /** Where the first loaded message starts, in the list's scroll coordinates. */
+  private itemsOriginPx(): number {
+    this.contentPaddingTopPx ??= parseFloat(getComputedStyle(this.content).paddingTop) || 0;
+    return this.contentPaddingTopPx + this.branch.unloadedHeightPx;
+  }
+
+  /** The space below each message (its margin), counted in its height so that heights add up to offsets. */
+  private messageGapPx(element: Element): number {
+    this.gapPx ??= parseFloat(getComputedStyle(element).marginBottom) || 0;
+    return this.gapPx;
   }
 
   private updateEmptyState(): void {
-    this.emptyState.hidden = this.views.length > 0;
+    this.emptyState.hidden = this.branch.length > 0 || this.branch.olderCursor !== null;
   }
 
   private onClick(event: MouseEvent): void {
@@ -289,6 +628,21 @@ export class MessageListView {
     const source = block ? getCodeBlockSource(block) : undefined;
     if (button && action && source) this.options.onCodeAction(action, source, button);
   }
+}
+
+function createSpacer(): HTMLElement {
+  const spacer = document.createElement("div");
+  spacer.className = "message-list__spacer";
+  spacer.setAttribute("aria-hidden", "true");
+  return spacer;
+}
+
+/** Sets an element's height through the CSSOM (allowed by the page's CSP, unlike style attributes in markup); returns whether it changed. */
+function setHeight(element: HTMLElement, heightPx: number): boolean {
+  const value = `${Math.max(0, heightPx)}px`;
+  if (element.style.getPropertyValue("height") === value) return false;
+  element.style.setProperty("height", value);
+  return true;
 }
 
 function createEmptyState(): HTMLElement {

@@ -2,17 +2,30 @@ import "@vscode-elements/elements/dist/vscode-button/index.js";
 import "@vscode-elements/elements/dist/vscode-progress-ring/index.js";
 import type { Message } from "../../../protocol/http/conversations";
 import { renderMarkdownInto } from "../markdown/safe-markdown";
-import { describeAnswerProblem, describeContextFit, formatAnswerMetadata, formatDuration, modelLabelFromId } from "./answer-metadata";
+import {
+  describeAnswerProblem,
+  describeContextFit,
+  describeContextFitBriefly,
+  describeStreamStatus,
+  formatAnswerMetadata,
+  formatDuration,
+  modelLabelFromId,
+} from "./answer-metadata";
 import { createIcon } from "../create-icon";
+import type { BranchEntry } from "./loaded-branch";
 
 export interface MessageViewActions {
-  retry(view: MessageView): void;
+  retry(messageId: string): void;
+  /** "Show Context": what the answer's request carried, opened by the host. */
+  showContext(messageId: string): void;
 }
 
 /**
- * One message of the list. The element is created once; while the answer streams only its body
- * is re-rendered (by the list, at most once per animation frame), and its status line and footer
- * change only when the message's status or metadata does.
+ * One rendered message of the list. Views exist only while their message is on screen (or near
+ * it); everything that must outlive a view (the text, a retry in progress, a status) lives in its
+ * `BranchEntry`. While the answer streams only its body is re-rendered (by the list, at most once
+ * per animation frame), and its status line and footer change only when the message's status or
+ * metadata does.
  */
 export class MessageView {
   readonly element: HTMLElement;
@@ -21,22 +34,21 @@ export class MessageView {
   private readonly footer: HTMLElement;
   private renderedContent: string | undefined;
   private renderedStatusKey: string | undefined;
-  private retryError: string | undefined;
-  private isRetryPending = false;
 
   constructor(
-    private current: Message,
+    readonly entry: BranchEntry,
     private readonly actions: MessageViewActions,
   ) {
+    const message = entry.message;
     this.element = document.createElement("article");
-    this.element.dataset.messageId = current.id;
+    this.element.dataset.messageId = message.id;
     this.body = document.createElement("div");
     this.body.className = "message__body markdown-body";
     this.statusLine = document.createElement("div");
     this.statusLine.className = "message__status";
     this.footer = document.createElement("div");
     this.footer.className = "message__meta";
-    if (current.role === "user") {
+    if (message.role === "user") {
       const author = document.createElement("div");
       author.className = "message__author";
       author.append(createIcon("account"), document.createTextNode("You"));
@@ -48,55 +60,42 @@ export class MessageView {
       end.append(this.statusLine, this.footer);
       this.element.append(this.body, end);
     }
-    this.update(current);
+    this.render();
   }
 
   get message(): Message {
-    return this.current;
+    return this.entry.message;
   }
 
   get id(): string {
-    return this.current.id;
+    return this.entry.message.id;
   }
 
-  get isStreaming(): boolean {
-    return this.current.status === "streaming";
-  }
-
-  /** Replaces the message (a final `message/updated`, or a snapshot) and renders it now. */
-  update(message: Message): void {
-    this.current = message;
-    this.retryError = undefined;
-    this.isRetryPending = false;
+  /** Renders what changed in the entry since the last render: text, status, metadata. */
+  render(): void {
     this.renderContent();
     this.renderStatus();
   }
 
-  /** Adds streamed text; the list calls renderContent() on the next animation frame. */
-  appendText(text: string): void {
-    this.current = { ...this.current, content: this.current.content + text };
-  }
-
   /** Renders the markdown if the text changed since the last render. */
   renderContent(): void {
-    if (this.renderedContent === this.current.content) return;
-    this.renderedContent = this.current.content;
-    renderMarkdownInto(this.body, this.current.content);
-    this.renderStatus();
-    // Off-screen messages are skipped by layout (content-visibility: auto); this estimate keeps the
-    // scrollbar honest until the browser has measured the message once (then "auto" remembers it).
-    this.element.style.setProperty("contain-intrinsic-height", `auto ${estimateHeightPx(this.current.content)}px`);
-  }
-
-  setRetryState(isPending: boolean, error?: string): void {
-    this.isRetryPending = isPending;
-    this.retryError = error;
-    this.renderedStatusKey = undefined;
+    const content = this.entry.message.content;
+    if (this.renderedContent === content) return;
+    this.renderedContent = content;
+    renderMarkdownInto(this.body, content);
     this.renderStatus();
   }
 
-  private renderStatus(): void {
-    const message = this.current;
+  /** Where the list shows this message among all of the branch's (for screen readers: "5,001 of 10,000"). */
+  setPosition(position: number, setSize: number): void {
+    const positionText = String(position);
+    const setSizeText = String(setSize);
+    if (this.element.getAttribute("aria-posinset") !== positionText) this.element.setAttribute("aria-posinset", positionText);
+    if (this.element.getAttribute("aria-setsize") !== setSizeText) this.element.setAttribute("aria-setsize", setSizeText);
+  }
+
+  renderStatus(): void {
+    const message = this.entry.message;
     const role = message.role === "user" ? "user" : "assistant";
     this.element.className = `message message--${role} message--${message.status}`;
     if (role === "user") {
@@ -115,8 +114,9 @@ export class MessageView {
       message.error,
       message.context?.leftOutMessageCount ?? 0,
       message.context?.summary?.messageCount ?? 0,
-      this.isRetryPending,
-      this.retryError,
+      message.context === null,
+      this.entry.retry,
+      this.entry.streamStatus,
       message.content.length === 0,
     ]);
     if (statusKey === this.renderedStatusKey) return;
@@ -126,13 +126,16 @@ export class MessageView {
   }
 
   private createStatusContent(): Node[] {
-    const message = this.current;
+    const message = this.entry.message;
     if (message.status === "streaming") {
       const ring = document.createElement("vscode-progress-ring");
       ring.className = "message__progress";
       ring.setAttribute("aria-label", "Answer is being generated");
       const label = document.createElement("span");
-      label.textContent = message.content.length === 0 ? "Thinking…" : "Generating…";
+      label.className = "message__progress-label";
+      const streamStatus = this.entry.streamStatus;
+      if (streamStatus) label.textContent = describeStreamStatus(streamStatus);
+      else label.textContent = message.content.length === 0 ? "Thinking…" : "Generating…";
       return [ring, label];
     }
     if (message.status === "stopped") {
@@ -154,25 +157,27 @@ export class MessageView {
     retry.setAttribute("icon", "refresh");
     retry.setAttribute("aria-label", "Retry this answer");
     retry.className = "message__retry";
-    retry.textContent = this.isRetryPending ? "Retrying…" : "Retry";
-    retry.toggleAttribute("disabled", this.isRetryPending);
+    const isRetryPending = this.entry.retry?.isPending ?? false;
+    retry.textContent = isRetryPending ? "Retrying…" : "Retry";
+    retry.toggleAttribute("disabled", isRetryPending);
     retry.addEventListener("click", () => {
-      if (!this.isRetryPending) this.actions.retry(this);
+      if (!this.entry.retry?.isPending) this.actions.retry(this.id);
     });
     box.append(retry);
     const nodes: Node[] = [box];
-    if (this.retryError) {
-      const retryError = document.createElement("div");
-      retryError.className = "message__retry-error";
-      retryError.setAttribute("role", "alert");
-      retryError.textContent = `Retry failed: ${this.retryError}`;
-      nodes.push(retryError);
+    const retryError = this.entry.retry?.error;
+    if (retryError) {
+      const line = document.createElement("div");
+      line.className = "message__retry-error";
+      line.setAttribute("role", "alert");
+      line.textContent = `Retry failed: ${retryError}`;
+      nodes.push(line);
     }
     return nodes;
   }
 
   private createFooterContent(): Node[] {
-    const message = this.current;
+    const message = this.entry.message;
     const metadata = formatAnswerMetadata(message);
     const nodes: Node[] = [];
     if (metadata) {
@@ -182,21 +187,27 @@ export class MessageView {
       if (message.durationMs !== null) line.title = `Answered in ${formatDuration(message.durationMs)}`;
       nodes.push(line);
     }
-    const fit = describeContextFit(message);
+    // Only a finished answer has a complete record of what its request carried.
+    if (message.status === "streaming" || message.context === null) return nodes;
+    const fit = describeContextFitBriefly(message);
     if (fit) {
-      const note = document.createElement("span");
+      // The note says what the answer did not see verbatim; Show Context says what it did.
+      const note = document.createElement("button");
+      note.type = "button";
       note.className = "message__context-note";
+      note.title = `${describeContextFit(message)}. Show Context: what this answer's request carried`;
       note.append(createIcon("fold"), document.createTextNode(fit));
+      note.addEventListener("click", () => this.actions.showContext(this.id));
       nodes.push(note);
     }
+    const showContext = document.createElement("button");
+    showContext.type = "button";
+    showContext.className = "icon-button message__show-context";
+    showContext.setAttribute("aria-label", "Show Context");
+    showContext.title = "Show Context: what this answer's request carried";
+    showContext.append(createIcon("layers"));
+    showContext.addEventListener("click", () => this.actions.showContext(this.id));
+    nodes.push(showContext);
     return nodes;
   }
-}
-
-/** A rough rendered height for a message's text: ~90 characters a line, code lines a little shorter. */
-function estimateHeightPx(content: string): number {
-  let lines = 0;
-  for (const line of content.split("\n")) lines += Math.max(1, Math.ceil(line.length / 90));
-  const codeBlocks = (content.match(/^```/gm)?.length ?? 0) / 2;
-  return Math.min(20_000, Math.round(40 + lines * 20 + codeBlocks * 44));
 }
