@@ -1,7 +1,7 @@
 import type { CDPSession, Page } from "playwright-core";
 import type { Message } from "../protocol/http/conversations";
-import { buildConversation, buildMessage, buildPagedSnapshot, variedAnswer } from "../test/webview/support/chat-fixtures";
-import { type HarnessPage, WebviewHarness } from "../test/webview/support/webview-harness";
+import { buildConversation, buildMessage, buildPagedSnapshot, variedAnswer } from "../tools/webview-harness/chat-fixtures";
+import { type HarnessPage, WebviewHarness } from "../tools/webview-harness/webview-harness";
 import { formatMs, percentile } from "./statistics";
 
 /**

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import type { ChatViewState } from "../../protocol/webview/chat-protocol";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
-import { SAMPLE_CODE, buildConversation, buildMessage, buildSampleConversation, buildSnapshot } from "./support/chat-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "./support/webview-harness";
+import {
+  SAMPLE_CODE,
+  buildConversation,
+  buildMessage,
+  buildSampleConversation,
+  buildSnapshot,
+} from "../../tools/webview-harness/chat-fixtures";
+import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
 import { screenshotPath } from "../support/screenshot-path";
 
 const SCREENSHOT_PATH = screenshotPath("webview-chat.png");

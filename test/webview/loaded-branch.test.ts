@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Message } from "../../protocol/http/conversations";
 import { LoadedBranch } from "../../webview/src/chat/loaded-branch";
-import { buildConversation, buildMessage } from "./support/chat-fixtures";
+import { buildConversation, buildMessage } from "../../tools/webview-harness/chat-fixtures";
 
 /** Every message is estimated at 100 px, so offsets are easy to read. */
 function createBranch(): LoadedBranch {

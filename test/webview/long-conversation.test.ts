@@ -8,8 +8,8 @@ import {
   buildPagedSnapshot,
   buildSnapshot,
   variedAnswer,
-} from "./support/chat-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "./support/webview-harness";
+} from "../../tools/webview-harness/chat-fixtures";
+import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
 
 /** 5,000 questions and answers: a 10,000-message branch. */
 const PAIRS = 5_000;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { buildMessage, buildSnapshot } from "./support/chat-fixtures";
-import { type HarnessPage, WebviewHarness } from "./support/webview-harness";
+import { buildMessage, buildSnapshot } from "../../tools/webview-harness/chat-fixtures";
+import { type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
 
 declare global {
   interface Window {

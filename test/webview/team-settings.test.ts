@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import { buildModels, buildProvider, buildProviders, buildUsers } from "./support/team-settings-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "./support/webview-harness";
+import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
 import { screenshotPath } from "../support/screenshot-path";
 
 const SCREENSHOT_PATH = screenshotPath("webview-team-settings.png");
@@ -362,7 +362,7 @@ describe("Team Settings webview in Chromium", function () {
     assert.equal(subjects.modelRows!.count, buildModels().length);
     assert.equal(subjects.userRows!.count, buildUsers().length);
 
-    // Dark Modern's colours (test/webview/support/dark-modern-theme.ts): text, headings, cards, the success icon
+    // Dark Modern's colours (tools/webview-harness/dark-modern-theme.ts): text, headings, cards, the success icon
     assert.equal(subjects.page!.colors[0], "rgb(204, 204, 204)", "text: --vscode-foreground");
     assert.equal(subjects.title!.colors[0], "rgb(255, 255, 255)", "title: --vscode-settings-headerForeground");
     assert.ok(

@@ -197,7 +197,7 @@ export class ChatApp {
     try {
       return await this.bridge.request("messages/loadOlder", { conversationId, cursor });
     } catch (error) {
-      throw new Error(describeRequestFailure(error));
+      throw new Error(describeRequestFailure(error), { cause: error });
     }
   }
 

@@ -1,5 +1,5 @@
-import type { ContextRecord, Message } from "../../../protocol/http/conversations";
-import type { ChatSnapshot } from "../../../protocol/webview/chat-protocol";
+import type { ContextRecord, Message } from "../../protocol/http/conversations";
+import type { ChatSnapshot } from "../../protocol/webview/chat-protocol";
 
 /** Test-data builders with valid defaults: override only what a test is about. */
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
-import type { Message } from "../../../protocol/http/conversations";
-import type { WebviewToHostEnvelope } from "../../../protocol/webview/chat-protocol";
-import { renderChatHtml, renderTeamSettingsHtml } from "../../../extension/src/surfaces/webview-html";
+import type { Message } from "../../protocol/http/conversations";
+import type { WebviewToHostEnvelope } from "../../protocol/webview/chat-protocol";
+import { renderChatHtml, renderTeamSettingsHtml } from "../../extension/src/surfaces/webview-html";
 import { buildWebviewBundles } from "./build-webview-bundles";
 import { HarnessServer } from "./harness-server";
 
