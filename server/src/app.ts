@@ -28,7 +28,11 @@ export interface AppDependencies {
  */
 export function createApp({ config, logger, services }: AppDependencies): Koa {
   const app = new Koa({ proxy: config.trustProxy });
+  // Koa's own error output goes to the console; ours goes to the log, with the request it broke
   app.silent = true;
+  app.on("error", (error: unknown, context?: { method?: string; path?: string }) => {
+    logger.error("response failed", { method: context?.method, path: context?.path, error });
+  });
   app.use(errorMiddleware(logger));
   app.use(async (context, next) => {
     context.set("X-Content-Type-Options", "nosniff");

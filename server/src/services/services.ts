@@ -1,9 +1,12 @@
 import { AccountService } from "./account-service";
+import { AnswerContextService } from "./answer-context-service";
 import { CatalogService } from "./catalog-service";
+import { ContextService } from "./context-service";
 import { ConversationService } from "./conversation-service";
 import { GenerationService } from "./generation-service";
 import { ProviderService } from "./provider-service";
 import type { ServiceContext } from "./service-context";
+import { SummariserChoice } from "./summariser-choice";
 
 export interface Services {
   accounts: AccountService;
@@ -11,6 +14,10 @@ export interface Services {
   catalog: CatalogService;
   conversations: ConversationService;
   generation: GenerationService;
+  /** The team's summariser, decided from memory; forget() after the setting changes. */
+  summariserChoice: SummariserChoice;
+  /** Show Context: what an answer's request carried. */
+  answerContexts: AnswerContextService;
 }
 
 /** Builds the services in dependency order. Start-up work (crash recovery, presets) runs in startServices. */
@@ -19,8 +26,17 @@ export function createServices(context: ServiceContext): Services {
   const providers = new ProviderService(context);
   const catalog = new CatalogService(context, providers);
   const conversations = new ConversationService(context);
-  const generation = new GenerationService(context, { providers, catalog, conversations, accounts });
-  return { accounts, providers, catalog, conversations, generation };
+  const summariserChoice = new SummariserChoice({ settings: accounts, catalog, now: context.now });
+  const contexts = new ContextService({
+    conversations,
+    providers,
+    summariserChoice,
+    logger: context.logger.child({ service: "context" }),
+    now: context.now,
+  });
+  const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts });
+  const answerContexts = new AnswerContextService(context);
+  return { accounts, providers, catalog, conversations, generation, summariserChoice, answerContexts };
 }
 
 export async function startServices(services: Services): Promise<void> {

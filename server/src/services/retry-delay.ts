@@ -1,0 +1,31 @@
+/** First retry waits about this long, doubling each time (plus jitter) unless the provider says retry-after. */
+export const DEFAULT_RETRY_BASE_DELAY_MS = 300;
+
+/**
+ * Exponential backoff with jitter (so many answers failing together do not retry in step),
+ * or the provider's retry-after when it sent one; never longer than the configured cap.
+ */
+export function retryDelayMs(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  maxDelayMs: number,
+  baseDelayMs = DEFAULT_RETRY_BASE_DELAY_MS,
+): number {
+  const backoff = baseDelayMs * 2 ** attempt;
+  const delay = retryAfterMs !== undefined ? retryAfterMs : backoff + Math.random() * backoff * 0.5;
+  return Math.max(0, Math.min(Math.round(delay), maxDelayMs));
+}
+
+/** Waits `delayMs`, or less when `signal` aborts meanwhile (a stop must not wait out a backoff). */
+export function waitUnlessAborted(delayMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, delayMs);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
