@@ -250,6 +250,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       }
 
       const intruder = (await registerUser(server, `intruder-${backend}`)).accessToken;
+      assert.equal((await server.request("DELETE", `/conversations/${conversationId}`, { token: intruder })).status, 404);
       for (const path of [
         `/conversations/${conversationId}`,
         `/conversations/${conversationId}/messages`,
@@ -259,6 +260,13 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         assert.equal(response.status, 404, path);
         assert.equal(response.body.error.code, "not_found");
       }
+
+      // and it can be deleted, however long its branch (SQLite would nest one cascade per message)
+      const deleted = await server.request("DELETE", `/conversations/${conversationId}`, { token });
+      assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+      assert.equal((await server.request("GET", `/conversations/${conversationId}`, { token })).status, 404);
+      const [{ count }] = await server.database("messages").where({ conversation_id: conversationId }).count({ count: "*" });
+      assert.equal(Number(count), 0);
     });
   });
 }

@@ -186,7 +186,9 @@ export class ConversationService {
   }
 
   async delete(userId: string, conversationId: string): Promise<void> {
-    const isDeleted = await this.repository(userId).deleteConversation(conversationId);
+    const isDeleted = await this.context.database.transaction((transaction) =>
+      this.repository(userId, transaction).deleteConversation(conversationId),
+    );
     if (!isDeleted) throw new AppError(404, "not_found", "Conversation not found");
   }
 

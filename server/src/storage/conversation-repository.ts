@@ -298,8 +298,19 @@ export class ConversationRepository {
     await this.database("conversations").where({ id: conversationId, user_id: this.userId }).update(changes);
   }
 
-  /** Messages go with it (ON DELETE CASCADE). false when the user has no such conversation. */
+  /**
+   * Messages (and their summaries) go with it (ON DELETE CASCADE). false when the user has no such
+   * conversation. Run it in a transaction: the messages' parent links are cut first, because
+   * SQLite carries out ON DELETE CASCADE as nested triggers, and along a branch of more than 1,000
+   * messages the parent_id cascade would nest deeper than SQLite allows ("too many levels of
+   * trigger recursion"). Without the links each message goes by its conversation_id alone.
+   */
   async deleteConversation(conversationId: string): Promise<boolean> {
+    await this.database("messages")
+      .where("conversation_id", conversationId)
+      .whereIn("conversation_id", this.database("conversations").select("id").where("user_id", this.userId))
+      .whereNotNull("parent_id")
+      .update({ parent_id: null });
     const count = await this.database("conversations").where({ id: conversationId, user_id: this.userId }).delete();
     return count > 0;
   }
