@@ -73,7 +73,6 @@ function toContextMessage(row: MessageRow): ContextMessage {
     content: row.content,
     status: row.status as BranchMessage["status"],
     finishReason: toMessage(row).finishReason,
-    modelId: row.model_id,
     depth: row.depth,
   };
   const isSent = isSentAsTurn(message);

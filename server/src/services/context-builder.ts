@@ -49,8 +49,6 @@ export interface BranchMessage {
   content: string;
   status: MessageStatus;
   finishReason: FinishReason | null;
-  /** For answers: the model that wrote it. */
-  modelId: string | null;
   /** Position on the branch (root = 1). */
   depth: number;
 }

@@ -3,7 +3,7 @@ import { AppError } from "../domain/app-error";
 import type { Logger } from "../logger";
 import { isAbortError } from "../providers/abort-error";
 import { ProviderError, type ChatProvider } from "../providers/chat-provider";
-import type { ContextWalkRow, StoredSummary, SummaryKey } from "../storage/conversation-repository";
+import type { ContextWalkRow, SummaryKey, WalkedSummary } from "../storage/conversation-repository";
 import { callSummariser } from "./call-summariser";
 import {
   buildContext,
@@ -26,7 +26,8 @@ export type SummarisePlan = Extract<ContextPlan, { kind: "summarise" }>;
 
 /** What a send decided about its context: built (its record is stored with the answer), or a summary to make first. */
 export type ContextPreparation =
-  { kind: "built"; context: BuiltContext } | { kind: "summarise"; plan: SummarisePlan; question: BranchMessage; summariser: Model };
+  | { kind: "built"; context: BuiltContext }
+  | { kind: "summarise"; plan: SummarisePlan; conversationId: string; question: BranchMessage; summariser: Model };
 
 /** How far up the branch a send's walk reads, and what the plan may spend. */
 export interface ContextReach {
@@ -92,6 +93,7 @@ export class ContextService {
    * plan of a summary to make first. Pure apart from logging: it runs inside the send's transaction.
    */
   prepare(
+    conversationId: string,
     walk: readonly ContextWalkRow[],
     question: BranchMessage,
     model: Model,
@@ -109,9 +111,14 @@ export class ContextService {
       case "whole":
         return { kind: "built", context: buildContext({ messages: [...plan.messages, question], summary: null }, model, provider) };
       case "reuse-summary":
+        if (summariser === null) throw new Error("A summary was found without a summariser");
         return {
           kind: "built",
-          context: buildContext({ messages: [...plan.messages, question], summary: toContextSummary(plan.summary) }, model, provider),
+          context: buildContext(
+            { messages: [...plan.messages, question], summary: toContextSummary(plan.summary, summariser) },
+            model,
+            provider,
+          ),
         };
       case "drop": {
         const notes =
@@ -120,20 +127,32 @@ export class ContextService {
       }
       case "summarise":
         if (summariser === null) throw new Error("A summary was planned without a summariser");
-        return { kind: "summarise", plan, question, summariser };
+        return { kind: "summarise", plan, conversationId, question, summariser };
     }
   }
 
   /** For an answer whose send did not prepare its context (a regenerate): the same walk and plan, outside a transaction. */
-  async prepareForQuestion(userId: string, questionId: string, model: Model, provider: ChatProvider): Promise<ContextPreparation> {
+  async prepareForQuestion(
+    userId: string,
+    conversationId: string,
+    questionId: string,
+    model: Model,
+    provider: ChatProvider,
+  ): Promise<ContextPreparation> {
     const summariser = await this.resolveSummariser();
     const reach = this.reachFor(model, summariser, 0);
     // walked from the question itself (it is stored): its own cost is the first running total
-    const rows = await this.dependencies.conversations.walkForContext(userId, questionId, reach.budgetTokens, reach.summaryKey);
+    const rows = await this.dependencies.conversations.walkForContext(
+      userId,
+      conversationId,
+      questionId,
+      reach.budgetTokens,
+      reach.summaryKey,
+    );
     const question = rows[0];
     if (question === undefined) throw new AppError(404, "not_found", "Message not found");
     const above = rows.slice(1).map((row) => ({ ...row, totalTokens: row.totalTokens - question.totalTokens }));
-    return this.prepare(above, question, model, provider, summariser, reach);
+    return this.prepare(conversationId, above, question, model, provider, summariser, reach);
   }
 
   /**
@@ -156,13 +175,19 @@ export class ContextService {
     try {
       const key = summaryKeyOf(summariser);
       const inputTokens = summariserInputTokensOf(summariser, plan.summaryMaxTokens) ?? SUMMARISER_MIN_INPUT_TOKENS;
-      const walked = await this.dependencies.conversations.walkForSummary(userId, plan.coverThrough.id, inputTokens, key);
+      const walked = await this.dependencies.conversations.walkForSummary(
+        userId,
+        preparation.conversationId,
+        plan.coverThrough.id,
+        inputTokens,
+        key,
+      );
       const oldest = walked.at(-1);
       if (oldest === undefined) throw new Error("The messages to summarise are gone");
       // the walk stops at the first message already summarised under this key: that summary rolls in
       const previous = oldest.summary;
       if (previous !== null && oldest.id === plan.coverThrough.id) {
-        return buildContext({ messages: verbatim, summary: toContextSummary(previous) }, model, provider);
+        return buildContext({ messages: verbatim, summary: toContextSummary(previous, summariser) }, model, provider);
       }
       const transcript = (previous === null ? walked : walked.slice(0, -1)).reverse();
       // the walk's budget is an estimate; leave out the oldest messages until the request really fits
@@ -208,7 +233,7 @@ export class ContextService {
         createdAt: this.dependencies.now(),
       });
       this.dependencies.logger.info("summary made", { summaryId: stored.id, summariserModelId: summariser.id, messageCount, leftOutCount });
-      return buildContext({ messages: verbatim, summary: toContextSummary(stored) }, model, provider);
+      return buildContext({ messages: verbatim, summary: toContextSummary(stored, summariser) }, model, provider);
     } catch (error) {
       if (options.signal.aborted || isAbortError(error)) throw error;
       this.dependencies.logger.warn("summarising failed; the oldest messages are left out instead", {
@@ -233,8 +258,9 @@ function summariserInputTokensOf(summariser: Model, summaryMaxTokens: number): n
   return inputTokens >= SUMMARISER_MIN_INPUT_TOKENS ? inputTokens : null;
 }
 
-function toContextSummary(summary: StoredSummary): ContextSummary {
-  return { id: summary.id, content: summary.content, messageCount: summary.messageCount, modelId: summary.summariserModelId };
+/** A summary found under the summariser's key, as a context sends it (the key says who wrote it). */
+function toContextSummary(summary: WalkedSummary, summariser: Model): ContextSummary {
+  return { id: summary.id, content: summary.content, messageCount: summary.messageCount, modelId: summariser.id };
 }
 
 function reasonOf(error: unknown): string {

@@ -197,13 +197,25 @@ export class ConversationService {
   }
 
   /** The context walk outside a send's transaction (see ConversationRepository.walkForContext). */
-  async walkForContext(userId: string, messageId: string, budgetTokens: number, summaryKey: SummaryKey | null): Promise<ContextWalkRow[]> {
-    return this.repository(userId).walkForContext(messageId, budgetTokens, summaryKey);
+  async walkForContext(
+    userId: string,
+    conversationId: string,
+    messageId: string,
+    budgetTokens: number,
+    summaryKey: SummaryKey | null,
+  ): Promise<ContextWalkRow[]> {
+    return this.repository(userId).walkForContext(conversationId, messageId, budgetTokens, summaryKey);
   }
 
   /** The walk for a summariser's input (see ConversationRepository.walkForSummary). */
-  async walkForSummary(userId: string, messageId: string, budgetTokens: number, summaryKey: SummaryKey): Promise<ContextWalkRow[]> {
-    return this.repository(userId).walkForSummary(messageId, budgetTokens, summaryKey);
+  async walkForSummary(
+    userId: string,
+    conversationId: string,
+    messageId: string,
+    budgetTokens: number,
+    summaryKey: SummaryKey,
+  ): Promise<ContextWalkRow[]> {
+    return this.repository(userId).walkForSummary(conversationId, messageId, budgetTokens, summaryKey);
   }
 
   /** Stores a summary the summariser walk found the messages of (so they are this user's). */
@@ -233,10 +245,11 @@ export class ConversationService {
       const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
       const questionTokens = estimateMessageTokens(request.content);
       const reach = decisions.contextReach(questionTokens);
-      // newest first; empty when the parent is not this user's message; its first row is the parent itself
-      const walk = parentId === null ? [] : await repository.walkForContext(parentId, reach.walkBudgetTokens, reach.summaryKey);
+      // newest first; empty when the parent is not a message of this conversation; its first row is the parent itself
+      const walk =
+        parentId === null ? [] : await repository.walkForContext(conversationId, parentId, reach.walkBudgetTokens, reach.summaryKey);
       const parent = walk[0];
-      if (parentId !== null && request.parentId !== undefined && parent?.conversationId !== conversationId) {
+      if (parentId !== null && parent === undefined) {
         throw new AppError(400, "validation_failed", "parentId: not a message of this conversation");
       }
       const now = this.context.now();

@@ -235,7 +235,8 @@ export class GenerationJob {
   private async prepareContext(signal: AbortSignal): Promise<BuiltContext> {
     const { options } = this;
     const preparation =
-      options.preparation ?? (await options.contexts.prepareForQuestion(this.userId, options.questionId, options.model, options.provider));
+      options.preparation ??
+      (await options.contexts.prepareForQuestion(this.userId, this.conversationId, options.questionId, options.model, options.provider));
     let built: BuiltContext;
     if (preparation.kind === "built") {
       built = preparation.context;

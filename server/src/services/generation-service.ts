@@ -158,7 +158,7 @@ export class GenerationService {
           describeContext: (walk, question) => {
             const { model, provider } = chosen();
             try {
-              preparation = this.dependencies.contexts.prepare(walk, question, model, provider, summariser, reach!);
+              preparation = this.dependencies.contexts.prepare(conversationId, walk, question, model, provider, summariser, reach!);
               return preparation.kind === "built" ? preparation.context.record : null;
             } catch (error) {
               // the job prepares it again and ends the answer with a plain-words error; the send itself stands

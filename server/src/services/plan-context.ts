@@ -1,4 +1,4 @@
-import type { ContextWalkRow, StoredSummary } from "../storage/conversation-repository";
+import type { ContextWalkRow, WalkedSummary } from "../storage/conversation-repository";
 import { estimateSummarySystemTokens } from "./summary-prompt";
 
 /**
@@ -29,7 +29,7 @@ export type ContextPlan =
   /** `messages`: the branch above the question, oldest first. */
   | { kind: "whole"; messages: ContextWalkRow[] }
   /** `messages`: after the summary's last covered message, oldest first. */
-  | { kind: "reuse-summary"; summary: StoredSummary; messages: ContextWalkRow[] }
+  | { kind: "reuse-summary"; summary: WalkedSummary; messages: ContextWalkRow[] }
   | {
       kind: "summarise";
       /** The last message the new summary covers (the parent of the first verbatim one). */

@@ -76,23 +76,31 @@ export interface SummaryKey {
   promptVersion: string;
 }
 
-/** One message met by a context walk: only what a context needs (never the records of earlier answers). */
+/** A stored summary as the context walk meets it: enough to send it (its key is the walk's). */
+export interface WalkedSummary {
+  id: string;
+  content: string;
+  messageCount: number;
+  leftOutCount: number;
+}
+
+/**
+ * One message met by a context walk: only what a context needs. Few columns on purpose: the walk
+ * returns hundreds of rows inside a send's transaction, and turning each value into a JavaScript
+ * value is most of its cost (20 columns took ≈ 1.8× as long as these 11 for 550 rows).
+ */
 export interface ContextWalkRow {
   id: string;
-  conversationId: string;
   parentId: string | null;
   role: MessageRole;
   status: MessageStatus;
   content: string;
-  modelId: string | null;
   finishReason: FinishReason | null;
-  errorCode: string | null;
   depth: number;
-  tokenEstimate: number;
   /** The walk's running token total, from its first message up to and including this one. */
   totalTokens: number;
   /** A summary of root→this message under the walk's key, if one is stored. */
-  summary: StoredSummary | null;
+  summary: WalkedSummary | null;
 }
 
 /** Position in the conversation list: the last row of a page. */
@@ -153,31 +161,29 @@ const messageColumnsOf = (alias: string) => messageColumnList.map((column) => `$
 /** A message's share of a context walk's budget: an answer still being written is not context yet. */
 const walkCostOf = (alias: string) => `CASE WHEN ${alias}.status = 'streaming' THEN 0 ELSE ${alias}.token_estimate END`;
 
-const summaryColumns = `s.id AS summary_id, s.covers_through_message_id AS summary_covers_through_message_id,
-  s.summariser_model_id AS summary_summariser_model_id, s.content AS summary_content, s.token_estimate AS summary_token_estimate,
-  s.message_count AS summary_message_count, s.left_out_count AS summary_left_out_count, s.created_at AS summary_created_at`;
+const walkColumns = `m.id, m.parent_id, m.role, m.status, m.content, m.finish_reason, m.depth, walk.total,
+  s.id AS summary_id, s.content AS summary_content, s.message_count AS summary_message_count, s.left_out_count AS summary_left_out_count`;
 
 /**
  * The context walk: from a message up its branch, carrying a running token total, and stopping once
  * the budget is spent (the row that crosses it is included, so the caller knows the branch goes on).
  * Each step is one primary-key lookup; the cost is proportional to what fits, not to the branch.
- * The summaries under the given key are left-joined on the rows walked.
+ * The summaries under the given key are left-joined on the rows walked. (No ORDER BY: the caller
+ * sorts the few hundred rows by depth, cheaper than SQLite's sorter copying every text.)
  */
 const contextWalkSql = `WITH RECURSIVE walk (id, parent_id, total) AS (
     SELECT m.id, m.parent_id, ${walkCostOf("m")}
       FROM messages m JOIN conversations c ON c.id = m.conversation_id
-     WHERE m.id = ? AND c.user_id = ?
+     WHERE m.id = ? AND m.conversation_id = ? AND c.user_id = ?
     UNION ALL
     SELECT p.id, p.parent_id, walk.total + ${walkCostOf("p")}
       FROM messages p JOIN walk ON p.id = walk.parent_id
      WHERE walk.total < ?
   )
-  SELECT m.id, m.conversation_id, m.parent_id, m.role, m.status, m.content, m.model_id, m.finish_reason, m.error_code,
-         m.depth, m.token_estimate, walk.total, ${summaryColumns}
+  SELECT ${walkColumns}
     FROM walk JOIN messages m ON m.id = walk.id
     LEFT JOIN conversation_summaries s
-      ON s.covers_through_message_id = m.id AND s.summariser_model_id = ? AND s.prompt_version = ?
-   ORDER BY m.depth DESC`;
+      ON s.covers_through_message_id = m.id AND s.summariser_model_id = ? AND s.prompt_version = ?`;
 
 /**
  * The walk for a summariser's input: like the context walk, but it also stops at the first message
@@ -189,7 +195,7 @@ const summaryWalkSql = `WITH RECURSIVE walk (id, parent_id, total, summary_id) A
       FROM messages m JOIN conversations c ON c.id = m.conversation_id
       LEFT JOIN conversation_summaries s
         ON s.covers_through_message_id = m.id AND s.summariser_model_id = ? AND s.prompt_version = ?
-     WHERE m.id = ? AND c.user_id = ?
+     WHERE m.id = ? AND m.conversation_id = ? AND c.user_id = ?
     UNION ALL
     SELECT p.id, p.parent_id, walk.total + ${walkCostOf("p")}, s.id
       FROM messages p JOIN walk ON p.id = walk.parent_id
@@ -197,11 +203,9 @@ const summaryWalkSql = `WITH RECURSIVE walk (id, parent_id, total, summary_id) A
         ON s.covers_through_message_id = p.id AND s.summariser_model_id = ? AND s.prompt_version = ?
      WHERE walk.total < ? AND walk.summary_id IS NULL
   )
-  SELECT m.id, m.conversation_id, m.parent_id, m.role, m.status, m.content, m.model_id, m.finish_reason, m.error_code,
-         m.depth, m.token_estimate, walk.total, ${summaryColumns}
+  SELECT ${walkColumns}
     FROM walk JOIN messages m ON m.id = walk.id
-    LEFT JOIN conversation_summaries s ON s.id = walk.summary_id
-   ORDER BY m.depth DESC`;
+    LEFT JOIN conversation_summaries s ON s.id = walk.summary_id`;
 
 /**
  * A page of a branch: from a message of the conversation up at most `limit` messages (the first
@@ -346,33 +350,41 @@ export class ConversationRepository {
 
   /**
    * The context walk from `messageId` up its branch (newest first), until `budgetTokens` is spent
-   * or the root is reached; empty when the message is not this user's. See contextWalkSql.
+   * or the root is reached; empty when the message is not in this user's conversation
+   * `conversationId`. See contextWalkSql.
    */
-  async walkForContext(messageId: string, budgetTokens: number, summaryKey: SummaryKey | null): Promise<ContextWalkRow[]> {
+  async walkForContext(
+    conversationId: string,
+    messageId: string,
+    budgetTokens: number,
+    summaryKey: SummaryKey | null,
+  ): Promise<ContextWalkRow[]> {
     const key = summaryKey ?? noSummaryKey;
     const rows = await this.rawRows<ContextWalkRecord>(contextWalkSql, [
       messageId,
+      conversationId,
       this.userId,
       budgetTokens,
       key.summariserModelId,
       key.promptVersion,
     ]);
-    return rows.map(toContextWalkRow);
+    return toNewestFirst(rows);
   }
 
   /** The walk for a summariser's input: stops at the budget or at the first message already summarised under `summaryKey`. */
-  async walkForSummary(messageId: string, budgetTokens: number, summaryKey: SummaryKey): Promise<ContextWalkRow[]> {
+  async walkForSummary(conversationId: string, messageId: string, budgetTokens: number, summaryKey: SummaryKey): Promise<ContextWalkRow[]> {
     const { summariserModelId, promptVersion } = summaryKey;
     const rows = await this.rawRows<ContextWalkRecord>(summaryWalkSql, [
       summariserModelId,
       promptVersion,
       messageId,
+      conversationId,
       this.userId,
       summariserModelId,
       promptVersion,
       budgetTokens,
     ]);
-    return rows.map(toContextWalkRow);
+    return toNewestFirst(rows);
   }
 
   /**
@@ -416,53 +428,41 @@ const noSummaryKey: SummaryKey = { summariserModelId: "", promptVersion: "" };
 
 interface ContextWalkRecord {
   id: string;
-  conversation_id: string;
   parent_id: string | null;
   role: string;
   status: string;
   content: string;
-  model_id: string | null;
   finish_reason: string | null;
-  error_code: string | null;
   depth: number | string;
-  token_estimate: number | string | null;
   total: number | string;
   summary_id: string | null;
-  summary_covers_through_message_id: string | null;
-  summary_summariser_model_id: string | null;
   summary_content: string | null;
-  summary_token_estimate: number | string | null;
   summary_message_count: number | string | null;
   summary_left_out_count: number | string | null;
-  summary_created_at: number | string | null;
+}
+
+function toNewestFirst(rows: ContextWalkRecord[]): ContextWalkRow[] {
+  return rows.map(toContextWalkRow).sort((left, right) => right.depth - left.depth);
 }
 
 function toContextWalkRow(row: ContextWalkRecord): ContextWalkRow {
   return {
     id: row.id,
-    conversationId: row.conversation_id,
     parentId: row.parent_id,
     role: row.role as MessageRole,
     status: row.status as MessageStatus,
     content: row.content,
-    modelId: row.model_id,
     finishReason: row.finish_reason as FinishReason | null,
-    errorCode: row.error_code,
     depth: Number(row.depth),
-    tokenEstimate: Number(row.token_estimate ?? 0),
     totalTokens: Number(row.total),
     summary:
       row.summary_id === null
         ? null
         : {
             id: row.summary_id,
-            coversThroughMessageId: row.summary_covers_through_message_id as string,
-            summariserModelId: row.summary_summariser_model_id as string,
             content: row.summary_content as string,
-            tokenEstimate: Number(row.summary_token_estimate),
             messageCount: Number(row.summary_message_count),
             leftOutCount: Number(row.summary_left_out_count),
-            createdAt: Number(row.summary_created_at),
           },
   };
 }

@@ -43,7 +43,6 @@ function branch(count: number, options: { firstDepth?: number; size?: number } =
       content: `${isQuestion ? "question" : "answer"} ${depth} `.padEnd(options.size ?? 40, "."),
       status: "complete",
       finishReason: isQuestion ? null : "stop",
-      modelId: isQuestion ? null : "groq:llama",
       depth,
     };
   });
@@ -68,11 +67,11 @@ describe("convertBranchToTurns", () => {
   it("sends a cut-off answer with its note, leaves out answers without text, and records both", () => {
     const messages: BranchMessage[] = [
       ...branch(2),
-      { id: "m3", role: "user", content: "again", status: "complete", finishReason: null, modelId: null, depth: 3 },
-      { id: "m4", role: "assistant", content: "", status: "error", finishReason: "error", modelId: "groq:llama", depth: 4 },
-      { id: "m5", role: "user", content: "and again", status: "complete", finishReason: null, modelId: null, depth: 5 },
-      { id: "m6", role: "assistant", content: "partial", status: "interrupted", finishReason: null, modelId: "groq:llama", depth: 6 },
-      { id: "m7", role: "user", content: "go on", status: "complete", finishReason: null, modelId: null, depth: 7 },
+      { id: "m3", role: "user", content: "again", status: "complete", finishReason: null, depth: 3 },
+      { id: "m4", role: "assistant", content: "", status: "error", finishReason: "error", depth: 4 },
+      { id: "m5", role: "user", content: "and again", status: "complete", finishReason: null, depth: 5 },
+      { id: "m6", role: "assistant", content: "partial", status: "interrupted", finishReason: null, depth: 6 },
+      { id: "m7", role: "user", content: "go on", status: "complete", finishReason: null, depth: 7 },
     ];
     const converted = convertBranchToTurns(messages);
     assert.equal(converted.system, SYSTEM_PROMPT);

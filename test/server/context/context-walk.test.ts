@@ -84,7 +84,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     });
 
     it("walks up from a message carrying a running token total, and stops at the row that spends the budget", async () => {
-      const rows = await repository.walkForContext(leaf(), 10 * TOKENS_PER_MESSAGE - 1, null);
+      const rows = await repository.walkForContext(conversationId, leaf(), 10 * TOKENS_PER_MESSAGE - 1, null);
       assert.deepEqual(
         rows.map((row) => row.id),
         ids.slice(-10).reverse(),
@@ -101,22 +101,22 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       assert.equal(rows[0]!.content, contentOf(MESSAGE_COUNT - 1));
       assert.equal(rows[0]!.role, "assistant");
       assert.equal(rows[1]!.role, "user");
-      assert.equal(rows[0]!.conversationId, conversationId);
+      assert.deepEqual(await repository.walkForContext(crypto.randomUUID(), leaf(), 100, null), [], "not from another conversation");
       assert.ok(rows.every((row) => row.summary === null));
     });
 
     it("reaches the root when the budget allows, and finds nothing for another user", async () => {
-      const rows = await repository.walkForContext(leaf(), 10_000_000, null);
+      const rows = await repository.walkForContext(conversationId, leaf(), 10_000_000, null);
       assert.equal(rows.length, MESSAGE_COUNT);
       assert.equal(rows.at(-1)!.parentId, null);
       assert.equal(rows.at(-1)!.totalTokens, MESSAGE_COUNT * TOKENS_PER_MESSAGE);
-      assert.deepEqual(await otherRepository.walkForContext(leaf(), 10_000_000, null), []);
+      assert.deepEqual(await otherRepository.walkForContext(conversationId, leaf(), 10_000_000, null), []);
     });
 
     it("an answer still streaming costs nothing", async () => {
       await database("messages").where({ id: leaf() }).update({ status: "streaming" });
       try {
-        const rows = await repository.walkForContext(leaf(), 3 * TOKENS_PER_MESSAGE, null);
+        const rows = await repository.walkForContext(conversationId, leaf(), 3 * TOKENS_PER_MESSAGE, null);
         assert.deepEqual(
           rows.map((row) => row.totalTokens),
           [0, TOKENS_PER_MESSAGE, 2 * TOKENS_PER_MESSAGE, 3 * TOKENS_PER_MESSAGE],
@@ -151,19 +151,22 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       assert.equal(again.id, stored.id);
       assert.equal(again.content, "What came before");
 
-      const walked = await repository.walkForContext(leaf(), 10 * TOKENS_PER_MESSAGE, key);
+      const walked = await repository.walkForContext(conversationId, leaf(), 10 * TOKENS_PER_MESSAGE, key);
       const withSummary = walked.filter((row) => row.summary !== null);
       assert.deepEqual(
         withSummary.map((row) => [row.id, row.summary!.id, row.summary!.content, row.summary!.messageCount]),
         [[covered, stored.id, "What came before", 990]],
       );
-      const otherKey = await repository.walkForContext(leaf(), 10 * TOKENS_PER_MESSAGE, { ...key, promptVersion: "summary-v0" });
+      const otherKey = await repository.walkForContext(conversationId, leaf(), 10 * TOKENS_PER_MESSAGE, {
+        ...key,
+        promptVersion: "summary-v0",
+      });
       assert.ok(
         otherKey.every((row) => row.summary === null),
         "another prompt version's summaries do not count",
       );
 
-      const forSummary = await repository.walkForSummary(leaf(), 10_000_000, key);
+      const forSummary = await repository.walkForSummary(conversationId, leaf(), 10_000_000, key);
       assert.deepEqual(
         forSummary.map((row) => row.id),
         ids.slice(MESSAGE_COUNT - 6).reverse(),

@@ -1,47 +1,34 @@
 import assert from "node:assert/strict";
 import { chooseSummaryMaxTokens, chooseVerbatimTokens, planContext } from "../../../server/src/services/plan-context";
 import { estimateSummarySystemTokens } from "../../../server/src/services/summary-prompt";
-import type { ContextWalkRow, StoredSummary } from "../../../server/src/storage/conversation-repository";
+import type { ContextWalkRow, WalkedSummary } from "../../../server/src/storage/conversation-repository";
 
 /**
  * A walk as the repository returns it: from the question's parent (depth `parentDepth`) up, newest
  * first, each message costing `tokens[i]`, with running totals. Messages alternate answer / question
  * from the parent (an answer) up.
  */
-function walkOf(parentDepth: number, tokens: number[], options: { reachesRoot?: boolean; summaries?: Map<number, StoredSummary> } = {}) {
+function walkOf(parentDepth: number, tokens: number[], options: { summaries?: Map<number, WalkedSummary> } = {}) {
   let total = 0;
   return tokens.map((cost, index): ContextWalkRow => {
     total += cost;
     const depth = parentDepth - index;
     return {
       id: `m${depth}`,
-      conversationId: "c",
       parentId: depth === 1 ? null : `m${depth - 1}`,
       role: (parentDepth - depth) % 2 === 0 ? "assistant" : "user",
       status: "complete",
       content: `message ${depth}`,
-      modelId: null,
       finishReason: null,
-      errorCode: null,
       depth,
-      tokenEstimate: cost,
       totalTokens: total,
       summary: options.summaries?.get(depth) ?? null,
     };
   });
 }
 
-function summaryAt(depth: number, content = "summary"): StoredSummary {
-  return {
-    id: `s${depth}`,
-    coversThroughMessageId: `m${depth}`,
-    summariserModelId: "ollama:small",
-    content,
-    tokenEstimate: 10,
-    messageCount: depth,
-    leftOutCount: 0,
-    createdAt: 0,
-  };
+function summaryAt(depth: number, content = "summary"): WalkedSummary {
+  return { id: `s${depth}`, content, messageCount: depth, leftOutCount: 0 };
 }
 
 describe("planContext: what a context is made of", () => {
