@@ -199,16 +199,18 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       let cursor = detail.olderCursor;
       let sends = 0;
       while (cursor !== null) {
-        if (pages.length % 15 === 0) {
-          // a send between pages: the pages go on from the message they name
-          await sendAndWait(server, token, conversationId, `Sent while paging ${sends}`, target);
-          sends += 1;
-        }
+        // every 15th page is read while a send goes into the conversation: the pages go on from the message they name
+        const sending =
+          pages.length % 15 === 0 ? sendAndWait(server, token, conversationId, `Sent while paging ${sends}`, target) : undefined;
         const response = await server.request(
           "GET",
           `/conversations/${conversationId}/messages?limit=200&cursor=${encodeURIComponent(cursor)}`,
           { token },
         );
+        if (sending) {
+          await sending;
+          sends += 1;
+        }
         assert.equal(response.status, 200, JSON.stringify(response.body));
         const page = messagePageResponseSchema.parse(response.body);
         pages.push(page.messages.map((message) => message.id));
