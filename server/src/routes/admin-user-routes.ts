@@ -29,7 +29,7 @@ export function adminUserRoutes(services: Services): Router {
     // the summariser must be a model members can use (400 model_unavailable otherwise); null: automatic
     if (typeof request.summariserModelId === "string") await services.catalog.getVisibleModel(request.summariserModelId);
     context.body = await accounts.updateTeamSettings(request);
-    if (request.summariserModelId !== undefined) services.summariserChoice.forget();
+    services.teamSettings.forget();
   });
 
   return router;

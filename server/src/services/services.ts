@@ -7,6 +7,7 @@ import { GenerationService } from "./generation-service";
 import { ProviderService } from "./provider-service";
 import type { ServiceContext } from "./service-context";
 import { SummariserChoice } from "./summariser-choice";
+import { TeamSettingsCache } from "./team-settings-cache";
 
 export interface Services {
   accounts: AccountService;
@@ -14,8 +15,8 @@ export interface Services {
   catalog: CatalogService;
   conversations: ConversationService;
   generation: GenerationService;
-  /** The team's summariser, decided from memory; forget() after the setting changes. */
-  summariserChoice: SummariserChoice;
+  /** Team settings for requests that only show or use them; forget() after an admin changes them. */
+  teamSettings: TeamSettingsCache;
   /** Show Context: what an answer's request carried. */
   answerContexts: AnswerContextService;
 }
@@ -26,7 +27,8 @@ export function createServices(context: ServiceContext): Services {
   const providers = new ProviderService(context);
   const catalog = new CatalogService(context, providers);
   const conversations = new ConversationService(context);
-  const summariserChoice = new SummariserChoice({ settings: accounts, catalog, now: context.now });
+  const teamSettings = new TeamSettingsCache(accounts, context.now);
+  const summariserChoice = new SummariserChoice({ settings: teamSettings, catalog });
   const contexts = new ContextService({
     conversations,
     providers,
@@ -36,7 +38,7 @@ export function createServices(context: ServiceContext): Services {
   });
   const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts });
   const answerContexts = new AnswerContextService(context);
-  return { accounts, providers, catalog, conversations, generation, summariserChoice, answerContexts };
+  return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts };
 }
 
 export async function startServices(services: Services): Promise<void> {
