@@ -24,7 +24,7 @@ import { prepareTeamServer, readStartCommand, startTeamServerProcess, type TeamS
 
 const FAKE_KEYS = { anthropic: "fake-anthropic-key", groq: "fake-groq-key" };
 /** Measured sends per conversation, taken one conversation after another in turn, so drift hits every case alike. */
-const MEASURED_SENDS = 30;
+const MEASURED_SENDS = 50;
 const FIRST_PAGE_REQUESTS = 100;
 /** Sends into the 100,000-message conversation after a fresh start, before its RSS is read. */
 const SENDS_BEFORE_RSS = 10;
