@@ -26,6 +26,8 @@ const FAKE_KEYS = { anthropic: "fake-anthropic-key", groq: "fake-groq-key" };
 /** Measured sends per conversation, taken one conversation after another in turn, so drift hits every case alike. */
 const MEASURED_SENDS = 50;
 const FIRST_PAGE_REQUESTS = 100;
+/** Sends into the 100,000-message conversation while /meta is polled (not among the timed ones). */
+const META_SENDS = 20;
 /** Sends into the 100,000-message conversation after a fresh start, before its RSS is read. */
 const SENDS_BEFORE_RSS = 10;
 
@@ -242,26 +244,30 @@ export async function runLongConversationBench(log: (line: string) => void): Pro
       const order = conversations.map((_unused, index) => conversations[(index + send) % conversations.length]!);
       for (const conversation of order) {
         const result = results.get(conversation.id)!;
-        let isSending = true;
-        const poller =
-          conversation === longest
-            ? (async () => {
-                while (isSending) {
-                  const started = performance.now();
-                  await fetch(`${client.url}/api/v1/meta`).then((response) => response.text());
-                  if (isSending) metaDuringLongestMs.push(performance.now() - started);
-                }
-              })()
-            : Promise.resolve();
         const timing = await measuredSend(client, fakes, conversation.id, conversation.modelId, `Bench question ${send}`);
-        isSending = false;
-        await poller;
         result.sends.push(timing);
         result.included = timing.record.includedMessageCount;
         result.summarised = timing.record.summary?.messageCount ?? 0;
         result.leftOut = timing.record.leftOutMessageCount;
       }
     }
+
+    // Apart from the timed sends: a client polling /meta as fast as it can competes with the sends
+    // for the server's and this process's event loop, and would slow the very sends it runs beside.
+    log(`/meta while ${META_SENDS} more sends go into the 100,000-message conversation…`);
+    let isSending = true;
+    const poller = (async () => {
+      while (isSending) {
+        const started = performance.now();
+        await fetch(`${client.url}/api/v1/meta`).then((response) => response.text());
+        if (isSending) metaDuringLongestMs.push(performance.now() - started);
+      }
+    })();
+    for (let send = 0; send < META_SENDS; send += 1) {
+      await measuredSend(client, fakes, longest.id, longest.modelId, `Sent beside /meta ${send}`);
+    }
+    isSending = false;
+    await poller;
 
     log("first pages…");
     const tenThousand = conversations.find((conversation) => conversation.messageCount === 10_000 && conversation.modelId === windowModel)!;
@@ -346,7 +352,7 @@ export function formatLongConversationBench(result: LongConversationBenchResult)
   const recordBytes = Math.max(...result.cases.flatMap((entry) => entry.sends.map((send) => send.recordBytes)));
   lines.push("", "| measure | value | target |", "|---|---|---|");
   lines.push(
-    `| \`GET /api/v1/meta\` while sends go into the 100,000-message conversation: p50 / p99 (${result.metaDuringLongestMs.length} requests) | ${formatMs(p50(result.metaDuringLongestMs))} / ${formatMs(percentile(result.metaDuringLongestMs, 0.99))} ms | p99 ≤ 20 ms |`,
+    `| \`GET /api/v1/meta\` polled while ${META_SENDS} sends go into the 100,000-message conversation: p50 / p99 (${result.metaDuringLongestMs.length} requests) | ${formatMs(p50(result.metaDuringLongestMs))} / ${formatMs(percentile(result.metaDuringLongestMs, 0.99))} ms | p99 ≤ 20 ms |`,
   );
   lines.push(
     `| the same with no send in flight, just before (${result.metaIdleMs.length} requests): p50 / p99 | ${formatMs(p50(result.metaIdleMs))} / ${formatMs(percentile(result.metaIdleMs, 0.99))} ms | |`,
