@@ -20,8 +20,11 @@ export type FakeProvidersProcess = Record<ProviderKind, FakeProviderEndpoint> & 
  * with the hundred clients, and the clients' work would be counted against the server. Direct and
  * through-the-server requests go to this same process, so the comparison stays fair.
  */
-export async function startFakeProvidersProcess(): Promise<FakeProvidersProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "tools/fake-providers/main.ts", "--token-delay-ms", "0"], {
+export async function startFakeProvidersProcess(
+  /** The entry script and its arguments; the default is the standard fakes with zero token delay. */
+  script: string[] = ["tools/fake-providers/main.ts", "--token-delay-ms", "0"],
+): Promise<FakeProvidersProcess> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", ...script], {
     cwd: repositoryRoot,
     stdio: ["ignore", "pipe", "pipe"],
   });

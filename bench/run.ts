@@ -1,13 +1,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { formatLongConversationBench, runLongConversationBench } from "./long-conversation-bench";
 import { formatServerBench, runServerBench } from "./server-bench";
 
 /** `npm run bench`: measures, writes bench/results/latest.md. Not a test: nothing here passes or fails on a number. */
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const file = path.join(__dirname, "results", "latest.md");
-  // `npm run bench -- server` (or `extension`) measures one part and keeps the other's last figures.
+  // `npm run bench -- server` (or `long`, or `extension`) measures one part and keeps the others' last figures.
   const only = process.argv[2];
   const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   const keptSection = (heading: string) => {
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   const sections: string[] = [];
   if (!only || only === "server") sections.push(formatServerBench(await runServerBench(log)));
   else sections.push(...keptSection("Team server"));
+  if (!only || only === "long") sections.push(formatLongConversationBench(await runLongConversationBench(log)));
+  else sections.push(...keptSection("Long conversations"));
   if (!only || only === "extension") {
     const { formatExtensionBench, runExtensionBench } = await import("./extension-bench");
     sections.push(formatExtensionBench(await runExtensionBench(log)));

@@ -31,7 +31,11 @@ export function createApp({ config, logger, services }: AppDependencies): Koa {
   // Behind `trustProxyHops` proxies, Koa reads only that many entries from the right of
   // X-Forwarded-For, so the client's address is the one the outermost trusted proxy appended.
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxy ? config.trustProxyHops : 0 });
+  // Koa's own error output goes to the console; ours goes to the log, with the request it broke
   app.silent = true;
+  app.on("error", (error: unknown, context?: { method?: string; path?: string }) => {
+    logger.error("response failed", { method: context?.method, path: context?.path, error });
+  });
   app.use(errorMiddleware(logger));
   app.use(async (context, next) => {
     context.set("X-Content-Type-Options", "nosniff");

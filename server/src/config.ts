@@ -46,6 +46,7 @@ const environmentSchema = z
     PROVIDER_MAX_RETRIES: integer(2, 0, 10),
     PROVIDER_RETRY_MAX_DELAY_MS: integer(20_000, 0, 600_000),
     PROVIDER_CONNECT_TIMEOUT_MS: integer(30_000, 100, 600_000),
+    PROVIDER_STALL_TIMEOUT_MS: integer(60_000, 100, 3_600_000),
     CATALOG_REFRESH_MINUTES: integer(60, 0, 10_080),
     ANTHROPIC_API_KEY: optionalText,
     ANTHROPIC_BASE_URL: optionalUrl,
@@ -100,6 +101,8 @@ export interface Config {
   providerMaxRetries: number;
   providerRetryMaxDelayMs: number;
   providerConnectTimeoutMs: number;
+  /** After the response headers, the longest silence between two chunks before the request is cut (provider_stalled). */
+  providerStallTimeoutMs: number;
   /** 0 turns the background catalog refresh off. */
   catalogRefreshMinutes: number;
   providerPresets: { anthropic: ProviderPreset; groq: ProviderPreset; ollama: ProviderPreset };
@@ -137,6 +140,7 @@ export function loadConfig(environment: Environment = process.env): Config {
     providerMaxRetries: value.PROVIDER_MAX_RETRIES,
     providerRetryMaxDelayMs: value.PROVIDER_RETRY_MAX_DELAY_MS,
     providerConnectTimeoutMs: value.PROVIDER_CONNECT_TIMEOUT_MS,
+    providerStallTimeoutMs: value.PROVIDER_STALL_TIMEOUT_MS,
     catalogRefreshMinutes: value.CATALOG_REFRESH_MINUTES,
     providerPresets: {
       anthropic: { apiKey: value.ANTHROPIC_API_KEY, baseUrl: value.ANTHROPIC_BASE_URL },

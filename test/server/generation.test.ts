@@ -182,14 +182,14 @@ describe("generation: send, stream, stop, re-attach, regenerate", function () {
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, "generation_not_active");
 
-    // the conversation goes on, and the stopped partial answer is part of the next context
+    // the conversation goes on, and the stopped partial answer is part of the next context, with a note that it was cut off
     const next = await sendAndWait(server, token, conversation.id, "continue", groqModel);
     const echo = parseEchoText(next.answer.content);
     assert.deepEqual(
       echo.messages.map((entry) => entry.role),
       ["user", "assistant", "user"],
     );
-    assert.equal(echo.messages[1]!.text, message.content);
+    assert.equal(echo.messages[1]!.text, `${message.content}\n\n[Note from Juggler: this answer was cut off: it was stopped by the user.]`);
   });
 
   it("flushes partial text to the database while streaming", async function () {

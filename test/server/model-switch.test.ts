@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import type { ProviderKind } from "../../protocol/http/providers";
 import { SYSTEM_PROMPT } from "../../server/src/services/context-builder";
 import { defaultOllamaModels, parseEchoText } from "../../tools/fake-providers";
-import { createConversation, lastChatRequest, sendAndWait, startChatFixture, type ChatFixture } from "../support/chat-helpers";
+import {
+  chatRequests,
+  createConversation,
+  lastChatRequest,
+  sendAndWait,
+  startChatFixture,
+  type ChatFixture,
+} from "../support/chat-helpers";
 import { refreshAndShowModels } from "../../tools/harness/provider-setup";
 
 interface WireMessage {
@@ -140,7 +147,7 @@ describe("model switch mid-conversation: the new model sees the whole branch, in
     assert.equal(second.answer.context.lastMessageId, second.sent.userMessage.id);
   });
 
-  it("fits a long conversation into a small window: oldest turns dropped, newest kept, dropped ids in the snapshot", async function () {
+  it("fits a long conversation into a small window: the oldest turns summarised once, the newest kept verbatim, the record says so", async function () {
     const { server, memberToken: token, adminToken, fakes } = fixture;
     fakes.ollama.setModels([
       ...defaultOllamaModels,
@@ -149,31 +156,45 @@ describe("model switch mid-conversation: the new model sees the whole branch, in
     const ids = await refreshAndShowModels(server, "ollama", adminToken);
     const tinyModel = ids.find((id) => id.includes("tiny-window"));
     assert.ok(tinyModel, `the small model is in the catalog: ${ids.join(", ")}`);
+    // every Ollama request answers this, the summariser's (the cheapest visible model: a local one) too
     fakes.ollama.setReply({ text: "Noted." });
     try {
       const conversation = await createConversation(server, token);
       const sent: Array<{ userId: string; answerId: string; content: string }> = [];
       let last: Awaited<ReturnType<typeof sendAndWait>> | undefined;
+      const summariserRequests = () =>
+        chatRequests(fakes, "ollama").filter((request) => (request.body as { model: string }).model !== "tiny-window:latest");
+      const summarisedBefore = summariserRequests().length;
       for (let turn = 1; turn <= 4; turn += 1) {
-        // ~1,000 characters ≈ 250 estimated tokens each: four of them overflow a 1,024-token window
+        // ~1,000 characters ≈ 250 estimated tokens each: three of them overflow a 1,024-token window
         const content = `Turn ${turn}: ${"lorem ipsum dolor sit amet ".repeat(37)}`.slice(0, 1000);
         last = await sendAndWait(server, token, conversation.id, content, tinyModel);
-        assert.equal(last.answer.status, "complete");
+        assert.equal(last.answer.status, "complete", JSON.stringify(last.answer.error));
         sent.push({ userId: last.sent.userMessage.id, answerId: last.answer.id, content });
+        if (turn === 3) {
+          // the third send did not fit: the two oldest exchanges were summarised first, and the stream said so
+          const status = last.events.find((event) => event.event === "generation-status");
+          assert.deepEqual(status?.data, { phase: "summarising", messageCount: 4 });
+          assert.ok(last.events.indexOf(status!) < last.events.findIndex((event) => event.event === "text-delta"));
+        }
       }
-      const snapshot = last!.answer.context;
-      assert.equal(snapshot.contextWindowTokens, 1024);
-      assert.equal(snapshot.leftOutMessageCount, 4, "the two oldest exchanges were left out");
-      assert.equal(snapshot.firstMessageId, sent[2]!.userId);
-      assert.equal(snapshot.lastMessageId, sent[3]!.userId);
-      assert.equal(snapshot.includedMessageCount, 3);
-      assert.ok(snapshot.estimatedInputTokens <= 1024 - snapshot.reservedOutputTokens);
+      assert.equal(summariserRequests().length - summarisedBefore, 1, "summarised once, then reused");
+      const record = last!.answer.context;
+      assert.equal(record.contextWindowTokens, 1024);
+      assert.equal(record.summary.messageCount, 4, "the two oldest exchanges are summarised");
+      assert.equal(record.leftOutMessageCount, 0);
+      assert.equal(record.firstMessageId, sent[2]!.userId);
+      assert.equal(record.lastMessageId, sent[3]!.userId);
+      assert.equal(record.includedMessageCount, 3);
+      assert.ok(record.estimatedInputTokens <= 1024 - record.reservedOutputTokens);
       assert.ok(
-        snapshot.adjustments.some((note: string) => /oldest/.test(note)),
-        JSON.stringify(snapshot.adjustments),
+        record.adjustments.some((note: string) => /Summarised the 4 earlier messages/.test(note)),
+        JSON.stringify(record.adjustments),
       );
 
       const received = receivedConversation(fixture, "ollama");
+      assert.equal(received.body.model, "tiny-window:latest");
+      assert.equal(received.system, `${SYSTEM_PROMPT}\n\n[Summary of the earlier conversation (4 messages, not repeated below)]\nNoted.`);
       assert.deepEqual(
         received.messages.map((message) => message.content),
         [sent[2]!.content, "Noted.", sent[3]!.content],

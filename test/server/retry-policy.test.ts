@@ -21,13 +21,14 @@ describe("retry policy of a generation job", () => {
       assert.equal(shouldRetry({ ...retryable, maxRetries: 0 }), false);
     });
 
-    it("retries only the codes worth another try: rate limits, overload, provider faults, network, broken streams", () => {
+    it("retries only the codes worth another try: rate limits, overload, provider faults, network, broken or stalled streams", () => {
       const codes: Record<ProviderErrorCode, boolean> = {
         provider_rate_limited: true,
         provider_overloaded: true,
         provider_error: true,
         provider_unreachable: true,
         provider_stream_broken: true,
+        provider_stalled: true,
         provider_invalid_key: false,
         provider_model_not_found: false,
         provider_context_too_long: false,

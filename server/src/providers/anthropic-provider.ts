@@ -51,6 +51,7 @@ export class AnthropicProvider implements ChatProvider {
     } catch (error) {
       throw this.toProviderError(error, context, "request", request.signal);
     }
+    request.onActivity?.();
 
     let inputTokens: number | undefined;
     let outputTokens: number | undefined;
@@ -58,9 +59,12 @@ export class AnthropicProvider implements ChatProvider {
     let hasStopped = false;
     try {
       for await (const event of stream) {
+        request.onActivity?.();
         switch (event.type) {
           case "message_start":
             inputTokens = totalInputTokens(event.message.usage);
+            // reported now, so an answer stopped or failed part-way still has its input count
+            if (inputTokens !== undefined) yield { type: "usage", inputTokens, outputTokens: undefined };
             break;
           case "content_block_delta":
             if (event.delta.type === "text_delta" && event.delta.text !== "") yield { type: "text-delta", text: event.delta.text };

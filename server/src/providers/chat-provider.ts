@@ -30,11 +30,19 @@ export interface ChatRequest {
   conversation: PreparedConversation;
   maxOutputTokens: number;
   signal: AbortSignal;
+  /**
+   * Called when the response headers arrive and then for every chunk the provider sends (text or
+   * not: pings, empty deltas, usage), so the caller can tell a slow answer from a stalled one.
+   */
+  onActivity?: () => void;
 }
 
 export type ChatStreamEvent =
   | { type: "text-delta"; text: string }
-  /** Usage as reported; a field the provider did not report stays undefined, never a fake 0. */
+  /**
+   * Usage as reported, as soon as the provider tells it (Anthropic gives the input side at the start);
+   * a later event fills what an earlier one lacked. A field not reported stays undefined, never a fake 0.
+   */
   | { type: "usage"; inputTokens: number | undefined; outputTokens: number | undefined }
   | { type: "finish"; finishReason: FinishReason; finishReasonRaw: string | undefined };
 
@@ -77,6 +85,7 @@ export type ProviderErrorCode = Extract<
   | "provider_bad_request"
   | "provider_error"
   | "provider_stream_broken"
+  | "provider_stalled"
 >;
 
 export class ProviderError extends Error {

@@ -65,11 +65,13 @@ export class GroqProvider implements ChatProvider {
     } catch (error) {
       throw this.toProviderError(error, context, "request", request.signal);
     }
+    request.onActivity?.();
 
     let usage: GroqUsage | undefined;
     let finishReason: string | undefined;
     try {
       for await (const chunk of stream) {
+        request.onActivity?.();
         const choice = chunk.choices?.[0];
         const text = choice?.delta?.content;
         if (typeof text === "string" && text !== "") yield { type: "text-delta", text };

@@ -31,6 +31,8 @@ const retryableCodes: ReadonlySet<ProviderErrorCode> = new Set([
   "provider_error",
   "provider_unreachable",
   "provider_stream_broken",
+  // headers, then silence: the next attempt may well go through
+  "provider_stalled",
 ]);
 
 export function isRetryableCode(code: ProviderErrorCode): boolean {

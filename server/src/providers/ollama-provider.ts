@@ -62,10 +62,12 @@ export class OllamaProvider implements ChatProvider {
     } catch (error) {
       throw this.toProviderError(error, context, "request", scope);
     }
+    request.onActivity?.();
 
     let finalLine: ChatResponse | undefined;
     try {
       for await (const line of stream) {
+        request.onActivity?.();
         // the done line may carry text too (docs/providers.md#ollama-ndjson-stream-and-the-done-line)
         const text = line.message?.content;
         if (typeof text === "string" && text !== "") yield { type: "text-delta", text };

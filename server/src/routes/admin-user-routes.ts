@@ -26,7 +26,10 @@ export function adminUserRoutes(services: Services): Router {
 
   router.patch(endpoints.updateTeamSettings.path, admin, async (context) => {
     const request = validate(endpoints.updateTeamSettings.request, context.request.body);
+    // the summariser must be a model members can use (400 model_unavailable otherwise); null: automatic
+    if (typeof request.summariserModelId === "string") await services.catalog.getVisibleModel(request.summariserModelId);
     context.body = await accounts.updateTeamSettings(request);
+    services.teamSettings.forget();
   });
 
   return router;

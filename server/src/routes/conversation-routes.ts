@@ -24,7 +24,13 @@ export function conversationRoutes(services: Services): Router {
   });
 
   router.get<AuthenticatedState>(endpoints.getConversation.path, member, async (context) => {
-    context.body = await services.conversations.get(context.state.user.id, context.params.conversationId!);
+    const query = validate(endpoints.getConversation.request, context.query);
+    context.body = await services.conversations.get(context.state.user.id, context.params.conversationId!, query.limit);
+  });
+
+  router.get<AuthenticatedState>(endpoints.listMessages.path, member, async (context) => {
+    const query = validate(endpoints.listMessages.request, context.query);
+    context.body = await services.conversations.listMessages(context.state.user.id, context.params.conversationId!, query);
   });
 
   router.patch<AuthenticatedState>(endpoints.updateConversation.path, member, async (context) => {

@@ -6,13 +6,18 @@ import { parseLastEventId, SseStream } from "../http/sse-stream";
 import { validate } from "../http/validate";
 import type { Services } from "../services/services";
 
-/** One message: read it, stream its generation (SSE), stop it, regenerate it. */
+/** One message: read it, show what its request carried, stream its generation (SSE), stop it, regenerate it. */
 export function messageRoutes(services: Services): Router {
   const router = new Router();
   const member = requireMember(services.accounts);
 
   router.get<AuthenticatedState>(endpoints.getMessage.path, member, async (context) => {
     context.body = { message: await services.generation.getMessage(context.state.user.id, context.params.messageId!) };
+  });
+
+  router.get<AuthenticatedState>(endpoints.getAnswerContext.path, member, async (context) => {
+    const query = validate(endpoints.getAnswerContext.request, context.query);
+    context.body = await services.answerContexts.get(context.state.user.id, context.params.messageId!, query);
   });
 
   router.get<AuthenticatedState>(generationStreamPath, member, async (context) => {

@@ -11,7 +11,8 @@ export function metaRoutes(services: Services): Router {
       name: "juggler-team-server",
       serverVersion,
       apiVersion: API_VERSION,
-      registration: await services.accounts.getRegistrationPolicy(),
+      // from the settings cache: /meta must not wait behind a transaction for the one SQLite connection
+      registration: (await services.teamSettings.get()).registration,
     };
     context.body = body;
   });

@@ -1,21 +1,38 @@
-import { CONTEXT_RECORD_VERSION, type ContextRecord, type Message } from "../../../protocol/http/conversations";
+import {
+  CONTEXT_RECORD_VERSION,
+  type ContextRecord,
+  type FinishReason,
+  type MessageRole,
+  type MessageStatus,
+} from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
 import type { ChatProvider, ChatTurn, PreparedConversation } from "../providers/chat-provider";
-import { estimateConversationTokens, estimateMessageTokens } from "./token-estimate";
+import { limitContextRecordSize } from "./context-record-size";
+import { describeCutOff, withCutOffNote } from "./partial-answer-note";
+import { formatSummaryForSystemPrompt } from "./summary-prompt";
+import { estimateConversationTokens } from "./token-estimate";
 
 /**
- * Builds what one answer sees: the branch root→question, turned into provider-neutral turns,
- * fitted to the target model's window, then converted to the provider's rules. Pure: the
- * generation job loads the branch (one indexed walk) and stores the snapshot this returns.
+ * Builds what one answer sees from a stretch of its branch that ends with the question: the
+ * messages turned into provider-neutral turns, fitted to the target model's window, converted to the
+ * provider's rules, and the compact record of it all. Pure: which stretch (and which summary) comes
+ * from the bounded walk and the plan (plan-context.ts); the caller stores the record.
  */
 
-/** Sent as the system prompt of every conversation. The conversation may mix models, so it says so. */
 /** Names the system prompt in context records (Show Context serves its text by this id). */
 export const SYSTEM_PROMPT_ID = "juggler-default-v1";
+/** Sent as the system prompt of every conversation. The conversation may mix models, so it says so. */
 export const SYSTEM_PROMPT =
   "You are a helpful assistant for software developers, used inside VS Code through Juggler. " +
   "Answer in Markdown and put code in fenced code blocks with a language tag. " +
   "Earlier answers in this conversation may have been written by other models; treat them as part of the conversation.";
+
+const systemPromptsById = new Map<string, string>([[SYSTEM_PROMPT_ID, SYSTEM_PROMPT]]);
+
+/** The text of a system prompt a context record names; null for an id this server does not know. */
+export function systemPromptText(systemPromptId: string): string | null {
+  return systemPromptsById.get(systemPromptId) ?? null;
+}
 
 /** When a provider does not tell a model's window, assume a small one rather than overflow it. */
 export const FALLBACK_CONTEXT_WINDOW_TOKENS = 8192;
@@ -23,13 +40,34 @@ export const FALLBACK_CONTEXT_WINDOW_TOKENS = 8192;
 export const DEFAULT_RESERVED_OUTPUT_TOKENS = 4096;
 
 /** Answers that count as conversation; a streaming one is still being written and is not context. */
-const finishedAnswerStatuses = new Set<Message["status"]>(["complete", "stopped", "error", "interrupted"]);
+const finishedAnswerStatuses = new Set<MessageStatus>(["complete", "stopped", "error", "interrupted"]);
+
+/** One message of a branch, as much of it as a context needs. */
+export interface BranchMessage {
+  id: string;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  finishReason: FinishReason | null;
+  /** Position on the branch (root = 1). */
+  depth: number;
+}
+
+/** A summary sent in place of the oldest messages. */
+export interface ContextSummary {
+  id: string;
+  content: string;
+  /** How many of the oldest messages it stands for. */
+  messageCount: number;
+  /** The model that wrote it. */
+  modelId: string;
+}
 
 export interface BuiltContext {
   conversation: PreparedConversation;
   /** The output limit to request: what the window fitting reserved. */
   maxOutputTokens: number;
-  snapshot: ContextRecord;
+  record: ContextRecord;
 }
 
 export interface TurnConversion {
@@ -38,30 +76,45 @@ export interface TurnConversion {
   adjustments: string[];
 }
 
-/** Branch messages (oldest first) → neutral turns. Failed answers without text are left out. */
-export function convertBranchToTurns(branch: readonly Message[], systemPrompt: string | undefined = SYSTEM_PROMPT): TurnConversion {
+/** Whether an answer is sent at all: finished, with text. A user message always is. */
+export function isSentAsTurn(message: Pick<BranchMessage, "role" | "status" | "content">): boolean {
+  if (message.role !== "assistant") return true;
+  return finishedAnswerStatuses.has(message.status) && message.content.trim() !== "";
+}
+
+/** The text a message is sent with: an answer that was cut off carries a note saying so. */
+export function sentTextOf(message: BranchMessage): string {
+  return message.role === "assistant" ? withCutOffNote(message.content, message) : message.content;
+}
+
+/**
+ * Branch messages (oldest first) → neutral turns. Answers without text are left out; answers that
+ * were cut off (stopped, failed, interrupted, or at the output limit) go with a note saying so.
+ */
+export function convertBranchToTurns(branch: readonly BranchMessage[], systemPrompt: string | undefined = SYSTEM_PROMPT): TurnConversion {
   const systemParts = systemPrompt === undefined ? [] : [systemPrompt];
   const turns: ChatTurn[] = [];
   let skippedEmptyAnswers = 0;
+  let cutOffAnswers = 0;
   for (const message of branch) {
     if (message.role === "system") {
       if (message.content.trim() !== "") systemParts.push(message.content);
       continue;
     }
-    if (message.role === "user") {
-      turns.push({ role: "user", content: message.content, messageIds: [message.id] });
+    if (!isSentAsTurn(message)) {
+      skippedEmptyAnswers += 1;
       continue;
     }
-    if (finishedAnswerStatuses.has(message.status) && message.content.trim() !== "") {
-      turns.push({ role: "assistant", content: message.content, messageIds: [message.id] });
-    } else {
-      skippedEmptyAnswers += 1;
-    }
+    if (message.role === "assistant" && describeCutOff(message) !== undefined) cutOffAnswers += 1;
+    turns.push({ role: message.role, content: sentTextOf(message), messageIds: [message.id] });
   }
-  const adjustments =
-    skippedEmptyAnswers === 0
-      ? []
-      : [`Left out ${skippedEmptyAnswers} answer${skippedEmptyAnswers === 1 ? "" : "s"} without text (failed or unfinished)`];
+  const adjustments: string[] = [];
+  if (skippedEmptyAnswers > 0) {
+    adjustments.push(`Left out ${plural(skippedEmptyAnswers, "answer")} without text (failed or unfinished)`);
+  }
+  if (cutOffAnswers > 0) {
+    adjustments.push(`Marked ${plural(cutOffAnswers, "answer")} as cut off (stopped, failed, interrupted or at the output limit)`);
+  }
   return { system: systemParts.length === 0 ? undefined : systemParts.join("\n\n"), turns, adjustments };
 }
 
@@ -81,22 +134,18 @@ export function computeWindowBudget(model: Pick<Model, "contextWindow" | "maxOut
 export interface FittedTurns {
   turns: ChatTurn[];
   droppedMessageIds: string[];
-  adjustments: string[];
+  /** The question alone is over the budget (it is sent anyway). */
+  isNewestTooLarge: boolean;
 }
 
 /**
  * Drops the oldest turns until the estimate fits the budget. The newest user turn (the question
  * being answered) is never dropped, and after a cut the kept part starts with a user turn: an
- * answer without its question only confuses the model. Never silent: the ids go to the snapshot.
+ * answer without its question only confuses the model.
  */
-export function fitTurnsToBudget(
-  system: string | undefined,
-  turns: readonly ChatTurn[],
-  budget: WindowBudget,
-  modelId: string,
-): FittedTurns {
+export function fitTurnsToBudget(system: string | undefined, turns: readonly ChatTurn[], inputBudgetTokens: number): FittedTurns {
   let total = estimateConversationTokens(system, turns);
-  if (total <= budget.inputBudgetTokens) return { turns: [...turns], droppedMessageIds: [], adjustments: [] };
+  if (total <= inputBudgetTokens) return { turns: [...turns], droppedMessageIds: [], isNewestTooLarge: false };
 
   let newestUserIndex = -1;
   for (let index = turns.length - 1; index >= 0; index -= 1) {
@@ -110,47 +159,76 @@ export function fitTurnsToBudget(
   const dropped: string[] = [];
   const dropOne = () => {
     const turn = turns[start]!;
-    total -= estimateMessageTokens(turn.content);
+    total -= estimateConversationTokens(undefined, [turn]);
     dropped.push(...turn.messageIds);
     start += 1;
   };
-  while (total > budget.inputBudgetTokens && start < keepFrom) {
+  while (total > inputBudgetTokens && start < keepFrom) {
     dropOne();
     while (start < keepFrom && turns[start]!.role !== "user") dropOne();
   }
-  const adjustments = [
-    `Left out the ${dropped.length} oldest message${dropped.length === 1 ? "" : "s"} to fit ${modelId}'s context window ` +
-      `(${budget.contextWindowTokens ?? `${FALLBACK_CONTEXT_WINDOW_TOKENS} assumed`} tokens, ${budget.reservedOutputTokens} reserved for the answer)`,
-  ];
-  if (total > budget.inputBudgetTokens) {
-    adjustments.push("The newest message alone is larger than the window allows; it was sent anyway");
-  }
-  return { turns: turns.slice(start), droppedMessageIds: dropped, adjustments };
+  return { turns: turns.slice(start), droppedMessageIds: dropped, isNewestTooLarge: total > inputBudgetTokens };
 }
 
-/** The whole pipeline for one answer: branch → turns → window fitting → provider rules → snapshot. */
-export function buildContext(branch: readonly Message[], model: Model, provider: Pick<ChatProvider, "prepareConversation">): BuiltContext {
-  const converted = convertBranchToTurns(branch);
+/** Where a context's messages come from: a stretch of the branch, and the summary of what is above it. */
+export interface ContextSource {
+  /** Consecutive messages of the branch, oldest first, ending with the question being answered. */
+  messages: readonly BranchMessage[];
+  /** Sent in place of the messages above the stretch. */
+  summary: ContextSummary | null;
+  /** Plain-words notes for the record (e.g. why summarising failed). */
+  notes?: readonly string[];
+}
+
+/** The whole pipeline for one answer: stretch → turns → window fitting → provider rules → compact record. */
+export function buildContext(source: ContextSource, model: Model, provider: Pick<ChatProvider, "prepareConversation">): BuiltContext {
+  const { messages, summary } = source;
+  const question = messages.at(-1);
+  if (!question) throw new Error("A context needs the question it answers");
   const budget = computeWindowBudget(model);
-  const fitted = fitTurnsToBudget(converted.system, converted.turns, budget, model.id);
+  const system = summary === null ? SYSTEM_PROMPT : `${SYSTEM_PROMPT}\n\n${formatSummaryForSystemPrompt(summary)}`;
+  const converted = convertBranchToTurns(messages, system);
+  const fitted = fitTurnsToBudget(converted.system, converted.turns, budget.inputBudgetTokens);
   const conversation = provider.prepareConversation(converted.system, fitted.turns);
-  const dropped = new Set(fitted.droppedMessageIds);
-  const sentStretch = branch.filter((message) => message.role !== "system" && !dropped.has(message.id));
-  const snapshot: ContextRecord = {
+
+  // the stretch sent runs from the first kept message to the question; everything above it is
+  // summarised or left out, counted by depth rather than by walking it
+  const firstKeptId = fitted.droppedMessageIds.length === 0 ? messages[0]!.id : (fitted.turns[0]?.messageIds[0] ?? question.id);
+  const first = messages.find((message) => message.id === firstKeptId) ?? question;
+  const summarisedCount = summary?.messageCount ?? 0;
+  const leftOutCount = Math.max(0, first.depth - 1 - summarisedCount);
+
+  const adjustments: string[] = [];
+  if (summary !== null) adjustments.push(`Summarised the ${plural(summarisedCount, "earlier message")} (sent with the system prompt)`);
+  if (leftOutCount > 0) {
+    adjustments.push(
+      `Left out the ${plural(leftOutCount, "oldest message")} to fit the context window ` +
+        `(${budget.contextWindowTokens ?? `${FALLBACK_CONTEXT_WINDOW_TOKENS} assumed`} tokens, ${budget.reservedOutputTokens} reserved for the answer)`,
+    );
+  }
+  adjustments.push(...converted.adjustments);
+  if (fitted.isNewestTooLarge) adjustments.push("The newest message alone is larger than the window allows; it was sent anyway");
+  adjustments.push(...conversation.adjustments, ...(source.notes ?? []));
+
+  const record: ContextRecord = limitContextRecordSize({
     version: CONTEXT_RECORD_VERSION,
     modelId: model.id,
     provider: model.provider,
     contextWindowTokens: budget.contextWindowTokens,
     reservedOutputTokens: budget.reservedOutputTokens,
     systemPromptId: SYSTEM_PROMPT_ID,
-    firstMessageId: sentStretch[0]?.id ?? null,
-    lastMessageId: sentStretch.at(-1)?.id ?? null,
-    includedMessageCount: sentStretch.length,
-    summary: null,
-    leftOutMessageCount: dropped.size,
-    adjustments: [...converted.adjustments, ...fitted.adjustments, ...conversation.adjustments],
+    firstMessageId: first.id,
+    lastMessageId: question.id,
+    includedMessageCount: question.depth - first.depth + 1,
+    summary: summary === null ? null : { id: summary.id, messageCount: summary.messageCount, modelId: summary.modelId },
+    leftOutMessageCount: leftOutCount,
+    adjustments: adjustments.map((note) => note.slice(0, 300)),
     settings: { maxOutputTokens: budget.reservedOutputTokens, temperature: null },
     estimatedInputTokens: estimateConversationTokens(conversation.system, conversation.turns),
-  };
-  return { conversation, maxOutputTokens: budget.reservedOutputTokens, snapshot };
+  });
+  return { conversation, maxOutputTokens: budget.reservedOutputTokens, record };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

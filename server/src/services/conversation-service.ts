@@ -8,6 +8,8 @@ import type {
   ConversationListResponse,
   FinishReason,
   Message,
+  MessagePageQuery,
+  MessagePageResponse,
   MessageStatus,
 } from "../../../protocol/http/conversations";
 import type { ErrorCode } from "../../../protocol/http/error-codes";
@@ -18,11 +20,17 @@ import {
   markStreamingMessagesInterrupted,
   toConversation,
   toMessage,
+  type ContextWalkRow,
   type ConversationListPosition,
   type MessageChanges,
   type MessageRow,
+  type StoredSummary,
+  type SummaryKey,
 } from "../storage/conversation-repository";
+import { SummaryRepository, type NewSummary } from "../storage/summary-repository";
+import type { BranchMessage } from "./context-builder";
 import type { ServiceContext } from "./service-context";
+import { estimateMessageTokens } from "./token-estimate";
 
 export const DEFAULT_CONVERSATION_TITLE = "New conversation";
 /** Titles taken from a first message are cut here (at a word boundary when there is one). */
@@ -54,10 +62,15 @@ export interface ExchangeDecisions {
    */
   chooseOrigin(): AnswerOrigin;
   /**
-   * Called with the branch the answer continues (root → the new user message): the context
-   * snapshot stored with the answer row, or null to leave it to the generation job.
+   * How far up the branch above the new message the context walk reads (a token budget: the walk
+   * stops once it is spent), and which stored summaries it looks for.
    */
-  describeContext(branch: Message[]): ContextRecord | null;
+  contextReach(questionTokens: number): { walkBudgetTokens: number; summaryKey: SummaryKey | null };
+  /**
+   * Called with that walk (newest first, starting at the new message's parent) and the new message:
+   * the context record stored with the answer row, or null to leave it to the generation job.
+   */
+  describeContext(walk: ContextWalkRow[], question: BranchMessage): ContextRecord | null;
 }
 
 export interface AppendedAnswer {
@@ -119,13 +132,43 @@ export class ConversationService {
     return toConversation(await this.repository(userId).requireConversation(conversationId));
   }
 
-  /** The conversation and its current branch, root to leaf. */
-  async get(userId: string, conversationId: string): Promise<ConversationDetailResponse> {
+  /**
+   * The conversation and the newest page of its current branch (oldest first within the page): one
+   * walk of at most `limit` messages up from the leaf, whatever the length of the branch. The leaf's
+   * depth is the branch's length.
+   */
+  async get(userId: string, conversationId: string, limit: number): Promise<ConversationDetailResponse> {
     const repository = this.repository(userId);
     const row = await repository.requireConversation(conversationId);
-    const branch = row.leaf_message_id === null ? [] : await repository.loadBranch(row.leaf_message_id);
-    // Interim: the whole branch in one page, until the bounded walk replaces loadBranch here.
-    return { conversation: toConversation(row), messages: branch.map(toMessage), branchMessageCount: branch.length, olderCursor: null };
+    const page = row.leaf_message_id === null ? [] : await repository.loadBranchPage(conversationId, row.leaf_message_id, limit);
+    return {
+      conversation: toConversation(row),
+      messages: page.map(toMessage),
+      branchMessageCount: page.at(-1)?.depth ?? 0,
+      olderCursor: olderCursorOf(page),
+    };
+  }
+
+  /**
+   * A page of history: the messages just above the cursor's message (the oldest one the client
+   * holds), oldest first; without a cursor, the newest page of the current branch. A cursor names a
+   * message, so pages stay put while new messages arrive below: no gaps, no repeats.
+   */
+  async listMessages(userId: string, conversationId: string, query: MessagePageQuery): Promise<MessagePageResponse> {
+    const repository = this.repository(userId);
+    const row = await repository.requireConversation(conversationId);
+    if (query.cursor === undefined) {
+      const page = row.leaf_message_id === null ? [] : await repository.loadBranchPage(conversationId, row.leaf_message_id, query.limit);
+      return { messages: page.map(toMessage), olderCursor: olderCursorOf(page) };
+    }
+    const holdingId = decodeMessageCursor(query.cursor);
+    // the cursor's message itself, then the page above it
+    const walked = await repository.loadBranchPage(conversationId, holdingId, query.limit + 1);
+    if (walked.at(-1)?.id !== holdingId) {
+      throw new AppError(400, "validation_failed", "cursor: not a cursor of this conversation");
+    }
+    const page = walked.slice(0, -1);
+    return { messages: page.map(toMessage), olderCursor: olderCursorOf(page) };
   }
 
   async update(userId: string, conversationId: string, changes: { title?: string; modelId?: string }): Promise<Conversation> {
@@ -143,7 +186,9 @@ export class ConversationService {
   }
 
   async delete(userId: string, conversationId: string): Promise<void> {
-    const isDeleted = await this.repository(userId).deleteConversation(conversationId);
+    const isDeleted = await this.context.database.transaction((transaction) =>
+      this.repository(userId, transaction).deleteConversation(conversationId),
+    );
     if (!isDeleted) throw new AppError(404, "not_found", "Conversation not found");
   }
 
@@ -151,19 +196,41 @@ export class ConversationService {
     return toMessage(await this.repository(userId).requireMessage(messageId));
   }
 
-  /** The branch root→message, oldest first (one indexed walk). */
-  async loadBranch(userId: string, messageId: string): Promise<Message[]> {
-    return (await this.repository(userId).loadBranch(messageId)).map(toMessage);
+  /** The context walk outside a send's transaction (see ConversationRepository.walkForContext). */
+  async walkForContext(
+    userId: string,
+    conversationId: string,
+    messageId: string,
+    budgetTokens: number,
+    summaryKey: SummaryKey | null,
+  ): Promise<ContextWalkRow[]> {
+    return this.repository(userId).walkForContext(conversationId, messageId, budgetTokens, summaryKey);
+  }
+
+  /** The walk for a summariser's input (see ConversationRepository.walkForSummary). */
+  async walkForSummary(
+    userId: string,
+    conversationId: string,
+    messageId: string,
+    budgetTokens: number,
+    summaryKey: SummaryKey,
+  ): Promise<ContextWalkRow[]> {
+    return this.repository(userId).walkForSummary(conversationId, messageId, budgetTokens, summaryKey);
+  }
+
+  /** Stores a summary the summariser walk found the messages of (so they are this user's). */
+  async saveSummary(userId: string, summary: NewSummary): Promise<StoredSummary> {
+    return new SummaryRepository(this.context.database, userId).insert(summary);
   }
 
   /**
    * A send: in ONE transaction, the user's message and an empty `streaming` answer under it; the
    * conversation's leaf moves to the answer and its model becomes the one chosen. The user's text
-   * is stored before any provider is called. The branch above the new message is read in the same
-   * transaction (one indexed walk, which also proves an explicit parent is this conversation's),
-   * and the answer row is written with its context snapshot, so the generation job can call the
-   * provider at once, without another query. `decisions` run inside the transaction: they must
-   * not query the database (on SQLite the transaction holds the only connection).
+   * is stored before any provider is called. The context walk runs in the same transaction (bounded
+   * by the model's window, not the branch; its first row also proves an explicit parent is this
+   * conversation's), and the answer row is written with its context record, so the generation job
+   * can call the provider at once, without another query. `decisions` run inside the transaction:
+   * they must not query the database (on SQLite the transaction holds the only connection).
    */
   async appendExchange(
     userId: string,
@@ -176,20 +243,31 @@ export class ConversationService {
       const conversation = await repository.requireConversation(conversationId);
       const origin = decisions.chooseOrigin();
       const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
-      // empty when the parent is not this user's message; its last row is the parent itself
-      const above = parentId === null ? [] : await repository.loadBranch(parentId);
-      if (parentId !== null && request.parentId !== undefined && above.at(-1)?.conversation_id !== conversationId) {
+      const questionTokens = estimateMessageTokens(request.content);
+      const reach = decisions.contextReach(questionTokens);
+      // newest first; empty when the parent is not a message of this conversation; its first row is the parent itself
+      const walk =
+        parentId === null ? [] : await repository.walkForContext(conversationId, parentId, reach.walkBudgetTokens, reach.summaryKey);
+      const parent = walk[0];
+      if (parentId !== null && parent === undefined) {
         throw new AppError(400, "validation_failed", "parentId: not a message of this conversation");
       }
       const now = this.context.now();
-      const userMessage = this.newMessageRow(conversationId, parentId, "user", now, { content: request.content, status: "complete" });
+      const depth = (parent?.depth ?? 0) + 1;
+      const userMessage = this.newMessageRow(conversationId, parentId, "user", now, {
+        content: request.content,
+        status: "complete",
+        depth,
+        token_estimate: questionTokens,
+      });
       const question = toMessage(userMessage);
-      const snapshot = decisions.describeContext([...above.map(toMessage), question]);
+      const record = decisions.describeContext(walk, { ...question, depth });
       const assistantMessage = this.newMessageRow(conversationId, userMessage.id, "assistant", now, {
         status: "streaming",
         provider: origin.provider,
         model_id: origin.modelId,
-        context_snapshot: snapshot === null ? null : JSON.stringify(snapshot),
+        depth: depth + 1,
+        context_snapshot: record === null ? null : JSON.stringify(record),
       });
       await repository.insertMessages([userMessage, assistantMessage]);
       const isFirstMessage = conversation.leaf_message_id === null;
@@ -204,8 +282,8 @@ export class ConversationService {
       return {
         conversation: toConversation({ ...conversation, ...changes }),
         userMessage: question,
-        // the snapshot as built, rather than parsed back from the JSON just written
-        assistantMessage: { ...toMessage({ ...assistantMessage, context_snapshot: null }), context: snapshot },
+        // the record as built, rather than parsed back from the JSON just written
+        assistantMessage: { ...toMessage({ ...assistantMessage, context_snapshot: null }), context: record },
       };
     });
   }
@@ -224,6 +302,7 @@ export class ConversationService {
         status: "streaming",
         provider: origin.provider,
         model_id: origin.modelId,
+        depth: answer.depth,
       });
       await repository.insertMessages([sibling]);
       const changes = { leaf_message_id: sibling.id, model_id: origin.modelId, last_message_at: now, updated_at: now };
@@ -236,15 +315,23 @@ export class ConversationService {
     await this.repository(userId).updateMessage(messageId, { context_snapshot: JSON.stringify(snapshot), updated_at: this.context.now() });
   }
 
-  /** The periodic flush of a streaming answer's partial text. */
+  /**
+   * The periodic flush of a streaming answer's partial text, with its estimate: after a crash the
+   * answer becomes `interrupted` with this text, and later contexts count it by this estimate.
+   */
   async saveAnswerProgress(userId: string, messageId: string, content: string): Promise<void> {
-    await this.repository(userId).updateMessage(messageId, { content, updated_at: this.context.now() });
+    await this.repository(userId).updateMessage(messageId, {
+      content,
+      token_estimate: estimateMessageTokens(content),
+      updated_at: this.context.now(),
+    });
   }
 
   /** false when the answer is gone (its conversation was deleted meanwhile). */
   async saveAnswerResult(userId: string, messageId: string, result: AnswerResult): Promise<boolean> {
     const changes: MessageChanges = {
       content: result.content,
+      token_estimate: estimateMessageTokens(result.content),
       status: result.status,
       input_tokens: result.inputTokens,
       output_tokens: result.outputTokens,
@@ -289,6 +376,8 @@ export class ConversationService {
       error_code: null,
       error_message: null,
       context_snapshot: null,
+      depth: 1,
+      token_estimate: estimateMessageTokens(fields.content ?? ""),
       created_at: now,
       updated_at: now,
       ...fields,
@@ -305,6 +394,35 @@ export function deriveTitle(content: string): string {
   const cut = line.slice(0, DERIVED_TITLE_MAX_LENGTH);
   const lastSpace = cut.lastIndexOf(" ");
   return `${(lastSpace >= DERIVED_TITLE_MAX_LENGTH / 2 ? cut.slice(0, lastSpace) : cut).trimEnd()}…`;
+}
+
+/** The cursor for the page above `page` (oldest first): it names the page's oldest message; null at the root. */
+function olderCursorOf(page: readonly MessageRow[]): string | null {
+  const oldest = page[0];
+  return oldest === undefined || oldest.parent_id === null ? null : encodeMessageCursor(oldest.id);
+}
+
+/** Message cursors are opaque to clients: base64url of ["m", id of the oldest message held]. */
+function encodeMessageCursor(messageId: string): string {
+  return Buffer.from(JSON.stringify(["m", messageId])).toString("base64url");
+}
+
+function decodeMessageCursor(cursor: string): string {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      value[0] === "m" &&
+      typeof value[1] === "string" &&
+      /^[0-9a-f-]{36}$/.test(value[1])
+    ) {
+      return value[1];
+    }
+  } catch {
+    // fall through: any malformed cursor gets the same answer
+  }
+  throw new AppError(400, "validation_failed", "cursor: not a cursor from a previous page");
 }
 
 /** Cursors are opaque to clients: base64url of [last_message_at, id] of a page's last row. */

@@ -3,10 +3,12 @@ import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import type { GenerationEvent, GenerationEventData, GenerationEventName } from "../../../protocol/http/generation-events";
 import type { Model } from "../../../protocol/http/models";
 import type { Logger } from "../logger";
-import { ProviderError, type ChatProvider, type PreparedConversation } from "../providers/chat-provider";
-import { buildContext, type BuiltContext } from "./context-builder";
+import { ProviderError, type ChatProvider } from "../providers/chat-provider";
+import type { BuiltContext } from "./context-builder";
+import type { ContextPreparation, ContextService } from "./context-service";
 import type { AnswerResult, ConversationService } from "./conversation-service";
-import { DEFAULT_RETRY_BASE_DELAY_MS, retryDelayMs, shouldRetry } from "./retry-policy";
+import { DEFAULT_RETRY_BASE_DELAY_MS, retryDelayMs, shouldRetry, waitUnlessAborted } from "./retry-policy";
+import { StallWatchdog } from "./stall-watchdog";
 
 export type GenerationEventListener = (event: GenerationEvent) => void;
 
@@ -20,17 +22,20 @@ export interface GenerationJobOptions {
   /** The user message being answered: the context is the branch root→here. */
   questionId: string;
   /**
-   * The context, when the caller already built it and stored its snapshot with the answer row (a
-   * send does, in its transaction); else the job reads the branch, builds it and stores the snapshot.
+   * What the send decided in its transaction: the context built (its record already stored with the
+   * answer row), or a summary to make first. Absent (a regenerate): the job walks the branch itself.
    */
-  context?: BuiltContext;
+  preparation?: ContextPreparation;
   model: Model;
   provider: ChatProvider;
   conversations: ConversationService;
+  contexts: ContextService;
   logger: Logger;
   now: () => number;
   maxRetries: number;
   retryMaxDelayMs: number;
+  /** After the response headers, the longest silence between chunks before the request is cut. */
+  stallTimeoutMs: number;
   /** How often partial text is written to the database (only when it changed). */
   flushIntervalMs?: number;
   /** First retry waits about this long, doubling each time (plus jitter) unless the provider says retry-after. */
@@ -78,7 +83,7 @@ export class GenerationJob {
   private hasEnded = false;
   private startedAt = 0;
   private firstTokenAt: number | undefined;
-  private snapshot: ContextRecord | null = null;
+  private record: ContextRecord | null = null;
   private resolveDone!: (message: Message) => void;
 
   constructor(private readonly options: GenerationJobOptions) {
@@ -143,27 +148,16 @@ export class GenerationJob {
   private async run(): Promise<void> {
     const { options } = this;
     const signal = this.abortController.signal;
-    let prepared: { conversation: PreparedConversation; maxOutputTokens: number };
-    if (options.context) {
-      this.snapshot = options.context.snapshot;
-      prepared = options.context;
-    } else {
-      let built: BuiltContext;
-      try {
-        const branch = await options.conversations.loadBranch(this.userId, options.questionId);
-        built = buildContext(branch, options.model, options.provider);
-      } catch (error) {
-        options.logger.error("building the context failed", { messageId: this.messageId, error });
-        await this.finish(
-          this.errorOutcome({ code: "internal_error", message: "The server could not prepare this conversation for the model" }),
-        );
-        return;
-      }
-      this.snapshot = built.snapshot;
-      prepared = built;
-      // Not awaited: the provider call need not wait for this write. It is queued before any partial
-      // text and the final result, so the stored answer always has its snapshot; a failure is logged.
-      void this.enqueueWrite(() => options.conversations.saveContextRecord(this.userId, this.messageId, built.snapshot));
+    let prepared: BuiltContext;
+    try {
+      prepared = await this.prepareContext(signal);
+    } catch (error) {
+      if (signal.aborted) return this.finish(this.stoppedOutcome({ inputTokens: undefined, outputTokens: undefined }));
+      options.logger.error("building the context failed", { messageId: this.messageId, error });
+      await this.finish(
+        this.errorOutcome({ code: "internal_error", message: "The server could not prepare this conversation for the model" }),
+      );
+      return;
     }
 
     this.flushTimer = setInterval(() => this.flushPartialText(), options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS);
@@ -175,12 +169,14 @@ export class GenerationJob {
       if (signal.aborted) return this.finish(this.stoppedOutcome(usage));
       usage = { inputTokens: undefined, outputTokens: undefined };
       finish = undefined;
+      const watchdog = new StallWatchdog(options.stallTimeoutMs, signal);
       try {
         const stream = options.provider.streamChat({
           model: options.model.name,
           conversation: prepared.conversation,
           maxOutputTokens: prepared.maxOutputTokens,
-          signal,
+          signal: watchdog.signal,
+          onActivity: () => watchdog.activity(),
         });
         for await (const event of stream) {
           if (signal.aborted) break;
@@ -202,8 +198,8 @@ export class GenerationJob {
         return this.finish(this.completeOutcome(usage, finish));
       } catch (caught) {
         if (signal.aborted) return this.finish(this.stoppedOutcome(usage));
-        const error = toProviderError(caught, options.model.provider);
-        if (!(caught instanceof ProviderError)) {
+        const error = watchdog.hasStalled ? this.stallError() : toProviderError(caught, options.model.provider);
+        if (!(caught instanceof ProviderError) && !watchdog.hasStalled) {
           options.logger.error("provider adapter threw a non-provider error", { messageId: this.messageId, error: caught });
         }
         // after the first token a retry would repeat or contradict text the user already saw
@@ -229,9 +225,55 @@ export class GenerationJob {
           attempt: attempt + 1,
           delayMs,
         });
-        await sleep(delayMs, signal);
+        await waitUnlessAborted(delayMs, signal);
+      } finally {
+        watchdog.stop();
       }
     }
+  }
+
+  /**
+   * The context to send: built by the send's transaction, or made here. A summary to make comes
+   * first, announced by a generation-status event; a stop meanwhile rejects (the caller ends the
+   * answer as stopped). A record made here is stored before any partial text.
+   */
+  private async prepareContext(signal: AbortSignal): Promise<BuiltContext> {
+    const { options } = this;
+    const preparation =
+      options.preparation ??
+      (await options.contexts.prepareForQuestion(this.userId, this.conversationId, options.questionId, options.model, options.provider));
+    let built: BuiltContext;
+    if (preparation.kind === "built") {
+      built = preparation.context;
+    } else {
+      built = await options.contexts.summariseAndBuild(this.userId, preparation, options.model, options.provider, {
+        signal,
+        onSummarising: (messageCount) => this.emit("generation-status", { phase: "summarising", messageCount }),
+        policy: {
+          maxRetries: options.maxRetries,
+          retryMaxDelayMs: options.retryMaxDelayMs,
+          retryBaseDelayMs: options.retryBaseDelayMs,
+          stallTimeoutMs: options.stallTimeoutMs,
+        },
+      });
+    }
+    if (signal.aborted) throw new Error("stopped while the context was prepared");
+    this.record = built.record;
+    if (options.preparation?.kind !== "built") {
+      // Not awaited: the provider call need not wait for this write. It is queued before any partial
+      // text and the final result, so the stored answer always has its record; a failure is logged.
+      void this.enqueueWrite(() => options.conversations.saveContextRecord(this.userId, this.messageId, built.record));
+    }
+    return built;
+  }
+
+  private stallError(): ProviderError {
+    const seconds = Math.round(this.options.stallTimeoutMs / 100) / 10;
+    return new ProviderError(
+      "provider_stalled",
+      `${providerLabel(this.options.model.provider)} stopped sending for ${seconds} s, so the request was cut off`,
+      true,
+    );
   }
 
   private completeOutcome(
@@ -324,7 +366,7 @@ export class GenerationJob {
       finishReason: result.finishReason,
       finishReasonRaw: result.finishReasonRaw,
       error: result.error,
-      context: this.snapshot,
+      context: this.record,
       updatedAt: new Date(result.finishedAt).toISOString(),
     };
     this.options.logger.info("answer finished", {
@@ -358,15 +400,6 @@ function toProviderError(caught: unknown, provider: string): ProviderError {
   return new ProviderError("provider_error", `The ${provider} request failed unexpectedly`, false, { cause: caught });
 }
 
-function sleep(delayMs: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, delayMs);
-    signal.addEventListener("abort", done, { once: true });
-  });
+function providerLabel(kind: Model["provider"]): string {
+  return kind === "anthropic" ? "Anthropic" : kind === "groq" ? "Groq" : "Ollama";
 }

@@ -15,7 +15,7 @@ import type { ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../domain/app-error";
 import type { Logger } from "../logger";
 import type { ChatProvider } from "../providers/chat-provider";
-import { buildContext, type BuiltContext } from "./context-builder";
+import type { ContextPreparation, ContextReach, ContextService } from "./context-service";
 import type { ConversationService } from "./conversation-service";
 import { GenerationJob, SHUTDOWN_ERROR } from "./generation-job";
 import type { ServiceContext } from "./service-context";
@@ -25,6 +25,7 @@ export interface GenerationDependencies {
   providers: { getChatProvider(kind: ProviderKind): ChatProvider | Promise<ChatProvider> };
   catalog: { getVisibleModel(modelId: string): Promise<Model> };
   conversations: ConversationService;
+  contexts: ContextService;
   accounts: { rememberLastModel(userId: string, modelId: string): Promise<void> };
 }
 
@@ -124,16 +125,21 @@ export class GenerationService {
    */
   async sendMessage(userId: string, conversationId: string, request: SendMessageRequest): Promise<SendMessageResponse> {
     this.assertAcceptingWork();
-    const resolution: { resolved: ResolvedModel } | { refusal: unknown } = await this.resolveModel(request.modelId).then(
-      (resolved) => ({ resolved }),
-      (refusal: unknown) => ({ refusal }),
-    );
+    const [resolution, summariser] = await Promise.all([
+      this.resolveModel(request.modelId).then(
+        (resolved): { resolved: ResolvedModel } => ({ resolved }),
+        (refusal: unknown): { refusal: unknown } => ({ refusal }),
+      ),
+      // from memory after the first send; the transaction must not query for it
+      this.dependencies.contexts.resolveSummariser(),
+    ]);
     const chosen = (): ResolvedModel => {
       if ("refusal" in resolution) throw resolution.refusal;
       return resolution.resolved;
     };
     let release: (() => void) | undefined;
-    let context: BuiltContext | undefined;
+    let reach: ContextReach | undefined;
+    let preparation: ContextPreparation | undefined;
     try {
       const appended = await this.dependencies.conversations.appendExchange(
         userId,
@@ -145,21 +151,26 @@ export class GenerationService {
             release = this.reserveConversation(conversationId);
             return { provider: model.provider, modelId: model.id };
           },
-          describeContext: (branch) => {
+          contextReach: (questionTokens) => {
+            reach = this.dependencies.contexts.reachFor(chosen().model, summariser, questionTokens);
+            return reach;
+          },
+          describeContext: (walk, question) => {
             const { model, provider } = chosen();
             try {
-              context = buildContext(branch, model, provider);
-              return context.snapshot;
+              preparation = this.dependencies.contexts.prepare(conversationId, walk, question, model, provider, summariser, reach!);
+              return preparation.kind === "built" ? preparation.context.record : null;
             } catch (error) {
-              // the job builds it again and ends the answer with a plain-words error; the send itself stands
+              // the job prepares it again and ends the answer with a plain-words error; the send itself stands
               this.logger.error("building the context failed", { conversationId, error });
+              preparation = undefined;
               return null;
             }
           },
         },
       );
       const { model, provider } = chosen();
-      this.startJob(userId, appended.assistantMessage, appended.userMessage.id, model, provider, context);
+      this.startJob(userId, appended.assistantMessage, appended.userMessage.id, model, provider, preparation);
       await this.rememberLastModel(userId, model.id);
       return appended;
     } finally {
@@ -316,20 +327,22 @@ export class GenerationService {
     questionId: string,
     model: Model,
     provider: ChatProvider,
-    context?: BuiltContext,
+    preparation?: ContextPreparation,
   ): void {
     const job = new GenerationJob({
       userId,
       answer,
       questionId,
-      context,
+      preparation,
       model,
       provider,
       conversations: this.dependencies.conversations,
+      contexts: this.dependencies.contexts,
       logger: this.logger,
       now: this.context.now,
       maxRetries: this.context.config.providerMaxRetries,
       retryMaxDelayMs: this.context.config.providerRetryMaxDelayMs,
+      stallTimeoutMs: this.context.config.providerStallTimeoutMs,
     });
     this.jobs.set(answer.id, job);
     this.activeByConversation.set(answer.conversationId, job);

@@ -34,3 +34,17 @@ export function retryDelayMs(
   const delay = retryAfterMs !== undefined ? retryAfterMs : backoff + Math.random() * backoff * 0.5;
   return Math.max(0, Math.min(Math.round(delay), maxDelayMs));
 }
+
+/** Waits `delayMs`, or less when `signal` aborts meanwhile (a stop must not wait out a backoff). */
+export function waitUnlessAborted(delayMs: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, delayMs);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,9 +1,13 @@
 import { AccountService } from "./account-service";
+import { AnswerContextService } from "./answer-context-service";
 import { CatalogService } from "./catalog-service";
+import { ContextService } from "./context-service";
 import { ConversationService } from "./conversation-service";
 import { GenerationService } from "./generation-service";
 import { ProviderService } from "./provider-service";
 import type { ServiceContext } from "./service-context";
+import { SummariserChoice } from "./summariser-choice";
+import { TeamSettingsCache } from "./team-settings-cache";
 
 export interface Services {
   accounts: AccountService;
@@ -11,6 +15,10 @@ export interface Services {
   catalog: CatalogService;
   conversations: ConversationService;
   generation: GenerationService;
+  /** Team settings for requests that only show or use them; forget() after an admin changes them. */
+  teamSettings: TeamSettingsCache;
+  /** Show Context: what an answer's request carried. */
+  answerContexts: AnswerContextService;
 }
 
 /** Builds the services in dependency order. Start-up work (crash recovery, presets) runs in startServices. */
@@ -19,8 +27,18 @@ export function createServices(context: ServiceContext): Services {
   const providers = new ProviderService(context);
   const catalog = new CatalogService(context, providers);
   const conversations = new ConversationService(context);
-  const generation = new GenerationService(context, { providers, catalog, conversations, accounts });
-  return { accounts, providers, catalog, conversations, generation };
+  const teamSettings = new TeamSettingsCache(accounts, context.now);
+  const summariserChoice = new SummariserChoice({ settings: teamSettings, catalog });
+  const contexts = new ContextService({
+    conversations,
+    providers,
+    summariserChoice,
+    logger: context.logger.child({ service: "context" }),
+    now: context.now,
+  });
+  const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts });
+  const answerContexts = new AnswerContextService(context);
+  return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts };
 }
 
 export async function startServices(services: Services): Promise<void> {

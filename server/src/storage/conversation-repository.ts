@@ -47,8 +47,60 @@ export interface MessageRow {
   error_code: string | null;
   error_message: string | null;
   context_snapshot: string | null;
+  /** Position on its branch: root = 1, parent's depth + 1. Written with the message, never changed. */
+  depth: number;
+  /** estimateMessageTokens of `content`, written whenever the text is. */
+  token_estimate: number;
   created_at: number;
   updated_at: number;
+}
+
+/**
+ * A summary of the branch prefix root→`coversThroughMessageId`, as the context walk finds it.
+ * `messageCount + leftOutCount` is the depth of the covered message.
+ */
+export interface StoredSummary {
+  id: string;
+  coversThroughMessageId: string;
+  summariserModelId: string;
+  content: string;
+  tokenEstimate: number;
+  messageCount: number;
+  leftOutCount: number;
+  createdAt: number;
+}
+
+/** Which summaries a walk looks for: those made by this summariser with this prompt version. */
+export interface SummaryKey {
+  summariserModelId: string;
+  promptVersion: string;
+}
+
+/** A stored summary as the context walk meets it: enough to send it (its key is the walk's). */
+export interface WalkedSummary {
+  id: string;
+  content: string;
+  messageCount: number;
+  leftOutCount: number;
+}
+
+/**
+ * One message met by a context walk: only what a context needs. Few columns on purpose: the walk
+ * returns hundreds of rows inside a send's transaction, and turning each value into a JavaScript
+ * value is most of its cost (20 columns took ≈ 1.8× as long as these 11 for 550 rows).
+ */
+export interface ContextWalkRow {
+  id: string;
+  parentId: string | null;
+  role: MessageRole;
+  status: MessageStatus;
+  content: string;
+  finishReason: FinishReason | null;
+  depth: number;
+  /** The walk's running token total, from its first message up to and including this one. */
+  totalTokens: number;
+  /** A summary of root→this message under the walk's key, if one is stored. */
+  summary: WalkedSummary | null;
 }
 
 /** Position in the conversation list: the last row of a page. */
@@ -75,9 +127,117 @@ export type MessageChanges = Partial<
     | "error_code"
     | "error_message"
     | "context_snapshot"
+    | "token_estimate"
     | "updated_at"
   >
 >;
+
+/** What a message row carries to a client (toMessage), named so no query selects `messages.*`. */
+const messageColumnList = [
+  "id",
+  "conversation_id",
+  "parent_id",
+  "role",
+  "content",
+  "status",
+  "provider",
+  "model_id",
+  "input_tokens",
+  "output_tokens",
+  "time_to_first_token_ms",
+  "duration_ms",
+  "finish_reason",
+  "finish_reason_raw",
+  "error_code",
+  "error_message",
+  "context_snapshot",
+  "depth",
+  "token_estimate",
+  "created_at",
+  "updated_at",
+];
+const messageColumnsOf = (alias: string) => messageColumnList.map((column) => `${alias}.${column}`).join(", ");
+
+/** A message's share of a context walk's budget: an answer still being written is not context yet. */
+const walkCostOf = (alias: string) => `CASE WHEN ${alias}.status = 'streaming' THEN 0 ELSE ${alias}.token_estimate END`;
+
+const walkColumns = `m.id, m.parent_id, m.role, m.status, m.content, m.finish_reason, m.depth, walk.total,
+  s.id AS summary_id, s.content AS summary_content, s.message_count AS summary_message_count, s.left_out_count AS summary_left_out_count`;
+
+/**
+ * The context walk: from a message up its branch, carrying a running token total, and stopping once
+ * the budget is spent (the row that crosses it is included, so the caller knows the branch goes on).
+ * Each step is one primary-key lookup; the cost is proportional to what fits, not to the branch.
+ * The summaries under the given key are left-joined on the rows walked. (No ORDER BY: the caller
+ * sorts the few hundred rows by depth, cheaper than SQLite's sorter copying every text.)
+ */
+const contextWalkSql = `WITH RECURSIVE walk (id, parent_id, total) AS (
+    SELECT m.id, m.parent_id, ${walkCostOf("m")}
+      FROM messages m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.id = ? AND m.conversation_id = ? AND c.user_id = ?
+    UNION ALL
+    SELECT p.id, p.parent_id, walk.total + ${walkCostOf("p")}
+      FROM messages p JOIN walk ON p.id = walk.parent_id
+     WHERE walk.total < ?
+  )
+  SELECT ${walkColumns}
+    FROM walk JOIN messages m ON m.id = walk.id
+    LEFT JOIN conversation_summaries s
+      ON s.covers_through_message_id = m.id AND s.summariser_model_id = ? AND s.prompt_version = ?`;
+
+/**
+ * The walk for a summariser's input: like the context walk, but it also stops at the first message
+ * that already has a summary under the key (that summary rolls into the new one), so it never reads
+ * past what an earlier summary covers.
+ */
+const summaryWalkSql = `WITH RECURSIVE walk (id, parent_id, total, summary_id) AS (
+    SELECT m.id, m.parent_id, ${walkCostOf("m")}, s.id
+      FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      LEFT JOIN conversation_summaries s
+        ON s.covers_through_message_id = m.id AND s.summariser_model_id = ? AND s.prompt_version = ?
+     WHERE m.id = ? AND m.conversation_id = ? AND c.user_id = ?
+    UNION ALL
+    SELECT p.id, p.parent_id, walk.total + ${walkCostOf("p")}, s.id
+      FROM messages p JOIN walk ON p.id = walk.parent_id
+      LEFT JOIN conversation_summaries s
+        ON s.covers_through_message_id = p.id AND s.summariser_model_id = ? AND s.prompt_version = ?
+     WHERE walk.total < ? AND walk.summary_id IS NULL
+  )
+  SELECT ${walkColumns}
+    FROM walk JOIN messages m ON m.id = walk.id
+    LEFT JOIN conversation_summaries s ON s.id = walk.summary_id`;
+
+/**
+ * A page of a branch: from a message of the conversation up at most `limit` messages (the first
+ * one included), returned oldest first. Bounded by the page size whatever the length of the branch.
+ */
+const branchPageSql = `WITH RECURSIVE page (id, parent_id, n) AS (
+    SELECT m.id, m.parent_id, 1
+      FROM messages m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.id = ? AND m.conversation_id = ? AND c.user_id = ?
+    UNION ALL
+    SELECT p.id, p.parent_id, page.n + 1
+      FROM messages p JOIN page ON p.id = page.parent_id
+     WHERE page.n < ?
+  )
+  SELECT ${messageColumnsOf("m")} FROM page JOIN messages m ON m.id = page.id ORDER BY page.n DESC`;
+
+/**
+ * A stretch of a branch by depth: walks up from the last message over ids only down to `fromDepth`, then
+ * reads the rows whose depth is at most `toDepth`, oldest first (Show Context's pages).
+ */
+const stretchSql = `WITH RECURSIVE stretch (id, parent_id, depth) AS (
+    SELECT m.id, m.parent_id, m.depth
+      FROM messages m JOIN conversations c ON c.id = m.conversation_id
+     WHERE m.id = ? AND c.user_id = ?
+    UNION ALL
+    SELECT p.id, p.parent_id, p.depth
+      FROM messages p JOIN stretch ON p.id = stretch.parent_id
+     WHERE stretch.depth > ?
+  )
+  SELECT ${messageColumnsOf("m")} FROM stretch JOIN messages m ON m.id = stretch.id
+   WHERE stretch.depth >= ? AND stretch.depth <= ?
+   ORDER BY stretch.depth`;
 
 const conversationColumns: string[] = [
   "id",
@@ -142,15 +302,26 @@ export class ConversationRepository {
     await this.database("conversations").where({ id: conversationId, user_id: this.userId }).update(changes);
   }
 
-  /** Messages go with it (ON DELETE CASCADE). false when the user has no such conversation. */
+  /**
+   * Messages (and their summaries) go with it (ON DELETE CASCADE). false when the user has no such
+   * conversation. Run it in a transaction: the messages' parent links are cut first, because
+   * SQLite carries out ON DELETE CASCADE as nested triggers, and along a branch of more than 1,000
+   * messages the parent_id cascade would nest deeper than SQLite allows ("too many levels of
+   * trigger recursion"). Without the links each message goes by its conversation_id alone.
+   */
   async deleteConversation(conversationId: string): Promise<boolean> {
+    await this.database("messages")
+      .where("conversation_id", conversationId)
+      .whereIn("conversation_id", this.database("conversations").select("id").where("user_id", this.userId))
+      .whereNotNull("parent_id")
+      .update({ parent_id: null });
     const count = await this.database("conversations").where({ id: conversationId, user_id: this.userId }).delete();
     return count > 0;
   }
 
   async findMessage(messageId: string): Promise<MessageRow | undefined> {
     const row = await this.database<MessageRow>("messages")
-      .select("messages.*")
+      .select(messageColumnList.map((column) => `messages.${column}`))
       .join("conversations", "conversations.id", "messages.conversation_id")
       .where("messages.id", messageId)
       .andWhere("conversations.user_id", this.userId)
@@ -178,29 +349,122 @@ export class ConversationRepository {
   }
 
   /**
-   * The branch from the root down to `messageId`, oldest first: ONE recursive query walking
-   * parent_id through the primary key (WITH RECURSIVE works on SQLite and PostgreSQL), so the
-   * cost of sending does not grow with the rest of the conversation tree.
+   * The context walk from `messageId` up its branch (newest first), until `budgetTokens` is spent
+   * or the root is reached; empty when the message is not in this user's conversation
+   * `conversationId`. See contextWalkSql.
    */
-  async loadBranch(messageId: string): Promise<MessageRow[]> {
-    const result: unknown = await this.database.raw(
-      `WITH RECURSIVE branch (id, parent_id, depth) AS (
-         SELECT m.id, m.parent_id, 0
-           FROM messages m
-           JOIN conversations c ON c.id = m.conversation_id
-          WHERE m.id = ? AND c.user_id = ?
-         UNION ALL
-         SELECT parent.id, parent.parent_id, branch.depth + 1
-           FROM messages parent
-           JOIN branch ON parent.id = branch.parent_id
-       )
-       SELECT messages.* FROM messages JOIN branch ON branch.id = messages.id ORDER BY branch.depth DESC`,
-      [messageId, this.userId],
-    );
-    // knex.raw answers with the driver's shape: an array on SQLite, { rows } on PostgreSQL
-    const rows = Array.isArray(result) ? result : (result as { rows: MessageRow[] }).rows;
-    return (rows as MessageRow[]).map(normaliseMessageRow);
+  async walkForContext(
+    conversationId: string,
+    messageId: string,
+    budgetTokens: number,
+    summaryKey: SummaryKey | null,
+  ): Promise<ContextWalkRow[]> {
+    const key = summaryKey ?? noSummaryKey;
+    const rows = await this.rawRows<ContextWalkRecord>(contextWalkSql, [
+      messageId,
+      conversationId,
+      this.userId,
+      budgetTokens,
+      key.summariserModelId,
+      key.promptVersion,
+    ]);
+    return toNewestFirst(rows);
   }
+
+  /** The walk for a summariser's input: stops at the budget or at the first message already summarised under `summaryKey`. */
+  async walkForSummary(conversationId: string, messageId: string, budgetTokens: number, summaryKey: SummaryKey): Promise<ContextWalkRow[]> {
+    const { summariserModelId, promptVersion } = summaryKey;
+    const rows = await this.rawRows<ContextWalkRecord>(summaryWalkSql, [
+      summariserModelId,
+      promptVersion,
+      messageId,
+      conversationId,
+      this.userId,
+      summariserModelId,
+      promptVersion,
+      budgetTokens,
+    ]);
+    return toNewestFirst(rows);
+  }
+
+  /**
+   * Up to `limit` messages of a branch, from `messageId` (included) towards the root, oldest first.
+   * Empty when the message is not in this user's conversation `conversationId`.
+   */
+  async loadBranchPage(conversationId: string, messageId: string, limit: number): Promise<MessageRow[]> {
+    const rows = await this.rawRows<MessageRow>(branchPageSql, [messageId, conversationId, this.userId, limit]);
+    return rows.map(normaliseMessageRow);
+  }
+
+  /**
+   * The messages of the branch ending at `lastMessageId` whose depth is between `fromDepth` and
+   * `toDepth` (both included), oldest first. The walk reads ids only above the stretch it returns.
+   */
+  async loadStretch(lastMessageId: string, fromDepth: number, toDepth: number): Promise<MessageRow[]> {
+    const rows = await this.rawRows<MessageRow>(stretchSql, [lastMessageId, this.userId, fromDepth, fromDepth, toDepth]);
+    return rows.map(normaliseMessageRow);
+  }
+
+  /** Depths of some of this user's messages (e.g. the two ends of a context record). */
+  async findDepths(messageIds: string[]): Promise<Map<string, number>> {
+    if (messageIds.length === 0) return new Map();
+    const rows: Array<{ id: string; depth: number | null }> = await this.database("messages")
+      .select("messages.id", "messages.depth")
+      .join("conversations", "conversations.id", "messages.conversation_id")
+      .whereIn("messages.id", messageIds)
+      .andWhere("conversations.user_id", this.userId);
+    return new Map(rows.filter((row) => row.depth !== null).map((row) => [row.id, Number(row.depth)]));
+  }
+
+  private async rawRows<Row>(sql: string, bindings: Array<string | number>): Promise<Row[]> {
+    const result: unknown = await this.database.raw(sql, bindings);
+    // knex.raw answers with the driver's shape: an array on SQLite, { rows } on PostgreSQL
+    return Array.isArray(result) ? (result as Row[]) : (result as { rows: Row[] }).rows;
+  }
+}
+
+/** Matches no summary: walks made without a summariser still run the one SQL shape. */
+const noSummaryKey: SummaryKey = { summariserModelId: "", promptVersion: "" };
+
+interface ContextWalkRecord {
+  id: string;
+  parent_id: string | null;
+  role: string;
+  status: string;
+  content: string;
+  finish_reason: string | null;
+  depth: number | string;
+  total: number | string;
+  summary_id: string | null;
+  summary_content: string | null;
+  summary_message_count: number | string | null;
+  summary_left_out_count: number | string | null;
+}
+
+function toNewestFirst(rows: ContextWalkRecord[]): ContextWalkRow[] {
+  return rows.map(toContextWalkRow).sort((left, right) => right.depth - left.depth);
+}
+
+function toContextWalkRow(row: ContextWalkRecord): ContextWalkRow {
+  return {
+    id: row.id,
+    parentId: row.parent_id,
+    role: row.role as MessageRole,
+    status: row.status as MessageStatus,
+    content: row.content,
+    finishReason: row.finish_reason as FinishReason | null,
+    depth: Number(row.depth),
+    totalTokens: Number(row.total),
+    summary:
+      row.summary_id === null
+        ? null
+        : {
+            id: row.summary_id,
+            content: row.summary_content as string,
+            messageCount: Number(row.summary_message_count),
+            leftOutCount: Number(row.summary_left_out_count),
+          },
+  };
 }
 
 /**
@@ -231,7 +495,13 @@ function normaliseConversationRow(row: ConversationRow): ConversationRow {
 }
 
 function normaliseMessageRow(row: MessageRow): MessageRow {
-  return { ...row, created_at: Number(row.created_at), updated_at: Number(row.updated_at) };
+  return {
+    ...row,
+    depth: Number(row.depth),
+    token_estimate: Number(row.token_estimate),
+    created_at: Number(row.created_at),
+    updated_at: Number(row.updated_at),
+  };
 }
 
 const isoTime = (epochMs: number) => new Date(epochMs).toISOString();

@@ -18,9 +18,14 @@ export function isPostgres(database: Database): boolean {
 
 /** Opens the database and applies pending migrations. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const database = options.databaseUrl ? await openPostgres(options.databaseUrl) : openSqlite(options.sqliteFile);
+  const database = await connectDatabase(options);
   await database.migrate.latest({ migrationSource });
   return database;
+}
+
+/** Opens the database without migrating (tests of the migrations themselves step through them). */
+export async function connectDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.sqliteFile);
 }
 
 async function openPostgres(connectionString: string): Promise<Database> {

@@ -1,5 +1,8 @@
 import type { Knex } from "knex";
 import * as initialSchema from "./migrations/0001-initial-schema";
+import * as longConversationsSchema from "./migrations/0002-long-conversations-schema";
+import * as backfillMessageDepthAndTokenEstimate from "./migrations/0003-backfill-message-depth-and-token-estimate";
+import * as compactContextRecords from "./migrations/0004-compact-context-records";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -10,7 +13,12 @@ interface Migration {
  * Migrations listed explicitly instead of read from a folder: they work the same under tsx,
  * in a bundle and in tests, and the order is visible in one place. Append; never edit a shipped one.
  */
-const migrations: Array<[name: string, migration: Migration]> = [["0001-initial-schema", initialSchema]];
+const migrations: Array<[name: string, migration: Migration]> = [
+  ["0001-initial-schema", initialSchema],
+  ["0002-long-conversations-schema", longConversationsSchema],
+  ["0003-backfill-message-depth-and-token-estimate", backfillMessageDepthAndTokenEstimate],
+  ["0004-compact-context-records", compactContextRecords],
+];
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => migrations.map(([name]) => name),

@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openDatabase, type Database } from "../../../server/src/storage/database";
+import { ConversationRepository, type SummaryKey } from "../../../server/src/storage/conversation-repository";
+import { SummaryRepository } from "../../../server/src/storage/summary-repository";
+import { buildLongConversation } from "../../../tools/harness/long-conversation";
+import { createTestDatabase } from "../../support/postgres";
+
+const MESSAGE_COUNT = 1000;
+/** 196 characters: an estimate of ceil(196 / 4) + 4 = 53 tokens per message. */
+const contentOf = (index: number) => `message ${String(index + 1).padStart(5, "0")} `.padEnd(196, "x");
+const TOKENS_PER_MESSAGE = 53;
+const key: SummaryKey = { summariserModelId: "ollama:summariser:latest", promptVersion: "summary-v1" };
+
+async function insertUser(database: Database, name: string): Promise<string> {
+  const id = crypto.randomUUID();
+  await database("users").insert({
+    id,
+    name,
+    name_key: name,
+    password_hash: "not-used",
+    role: "member",
+    status: "active",
+    last_model_id: null,
+    password_changed_at: 0,
+    created_at: 0,
+    updated_at: 0,
+  });
+  return id;
+}
+
+async function insertConversation(repository: ConversationRepository): Promise<string> {
+  const id = crypto.randomUUID();
+  await repository.insertConversation({
+    id,
+    title: "long",
+    model_id: null,
+    leaf_message_id: null,
+    created_at: 0,
+    updated_at: 0,
+    last_message_at: 0,
+  });
+  return id;
+}
+
+for (const backend of ["SQLite", "PostgreSQL"] as const) {
+  describe(`the context walk and branch pages on ${backend}`, function () {
+    this.timeout(120_000);
+    let database: Database;
+    let directory: string | undefined;
+    let repository: ConversationRepository;
+    let otherRepository: ConversationRepository;
+    let conversationId: string;
+    let ids: string[];
+    const leaf = () => ids.at(-1)!;
+    const depthOf = (id: string) => ids.indexOf(id) + 1;
+
+    before(async () => {
+      if (backend === "SQLite") {
+        directory = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-walk-"));
+        database = await openDatabase({ sqliteFile: path.join(directory, "juggler.sqlite") });
+      } else {
+        database = await openDatabase({ databaseUrl: await createTestDatabase(), sqliteFile: "" });
+      }
+      const userId = await insertUser(database, "owner");
+      repository = new ConversationRepository(database, userId);
+      otherRepository = new ConversationRepository(database, await insertUser(database, "other"));
+      conversationId = await insertConversation(repository);
+      ({ messageIds: ids } = await buildLongConversation({
+        database,
+        userId,
+        conversationId,
+        messageCount: MESSAGE_COUNT,
+        answeredBy: { provider: "ollama", modelId: "ollama:llama3.2:latest" },
+        contentOf,
+      }));
+    });
+    after(async () => {
+      await database?.destroy();
+      if (directory) fs.rmSync(directory, { recursive: true, force: true });
+    });
+
+    it("walks up from a message carrying a running token total, and stops at the row that spends the budget", async () => {
+      const rows = await repository.walkForContext(conversationId, leaf(), 10 * TOKENS_PER_MESSAGE - 1, null);
+      assert.deepEqual(
+        rows.map((row) => row.id),
+        ids.slice(-10).reverse(),
+        "the ten newest, newest first: the tenth crosses the budget and is included",
+      );
+      assert.deepEqual(
+        rows.map((row) => row.totalTokens),
+        rows.map((_row, index) => (index + 1) * TOKENS_PER_MESSAGE),
+      );
+      assert.deepEqual(
+        rows.map((row) => row.depth),
+        rows.map((_row, index) => MESSAGE_COUNT - index),
+      );
+      assert.equal(rows[0]!.content, contentOf(MESSAGE_COUNT - 1));
+      assert.equal(rows[0]!.role, "assistant");
+      assert.equal(rows[1]!.role, "user");
+      assert.deepEqual(await repository.walkForContext(crypto.randomUUID(), leaf(), 100, null), [], "not from another conversation");
+      assert.ok(rows.every((row) => row.summary === null));
+    });
+
+    it("reaches the root when the budget allows, and finds nothing for another user", async () => {
+      const rows = await repository.walkForContext(conversationId, leaf(), 10_000_000, null);
+      assert.equal(rows.length, MESSAGE_COUNT);
+      assert.equal(rows.at(-1)!.parentId, null);
+      assert.equal(rows.at(-1)!.totalTokens, MESSAGE_COUNT * TOKENS_PER_MESSAGE);
+      assert.deepEqual(await otherRepository.walkForContext(conversationId, leaf(), 10_000_000, null), []);
+    });
+
+    it("an answer still streaming costs nothing", async () => {
+      await database("messages").where({ id: leaf() }).update({ status: "streaming" });
+      try {
+        const rows = await repository.walkForContext(conversationId, leaf(), 3 * TOKENS_PER_MESSAGE, null);
+        assert.deepEqual(
+          rows.map((row) => row.totalTokens),
+          [0, TOKENS_PER_MESSAGE, 2 * TOKENS_PER_MESSAGE, 3 * TOKENS_PER_MESSAGE],
+        );
+      } finally {
+        await database("messages").where({ id: leaf() }).update({ status: "complete" });
+      }
+    });
+
+    it("left-joins the summaries of the walk's key on the rows walked, and the summary walk stops at one", async () => {
+      const covered = ids[MESSAGE_COUNT - 6]!;
+      const summaries = new SummaryRepository(database, repository.userId);
+      const stored = await summaries.insert({
+        ...key,
+        coversThroughMessageId: covered,
+        content: "What came before",
+        tokenEstimate: 8,
+        messageCount: 990,
+        leftOutCount: depthOf(covered) - 990,
+        createdAt: 1,
+      });
+      // the same key again keeps the first
+      const again = await summaries.insert({
+        ...key,
+        coversThroughMessageId: covered,
+        content: "other",
+        tokenEstimate: 5,
+        messageCount: 1,
+        leftOutCount: 0,
+        createdAt: 2,
+      });
+      assert.equal(again.id, stored.id);
+      assert.equal(again.content, "What came before");
+
+      const walked = await repository.walkForContext(conversationId, leaf(), 10 * TOKENS_PER_MESSAGE, key);
+      const withSummary = walked.filter((row) => row.summary !== null);
+      assert.deepEqual(
+        withSummary.map((row) => [row.id, row.summary!.id, row.summary!.content, row.summary!.messageCount]),
+        [[covered, stored.id, "What came before", 990]],
+      );
+      const otherKey = await repository.walkForContext(conversationId, leaf(), 10 * TOKENS_PER_MESSAGE, {
+        ...key,
+        promptVersion: "summary-v0",
+      });
+      assert.ok(
+        otherKey.every((row) => row.summary === null),
+        "another prompt version's summaries do not count",
+      );
+
+      const forSummary = await repository.walkForSummary(conversationId, leaf(), 10_000_000, key);
+      assert.deepEqual(
+        forSummary.map((row) => row.id),
+        ids.slice(MESSAGE_COUNT - 6).reverse(),
+        "stops at the summarised message, which it includes",
+      );
+      assert.equal(forSummary.at(-1)!.summary!.id, stored.id);
+      assert.equal((await summaries.findById(stored.id))?.content, "What came before");
+      assert.equal(await new SummaryRepository(database, otherRepository.userId).findById(stored.id), undefined);
+    });
+
+    it("pages a branch: at most `limit` messages up from one, oldest first, only within the conversation", async () => {
+      const newest = await repository.loadBranchPage(conversationId, leaf(), 50);
+      assert.deepEqual(
+        newest.map((row) => row.id),
+        ids.slice(-50),
+      );
+      assert.equal(newest[0]!.depth, MESSAGE_COUNT - 49);
+      const top = await repository.loadBranchPage(conversationId, ids[9]!, 50);
+      assert.deepEqual(
+        top.map((row) => row.id),
+        ids.slice(0, 10),
+      );
+      assert.deepEqual(await repository.loadBranchPage(crypto.randomUUID(), leaf(), 50), []);
+      assert.deepEqual(await otherRepository.loadBranchPage(conversationId, leaf(), 50), []);
+    });
+
+    it("reads a stretch of a branch by depth, oldest first", async () => {
+      const stretch = await repository.loadStretch(leaf(), 10, 20);
+      assert.deepEqual(
+        stretch.map((row) => row.id),
+        ids.slice(9, 20),
+      );
+      assert.deepEqual(await otherRepository.loadStretch(leaf(), 10, 20), []);
+      const depths = await repository.findDepths([ids[0]!, leaf()]);
+      assert.equal(depths.get(ids[0]!), 1);
+      assert.equal(depths.get(leaf()), MESSAGE_COUNT);
+    });
+  });
+}
