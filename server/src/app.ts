@@ -8,13 +8,7 @@ import { errorMiddleware } from "./http/error-middleware";
 import { refuseNulCharacters } from "./http/refuse-nul-characters";
 import { requireJsonBody } from "./http/require-json-body";
 import type { Logger } from "./logger";
-import { accountRoutes } from "./routes/account-routes";
-import { adminUserRoutes } from "./routes/admin-user-routes";
-import { conversationRoutes } from "./routes/conversation-routes";
-import { messageRoutes } from "./routes/message-routes";
-import { metaRoutes } from "./routes/meta-routes";
-import { modelRoutes } from "./routes/model-routes";
-import { providerRoutes } from "./routes/provider-routes";
+import { mountApiRoutes } from "./routes/api-routes";
 import type { Services } from "./services/services";
 
 export interface AppDependencies {
@@ -54,17 +48,7 @@ export function createApp({ config, logger, services }: AppDependencies): Koa {
   app.use(refuseNulCharacters);
 
   const api = new Router({ prefix: API_PREFIX });
-  for (const router of [
-    metaRoutes(services),
-    accountRoutes(services, config),
-    adminUserRoutes(services),
-    providerRoutes(services),
-    modelRoutes(services),
-    conversationRoutes(services),
-    messageRoutes(services),
-  ]) {
-    api.use(router.routes());
-  }
+  mountApiRoutes(api, services, config);
   app.use(api.routes());
   app.use(
     api.allowedMethods({

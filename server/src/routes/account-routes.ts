@@ -1,20 +1,16 @@
-import Router from "@koa/router";
-import { modelIdSchema } from "../../../protocol/http/models";
 import { endpoints } from "../../../protocol/http/endpoints";
+import { modelIdSchema } from "../../../protocol/http/models";
 import type { Config } from "../config";
-import { requireMember, type AuthenticatedState } from "../http/auth-middleware";
+import type { Mount } from "../http/mount";
 import { RateLimiter } from "../http/rate-limiter";
 import { validate } from "../http/validate";
 import { nameKeyOf } from "../services/account-service";
 import type { Services } from "../services/services";
 
-// Other routers import it from here too (it lived here first).
-
 const minuteMs = 60_000;
 
 /** Sign-up, sign-in, token refresh, sign-out, password change and the user's own account (/me). */
-export function accountRoutes(services: Services, config: Config): Router {
-  const router = new Router();
+export function accountRoutes(mount: Mount, services: Services, config: Config): void {
   const accounts = services.accounts;
   // Password guessing is limited per client address and per account name, so neither one address
   // trying many names nor many addresses trying one name gets far.
@@ -22,52 +18,34 @@ export function accountRoutes(services: Services, config: Config): Router {
   const registerLimiter = new RateLimiter({ limit: config.authRateLimitPerMinute, windowMs: minuteMs, now: () => accounts.now() });
   const limitKeys = (ip: string, name: string) => [`ip:${ip}`, `name:${nameKeyOf(name)}`];
 
-  router.post(endpoints.register.path, async (context) => {
-    const request = validate(endpoints.register.request, context.request.body);
+  mount(endpoints.register, async ({ request, context }) => {
     registerLimiter.consume(limitKeys(context.ip, request.name));
     const result = await accounts.register(request);
-    if (result.kind === "session") {
-      context.status = 201;
-      context.body = result.session;
-    } else {
-      context.status = 202;
-      context.body = { user: result.user, status: "pending" };
-    }
+    if (result.kind === "session") return result.session;
+    // the account waits for an admin: accepted, not created
+    context.status = 202;
+    return { user: result.user, status: "pending" as const };
   });
 
-  router.post(endpoints.signIn.path, async (context) => {
-    const request = validate(endpoints.signIn.request, context.request.body);
+  mount(endpoints.signIn, ({ request, context }) => {
     signInLimiter.consume(limitKeys(context.ip, request.name));
-    context.body = await accounts.signIn(request);
+    return accounts.signIn(request);
   });
 
-  router.post(endpoints.refresh.path, async (context) => {
-    const request = validate(endpoints.refresh.request, context.request.body);
-    context.body = await accounts.refresh(request.refreshToken);
-  });
+  mount(endpoints.refresh, ({ request }) => accounts.refresh(request.refreshToken));
 
-  router.post(endpoints.signOut.path, async (context) => {
-    const request = validate(endpoints.signOut.request, context.request.body);
-    await accounts.signOut(request.refreshToken);
-    context.status = 204;
-  });
+  mount(endpoints.signOut, ({ request }) => accounts.signOut(request.refreshToken));
 
-  router.post<AuthenticatedState>(endpoints.changePassword.path, requireMember(services.accounts), async (context) => {
-    const request = validate(endpoints.changePassword.request, context.request.body);
+  mount(endpoints.changePassword, ({ request, user, context }) => {
     // Checking the current password is a password check too: limit it like sign-in, by account.
-    signInLimiter.consume(limitKeys(context.ip, context.state.user.name));
-    context.body = await accounts.changePassword(context.state.user.id, request);
+    signInLimiter.consume(limitKeys(context.ip, user.name));
+    return accounts.changePassword(user.id, request);
   });
 
-  router.get<AuthenticatedState>(endpoints.getMe.path, requireMember(services.accounts), async (context) => {
-    context.body = { user: await accounts.getUser(context.state.user.id) };
-  });
+  mount(endpoints.getMe, async ({ user }) => ({ user: await accounts.getUser(user.id) }));
 
-  router.patch<AuthenticatedState>(endpoints.updatePreferences.path, requireMember(services.accounts), async (context) => {
-    const request = validate(endpoints.updatePreferences.request, context.request.body);
+  mount(endpoints.updatePreferences, async ({ request, user }) => {
     const lastModelId = request.lastModelId === null ? null : validate(modelIdSchema, request.lastModelId);
-    context.body = { user: await accounts.updatePreferences(context.state.user.id, { lastModelId }) };
+    return { user: await accounts.updatePreferences(user.id, { lastModelId }) };
   });
-
-  return router;
 }

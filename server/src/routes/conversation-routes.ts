@@ -1,55 +1,33 @@
-import Router from "@koa/router";
 import { endpoints } from "../../../protocol/http/endpoints";
-import { requireMember, type AuthenticatedState } from "../http/auth-middleware";
-import { validate } from "../http/validate";
+import type { Mount } from "../http/mount";
 import type { Services } from "../services/services";
 
 /**
  * A member's conversations. Reads go to the conversation service; writes that involve a model or
  * a running answer (create with a model, switch model, delete, send) go to the generation service.
  */
-export function conversationRoutes(services: Services): Router {
-  const router = new Router();
-  const member = requireMember(services.accounts);
+export function conversationRoutes(mount: Mount, services: Services): void {
+  mount(endpoints.listConversations, ({ request, user }) => services.conversations.list(user.id, request));
 
-  router.get<AuthenticatedState>(endpoints.listConversations.path, member, async (context) => {
-    const query = validate(endpoints.listConversations.request, context.query);
-    context.body = await services.conversations.list(context.state.user.id, query);
-  });
+  mount(endpoints.createConversation, async ({ request, user }) => ({
+    conversation: await services.generation.createConversation(user.id, request),
+  }));
 
-  router.post<AuthenticatedState>(endpoints.createConversation.path, member, async (context) => {
-    const request = validate(endpoints.createConversation.request, context.request.body ?? {});
-    context.status = 201;
-    context.body = { conversation: await services.generation.createConversation(context.state.user.id, request) };
-  });
+  mount(endpoints.getConversation, ({ request, params, user }) =>
+    services.conversations.get(user.id, params.conversationId ?? "", request.limit),
+  );
 
-  router.get<AuthenticatedState>(endpoints.getConversation.path, member, async (context) => {
-    const query = validate(endpoints.getConversation.request, context.query);
-    context.body = await services.conversations.get(context.state.user.id, context.params.conversationId!, query.limit);
-  });
+  mount(endpoints.listMessages, ({ request, params, user }) =>
+    services.conversations.listMessages(user.id, params.conversationId ?? "", request),
+  );
 
-  router.get<AuthenticatedState>(endpoints.listMessages.path, member, async (context) => {
-    const query = validate(endpoints.listMessages.request, context.query);
-    context.body = await services.conversations.listMessages(context.state.user.id, context.params.conversationId!, query);
-  });
+  mount(endpoints.updateConversation, async ({ request, params, user }) => ({
+    conversation: await services.generation.updateConversation(user.id, params.conversationId ?? "", request),
+  }));
 
-  router.patch<AuthenticatedState>(endpoints.updateConversation.path, member, async (context) => {
-    const changes = validate(endpoints.updateConversation.request, context.request.body);
-    const conversationId = context.params.conversationId!;
-    context.body = { conversation: await services.generation.updateConversation(context.state.user.id, conversationId, changes) };
-  });
+  mount(endpoints.deleteConversation, ({ params, user }) => services.generation.deleteConversation(user.id, params.conversationId ?? ""));
 
-  router.delete<AuthenticatedState>(endpoints.deleteConversation.path, member, async (context) => {
-    await services.generation.deleteConversation(context.state.user.id, context.params.conversationId!);
-    context.status = 204;
-  });
-
-  router.post<AuthenticatedState>(endpoints.sendMessage.path, member, async (context) => {
-    const request = validate(endpoints.sendMessage.request, context.request.body);
-    const conversationId = context.params.conversationId!;
-    context.status = 202;
-    context.body = await services.generation.sendMessage(context.state.user.id, conversationId, request);
-  });
-
-  return router;
+  mount(endpoints.sendMessage, ({ request, params, user }) =>
+    services.generation.sendMessage(user.id, params.conversationId ?? "", request),
+  );
 }

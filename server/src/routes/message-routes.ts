@@ -1,26 +1,27 @@
-import Router from "@koa/router";
+import type Router from "@koa/router";
 import { endpoints, generationStreamPath } from "../../../protocol/http/endpoints";
 import { AppError } from "../domain/app-error";
 import { requireMember, type AuthenticatedState } from "../http/auth-middleware";
+import type { Mount } from "../http/mount";
 import { parseLastEventId, SseStream } from "../http/sse-stream";
-import { validate } from "../http/validate";
 import type { Services } from "../services/services";
 
 /** One message: read it, show what its request carried, stream its generation (SSE), stop it, regenerate it. */
-export function messageRoutes(services: Services): Router {
-  const router = new Router();
-  const member = requireMember(services.accounts);
+export function messageRoutes(mount: Mount, router: Router, services: Services): void {
+  mount(endpoints.getMessage, async ({ params, user }) => ({
+    message: await services.generation.getMessage(user.id, params.messageId ?? ""),
+  }));
 
-  router.get<AuthenticatedState>(endpoints.getMessage.path, member, async (context) => {
-    context.body = { message: await services.generation.getMessage(context.state.user.id, context.params.messageId!) };
-  });
+  mount(endpoints.getAnswerContext, ({ request, params, user }) => services.answerContexts.get(user.id, params.messageId ?? "", request));
 
-  router.get<AuthenticatedState>(endpoints.getAnswerContext.path, member, async (context) => {
-    const query = validate(endpoints.getAnswerContext.request, context.query);
-    context.body = await services.answerContexts.get(context.state.user.id, context.params.messageId!, query);
-  });
+  mount(endpoints.stopGeneration, async ({ params, user }) => ({
+    message: await services.generation.stop(user.id, params.messageId ?? ""),
+  }));
 
-  router.get<AuthenticatedState>(generationStreamPath, member, async (context) => {
+  mount(endpoints.regenerate, ({ request, params, user }) => services.generation.regenerate(user.id, params.messageId ?? "", request));
+
+  // Server-sent events, not JSON: the one route not described by an endpoint definition.
+  router.get<AuthenticatedState>(generationStreamPath, requireMember(services.accounts), async (context) => {
     const header = context.get("last-event-id") || undefined;
     const query = typeof context.query.lastEventId === "string" ? context.query.lastEventId : undefined;
     const afterSequence = parseLastEventId(header ?? query) ?? 0;
@@ -41,22 +42,4 @@ export function messageRoutes(services: Services): Router {
       end: () => sse.end(),
     });
   });
-
-  router.post<AuthenticatedState>(endpoints.stopGeneration.path, member, async (context) => {
-    validate(endpoints.stopGeneration.request, emptyToUndefined(context.request.body));
-    context.body = { message: await services.generation.stop(context.state.user.id, context.params.messageId!) };
-  });
-
-  router.post<AuthenticatedState>(endpoints.regenerate.path, member, async (context) => {
-    const request = validate(endpoints.regenerate.request, context.request.body ?? {});
-    context.status = 202;
-    context.body = await services.generation.regenerate(context.state.user.id, context.params.messageId!, request);
-  });
-
-  return router;
-}
-
-/** The body parser gives `{}` for a request without a body; both mean "nothing". */
-function emptyToUndefined(body: unknown): unknown {
-  return body !== null && typeof body === "object" && Object.keys(body).length === 0 ? undefined : body;
 }
