@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import net from "node:net";
+import { parseGenerationEvent } from "../../extension/src/server-client/parse-generation-event";
 import { ServerSentEventParser } from "../../extension/src/server-client/server-sent-event-parser";
 import type { TeamServerClient } from "../../extension/src/server-client/team-server-client";
 import { TeamServerError } from "../../extension/src/server-client/team-server-error";
@@ -26,6 +27,20 @@ describe("extension: server-sent event parser", () => {
       );
       assert.equal(parser.reconnectDelayMs, 2000);
     }
+  });
+
+  it("reads the summarising status event as a typed generation event", () => {
+    const parser = new ServerSentEventParser();
+    const [raw] = parser.push('id: 2\nevent: generation-status\ndata: {"phase":"summarising","messageCount":1240}\n\n');
+    assert.deepEqual(parseGenerationEvent(raw!), {
+      sequence: 2,
+      event: "generation-status",
+      data: { phase: "summarising", messageCount: 1240 },
+    });
+    assert.throws(
+      () => parseGenerationEvent({ event: "generation-status", data: '{"phase":"thinking"}', id: "3" }),
+      (error: unknown) => error instanceof TeamServerError && error.code === "invalid_response",
+    );
   });
 
   it("dispatches nothing for an event without data and keeps the last id across events", () => {

@@ -1,5 +1,11 @@
 import type { User } from "../../../protocol/http/accounts";
-import type { Conversation, ConversationListResponse, Message } from "../../../protocol/http/conversations";
+import {
+  MESSAGE_PAGE_DEFAULT,
+  type Conversation,
+  type ConversationDetailResponse,
+  type ConversationListResponse,
+  type Message,
+} from "../../../protocol/http/conversations";
 import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import type { Model } from "../../../protocol/http/models";
 import {
@@ -26,6 +32,16 @@ import { formatSelectionMessage, type CodeSelection } from "./format-selection-m
 import { toChatModel } from "./to-chat-model";
 
 export type CodeBlock = ChatCommandParams<"code/copy">;
+/** What an answer waits for before its first text (older messages being summarised), as the webview shows it. */
+export type AnswerStatus = NonNullable<ChatNotificationParams<"stream/status">["status"]>;
+
+/** Messages of the open conversation's newest page asked for when opening it. */
+export const NEWEST_PAGE_MESSAGES = MESSAGE_PAGE_DEFAULT;
+/**
+ * Past this many held messages (the newest page plus what was appended since) the session reads the
+ * newest page again once no answer of the conversation streams, so a long session stays bounded.
+ */
+export const HELD_MESSAGES_MAX = 2 * MESSAGE_PAGE_DEFAULT;
 export type HostCommand = ChatCommandParams<"host/run">["command"];
 
 /** What only VS Code can do; surfaces/ implements it. Tests leave parts out. */
@@ -63,6 +79,8 @@ interface TrackedAnswer {
   message: Message;
   /** Text received on this stream; after re-attaching from the start it catches up with the stored text first. */
   streamedText: string;
+  /** Set while the answer waits for its context (summarising); cleared by the first text or the end. */
+  status: AnswerStatus | null;
   controller: AbortController;
   finished: Promise<void>;
 }
@@ -95,6 +113,12 @@ export class ChatSession implements Disposable {
   private olderCursor: string | null = null;
   /** Messages on the open conversation's branch in all. */
   private branchMessageCount = 0;
+  /**
+   * Whether the server answered the last read of the newest page with at most the messages asked for.
+   * A server that returns the whole branch in one page gains nothing from being asked again.
+   */
+  private isServerPaging = false;
+  private isReReadingNewestPage = false;
   private models: Model[] = [];
   /** A model chosen while no conversation is open: the next new conversation uses it. */
   private preferredModelId: string | null = null;
@@ -194,6 +218,16 @@ export class ChatSession implements Disposable {
   /** A model's label for the tree ("the model last used"); the id's name part when the catalog does not know it. */
   modelLabel(modelId: string | null): string | undefined {
     return modelId ? toChatModel(modelId, this.models).label : undefined;
+  }
+
+  /** The newest answer of the open conversation the session holds (Show Context of the last answer). */
+  get lastAnswerId(): string | null {
+    return this.messages.findLast((message) => message.role === "assistant")?.id ?? null;
+  }
+
+  /** The open conversation's title, when `conversationId` is the open one. */
+  conversationTitle(conversationId: string): string | undefined {
+    return this.conversation?.id === conversationId ? this.conversation.title : undefined;
   }
 
   /** Ids of answers whose stream this session is consuming. */
@@ -360,7 +394,7 @@ export class ChatSession implements Disposable {
     return {
       handleMessage: (message) => this.handleMessage(view, message),
       visibilityChanged: () => {
-        if (view.isVisible) view.sendSnapshot(this.snapshot());
+        if (view.isVisible) this.sendSnapshot(view, this.snapshot());
       },
       dispose: () => {
         this.views.delete(view);
@@ -428,7 +462,17 @@ export class ChatSession implements Disposable {
         this.conversationToRestore = restoredConversationId;
       }
     }
-    view.sendSnapshot(this.snapshot());
+    this.sendSnapshot(view, this.snapshot());
+  }
+
+  /** A snapshot, then the status of answers still waiting for their context (the snapshot has no place for it). */
+  private sendSnapshot(view: ChatViewChannel, snapshot: ChatSnapshot): void {
+    view.sendSnapshot(snapshot);
+    for (const answer of this.answers.values()) {
+      if (answer.status && this.isInOpenConversation(answer.message)) {
+        view.notify("stream/status", { messageId: answer.message.id, status: { ...answer.status } });
+      }
+    }
   }
 
   private broadcast<Name extends ChatNotificationName>(method: Name, params: ChatNotificationParams<Name>): void {
@@ -438,7 +482,7 @@ export class ChatSession implements Disposable {
   private broadcastSnapshot(): void {
     if (this.views.size === 0) return;
     const snapshot = this.snapshot();
-    for (const view of this.views) view.sendSnapshot(snapshot);
+    for (const view of this.views) this.sendSnapshot(view, snapshot);
   }
 
   showBanner(banner: Banner | null): void {
@@ -452,14 +496,53 @@ export class ChatSession implements Disposable {
   async openConversation(conversationId: string): Promise<ChatSnapshot> {
     this.requireReady();
     const previousModelId = this.activeModelId;
-    const detail = await this.client.call("getConversation", { params: { conversationId } });
+    const detail = await this.readNewestPage(conversationId);
+    this.holdNewestPage(detail);
+    this.broadcastSnapshot();
+    if (this.activeModelId !== previousModelId) this.activeModelChanged.fire(this.activeModel);
+    return this.snapshot();
+  }
+
+  private readNewestPage(conversationId: string): Promise<ConversationDetailResponse> {
+    return this.client.call("getConversation", { params: { conversationId }, query: { limit: NEWEST_PAGE_MESSAGES } });
+  }
+
+  /** Takes the server's newest page as what the session holds; answers still streaming keep their tracked object. */
+  private holdNewestPage(detail: ConversationDetailResponse): void {
     this.conversation = detail.conversation;
     this.messages = detail.messages.map((message) => this.answers.get(message.id)?.message ?? this.trackAnswer(message));
     this.olderCursor = detail.olderCursor;
     this.branchMessageCount = detail.branchMessageCount;
-    this.broadcastSnapshot();
-    if (this.activeModelId !== previousModelId) this.activeModelChanged.fire(this.activeModel);
-    return this.snapshot();
+    this.isServerPaging = detail.messages.length <= NEWEST_PAGE_MESSAGES;
+  }
+
+  /**
+   * Once the held messages pass HELD_MESSAGES_MAX and no answer of the open conversation streams, the
+   * newest page is read again: the views keep what they show (they hold their own older pages), the
+   * next snapshot carries the shorter page and its cursor.
+   */
+  private async trimHeldMessages(): Promise<void> {
+    const conversationId = this.conversation?.id;
+    if (!conversationId || this.isReReadingNewestPage || !this.isServerPaging || this.messages.length <= HELD_MESSAGES_MAX) return;
+    if ([...this.answers.values()].some((answer) => answer.message.conversationId === conversationId)) return;
+    this.isReReadingNewestPage = true;
+    try {
+      const detail = await this.readNewestPage(conversationId);
+      // Sends made meanwhile appended after the page's last message: keep them. Anything else that
+      // changed the held messages (a retry, another conversation) leaves that message out: drop the page.
+      const pageLeafId = detail.messages.at(-1)?.id;
+      const leafIndex = this.messages.findIndex((message) => message.id === pageLeafId);
+      if (this.conversation?.id !== conversationId || leafIndex === -1) return;
+      const appendedSince = this.messages.slice(leafIndex + 1);
+      const branchMessageCount = this.branchMessageCount;
+      this.holdNewestPage(detail);
+      this.messages.push(...appendedSince);
+      this.branchMessageCount = branchMessageCount;
+    } catch (error) {
+      this.log("Could not read the newest page of the conversation again", error);
+    } finally {
+      this.isReReadingNewestPage = false;
+    }
   }
 
   /** Shows an empty chat; the conversation is created with the first message. */
@@ -474,9 +557,21 @@ export class ChatSession implements Disposable {
     if (this.activeModelId !== previousModelId) this.activeModelChanged.fire(this.activeModel);
   }
 
-  /** A page of the open conversation's branch above the one the view holds. */
+  /**
+   * A page of the open conversation's branch above the one the view holds. The session keeps none of
+   * it: older pages live in the view that scrolled to them.
+   */
   async loadOlderMessages(conversationId: string, cursor: string): Promise<{ messages: Message[]; olderCursor: string | null }> {
     this.requireReady();
+    if (conversationId !== this.conversation?.id) {
+      // A view that still shows a conversation another view (or the tree) replaced: its cursor would
+      // page through a branch nobody shows any more.
+      throw new TeamServerError(
+        409,
+        "conflict",
+        "Older messages can only be loaded for the open conversation, and another conversation is open now.",
+      );
+    }
     return this.client.call("listMessages", { params: { conversationId }, query: { cursor } });
   }
 
@@ -530,6 +625,7 @@ export class ChatSession implements Disposable {
         this.messages = [];
         this.olderCursor = null;
         this.branchMessageCount = 0;
+        this.isServerPaging = true;
         isNewConversation = true;
       }
     }
@@ -562,14 +658,16 @@ export class ChatSession implements Disposable {
     const response = await this.client.call("regenerate", { params: { messageId }, body: modelId ? { modelId } : {} });
     const assistantMessage = this.trackAnswer(response.assistantMessage);
     if (this.conversation?.id === response.conversation.id) {
-      this.conversation = response.conversation;
       const index = this.messages.findIndex((message) => message.id === messageId);
-      if (index === -1) {
-        this.messages.push(assistantMessage);
-        this.branchMessageCount += 1;
-      } else {
+      if (index > 0) {
+        // The new answer replaces the retried one and everything after it; its question is held too.
+        this.conversation = response.conversation;
         this.branchMessageCount -= this.messages.length - index - 1;
         this.messages.splice(index, this.messages.length - index, assistantMessage);
+      } else {
+        // The retried answer is in an older page (or opens the held one): how many messages the new
+        // branch has, and the cursor above it, only the server knows.
+        this.holdNewestPage(await this.readNewestPage(response.conversation.id));
       }
       this.broadcastSnapshot();
     }
@@ -650,6 +748,7 @@ export class ChatSession implements Disposable {
     const tracked: TrackedAnswer = {
       message: { ...message },
       streamedText: "",
+      status: null,
       controller: new AbortController(),
       finished: Promise.resolve(),
     };
@@ -669,7 +768,11 @@ export class ChatSession implements Disposable {
             answer.message.provider = event.data.provider;
             answer.message.modelId = event.data.modelId;
             break;
+          case "generation-status":
+            this.setAnswerStatus(answer, { phase: event.data.phase, messageCount: event.data.messageCount });
+            break;
           case "text-delta":
+            this.setAnswerStatus(answer, null);
             this.appendStreamedText(answer, event.data.text);
             break;
           case "usage":
@@ -687,8 +790,18 @@ export class ChatSession implements Disposable {
       this.log(`The stream of answer ${messageId} failed`, error);
       await this.recoverLostStream(answer, error);
     } finally {
+      // However the stream ended, nothing is being prepared for it any more.
+      this.setAnswerStatus(answer, null);
       if (this.answers.get(messageId) === answer) this.answers.delete(messageId);
     }
+  }
+
+  /** Tells the views what the answer waits for (or that it no longer waits), once per change. */
+  private setAnswerStatus(answer: TrackedAnswer, status: AnswerStatus | null): void {
+    if (answer.status === null && status === null) return;
+    answer.status = status;
+    if (this.isDisposed || !this.isInOpenConversation(answer.message)) return;
+    this.broadcast("stream/status", { messageId: answer.message.id, status: status ? { ...status } : null });
   }
 
   /**
@@ -717,9 +830,11 @@ export class ChatSession implements Disposable {
     if (this.answers.get(finalMessage.id) === answer) this.answers.delete(finalMessage.id);
     if (!wasStreaming) return; // a stop answered before the stream's own final event
     answer.controller.abort();
+    this.setAnswerStatus(answer, null);
     if (this.isInOpenConversation(answer.message)) this.broadcast("message/updated", { message: { ...answer.message } });
     this.conversationsChanged.fire();
     this.answerFinished.fire({ ...answer.message });
+    if (this.isInOpenConversation(answer.message)) void this.trimHeldMessages();
   }
 
   /** The stream could not be resumed: take the stored state, or say plainly that the answer continues on the server. */

@@ -98,6 +98,7 @@ export class TeamServerClient {
   private readonly streamRetry: StreamRetryOptions;
   private session: StoredSession | undefined;
   private hasRestored = false;
+  private restoring: Promise<void> | undefined;
   private refreshing: Promise<string> | undefined;
   private hasReportedExpiry = false;
   private readonly sessionChanged = new EventEmitter<StoredSession | undefined>();
@@ -146,14 +147,22 @@ export class TeamServerClient {
   /** Loads the stored session of this server (once; later calls return the current one). */
   async restoreSession(): Promise<StoredSession | undefined> {
     if (this.hasRestored) return this.session;
-    this.hasRestored = true;
+    // Calls made at the same time share one read: a second caller must not see "no session" while the first still reads.
+    this.restoring ??= this.readStoredSession().finally(() => {
+      this.hasRestored = true;
+      this.restoring = undefined;
+    });
+    await this.restoring;
+    return this.session;
+  }
+
+  private async readStoredSession(): Promise<void> {
     const stored = await this.tokenStore.get();
-    if (stored && normalizeServerUrl(stored.serverUrl) === this.serverUrlValue && !this.session) {
+    if (stored && normalizeServerUrl(stored.serverUrl) === this.serverUrlValue && !this.session && !this.hasRestored) {
       this.session = stored;
       this.hasReportedExpiry = false;
       this.sessionChanged.fire(stored);
     }
-    return this.session;
   }
 
   /**
