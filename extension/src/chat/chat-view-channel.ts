@@ -135,7 +135,7 @@ export class ChatViewChannel {
   }
 }
 
-/** A channel used only to post (the batching tests): every request is answered as unknown. */
+/** Without handlers (a channel only posted to, as in the batching tests) every request fails and commands do nothing. */
 function unhandledRequests(): RequestHandlers<ChatProtocol> {
   const refuse = () => Promise.reject(new Error("This view handles no requests"));
   return Object.fromEntries(Object.keys(chatRequests).map((name) => [name, refuse])) as unknown as RequestHandlers<ChatProtocol>;
