@@ -2,11 +2,28 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Page } from "playwright-core";
+import { chromium, type Browser, type CDPSession, type Frame, type FrameLocator, type Page } from "playwright-core";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../tools/vscode-host/code-server-process";
 import { ensureVscodeHost, REPO_ROOT } from "../tools/vscode-host/provision";
-import { closeWorkbench, openViewContainer, openWorkbench, runCommand, statusBarItem } from "../tools/vscode-host/workbench-driver";
-import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../tools/harness/team-environment";
+import { packageTimingProbe, readTimingProbe } from "../tools/vscode-host/timing-probe";
+import { TIMING_PROBE_FILE_VARIABLE, type TimingProbeRecord } from "../tools/vscode-host/timing-probe-record";
+import {
+  CHROMIUM_ARGS,
+  chromiumExecutable,
+  closeWorkbench,
+  openViewContainer,
+  openWorkbench,
+  runCommand,
+  statusBarItem,
+  treeRows,
+} from "../tools/vscode-host/workbench-driver";
+import {
+  ADMIN_NAME,
+  ADMIN_PASSWORD,
+  seedLongConversation,
+  startTeamEnvironment,
+  type TeamEnvironment,
+} from "../tools/harness/team-environment";
 import {
   answerInputBox,
   chatParts,
@@ -19,20 +36,110 @@ import {
 import { formatMs, percentile } from "./statistics";
 
 /**
- * Extension benchmark, in a real VS Code (code-server) with the `.vsix` a member installs:
- * the package's size, activation time as the extension logs it, and the time from pressing
- * Enter in the chat composer to the first token visible in the webview, against zero-delay fakes.
+ * Extension benchmark, in a real VS Code (code-server) with the `.vsix` a member installs: the
+ * package's size, activation time as the extension logs it, Enter → first token visible, opening a
+ * 10,000-message conversation to its first paint, and the webview's heap after scrolling through it.
+ *
+ * Timings are taken where things happen, never by polling from Playwright: the webview stamps the
+ * key press, each message from the host and the animation frame that shows the result; a timing
+ * probe extension installed beside Juggler (tools/vscode-host/timing-probe-extension.ts) stamps the
+ * extension host's steps. Both use the wall clock (performance.timeOrigin + performance.now()), so
+ * their stamps line up. Each figure is checked once by a second method: the benchmark process's own
+ * clock, from just before it sends the key press or click (CDP) to a call the webview makes at the
+ * measured frame (an exposed binding), which can only be longer by the two hops.
  */
 
 const SEND_SAMPLES = 30;
+const WARM_UP_SENDS = 3;
 const RELOADS_FOR_ACTIVATION = 5;
+const OPEN_SAMPLES = 5;
+const LONG_CONVERSATION_MESSAGES = 10_000;
+const LONG_CONVERSATION_TITLE = "Ten thousand messages (benchmark)";
+/**
+ * What the fakes answer while sends are measured: a short Markdown answer. Not the `echo` reply:
+ * each echo quotes the whole conversation, the earlier echoes included (JSON-escaped), so in one
+ * conversation the answers double with every send (0.4 K, 0.8 K … 800 K characters) until the window
+ * fitting drops them, and "first token" then timed building a 200,000-token context and rendering
+ * hundreds of kilobytes — what inflated this figure before (589 ms p50, 4,216 ms p95).
+ */
+const BENCH_REPLY = [
+  "Use a **debounce**: wait until the input has been quiet for a moment, then search once.",
+  "",
+  "```typescript",
+  "let timer: ReturnType<typeof setTimeout> | undefined;",
+  "input.addEventListener('input', () => {",
+  "  clearTimeout(timer);",
+  "  timer = setTimeout(() => search(input.value), 250);",
+  "});",
+  "```",
+  "",
+  "250 ms feels instant to people and saves most of the requests.",
+].join("\n");
+/** How far the heap measurement scrolls up per step (two animation frames). */
+const SCROLL_SCREENS_PER_STEP = 5;
+/** The binding the webview calls at a measured frame; the benchmark process stamps its arrival. */
+const MARK_BINDING = "jugglerBenchmarkMark";
+
+export interface SendSample {
+  /** In the webview: Enter keydown → the animation frame that shows the answer's first text. */
+  enterToFrameMs: number;
+  /** Second method, the benchmark's clock: the key press sent → the webview's call at that frame arrived. */
+  outsideMs: number;
+  /** The steps in between (webview and extension host stamps). */
+  keydownToHostMs: number;
+  hostToAcceptedMs: number;
+  acceptedToFirstDeltaMs: number;
+  firstDeltaToWebviewMs: number;
+  webviewToDomMs: number;
+  domToFrameMs: number;
+}
+
+export interface OpenSample {
+  /** Extension host starts opening → the webview's animation frame showing the newest message. */
+  hostToFrameMs: number;
+  /** Second method: the click on the tree row sent → the webview's call at that frame arrived. */
+  outsideMs: number;
+  /** Extension host: reading the newest page and posting the snapshot. */
+  hostReadAndPostMs: number;
+  /** Snapshot posted → it arrived in the webview. */
+  postToWebviewMs: number;
+  /** Snapshot arrived → the frame that shows it. */
+  webviewToFrameMs: number;
+  /** Messages in the snapshot. */
+  snapshotMessages: number;
+}
+
+export interface HeapMeasurement {
+  /** performance.memory.usedJSHeapSize in the chat webview after a forced GC (precise memory info on). */
+  performanceMemoryBytes: number;
+  /** Second method: CDP Runtime.getHeapUsage (usedSize) after HeapProfiler.collectGarbage. */
+  cdpUsedBytes: number;
+  /** Whether the webview has a process (and heap) of its own; if not, both figures include the workbench's. */
+  isOutOfProcess: boolean;
+  /** Articles in the webview's DOM, and elements in all. */
+  articleCount: number;
+  domNodeCount: number;
+}
+
+export interface HeapFigures {
+  /** An empty chat, before the long conversation was opened. */
+  before: HeapMeasurement;
+  /** After scrolling from the newest to the first message. */
+  after: HeapMeasurement;
+  scrollMs: number;
+  scrollSteps: number;
+  /** Whether the scrolling reached the first message (within 10 minutes). */
+  isAtFirstMessage: boolean;
+}
 
 export interface ExtensionBenchResult {
   vsixBytes: number;
   vsixFiles: number;
   /** Per window load: [bundle load ms, activate ms]. */
   activations: Array<{ loadMs: number; activateMs: number }>;
-  firstTokenVisibleMs: number[];
+  sends: SendSample[];
+  opens: OpenSample[];
+  heap: HeapFigures;
 }
 
 function packageExtension(folder: string): { vsix: string; bytes: number; files: number } {
@@ -77,20 +184,71 @@ async function signIn(page: Page, serverUrl: string): Promise<void> {
   await answerInputBox(page, "password", ADMIN_PASSWORD);
 }
 
+/** The wall clock, in milliseconds with a fraction (the clock the webview and the probe use). */
+function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * tsx compiles this file with esbuild's keepNames, which wraps every named function (also `const f =
+ * () => …`) in a call to a module-level `__name` helper; functions handed to `evaluate` run in the
+ * page, where that helper does not exist. This puts an equivalent one there.
+ */
+async function allowNamedFunctions(frame: FrameLocator): Promise<void> {
+  await frame.locator(":root").evaluate("globalThis.__name ??= (target) => target");
+}
+
+/** The Frame object behind a FrameLocator's content (for CDP sessions). */
+async function contentFrameOf(locator: FrameLocator): Promise<Frame> {
+  const handle = await locator.locator(":root").elementHandle();
+  const frame = await handle?.ownerFrame();
+  if (!frame) throw new Error("The webview has no frame");
+  return frame;
+}
+
 export async function runExtensionBench(log: (line: string) => void): Promise<ExtensionBenchResult> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-bench-extension-"));
+  const probeFile = path.join(folder, "timing-probe.jsonl");
   let team: TeamEnvironment | undefined;
   let codeServer: CodeServer | undefined;
+  let browser: Browser | undefined;
   let page: Page | undefined;
   try {
-    log("building and packaging the extension…");
+    log("building and packaging the extension and the timing probe…");
     const packaged = packageExtension(folder);
+    const probe = await packageTimingProbe(folder);
     const host = await ensureVscodeHost({ log });
     team = await startTeamEnvironment({ withAdmin: true });
-    codeServer = await startCodeServer({ host, installExtensions: [packaged.vsix], settings: { "juggler.serverUrl": team.server.url } });
+    log(`writing a ${LONG_CONVERSATION_MESSAGES.toLocaleString("en-US")}-message conversation…`);
+    const admin = await team.server.request("POST", "/auth/sign-in", { body: { name: ADMIN_NAME, password: ADMIN_PASSWORD } });
+    await seedLongConversation(team.server, {
+      userId: admin.body.user.id as string,
+      messageCount: LONG_CONVERSATION_MESSAGES,
+      modelId: team.admin!.models.groq[0]!,
+      title: LONG_CONVERSATION_TITLE,
+    });
+    codeServer = await startCodeServer({
+      host,
+      installExtensions: [packaged.vsix, probe],
+      settings: { "juggler.serverUrl": team.server.url },
+      env: { [TIMING_PROBE_FILE_VARIABLE]: probeFile },
+    });
     const workspace = path.join(folder, "workspace");
     fs.mkdirSync(workspace);
-    page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
+    // Precise memory figures and gc() for the heap measurement; otherwise the journey's flags.
+    browser = await chromium.launch({
+      executablePath: chromiumExecutable(),
+      headless: true,
+      args: [...CHROMIUM_ARGS, "--enable-precise-memory-info", "--js-flags=--expose-gc"],
+    });
+    const marks: Array<{ label: string; atMs: number }> = [];
+    page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), {
+      browser,
+      viewport: { width: 1400, height: 900 },
+      beforeNavigate: async (created) => {
+        await created.exposeBinding(MARK_BINDING, (_source, label: string) => marks.push({ label, atMs: wallClockMs() }));
+      },
+    });
     log("signing in…");
     await signIn(page, team.server.url);
     await statusBarItem(page, /\$\(hubot\)|Claude|llama|qwen/i)
@@ -110,87 +268,323 @@ export async function runExtensionBench(log: (line: string) => void): Promise<Ex
       );
     }
 
-    log(`first token visible, ${SEND_SAMPLES} sends…`);
+    log(`Enter → first token, ${SEND_SAMPLES} sends…`);
     await openViewContainer(page, "Juggler");
     const chat = await findWebview(page, ".chat-app");
-    const { composer, completeAnswers } = chatParts(chat);
-    const firstTokenVisibleMs: number[] = [];
-    for (let sample = 0; sample < SEND_SAMPLES + 3; sample++) {
-      const answersBefore = await completeAnswers.count();
-      await composer.click();
-      await composer.fill(`Benchmark question ${sample}`);
-      // Measured inside the webview, with its own clock: from the Enter keydown to the first text
-      // of a new answer in the DOM (what a person sees), through host, server, provider and back.
-      // Installed and awaited before the key is pressed, so the keydown cannot be missed.
-      await chat.locator(".chat-app").evaluate((root) => {
-        (window as unknown as { jugglerFirstToken: Promise<number> }).jugglerFirstToken = new Promise<number>((resolve, reject) => {
-          const textarea = root.querySelector("vscode-textarea.composer__input")?.shadowRoot?.querySelector("textarea") ?? null;
-          // by message id: a full snapshot may re-render the earlier answers as new elements
-          const known = new Set(
-            [...root.querySelectorAll<HTMLElement>("article.message--assistant")].map((answer) => answer.dataset.messageId),
-          );
-          let pressedAt = 0;
-          // no named function expressions here: tsx would wrap them in a helper the page lacks
-          (textarea ?? root).addEventListener(
-            "keydown",
-            (event) => {
-              if ((event as KeyboardEvent).key === "Enter") pressedAt = performance.now();
-            },
-            { capture: true },
-          );
-          const observer = new MutationObserver(() => {
-            if (pressedAt === 0) return;
-            for (const answer of root.querySelectorAll<HTMLElement>("article.message--assistant")) {
-              if (known.has(answer.dataset.messageId)) continue;
-              if ((answer.querySelector(".message__body")?.textContent ?? "").trim().length > 0) {
-                observer.disconnect();
-                resolve(performance.now() - pressedAt);
-                return;
-              }
-            }
-          });
-          observer.observe(root, { childList: true, subtree: true, characterData: true });
-          setTimeout(() => reject(new Error("no answer text within 30 s")), 30_000);
-        });
-      });
-      await composer.press("Enter");
-      const measured = chat
-        .locator(".chat-app")
-        .evaluate(() => (window as unknown as { jugglerFirstToken: Promise<number> }).jugglerFirstToken);
-      const elapsed = await measured;
-      // the first three are warm-up (JIT, connection set-up)
-      if (sample >= 3) firstTokenVisibleMs.push(elapsed);
-      await waitUntil("the answer to complete", async () => (await completeAnswers.count()) > answersBefore);
+    await waitUntil("the timing probe", async () => readTimingProbe(probeFile).some((record) => record.event === "probe-ready"), 60_000);
+    for (const fake of [team.fakes.anthropic, team.fakes.groq, team.fakes.ollama]) fake.setReply({ text: BENCH_REPLY });
+    const sends: SendSample[] = [];
+    for (let sample = 0; sample < SEND_SAMPLES + WARM_UP_SENDS; sample++) {
+      const measured = await measureSend(page, chat, `Benchmark question ${sample}`, probeFile, marks);
+      log(`send ${sample}: ${describeSample(measured)}`);
+      if (sample >= WARM_UP_SENDS) sends.push(measured);
     }
+
+    log(`opening the ${LONG_CONVERSATION_MESSAGES.toLocaleString("en-US")}-message conversation, ${OPEN_SAMPLES} times…`);
+    await runCommand(page, "Juggler: Refresh Conversations");
+    await runCommand(page, "Juggler: New Conversation");
+    await waitUntil("an empty chat", async () => (await chatParts(chat).messages.count()) === 0);
+    const heapBefore = await measureHeap(page, chat);
+    log(`webview frame ${new URL((await contentFrameOf(chat)).url()).origin}, workbench ${new URL(page.url()).origin}`);
+    const opens: OpenSample[] = [];
+    for (let sample = 0; sample < OPEN_SAMPLES; sample++) {
+      const measured = await measureOpen(page, chat, probeFile, marks);
+      log(`open ${sample}: ${describeSample(measured)}`);
+      opens.push(measured);
+    }
+
+    log("scrolling through all of it, then the webview's heap…");
+    const heap = await measureHeapAfterScrolling(page, chat, heapBefore);
 
     return {
       vsixBytes: packaged.bytes,
       vsixFiles: packaged.files,
       activations: readActivationLines(codeServer.userDataDir),
-      firstTokenVisibleMs,
+      sends,
+      opens,
+      heap,
     };
   } finally {
     if (page) await closeWorkbench(page).catch(() => undefined);
+    await browser?.close().catch(() => undefined);
     await codeServer?.stop({ removeLog: true }).catch(() => undefined);
     await team?.dispose().catch(() => undefined);
     fs.rmSync(folder, { recursive: true, force: true });
   }
 }
 
+/** Stamps the webview takes for one send (wall clock, ms). */
+interface WebviewSendStamps {
+  keydownAtMs: number;
+  assistantMessageId: string;
+  textMessageAtMs: number;
+  domAtMs: number;
+  frameAtMs: number;
+}
+
+async function measureSend(
+  page: Page,
+  chat: FrameLocator,
+  question: string,
+  probeFile: string,
+  marks: Array<{ label: string; atMs: number }>,
+) {
+  const { composer, completeAnswers } = chatParts(chat);
+  const answersBefore = await completeAnswers.count();
+  await composer.click();
+  await composer.fill(question);
+  const label = `send:${question}`;
+  await allowNamedFunctions(chat);
+  // Installed (and awaited) before the key goes out. Plain closures only: tsx would wrap named
+  // function expressions in a helper the page lacks.
+  await chat.locator(".chat-app").evaluate(
+    (root, { label, binding }) => {
+      const now = () => performance.timeOrigin + performance.now();
+      const stamps = { keydownAtMs: 0, assistantMessageId: "", textMessageAtMs: 0, domAtMs: 0, frameAtMs: 0 };
+      const state = window as unknown as { jugglerSend: Promise<typeof stamps> } & Record<string, (label: string) => void>;
+      state.jugglerSend = new Promise((resolve, reject) => {
+        const onKeydown = (event: KeyboardEvent) => {
+          if (event.key === "Enter" && stamps.keydownAtMs === 0) stamps.keydownAtMs = now();
+        };
+        const onMessage = (event: MessageEvent) => {
+          const data = event.data as { kind?: string; method?: string; params?: Record<string, unknown> };
+          if (data?.kind !== "notification") return;
+          if (data.method === "messages/appended" && !stamps.assistantMessageId) {
+            const messages = (data.params?.messages ?? []) as Array<{ id: string; role: string }>;
+            stamps.assistantMessageId = messages.find((message) => message.role === "assistant")?.id ?? "";
+          }
+          const params = data.params as { messageId?: string; text?: string; message?: { id: string; content: string } };
+          const isText =
+            (data.method === "stream/delta" && params.messageId === stamps.assistantMessageId && (params.text ?? "").length > 0) ||
+            (data.method === "message/updated" && params.message?.id === stamps.assistantMessageId && params.message.content.length > 0);
+          if (isText && stamps.assistantMessageId && stamps.textMessageAtMs === 0) stamps.textMessageAtMs = now();
+        };
+        window.addEventListener("keydown", onKeydown, { capture: true });
+        window.addEventListener("message", onMessage, { capture: true });
+        const observer = new MutationObserver(() => {
+          if (!stamps.assistantMessageId || stamps.domAtMs !== 0) return;
+          const body = root.querySelector(`article[data-message-id="${stamps.assistantMessageId}"] .message__body`);
+          if ((body?.textContent ?? "").trim().length === 0) return;
+          stamps.domAtMs = now();
+          observer.disconnect();
+          requestAnimationFrame(() => {
+            stamps.frameAtMs = now();
+            window.removeEventListener("keydown", onKeydown, { capture: true });
+            window.removeEventListener("message", onMessage, { capture: true });
+            state[binding]!(label);
+            resolve(stamps);
+          });
+        });
+        observer.observe(root, { childList: true, subtree: true, characterData: true });
+        setTimeout(() => reject(new Error("no answer text within 30 s")), 30_000);
+      });
+    },
+    { label, binding: MARK_BINDING },
+  );
+  // The composer has the focus: the key goes straight out over CDP, no locator checks in between.
+  const sentAtMs = wallClockMs();
+  await page.keyboard.press("Enter");
+  const stamps = (await chat
+    .locator(".chat-app")
+    .evaluate(() => (window as unknown as { jugglerSend: Promise<unknown> }).jugglerSend)) as WebviewSendStamps;
+  await waitUntil("the answer to complete", async () => (await completeAnswers.count()) > answersBefore);
+  const markAtMs = await waitForMark(marks, label);
+  const records = readTimingProbe(probeFile);
+  const start = findRecord(records, (record) => record.event === "send-start" && record.content === question);
+  const accepted = findRecord(
+    records,
+    (record) => record.event === "send-accepted" && record.assistantMessageId === stamps.assistantMessageId,
+  );
+  const firstDelta = findRecord(records, (record) => record.event === "first-delta" && record.messageId === stamps.assistantMessageId);
+  return {
+    enterToFrameMs: stamps.frameAtMs - stamps.keydownAtMs,
+    outsideMs: markAtMs - sentAtMs,
+    keydownToHostMs: start.atMs - stamps.keydownAtMs,
+    hostToAcceptedMs: accepted.atMs - start.atMs,
+    acceptedToFirstDeltaMs: firstDelta.atMs - accepted.atMs,
+    firstDeltaToWebviewMs: stamps.textMessageAtMs - firstDelta.atMs,
+    webviewToDomMs: stamps.domAtMs - stamps.textMessageAtMs,
+    domToFrameMs: stamps.frameAtMs - stamps.domAtMs,
+  } satisfies SendSample;
+}
+
+async function measureOpen(page: Page, chat: FrameLocator, probeFile: string, marks: Array<{ label: string; atMs: number }>) {
+  const parts = chatParts(chat);
+  await runCommand(page, "Juggler: New Conversation");
+  await waitUntil("an empty chat", async () => (await parts.messages.count()) === 0);
+  const row = treeRows(page, "Conversations").filter({ hasText: LONG_CONVERSATION_TITLE }).first();
+  await row.waitFor({ timeout: 30_000 });
+  const box = await row.boundingBox();
+  if (!box) throw new Error("The conversation's row has no box");
+  const label = `open:${Date.now()}`;
+  const newest = `Answer ${LONG_CONVERSATION_MESSAGES}:`;
+  await allowNamedFunctions(chat);
+  await chat.locator(".chat-app").evaluate(
+    (root, { label, binding, newest }) => {
+      const now = () => performance.timeOrigin + performance.now();
+      const stamps = { snapshotAtMs: 0, snapshotMessages: 0, domAtMs: 0, frameAtMs: 0 };
+      const state = window as unknown as { jugglerOpen: Promise<typeof stamps> } & Record<string, (label: string) => void>;
+      state.jugglerOpen = new Promise((resolve, reject) => {
+        const onMessage = (event: MessageEvent) => {
+          const data = event.data as { kind?: string; method?: string; params?: { messages?: unknown[]; conversation?: unknown } };
+          if (data?.kind === "notification" && data.method === "state/snapshot" && data.params?.conversation && stamps.snapshotAtMs === 0) {
+            stamps.snapshotAtMs = now();
+            stamps.snapshotMessages = data.params.messages?.length ?? 0;
+          }
+        };
+        window.addEventListener("message", onMessage, { capture: true });
+        const observer = new MutationObserver(() => {
+          if (stamps.domAtMs !== 0) return;
+          const articles = root.querySelectorAll("article.message");
+          const last = articles[articles.length - 1];
+          if (!last || !(last.textContent ?? "").includes(newest)) return;
+          stamps.domAtMs = now();
+          observer.disconnect();
+          requestAnimationFrame(() => {
+            stamps.frameAtMs = now();
+            window.removeEventListener("message", onMessage, { capture: true });
+            state[binding]!(label);
+            resolve(stamps);
+          });
+        });
+        observer.observe(root, { childList: true, subtree: true, characterData: true });
+        setTimeout(() => reject(new Error("the conversation did not show within 120 s")), 120_000);
+      });
+    },
+    { label, binding: MARK_BINDING, newest },
+  );
+  const clickedAtMs = wallClockMs();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  const stamps = (await chat.locator(".chat-app").evaluate(() => (window as unknown as { jugglerOpen: Promise<unknown> }).jugglerOpen)) as {
+    snapshotAtMs: number;
+    snapshotMessages: number;
+    domAtMs: number;
+    frameAtMs: number;
+  };
+  const markAtMs = await waitForMark(marks, label);
+  const records = readTimingProbe(probeFile).filter((record) => record.atMs >= clickedAtMs - 1);
+  const start = findRecord(records, (record) => record.event === "open-start");
+  const posted = findRecord(records, (record) => record.event === "open-posted");
+  return {
+    hostToFrameMs: stamps.frameAtMs - start.atMs,
+    outsideMs: markAtMs - clickedAtMs,
+    hostReadAndPostMs: posted.atMs - start.atMs,
+    postToWebviewMs: stamps.snapshotAtMs - posted.atMs,
+    webviewToFrameMs: stamps.frameAtMs - stamps.snapshotAtMs,
+    snapshotMessages: stamps.snapshotMessages,
+  } satisfies OpenSample;
+}
+
+/**
+ * Scrolls the open long conversation from its end to its first message a few screens per frame
+ * (older pages load on the way), then reads the webview's heap after a forced GC, two ways.
+ */
+async function measureHeapAfterScrolling(page: Page, chat: FrameLocator, before: HeapMeasurement): Promise<HeapFigures> {
+  const startedAt = Date.now();
+  await allowNamedFunctions(chat);
+  const scrolled = await chat.locator(".message-list").evaluate(
+    (list, { firstText, screensPerStep }) =>
+      new Promise<{ steps: number; isAtFirstMessage: boolean }>((resolve) => {
+        const deadline = performance.now() + 600_000;
+        let steps = 0;
+        const step = () => {
+          const first = [...list.querySelectorAll("article.message")].find((article) => (article.textContent ?? "").includes(firstText));
+          if ((first && list.scrollTop === 0) || performance.now() > deadline) {
+            resolve({ steps, isAtFirstMessage: first !== undefined && list.scrollTop === 0 });
+            return;
+          }
+          steps++;
+          list.scrollTop = Math.max(0, list.scrollTop - screensPerStep * list.clientHeight);
+          requestAnimationFrame(() => requestAnimationFrame(step));
+        };
+        step();
+      }),
+    { firstText: "Message 1: question 1 of a long conversation.", screensPerStep: SCROLL_SCREENS_PER_STEP },
+  );
+  const scrollMs = Date.now() - startedAt;
+  const after = await measureHeap(page, chat);
+  return { before, after, scrollMs, scrollSteps: scrolled.steps, isAtFirstMessage: scrolled.isAtFirstMessage };
+}
+
+/**
+ * The chat webview's JS heap after a forced GC, two ways: performance.memory in the webview (precise
+ * memory info is on) and CDP's Runtime.getHeapUsage. A webview served from the workbench's own site
+ * runs in the workbench's renderer and V8 isolate, so both figures then include the workbench: the
+ * growth between two measurements is what the conversation costs.
+ */
+async function measureHeap(page: Page, chat: FrameLocator): Promise<HeapMeasurement> {
+  const frame = await contentFrameOf(chat);
+  let session: CDPSession;
+  let isOutOfProcess = true;
+  try {
+    session = await page.context().newCDPSession(frame);
+  } catch {
+    isOutOfProcess = false;
+    session = await page.context().newCDPSession(page);
+  }
+  try {
+    await session.send("HeapProfiler.collectGarbage");
+    const cdpUsedBytes = (await session.send("Runtime.getHeapUsage")).usedSize;
+    const inPage = await frame.evaluate(() => ({
+      used: (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize,
+      articles: document.querySelectorAll("article.message").length,
+      nodes: document.getElementsByTagName("*").length,
+    }));
+    return { performanceMemoryBytes: inPage.used, cdpUsedBytes, isOutOfProcess, articleCount: inPage.articles, domNodeCount: inPage.nodes };
+  } finally {
+    await session.detach().catch(() => undefined);
+  }
+}
+
+function describeSample(sample: object): string {
+  return Object.entries(sample)
+    .map(([key, value]) => `${key.replace(/Ms$/, "")} ${typeof value === "number" ? formatMs(value) : String(value)}`)
+    .join(", ");
+}
+
+async function waitForMark(marks: Array<{ label: string; atMs: number }>, label: string): Promise<number> {
+  await waitUntil(`the webview's mark ${label}`, async () => marks.some((mark) => mark.label === label), 30_000);
+  return marks.find((mark) => mark.label === label)!.atMs;
+}
+
+function findRecord(records: TimingProbeRecord[], matches: (record: TimingProbeRecord) => boolean): TimingProbeRecord {
+  const record = records.findLast(matches);
+  if (!record) throw new Error("The timing probe did not record a step the benchmark expected");
+  return record;
+}
+
 export function formatExtensionBench(result: ExtensionBenchResult): string {
   const total = result.activations.map((activation) => activation.loadMs + activation.activateMs);
   const load = result.activations.map((activation) => activation.loadMs);
   const activate = result.activations.map((activation) => activation.activateMs);
+  const sends = result.sends;
+  const pick = <Sample>(samples: Sample[], key: keyof Sample) => samples.map((sample) => sample[key] as number);
+  const p50p95 = (values: number[]) => `${formatMs(percentile(values, 0.5))} / ${formatMs(percentile(values, 0.95))}`;
+  const p50 = (values: number[]) => formatMs(percentile(values, 0.5));
+  const opens = result.opens;
+  const heap = result.heap;
+  const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
   const lines = [
     "",
     "## Extension (in code-server 4.139 / VS Code 1.139, installed from the .vsix)",
+    "",
+    "Timestamps are taken in the webview and in the extension host (a timing probe extension), on the wall clock; the second",
+    "method is the benchmark process's clock from the CDP key press or click to a binding the webview calls at the measured frame.",
     "",
     "| measure | value | target |",
     "|---|---|---|",
     `| .vsix size | ${(result.vsixBytes / 1024).toFixed(0)} KiB (${result.vsixFiles} files) | ≤ 1 MB (Cline: 7.3 MB) |`,
     `| activation (bundle load + activate()), p50 / max over ${total.length} window loads | ${formatMs(percentile(total, 0.5))} / ${formatMs(Math.max(...total))} ms | ≤ 50 ms |`,
     `| of which bundle load p50 · activate() p50 | ${formatMs(percentile(load, 0.5))} · ${formatMs(percentile(activate, 0.5))} ms | |`,
-    `| Enter → first token visible in the webview, p50 / p95 over ${result.firstTokenVisibleMs.length} sends (zero-delay fake) | ${formatMs(percentile(result.firstTokenVisibleMs, 0.5))} / ${formatMs(percentile(result.firstTokenVisibleMs, 0.95))} ms | ≤ 100 ms |`,
+    `| Enter → first token visible (webview: keydown → the frame showing it), p50 / p95 over ${sends.length} sends, zero-delay fake | ${p50p95(pick(sends, "enterToFrameMs"))} ms | ≤ 100 ms |`,
+    `| the same, second method (benchmark clock: key sent → the webview's call at that frame) | ${p50p95(pick(sends, "outsideMs"))} ms | |`,
+    `| of which, p50: webview → host · server's 202 · to first delta in the host · host → webview (incl. ≤ 40 ms batching) · to DOM · to frame | ${p50(pick(sends, "keydownToHostMs"))} · ${p50(pick(sends, "hostToAcceptedMs"))} · ${p50(pick(sends, "acceptedToFirstDeltaMs"))} · ${p50(pick(sends, "firstDeltaToWebviewMs"))} · ${p50(pick(sends, "webviewToDomMs"))} · ${p50(pick(sends, "domToFrameMs"))} ms | |`,
+    `| open the ${LONG_CONVERSATION_MESSAGES.toLocaleString("en-US")}-message conversation → first paint (host starts → the frame showing the newest message), p50 / max over ${opens.length} | ${formatMs(percentile(pick(opens, "hostToFrameMs"), 0.5))} / ${formatMs(Math.max(...pick(opens, "hostToFrameMs")))} ms | ≤ 200 ms |`,
+    `| the same, second method (benchmark clock: click on the tree row → the webview's call at that frame) | ${formatMs(percentile(pick(opens, "outsideMs"), 0.5))} / ${formatMs(Math.max(...pick(opens, "outsideMs")))} ms | |`,
+    `| of which, p50: host reads the page and posts · post → webview · webview → frame; messages in the snapshot | ${p50(pick(opens, "hostReadAndPostMs"))} · ${p50(pick(opens, "postToWebviewMs"))} · ${p50(pick(opens, "webviewToFrameMs"))} ms; ${opens[0]?.snapshotMessages ?? "—"} | |`,
+    `| webview JS heap after scrolling through all ${LONG_CONVERSATION_MESSAGES.toLocaleString("en-US")} messages (performance.memory after GC)${heap.after.isOutOfProcess ? "" : ", includes the workbench (same process)"} | ${megabytes(heap.after.performanceMemoryBytes)} (empty chat before: ${megabytes(heap.before.performanceMemoryBytes)}; growth ${megabytes(heap.after.performanceMemoryBytes - heap.before.performanceMemoryBytes)}) | ≤ 100 MB |`,
+    `| the same, second method (CDP Runtime.getHeapUsage after HeapProfiler.collectGarbage) | ${megabytes(heap.after.cdpUsedBytes)} (before: ${megabytes(heap.before.cdpUsedBytes)}; growth ${megabytes(heap.after.cdpUsedBytes - heap.before.cdpUsedBytes)}) | |`,
+    `| webview DOM at the end: articles · elements; scrolling to the first message (${SCROLL_SCREENS_PER_STEP} screens per step) | ${heap.after.articleCount} · ${heap.after.domNodeCount}; ${heap.scrollSteps} steps in ${(heap.scrollMs / 1000).toFixed(1)} s${heap.isAtFirstMessage ? "" : ", did NOT reach it"} | |`,
   ];
   return lines.join("\n");
 }

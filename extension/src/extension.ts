@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { ChatSession } from "./chat/chat-session";
 import { TeamServerClient } from "./server-client/team-server-client";
 import { registerAccounts, signIn } from "./surfaces/accounts";
+import { registerShowContext, SHOW_CONTEXT_COMMAND } from "./surfaces/answer-context-provider";
 import { registerChatViews, type ChatViewProvider } from "./surfaces/chat-view";
 import { registerContextKeys } from "./surfaces/context-keys";
 import { registerConversationTree, type ConversationTreeProvider } from "./surfaces/conversation-tree";
@@ -48,6 +49,9 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
         void vscode.env.openExternal(vscode.Uri.parse(url, true));
       },
       pickModel: (): Promise<void> => pickModel(session),
+      showContext: async (messageId) => {
+        await vscode.commands.executeCommand(SHOW_CONTEXT_COMMAND, messageId);
+      },
       runHostCommand: async (command) => {
         if (command === "signIn") await signIn();
         else await vscode.commands.executeCommand("workbench.action.openSettings", `@ext:juggler.juggler`);
@@ -63,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerModelStatusBar(context, session);
   registerSendSelection(context, session, chatView);
   registerTeamSettings(context, session);
+  registerShowContext(context, session);
 
   context.subscriptions.push(
     vscode.commands.registerCommand("juggler.newConversation", async () => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { messageSchema } from "../http/conversations";
-import { errorDetailSchema } from "../http/error-codes";
+import type { HostToWebviewEnvelope as Envelope } from "./envelope";
 
 /**
  * Webview ⇄ extension host messages of the chat view, defined once and compiled into both sides.
@@ -124,25 +124,9 @@ export type ChatCommandParams<Name extends ChatCommandName> = z.infer<(typeof ch
 export type ChatNotificationName = keyof typeof chatNotifications;
 export type ChatNotificationParams<Name extends ChatNotificationName> = z.infer<(typeof chatNotifications)[Name]>;
 
-/** The envelopes on the wire (postMessage). */
-export const webviewToHostSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("request"), id: z.number().int(), method: z.string().max(64), params: z.unknown() }),
-  z.object({ kind: z.literal("command"), method: z.string().max(64), params: z.unknown() }),
-]);
-export type WebviewToHostEnvelope = z.infer<typeof webviewToHostSchema>;
-
-export type HostToWebviewEnvelope =
-  | { kind: "response"; id: number; ok: true; result: unknown }
-  | { kind: "response"; id: number; ok: false; error: z.infer<typeof errorDetailSchema> }
-  | { kind: "notification"; method: ChatNotificationName; params: unknown };
-
-// A plain union: two members share kind "response" (told apart by `ok`), which a discriminated
-// union on "kind" rejects ("Duplicate discriminator value") the first time it parses.
-export const hostToWebviewSchema = z.union([
-  z.object({ kind: z.literal("response"), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
-  z.object({ kind: z.literal("response"), id: z.number().int(), ok: z.literal(false), error: errorDetailSchema }),
-  z.object({ kind: z.literal("notification"), method: z.string(), params: z.unknown() }),
-]);
+/** The envelopes on the wire (postMessage): one definition for every view, in envelope.ts. */
+export { hostToWebviewSchema, webviewToHostSchema, type WebviewToHostEnvelope } from "./envelope";
+export type HostToWebviewEnvelope = Envelope<ChatNotificationName>;
 
 /** Saved with getState/setState; versioned so an older saved shape is dropped, not misread. */
 export const CHAT_VIEW_STATE_VERSION = 1;

@@ -17,7 +17,7 @@ import {
 
 /**
  * Webview ⇄ extension host messages of the admin "Team Settings" panel. Same envelopes as the chat
- * view (`webviewToHostSchema` / `hostToWebviewSchema` in chat-protocol.ts): requests answered by id,
+ * view (envelope.ts): requests answered by id,
  * commands without an answer, notifications from the host. Every request maps onto one admin
  * endpoint of the team server, and its result is that endpoint's response schema, so the panel and
  * the server cannot drift. The host validates the params; provider keys only travel webview → host

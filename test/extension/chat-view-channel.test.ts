@@ -89,6 +89,30 @@ describe("extension: chat view channel (delta batching)", () => {
     channel.dispose();
   });
 
+  it("replaces a message's text at the next flush with what it is then, absorbing deltas queued meanwhile, then streams deltas again", () => {
+    const view = new RecordingView();
+    const channel = channelFor(view);
+    channel.sendSnapshot(snapshotWith([message("m1", "text saved before a reload")]));
+    const replayed = message("m1", "text");
+    channel.queueDelta("m1", "stale");
+    channel.queueReplacement(replayed);
+    replayed.content = "text saved";
+    channel.queueDelta("m1", " saved");
+    assert.equal(view.messages.length, 1, "only the snapshot so far");
+
+    channel.flush();
+    assert.deepEqual(
+      view.messages.slice(1).map((posted) => (posted.kind === "notification" ? posted.method : posted.kind)),
+      ["message/updated"],
+    );
+    assert.equal(view.shown.get("m1")?.content, "text saved", "the replacement carries the text as it is at the flush");
+    channel.queueDelta("m1", " before");
+    channel.flush();
+    assert.deepEqual(view.notifications("stream/delta"), [{ messageId: "m1", text: " before" }]);
+    assert.equal(view.shown.get("m1")?.content, "text saved before");
+    channel.dispose();
+  });
+
   it("queues nothing for a hidden view (it gets a snapshot when shown again)", () => {
     const view = new RecordingView(false);
     const channel = channelFor(view);

@@ -1,37 +1,57 @@
 import assert from "node:assert/strict";
 import net from "node:net";
-import { ServerSentEventParser } from "../../extension/src/server-client/server-sent-event-parser";
+import { GenerationEventDecoder } from "../../extension/src/server-client/generation-event-decoder";
 import type { TeamServerClient } from "../../extension/src/server-client/team-server-client";
 import { TeamServerError } from "../../extension/src/server-client/team-server-error";
 import type { GenerationEvent } from "../../protocol/http/generation-events";
 import { parseEchoText } from "../../tools/fake-providers";
 import { startExtensionTestEnvironment, type ExtensionTestEnvironment } from "./extension-test-environment";
 
-describe("extension: server-sent event parser", () => {
-  it("parses events split anywhere, with CRLF, CR and LF line ends, multi-line data and comments", () => {
+describe("extension: generation event decoder (eventsource-parser underneath)", () => {
+  it("decodes events split anywhere, with CRLF, CR and LF line ends, multi-line data, comments and retry", () => {
+    const start = { messageId: "m", conversationId: "c", provider: "anthropic", modelId: "anthropic:x" };
     const stream =
-      '\uFEFFretry: 2000\r\n\r\n: heartbeat\r\nid: 1\r\nevent: text-delta\r\ndata: {"text":"a"}\r\n\r\nid: 2\revent: usage\rdata: line one\rdata: line two\r\r: another comment\nid: 3\nevent: generation-end\ndata\ndata: x\n\n';
+      "retry: 2000\r\n\r\n: heartbeat\r\n" +
+      `id: 1\r\nevent: generation-start\r\ndata: ${JSON.stringify(start)}\r\n\r\n` +
+      'id: 2\revent: text-delta\rdata: {"text":\rdata: "a"}\r\r' +
+      ": another comment\nid: 3\nevent: ping\ndata: {}\n\n" +
+      'id: 4\nevent: usage\ndata: {"inputTokens":5,"outputTokens":null}\n\n';
     for (let chunkSize = 1; chunkSize <= stream.length; chunkSize++) {
-      const parser = new ServerSentEventParser();
+      const decoder = new GenerationEventDecoder();
       const events = [];
-      for (let index = 0; index < stream.length; index += chunkSize) events.push(...parser.push(stream.slice(index, index + chunkSize)));
+      for (let index = 0; index < stream.length; index += chunkSize) events.push(...decoder.push(stream.slice(index, index + chunkSize)));
       assert.deepEqual(
         events,
         [
-          { event: "text-delta", data: '{"text":"a"}', id: "1" },
-          { event: "usage", data: "line one\nline two", id: "2" },
-          { event: "generation-end", data: "\nx", id: "3" },
+          { sequence: 1, event: "generation-start", data: start },
+          { sequence: 2, event: "text-delta", data: { text: "a" } },
+          { sequence: 4, event: "usage", data: { inputTokens: 5, outputTokens: null } },
         ],
         `chunk size ${chunkSize}`,
       );
-      assert.equal(parser.reconnectDelayMs, 2000);
+      assert.equal(decoder.reconnectDelayMs, 2000);
     }
   });
 
-  it("dispatches nothing for an event without data and keeps the last id across events", () => {
-    const parser = new ServerSentEventParser("7");
-    assert.deepEqual(parser.push("event: ping\n\ndata: hello\n\n"), [{ event: "message", data: "hello", id: "7" }]);
-    assert.deepEqual(parser.push("data: no final blank line yet"), []);
+  it("reads the summarising status event as a typed generation event", () => {
+    const [event] = new GenerationEventDecoder().push(
+      'id: 2\nevent: generation-status\ndata: {"phase":"summarising","messageCount":1240}\n\n',
+    );
+    assert.deepEqual(event, { sequence: 2, event: "generation-status", data: { phase: "summarising", messageCount: 1240 } });
+  });
+
+  it("refuses a known event without an id, with data of the wrong shape, and one too large to be an answer's", () => {
+    const isInvalidResponse = (error: unknown) => error instanceof TeamServerError && error.code === "invalid_response";
+    assert.throws(() => new GenerationEventDecoder().push('event: text-delta\ndata: {"text":"a"}\n\n'), isInvalidResponse);
+    assert.throws(
+      () => new GenerationEventDecoder().push('id: 3\nevent: generation-status\ndata: {"phase":"thinking"}\n\n'),
+      isInvalidResponse,
+    );
+    assert.throws(() => new GenerationEventDecoder().push("id: 3\nevent: text-delta\ndata: not json\n\n"), isInvalidResponse);
+    const small = new GenerationEventDecoder({ maxEventCharacters: 100 });
+    assert.throws(() => small.push(`id: 1\nevent: text-delta\ndata: {"text":"${"x".repeat(200)}`), isInvalidResponse);
+    // An event without `event:` and unknown names are not ours: skipped.
+    assert.deepEqual(new GenerationEventDecoder().push('id: 9\ndata: {"text":"a"}\n\nid: 10\nevent: ping\ndata: {}\n\n'), []);
   });
 });
 

@@ -61,6 +61,16 @@ describe("extension: TeamServerClient", function () {
     );
   });
 
+  it("restores a stored session once for calls made at the same time", async () => {
+    const tokenStore = new MemoryTokenStore();
+    await environment.signedInClient("restores-once", { tokenStore });
+    const restored = new TeamServerClient({ serverUrl: environment.server.url, tokenStore });
+    // Both calls find no session in memory and read the store; neither may conclude "not signed in".
+    const [me, models] = await Promise.all([restored.call("getMe"), restored.call("listModels")]);
+    assert.equal(me.user.name, "restores-once");
+    assert.ok(models.models.length > 0);
+  });
+
   it("says plainly when the server cannot be reached", async () => {
     const port = await closedPort();
     const client = new TeamServerClient({ serverUrl: `http://127.0.0.1:${port}/`, tokenStore: new MemoryTokenStore() });

@@ -7,7 +7,8 @@
  * Steps (each an `it`, in order): sign up → configure
  * providers and models in Team Settings → chat → switch model from the status bar → the next
  * answer carries the earlier turns → Send Selection to Model → a code-block answer → the
- * Conversations tree: rename, delete → reload the window while an answer streams → it completes.
+ * Conversations tree: rename, delete → reload the window while an answer streams → it completes →
+ * a 10,000-message conversation: open it, scroll to its first message, send, Show Context.
  * After a failed step the remaining ones are skipped.
  * Screenshots go to test-results/screenshots/, or to docs/screenshots/ with `npm run screenshots`
  * (JUGGLER_UPDATE_SCREENSHOTS=1); a failure leaves test-results/journey-failure.png.
@@ -48,9 +49,11 @@ import {
   waitUntil,
 } from "../../tools/vscode-host/juggler-workbench";
 import { writeSampleWorkspace } from "./support/sample-workspace";
-import { startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
+import { seedLongConversation, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 
 const FAILURE_SCREENSHOT = path.join(REPO_ROOT, "test-results", "journey-failure.png");
+const LONG_CONVERSATION_MESSAGES = 10_000;
+const LONG_CONVERSATION_TITLE = "Ten thousand messages";
 const USER_NAME = "grace";
 const PASSWORD = "a long enough password";
 const ANTHROPIC_MODEL = { id: "anthropic:claude-sonnet-5-5", name: "claude-sonnet-5-5", label: "Claude Sonnet 5.5" };
@@ -448,6 +451,87 @@ describe("vscode: a new user's journey through Juggler in code-server", function
     } finally {
       setTokenDelay(fakes, 0);
     }
+  });
+
+  it("opens a 10,000-message conversation, scrolls to its first message, sends, and shows the answer's context", async () => {
+    const workbench = page!;
+    const fakes = team!.fakes;
+    const signedIn = await team!.server.request("POST", "/auth/sign-in", { body: { name: USER_NAME, password: PASSWORD } });
+    assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));
+    const seeded = await seedLongConversation(team!.server, {
+      userId: signedIn.body.user.id as string,
+      messageCount: LONG_CONVERSATION_MESSAGES,
+      modelId: GROQ_MODEL.id,
+      title: LONG_CONVERSATION_TITLE,
+    });
+    assert.equal(seeded.messageIds.length, LONG_CONVERSATION_MESSAGES);
+
+    await runCommand(workbench, "Juggler: Refresh Conversations");
+    const row = treeRows(workbench, "Conversations").filter({ hasText: LONG_CONVERSATION_TITLE }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.click();
+    const chat = await findWebview(workbench, ".chat-app", { isInEditorArea: false });
+    const parts = chatParts(chat);
+    await waitUntil("the chat to show the conversation", async () =>
+      ((await parts.title.textContent()) ?? "").includes(LONG_CONVERSATION_TITLE),
+    );
+    await parts.messages
+      .filter({ hasText: `Answer ${LONG_CONVERSATION_MESSAGES}:` })
+      .first()
+      .waitFor({ timeout: 60_000 });
+
+    // To the top the way a keyboard user gets there: Home in the message list, again while older pages load.
+    const list = chat.locator(".message-list");
+    const firstMessage = parts.messages.filter({ hasText: "Message 1: question 1 of a long conversation." });
+    await waitUntil(
+      "the first of the 10,000 messages",
+      async () => {
+        if (await firstMessage.isVisible()) return true;
+        await list.focus();
+        await list.press("Home");
+        return false;
+      },
+      120_000,
+    );
+
+    const question = "Still with me after ten thousand messages?";
+    const reply = "Yes: the newest messages verbatim, the older ones as the context record says.";
+    setReply(fakes, { text: reply });
+    try {
+      await sendChatMessage(chat, question);
+      await parts.completeAnswers.filter({ hasText: reply }).waitFor({ timeout: 60_000 });
+    } finally {
+      setReply(fakes, "echo");
+    }
+
+    await runCommand(workbench, "Juggler: Show Context of Last Answer");
+    const tab = workbench.locator(".tab", { hasText: `Context of ${GROQ_MODEL.name}'s answer` });
+    await tab.waitFor({ timeout: 60_000 });
+    assert.ok((await tab.innerText()).includes(LONG_CONVERSATION_TITLE), await tab.innerText());
+    const editorLines = workbench.locator(".editor-instance .monaco-editor .view-lines");
+    const shownText = async () => ((await editorLines.first().innerText()) ?? "").replace(/\u00a0/g, " ");
+    await waitUntil("the context's first lines", async () => (await shownText()).includes("# Context of an answer"));
+    const top = await shownText();
+    assert.ok(top.includes(`| Model | ${GROQ_MODEL.name} (\`${GROQ_MODEL.id}\`) |`), top);
+    assert.ok(top.includes("| Provider | Groq |"), top);
+    await screenshot(workbench, screenshotPath("show-context.png"));
+
+    // The question is the last message the request carried: at the end, once every page arrived.
+    await editorLines.first().click();
+    await waitUntil(
+      "the question at the end of the context",
+      async () => {
+        await workbench.keyboard.press("Control+End");
+        return (await shownText()).includes(question);
+      },
+      60_000,
+    );
+    // Read-only: typing changes nothing.
+    await workbench.keyboard.press("Control+Home");
+    await workbench.keyboard.type("typed ");
+    await waitUntil("the top again", async () => (await shownText()).includes("# Context of an answer"));
+    assert.ok(!(await shownText()).includes("typed"), "the context cannot be edited");
+    await runCommand(workbench, "View: Close All Editors");
   });
 
   /** The messages of the user's newest conversation, read through the API as the journey's user. */

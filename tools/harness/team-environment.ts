@@ -3,7 +3,9 @@
  * and the fake Anthropic, Groq and Ollama servers in `echo` mode, all in the mocha process. The
  * extension under test reaches them over HTTP, like a member's VS Code reaches a team's server.
  */
+import type { ProviderKind } from "../../protocol/http/providers";
 import { startFakeProviders, type FakeProviders } from "../fake-providers/index";
+import { buildLongConversation } from "./long-conversation";
 import { configureFakeProviders, type VisibleModelIds } from "./provider-setup";
 import { registerUser, startTestServer, type TestServer } from "./test-server";
 
@@ -51,4 +53,39 @@ export async function startTeamEnvironment(options: { withAdmin: boolean }): Pro
     await server?.dispose();
     throw error;
   }
+}
+
+export interface SeededConversation {
+  conversationId: string;
+  /** The branch root → leaf: user and assistant messages alternating, the last one an answer. */
+  messageIds: string[];
+}
+
+/**
+ * A conversation of `messageCount` messages (an even number) written straight through the server's
+ * storage (buildLongConversation), as if the user had chatted that long: sending thousands of messages
+ * through the API would take minutes. User messages read "Message N: …", answers "Answer N: …" from
+ * `modelId`, all complete.
+ */
+export async function seedLongConversation(
+  server: TestServer,
+  options: { userId: string; messageCount: number; modelId: string; title: string },
+): Promise<SeededConversation> {
+  if (options.messageCount % 2 !== 0) throw new Error("seedLongConversation: messageCount must be even (question, answer, …)");
+  const conversation = await server.services.conversations.create(options.userId, { title: options.title, modelId: options.modelId });
+  const provider = options.modelId.slice(0, options.modelId.indexOf(":")) as ProviderKind;
+  const built = await buildLongConversation({
+    database: server.database,
+    userId: options.userId,
+    conversationId: conversation.id,
+    messageCount: options.messageCount,
+    answeredBy: { provider, modelId: options.modelId },
+    contentOf: (index) => {
+      const turn = Math.floor(index / 2) + 1;
+      return index % 2 === 0
+        ? `Message ${index + 1}: question ${turn} of a long conversation.`
+        : `Answer ${index + 1}: the reply to question ${turn}, from ${options.modelId}.`;
+    },
+  });
+  return { conversationId: conversation.id, messageIds: built.messageIds };
 }

@@ -1,30 +1,29 @@
 import type { User } from "../../../protocol/http/accounts";
 import type { Conversation, ConversationListResponse, Message } from "../../../protocol/http/conversations";
-import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import type { Model } from "../../../protocol/http/models";
 import { parseHttpUrl } from "../../../protocol/parse-http-url";
-import {
-  chatCommands,
-  chatRequests,
-  webviewToHostSchema,
-  type Banner,
-  type ChatCommandName,
-  type ChatCommandParams,
-  type ChatModel,
-  type ChatNotificationName,
-  type ChatNotificationParams,
-  type ChatRequestName,
-  type ChatRequestParams,
-  type ChatRequestResult,
-  type ChatSnapshot,
-  type ConnectionState,
+import type {
+  Banner,
+  ChatCommandParams,
+  ChatModel,
+  ChatNotificationName,
+  ChatNotificationParams,
+  ChatSnapshot,
+  ConnectionState,
 } from "../../../protocol/webview/chat-protocol";
 import { EventEmitter, type Disposable, type Event } from "../server-client/event-emitter";
 import type { TeamServerClient } from "../server-client/team-server-client";
 import { isTeamServerError, TeamServerError } from "../server-client/team-server-error";
-import { ChatViewChannel, DELTA_FLUSH_INTERVAL_MS, type ChatViewConnection } from "./chat-view-channel";
+import { toErrorDetail } from "../webview-channel/webview-channel";
+import { AnswerStreams, type AnswerStatus } from "./answer-streams";
+import { ChatConnection } from "./chat-connection";
+import { ChatViewChannel, DELTA_FLUSH_INTERVAL_MS, type ChatViewConnection, type ChatViewHandlers } from "./chat-view-channel";
 import { formatSelectionMessage, type CodeSelection } from "./format-selection-message";
+import { HeldBranch, NEWEST_PAGE_MESSAGES } from "./held-branch";
 import { toChatModel } from "./to-chat-model";
+
+export type { AnswerStatus } from "./answer-streams";
+export { HELD_MESSAGES_MAX, NEWEST_PAGE_MESSAGES } from "./held-branch";
 
 export type CodeBlock = ChatCommandParams<"code/copy">;
 export type HostCommand = ChatCommandParams<"host/run">["command"];
@@ -59,27 +58,13 @@ export interface ChatViewAttachment extends Disposable {
   visibilityChanged(): void;
 }
 
-interface TrackedAnswer {
-  /** The same object the open conversation's message list holds, updated in place. */
-  message: Message;
-  /** Text received on this stream; after re-attaching from the start it catches up with the stored text first. */
-  streamedText: string;
-  controller: AbortController;
-  finished: Promise<void>;
-}
-
-type RequestHandlers = {
-  [Name in ChatRequestName]: (params: ChatRequestParams<Name>, view: ChatViewChannel) => Promise<ChatRequestResult<Name>>;
-};
-type CommandHandlers = {
-  [Name in ChatCommandName]: (params: ChatCommandParams<Name>, view: ChatViewChannel) => void | Promise<void>;
-};
-
 /**
- * The chat of one VS Code window: sign-in state, the open conversation and its branch, the active
- * model and the answers streaming from the server. Webviews (the sidebar view, an editor tab) attach
- * and detach; the session keeps consuming streams while none is visible and gives each view a full
- * snapshot when it shows again. No vscode import: surfaces/ adapts it.
+ * The chat of one VS Code window: what the webviews (the sidebar view, an editor tab) can ask for,
+ * and what they are told. It coordinates four collaborators, one job each: ChatConnection (the
+ * connection and the account), HeldBranch (the open conversation's newest page), AnswerStreams (the
+ * answers being generated) and one ChatViewChannel per attached view (validated messages, batched
+ * text). Views attach and detach; streams go on while none is visible, and a view that shows again
+ * gets a full snapshot. No vscode import: surfaces/ adapts it.
  */
 export class ChatSession implements Disposable {
   readonly client: TeamServerClient;
@@ -87,29 +72,16 @@ export class ChatSession implements Disposable {
   private readonly deltaFlushIntervalMs: number;
   private readonly log: (message: string, error?: unknown) => void;
 
-  private connection: ConnectionState = "signed-out";
-  private banner: Banner | null = null;
-  private conversation: Conversation | undefined;
-  /** The newest page of the open conversation's branch and what was appended since (older pages live in the webview). */
-  private messages: Message[] = [];
-  /** Cursor for the page before `messages` (null: they start at the root). */
-  private olderCursor: string | null = null;
-  /** Messages on the open conversation's branch in all. */
-  private branchMessageCount = 0;
+  private readonly connection: ChatConnection;
+  private readonly held = new HeldBranch();
+  private readonly streams: AnswerStreams;
+  private readonly views = new Set<ChatViewChannel>();
   private models: Model[] = [];
   /** A model chosen while no conversation is open: the next new conversation uses it. */
   private preferredModelId: string | null = null;
-  private readonly answers = new Map<string, TrackedAnswer>();
-  private readonly views = new Set<ChatViewChannel>();
   /** A conversation a reloaded webview asked to restore before the session was ready. */
   private conversationToRestore: string | null = null;
-  private connecting: Promise<void> | undefined;
-  /** The account whose chat is shown; another account signing in clears it. */
-  private userId: string | null = null;
-  /** Set between onSessionExpired and the onSessionChanged(undefined) that follows it. */
-  private isExpiring = false;
-  private isDisposed = false;
-  private readonly subscriptions: Disposable[] = [];
+  private isReReadingNewestPage = false;
 
   private readonly conversationsChanged = new EventEmitter<void>();
   private readonly activeModelChanged = new EventEmitter<ChatModel | null>();
@@ -125,46 +97,55 @@ export class ChatSession implements Disposable {
   /** An answer reached its final state (complete, stopped, error, interrupted). */
   readonly onAnswerFinished: Event<Message> = this.answerFinished.event;
 
-  private readonly requestHandlers: RequestHandlers = {
-    "message/send": ({ content }) => this.sendMessage(content),
-    "message/retry": ({ messageId, modelId }) => this.retryAnswer(messageId, modelId),
-    "messages/loadOlder": ({ conversationId, cursor }) => this.loadOlderMessages(conversationId, cursor),
-    "conversation/open": ({ conversationId }) => this.openConversation(conversationId),
-  };
-
-  private readonly commandHandlers: CommandHandlers = {
-    "webview/ready": ({ restoredConversationId }, view) => this.handleWebviewReady(restoredConversationId, view),
-    "generation/stop": ({ messageId }) => this.stopGeneration(messageId),
-    "conversation/new": () => this.newConversation(),
-    "model/pick": () => this.hostActions.pickModel?.(),
-    "context/show": ({ messageId }) => this.hostActions.showContext?.(messageId),
-    "host/run": ({ command }) => (command === "retryConnection" ? this.retryConnection() : this.hostActions.runHostCommand?.(command)),
-    "code/copy": (block) => this.hostActions.copyCode?.(block),
-    "code/insert": (block) => this.hostActions.insertCode?.(block),
-    "code/open": (block) => this.hostActions.openCode?.(block),
-    "link/open": ({ href }) => {
-      const url = parseHttpUrl(href)?.toString();
-      // Model output is untrusted: never hand a command:, file: or javascript: link to the host.
-      if (url) return this.hostActions.openLink?.(url);
-      this.log(`Ignored a link that is not http(s): ${href.slice(0, 100)}`);
-    },
-  };
-
   constructor(options: ChatSessionOptions) {
     this.client = options.client;
     this.hostActions = options.hostActions ?? {};
     this.deltaFlushIntervalMs = options.deltaFlushIntervalMs ?? DELTA_FLUSH_INTERVAL_MS;
     this.log = options.log ?? (() => undefined);
-    this.subscriptions.push(
-      this.client.onSessionExpired(() => this.handleSessionExpired()),
-      this.client.onSessionChanged((session) => this.handleSessionChanged(session !== undefined)),
+    this.streams = new AnswerStreams(
+      this.client,
+      {
+        textAppended: (message, text) => {
+          if (this.isInOpenConversation(message)) for (const view of this.views) view.queueDelta(message.id, text);
+        },
+        textReplaced: (message) => {
+          if (this.isInOpenConversation(message)) for (const view of this.views) view.queueReplacement(message);
+        },
+        statusChanged: (message, status) => {
+          if (this.isInOpenConversation(message)) this.broadcast("stream/status", { messageId: message.id, status: copyStatus(status) });
+        },
+        finished: (message) => this.handleAnswerFinished(message),
+        lost: (message, error) => {
+          if (!this.isInOpenConversation(message)) return;
+          this.showBanner({
+            kind: "warning",
+            message: `${toErrorDetail(error).message} The answer keeps generating on the server.`,
+            action: { label: "Reconnect", command: "retryConnection" },
+          });
+        },
+      },
+      this.log,
+    );
+    this.connection = new ChatConnection(
+      this.client,
+      {
+        accountLoaded: (models, user) => this.adoptAccount(models, user),
+        ready: () => this.reopenAfterConnecting(),
+        accountChanged: () => this.forgetAccountState(),
+        stateChanged: () => {
+          this.broadcastSnapshot();
+          this.stateChanged.fire();
+        },
+        userChanged: () => this.stateChanged.fire(),
+      },
+      this.log,
     );
   }
 
   // ---- state ----
 
   get connectionState(): ConnectionState {
-    return this.connection;
+    return this.connection.state;
   }
 
   get user(): User | undefined {
@@ -172,11 +153,11 @@ export class ChatSession implements Disposable {
   }
 
   get isAdmin(): boolean {
-    return this.connection === "ready" && this.client.user?.role === "admin";
+    return this.connection.state === "ready" && this.client.user?.role === "admin";
   }
 
   get openConversationId(): string | null {
-    return this.conversation?.id ?? null;
+    return this.held.conversationId;
   }
 
   get visibleModels(): readonly Model[] {
@@ -184,7 +165,7 @@ export class ChatSession implements Disposable {
   }
 
   get activeModelId(): string | null {
-    return this.conversation?.modelId ?? this.preferredModelId ?? this.client.user?.lastModelId ?? this.models[0]?.id ?? null;
+    return this.held.conversation?.modelId ?? this.preferredModelId ?? this.client.user?.lastModelId ?? this.models[0]?.id ?? null;
   }
 
   get activeModel(): ChatModel | null {
@@ -197,66 +178,46 @@ export class ChatSession implements Disposable {
     return modelId ? toChatModel(modelId, this.models).label : undefined;
   }
 
+  /** The newest answer of the open conversation the session holds (Show Context of the last answer). */
+  get lastAnswerId(): string | null {
+    return this.held.lastAnswerId;
+  }
+
+  /** The open conversation's title, when `conversationId` is the open one. */
+  conversationTitle(conversationId: string): string | undefined {
+    return this.held.conversationId === conversationId ? this.held.conversation?.title : undefined;
+  }
+
   /** Ids of answers whose stream this session is consuming. */
   get streamingMessageIds(): string[] {
-    return [...this.answers.keys()];
+    return this.streams.messageIds;
   }
 
   /** Everything the chat view shows. */
   snapshot(): ChatSnapshot {
+    const conversation = this.held.conversation;
     return {
-      connection: this.connection,
+      connection: this.connection.state,
       userName: this.client.user?.name ?? null,
-      conversation: this.conversation
-        ? { id: this.conversation.id, title: this.conversation.title, modelId: this.conversation.modelId }
-        : null,
-      messages: this.messages.map((message) => ({ ...message })),
-      olderCursor: this.olderCursor,
-      branchMessageCount: this.branchMessageCount,
+      conversation: conversation ? { id: conversation.id, title: conversation.title, modelId: conversation.modelId } : null,
+      messages: this.held.messages.map((message) => ({ ...message })),
+      olderCursor: this.held.olderCursor,
+      branchMessageCount: this.held.branchMessageCount,
       activeModel: this.activeModel,
-      banner: this.banner,
+      banner: this.connection.banner,
     };
   }
 
   // ---- connection ----
 
   /** Restores a stored session and connects. No network before the first await, so activate() stays cheap. */
-  async start(): Promise<void> {
-    const session = await this.client.restoreSession();
-    if (!session) {
-      this.setConnection("signed-out", null);
-      return;
-    }
-    await this.connect();
+  start(): Promise<void> {
+    return this.connection.start();
   }
 
   /** Checks the server's version, loads the models and the user's preferences. */
   connect(): Promise<void> {
-    this.connecting ??= this.performConnect().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
-  }
-
-  private async performConnect(): Promise<void> {
-    this.setConnection("connecting", null);
-    try {
-      await this.client.connect();
-      const [modelList, me] = await Promise.all([this.client.call("listModels"), this.client.call("getMe")]);
-      this.models = modelList.models;
-      this.userId = me.user.id;
-      this.preferredModelId = this.preferredModelId ?? me.user.lastModelId;
-      this.setConnection("ready", null);
-      this.activeModelChanged.fire(this.activeModel);
-      const toRestore = this.conversationToRestore;
-      this.conversationToRestore = null;
-      if (toRestore && !this.conversation)
-        await this.openConversation(toRestore).catch((error) => this.log("Could not restore the conversation", error));
-      else if (this.conversation)
-        await this.openConversation(this.conversation.id).catch((error) => this.log("Could not reload the conversation", error));
-    } catch (error) {
-      this.handleConnectionError(error);
-    }
+    return this.connection.connect();
   }
 
   /** Models as the server lists them now (the quick pick reloads them, since an admin may have changed them). */
@@ -267,77 +228,24 @@ export class ChatSession implements Disposable {
     return this.models;
   }
 
-  private async retryConnection(): Promise<void> {
-    if (!this.client.isSignedIn) {
-      await this.hostActions.runHostCommand?.("signIn");
-      return;
-    }
-    await this.connect();
+  private adoptAccount(models: Model[], user: User): void {
+    this.models = models;
+    this.preferredModelId = this.preferredModelId ?? user.lastModelId;
   }
 
-  private handleConnectionError(error: unknown): void {
-    if (!this.client.isSignedIn) {
-      // The session ended while connecting (refused refresh, disabled account): the expiry already set the state.
-      if (this.connection !== "needs-sign-in") this.setConnection("signed-out", null);
-      return;
-    }
-    if (isTeamServerError(error, "incompatible_server")) {
-      this.setConnection("incompatible-server", {
-        kind: "error",
-        message: error.message,
-        action: { label: "Open Settings", command: "openSettings" },
-      });
-    } else if (isTeamServerError(error, "offline")) {
-      this.setConnection("offline", { kind: "warning", message: error.message, action: { label: "Retry", command: "retryConnection" } });
-    } else {
-      this.log("Connecting to the Juggler server failed", error);
-      const message = error instanceof Error ? error.message : String(error);
-      this.setConnection("offline", {
-        kind: "error",
-        message: `Could not connect to the Juggler server: ${message}`,
-        action: { label: "Retry", command: "retryConnection" },
-      });
-    }
-  }
-
-  private handleSessionExpired(): void {
-    this.isExpiring = true;
-    this.setConnection("needs-sign-in", {
-      kind: "warning",
-      message: "Your Juggler session ended. Sign in again to continue — your draft is kept.",
-      action: { label: "Sign In", command: "signIn" },
-    });
-  }
-
-  private handleSessionChanged(isSignedIn: boolean): void {
-    if (this.isDisposed) return;
-    if (isSignedIn) {
-      this.isExpiring = false;
-      const userId = this.client.user?.id ?? null;
-      // Someone else signed in (after an expiry, or in another window): the previous account's chat must go.
-      if (this.userId !== null && userId !== this.userId) this.forgetAccountState();
-      this.userId = userId;
-      // A refresh while ready only may change the user (their role): tell the surfaces.
-      if (this.connection === "ready" || this.connection === "connecting") this.stateChanged.fire();
-      else void this.connect();
-      return;
-    }
-    if (this.isExpiring) {
-      // Expired: keep the conversation on screen behind the "sign in again" banner.
-      this.isExpiring = false;
-      return;
-    }
-    this.forgetAccountState();
-    this.userId = null;
-    this.setConnection("signed-out", null);
+  private async reopenAfterConnecting(): Promise<void> {
+    this.activeModelChanged.fire(this.activeModel);
+    const toRestore = this.conversationToRestore;
+    this.conversationToRestore = null;
+    const openId = this.held.conversationId;
+    if (toRestore && !openId)
+      await this.openConversation(toRestore).catch((error) => this.log("Could not restore the conversation", error));
+    else if (openId) await this.openConversation(openId).catch((error) => this.log("Could not reload the conversation", error));
   }
 
   private forgetAccountState(): void {
-    this.abortAllAnswers();
-    this.conversation = undefined;
-    this.messages = [];
-    this.olderCursor = null;
-    this.branchMessageCount = 0;
+    this.streams.abort();
+    this.held.clear();
     this.models = [];
     this.preferredModelId = null;
     this.conversationToRestore = null;
@@ -346,22 +254,19 @@ export class ChatSession implements Disposable {
     this.conversationsChanged.fire();
   }
 
-  private setConnection(connection: ConnectionState, banner: Banner | null): void {
-    this.connection = connection;
-    this.banner = banner;
-    this.broadcastSnapshot();
-    this.stateChanged.fire();
-  }
-
   // ---- webviews ----
 
   attachView(connection: ChatViewConnection): ChatViewAttachment {
-    const view = new ChatViewChannel(connection, this.deltaFlushIntervalMs);
+    const view: ChatViewChannel = new ChatViewChannel(
+      connection,
+      this.deltaFlushIntervalMs,
+      this.handlersFor(() => view),
+    );
     this.views.add(view);
     return {
-      handleMessage: (message) => this.handleMessage(view, message),
+      handleMessage: (message) => view.handleMessage(message),
       visibilityChanged: () => {
-        if (view.isVisible) view.sendSnapshot(this.snapshot());
+        if (view.isVisible) this.sendSnapshot(view, this.snapshot());
       },
       dispose: () => {
         this.views.delete(view);
@@ -370,56 +275,44 @@ export class ChatSession implements Disposable {
     };
   }
 
-  private async handleMessage(view: ChatViewChannel, message: unknown): Promise<void> {
-    const envelope = webviewToHostSchema.safeParse(message);
-    if (!envelope.success) {
-      this.log("Ignored a malformed message from the chat webview");
-      return;
-    }
-    const { method, params } = envelope.data;
-    if (envelope.data.kind === "request") {
-      const id = envelope.data.id;
-      if (!Object.hasOwn(chatRequests, method)) {
-        view.respond(id, { ok: false, error: { code: "not_found", message: `Unknown request ${method}` } });
-        return;
-      }
-      const name = method as ChatRequestName;
-      const parsed = chatRequests[name].params.safeParse(params);
-      if (!parsed.success) {
-        view.respond(id, { ok: false, error: { code: "validation_failed", message: describeValidationError(parsed.error) } });
-        return;
-      }
-      try {
-        const handler = this.requestHandlers[name] as (params: unknown, view: ChatViewChannel) => Promise<unknown>;
-        view.respond(id, { ok: true, result: await handler(parsed.data, view) });
-      } catch (error) {
-        view.respond(id, { ok: false, error: toErrorDetail(error) });
-      }
-      return;
-    }
-    if (!Object.hasOwn(chatCommands, method)) {
-      this.log(`Ignored an unknown command from the chat webview: ${method}`);
-      return;
-    }
-    const name = method as ChatCommandName;
-    const parsed = chatCommands[name].safeParse(params);
-    if (!parsed.success) {
-      this.log(`Ignored an invalid ${name} command: ${describeValidationError(parsed.error)}`);
-      return;
-    }
-    try {
-      const handler = this.commandHandlers[name] as (params: unknown, view: ChatViewChannel) => void | Promise<void>;
-      await handler(parsed.data, view);
-    } catch (error) {
+  /** What each webview request and command does; `view` is the channel it came from. */
+  private handlersFor(view: () => ChatViewChannel): ChatViewHandlers {
+    return {
+      requests: {
+        "message/send": ({ content }) => this.sendMessage(content),
+        "message/retry": ({ messageId, modelId }) => this.retryAnswer(messageId, modelId),
+        "messages/loadOlder": ({ conversationId, cursor }) => this.loadOlderMessages(conversationId, cursor),
+        "conversation/open": ({ conversationId }) => this.openConversation(conversationId),
+      },
+      commands: {
+        "webview/ready": ({ restoredConversationId }) => this.handleWebviewReady(restoredConversationId, view()),
+        "generation/stop": ({ messageId }) => this.stopGeneration(messageId),
+        "conversation/new": () => this.newConversation(),
+        "model/pick": () => this.hostActions.pickModel?.(),
+        "context/show": ({ messageId }) => this.hostActions.showContext?.(messageId),
+        "host/run": ({ command }) =>
+          command === "retryConnection"
+            ? this.connection.retry(() => this.hostActions.runHostCommand?.("signIn"))
+            : this.hostActions.runHostCommand?.(command),
+        "code/copy": (block) => this.hostActions.copyCode?.(block),
+        "code/insert": (block) => this.hostActions.insertCode?.(block),
+        "code/open": (block) => this.hostActions.openCode?.(block),
+        "link/open": ({ href }) => {
+          const url = parseHttpUrl(href)?.toString();
+          // Model output is untrusted: never hand a command:, file: or javascript: link to the host.
+          if (url) return this.hostActions.openLink?.(url);
+          this.log(`Ignored a link that is not http(s): ${href.slice(0, 100)}`);
+        },
+      },
+      log: this.log,
       // Commands have no answer: show what went wrong where the user looks.
-      this.showBanner({ kind: "error", message: toErrorDetail(error).message });
-      this.log(`The ${name} command failed`, error);
-    }
+      onCommandFailed: (_name, error) => this.showBanner({ kind: "error", message: toErrorDetail(error).message }),
+    };
   }
 
   private async handleWebviewReady(restoredConversationId: string | null, view: ChatViewChannel): Promise<void> {
-    if (restoredConversationId && !this.conversation) {
-      if (this.connection === "ready") {
+    if (restoredConversationId && !this.held.conversationId) {
+      if (this.connection.state === "ready") {
         try {
           await this.openConversation(restoredConversationId);
         } catch (error) {
@@ -429,7 +322,15 @@ export class ChatSession implements Disposable {
         this.conversationToRestore = restoredConversationId;
       }
     }
-    view.sendSnapshot(this.snapshot());
+    this.sendSnapshot(view, this.snapshot());
+  }
+
+  /** A snapshot, then the status of answers still waiting for their context (the snapshot has no place for it). */
+  private sendSnapshot(view: ChatViewChannel, snapshot: ChatSnapshot): void {
+    view.sendSnapshot(snapshot);
+    for (const { message, status } of this.streams.waiting()) {
+      if (this.isInOpenConversation(message)) view.notify("stream/status", { messageId: message.id, status: copyStatus(status) });
+    }
   }
 
   private broadcast<Name extends ChatNotificationName>(method: Name, params: ChatNotificationParams<Name>): void {
@@ -439,11 +340,11 @@ export class ChatSession implements Disposable {
   private broadcastSnapshot(): void {
     if (this.views.size === 0) return;
     const snapshot = this.snapshot();
-    for (const view of this.views) view.sendSnapshot(snapshot);
+    for (const view of this.views) this.sendSnapshot(view, snapshot);
   }
 
   showBanner(banner: Banner | null): void {
-    this.banner = banner;
+    this.connection.banner = banner;
     this.broadcast("banner/show", { banner });
   }
 
@@ -451,33 +352,42 @@ export class ChatSession implements Disposable {
 
   /** Opens a conversation in every attached view; re-attaches to answers still streaming on the server. */
   async openConversation(conversationId: string): Promise<ChatSnapshot> {
-    this.requireReady();
+    this.connection.requireReady();
     const previousModelId = this.activeModelId;
-    const detail = await this.client.call("getConversation", { params: { conversationId } });
-    this.conversation = detail.conversation;
-    this.messages = detail.messages.map((message) => this.answers.get(message.id)?.message ?? this.trackAnswer(message));
-    this.olderCursor = detail.olderCursor;
-    this.branchMessageCount = detail.branchMessageCount;
+    this.held.hold(await this.readNewestPage(conversationId), NEWEST_PAGE_MESSAGES, (message) => this.streams.track(message));
     this.broadcastSnapshot();
     if (this.activeModelId !== previousModelId) this.activeModelChanged.fire(this.activeModel);
     return this.snapshot();
   }
 
+  private readNewestPage(conversationId: string) {
+    return this.client.call("getConversation", { params: { conversationId }, query: { limit: NEWEST_PAGE_MESSAGES } });
+  }
+
   /** Shows an empty chat; the conversation is created with the first message. */
   newConversation(): void {
     const previousModelId = this.activeModelId;
-    if (this.conversation?.modelId) this.preferredModelId = this.conversation.modelId;
-    this.conversation = undefined;
-    this.messages = [];
-    this.olderCursor = null;
-    this.branchMessageCount = 0;
+    if (this.held.conversation?.modelId) this.preferredModelId = this.held.conversation.modelId;
+    this.held.clear();
     this.broadcastSnapshot();
     if (this.activeModelId !== previousModelId) this.activeModelChanged.fire(this.activeModel);
   }
 
-  /** A page of the open conversation's branch above the one the view holds. */
+  /**
+   * A page of the open conversation's branch above the one the view holds. The session keeps none of
+   * it: older pages live in the view that scrolled to them.
+   */
   async loadOlderMessages(conversationId: string, cursor: string): Promise<{ messages: Message[]; olderCursor: string | null }> {
-    this.requireReady();
+    this.connection.requireReady();
+    if (conversationId !== this.held.conversationId) {
+      // A view that still shows a conversation another view (or the tree) replaced: its cursor would
+      // page through a branch nobody shows any more.
+      throw new TeamServerError(
+        409,
+        "conflict",
+        "Older messages can only be loaded for the open conversation, and another conversation is open now.",
+      );
+    }
     return this.client.call("listMessages", { params: { conversationId }, query: { cursor } });
   }
 
@@ -488,8 +398,8 @@ export class ChatSession implements Disposable {
 
   async renameConversation(conversationId: string, title: string): Promise<Conversation> {
     const { conversation } = await this.client.call("updateConversation", { params: { conversationId }, body: { title } });
-    if (this.conversation?.id === conversationId) {
-      this.conversation = conversation;
+    if (this.held.conversationId === conversationId) {
+      this.held.updateConversation(conversation);
       this.broadcastSnapshot();
     }
     this.conversationsChanged.fire();
@@ -498,13 +408,8 @@ export class ChatSession implements Disposable {
 
   async deleteConversation(conversationId: string): Promise<void> {
     await this.client.call("deleteConversation", { params: { conversationId } });
-    for (const [messageId, answer] of this.answers) {
-      if (answer.message.conversationId === conversationId) {
-        answer.controller.abort();
-        this.answers.delete(messageId);
-      }
-    }
-    if (this.conversation?.id === conversationId) this.newConversation();
+    this.streams.abort(conversationId);
+    if (this.held.conversationId === conversationId) this.newConversation();
     this.conversationsChanged.fire();
   }
 
@@ -512,7 +417,7 @@ export class ChatSession implements Disposable {
 
   /** Sends in the open conversation, creating one first when none is open. */
   async sendMessage(content: string): Promise<{ conversationId: string; assistantMessageId: string }> {
-    this.requireReady();
+    this.connection.requireReady();
     const modelId = this.activeModelId;
     if (!modelId) {
       throw new TeamServerError(
@@ -521,26 +426,22 @@ export class ChatSession implements Disposable {
         "No model is available yet. An admin must add a provider and choose visible models in Juggler: Team Settings.",
       );
     }
-    let conversation = this.conversation;
+    let conversation = this.held.conversation;
     let isNewConversation = false;
     if (!conversation) {
       conversation = (await this.client.call("createConversation", { body: { modelId } })).conversation;
       // Another send or open may have happened meanwhile; only take over an empty view.
-      if (!this.conversation) {
-        this.conversation = conversation;
-        this.messages = [];
-        this.olderCursor = null;
-        this.branchMessageCount = 0;
+      if (!this.held.conversation) {
+        this.held.startNew(conversation);
         isNewConversation = true;
       }
     }
     const response = await this.client.call("sendMessage", { params: { conversationId: conversation.id }, body: { content, modelId } });
-    const assistantMessage = this.trackAnswer(response.assistantMessage);
-    if (this.conversation?.id === conversation.id) {
-      const isTitleChanged = this.conversation.title !== response.conversation.title;
-      this.conversation = response.conversation;
-      this.messages.push(response.userMessage, assistantMessage);
-      this.branchMessageCount += 2;
+    const assistantMessage = this.streams.track(response.assistantMessage);
+    if (this.held.conversationId === conversation.id) {
+      const isTitleChanged = this.held.conversation?.title !== response.conversation.title;
+      this.held.updateConversation(response.conversation);
+      this.held.append([response.userMessage, assistantMessage]);
       this.broadcast("messages/appended", {
         conversationId: conversation.id,
         messages: [{ ...response.userMessage }, { ...assistantMessage }],
@@ -559,18 +460,14 @@ export class ChatSession implements Disposable {
 
   /** Runs an answer again as a sibling, optionally on another model; the view switches to the new branch. */
   async retryAnswer(messageId: string, modelId?: string): Promise<{ assistantMessageId: string }> {
-    this.requireReady();
+    this.connection.requireReady();
     const response = await this.client.call("regenerate", { params: { messageId }, body: modelId ? { modelId } : {} });
-    const assistantMessage = this.trackAnswer(response.assistantMessage);
-    if (this.conversation?.id === response.conversation.id) {
-      this.conversation = response.conversation;
-      const index = this.messages.findIndex((message) => message.id === messageId);
-      if (index === -1) {
-        this.messages.push(assistantMessage);
-        this.branchMessageCount += 1;
-      } else {
-        this.branchMessageCount -= this.messages.length - index - 1;
-        this.messages.splice(index, this.messages.length - index, assistantMessage);
+    const assistantMessage = this.streams.track(response.assistantMessage);
+    if (this.held.conversationId === response.conversation.id) {
+      this.held.updateConversation(response.conversation);
+      if (!this.held.replaceAnswer(messageId, assistantMessage)) {
+        const detail = await this.readNewestPage(response.conversation.id);
+        this.held.hold(detail, NEWEST_PAGE_MESSAGES, (message) => this.streams.track(message));
       }
       this.broadcastSnapshot();
     }
@@ -582,13 +479,12 @@ export class ChatSession implements Disposable {
   async stopGeneration(messageId?: string): Promise<void> {
     const messageIds = messageId
       ? [messageId]
-      : this.messages.filter((message) => message.status === "streaming").map((message) => message.id);
+      : this.held.messages.filter((message) => message.status === "streaming").map((message) => message.id);
     await Promise.all(
       messageIds.map(async (id) => {
         try {
           const { message } = await this.client.call("stopGeneration", { params: { messageId: id } });
-          const answer = this.answers.get(id);
-          if (answer && message.status !== "streaming") this.finishAnswer(answer, message);
+          if (message.status !== "streaming") this.streams.finish(message);
         } catch (error) {
           // Already finished: the stream delivers (or delivered) its final state.
           if (!isTeamServerError(error, "generation_not_active")) throw error;
@@ -599,13 +495,11 @@ export class ChatSession implements Disposable {
 
   /** Switches the active conversation's model (the next answer sees the whole branch) and remembers it as the user's choice. */
   async switchModel(modelId: string): Promise<void> {
-    this.requireReady();
-    if (this.conversation) {
-      const { conversation } = await this.client.call("updateConversation", {
-        params: { conversationId: this.conversation.id },
-        body: { modelId },
-      });
-      if (this.conversation?.id === conversation.id) this.conversation = conversation;
+    this.connection.requireReady();
+    const open = this.held.conversation;
+    if (open) {
+      const { conversation } = await this.client.call("updateConversation", { params: { conversationId: open.id }, body: { modelId } });
+      this.held.updateConversation(conversation);
     }
     this.preferredModelId = modelId;
     const activeModel = this.activeModel;
@@ -621,144 +515,47 @@ export class ChatSession implements Disposable {
   }
 
   /** Waits until every answer this session is streaming has finished (tests and shutdown). */
-  async whenAnswersFinished(): Promise<void> {
-    while (this.answers.size > 0) await Promise.all([...this.answers.values()].map((answer) => answer.finished));
-  }
-
-  private requireReady(): void {
-    if (this.connection === "ready") return;
-    if (this.connection === "needs-sign-in")
-      throw new TeamServerError(401, "not_signed_in", "Your Juggler session ended. Sign in again to continue.");
-    if (this.connection === "signed-out" || !this.client.isSignedIn)
-      throw new TeamServerError(401, "not_signed_in", "Sign in to Juggler first.");
-    if (this.connection === "incompatible-server")
-      throw new TeamServerError(
-        0,
-        "incompatible_server",
-        this.banner?.message ?? "The Juggler server is not compatible with this extension.",
-      );
-    if (this.connection === "connecting")
-      throw new TeamServerError(0, "offline", "Still connecting to the Juggler server; try again in a moment.", true);
-    throw new TeamServerError(0, "offline", this.banner?.message ?? "Not connected to the Juggler server.", true);
+  whenAnswersFinished(): Promise<void> {
+    return this.streams.whenAllFinished();
   }
 
   // ---- answers ----
 
-  /** Starts consuming the stream of an answer that is still streaming; returns the message object views show. */
-  private trackAnswer(message: Message): Message {
-    const existing = this.answers.get(message.id);
-    if (existing) return existing.message;
-    const tracked: TrackedAnswer = {
-      message: { ...message },
-      streamedText: "",
-      controller: new AbortController(),
-      finished: Promise.resolve(),
-    };
-    if (message.status !== "streaming" || this.isDisposed) return tracked.message;
-    this.answers.set(message.id, tracked);
-    tracked.finished = this.consumeAnswerStream(tracked);
-    return tracked.message;
-  }
-
-  private async consumeAnswerStream(answer: TrackedAnswer): Promise<void> {
-    const messageId = answer.message.id;
-    try {
-      // No Last-Event-ID: the stream starts at the first event, and text the view already has is skipped below.
-      for await (const event of this.client.streamGeneration(messageId, { signal: answer.controller.signal })) {
-        switch (event.event) {
-          case "generation-start":
-            answer.message.provider = event.data.provider;
-            answer.message.modelId = event.data.modelId;
-            break;
-          case "text-delta":
-            this.appendStreamedText(answer, event.data.text);
-            break;
-          case "usage":
-            answer.message.inputTokens = event.data.inputTokens;
-            answer.message.outputTokens = event.data.outputTokens;
-            break;
-          case "generation-end":
-          case "generation-error":
-            this.finishAnswer(answer, event.data.message);
-            return;
-        }
-      }
-    } catch (error) {
-      if (answer.controller.signal.aborted || this.isDisposed) return;
-      this.log(`The stream of answer ${messageId} failed`, error);
-      await this.recoverLostStream(answer, error);
-    } finally {
-      if (this.answers.get(messageId) === answer) this.answers.delete(messageId);
-    }
+  private handleAnswerFinished(message: Message): void {
+    if (this.isInOpenConversation(message)) this.broadcast("message/updated", { message: { ...message } });
+    this.conversationsChanged.fire();
+    this.answerFinished.fire({ ...message });
+    if (this.isInOpenConversation(message)) void this.trimHeldMessages();
   }
 
   /**
-   * A stream that re-attached from the start first replays text the view already shows (read from
-   * the database); only what goes beyond it is new. If the texts disagree, the view gets the whole message.
+   * Once the held messages pass HELD_MESSAGES_MAX and no answer of the open conversation streams, the
+   * newest page is read again: the views keep what they show (they hold their own older pages), the
+   * next snapshot carries the shorter page and its cursor.
    */
-  private appendStreamedText(answer: TrackedAnswer, text: string): void {
-    answer.streamedText += text;
-    const shown = answer.message.content;
-    if (answer.streamedText.length <= shown.length) return;
-    if (answer.streamedText.startsWith(shown)) {
-      answer.message.content = answer.streamedText;
-      if (this.isInOpenConversation(answer.message)) {
-        const delta = answer.streamedText.slice(shown.length);
-        for (const view of this.views) view.queueDelta(answer.message.id, delta);
-      }
-    } else {
-      answer.message.content = answer.streamedText;
-      if (this.isInOpenConversation(answer.message)) this.broadcast("message/updated", { message: { ...answer.message } });
-    }
-  }
-
-  private finishAnswer(answer: TrackedAnswer, finalMessage: Message): void {
-    const wasStreaming = answer.message.status === "streaming";
-    Object.assign(answer.message, finalMessage);
-    if (this.answers.get(finalMessage.id) === answer) this.answers.delete(finalMessage.id);
-    if (!wasStreaming) return; // a stop answered before the stream's own final event
-    answer.controller.abort();
-    if (this.isInOpenConversation(answer.message)) this.broadcast("message/updated", { message: { ...answer.message } });
-    this.conversationsChanged.fire();
-    this.answerFinished.fire({ ...answer.message });
-  }
-
-  /** The stream could not be resumed: take the stored state, or say plainly that the answer continues on the server. */
-  private async recoverLostStream(answer: TrackedAnswer, error: unknown): Promise<void> {
+  private async trimHeldMessages(): Promise<void> {
+    const conversationId = this.held.conversationId;
+    if (!conversationId || this.isReReadingNewestPage || !this.held.needsTrimming || this.streams.isStreamingIn(conversationId)) return;
+    this.isReReadingNewestPage = true;
     try {
-      const { message } = await this.client.call("getMessage", { params: { messageId: answer.message.id } });
-      if (message.status !== "streaming") {
-        this.finishAnswer(answer, message);
-        return;
-      }
-    } catch (lookupError) {
-      this.log("Could not read the answer after its stream was lost", lookupError);
-    }
-    if (this.isInOpenConversation(answer.message)) {
-      const detail = toErrorDetail(error);
-      this.showBanner({
-        kind: "warning",
-        message: `${detail.message} The answer keeps generating on the server.`,
-        action: { label: "Reconnect", command: "retryConnection" },
-      });
+      const detail = await this.readNewestPage(conversationId);
+      this.held.adoptNewerRead(detail, NEWEST_PAGE_MESSAGES, (message) => this.streams.track(message));
+    } catch (error) {
+      this.log("Could not read the newest page of the conversation again", error);
+    } finally {
+      this.isReReadingNewestPage = false;
     }
   }
 
   private isInOpenConversation(message: Message): boolean {
-    return this.conversation?.id === message.conversationId;
-  }
-
-  private abortAllAnswers(): void {
-    for (const answer of this.answers.values()) answer.controller.abort();
-    this.answers.clear();
+    return this.held.conversationId === message.conversationId;
   }
 
   dispose(): void {
-    this.isDisposed = true;
-    this.abortAllAnswers();
+    this.streams.dispose();
     for (const view of this.views) view.dispose();
     this.views.clear();
-    for (const subscription of this.subscriptions) subscription.dispose();
+    this.connection.dispose();
     this.conversationsChanged.dispose();
     this.activeModelChanged.dispose();
     this.stateChanged.dispose();
@@ -766,14 +563,6 @@ export class ChatSession implements Disposable {
   }
 }
 
-/** The protocol's error shape for anything thrown while handling a webview request. */
-export function toErrorDetail(error: unknown): ErrorDetail {
-  if (error instanceof TeamServerError) return error.toDetail();
-  return { code: "internal_error", message: error instanceof Error ? error.message : String(error) };
-}
-
-function describeValidationError(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }): string {
-  return error.issues
-    .map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message))
-    .join("; ");
+function copyStatus(status: AnswerStatus | null): AnswerStatus | null {
+  return status ? { ...status } : null;
 }

@@ -1,10 +1,17 @@
-import type { ErrorDetail } from "../../../protocol/http/error-codes";
-import type {
-  ChatNotificationName,
-  ChatNotificationParams,
-  ChatSnapshot,
-  HostToWebviewEnvelope,
+import type { Message } from "../../../protocol/http/conversations";
+import {
+  chatCommands,
+  chatNotifications,
+  chatRequests,
+  type ChatNotificationName,
+  type ChatNotificationParams,
+  type ChatSnapshot,
+  type HostToWebviewEnvelope,
 } from "../../../protocol/webview/chat-protocol";
+import { WebviewChannel, type CommandHandlers, type RequestHandlers } from "../webview-channel/webview-channel";
+
+export const chatProtocol = { requests: chatRequests, commands: chatCommands, notifications: chatNotifications };
+export type ChatProtocol = typeof chatProtocol;
 
 /** What a surface gives the chat session for one webview (the sidebar view or an editor panel). */
 export interface ChatViewConnection {
@@ -13,44 +20,85 @@ export interface ChatViewConnection {
   readonly isVisible: boolean;
 }
 
+/** What the chat session does with the webview's requests and commands. */
+export interface ChatViewHandlers {
+  requests: RequestHandlers<ChatProtocol>;
+  commands: CommandHandlers<ChatProtocol>;
+  log?(message: string, error?: unknown): void;
+  onCommandFailed?(name: string, error: unknown): void;
+}
+
 export const DELTA_FLUSH_INTERVAL_MS = 40;
 
 /**
- * The host's side of one attached webview: posts notifications and responses, and batches text
- * deltas per message so the webview gets at most one `stream/delta` per message every ~40 ms,
- * never a message per token. Each view has its own batch, so a snapshot sent to one view can
- * drop exactly the deltas it already contains.
+ * The chat's side of one attached webview: its WebviewChannel (validation, requests answered by
+ * id, typed notifications) plus batching of streamed text per message, so the webview gets at most
+ * one `stream/delta` (or one replacement) per message every ~40 ms, never a message per token.
+ * Each view has its own batch, so a snapshot sent to one view can drop exactly what it contains.
  */
 export class ChatViewChannel {
+  private readonly channel: WebviewChannel<ChatProtocol>;
   private readonly pendingDeltas = new Map<string, string>();
+  /** Answers whose whole text is posted at the next flush (as it is then), instead of deltas. */
+  private readonly pendingReplacements = new Map<string, Message>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private isDisposed = false;
 
   constructor(
     private readonly connection: ChatViewConnection,
     private readonly flushIntervalMs = DELTA_FLUSH_INTERVAL_MS,
-  ) {}
+    handlers?: ChatViewHandlers,
+  ) {
+    this.channel = new WebviewChannel({
+      protocol: chatProtocol,
+      post: (envelope) => this.connection.postMessage(envelope),
+      requests: handlers?.requests ?? unhandledRequests(),
+      commands: handlers?.commands ?? ignoredCommands(),
+      log: handlers?.log,
+      onCommandFailed: handlers?.onCommandFailed,
+      // Keep the order the webview sees equal to the order things happened.
+      beforePost: () => this.flush(),
+    });
+  }
 
   get isVisible(): boolean {
     return this.connection.isVisible;
+  }
+
+  /** Everything the webview posts; validated by the channel. */
+  handleMessage(message: unknown): Promise<void> {
+    return this.channel.handleMessage(message);
   }
 
   queueDelta(messageId: string, text: string): void {
     if (this.isDisposed || text.length === 0) return;
     // A hidden webview would drop the delta anyway; it gets a full snapshot when it shows again.
     if (!this.connection.isVisible) return;
+    // A replacement waiting for this message carries its whole text, this delta included.
+    if (this.pendingReplacements.has(messageId)) return;
     this.pendingDeltas.set(messageId, (this.pendingDeltas.get(messageId) ?? "") + text);
-    this.flushTimer ??= setTimeout(() => this.flush(), this.flushIntervalMs);
+    this.scheduleFlush();
   }
 
-  /** Posts the batched deltas now. */
+  /** At the next flush the view gets the message's whole text as it is then (`message/updated`), replacing what it shows. */
+  queueReplacement(message: Message): void {
+    if (this.isDisposed || !this.connection.isVisible) return;
+    this.pendingDeltas.delete(message.id);
+    this.pendingReplacements.set(message.id, message);
+    this.scheduleFlush();
+  }
+
+  /** Posts the batched text now. */
   flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.isDisposed) return;
+    const replacements = [...this.pendingReplacements.values()];
     const deltas = [...this.pendingDeltas];
+    this.pendingReplacements.clear();
     this.pendingDeltas.clear();
-    for (const [messageId, text] of deltas) this.post({ kind: "notification", method: "stream/delta", params: { messageId, text } });
+    for (const message of replacements) this.channel.notifyAsIs("message/updated", { message: { ...message } });
+    for (const [messageId, text] of deltas) this.channel.notifyAsIs("stream/delta", { messageId, text });
   }
 
   notify<Name extends ChatNotificationName>(method: Name, params: ChatNotificationParams<Name>): void {
@@ -59,41 +107,40 @@ export class ChatViewChannel {
       return;
     }
     if (method === "message/updated") {
-      // The update carries the full text: deltas still waiting for that message would be appended twice.
-      this.pendingDeltas.delete((params as ChatNotificationParams<"message/updated">).message.id);
+      // The update carries the full text: text still waiting for that message would be shown twice.
+      const { id } = (params as ChatNotificationParams<"message/updated">).message;
+      this.pendingDeltas.delete(id);
+      this.pendingReplacements.delete(id);
     }
-    // Keep the order the webview sees equal to the order things happened.
-    this.flush();
-    this.post({ kind: "notification", method, params });
+    this.channel.notify(method, params);
   }
 
   /** A full snapshot replaces everything the view shows, including text still batched. */
   sendSnapshot(snapshot: ChatSnapshot): void {
     this.pendingDeltas.clear();
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.post({ kind: "notification", method: "state/snapshot", params: snapshot });
-  }
-
-  respond(id: number, outcome: { ok: true; result: unknown } | { ok: false; error: ErrorDetail }): void {
-    this.flush();
-    this.post(
-      outcome.ok ? { kind: "response", id, ok: true, result: outcome.result } : { kind: "response", id, ok: false, error: outcome.error },
-    );
+    this.pendingReplacements.clear();
+    this.channel.notify("state/snapshot", snapshot);
   }
 
   dispose(): void {
     this.isDisposed = true;
     clearTimeout(this.flushTimer);
     this.pendingDeltas.clear();
+    this.pendingReplacements.clear();
+    this.channel.dispose();
   }
 
-  private post(message: HostToWebviewEnvelope): void {
-    if (this.isDisposed) return;
-    try {
-      this.connection.postMessage(message);
-    } catch {
-      // The webview was disposed between our check and the post; nothing to deliver to.
-    }
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => this.flush(), this.flushIntervalMs);
   }
+}
+
+/** Without handlers (a channel only posted to, as in the batching tests) every request fails and commands do nothing. */
+function unhandledRequests(): RequestHandlers<ChatProtocol> {
+  const refuse = () => Promise.reject(new Error("This view handles no requests"));
+  return Object.fromEntries(Object.keys(chatRequests).map((name) => [name, refuse])) as unknown as RequestHandlers<ChatProtocol>;
+}
+
+function ignoredCommands(): CommandHandlers<ChatProtocol> {
+  return Object.fromEntries(Object.keys(chatCommands).map((name) => [name, () => undefined])) as unknown as CommandHandlers<ChatProtocol>;
 }

@@ -266,6 +266,59 @@ describe("Juggler inside a real VS Code extension host", function () {
       ]);
     });
 
+    it("Show Context of Last Answer opens what the last answer's request carried, in a Markdown tab", async () => {
+      const messages = api.session.snapshot().messages;
+      const lastAnswer = messages.at(-1)!;
+      assert.equal(lastAnswer.role, "assistant");
+      await vscode.commands.executeCommand("juggler.showContext");
+      const editor = (await waitFor(
+        "the Show Context editor",
+        () => vscode.window.activeTextEditor,
+        (active) => active?.document.uri.scheme === "juggler-context",
+      ))!;
+      const document = editor.document;
+      assert.equal(document.languageId, "markdown");
+      assert.equal(new URLSearchParams(document.uri.query).get("messageId"), lastAnswer.id);
+      const text = (await waitFor(
+        "every page of the context",
+        () => document.getText(),
+        (content) => content.includes("## Messages as sent") && !content.includes("Loading messages"),
+      ))!;
+      assert.ok(text.startsWith("# Context of an answer\n"), text.slice(0, 200));
+      assert.ok(text.includes(`(\`${groqModelId}\`)`), "the model that answered");
+      assert.ok(text.includes("| Provider | Groq |"));
+      assert.ok(text.includes("## Messages as sent (3)"), text);
+      for (const sent of messages.slice(0, 3))
+        assert.ok(text.includes(`\n${sent.content}\n`), `the request carried: ${sent.content.slice(0, 80)}`);
+      assert.ok(!text.includes(`\n${lastAnswer.content}\n`), "not the answer itself");
+      const tab = findTab((input) => input instanceof vscode.TabInputText && input.uri.toString() === document.uri.toString());
+      const conversationTitle = api.session.snapshot().conversation!.title;
+      assert.ok(tab?.label.includes(providerModelName(groqModelId)), tab?.label);
+      assert.ok(tab?.label.includes(conversationTitle.slice(0, 40)), `${tab?.label} names “${conversationTitle}”`);
+      // Read-only for the user (typing is refused) is checked through the UI in ../journey.test.ts: the
+      // API's editor.edit still applies to a virtual document.
+
+      // With an answer's id (what the chat's "Show Context" on an answer passes): that answer's context.
+      await vscode.commands.executeCommand("juggler.showContext", firstAnswer.id);
+      const first = (await waitFor(
+        "the first answer's context",
+        () => vscode.window.activeTextEditor?.document,
+        (active) => active?.uri.scheme === "juggler-context" && active.uri.query.includes(firstAnswer.id),
+      ))!;
+      const firstText = (await waitFor(
+        "its text",
+        () => first.getText(),
+        (content) => content.includes("## Messages as sent (1)"),
+      ))!;
+      assert.ok(firstText.includes(`\n${firstQuestion}\n`));
+
+      // An id the server does not know: an error message, no tab.
+      const editorsBefore = vscode.window.tabGroups.all.flatMap((group) => group.tabs).length;
+      await vscode.commands.executeCommand("juggler.showContext", "no-such-answer");
+      assert.equal(vscode.window.tabGroups.all.flatMap((group) => group.tabs).length, editorsBefore);
+      await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+    });
+
     it("sends an editor selection with its path, language and line range", async () => {
       const instruction = "Review these lines for off-by-one errors";
       const configuration = vscode.workspace.getConfiguration("juggler");

@@ -1,28 +1,29 @@
 import type { z } from "zod";
-import { hostToWebviewSchema } from "../../../protocol/webview/chat-protocol";
+import {
+  hostToWebviewSchema,
+  type CommandName,
+  type CommandParams,
+  type NotificationName,
+  type NotificationParams,
+  type RequestName,
+  type RequestParams,
+  type RequestResult,
+  type WebviewProtocol,
+} from "../../../protocol/webview/envelope";
 import { HostRequestError } from "./host-request-error";
 import type { VsCodeApi } from "./vscode-api";
 
-/** The shape of a webview protocol module (chat-protocol.ts, team-settings-protocol.ts). */
-export interface WebviewProtocol {
-  readonly requests: Readonly<Record<string, { readonly params: z.ZodType; readonly result: z.ZodType }>>;
-  readonly commands: Readonly<Record<string, z.ZodType>>;
-  readonly notifications: Readonly<Record<string, z.ZodType>>;
-}
-
-export type RequestName<Protocol extends WebviewProtocol> = keyof Protocol["requests"] & string;
-export type RequestParams<Protocol extends WebviewProtocol, Name extends RequestName<Protocol>> = z.input<
-  Protocol["requests"][Name]["params"]
->;
-export type RequestResult<Protocol extends WebviewProtocol, Name extends RequestName<Protocol>> = z.output<
-  Protocol["requests"][Name]["result"]
->;
-export type CommandName<Protocol extends WebviewProtocol> = keyof Protocol["commands"] & string;
-export type CommandParams<Protocol extends WebviewProtocol, Name extends CommandName<Protocol>> = z.input<Protocol["commands"][Name]>;
-export type NotificationName<Protocol extends WebviewProtocol> = keyof Protocol["notifications"] & string;
-export type NotificationParams<Protocol extends WebviewProtocol, Name extends NotificationName<Protocol>> = z.output<
-  Protocol["notifications"][Name]
->;
+// The protocol's shape and its type helpers are defined with the envelopes, shared with the host.
+export type {
+  CommandName,
+  CommandParams,
+  NotificationName,
+  NotificationParams,
+  RequestName,
+  RequestParams,
+  RequestResult,
+  WebviewProtocol,
+} from "../../../protocol/webview/envelope";
 
 export interface RequestOptions {
   /** How long to wait for the host's answer before failing with code "timeout". */
