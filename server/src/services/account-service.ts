@@ -43,6 +43,12 @@ interface CachedUser {
   expiresAt: number;
 }
 
+interface CachedSession {
+  userId: string;
+  isActive: Promise<boolean>;
+  expiresAt: number;
+}
+
 /** Names are unique case-insensitively; the lower-cased form is the unique key on every database. */
 export function nameKeyOf(name: string): string {
   return name.normalize("NFC").toLowerCase();
@@ -84,6 +90,11 @@ export class AccountService {
   /** Outside any transaction. */
   private readonly stores: AccountStores;
   private readonly cachedUsers = new Map<string, CachedUser>();
+  /**
+   * Whether a session (refresh-token family) is still open, by family id, kept as briefly as the
+   * user rows and dropped at once when this process ends the session.
+   */
+  private readonly cachedSessions = new Map<string, CachedSession>();
   /** Bumped by every forget, so a read that started before a change is not cached after it. */
   private cacheGeneration = 0;
 
@@ -211,23 +222,24 @@ export class AccountService {
       if (token.status === "rotated") {
         // Reuse of a rotated token: someone else holds a copy. End the whole family (the legitimate holder signs in again).
         await stores.refreshTokens.revokeFamily(token.family_id, now);
-        return { kind: "reused" as const, userId: token.user_id };
+        return { kind: "reused" as const, userId: token.user_id, familyId: token.family_id };
       }
       if (token.expires_at <= now) return { kind: "expired" as const };
       // Conditional update: of two concurrent refreshes with the same token only one wins; the other counts as reuse.
       if (!(await stores.refreshTokens.claimForRotation(token.id, now))) {
         await stores.refreshTokens.revokeFamily(token.family_id, now);
-        return { kind: "reused" as const, userId: token.user_id };
+        return { kind: "reused" as const, userId: token.user_id, familyId: token.family_id };
       }
       const user = await stores.users.findById(token.user_id);
       if (user === undefined) return { kind: "invalid" as const };
       const refusal = statusError(user.status);
       if (refusal) {
         await stores.refreshTokens.revokeFamily(token.family_id, now);
-        return { kind: "refused" as const, error: refusal };
+        return { kind: "refused" as const, error: refusal, familyId: token.family_id };
       }
       return { kind: "session" as const, session: await this.createSession(stores, user, token.family_id, now) };
     });
+    if (outcome.kind === "reused" || outcome.kind === "refused") this.forgetSession(outcome.familyId);
     switch (outcome.kind) {
       case "session":
         return outcome.session;
@@ -248,6 +260,8 @@ export class AccountService {
     const token = await this.stores.refreshTokens.findByHash(hashRefreshToken(refreshToken));
     if (token === undefined) return;
     await this.stores.refreshTokens.revokeFamily(token.family_id, this.context.now());
+    // the session's access tokens end now, not when they expire
+    this.forgetSession(token.family_id);
     this.context.logger.info("signed out", { userId: token.user_id });
   }
 
@@ -285,17 +299,22 @@ export class AccountService {
   /**
    * Verifies an access token (HS256 only) and loads its user. Refused: expired (401 token_expired),
    * forged or malformed (401 unauthenticated), issued before a password change (401 unauthenticated),
-   * or the account is disabled or pending (403).
+   * its session ended (signed out, refresh family revoked: 401 unauthenticated), or the account is
+   * disabled or pending (403).
    */
   async authenticate(accessToken: string): Promise<AuthenticatedUser> {
     const claims = this.accessTokens.verify(accessToken, this.context.now());
-    const row = await this.readAuthenticationRow(claims.sub);
+    const [row, isSessionActive] = await Promise.all([
+      this.readAuthenticationRow(claims.sub),
+      this.readSessionState(claims.sub, claims.sid),
+    ]);
     if (row === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
     const refusal = statusError(row.status);
     if (refusal) throw refusal;
     if (claims.pwv !== row.password_changed_at) {
       throw new AppError(401, "unauthenticated", "This session has ended (password changed or account disabled); sign in again");
     }
+    if (!isSessionActive) throw new AppError(401, "unauthenticated", "This session has ended (signed out); sign in again");
     // Role and name come from the database, so a change by an admin applies at once.
     return { id: row.id, name: row.name, role: row.role === "admin" ? "admin" : "member" };
   }
@@ -394,14 +413,55 @@ export class AccountService {
     return entry.row;
   }
 
+  /**
+   * Whether the token's session is still open: from the short-lived cache (dropped at once by every
+   * change this process makes), or one indexed query shared by the requests that arrive meanwhile.
+   */
+  private readSessionState(userId: string, familyId: string): Promise<boolean> {
+    const now = performance.now();
+    const cached = this.cachedSessions.get(familyId);
+    if (cached && cached.expiresAt > now && cached.userId === userId) return cached.isActive;
+    const generation = this.cacheGeneration;
+    const entry: CachedSession = {
+      userId,
+      isActive: this.stores.refreshTokens.isFamilyActive(userId, familyId, this.context.now()).then((isActive) => {
+        // an ended session stays ended, but a read that a change overtook is not kept
+        if (generation !== this.cacheGeneration) this.dropCachedSession(familyId, entry);
+        return isActive;
+      }),
+      expiresAt: now + authenticatedUserCacheMs,
+    };
+    entry.isActive.catch(() => this.dropCachedSession(familyId, entry));
+    if (this.cachedSessions.size >= 10_000) this.cachedSessions.clear();
+    this.cachedSessions.set(familyId, entry);
+    return entry.isActive;
+  }
+
+  private dropCachedSession(familyId: string, entry: CachedSession): void {
+    if (this.cachedSessions.get(familyId) === entry) this.cachedSessions.delete(familyId);
+  }
+
+  /** Called after a session ended, so its next request reads it afresh. */
+  private forgetSession(familyId: string): void {
+    this.cacheGeneration += 1;
+    this.cachedSessions.delete(familyId);
+  }
+
   private dropCachedUser(userId: string, entry: CachedUser): void {
     if (this.cachedUsers.get(userId) === entry) this.cachedUsers.delete(userId);
   }
 
-  /** Called after every write to a user's row, so the next request reads it afresh. */
+  /**
+   * Called after every write to a user's row, so the next request reads it afresh; their sessions
+   * too, since the writes that end sessions (password, status) are among them. Such writes are rare
+   * next to requests, so walking the session cache (at most 10,000 entries) is cheap enough.
+   */
   private forgetUser(userId: string): void {
     this.cacheGeneration += 1;
     this.cachedUsers.delete(userId);
+    for (const [familyId, entry] of this.cachedSessions) {
+      if (entry.userId === userId) this.cachedSessions.delete(familyId);
+    }
   }
 
   /** Runs a write to the user's row; whether it committed or not, the cached copy is dropped afterwards. */
@@ -435,7 +495,11 @@ export class AccountService {
       used_at: null,
     });
     const role: "admin" | "member" = user.role === "admin" ? "admin" : "member";
-    const access = this.accessTokens.issue({ id: user.id, name: user.name, role, passwordChangedAtMs: user.password_changed_at }, now);
+    const access = this.accessTokens.issue(
+      { id: user.id, name: user.name, role, passwordChangedAtMs: user.password_changed_at },
+      familyId,
+      now,
+    );
     return {
       user: toUser(user),
       accessToken: access.token,
