@@ -20,6 +20,7 @@ import { RefreshTokenRepository } from "../storage/refresh-token-repository";
 import { SettingsRepository } from "../storage/settings-repository";
 import { toUser, UserRepository, type AuthenticationRow, type UserRow } from "../storage/user-repository";
 import { AccessTokens } from "./access-tokens";
+import { AuthenticationRateLimits } from "./authentication-rate-limits";
 import { burnEquivalentWork, hashPassword, needsRehash, prepareEquivalentWork, verifyPassword } from "./password-hashing";
 import { generateRefreshToken, hashRefreshToken } from "./refresh-tokens";
 import type { ServiceContext } from "./service-context";
@@ -98,14 +99,12 @@ export class AccountService {
   /** Bumped by every forget, so a read that started before a change is not cached after it. */
   private cacheGeneration = 0;
 
+  private readonly limits: AuthenticationRateLimits;
+
   constructor(private readonly context: ServiceContext) {
     this.accessTokens = new AccessTokens(deriveKey(context.secretKey, "access-token"), context.config.accessTokenTtlSeconds);
     this.stores = accountStores(context.database);
-  }
-
-  /** The injected clock (epoch ms), so the HTTP layer's rate limits move with the same time as token expiry. */
-  now(): number {
-    return this.context.now();
+    this.limits = new AuthenticationRateLimits({ attemptsPerMinute: context.config.authRateLimitPerMinute, database: context.database });
   }
 
   // ---- settings ----
@@ -146,7 +145,9 @@ export class AccountService {
 
   // ---- registration and sessions ----
 
-  async register(request: RegisterRequest): Promise<RegistrationResult> {
+  /** `clientAddress`: the caller's IP, for the per-address limit on registrations. */
+  async register(request: RegisterRequest, clientAddress: string): Promise<RegistrationResult> {
+    await this.limits.consumeRegistration(clientAddress);
     const name = request.name.normalize("NFC");
     const nameKey = nameKeyOf(name);
     // Hash before the transaction: scrypt takes tens of milliseconds and must not hold the lock.
@@ -191,13 +192,24 @@ export class AccountService {
     return outcome;
   }
 
-  async signIn(request: CredentialsRequest): Promise<SessionResponse> {
-    const row = await this.stores.users.findByNameKey(nameKeyOf(request.name));
+  /**
+   * Checks name and password, within the limits on guessing (AuthenticationRateLimits: the address
+   * that keeps failing waits, the account's owner elsewhere does not). `clientAddress`: the caller's IP.
+   */
+  async signIn(request: CredentialsRequest, clientAddress: string): Promise<SessionResponse> {
+    const nameKey = nameKeyOf(request.name);
+    const check = await this.limits.beginPasswordCheck(nameKey, clientAddress);
+    const row = await this.stores.users.findByNameKey(nameKey);
     if (row === undefined) {
       await burnEquivalentWork(request.password);
+      await check.failed();
       throw invalidCredentials();
     }
-    if (!(await verifyPassword(request.password, row.password_hash))) throw invalidCredentials();
+    if (!(await verifyPassword(request.password, row.password_hash))) {
+      await check.failed();
+      throw invalidCredentials();
+    }
+    await check.succeeded();
     // The account's state is told only to someone who knows its password.
     const refusal = statusError(row.status);
     if (refusal) throw refusal;
@@ -266,13 +278,17 @@ export class AccountService {
   }
 
   /** Checks the current password, stores the new one, ends every other session and returns a fresh one. */
-  async changePassword(userId: string, request: ChangePasswordRequest): Promise<SessionResponse> {
+  async changePassword(userId: string, request: ChangePasswordRequest, clientAddress: string): Promise<SessionResponse> {
     const row = await this.stores.users.findById(userId);
     if (row === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
+    // checking the current password is a password check too: limited like a sign-in
+    const check = await this.limits.beginPasswordCheck(row.name_key, clientAddress);
     if (!(await verifyPassword(request.currentPassword, row.password_hash))) {
+      await check.failed();
       // 403, not 401: the session is fine, only the confirmation failed (a 401 would make a client refresh or sign out).
       throw new AppError(403, "invalid_credentials", "The current password is wrong");
     }
+    await check.succeeded();
     const passwordHash = await hashPassword(request.newPassword);
     const now = this.context.now();
     const session = await this.changingUser(userId, () =>
