@@ -31,9 +31,9 @@ export const endpoints = {
     path: "/auth/register",
     access: "public",
     request: accounts.registerRequestSchema,
-    // 201 with a session, or 202 with a pending registration
-    response: z.union([accounts.sessionResponseSchema, accounts.pendingRegistrationResponseSchema]),
-    status: 201,
+    // the same answer whether the name was free or not; signing in tells the outcome
+    response: accounts.registrationAcceptedResponseSchema,
+    status: 202,
   },
   signIn: {
     method: "POST",

@@ -13,11 +13,12 @@ export function accountRoutes(mount: Mount, services: Services): void {
   const accounts = services.accounts;
 
   mount(endpoints.register, async ({ request, context }) => {
-    const result = await accounts.register(request, context.ip);
-    if (result.kind === "session") return result.session;
-    // the account waits for an admin: accepted, not created
-    context.status = 202;
-    return { user: result.user, status: "pending" as const };
+    await accounts.register(request, context.ip);
+    // one answer whatever happened, so registering tells nobody which names exist
+    return {
+      status: "accepted" as const,
+      message: "If the name was free, the account was created (or queued for an admin's approval); sign in to continue",
+    };
   });
 
   mount(endpoints.signIn, ({ request, context }) => accounts.signIn(request, context.ip));

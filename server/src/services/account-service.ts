@@ -19,13 +19,17 @@ import { deriveKey } from "../secrets";
 import { RefreshTokenRepository } from "../storage/refresh-token-repository";
 import { SettingsRepository } from "../storage/settings-repository";
 import { toUser, UserRepository, type AuthenticationRow, type UserRow } from "../storage/user-repository";
+import { normaliseAccountName, skeletonsOf } from "./account-name";
 import { AccessTokens } from "./access-tokens";
 import { AuthenticationRateLimits } from "./authentication-rate-limits";
 import { burnEquivalentWork, hashPassword, needsRehash, prepareEquivalentWork, verifyPassword } from "./password-hashing";
 import { generateRefreshToken, hashRefreshToken } from "./refresh-tokens";
 import type { ServiceContext } from "./service-context";
 
-export type RegistrationResult = { kind: "session"; session: SessionResponse } | { kind: "pending"; user: User };
+/** What start-up found: the one-time admin token when the team has no admin yet (to print for the operator). */
+export interface AccountsStartResult {
+  adminToken: string | undefined;
+}
 
 const millisecondsPerDay = 86_400_000;
 
@@ -50,9 +54,20 @@ interface CachedSession {
   expiresAt: number;
 }
 
-/** Names are unique case-insensitively; the lower-cased form is the unique key on every database. */
-export function nameKeyOf(name: string): string {
-  return name.normalize("NFC").toLowerCase();
+/** Accounts whose name forms are filled per query at start-up. */
+const nameFormsBatchSize = 500;
+
+/** SHA-256 hex: the token has 192 random bits, so a plain hash cannot be reversed, and it is compared by hash. */
+function hashAdminToken(token: string): string {
+  return crypto.createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+async function isCurrentAdminToken(settings: SettingsRepository, token: string): Promise<boolean> {
+  const stored = await settings.read("admin_token_hash");
+  if (stored === undefined) return false;
+  const presented = Buffer.from(hashAdminToken(token), "hex");
+  const expected = Buffer.from(stored, "hex");
+  return presented.length === expected.length && crypto.timingSafeEqual(presented, expected);
 }
 
 const invalidCredentials = () => new AppError(401, "invalid_credentials", "The name or password is wrong");
@@ -109,11 +124,26 @@ export class AccountService {
 
   // ---- settings ----
 
-  /** On start: a fresh install takes REGISTRATION (default open); afterwards the admin's stored choice rules. */
-  async applyInitialSettings(): Promise<void> {
+  /**
+   * On start: a fresh install takes REGISTRATION (default open); afterwards the admin's stored
+   * choice rules. Accounts of an older version get their name forms. While the team has no admin,
+   * a new one-time admin token replaces any earlier one (only its hash is stored): the operator
+   * reads it on the console and creates the first admin with it.
+   */
+  async start(): Promise<AccountsStartResult> {
+    const now = this.context.now();
     const policy = this.context.config.initialRegistration ?? "open";
-    await this.stores.settings.writeIfMissing("registration", policy, this.context.now());
+    await this.stores.settings.writeIfMissing("registration", policy, now);
+    await this.fillNameForms();
     prepareEquivalentWork();
+    if (await this.stores.users.hasActiveAdmin()) {
+      await this.stores.settings.remove("admin_token_hash");
+      return { adminToken: undefined };
+    }
+    const adminToken = crypto.randomBytes(24).toString("base64url");
+    await this.stores.settings.write("admin_token_hash", hashAdminToken(adminToken), now);
+    this.context.logger.info("the team has no admin yet: a one-time admin token was printed on the console");
+    return { adminToken };
   }
 
   async getRegistrationPolicy(settings: SettingsRepository = this.stores.settings): Promise<RegistrationPolicy> {
@@ -145,34 +175,53 @@ export class AccountService {
 
   // ---- registration and sessions ----
 
-  /** `clientAddress`: the caller's IP, for the per-address limit on registrations. */
-  async register(request: RegisterRequest, clientAddress: string): Promise<RegistrationResult> {
+  /**
+   * Creates an account, or queues it for approval, or — when the name or a look-alike of it is
+   * taken — does nothing; the caller answers the same in every case, so registering tells nobody
+   * which names exist (signing in with the same name and password tells the registrant the outcome).
+   * The first admin needs the one-time admin token, except on a fresh server whose registration is
+   * open (anyone may join it, and its first account administers it). `clientAddress`: the caller's IP,
+   * for the per-address limit on registrations.
+   */
+  async register(request: RegisterRequest, clientAddress: string): Promise<void> {
     await this.limits.consumeRegistration(clientAddress);
-    const name = request.name.normalize("NFC");
-    const nameKey = nameKeyOf(name);
+    const normalised = normaliseAccountName(request.name);
+    if ("problem" in normalised) throw new AppError(400, "validation_failed", normalised.problem);
+    const { name, nameKey, skeletons } = normalised;
     // Hash before the transaction: scrypt takes tens of milliseconds and must not hold the lock.
     const passwordHash = await hashPassword(request.password);
     const now = this.context.now();
 
     const outcome = await this.transaction(async (stores) => {
       await stores.users.lockForRoleDecisions();
-      if (await stores.users.isNameKeyTaken(nameKey)) throw new AppError(409, "conflict", "That name is taken");
       // Decided inside the transaction so two simultaneous first registrations cannot both become admin.
-      const isFirstUser = !(await stores.users.hasAnyUser());
       let role: UserRole = "member";
       let status: UserStatus = "active";
-      if (isFirstUser) {
-        // A fresh server has no admin to approve anyone: the first account can always register.
+      if (request.adminToken !== undefined) {
+        if ((await stores.users.hasActiveAdmin()) || !(await isCurrentAdminToken(stores.settings, request.adminToken))) {
+          throw new AppError(
+            403,
+            "forbidden",
+            "This admin token is not valid: it is printed on the server's console on start while the team has no admin, and works once",
+          );
+        }
         role = "admin";
       } else {
         const policy = await this.getRegistrationPolicy(stores.settings);
-        if (policy === "closed") throw new AppError(403, "registration_closed", "Registration is closed; ask an admin for an account");
+        if (policy === "closed") {
+          throw new AppError(403, "registration_closed", "Registration is closed; ask an admin for an account");
+        }
         if (policy === "approval") status = "pending";
+        else if (!(await stores.users.hasAnyUser())) role = "admin";
       }
+      if (await stores.users.isNameTaken(nameKey, skeletons)) return { kind: "taken" as const };
       const row: UserRow = {
         id: crypto.randomUUID(),
         name,
         name_key: nameKey,
+        name_skeleton: skeletons.written,
+        name_skeleton_lower: skeletons.lower,
+        name_skeleton_upper: skeletons.upper,
         password_hash: passwordHash,
         role,
         status,
@@ -182,14 +231,18 @@ export class AccountService {
         updated_at: now,
       };
       // a concurrent registration of the same name may still win the unique index
-      if (!(await stores.users.insert(row))) throw new AppError(409, "conflict", "That name is taken");
-      if (status !== "active") return { kind: "pending" as const, user: toUser(row) };
-      return { kind: "session" as const, session: await this.createSession(stores, row, crypto.randomUUID(), now) };
+      if (!(await stores.users.insert(row))) return { kind: "taken" as const };
+      // the first admin exists: the one-time token has done its work
+      if (role === "admin") await stores.settings.remove("admin_token_hash");
+      return { kind: "created" as const, user: toUser(row) };
     });
 
-    const user = outcome.kind === "session" ? outcome.session.user : outcome.user;
+    if (outcome.kind === "taken") {
+      this.context.logger.info("registration not created: the name or a look-alike is taken");
+      return;
+    }
+    const { user } = outcome;
     this.context.logger.info("account registered", { userId: user.id, role: user.role, status: user.status });
-    return outcome;
   }
 
   /**
@@ -197,9 +250,11 @@ export class AccountService {
    * that keeps failing waits, the account's owner elsewhere does not). `clientAddress`: the caller's IP.
    */
   async signIn(request: CredentialsRequest, clientAddress: string): Promise<SessionResponse> {
-    const nameKey = nameKeyOf(request.name);
+    const normalised = normaliseAccountName(request.name);
+    // a name no account can have is refused like a wrong password (after the same work)
+    const nameKey = "problem" in normalised ? request.name.trim().toLowerCase() : normalised.nameKey;
     const check = await this.limits.beginPasswordCheck(nameKey, clientAddress);
-    const row = await this.stores.users.findByNameKey(nameKey);
+    const row = "problem" in normalised ? undefined : await this.stores.users.findByNameKey(nameKey);
     if (row === undefined) {
       await burnEquivalentWork(request.password);
       await check.failed();
@@ -403,6 +458,28 @@ export class AccountService {
   }
 
   // ---- internals ----
+
+  /**
+   * Name forms for accounts of a version before them (the key was NFC then, and there was no
+   * skeleton): computed here rather than in a migration, which must not import the application's
+   * rules. A key that would now equal another account's stays as it was (logged).
+   */
+  private async fillNameForms(): Promise<void> {
+    for (;;) {
+      const rows = await this.stores.users.listWithoutSkeleton(nameFormsBatchSize);
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const normalised = normaliseAccountName(row.name);
+        const skeletons = "problem" in normalised ? skeletonsOf(row.name) : normalised.skeletons;
+        const nameKey = "problem" in normalised ? row.name_key : normalised.nameKey;
+        const forms = { name_skeleton: skeletons.written, name_skeleton_lower: skeletons.lower, name_skeleton_upper: skeletons.upper };
+        if (!(await this.stores.users.updateNameForms(row.id, { ...forms, name_key: nameKey }))) {
+          this.context.logger.warn("an account's name now reads as another's; its old key is kept", { userId: row.id });
+          await this.stores.users.updateNameForms(row.id, { ...forms, name_key: row.name_key });
+        }
+      }
+    }
+  }
 
   /**
    * The user's row for authentication, from the short-lived cache or one query shared by every

@@ -41,12 +41,19 @@ export function createServices(context: ServiceContext): Services {
   return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts };
 }
 
-export async function startServices(services: Services): Promise<void> {
-  await services.accounts.applyInitialSettings();
+/** What start-up has to tell the operator. */
+export interface StartedServices {
+  /** The one-time admin token, while the team has no admin (printed on the console, never logged). */
+  adminToken: string | undefined;
+}
+
+export async function startServices(services: Services): Promise<StartedServices> {
+  const { adminToken } = await services.accounts.start();
   await services.providers.applyPresets();
   // answers left `streaming` by a crash become `interrupted` with their partial text
   await services.generation.recoverInterrupted();
   services.catalog.startBackgroundRefresh();
+  return { adminToken };
 }
 
 /** Ends open streams (each gets a final event), aborts provider calls, stops timers. */

@@ -2,9 +2,10 @@ import type { Knex } from "knex";
 
 /**
  * Schema for the hardening work (issue 8). Immutable once shipped.
- * - `users.name_skeleton`: the name as it looks (Unicode confusables folded), so that a look-alike of
- *   a taken name is refused. Filled by the account service on start (it needs the application's
- *   folding, which a migration must not import), then written with every account.
+ * - `users.name_skeleton`, `name_skeleton_lower`, `name_skeleton_upper`: how the name looks as written,
+ *   in small and in capital letters (Unicode confusables folded), so that a look-alike of a taken name is refused. Filled by
+ *   the account service on start (it needs the application's folding, which a migration must not
+ *   import), then written with every account.
  * - `model_fallbacks`: per model, the ordered models that answer when it cannot.
  * - `rate_limits` (PostgreSQL only): sign-in limits shared by every server instance on the database,
  *   in rate-limiter-flexible's layout. A SQLite server is one process and keeps them in memory.
@@ -13,7 +14,11 @@ export async function up(knex: Knex): Promise<void> {
   if (!(await knex.schema.hasColumn("users", "name_skeleton"))) {
     await knex.schema.alterTable("users", (table) => {
       table.string("name_skeleton", 255).nullable();
+      table.string("name_skeleton_lower", 255).nullable();
+      table.string("name_skeleton_upper", 255).nullable();
       table.index(["name_skeleton"]);
+      table.index(["name_skeleton_lower"]);
+      table.index(["name_skeleton_upper"]);
     });
   }
 
@@ -44,10 +49,10 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists("rate_limits");
   await knex.schema.dropTableIfExists("model_fallbacks");
-  if (await knex.schema.hasColumn("users", "name_skeleton")) {
-    await knex.schema.alterTable("users", (table) => {
-      table.dropIndex(["name_skeleton"]);
-      table.dropColumn("name_skeleton");
-    });
+  // Plain DROP INDEX and ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35 and PostgreSQL): knex's SQLite helper
+  // would copy and recreate the users table, and dropping the old one would cascade to every conversation.
+  for (const column of ["name_skeleton", "name_skeleton_lower", "name_skeleton_upper"]) {
+    await knex.raw(`DROP INDEX IF EXISTS users_${column}_index`);
+    if (await knex.schema.hasColumn("users", column)) await knex.raw(`ALTER TABLE users DROP COLUMN ${column}`);
   }
 }
