@@ -115,6 +115,7 @@ export class AccountService {
   private cacheGeneration = 0;
 
   private readonly limits: AuthenticationRateLimits;
+  private readonly statusListeners = new Set<(userId: string, status: UserStatus) => void>();
 
   constructor(private readonly context: ServiceContext) {
     this.accessTokens = new AccessTokens(deriveKey(context.secretKey, "access-token"), context.config.accessTokenTtlSeconds);
@@ -454,7 +455,23 @@ export class AccountService {
       }),
     );
     this.context.logger.info("account updated by admin", { userId, actingUserId, role: updated.role, status: updated.status });
+    for (const listener of this.statusListeners) {
+      try {
+        listener(userId, updated.status as UserStatus);
+      } catch (error) {
+        this.context.logger.error("account status listener failed", { error });
+      }
+    }
     return toUser(updated);
+  }
+
+  /**
+   * Told after an admin changed an account (with its status now), so that what the account is doing
+   * (its answers being written) stops at once when it is no longer active. Returns an unsubscribe function.
+   */
+  onAccountStatusChanged(listener: (userId: string, status: UserStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
   }
 
   // ---- internals ----

@@ -12,8 +12,11 @@ import { StallWatchdog } from "./stall-watchdog";
 
 export type GenerationEventListener = (event: GenerationEvent) => void;
 
-/** stop: the user asked (the answer is `stopped`); shutdown: the server is stopping (`interrupted`). */
-export type StopReason = "stop" | "shutdown";
+/**
+ * stop: the user asked (the answer is `stopped`); shutdown: the server is stopping (`interrupted`);
+ * account-blocked: an admin disabled the account (`interrupted`: it must not go on spending).
+ */
+export type StopReason = "stop" | "shutdown" | "account-blocked";
 
 export interface GenerationJobOptions {
   userId: string;
@@ -54,6 +57,11 @@ export const SHUTDOWN_ERROR: ErrorDetail = {
   code: "server_shutting_down",
   message: "The server stopped while this answer was being written; the partial answer was kept",
   retryable: true,
+};
+
+const ACCOUNT_BLOCKED_ERROR: ErrorDetail = {
+  code: "account_disabled",
+  message: "The account was disabled while this answer was being written; the partial answer was kept",
 };
 
 /**
@@ -288,6 +296,7 @@ export class GenerationJob {
 
   private stoppedOutcome(usage: { inputTokens: number | undefined; outputTokens: number | undefined }): Outcome {
     if (this.stopReason === "shutdown") return this.errorOutcome(SHUTDOWN_ERROR, usage, "interrupted");
+    if (this.stopReason === "account-blocked") return this.errorOutcome(ACCOUNT_BLOCKED_ERROR, usage, "interrupted");
     return {
       result: this.result("stopped", usage, null, null, null),
       isUsageReported: usage.inputTokens !== undefined || usage.outputTokens !== undefined,

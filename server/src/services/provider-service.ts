@@ -178,8 +178,9 @@ export class ProviderService {
       return { ok: true, modelCount, latencyMs };
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
-      this.context.logger.info("provider connection tested", { provider: kind, ok: false, code: error.code, reason: error.message });
-      return { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable } };
+      this.context.logger.info("provider connection tested", { provider: kind, ok: false, code: error.code, reason: error.adminMessage });
+      // an admin's endpoint: the words with the address it tried
+      return { ok: false, error: { code: error.code, message: error.adminMessage, retryable: error.retryable } };
     }
   }
 

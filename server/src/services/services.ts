@@ -37,6 +37,8 @@ export function createServices(context: ServiceContext): Services {
     now: context.now,
   });
   const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts });
+  // a disabled account's answers stop at once, not when they finish
+  accounts.onAccountStatusChanged((userId, status) => generation.applyAccountStatus(userId, status));
   const answerContexts = new AnswerContextService(context);
   return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts };
 }
