@@ -114,6 +114,20 @@ export const endpoints = {
     response: models.adminModelListResponseSchema,
   },
 
+  listModelFallbacks: {
+    method: "GET",
+    path: "/admin/model-fallbacks",
+    access: "admin",
+    response: models.modelFallbackListResponseSchema,
+  },
+  updateModelFallbacks: {
+    method: "PUT",
+    path: "/admin/model-fallbacks",
+    access: "admin",
+    request: models.updateModelFallbacksRequestSchema,
+    response: models.modelFallbackListResponseSchema,
+  },
+
   listModels: { method: "GET", path: "/models", access: "member", response: models.modelListResponseSchema },
 
   listConversations: {

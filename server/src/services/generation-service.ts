@@ -17,7 +17,9 @@ import type { Logger } from "../logger";
 import type { ChatProvider } from "../providers/chat-provider";
 import type { ContextPreparation, ContextReach, ContextService } from "./context-service";
 import type { ConversationService } from "./conversation-service";
+import type { ModelTarget } from "./fallback-chain";
 import { GenerationJob, SHUTDOWN_ERROR } from "./generation-job";
+import type { ModelFallbackService } from "./model-fallback-service";
 import type { ServiceContext } from "./service-context";
 
 /** What the generation service needs from its neighbours (the real services satisfy these). */
@@ -27,6 +29,7 @@ export interface GenerationDependencies {
   conversations: ConversationService;
   contexts: ContextService;
   accounts: { rememberLastModel(userId: string, modelId: string): Promise<void> };
+  fallbacks: Pick<ModelFallbackService, "resolveTargets" | "breaker">;
 }
 
 /** Where a stream's events go: the SSE framing lives in http/, the service only calls these. */
@@ -44,10 +47,12 @@ export interface GenerationStream {
   detach(): void;
 }
 
-/** The model of a send and the adapter of its provider. */
+/** The model of a send, the adapter of its provider, and the models that may answer in its place. */
 interface ResolvedModel {
   model: Model;
   provider: ChatProvider;
+  /** `model` first, then its fallbacks that can answer now. */
+  targets: ModelTarget[];
 }
 
 /** Finished jobs keep their event log this long, so a client re-attaching just after the end still gets exact events. */
@@ -177,8 +182,8 @@ export class GenerationService {
           },
         },
       );
-      const { model, provider } = chosen();
-      this.startJob(userId, appended.assistantMessage, appended.userMessage.id, model, provider, preparation);
+      const { model, provider, targets } = chosen();
+      this.startJob(userId, appended.assistantMessage, appended.userMessage.id, { model, provider, targets }, preparation);
       // the job counts now; the reservation must not count it twice meanwhile
       release?.();
       await this.rememberLastModel(userId, model.id);
@@ -188,7 +193,10 @@ export class GenerationService {
     }
   }
 
-  /** A sibling answer under the same question, on the given model or the original one ("rerun on model X"). */
+  /**
+   * A sibling answer under the same question, on the given model or the original one ("rerun on
+   * model X": that model alone, without its fallbacks).
+   */
   async regenerate(userId: string, messageId: string, request: RegenerateRequest): Promise<RegenerateResponse> {
     this.assertAcceptingWork();
     const original = await this.dependencies.conversations.getMessage(userId, messageId);
@@ -197,14 +205,18 @@ export class GenerationService {
     }
     const modelId = request.modelId ?? original.modelId;
     if (modelId === null) throw new AppError(400, "validation_failed", "modelId: give the model to answer with");
-    const { model, provider } = await this.resolveModel(modelId);
+    const chain = await this.resolveModel(modelId);
+    // "Rerun on model X" asks X itself (e.g. the model a fallback answered for): no fallback, and
+    // X is tried even while its circuit is open. A plain regenerate keeps the fallbacks.
+    const resolved = request.modelId === undefined ? chain : { ...chain, targets: chain.targets.slice(0, 1) };
+    const { model } = resolved;
     const release = this.reserveAnswer(userId, original.conversationId);
     try {
       const appended = await this.dependencies.conversations.appendSiblingAnswer(userId, messageId, {
         provider: model.provider,
         modelId: model.id,
       });
-      this.startJob(userId, appended.assistantMessage, original.parentId, model, provider);
+      this.startJob(userId, appended.assistantMessage, original.parentId, resolved);
       release();
       if (request.modelId !== undefined) await this.rememberLastModel(userId, model.id);
       return appended;
@@ -335,7 +347,9 @@ export class GenerationService {
   private async resolveModel(modelId: string): Promise<ResolvedModel> {
     const model = await this.dependencies.catalog.getVisibleModel(modelId);
     const provider = await this.dependencies.providers.getChatProvider(model.provider);
-    return { model, provider };
+    // from memory: the fallbacks and their adapters, so a failing model needs no lookup to fall back
+    const targets = await this.dependencies.fallbacks.resolveTargets(model, provider);
+    return { model, provider, targets };
   }
 
   /**
@@ -368,21 +382,16 @@ export class GenerationService {
     };
   }
 
-  private startJob(
-    userId: string,
-    answer: Message,
-    questionId: string,
-    model: Model,
-    provider: ChatProvider,
-    preparation?: ContextPreparation,
-  ): void {
+  private startJob(userId: string, answer: Message, questionId: string, resolved: ResolvedModel, preparation?: ContextPreparation): void {
     const job = new GenerationJob({
       userId,
       answer,
       questionId,
       preparation,
-      model,
-      provider,
+      model: resolved.model,
+      provider: resolved.provider,
+      targets: resolved.targets,
+      breaker: this.dependencies.fallbacks.breaker,
       conversations: this.dependencies.conversations,
       contexts: this.dependencies.contexts,
       logger: this.logger,

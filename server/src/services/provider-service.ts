@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import {
   providerKinds,
@@ -200,6 +201,19 @@ export class ProviderService {
   /** The adapter for listing models, whether or not the provider is turned on (it still needs its key). */
   async getCatalogProvider(kind: ProviderKind): Promise<ChatProvider> {
     return this.adapterFor(await this.getRecord(kind));
+  }
+
+  /**
+   * Names the provider's current connection (its address and stored key) without revealing either:
+   * a new key or address is another connection, so a circuit counted on the old one does not apply.
+   */
+  async connectionIdOf(kind: ProviderKind): Promise<string> {
+    const record = await this.getRecord(kind);
+    return crypto
+      .createHash("sha256")
+      .update(`${record.kind}\n${record.baseUrl}\n${record.encryptedKey ?? ""}`)
+      .digest("base64url")
+      .slice(0, 16);
   }
 
   async getBaseUrl(kind: ProviderKind): Promise<string> {
