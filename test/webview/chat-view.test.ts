@@ -3,6 +3,7 @@ import type { ChatViewState } from "../../protocol/webview/chat-protocol";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import {
   SAMPLE_CODE,
+  buildContextRecord,
   buildConversation,
   buildMessage,
   buildSampleConversation,
@@ -275,6 +276,38 @@ describe("chat webview in Chromium", function () {
         .evaluateAll((elements) => elements.map((element) => (element as HTMLElement).dataset.messageId)),
       ["q1", "failed", "q2", "cut-2"],
     );
+  });
+
+  it("says when a fallback model answered and why, and Rerun asks the model that was asked for", async () => {
+    const messages = [
+      buildMessage({ id: "q1", role: "user", content: "Explain borrowing" }),
+      buildMessage({
+        id: "fell-back",
+        parentId: "q1",
+        provider: "anthropic",
+        modelId: "anthropic:claude-sonnet-4-5",
+        content: "Borrowing lends a value without moving it.",
+        context: buildContextRecord({
+          modelId: "anthropic:claude-sonnet-4-5",
+          fallback: {
+            requestedModelId: "groq:llama-3.3-70b-versatile",
+            reason: { code: "provider_overloaded", message: "Groq is overloaded right now — try again shortly" },
+          },
+        }),
+      }),
+    ];
+    await openWithSnapshot(buildSnapshot({ messages }));
+    const note = view.page.locator('[data-message-id="fell-back"] .message__fallback');
+    assert.equal(
+      await note.locator(".message__fallback-text").textContent(),
+      "Answered by claude-sonnet-4-5 because llama-3.3-70b-versatile was overloaded",
+    );
+    const rerun = note.locator("button.message__fallback-rerun");
+    assert.equal((await rerun.textContent())?.trim(), "Rerun on llama-3.3-70b-versatile");
+    await rerun.focus();
+    await view.page.keyboard.press("Enter");
+    const retry = await view.waitForRequest("message/retry");
+    assert.deepEqual(retry.params, { messageId: "fell-back", modelId: "groq:llama-3.3-70b-versatile" });
   });
 
   it("posts link/open for a clicked link and never navigates the webview", async () => {
