@@ -313,6 +313,17 @@ describe("chat webview in Chromium", function () {
   it("posts link/open for a clicked link and never navigates the webview", async () => {
     await openWithSnapshot();
     const urlBefore = view.page.url();
+    // VS Code's webview frame listens on the window for link clicks and opens them itself, without
+    // the host's confirmation: a link click must never get there.
+    await view.page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { linkClicksSeenByWindow: string[] }).linkClicksSeenByWindow = seen;
+      for (const type of ["click", "auxclick"]) {
+        window.addEventListener(type, (event) => {
+          if ((event.target as Element | null)?.closest?.("a")) seen.push(type);
+        });
+      }
+    });
     await view.page.locator('[data-message-id="answer-1"]').scrollIntoViewIfNeeded();
     await view.page.locator('[data-message-id="answer-1"] a.markdown-link').click();
     assert.deepEqual(await view.waitForCommand("link/open"), { href: "https://developer.mozilla.org/docs/Web/API/setTimeout" });
@@ -320,6 +331,10 @@ describe("chat webview in Chromium", function () {
     await view.waitForCommand("link/open", 2);
     assert.equal(view.page.url(), urlBefore);
     assert.equal(view.page.context().pages().length, 1, "no window was opened");
+    assert.deepEqual(
+      await view.page.evaluate(() => (window as unknown as { linkClicksSeenByWindow: string[] }).linkClicksSeenByWindow),
+      [],
+    );
   });
 
   it("posts the exact code and language for Copy, Insert at Cursor and Open in New Editor", async () => {
