@@ -148,6 +148,8 @@ function serverEnvironment(fakes: FakeProvidersProcess, dataDirectory: string): 
     OLLAMA_BASE_URL: fakes.ollama.url,
     AUTH_RATE_LIMIT_PER_MINUTE: "10000",
     CATALOG_REFRESH_MINUTES: "0",
+    // the concurrent streams all come from the bench's one account: the per-member cap would refuse them
+    MAX_PARALLEL_ANSWERS_PER_USER: String(CONCURRENT_STREAMS),
   };
 }
 
