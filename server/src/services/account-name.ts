@@ -1,5 +1,5 @@
-import unhomoglyph from "unhomoglyph";
 import { accountNameSchema, NAME_MAX_LENGTH } from "../../../protocol/http/accounts";
+import { loadOnce } from "../providers/load-once";
 
 /** An account name as stored, and the two forms it is compared by. */
 export interface AccountName {
@@ -7,6 +7,10 @@ export interface AccountName {
   name: string;
   /** Lower-cased: names are unique case-insensitively; the unique key on every database. */
   nameKey: string;
+}
+
+/** How a name looks (see NameSkeletons): what registration compares besides the key. */
+export interface AccountNameLooks {
   /**
    * How the name looks as written, in small letters and in capitals: Unicode's confusable characters
    * folded to one prototype each (UTS #39 skeletons: Cyrillic а and Latin a, rn and m, 0 and O,
@@ -36,11 +40,17 @@ export function normaliseAccountName(typed: string): AccountName | { problem: st
   if (!parsed.success) return { problem: `name: ${parsed.error.issues[0]?.message ?? "not a valid name"}` };
   const name = parsed.data;
   const nameKey = nameKeyOf(name);
-  const skeletons = skeletonsOf(name);
-  if (nameKey.length > NAME_MAX_LENGTH || Object.values(skeletons).some((skeleton) => skeleton.length > SKELETON_MAX_LENGTH)) {
+  if (nameKey.length > NAME_MAX_LENGTH) return { problem: `name: Name must be at most ${NAME_MAX_LENGTH} characters` };
+  return { name, nameKey };
+}
+
+/** A normalised name's looks, or the problem with them (a skeleton longer than its column). */
+export async function describeNameLooks(name: string): Promise<AccountNameLooks | { problem: string }> {
+  const skeletons = await skeletonsOf(name);
+  if (Object.values(skeletons).some((skeleton) => skeleton.length > SKELETON_MAX_LENGTH)) {
     return { problem: `name: Name must be at most ${NAME_MAX_LENGTH} characters` };
   }
-  return { name, nameKey, skeletons };
+  return { skeletons };
 }
 
 /** The unique key of an (already NFKC) name. */
@@ -48,15 +58,16 @@ export function nameKeyOf(name: string): string {
   return name.toLowerCase().normalize("NFKC");
 }
 
-/** The skeletons of a name as written, and of its small-letter and capital forms. */
-export function skeletonsOf(name: string): NameSkeletons {
-  return { written: skeletonOf(name), lower: skeletonOf(name.toLowerCase()), upper: skeletonOf(name.toUpperCase()) };
-}
-
 /**
- * UTS #39's skeleton: NFD, the confusables mapping (unhomoglyph carries Unicode's confusables.txt),
- * NFD again. Case is kept: the mapping is about looks, and those depend on case.
+ * The confusables mapping (unhomoglyph carries Unicode's confusables.txt, ≈ 6 MB once loaded): only
+ * registrations need it, so a server whose members only sign in never loads it.
  */
-function skeletonOf(text: string): string {
-  return unhomoglyph(text.normalize("NFD")).normalize("NFD");
+const loadConfusables = loadOnce(async () => (await import("unhomoglyph")).default);
+
+/** The skeletons of a name as written, and of its small-letter and capital forms. */
+export async function skeletonsOf(name: string): Promise<NameSkeletons> {
+  const unhomoglyph = await loadConfusables();
+  // UTS #39's skeleton: NFD, the mapping, NFD again. Case is kept: the mapping is about looks, which depend on case.
+  const skeletonOf = (text: string) => unhomoglyph(text.normalize("NFD")).normalize("NFD");
+  return { written: skeletonOf(name), lower: skeletonOf(name.toLowerCase()), upper: skeletonOf(name.toUpperCase()) };
 }

@@ -19,7 +19,7 @@ import { deriveKey } from "../secrets";
 import { RefreshTokenRepository } from "../storage/refresh-token-repository";
 import { SettingsRepository } from "../storage/settings-repository";
 import { toUser, UserRepository, type AuthenticationRow, type UserRow } from "../storage/user-repository";
-import { normaliseAccountName, skeletonsOf } from "./account-name";
+import { describeNameLooks, normaliseAccountName, skeletonsOf } from "./account-name";
 import { AccessTokens } from "./access-tokens";
 import { AuthenticationRateLimits } from "./authentication-rate-limits";
 import { burnEquivalentWork, hashPassword, needsRehash, prepareEquivalentWork, verifyPassword } from "./password-hashing";
@@ -188,7 +188,10 @@ export class AccountService {
     await this.limits.consumeRegistration(clientAddress);
     const normalised = normaliseAccountName(request.name);
     if ("problem" in normalised) throw new AppError(400, "validation_failed", normalised.problem);
-    const { name, nameKey, skeletons } = normalised;
+    const { name, nameKey } = normalised;
+    const looks = await describeNameLooks(name);
+    if ("problem" in looks) throw new AppError(400, "validation_failed", looks.problem);
+    const { skeletons } = looks;
     // Hash before the transaction: scrypt takes tens of milliseconds and must not hold the lock.
     const passwordHash = await hashPassword(request.password);
     const now = this.context.now();
@@ -487,7 +490,7 @@ export class AccountService {
       if (rows.length === 0) return;
       for (const row of rows) {
         const normalised = normaliseAccountName(row.name);
-        const skeletons = "problem" in normalised ? skeletonsOf(row.name) : normalised.skeletons;
+        const skeletons = await skeletonsOf("problem" in normalised ? row.name : normalised.name);
         const nameKey = "problem" in normalised ? row.name_key : normalised.nameKey;
         const forms = { name_skeleton: skeletons.written, name_skeleton_lower: skeletons.lower, name_skeleton_upper: skeletons.upper };
         if (!(await this.stores.users.updateNameForms(row.id, { ...forms, name_key: nameKey }))) {

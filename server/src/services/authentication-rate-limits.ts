@@ -1,7 +1,7 @@
-import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { AppError } from "../domain/app-error";
 import type { Database } from "../storage/database";
-import { createRateLimiter, type RateLimitRules } from "../storage/rate-limit-repository";
+import { createRateLimiter, RateLimiterRes, type RateLimitRules } from "../storage/rate-limit-repository";
 
 /** How long the failures on one account name are counted to tell that it is under attack. */
 const NAME_FAILURE_WINDOW_SECONDS = 15 * 60;

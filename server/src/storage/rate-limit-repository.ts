@@ -1,4 +1,7 @@
-import { RateLimiterMemory, RateLimiterPostgres, type IRateLimiterOptions, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { IRateLimiterOptions, RateLimiterAbstract } from "rate-limiter-flexible";
+// from their own files: the package's index loads every store it supports (see rate-limiter-flexible-modules.d.ts)
+import RateLimiterMemory from "rate-limiter-flexible/lib/RateLimiterMemory";
+import RateLimiterPostgres from "rate-limiter-flexible/lib/RateLimiterPostgres";
 import { isPostgres, type Database } from "./database";
 
 /** The `rate_limits` table (PostgreSQL only): rate-limiter-flexible's own layout, created by migration 0005. */
@@ -26,3 +29,6 @@ export function createRateLimiter(rules: RateLimitRules, database: Database): Ra
     insuranceLimiter: new RateLimiterMemory(rules),
   });
 }
+
+/** What a limiter rejects with when a key is over its limit (any other rejection is a store failure). */
+export { default as RateLimiterRes } from "rate-limiter-flexible/lib/RateLimiterRes";
