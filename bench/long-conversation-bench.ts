@@ -172,7 +172,9 @@ export async function runLongConversationBench(log: (line: string) => void): Pro
     };
     server = await startTeamServerProcess(environment, [], command);
     const client = new Client(server.url);
-    const session = await client.call("POST", "/auth/register", { name: "bench-long", password: "bench password 3" });
+    // registering answers the same whatever happened; signing in gives the session
+    await client.call("POST", "/auth/register", { name: "bench-long", password: "bench password 3" });
+    const session = await client.call("POST", "/auth/sign-in", { name: "bench-long", password: "bench password 3" });
     client.token = session.accessToken;
     for (const provider of ["anthropic", "groq", "ollama"] as const) {
       const refreshed = await client.call("POST", `/admin/providers/${provider}/refresh-models`, {});

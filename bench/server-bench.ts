@@ -123,8 +123,9 @@ async function sendThroughServer(client: ApiClient, model: string): Promise<Timi
 
 async function setUp(server: TeamServerProcess): Promise<{ client: ApiClient; models: Record<ProviderKind, string> }> {
   const client = new ApiClient(server.url);
-  const session = await client.call("POST", "/auth/register", { name: "bench-admin", password: "bench password 1" });
-  client.token = session.accessToken;
+  // registering answers the same whatever happened; signing in gives the session
+  await client.call("POST", "/auth/register", { name: "bench-admin", password: "bench password 1" });
+  client.token = (await client.call("POST", "/auth/sign-in", { name: "bench-admin", password: "bench password 1" })).accessToken;
   const models = {} as Record<ProviderKind, string>;
   for (const provider of ["anthropic", "groq", "ollama"] as const) {
     const refreshed = await client.call("POST", `/admin/providers/${provider}/refresh-models`, {});
@@ -147,6 +148,8 @@ function serverEnvironment(fakes: FakeProvidersProcess, dataDirectory: string): 
     OLLAMA_BASE_URL: fakes.ollama.url,
     AUTH_RATE_LIMIT_PER_MINUTE: "10000",
     CATALOG_REFRESH_MINUTES: "0",
+    // the concurrent streams all come from the bench's one account: the per-member cap would refuse them
+    MAX_PARALLEL_ANSWERS_PER_USER: String(CONCURRENT_STREAMS),
   };
 }
 
@@ -211,7 +214,8 @@ export async function runServerBench(log: (line: string) => void): Promise<Serve
 
       log(`listing conversations with ${CONVERSATIONS_FOR_LIST} of them…`);
       const lister = new ApiClient(server.url);
-      lister.token = (await lister.call("POST", "/auth/register", { name: "bench-lister", password: "bench password 2" })).accessToken;
+      await lister.call("POST", "/auth/register", { name: "bench-lister", password: "bench password 2" });
+      lister.token = (await lister.call("POST", "/auth/sign-in", { name: "bench-lister", password: "bench password 2" })).accessToken;
       for (let index = 0; index < CONVERSATIONS_FOR_LIST; index += 50) {
         await Promise.all(
           Array.from({ length: 50 }, (_, offset) => lister.call("POST", "/conversations", { title: `Conversation ${index + offset}` })),

@@ -43,11 +43,30 @@ export const credentialsRequestSchema = z.object({
 });
 export type CredentialsRequest = z.infer<typeof credentialsRequestSchema>;
 
+export const ADMIN_TOKEN_MAX_LENGTH = 200;
+
 export const registerRequestSchema = z.object({
   name: accountNameSchema,
   password: passwordSchema,
+  /**
+   * The one-time admin token the server prints on start while it has no admin: the account made
+   * with it is the team's first admin, whatever the registration policy.
+   */
+  adminToken: z.string().trim().min(1).max(ADMIN_TOKEN_MAX_LENGTH).optional(),
 });
 export type RegisterRequest = z.infer<typeof registerRequestSchema>;
+
+/**
+ * Register answers 202 with this whether the account was created, queued for approval, or not
+ * created because the name (or a look-alike of it) is taken: the answer never tells which names
+ * exist. The client signs in with the same name and password to learn the outcome (a session,
+ * account_pending, or invalid_credentials when the name was not free).
+ */
+export const registrationAcceptedResponseSchema = z.object({
+  status: z.literal("accepted"),
+  message: z.string(),
+});
+export type RegistrationAcceptedResponse = z.infer<typeof registrationAcceptedResponseSchema>;
 
 /** A signed-in session: a short-lived access token (JWT) and a rotating opaque refresh token. */
 export const sessionResponseSchema = z.object({
@@ -58,13 +77,6 @@ export const sessionResponseSchema = z.object({
   refreshTokenExpiresAt: z.string(),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
-
-/** Register answers 201 with a session when the account is active, 202 with this when it awaits approval. */
-export const pendingRegistrationResponseSchema = z.object({
-  user: userSchema,
-  status: z.literal("pending"),
-});
-export type PendingRegistrationResponse = z.infer<typeof pendingRegistrationResponseSchema>;
 
 export const refreshRequestSchema = z.object({ refreshToken: z.string().min(1).max(512) });
 export type RefreshRequest = z.infer<typeof refreshRequestSchema>;

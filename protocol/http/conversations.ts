@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { errorDetailSchema } from "./error-codes";
+import { errorCodeSchema, errorDetailSchema } from "./error-codes";
 import { modelIdSchema } from "./models";
 import { providerKindSchema } from "./providers";
 
@@ -68,6 +68,19 @@ export const contextRecordSchema = z.object({
   }),
   /** Juggler's estimate of the input (system prompt, summary and messages); the provider's count is the answer's inputTokens. */
   estimatedInputTokens: z.number().int(),
+  /**
+   * Set when another model answered than the one asked for (a fallback): the model asked for and
+   * why it did not answer. `modelId` and `provider` above are the model that did. Absent in records
+   * from before fallbacks.
+   */
+  fallback: z
+    .object({
+      requestedModelId: z.string(),
+      /** The requested model's failure (its code says why: provider_overloaded, provider_rate_limited …). */
+      reason: z.object({ code: errorCodeSchema, message: z.string().max(300) }),
+    })
+    .nullable()
+    .optional(),
 });
 export type ContextRecord = z.infer<typeof contextRecordSchema>;
 

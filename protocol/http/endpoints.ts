@@ -31,9 +31,9 @@ export const endpoints = {
     path: "/auth/register",
     access: "public",
     request: accounts.registerRequestSchema,
-    // 201 with a session, or 202 with a pending registration
-    response: z.union([accounts.sessionResponseSchema, accounts.pendingRegistrationResponseSchema]),
-    status: 201,
+    // the same answer whether the name was free or not; signing in tells the outcome
+    response: accounts.registrationAcceptedResponseSchema,
+    status: 202,
   },
   signIn: {
     method: "POST",
@@ -112,6 +112,20 @@ export const endpoints = {
     access: "admin",
     request: models.updateModelVisibilityRequestSchema,
     response: models.adminModelListResponseSchema,
+  },
+
+  listModelFallbacks: {
+    method: "GET",
+    path: "/admin/model-fallbacks",
+    access: "admin",
+    response: models.modelFallbackListResponseSchema,
+  },
+  updateModelFallbacks: {
+    method: "PUT",
+    path: "/admin/model-fallbacks",
+    access: "admin",
+    request: models.updateModelFallbacksRequestSchema,
+    response: models.modelFallbackListResponseSchema,
   },
 
   listModels: { method: "GET", path: "/models", access: "member", response: models.modelListResponseSchema },

@@ -26,6 +26,8 @@ export const errorCodes = [
   "model_unavailable",
   "provider_not_configured",
   "generation_not_active",
+  // a member already has MAX_PARALLEL_ANSWERS_PER_USER answers being written
+  "too_many_answers",
   "provider_invalid_key",
   "provider_rate_limited",
   "provider_overloaded",

@@ -47,3 +47,39 @@ export const updateModelVisibilityRequestSchema = z.object({
     .max(1000),
 });
 export type UpdateModelVisibilityRequest = z.infer<typeof updateModelVisibilityRequestSchema>;
+
+// ---- fallbacks (admin) ----
+
+/** Most fallbacks one model may have. */
+export const MODEL_FALLBACKS_MAX = 5;
+
+/**
+ * The models that answer in a model's place, tried in order, when it cannot before its first token:
+ * rate limited, overloaded, failing or unreachable after its retries, or (then only a fallback with a
+ * larger window) when the conversation is too long for it.
+ */
+export const modelFallbacksSchema = z.object({
+  modelId: z.string(),
+  fallbackModelIds: z.array(z.string()),
+});
+export type ModelFallbacks = z.infer<typeof modelFallbacksSchema>;
+
+/** Every model that has fallbacks. */
+export const modelFallbackListResponseSchema = z.object({ fallbacks: z.array(modelFallbacksSchema) });
+export type ModelFallbackListResponse = z.infer<typeof modelFallbackListResponseSchema>;
+
+export const updateModelFallbacksRequestSchema = z
+  .object({
+    modelId: modelIdSchema,
+    /** In the order they are tried; empty: no fallback. */
+    fallbackModelIds: z.array(modelIdSchema).max(MODEL_FALLBACKS_MAX),
+  })
+  .refine((value) => new Set(value.fallbackModelIds).size === value.fallbackModelIds.length, {
+    message: "fallbackModelIds: a model may be listed once",
+    path: ["fallbackModelIds"],
+  })
+  .refine((value) => !value.fallbackModelIds.includes(value.modelId), {
+    message: "fallbackModelIds: a model cannot fall back to itself",
+    path: ["fallbackModelIds"],
+  });
+export type UpdateModelFallbacksRequest = z.infer<typeof updateModelFallbacksRequestSchema>;

@@ -6,7 +6,12 @@ import {
   userListResponseSchema,
   userResponseSchema,
 } from "../http/accounts";
-import { adminModelListResponseSchema, updateModelVisibilityRequestSchema } from "../http/models";
+import {
+  adminModelListResponseSchema,
+  modelFallbackListResponseSchema,
+  updateModelFallbacksRequestSchema,
+  updateModelVisibilityRequestSchema,
+} from "../http/models";
 import {
   providerKindSchema,
   providerListResponseSchema,
@@ -43,6 +48,10 @@ export const teamSettingsRequests = {
   "models/list-all": { params: emptyParamsSchema, result: adminModelListResponseSchema },
   /** PATCH /admin/models */
   "models/set-visibility": { params: updateModelVisibilityRequestSchema, result: adminModelListResponseSchema },
+  /** GET /admin/model-fallbacks */
+  "fallbacks/list": { params: emptyParamsSchema, result: modelFallbackListResponseSchema },
+  /** PUT /admin/model-fallbacks — one model's fallbacks, in order (empty: none). */
+  "fallbacks/set": { params: updateModelFallbacksRequestSchema, result: modelFallbackListResponseSchema },
   /** GET /admin/users */
   "users/list": { params: emptyParamsSchema, result: userListResponseSchema },
   /** PATCH /admin/users/:userId */

@@ -48,7 +48,7 @@ export function createApp({ config, logger, services }: AppDependencies): Koa {
   app.use(refuseNulCharacters);
 
   const api = new Router({ prefix: API_PREFIX });
-  mountApiRoutes(api, services, config);
+  mountApiRoutes(api, services);
   app.use(api.routes());
   app.use(
     api.allowedMethods({

@@ -48,6 +48,9 @@ const environmentSchema = z
     PROVIDER_CONNECT_TIMEOUT_MS: integer(30_000, 100, 600_000),
     PROVIDER_STALL_TIMEOUT_MS: integer(60_000, 100, 3_600_000),
     CATALOG_REFRESH_MINUTES: integer(60, 0, 10_080),
+    MAX_PARALLEL_ANSWERS_PER_USER: integer(4, 1, 100),
+    PROVIDER_BREAKER_FAILURES: integer(3, 1, 100),
+    PROVIDER_BREAKER_COOLDOWN_MS: integer(30_000, 100, 3_600_000),
     ANTHROPIC_API_KEY: optionalText,
     ANTHROPIC_BASE_URL: optionalUrl,
     GROQ_API_KEY: optionalText,
@@ -105,6 +108,12 @@ export interface Config {
   providerStallTimeoutMs: number;
   /** 0 turns the background catalog refresh off. */
   catalogRefreshMinutes: number;
+  /** Answers one member may have being written at once (429 too_many_answers past it). */
+  maxParallelAnswersPerUser: number;
+  /** Retryable failures in a row that open a model's circuit (it is skipped for fallbacks meanwhile). */
+  providerBreakerFailures: number;
+  /** How long an open circuit skips its model. */
+  providerBreakerCoolDownMs: number;
   providerPresets: { anthropic: ProviderPreset; groq: ProviderPreset; ollama: ProviderPreset };
 }
 
@@ -142,6 +151,9 @@ export function loadConfig(environment: Environment = process.env): Config {
     providerConnectTimeoutMs: value.PROVIDER_CONNECT_TIMEOUT_MS,
     providerStallTimeoutMs: value.PROVIDER_STALL_TIMEOUT_MS,
     catalogRefreshMinutes: value.CATALOG_REFRESH_MINUTES,
+    maxParallelAnswersPerUser: value.MAX_PARALLEL_ANSWERS_PER_USER,
+    providerBreakerFailures: value.PROVIDER_BREAKER_FAILURES,
+    providerBreakerCoolDownMs: value.PROVIDER_BREAKER_COOLDOWN_MS,
     providerPresets: {
       anthropic: { apiKey: value.ANTHROPIC_API_KEY, baseUrl: value.ANTHROPIC_BASE_URL },
       groq: { apiKey: value.GROQ_API_KEY, baseUrl: value.GROQ_BASE_URL },

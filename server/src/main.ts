@@ -16,6 +16,14 @@ async function main(): Promise<void> {
   const server = await startTeamServer(config);
   const storage = config.databaseUrl ? "PostgreSQL" : `SQLite in ${config.dataDirectory}`;
   process.stdout.write(`Juggler team server listening on ${server.url} (${storage})\n`);
+  if (server.adminToken !== undefined) {
+    // Printed for the operator, never a log record: it makes whoever holds it the team's admin, until the first admin exists.
+    process.stdout.write(
+      "\nThe team has no admin yet. Create the first admin account with this one-time admin token\n" +
+        "(in VS Code: Juggler: Sign In → Set up the first admin). A new token is printed on every start until then.\n\n" +
+        `    ${server.adminToken}\n\n`,
+    );
+  }
 
   let isStopping = false;
   const stop = (signal: string) => {

@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { preparePrivateDirectory, preparePrivateFile } from "./private-files";
 
 /**
  * SECRET_KEY from the environment, else the one generated into the data folder on first start
@@ -10,9 +11,11 @@ import path from "node:path";
 export function loadSecretKey(configured: string | undefined, dataDirectory: string): string {
   if (configured !== undefined) return configured;
   const file = path.join(dataDirectory, "secret.key");
-  fs.mkdirSync(dataDirectory, { recursive: true });
+  preparePrivateDirectory(dataDirectory);
   try {
     const existing = fs.readFileSync(file, "utf8").trim();
+    // a key file left readable by others (copied in, an older version) is made the server's own again
+    preparePrivateFile(file, { createIfMissing: false });
     if (existing.length >= 32) return existing;
     throw new Error(`${file} is shorter than 32 characters; delete it to generate a new one (stored provider keys will need re-entering)`);
   } catch (error) {

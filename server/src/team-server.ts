@@ -5,6 +5,7 @@ import type Koa from "koa";
 import { createApp } from "./app";
 import type { Config } from "./config";
 import { createLogger, type Logger } from "./logger";
+import { preparePrivateDirectory } from "./private-files";
 import { loadSecretKey } from "./secrets";
 import { createServices, startServices, stopServices, type Services } from "./services/services";
 import { openDatabase, type Database } from "./storage/database";
@@ -17,6 +18,8 @@ export interface TeamServer {
   database: Database;
   services: Services;
   logger: Logger;
+  /** The one-time admin token, when the team has no admin yet: for the operator's console only. */
+  adminToken: string | undefined;
   /** Ends open streams with a final event, stops accepting, closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -28,14 +31,20 @@ export interface StartOptions {
 
 export async function startTeamServer(config: Config, options: StartOptions = {}): Promise<TeamServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  if (preparePrivateDirectory(config.dataDirectory)) {
+    logger.warn("the data folder was readable by others; it is now the server's user's only (0700)", {
+      dataDirectory: config.dataDirectory,
+    });
+  }
   const secretKey = loadSecretKey(config.secretKey, config.dataDirectory);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     sqliteFile: path.join(config.dataDirectory, "juggler.sqlite"),
   });
   const services = createServices({ config, database, logger, secretKey, now: options.now ?? Date.now });
+  let adminToken: string | undefined;
   try {
-    await startServices(services);
+    ({ adminToken } = await startServices(services));
   } catch (error) {
     await database.destroy();
     throw error;
@@ -79,5 +88,5 @@ export async function startTeamServer(config: Config, options: StartOptions = {}
     return closing;
   };
 
-  return { url, port, app, database, services, logger, close };
+  return { url, port, app, database, services, logger, adminToken, close };
 }

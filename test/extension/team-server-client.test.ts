@@ -36,6 +36,20 @@ describe("extension: TeamServerClient", function () {
     assert.equal(await client.call("deleteConversation", { params: { conversationId: conversation.id } }), undefined);
   });
 
+  it("registers, then signs in to learn the outcome: signed in, or the name not available (the server never says which)", async () => {
+    const client = new TeamServerClient({ serverUrl: environment.server.url, tokenStore: new MemoryTokenStore() });
+    const created = await client.register({ name: "newcomer", password: "a newcomer's password" });
+    assert.equal(created.kind, "signed-in");
+    assert.equal(client.user?.name, "newcomer");
+
+    const other = new TeamServerClient({ serverUrl: environment.server.url, tokenStore: new MemoryTokenStore() });
+    // the same name in other letters, and a look-alike with a Cyrillic е: neither is created
+    for (const name of ["NEWCOMER", "nеwcomer"]) {
+      assert.deepEqual(await other.register({ name, password: "someone else's password" }), { kind: "name-unavailable" });
+    }
+    assert.equal(other.isSignedIn, false);
+  });
+
   it("turns error responses into TeamServerError with the server's code and status", async () => {
     const client = await environment.signedInClient("error-mapping");
     await assert.rejects(

@@ -3,7 +3,6 @@ import crypto from "node:crypto";
 import Router from "@koa/router";
 import { buildPath, endpoints, type EndpointDefinition } from "../../protocol/http/endpoints";
 import { errorResponseSchema } from "../../protocol/http/error-codes";
-import { loadConfig } from "../../server/src/config";
 import { mountApiRoutes } from "../../server/src/routes/api-routes";
 import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 
@@ -26,7 +25,7 @@ describe("endpoints are mounted exactly as defined", function () {
   });
 
   it("mounts every definition once, and nothing else", () => {
-    const mounted = mountApiRoutes(new Router(), server.services, loadConfig({}));
+    const mounted = mountApiRoutes(new Router(), server.services);
     for (const [name, definition] of definitions) {
       assert.equal(mounted.filter((entry) => entry === definition).length, 1, `${name} mounted once`);
     }

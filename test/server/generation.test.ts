@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FAKE_API_KEYS } from "../../tools/harness/provider-setup";
 import { generationEventSchemas, messageSchema, regenerateResponseSchema } from "../../protocol/http/index";
 import { parseEchoText } from "../../tools/fake-providers";
 import {
@@ -248,9 +249,10 @@ describe("generation: send, stream, stop, re-attach, regenerate", function () {
 
   it("saves the user message even when the provider cannot be reached; the answer is an error", async function () {
     const { server, memberToken: token, adminToken } = fixture;
+    // a new address needs the key again (a stored key only goes where it was saved for)
     const unreachable = await server.request("PATCH", "/admin/providers/groq", {
       token: adminToken,
-      body: { baseUrl: "http://127.0.0.1:9" },
+      body: { baseUrl: "http://127.0.0.1:9", apiKey: FAKE_API_KEYS.groq },
     });
     assert.equal(unreachable.status, 200);
     try {
@@ -261,11 +263,16 @@ describe("generation: send, stream, stop, re-attach, regenerate", function () {
       assert.equal(events.at(-1)!.data.error.code, "provider_unreachable");
       assert.equal(message.status, "error");
       assert.equal(message.error.code, "provider_unreachable");
+      // the member is not told where the provider lives
+      assert.ok(!JSON.stringify(events).includes("127.0.0.1:9"), JSON.stringify(message.error));
       const user = await getMessage(server, token, sent.userMessage.id);
       assert.equal(user.content, "Is anyone there?");
       assert.equal(user.status, "complete");
     } finally {
-      await server.request("PATCH", "/admin/providers/groq", { token: adminToken, body: { baseUrl: fixture.fakes.groq.url } });
+      await server.request("PATCH", "/admin/providers/groq", {
+        token: adminToken,
+        body: { baseUrl: fixture.fakes.groq.url, apiKey: FAKE_API_KEYS.groq },
+      });
     }
   });
 

@@ -46,7 +46,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       // the first schema only, filled the way the first server wrote it
       await database.migrate.up({ migrationSource });
       const [, pending] = await database.migrate.list({ migrationSource });
-      assert.equal(pending.length, 3, "only 0001 applied");
+      const all = await migrationSource.getMigrations([]);
+      assert.equal(pending.length, all.length - 1, "only 0001 applied");
       const userId = crypto.randomUUID();
       await database("users").insert({
         id: userId,
@@ -192,9 +193,9 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       await database.migrate.latest({ migrationSource });
       assert.deepEqual(await storedMessages(), before);
 
-      await database.migrate.down({ migrationSource });
-      await database.migrate.down({ migrationSource });
-      await database.migrate.down({ migrationSource });
+      // every migration after the first, one at a time
+      const later = (await migrationSource.getMigrations([])).length - 1;
+      for (let step = 0; step < later; step += 1) await database.migrate.down({ migrationSource });
       assert.equal(await database.schema.hasColumn("messages", "depth"), false);
       assert.equal(await database.schema.hasTable("conversation_summaries"), false);
       await database.migrate.latest({ migrationSource });

@@ -39,6 +39,9 @@ function userRow(id: string, name: string, overrides: Partial<UserRow> = {}): Us
     id,
     name,
     name_key: name.toLowerCase(),
+    name_skeleton: name,
+    name_skeleton_lower: name.toLowerCase(),
+    name_skeleton_upper: name.toUpperCase(),
     password_hash: "scrypt$test",
     role: "member",
     status: "active",
@@ -101,8 +104,12 @@ for (const { name, open } of databases) {
       assert.equal(await users.insert(userRow("u2", "ADA")), false, "same name key");
       assert.equal(await users.insert(userRow("u3", "Grace", { created_at: 1_500 })), true);
       assert.equal(await users.hasAnyUser(), true);
-      assert.equal(await users.isNameKeyTaken("ada"), true);
-      assert.equal(await users.isNameKeyTaken("linus"), false);
+      assert.equal(await users.isNameTaken("ada", { written: "ada", lower: "ada", upper: "ADA" }), true);
+      assert.equal(await users.isNameTaken("linus", { written: "Linus", lower: "linus", upper: "LINUS" }), false);
+      // another key that looks the same (a skeleton in common) counts as taken
+      assert.equal(await users.isNameTaken("grаce", { written: "Grace", lower: "x", upper: "X" }), true);
+      assert.equal(await users.isNameTaken("grаce", { written: "x", lower: "grace", upper: "X" }), true);
+      assert.equal(await users.isNameTaken("grаce", { written: "x", lower: "x", upper: "GRACE" }), true);
 
       const ada = await users.findByNameKey("ada");
       assert.equal(ada?.id, "u1");

@@ -6,9 +6,11 @@
  *
  * Steps (each an `it`, in order): sign up → configure
  * providers and models in Team Settings → chat → switch model from the status bar → the next
- * answer carries the earlier turns → Send Selection to Model → a code-block answer → the
+ * answer carries the earlier turns → Send Selection to Model → a code-block answer → a link in it opens only once VS Code's
+ * confirmation is accepted → the
  * Conversations tree: rename, delete → reload the window while an answer streams → it completes →
- * a 10,000-message conversation: open it, scroll to its first message, send, Show Context.
+ * a 10,000-message conversation: open it, scroll to its first message, send, Show Context → a
+ * fallback model answers for an overloaded one, and says so.
  * After a failed step the remaining ones are skipped.
  * Screenshots go to test-results/screenshots/, or to docs/screenshots/ with `npm run screenshots`
  * (JUGGLER_UPDATE_SCREENSHOTS=1); a failure leaves test-results/journey-failure.png.
@@ -55,6 +57,9 @@ const FAILURE_SCREENSHOT = path.join(REPO_ROOT, "test-results", "journey-failure
 const LONG_CONVERSATION_MESSAGES = 10_000;
 const LONG_CONVERSATION_TITLE = "Ten thousand messages";
 const USER_NAME = "grace";
+/** A link in an answer: `.invalid` never resolves, and the test answers it locally anyway. */
+const LINK_URL_ORIGIN = "https://guide.juggler.invalid";
+const LINK_URL = `${LINK_URL_ORIGIN}/getting-started`;
 const PASSWORD = "a long enough password";
 const ANTHROPIC_MODEL = { id: "anthropic:claude-sonnet-5-5", name: "claude-sonnet-5-5", label: "Claude Sonnet 5.5" };
 const GROQ_MODEL = { id: "groq:llama-3.3-70b-versatile", name: "llama-3.3-70b-versatile" };
@@ -384,6 +389,52 @@ describe("vscode: a new user's journey through Juggler in code-server", function
     }
   });
 
+  it("opens a link from an answer only once VS Code's confirmation is accepted; Cancel opens nothing", async () => {
+    const workbench = page!;
+    const context = workbench.context();
+    // Nothing leaves the machine: a tab that opens gets a local page instead of the (unresolvable) site.
+    await context.route(`${LINK_URL_ORIGIN}/**`, (route) =>
+      route.fulfill({ status: 200, contentType: "text/html", body: "<title>The guide</title>" }),
+    );
+    const opened: Page[] = [];
+    const onPage = (newPage: Page) => opened.push(newPage);
+    context.on("page", onPage);
+    setReply(team!.fakes, { text: `Read [the guide](${LINK_URL}) first.` });
+    try {
+      const chat = await findWebview(workbench, ".chat-app", { isInEditorArea: false });
+      const parts = chatParts(chat);
+      await sendChatMessage(chat, "Where is the guide?");
+      const answer = parts.completeAnswers.filter({ hasText: "Read the guide first." });
+      await answer.waitFor({ timeout: 30_000 });
+      const link = answer.locator("a.markdown-link");
+      const confirmation = workbench.locator(".monaco-dialog-box", { hasText: "open the external website" });
+
+      await link.click();
+      await confirmation.waitFor({ state: "visible", timeout: 15_000 });
+      await screenshot(workbench, screenshotPath("link-confirmation.png"));
+      assert.equal(opened.length, 0, `nothing opens before the confirmation: ${opened.map((tab) => tab.url()).join(", ")}`);
+      await dialogButton(workbench, "Cancel").click();
+      await confirmation.waitFor({ state: "hidden", timeout: 15_000 });
+      // time enough for a tab that opens anyway to show up
+      await workbench.waitForTimeout(2_000);
+      assert.equal(await workbench.locator(".monaco-dialog-box").count(), 0, "one confirmation, not one per path");
+      assert.equal(opened.length, 0, `Cancel opens nothing: ${opened.map((tab) => tab.url()).join(", ")}`);
+
+      await link.click();
+      await confirmation.waitFor({ state: "visible", timeout: 15_000 });
+      await dialogButton(workbench, "Open").click();
+      await waitUntil("the link's tab to open", async () => opened.length > 0);
+      await workbench.waitForTimeout(1_000);
+      assert.equal(opened.length, 1, "opened once");
+      await waitUntil("the tab to load the link", async () => opened[0]!.url().startsWith(LINK_URL));
+    } finally {
+      setReply(team!.fakes, "echo");
+      context.off("page", onPage);
+      for (const tab of opened) await tab.close().catch(() => undefined);
+      await context.unroute(`${LINK_URL_ORIGIN}/**`);
+    }
+  });
+
   it("shows the conversations under Today; renames and deletes from the tree", async () => {
     const workbench = page!;
     const rows = treeRows(workbench, "Conversations");
@@ -535,6 +586,52 @@ describe("vscode: a new user's journey through Juggler in code-server", function
   });
 
   /** The messages of the user's newest conversation, read through the API as the journey's user. */
+  it("answers from a fallback model when the model is overloaded, says which and why, and reruns on the first", async () => {
+    const workbench = page!;
+    const fakes = team!.fakes;
+    // The admin gives the Groq model a fallback in Team Settings.
+    await runCommand(workbench, "Juggler: Team Settings");
+    const settings = await findWebview(workbench, ".team-settings-app");
+    const section = settings.locator(".fallbacks-section");
+    await section.locator(".fallbacks-form__model").selectOption(GROQ_MODEL.id);
+    await section.locator(".fallbacks-form__fallback").selectOption(ANTHROPIC_MODEL.id);
+    await section.locator('vscode-button[aria-label="Add this fallback"]').click();
+    await section.locator(".status-line", { hasText: "falls back to" }).waitFor({ timeout: 30_000 });
+    await section
+      .locator(`.fallback-entry[data-model-id="${GROQ_MODEL.id}"] .fallback-entry__name`, { hasText: ANTHROPIC_MODEL.label })
+      .waitFor();
+    await runCommand(workbench, "View: Close Editor");
+
+    // A new conversation on the Groq model, which is overloaded for its first try and both retries.
+    await runCommand(workbench, "Juggler: New Conversation");
+    await statusBarItem(workbench, GROQ_MODEL.name).waitFor({ state: "visible", timeout: 15_000 });
+    const chat = await findWebview(workbench, ".chat-app", { isInEditorArea: false });
+    const parts = chatParts(chat);
+    fakes.groq.setFaults({ fault: "overloaded", times: 3, retryAfterSeconds: 0 });
+    const question = "Are you there, Llama?";
+    await sendChatMessage(chat, question);
+    const answer = parts.completeAnswers.filter({ hasText: `user: "${question}"` });
+    await answer.waitFor({ timeout: 60_000 });
+    // The echo says who received the question: the fallback, with the question as the first model got it.
+    assert.match(
+      (await answer.locator(".message__body").innerText()).trim(),
+      new RegExp(`^ECHO model=${escapeRegExp(ANTHROPIC_MODEL.name)} `),
+    );
+    const note = answer.locator(".message__fallback");
+    assert.equal(
+      (await note.locator(".message__fallback-text").innerText()).trim(),
+      `Answered by ${ANTHROPIC_MODEL.name} because ${GROQ_MODEL.name} was overloaded`,
+    );
+    await note.scrollIntoViewIfNeeded();
+    await screenshot(workbench, screenshotPath("fallback-answer.png"));
+
+    // Rerun on the model asked for: it answers now, beside the fallback's answer.
+    await note.locator("button.message__fallback-rerun", { hasText: `Rerun on ${GROQ_MODEL.name}` }).click();
+    const rerun = parts.completeAnswers.filter({ hasText: new RegExp(`ECHO model=${escapeRegExp(GROQ_MODEL.name)} `) });
+    await rerun.waitFor({ timeout: 60_000 });
+    assert.equal(await rerun.locator(".message__fallback").count(), 0);
+  });
+
   async function newestConversationOnServer(): Promise<Array<{ role: string; content: string }>> {
     const server = team!.server;
     const signIn = await server.request("POST", "/auth/sign-in", { body: { name: USER_NAME, password: PASSWORD } });

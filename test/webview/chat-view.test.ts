@@ -3,6 +3,7 @@ import type { ChatViewState } from "../../protocol/webview/chat-protocol";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import {
   SAMPLE_CODE,
+  buildContextRecord,
   buildConversation,
   buildMessage,
   buildSampleConversation,
@@ -277,9 +278,52 @@ describe("chat webview in Chromium", function () {
     );
   });
 
+  it("says when a fallback model answered and why, and Rerun asks the model that was asked for", async () => {
+    const messages = [
+      buildMessage({ id: "q1", role: "user", content: "Explain borrowing" }),
+      buildMessage({
+        id: "fell-back",
+        parentId: "q1",
+        provider: "anthropic",
+        modelId: "anthropic:claude-sonnet-4-5",
+        content: "Borrowing lends a value without moving it.",
+        context: buildContextRecord({
+          modelId: "anthropic:claude-sonnet-4-5",
+          fallback: {
+            requestedModelId: "groq:llama-3.3-70b-versatile",
+            reason: { code: "provider_overloaded", message: "Groq is overloaded right now — try again shortly" },
+          },
+        }),
+      }),
+    ];
+    await openWithSnapshot(buildSnapshot({ messages }));
+    const note = view.page.locator('[data-message-id="fell-back"] .message__fallback');
+    assert.equal(
+      await note.locator(".message__fallback-text").textContent(),
+      "Answered by claude-sonnet-4-5 because llama-3.3-70b-versatile was overloaded",
+    );
+    const rerun = note.locator("button.message__fallback-rerun");
+    assert.equal((await rerun.textContent())?.trim(), "Rerun on llama-3.3-70b-versatile");
+    await rerun.focus();
+    await view.page.keyboard.press("Enter");
+    const retry = await view.waitForRequest("message/retry");
+    assert.deepEqual(retry.params, { messageId: "fell-back", modelId: "groq:llama-3.3-70b-versatile" });
+  });
+
   it("posts link/open for a clicked link and never navigates the webview", async () => {
     await openWithSnapshot();
     const urlBefore = view.page.url();
+    // VS Code's webview frame listens on the window for link clicks and opens them itself, without
+    // the host's confirmation: a link click must never get there.
+    await view.page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { linkClicksSeenByWindow: string[] }).linkClicksSeenByWindow = seen;
+      for (const type of ["click", "auxclick"]) {
+        window.addEventListener(type, (event) => {
+          if ((event.target as Element | null)?.closest?.("a")) seen.push(type);
+        });
+      }
+    });
     await view.page.locator('[data-message-id="answer-1"]').scrollIntoViewIfNeeded();
     await view.page.locator('[data-message-id="answer-1"] a.markdown-link').click();
     assert.deepEqual(await view.waitForCommand("link/open"), { href: "https://developer.mozilla.org/docs/Web/API/setTimeout" });
@@ -287,6 +331,10 @@ describe("chat webview in Chromium", function () {
     await view.waitForCommand("link/open", 2);
     assert.equal(view.page.url(), urlBefore);
     assert.equal(view.page.context().pages().length, 1, "no window was opened");
+    assert.deepEqual(
+      await view.page.evaluate(() => (window as unknown as { linkClicksSeenByWindow: string[] }).linkClicksSeenByWindow),
+      [],
+    );
   });
 
   it("posts the exact code and language for Copy, Insert at Cursor and Open in New Editor", async () => {

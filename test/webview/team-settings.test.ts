@@ -38,6 +38,10 @@ describe("Team Settings webview in Chromium", function () {
     await view.respond(users.id, { users: buildUsers() });
     const settings = await view.waitForRequest("settings/get");
     await view.respond(settings.id, { registration: "approval", summariserModelId: null });
+    const fallbacks = await view.waitForRequest("fallbacks/list");
+    await view.respond(fallbacks.id, {
+      fallbacks: [{ modelId: "groq:llama-3.3-70b-versatile", fallbackModelIds: ["anthropic:claude-haiku-4-5"] }],
+    });
     await view.page.locator(".provider-card").first().waitFor();
     return view;
   }
@@ -56,6 +60,52 @@ describe("Team Settings webview in Chromium", function () {
       return parts.join("\\n");
     })()`);
   }
+
+  it("shows each model's fallbacks in order, adds, reorders and removes them through the host", async () => {
+    await openLoaded();
+    const page = view.page;
+    const entry = page.locator('.fallback-entry[data-model-id="groq:llama-3.3-70b-versatile"]');
+    assert.equal((await entry.locator(".fallback-entry__title").textContent())?.trim(), "Llama 3.3 70B Versatile (Groq) falls back to");
+    assert.deepEqual(await entry.locator(".fallback-entry__name").allTextContents(), ["Claude Haiku 4.5 (Anthropic)"]);
+    // only visible models can be chosen: hidden ones cannot answer
+    const choices = await page.locator(".fallbacks-form__model option").allTextContents();
+    assert.ok(!choices.some((text) => text.startsWith("Claude Opus 4.1")), choices.join(", "));
+
+    await page.locator(".fallbacks-form__model").selectOption("groq:llama-3.3-70b-versatile");
+    // the models it already falls back to (and itself) are not offered again
+    const fallbackChoices = await page
+      .locator(".fallbacks-form__fallback option")
+      .evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value));
+    assert.ok(!fallbackChoices.includes("anthropic:claude-haiku-4-5") && !fallbackChoices.includes("groq:llama-3.3-70b-versatile"));
+    await page.locator(".fallbacks-form__fallback").selectOption("anthropic:claude-sonnet-4-5");
+    await page.locator('vscode-button[aria-label="Add this fallback"]').click();
+    type FallbacksSet = { id: number; params: { modelId: string; fallbackModelIds: string[] } };
+    const add = (await view.waitForRequest("fallbacks/set")) as FallbacksSet;
+    assert.deepEqual(add.params, {
+      modelId: "groq:llama-3.3-70b-versatile",
+      fallbackModelIds: ["anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5"],
+    });
+    await view.respond(add.id, { fallbacks: [{ modelId: "groq:llama-3.3-70b-versatile", fallbackModelIds: add.params.fallbackModelIds }] });
+    await page
+      .locator(".fallbacks-section .status-line", { hasText: "falls back to Claude Haiku 4.5 (Anthropic), then Claude Sonnet 4.5" })
+      .waitFor();
+
+    await entry
+      .locator('vscode-button[aria-label="Move Claude Sonnet 4.5 (Anthropic) in the fallbacks of Llama 3.3 70B Versatile (Groq) up"]')
+      .click();
+    const reorder = (await view.waitForRequest("fallbacks/set")) as FallbacksSet;
+    assert.deepEqual(reorder.params.fallbackModelIds, ["anthropic:claude-sonnet-4-5", "anthropic:claude-haiku-4-5"]);
+    await view.respond(reorder.id, {
+      fallbacks: [{ modelId: "groq:llama-3.3-70b-versatile", fallbackModelIds: reorder.params.fallbackModelIds }],
+    });
+    await entry.locator(".fallback-entry__name").first().filter({ hasText: "Claude Sonnet 4.5" }).waitFor();
+
+    await entry
+      .locator('vscode-button[aria-label="Remove Claude Haiku 4.5 (Anthropic) in the fallbacks of Llama 3.3 70B Versatile (Groq)"]')
+      .click();
+    const remove = (await view.waitForRequest("fallbacks/set")) as FallbacksSet;
+    assert.deepEqual(remove.params.fallbackModelIds, ["anthropic:claude-sonnet-4-5"]);
+  });
 
   it("shows each provider with only its masked key", async () => {
     await openLoaded();
@@ -338,6 +388,7 @@ describe("Team Settings webview in Chromium", function () {
       connectionResult: '[data-provider="anthropic"] .status-line[data-kind="success"]',
       connectionIcon: '[data-provider="anthropic"] .status-line .codicon',
       modelRows: ".model-row",
+      fallbackEntries: ".fallback-entry",
       userRows: ".user-row",
       registrationChoices: ".registration-section .radio",
       descriptions: ".section__description",
@@ -355,7 +406,7 @@ describe("Team Settings webview in Chromium", function () {
           `${name}: empty`,
         );
     }
-    assert.deepEqual(subjects.sectionTitles!.texts, ["Providers", "Models", "Users", "Registration"]);
+    assert.deepEqual(subjects.sectionTitles!.texts, ["Providers", "Models", "Fallbacks", "Users", "Registration"]);
     assert.deepEqual(subjects.providerTitles!.texts, ["Anthropic", "Groq", "Ollama"]);
     assert.deepEqual(subjects.maskedKeys!.texts, ["••••abcd", "••••9f2e"]);
     assert.equal(subjects.connectionResult!.texts[0], "Connected: Anthropic offers 12 models (answered in 231 ms).");

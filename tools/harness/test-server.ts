@@ -80,13 +80,21 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
 }
 
-/** Registers (the first account becomes admin) and signs in; returns the session body. */
+/**
+ * Registers (on a fresh server whose registration is open, the first account becomes admin) and
+ * signs in; returns the session body. `adminToken`: register the first admin with the server's
+ * one-time token (what a server with approval or closed registration needs).
+ */
 export async function registerUser(
   server: TestServer,
   name: string,
   password = "correct horse battery",
+  options: { adminToken?: string } = {},
 ): Promise<{ accessToken: string; refreshToken: string; user: { id: string; role: string } }> {
-  const response = await server.request("POST", "/auth/register", { body: { name, password } });
-  if (response.status !== 201) throw new Error(`register ${name} failed: ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body;
+  const response = await server.request("POST", "/auth/register", { body: { name, password, adminToken: options.adminToken } });
+  if (response.status !== 202) throw new Error(`register ${name} failed: ${response.status} ${JSON.stringify(response.body)}`);
+  // the answer is the same whether the account was made: signing in tells
+  const session = await server.request("POST", "/auth/sign-in", { body: { name, password } });
+  if (session.status !== 200) throw new Error(`register ${name}: signing in failed: ${session.status} ${JSON.stringify(session.body)}`);
+  return session.body;
 }

@@ -42,6 +42,8 @@ export class TeamSettingsHandlers {
         "provider/refresh-models": ({ kind }) => changingModels(client.call("refreshProviderModels", { params: { kind }, body: {} })),
         "models/list-all": () => client.call("listAllModels"),
         "models/set-visibility": (params) => changingModels(client.call("updateModelVisibility", { body: params })),
+        "fallbacks/list": () => client.call("listModelFallbacks"),
+        "fallbacks/set": (params) => client.call("updateModelFallbacks", { body: params }),
         "users/list": () => client.call("listUsers"),
         "user/update": ({ userId, ...changes }) => client.call("updateUser", { params: { userId }, body: changes }),
         "settings/get": () => client.call("getTeamSettings"),

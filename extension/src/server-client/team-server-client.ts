@@ -1,10 +1,4 @@
-import type {
-  CredentialsRequest,
-  PendingRegistrationResponse,
-  RegisterRequest,
-  SessionResponse,
-  User,
-} from "../../../protocol/http/accounts";
+import type { CredentialsRequest, RegisterRequest, User } from "../../../protocol/http/accounts";
 import {
   buildPath,
   endpoints,
@@ -68,7 +62,13 @@ type CallArguments<Name extends EndpointName> = [EndpointPathParameters<Name>] e
   ? [options?: CallOptions<Name>]
   : [options: CallOptions<Name>];
 
-export type RegistrationResult = { kind: "signed-in"; session: StoredSession } | { kind: "pending"; user: User };
+/**
+ * What a registration came to. The server answers a registration the same whatever happened (it
+ * never tells which names exist), so the client signs in with the same name and password to learn it:
+ * signed in; waiting for an admin's approval; or not created, because the name (or one that looks
+ * like it) belongs to someone else.
+ */
+export type RegistrationResult = { kind: "signed-in"; session: StoredSession } | { kind: "pending" } | { kind: "name-unavailable" };
 
 /**
  * The typed client of the team server, one object over three collaborators: HttpTransport (one
@@ -180,11 +180,17 @@ export class TeamServerClient {
     return this.sessions.adopt(response);
   }
 
-  /** Creates an account; the result is a session, or pending when an admin must approve it first. */
+  /** Creates an account, then signs in with it to learn the outcome (see RegistrationResult). */
   async register(request: RegisterRequest): Promise<RegistrationResult> {
-    const response = await this.call("register", { body: request });
-    if ("accessToken" in response) return { kind: "signed-in", session: await this.sessions.adopt(response as SessionResponse) };
-    return { kind: "pending", user: (response as PendingRegistrationResponse).user };
+    await this.call("register", { body: request });
+    try {
+      return { kind: "signed-in", session: await this.signIn({ name: request.name, password: request.password }) };
+    } catch (error) {
+      if (error instanceof TeamServerError && error.code === "account_pending") return { kind: "pending" };
+      // a name of someone else's: that account's password is not this one
+      if (error instanceof TeamServerError && error.code === "invalid_credentials") return { kind: "name-unavailable" };
+      throw error;
+    }
   }
 
   /** Revokes the refresh token on the server (best effort: an offline server still signs out locally) and forgets the session. */

@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import { NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../../protocol/http/accounts";
+import { ADMIN_TOKEN_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../../../protocol/http/accounts";
 import type { MetaResponse } from "../../../protocol/http/meta";
 import { isHttpUrl } from "../../../protocol/parse-http-url";
 import type { TeamServerClient } from "../server-client/team-server-client";
@@ -12,7 +12,8 @@ const AUTHENTICATION_PROVIDER_LABEL = "Juggler";
 
 /**
  * Juggler in VS Code's Accounts menu. Signing in asks for the server address, name and password
- * (and offers "Create account" when the server allows registration); the tokens go to
+ * (and offers "Create account" when the server allows registration, and "Set up the first admin"
+ * with the server's one-time admin token); the tokens go to
  * SecretStorage through the client's TokenStore. Signing out revokes the refresh token on the server.
  */
 export class JugglerAuthenticationProvider implements vscode.AuthenticationProvider, vscode.Disposable {
@@ -150,26 +151,50 @@ async function askAndSignIn(client: TeamServerClient): Promise<StoredSession> {
     throw new SignInCancelledError();
   }
 
-  let isCreatingAccount = false;
+  // "Create account" only when the server takes registrations; setting up the first admin always
+  // (with the one-time token the server printed: it works whatever the registration policy).
+  type Mode = "sign-in" | "create" | "first-admin";
+  const choices: Array<vscode.QuickPickItem & { mode: Mode }> = [
+    { label: "$(sign-in) Sign in", detail: "Use an account you already have", mode: "sign-in" },
+  ];
   if (meta.registration !== "closed") {
-    const choice = await vscode.window.showQuickPick(
-      [
-        { label: "$(sign-in) Sign in", detail: "Use an account you already have", isCreate: false },
-        {
-          label: "$(person-add) Create account",
-          detail:
-            meta.registration === "approval" ? "An admin approves new accounts before they can sign in" : "A new account on this server",
-          isCreate: true,
-        },
-      ],
-      { title, placeHolder: "Sign in or create an account", ignoreFocusOut: true },
-    );
-    if (!choice) throw new SignInCancelledError();
-    isCreatingAccount = choice.isCreate;
+    choices.push({
+      label: "$(person-add) Create account",
+      detail: meta.registration === "approval" ? "An admin approves new accounts before they can sign in" : "A new account on this server",
+      mode: "create",
+    });
+  }
+  choices.push({
+    label: "$(key) Set up the first admin",
+    detail: "For a new server: needs the one-time admin token the server printed when it started",
+    mode: "first-admin",
+  });
+  const choice = await vscode.window.showQuickPick(choices, { title, placeHolder: "Sign in or create an account", ignoreFocusOut: true });
+  if (!choice) throw new SignInCancelledError();
+  const mode = choice.mode;
+  const isCreatingAccount = mode !== "sign-in";
+  const creatingTitle = mode === "first-admin" ? "Set up the first Juggler admin" : "Create a Juggler account";
+
+  let adminToken: string | undefined;
+  if (mode === "first-admin") {
+    adminToken = await vscode.window.showInputBox({
+      title: creatingTitle,
+      prompt: "The one-time admin token from the team server's console",
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (value) =>
+        value.trim().length === 0
+          ? "The token is required"
+          : value.trim().length > ADMIN_TOKEN_MAX_LENGTH
+            ? "That is not an admin token"
+            : undefined,
+    });
+    if (adminToken === undefined) throw new SignInCancelledError();
+    adminToken = adminToken.trim();
   }
 
   const name = await vscode.window.showInputBox({
-    title: isCreatingAccount ? "Create a Juggler account" : title,
+    title: isCreatingAccount ? creatingTitle : title,
     prompt: "Your name on the team server",
     ignoreFocusOut: true,
     validateInput: (value) => {
@@ -181,7 +206,7 @@ async function askAndSignIn(client: TeamServerClient): Promise<StoredSession> {
   });
   if (name === undefined) throw new SignInCancelledError();
   const password = await vscode.window.showInputBox({
-    title: isCreatingAccount ? "Create a Juggler account" : title,
+    title: isCreatingAccount ? creatingTitle : title,
     prompt: isCreatingAccount ? `Choose a password (at least ${PASSWORD_MIN_LENGTH} characters)` : "Password",
     password: true,
     ignoreFocusOut: true,
@@ -197,10 +222,17 @@ async function askAndSignIn(client: TeamServerClient): Promise<StoredSession> {
   try {
     let session: StoredSession;
     if (isCreatingAccount) {
-      const result = await client.register({ name: name.trim(), password });
+      const result = await client.register({ name: name.trim(), password, adminToken });
       if (result.kind === "pending") {
         void vscode.window.showInformationMessage(
-          `Your Juggler account "${result.user.name}" was created. An admin must approve your account before you can sign in.`,
+          `Your Juggler account "${name.trim()}" was created. An admin must approve your account before you can sign in.`,
+        );
+        throw new SignInCancelledError();
+      }
+      if (result.kind === "name-unavailable") {
+        // The server does not say whether the name exists; this is all the client can tell.
+        void vscode.window.showWarningMessage(
+          `Juggler could not create an account named "${name.trim()}": the name, or one that looks like it, is not available. If it is your account, sign in with its password; otherwise choose another name.`,
         );
         throw new SignInCancelledError();
       }

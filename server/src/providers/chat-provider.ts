@@ -91,7 +91,10 @@ export type ProviderErrorCode = Extract<
 export class ProviderError extends Error {
   constructor(
     readonly code: ProviderErrorCode,
-    /** Plain words for a person, naming the provider. */
+    /**
+     * Plain words for a person, naming the provider. Members read it (an answer's error, a note in
+     * its context record), so it never holds the provider's address: that is `adminMessage`.
+     */
     message: string,
     readonly retryable: boolean,
     readonly options: {
@@ -100,10 +103,17 @@ export class ProviderError extends Error {
       retryAfterMs?: number;
       /** The provider's own message, kept for the log. */
       providerMessage?: string;
+      /** The same words with what only an admin may see (the base URL it tried), for Team Settings and the log. */
+      adminMessage?: string;
       cause?: unknown;
     } = {},
   ) {
     super(message);
     this.name = "ProviderError";
+  }
+
+  /** What an admin is told (Team Settings: test connection, a refresh's error): the address included. */
+  get adminMessage(): string {
+    return this.options.adminMessage ?? this.message;
   }
 }

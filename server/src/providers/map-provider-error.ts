@@ -77,7 +77,10 @@ export function classifyProviderFailure(failure: ProviderFailure): ProviderError
 export function mapProviderFailure(context: ProviderCallContext, failure: ProviderFailure, cause?: unknown): ProviderError {
   const code = classifyProviderFailure(failure);
   const label = providerLabels[context.kind];
-  const providerMessage = scrubSecrets(failure.message?.trim() ?? "", context.secrets);
+  // the provider's words may name internal addresses (a proxy's error page): members see them without
+  const providerMessage = hideAddresses(scrubSecrets(failure.message?.trim() ?? "", context.secrets), context.baseUrl);
+  const providerMessageForAdmins = scrubSecrets(failure.message?.trim() ?? "", context.secrets);
+  let adminMessage: string | undefined;
   const retryAfterMs = parseRetryAfterMs(failure.headers);
   const statusText = failure.status === undefined ? "" : ` (HTTP ${failure.status})`;
   let message: string;
@@ -103,18 +106,24 @@ export function mapProviderFailure(context: ProviderCallContext, failure: Provid
       message = `${label} does not offer the model ${context.model ? `"${context.model}"` : "asked for"} — it may have been removed; refresh the model list in Team Settings`;
       break;
     case "provider_bad_request":
-      message =
-        failure.status === 404
-          ? `${label} answered 404 Not Found at ${displayUrl(context.baseUrl)} — check the base URL in Team Settings`
-          : `${label} refused the request${statusText}${providerMessage ? `: ${providerMessage}` : ""}`;
+      if (failure.status === 404) {
+        message = `${label} answered 404 Not Found — an admin can check its base URL in Team Settings`;
+        adminMessage = `${label} answered 404 Not Found at ${displayUrl(context.baseUrl)} — check the base URL in Team Settings`;
+      } else {
+        message = `${label} refused the request${statusText}${providerMessage ? `: ${providerMessage}` : ""}`;
+      }
       break;
     default:
       message = `${label} had a problem answering${statusText}${providerMessage ? `: ${providerMessage}` : ""} — try again`;
   }
+  if (adminMessage === undefined && providerMessage !== providerMessageForAdmins) {
+    adminMessage = message.replace(providerMessage, providerMessageForAdmins);
+  }
   return new ProviderError(code, message, isRetryableCode(code), {
     status: failure.status,
     retryAfterMs,
-    providerMessage: providerMessage || undefined,
+    providerMessage: providerMessageForAdmins || undefined,
+    adminMessage,
     cause,
   });
 }
@@ -193,10 +202,11 @@ export function mapNetworkFailure(
   }
   return new ProviderError(
     "provider_unreachable",
-    `Could not reach ${label} at ${where}: ${reason} — check the base URL in Team Settings`,
+    `Could not reach ${label}: ${reason} — an admin can check its base URL in Team Settings`,
     true,
     {
       providerMessage: scrubSecrets(cause.text, context.secrets) || undefined,
+      adminMessage: `Could not reach ${label} at ${where}: ${reason} — check the base URL in Team Settings`,
       cause: error,
     },
   );
@@ -222,6 +232,22 @@ export function displayUrl(baseUrl: string): string {
   } catch {
     return "the configured base URL";
   }
+}
+
+/**
+ * Text for members, without the addresses a provider's words may carry (its base URL, an upstream a
+ * proxy names): an internal URL tells an outsider where things are. Admins get the full text.
+ */
+export function hideAddresses(text: string, baseUrl: string): string {
+  let result = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)\]]+/gi, "(address hidden)");
+  let host: string | undefined;
+  try {
+    host = new URL(baseUrl).host;
+  } catch {
+    host = undefined;
+  }
+  if (host) result = result.split(host).join("(address hidden)");
+  return result;
 }
 
 export function scrubSecrets(text: string, secrets: readonly string[] | undefined): string {

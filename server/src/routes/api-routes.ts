@@ -1,5 +1,4 @@
 import type Router from "@koa/router";
-import type { Config } from "../config";
 import { createMount, type MountedEndpoints } from "../http/mount";
 import type { Services } from "../services/services";
 import { accountRoutes } from "./account-routes";
@@ -11,11 +10,11 @@ import { modelRoutes } from "./model-routes";
 import { providerRoutes } from "./provider-routes";
 
 /** Every route under /api/v1, on `router`; returns the endpoint definitions mounted (a test checks them). */
-export function mountApiRoutes(router: Router, services: Services, config: Config): MountedEndpoints {
+export function mountApiRoutes(router: Router, services: Services): MountedEndpoints {
   const mounted: MountedEndpoints = [];
   const mount = createMount(router, services.accounts, mounted);
   metaRoutes(mount, services);
-  accountRoutes(mount, services, config);
+  accountRoutes(mount, services);
   adminUserRoutes(mount, services);
   providerRoutes(mount, services);
   modelRoutes(mount, services);

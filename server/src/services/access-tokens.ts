@@ -2,12 +2,17 @@ import crypto from "node:crypto";
 import jwt from "jsonwebtoken";
 import { AppError } from "../domain/app-error";
 
-/** The claims of our access tokens. `pwv` is the user's password_changed_at (ms) when the token was issued. */
+/**
+ * The claims of our access tokens. `pwv` is the user's password_changed_at (ms) when the token was
+ * issued; `sid` is the session: the refresh-token family it was issued with, so that ending the
+ * session (sign-out, a revoked family) ends its access tokens too.
+ */
 export interface AccessTokenClaims {
   sub: string;
   name: string;
   role: "admin" | "member";
   pwv: number;
+  sid: string;
   iat: number;
   exp: number;
   jti: string;
@@ -45,7 +50,11 @@ export class AccessTokens {
     this.key = crypto.createSecretKey(key);
   }
 
-  issue(user: { id: string; name: string; role: "admin" | "member"; passwordChangedAtMs: number }, nowMs: number): IssuedAccessToken {
+  issue(
+    user: { id: string; name: string; role: "admin" | "member"; passwordChangedAtMs: number },
+    sessionId: string,
+    nowMs: number,
+  ): IssuedAccessToken {
     // iat and exp come from the injected clock, not jsonwebtoken's own Date.now(), so tests can move time.
     const issuedAtSeconds = Math.floor(nowMs / 1000);
     const expiresAtSeconds = issuedAtSeconds + this.ttlSeconds;
@@ -54,6 +63,7 @@ export class AccessTokens {
       name: user.name,
       role: user.role,
       pwv: user.passwordChangedAtMs,
+      sid: sessionId,
       iat: issuedAtSeconds,
       exp: expiresAtSeconds,
       jti: crypto.randomUUID(),
@@ -93,19 +103,21 @@ export class AccessTokens {
       throw invalidToken();
     }
     if (typeof payload === "string") throw invalidToken();
-    const { sub, name, role, pwv, iat, exp, jti } = payload as Record<string, unknown>;
+    const { sub, name, role, pwv, sid, iat, exp, jti } = payload as Record<string, unknown>;
     if (
       typeof sub !== "string" ||
       typeof name !== "string" ||
       (role !== "admin" && role !== "member") ||
       typeof pwv !== "number" ||
+      // a token from before sessions were named carries none: refused, the client refreshes once
+      typeof sid !== "string" ||
       typeof iat !== "number" ||
       typeof exp !== "number" ||
       typeof jti !== "string"
     ) {
       throw invalidToken();
     }
-    return Object.freeze({ sub, name, role, pwv, iat, exp, jti });
+    return Object.freeze({ sub, name, role, pwv, sid, iat, exp, jti });
   }
 }
 

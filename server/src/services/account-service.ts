@@ -19,12 +19,17 @@ import { deriveKey } from "../secrets";
 import { RefreshTokenRepository } from "../storage/refresh-token-repository";
 import { SettingsRepository } from "../storage/settings-repository";
 import { toUser, UserRepository, type AuthenticationRow, type UserRow } from "../storage/user-repository";
+import { describeNameLooks, normaliseAccountName, skeletonsOf } from "./account-name";
 import { AccessTokens } from "./access-tokens";
+import { AuthenticationRateLimits } from "./authentication-rate-limits";
 import { burnEquivalentWork, hashPassword, needsRehash, prepareEquivalentWork, verifyPassword } from "./password-hashing";
 import { generateRefreshToken, hashRefreshToken } from "./refresh-tokens";
 import type { ServiceContext } from "./service-context";
 
-export type RegistrationResult = { kind: "session"; session: SessionResponse } | { kind: "pending"; user: User };
+/** What start-up found: the one-time admin token when the team has no admin yet (to print for the operator). */
+export interface AccountsStartResult {
+  adminToken: string | undefined;
+}
 
 const millisecondsPerDay = 86_400_000;
 
@@ -43,9 +48,26 @@ interface CachedUser {
   expiresAt: number;
 }
 
-/** Names are unique case-insensitively; the lower-cased form is the unique key on every database. */
-export function nameKeyOf(name: string): string {
-  return name.normalize("NFC").toLowerCase();
+interface CachedSession {
+  userId: string;
+  isActive: Promise<boolean>;
+  expiresAt: number;
+}
+
+/** Accounts whose name forms are filled per query at start-up. */
+const nameFormsBatchSize = 500;
+
+/** SHA-256 hex: the token has 192 random bits, so a plain hash cannot be reversed, and it is compared by hash. */
+function hashAdminToken(token: string): string {
+  return crypto.createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+async function isCurrentAdminToken(settings: SettingsRepository, token: string): Promise<boolean> {
+  const stored = await settings.read("admin_token_hash");
+  if (stored === undefined) return false;
+  const presented = Buffer.from(hashAdminToken(token), "hex");
+  const expected = Buffer.from(stored, "hex");
+  return presented.length === expected.length && crypto.timingSafeEqual(presented, expected);
 }
 
 const invalidCredentials = () => new AppError(401, "invalid_credentials", "The name or password is wrong");
@@ -84,26 +106,45 @@ export class AccountService {
   /** Outside any transaction. */
   private readonly stores: AccountStores;
   private readonly cachedUsers = new Map<string, CachedUser>();
+  /**
+   * Whether a session (refresh-token family) is still open, by family id, kept as briefly as the
+   * user rows and dropped at once when this process ends the session.
+   */
+  private readonly cachedSessions = new Map<string, CachedSession>();
   /** Bumped by every forget, so a read that started before a change is not cached after it. */
   private cacheGeneration = 0;
+
+  private readonly limits: AuthenticationRateLimits;
+  private readonly statusListeners = new Set<(userId: string, status: UserStatus) => void>();
 
   constructor(private readonly context: ServiceContext) {
     this.accessTokens = new AccessTokens(deriveKey(context.secretKey, "access-token"), context.config.accessTokenTtlSeconds);
     this.stores = accountStores(context.database);
-  }
-
-  /** The injected clock (epoch ms), so the HTTP layer's rate limits move with the same time as token expiry. */
-  now(): number {
-    return this.context.now();
+    this.limits = new AuthenticationRateLimits({ attemptsPerMinute: context.config.authRateLimitPerMinute, database: context.database });
   }
 
   // ---- settings ----
 
-  /** On start: a fresh install takes REGISTRATION (default open); afterwards the admin's stored choice rules. */
-  async applyInitialSettings(): Promise<void> {
+  /**
+   * On start: a fresh install takes REGISTRATION (default open); afterwards the admin's stored
+   * choice rules. Accounts of an older version get their name forms. While the team has no admin,
+   * a new one-time admin token replaces any earlier one (only its hash is stored): the operator
+   * reads it on the console and creates the first admin with it.
+   */
+  async start(): Promise<AccountsStartResult> {
+    const now = this.context.now();
     const policy = this.context.config.initialRegistration ?? "open";
-    await this.stores.settings.writeIfMissing("registration", policy, this.context.now());
+    await this.stores.settings.writeIfMissing("registration", policy, now);
+    await this.fillNameForms();
     prepareEquivalentWork();
+    if (await this.stores.users.hasActiveAdmin()) {
+      await this.stores.settings.remove("admin_token_hash");
+      return { adminToken: undefined };
+    }
+    const adminToken = crypto.randomBytes(24).toString("base64url");
+    await this.stores.settings.write("admin_token_hash", hashAdminToken(adminToken), now);
+    this.context.logger.info("the team has no admin yet: a one-time admin token was printed on the console");
+    return { adminToken };
   }
 
   async getRegistrationPolicy(settings: SettingsRepository = this.stores.settings): Promise<RegistrationPolicy> {
@@ -135,32 +176,56 @@ export class AccountService {
 
   // ---- registration and sessions ----
 
-  async register(request: RegisterRequest): Promise<RegistrationResult> {
-    const name = request.name.normalize("NFC");
-    const nameKey = nameKeyOf(name);
+  /**
+   * Creates an account, or queues it for approval, or — when the name or a look-alike of it is
+   * taken — does nothing; the caller answers the same in every case, so registering tells nobody
+   * which names exist (signing in with the same name and password tells the registrant the outcome).
+   * The first admin needs the one-time admin token, except on a fresh server whose registration is
+   * open (anyone may join it, and its first account administers it). `clientAddress`: the caller's IP,
+   * for the per-address limit on registrations.
+   */
+  async register(request: RegisterRequest, clientAddress: string): Promise<void> {
+    await this.limits.consumeRegistration(clientAddress);
+    const normalised = normaliseAccountName(request.name);
+    if ("problem" in normalised) throw new AppError(400, "validation_failed", normalised.problem);
+    const { name, nameKey } = normalised;
+    const looks = await describeNameLooks(name);
+    if ("problem" in looks) throw new AppError(400, "validation_failed", looks.problem);
+    const { skeletons } = looks;
     // Hash before the transaction: scrypt takes tens of milliseconds and must not hold the lock.
     const passwordHash = await hashPassword(request.password);
     const now = this.context.now();
 
     const outcome = await this.transaction(async (stores) => {
       await stores.users.lockForRoleDecisions();
-      if (await stores.users.isNameKeyTaken(nameKey)) throw new AppError(409, "conflict", "That name is taken");
       // Decided inside the transaction so two simultaneous first registrations cannot both become admin.
-      const isFirstUser = !(await stores.users.hasAnyUser());
       let role: UserRole = "member";
       let status: UserStatus = "active";
-      if (isFirstUser) {
-        // A fresh server has no admin to approve anyone: the first account can always register.
+      if (request.adminToken !== undefined) {
+        if ((await stores.users.hasActiveAdmin()) || !(await isCurrentAdminToken(stores.settings, request.adminToken))) {
+          throw new AppError(
+            403,
+            "forbidden",
+            "This admin token is not valid: it is printed on the server's console on start while the team has no admin, and works once",
+          );
+        }
         role = "admin";
       } else {
         const policy = await this.getRegistrationPolicy(stores.settings);
-        if (policy === "closed") throw new AppError(403, "registration_closed", "Registration is closed; ask an admin for an account");
+        if (policy === "closed") {
+          throw new AppError(403, "registration_closed", "Registration is closed; ask an admin for an account");
+        }
         if (policy === "approval") status = "pending";
+        else if (!(await stores.users.hasAnyUser())) role = "admin";
       }
+      if (await stores.users.isNameTaken(nameKey, skeletons)) return { kind: "taken" as const };
       const row: UserRow = {
         id: crypto.randomUUID(),
         name,
         name_key: nameKey,
+        name_skeleton: skeletons.written,
+        name_skeleton_lower: skeletons.lower,
+        name_skeleton_upper: skeletons.upper,
         password_hash: passwordHash,
         role,
         status,
@@ -170,23 +235,40 @@ export class AccountService {
         updated_at: now,
       };
       // a concurrent registration of the same name may still win the unique index
-      if (!(await stores.users.insert(row))) throw new AppError(409, "conflict", "That name is taken");
-      if (status !== "active") return { kind: "pending" as const, user: toUser(row) };
-      return { kind: "session" as const, session: await this.createSession(stores, row, crypto.randomUUID(), now) };
+      if (!(await stores.users.insert(row))) return { kind: "taken" as const };
+      // the first admin exists: the one-time token has done its work
+      if (role === "admin") await stores.settings.remove("admin_token_hash");
+      return { kind: "created" as const, user: toUser(row) };
     });
 
-    const user = outcome.kind === "session" ? outcome.session.user : outcome.user;
+    if (outcome.kind === "taken") {
+      this.context.logger.info("registration not created: the name or a look-alike is taken");
+      return;
+    }
+    const { user } = outcome;
     this.context.logger.info("account registered", { userId: user.id, role: user.role, status: user.status });
-    return outcome;
   }
 
-  async signIn(request: CredentialsRequest): Promise<SessionResponse> {
-    const row = await this.stores.users.findByNameKey(nameKeyOf(request.name));
+  /**
+   * Checks name and password, within the limits on guessing (AuthenticationRateLimits: the address
+   * that keeps failing waits, the account's owner elsewhere does not). `clientAddress`: the caller's IP.
+   */
+  async signIn(request: CredentialsRequest, clientAddress: string): Promise<SessionResponse> {
+    const normalised = normaliseAccountName(request.name);
+    // a name no account can have is refused like a wrong password (after the same work)
+    const nameKey = "problem" in normalised ? request.name.trim().toLowerCase() : normalised.nameKey;
+    const check = await this.limits.beginPasswordCheck(nameKey, clientAddress);
+    const row = "problem" in normalised ? undefined : await this.stores.users.findByNameKey(nameKey);
     if (row === undefined) {
       await burnEquivalentWork(request.password);
+      await check.failed();
       throw invalidCredentials();
     }
-    if (!(await verifyPassword(request.password, row.password_hash))) throw invalidCredentials();
+    if (!(await verifyPassword(request.password, row.password_hash))) {
+      await check.failed();
+      throw invalidCredentials();
+    }
+    await check.succeeded();
     // The account's state is told only to someone who knows its password.
     const refusal = statusError(row.status);
     if (refusal) throw refusal;
@@ -211,23 +293,24 @@ export class AccountService {
       if (token.status === "rotated") {
         // Reuse of a rotated token: someone else holds a copy. End the whole family (the legitimate holder signs in again).
         await stores.refreshTokens.revokeFamily(token.family_id, now);
-        return { kind: "reused" as const, userId: token.user_id };
+        return { kind: "reused" as const, userId: token.user_id, familyId: token.family_id };
       }
       if (token.expires_at <= now) return { kind: "expired" as const };
       // Conditional update: of two concurrent refreshes with the same token only one wins; the other counts as reuse.
       if (!(await stores.refreshTokens.claimForRotation(token.id, now))) {
         await stores.refreshTokens.revokeFamily(token.family_id, now);
-        return { kind: "reused" as const, userId: token.user_id };
+        return { kind: "reused" as const, userId: token.user_id, familyId: token.family_id };
       }
       const user = await stores.users.findById(token.user_id);
       if (user === undefined) return { kind: "invalid" as const };
       const refusal = statusError(user.status);
       if (refusal) {
         await stores.refreshTokens.revokeFamily(token.family_id, now);
-        return { kind: "refused" as const, error: refusal };
+        return { kind: "refused" as const, error: refusal, familyId: token.family_id };
       }
       return { kind: "session" as const, session: await this.createSession(stores, user, token.family_id, now) };
     });
+    if (outcome.kind === "reused" || outcome.kind === "refused") this.forgetSession(outcome.familyId);
     switch (outcome.kind) {
       case "session":
         return outcome.session;
@@ -248,17 +331,23 @@ export class AccountService {
     const token = await this.stores.refreshTokens.findByHash(hashRefreshToken(refreshToken));
     if (token === undefined) return;
     await this.stores.refreshTokens.revokeFamily(token.family_id, this.context.now());
+    // the session's access tokens end now, not when they expire
+    this.forgetSession(token.family_id);
     this.context.logger.info("signed out", { userId: token.user_id });
   }
 
   /** Checks the current password, stores the new one, ends every other session and returns a fresh one. */
-  async changePassword(userId: string, request: ChangePasswordRequest): Promise<SessionResponse> {
+  async changePassword(userId: string, request: ChangePasswordRequest, clientAddress: string): Promise<SessionResponse> {
     const row = await this.stores.users.findById(userId);
     if (row === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
+    // checking the current password is a password check too: limited like a sign-in
+    const check = await this.limits.beginPasswordCheck(row.name_key, clientAddress);
     if (!(await verifyPassword(request.currentPassword, row.password_hash))) {
+      await check.failed();
       // 403, not 401: the session is fine, only the confirmation failed (a 401 would make a client refresh or sign out).
       throw new AppError(403, "invalid_credentials", "The current password is wrong");
     }
+    await check.succeeded();
     const passwordHash = await hashPassword(request.newPassword);
     const now = this.context.now();
     const session = await this.changingUser(userId, () =>
@@ -285,17 +374,22 @@ export class AccountService {
   /**
    * Verifies an access token (HS256 only) and loads its user. Refused: expired (401 token_expired),
    * forged or malformed (401 unauthenticated), issued before a password change (401 unauthenticated),
-   * or the account is disabled or pending (403).
+   * its session ended (signed out, refresh family revoked: 401 unauthenticated), or the account is
+   * disabled or pending (403).
    */
   async authenticate(accessToken: string): Promise<AuthenticatedUser> {
     const claims = this.accessTokens.verify(accessToken, this.context.now());
-    const row = await this.readAuthenticationRow(claims.sub);
+    const [row, isSessionActive] = await Promise.all([
+      this.readAuthenticationRow(claims.sub),
+      this.readSessionState(claims.sub, claims.sid),
+    ]);
     if (row === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists; sign in again");
     const refusal = statusError(row.status);
     if (refusal) throw refusal;
     if (claims.pwv !== row.password_changed_at) {
       throw new AppError(401, "unauthenticated", "This session has ended (password changed or account disabled); sign in again");
     }
+    if (!isSessionActive) throw new AppError(401, "unauthenticated", "This session has ended (signed out); sign in again");
     // Role and name come from the database, so a change by an admin applies at once.
     return { id: row.id, name: row.name, role: row.role === "admin" ? "admin" : "member" };
   }
@@ -364,10 +458,48 @@ export class AccountService {
       }),
     );
     this.context.logger.info("account updated by admin", { userId, actingUserId, role: updated.role, status: updated.status });
+    for (const listener of this.statusListeners) {
+      try {
+        listener(userId, updated.status as UserStatus);
+      } catch (error) {
+        this.context.logger.error("account status listener failed", { error });
+      }
+    }
     return toUser(updated);
   }
 
+  /**
+   * Told after an admin changed an account (with its status now), so that what the account is doing
+   * (its answers being written) stops at once when it is no longer active. Returns an unsubscribe function.
+   */
+  onAccountStatusChanged(listener: (userId: string, status: UserStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
   // ---- internals ----
+
+  /**
+   * Name forms for accounts of a version before them (the key was NFC then, and there was no
+   * skeleton): computed here rather than in a migration, which must not import the application's
+   * rules. A key that would now equal another account's stays as it was (logged).
+   */
+  private async fillNameForms(): Promise<void> {
+    for (;;) {
+      const rows = await this.stores.users.listWithoutSkeleton(nameFormsBatchSize);
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const normalised = normaliseAccountName(row.name);
+        const skeletons = await skeletonsOf("problem" in normalised ? row.name : normalised.name);
+        const nameKey = "problem" in normalised ? row.name_key : normalised.nameKey;
+        const forms = { name_skeleton: skeletons.written, name_skeleton_lower: skeletons.lower, name_skeleton_upper: skeletons.upper };
+        if (!(await this.stores.users.updateNameForms(row.id, { ...forms, name_key: nameKey }))) {
+          this.context.logger.warn("an account's name now reads as another's; its old key is kept", { userId: row.id });
+          await this.stores.users.updateNameForms(row.id, { ...forms, name_key: row.name_key });
+        }
+      }
+    }
+  }
 
   /**
    * The user's row for authentication, from the short-lived cache or one query shared by every
@@ -394,14 +526,55 @@ export class AccountService {
     return entry.row;
   }
 
+  /**
+   * Whether the token's session is still open: from the short-lived cache (dropped at once by every
+   * change this process makes), or one indexed query shared by the requests that arrive meanwhile.
+   */
+  private readSessionState(userId: string, familyId: string): Promise<boolean> {
+    const now = performance.now();
+    const cached = this.cachedSessions.get(familyId);
+    if (cached && cached.expiresAt > now && cached.userId === userId) return cached.isActive;
+    const generation = this.cacheGeneration;
+    const entry: CachedSession = {
+      userId,
+      isActive: this.stores.refreshTokens.isFamilyActive(userId, familyId, this.context.now()).then((isActive) => {
+        // an ended session stays ended, but a read that a change overtook is not kept
+        if (generation !== this.cacheGeneration) this.dropCachedSession(familyId, entry);
+        return isActive;
+      }),
+      expiresAt: now + authenticatedUserCacheMs,
+    };
+    entry.isActive.catch(() => this.dropCachedSession(familyId, entry));
+    if (this.cachedSessions.size >= 10_000) this.cachedSessions.clear();
+    this.cachedSessions.set(familyId, entry);
+    return entry.isActive;
+  }
+
+  private dropCachedSession(familyId: string, entry: CachedSession): void {
+    if (this.cachedSessions.get(familyId) === entry) this.cachedSessions.delete(familyId);
+  }
+
+  /** Called after a session ended, so its next request reads it afresh. */
+  private forgetSession(familyId: string): void {
+    this.cacheGeneration += 1;
+    this.cachedSessions.delete(familyId);
+  }
+
   private dropCachedUser(userId: string, entry: CachedUser): void {
     if (this.cachedUsers.get(userId) === entry) this.cachedUsers.delete(userId);
   }
 
-  /** Called after every write to a user's row, so the next request reads it afresh. */
+  /**
+   * Called after every write to a user's row, so the next request reads it afresh; their sessions
+   * too, since the writes that end sessions (password, status) are among them. Such writes are rare
+   * next to requests, so walking the session cache (at most 10,000 entries) is cheap enough.
+   */
   private forgetUser(userId: string): void {
     this.cacheGeneration += 1;
     this.cachedUsers.delete(userId);
+    for (const [familyId, entry] of this.cachedSessions) {
+      if (entry.userId === userId) this.cachedSessions.delete(familyId);
+    }
   }
 
   /** Runs a write to the user's row; whether it committed or not, the cached copy is dropped afterwards. */
@@ -435,7 +608,11 @@ export class AccountService {
       used_at: null,
     });
     const role: "admin" | "member" = user.role === "admin" ? "admin" : "member";
-    const access = this.accessTokens.issue({ id: user.id, name: user.name, role, passwordChangedAtMs: user.password_changed_at }, now);
+    const access = this.accessTokens.issue(
+      { id: user.id, name: user.name, role, passwordChangedAtMs: user.password_changed_at },
+      familyId,
+      now,
+    );
     return {
       user: toUser(user),
       accessToken: access.token,

@@ -174,9 +174,11 @@ export class CatalogService {
       discovered = await callWithTimeout({ kind, baseUrl }, timeoutMs, (callSignal) => adapter.listModels(callSignal), signal);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
-      await this.providers.recordRefreshResult(kind, { error: { code: error.code, message: error.message, retryable: error.retryable } });
-      this.context.logger.warn("model refresh failed", { provider: kind, code: error.code, reason: error.message });
-      throw new AppError(502, error.code, error.message, error.retryable);
+      // shown to admins only (Team Settings): the words with the address it tried
+      const message = error.adminMessage;
+      await this.providers.recordRefreshResult(kind, { error: { code: error.code, message, retryable: error.retryable } });
+      this.context.logger.warn("model refresh failed", { provider: kind, code: error.code, reason: message });
+      throw new AppError(502, error.code, message, error.retryable);
     }
     const summary = await this.storeDiscoveredModels(kind, discovered);
     await this.providers.recordRefreshResult(kind, { refreshedAt: this.context.now() });

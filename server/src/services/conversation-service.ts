@@ -91,6 +91,8 @@ export interface AnswerResult {
   error: { code: ErrorCode; message: string } | null;
   /** Epoch ms: the answer's updated_at, the same value the terminal event shows. */
   finishedAt: number;
+  /** The model that answered: the one asked for, or the fallback that answered in its place. */
+  answeredBy: AnswerOrigin;
 }
 
 /**
@@ -341,6 +343,8 @@ export class ConversationService {
       finish_reason_raw: result.finishReasonRaw === null ? null : result.finishReasonRaw.slice(0, 64),
       error_code: result.error?.code ?? null,
       error_message: result.error?.message ?? null,
+      provider: result.answeredBy.provider,
+      model_id: result.answeredBy.modelId,
       updated_at: result.finishedAt,
     };
     return this.repository(userId).updateMessage(messageId, changes);

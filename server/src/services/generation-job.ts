@@ -4,16 +4,21 @@ import type { GenerationEvent, GenerationEventData, GenerationEventName } from "
 import type { Model } from "../../../protocol/http/models";
 import type { Logger } from "../logger";
 import { ProviderError, type ChatProvider } from "../providers/chat-provider";
+import { callModelWithFallbacks } from "./call-model-with-fallbacks";
+import type { CircuitBreaker } from "./circuit-breaker";
 import type { BuiltContext } from "./context-builder";
+import { limitContextRecordSize } from "./context-record-size";
 import type { ContextPreparation, ContextService } from "./context-service";
 import type { AnswerResult, ConversationService } from "./conversation-service";
-import { DEFAULT_RETRY_BASE_DELAY_MS, retryDelayMs, shouldRetry, waitUnlessAborted } from "./retry-policy";
-import { StallWatchdog } from "./stall-watchdog";
+import type { FallbackStep, ModelTarget } from "./fallback-chain";
 
 export type GenerationEventListener = (event: GenerationEvent) => void;
 
-/** stop: the user asked (the answer is `stopped`); shutdown: the server is stopping (`interrupted`). */
-export type StopReason = "stop" | "shutdown";
+/**
+ * stop: the user asked (the answer is `stopped`); shutdown: the server is stopping (`interrupted`);
+ * account-blocked: an admin disabled the account (`interrupted`: it must not go on spending).
+ */
+export type StopReason = "stop" | "shutdown" | "account-blocked";
 
 export interface GenerationJobOptions {
   userId: string;
@@ -28,6 +33,9 @@ export interface GenerationJobOptions {
   preparation?: ContextPreparation;
   model: Model;
   provider: ChatProvider;
+  /** The models that may answer, `model` first, then its fallbacks in the admin's order. */
+  targets: readonly ModelTarget[];
+  breaker: CircuitBreaker;
   conversations: ConversationService;
   contexts: ContextService;
   logger: Logger;
@@ -54,6 +62,11 @@ export const SHUTDOWN_ERROR: ErrorDetail = {
   code: "server_shutting_down",
   message: "The server stopped while this answer was being written; the partial answer was kept",
   retryable: true,
+};
+
+const ACCOUNT_BLOCKED_ERROR: ErrorDetail = {
+  code: "account_disabled",
+  message: "The account was disabled while this answer was being written; the partial answer was kept",
 };
 
 /**
@@ -84,12 +97,15 @@ export class GenerationJob {
   private startedAt = 0;
   private firstTokenAt: number | undefined;
   private record: ContextRecord | null = null;
+  /** The model answering now: the one asked for, or a fallback. */
+  private answering: Model;
   private resolveDone!: (message: Message) => void;
 
   constructor(private readonly options: GenerationJobOptions) {
     this.messageId = options.answer.id;
     this.conversationId = options.answer.conversationId;
     this.userId = options.userId;
+    this.answering = options.model;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -165,71 +181,85 @@ export class GenerationJob {
 
     let usage: { inputTokens: number | undefined; outputTokens: number | undefined } = { inputTokens: undefined, outputTokens: undefined };
     let finish: { finishReason: FinishReason; finishReasonRaw: string | undefined } | undefined;
-    for (let attempt = 0; ; attempt += 1) {
-      if (signal.aborted) return this.finish(this.stoppedOutcome(usage));
-      usage = { inputTokens: undefined, outputTokens: undefined };
-      finish = undefined;
-      const watchdog = new StallWatchdog(options.stallTimeoutMs, signal);
-      try {
-        const stream = options.provider.streamChat({
-          model: options.model.name,
-          conversation: prepared.conversation,
-          maxOutputTokens: prepared.maxOutputTokens,
-          signal: watchdog.signal,
-          onActivity: () => watchdog.activity(),
-        });
-        for await (const event of stream) {
-          if (signal.aborted) break;
-          if (event.type === "text-delta") {
-            if (event.text === "") continue;
-            this.firstTokenAt ??= options.now();
-            this.text += event.text;
-            this.emit("text-delta", { text: event.text });
-          } else if (event.type === "usage") {
-            usage = {
-              inputTokens: event.inputTokens ?? usage.inputTokens,
-              outputTokens: event.outputTokens ?? usage.outputTokens,
-            };
-          } else {
-            finish = { finishReason: event.finishReason, finishReasonRaw: event.finishReasonRaw };
-          }
-        }
-        if (signal.aborted) return this.finish(this.stoppedOutcome(usage));
-        return this.finish(this.completeOutcome(usage, finish));
-      } catch (caught) {
-        if (signal.aborted) return this.finish(this.stoppedOutcome(usage));
-        const error = watchdog.hasStalled ? this.stallError() : toProviderError(caught, options.model.provider);
-        if (!(caught instanceof ProviderError) && !watchdog.hasStalled) {
-          options.logger.error("provider adapter threw a non-provider error", { messageId: this.messageId, error: caught });
-        }
-        // after the first token a retry would repeat or contradict text the user already saw
-        const canRetry = shouldRetry({
-          isRetryable: error.retryable,
-          hasFirstToken: this.firstTokenAt !== undefined,
-          attempt,
+    const targets = options.targets.length > 0 ? options.targets : [{ model: options.model, provider: options.provider, circuitKey: "" }];
+    try {
+      const events = callModelWithFallbacks({
+        targets,
+        prepare: async (target, fallback) => {
+          const built = fallback === null ? prepared : await this.prepareFallbackContext(target, fallback, signal);
+          return { conversation: built.conversation, maxOutputTokens: built.maxOutputTokens };
+        },
+        signal,
+        policy: {
           maxRetries: options.maxRetries,
-        });
-        if (!canRetry) {
-          return this.finish(this.errorOutcome({ code: error.code, message: error.message, retryable: error.retryable }, usage));
+          retryMaxDelayMs: options.retryMaxDelayMs,
+          retryBaseDelayMs: options.retryBaseDelayMs,
+          stallTimeoutMs: options.stallTimeoutMs,
+        },
+        breaker: options.breaker,
+        logger: options.logger.child({ messageId: this.messageId }),
+      });
+      for await (const event of events) {
+        if (signal.aborted) break;
+        if (event.type === "attempt") {
+          // what a failed attempt reported is not this answer's
+          usage = { inputTokens: undefined, outputTokens: undefined };
+          finish = undefined;
+          this.answering = event.target.model;
+        } else if (event.type === "text-delta") {
+          if (event.text === "") continue;
+          this.firstTokenAt ??= options.now();
+          this.text += event.text;
+          this.emit("text-delta", { text: event.text });
+        } else if (event.type === "usage") {
+          usage = {
+            inputTokens: event.inputTokens ?? usage.inputTokens,
+            outputTokens: event.outputTokens ?? usage.outputTokens,
+          };
+        } else {
+          finish = { finishReason: event.finishReason, finishReasonRaw: event.finishReasonRaw };
         }
-        const delayMs = retryDelayMs(
-          attempt,
-          error.options.retryAfterMs,
-          options.retryMaxDelayMs,
-          options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
-        );
-        options.logger.info("retrying provider request", {
-          messageId: this.messageId,
-          provider: options.model.provider,
-          code: error.code,
-          attempt: attempt + 1,
-          delayMs,
-        });
-        await waitUnlessAborted(delayMs, signal);
-      } finally {
-        watchdog.stop();
       }
+      if (signal.aborted) return this.finish(this.stoppedOutcome(usage));
+      return this.finish(this.completeOutcome(usage, finish));
+    } catch (caught) {
+      if (signal.aborted) return this.finish(this.stoppedOutcome(usage));
+      const error =
+        caught instanceof ProviderError
+          ? caught
+          : new ProviderError("provider_error", `The ${this.answering.provider} request failed unexpectedly`, false, { cause: caught });
+      if (!(caught instanceof ProviderError)) {
+        options.logger.error("calling the model failed unexpectedly", { messageId: this.messageId, error: caught });
+      }
+      return this.finish(this.errorOutcome({ code: error.code, message: error.message, retryable: error.retryable }, usage));
     }
+  }
+
+  /**
+   * The context for a fallback model: the same walk and plan as for the model asked for, made for
+   * this model's window and converted for its provider (a summary first, when it needs one). Its
+   * record replaces the first one and says which model was asked for and why it did not answer.
+   */
+  private async prepareFallbackContext(target: ModelTarget, fallback: FallbackStep, signal: AbortSignal): Promise<BuiltContext> {
+    const { options } = this;
+    const preparation = await options.contexts.prepareForQuestion(
+      this.userId,
+      this.conversationId,
+      options.questionId,
+      target.model,
+      target.provider,
+    );
+    const built = await this.buildFromPreparation(preparation, target.model, target.provider, signal);
+    const record = limitContextRecordSize({
+      ...built.record,
+      fallback: {
+        requestedModelId: options.model.id,
+        reason: { code: fallback.error.code, message: fallback.error.message.slice(0, 300) },
+      },
+    });
+    this.record = record;
+    void this.enqueueWrite(() => options.conversations.saveContextRecord(this.userId, this.messageId, record));
+    return { ...built, record };
   }
 
   /**
@@ -242,11 +272,29 @@ export class GenerationJob {
     const preparation =
       options.preparation ??
       (await options.contexts.prepareForQuestion(this.userId, this.conversationId, options.questionId, options.model, options.provider));
+    const built = await this.buildFromPreparation(preparation, options.model, options.provider, signal);
+    this.record = built.record;
+    if (options.preparation?.kind !== "built") {
+      // Not awaited: the provider call need not wait for this write. It is queued before any partial
+      // text and the final result, so the stored answer always has its record; a failure is logged.
+      void this.enqueueWrite(() => options.conversations.saveContextRecord(this.userId, this.messageId, built.record));
+    }
+    return built;
+  }
+
+  /** A prepared context, built (after making its summary, when the plan needs one). */
+  private async buildFromPreparation(
+    preparation: ContextPreparation,
+    model: Model,
+    provider: ChatProvider,
+    signal: AbortSignal,
+  ): Promise<BuiltContext> {
+    const { options } = this;
     let built: BuiltContext;
     if (preparation.kind === "built") {
       built = preparation.context;
     } else {
-      built = await options.contexts.summariseAndBuild(this.userId, preparation, options.model, options.provider, {
+      built = await options.contexts.summariseAndBuild(this.userId, preparation, model, provider, {
         signal,
         onSummarising: (messageCount) => this.emit("generation-status", { phase: "summarising", messageCount }),
         policy: {
@@ -258,22 +306,7 @@ export class GenerationJob {
       });
     }
     if (signal.aborted) throw new Error("stopped while the context was prepared");
-    this.record = built.record;
-    if (options.preparation?.kind !== "built") {
-      // Not awaited: the provider call need not wait for this write. It is queued before any partial
-      // text and the final result, so the stored answer always has its record; a failure is logged.
-      void this.enqueueWrite(() => options.conversations.saveContextRecord(this.userId, this.messageId, built.record));
-    }
     return built;
-  }
-
-  private stallError(): ProviderError {
-    const seconds = Math.round(this.options.stallTimeoutMs / 100) / 10;
-    return new ProviderError(
-      "provider_stalled",
-      `${providerLabel(this.options.model.provider)} stopped sending for ${seconds} s, so the request was cut off`,
-      true,
-    );
   }
 
   private completeOutcome(
@@ -288,6 +321,7 @@ export class GenerationJob {
 
   private stoppedOutcome(usage: { inputTokens: number | undefined; outputTokens: number | undefined }): Outcome {
     if (this.stopReason === "shutdown") return this.errorOutcome(SHUTDOWN_ERROR, usage, "interrupted");
+    if (this.stopReason === "account-blocked") return this.errorOutcome(ACCOUNT_BLOCKED_ERROR, usage, "interrupted");
     return {
       result: this.result("stopped", usage, null, null, null),
       isUsageReported: usage.inputTokens !== undefined || usage.outputTokens !== undefined,
@@ -326,6 +360,7 @@ export class GenerationJob {
       finishReasonRaw,
       error: error === null ? null : { code: error.code, message: error.message },
       finishedAt: now,
+      answeredBy: { provider: this.answering.provider, modelId: this.answering.id },
     };
   }
 
@@ -357,6 +392,8 @@ export class GenerationJob {
     await this.enqueueWrite(() => this.options.conversations.saveAnswerResult(this.userId, this.messageId, result));
     const message: Message = {
       ...this.options.answer,
+      provider: result.answeredBy.provider,
+      modelId: result.answeredBy.modelId,
       content: result.content,
       status: result.status,
       inputTokens: result.inputTokens,
@@ -371,8 +408,9 @@ export class GenerationJob {
     };
     this.options.logger.info("answer finished", {
       messageId: this.messageId,
-      provider: this.options.model.provider,
-      modelId: this.options.model.id,
+      provider: this.answering.provider,
+      modelId: this.answering.id,
+      requestedModelId: this.answering.id === this.options.model.id ? undefined : this.options.model.id,
       status: result.status,
       errorCode: result.error?.code,
       timeToFirstTokenMs: result.timeToFirstTokenMs,
@@ -393,13 +431,4 @@ interface Outcome {
   result: AnswerResult;
   isUsageReported: boolean;
   error?: ErrorDetail;
-}
-
-function toProviderError(caught: unknown, provider: string): ProviderError {
-  if (caught instanceof ProviderError) return caught;
-  return new ProviderError("provider_error", `The ${provider} request failed unexpectedly`, false, { cause: caught });
-}
-
-function providerLabel(kind: Model["provider"]): string {
-  return kind === "anthropic" ? "Anthropic" : kind === "groq" ? "Groq" : "Ollama";
 }

@@ -17,7 +17,9 @@ import type { Logger } from "../logger";
 import type { ChatProvider } from "../providers/chat-provider";
 import type { ContextPreparation, ContextReach, ContextService } from "./context-service";
 import type { ConversationService } from "./conversation-service";
+import type { ModelTarget } from "./fallback-chain";
 import { GenerationJob, SHUTDOWN_ERROR } from "./generation-job";
+import type { ModelFallbackService } from "./model-fallback-service";
 import type { ServiceContext } from "./service-context";
 
 /** What the generation service needs from its neighbours (the real services satisfy these). */
@@ -27,6 +29,7 @@ export interface GenerationDependencies {
   conversations: ConversationService;
   contexts: ContextService;
   accounts: { rememberLastModel(userId: string, modelId: string): Promise<void> };
+  fallbacks: Pick<ModelFallbackService, "resolveTargets" | "breaker">;
 }
 
 /** Where a stream's events go: the SSE framing lives in http/, the service only calls these. */
@@ -44,10 +47,12 @@ export interface GenerationStream {
   detach(): void;
 }
 
-/** The model of a send and the adapter of its provider. */
+/** The model of a send, the adapter of its provider, and the models that may answer in its place. */
 interface ResolvedModel {
   model: Model;
   provider: ChatProvider;
+  /** `model` first, then its fallbacks that can answer now. */
+  targets: ModelTarget[];
 }
 
 /** Finished jobs keep their event log this long, so a client re-attaching just after the end still gets exact events. */
@@ -69,6 +74,14 @@ export class GenerationService {
   /** Conversations between "may send" and "job registered" (the transaction is in between). */
   private readonly reservedConversations = new Set<string>();
   private readonly openSinks = new Set<GenerationEventSink>();
+  /** Answers being written per user (jobs running), and sends between "may send" and "job registered". */
+  private readonly runningByUser = new Map<string, number>();
+  private readonly reservedByUser = new Map<string, number>();
+  /**
+   * Accounts an admin disabled (or set pending) while this process runs: their answers were stopped,
+   * and a send that passed authentication just before the change is stopped as it starts.
+   */
+  private readonly blockedUsers = new Set<string>();
   private readonly retentionTimers = new Set<NodeJS.Timeout>();
   private isShuttingDown = false;
 
@@ -148,7 +161,7 @@ export class GenerationService {
         {
           chooseOrigin: () => {
             const { model } = chosen();
-            release = this.reserveConversation(conversationId);
+            release = this.reserveAnswer(userId, conversationId);
             return { provider: model.provider, modelId: model.id };
           },
           contextReach: (questionTokens) => {
@@ -169,8 +182,10 @@ export class GenerationService {
           },
         },
       );
-      const { model, provider } = chosen();
-      this.startJob(userId, appended.assistantMessage, appended.userMessage.id, model, provider, preparation);
+      const { model, provider, targets } = chosen();
+      this.startJob(userId, appended.assistantMessage, appended.userMessage.id, { model, provider, targets }, preparation);
+      // the job counts now; the reservation must not count it twice meanwhile
+      release?.();
       await this.rememberLastModel(userId, model.id);
       return appended;
     } finally {
@@ -178,7 +193,10 @@ export class GenerationService {
     }
   }
 
-  /** A sibling answer under the same question, on the given model or the original one ("rerun on model X"). */
+  /**
+   * A sibling answer under the same question, on the given model or the original one ("rerun on
+   * model X": that model alone, without its fallbacks).
+   */
   async regenerate(userId: string, messageId: string, request: RegenerateRequest): Promise<RegenerateResponse> {
     this.assertAcceptingWork();
     const original = await this.dependencies.conversations.getMessage(userId, messageId);
@@ -187,14 +205,19 @@ export class GenerationService {
     }
     const modelId = request.modelId ?? original.modelId;
     if (modelId === null) throw new AppError(400, "validation_failed", "modelId: give the model to answer with");
-    const { model, provider } = await this.resolveModel(modelId);
-    const release = this.reserveConversation(original.conversationId);
+    const chain = await this.resolveModel(modelId);
+    // "Rerun on model X" asks X itself (e.g. the model a fallback answered for): no fallback, and
+    // X is tried even while its circuit is open. A plain regenerate keeps the fallbacks.
+    const resolved = request.modelId === undefined ? chain : { ...chain, targets: chain.targets.slice(0, 1) };
+    const { model } = resolved;
+    const release = this.reserveAnswer(userId, original.conversationId);
     try {
       const appended = await this.dependencies.conversations.appendSiblingAnswer(userId, messageId, {
         provider: model.provider,
         modelId: model.id,
       });
-      this.startJob(userId, appended.assistantMessage, original.parentId, model, provider);
+      this.startJob(userId, appended.assistantMessage, original.parentId, resolved);
+      release();
       if (request.modelId !== undefined) await this.rememberLastModel(userId, model.id);
       return appended;
     } finally {
@@ -272,6 +295,21 @@ export class GenerationService {
     };
   }
 
+  /**
+   * An admin changed an account's status: when it is no longer active, its answers being written
+   * stop now (`interrupted`, partial text kept) rather than go on spending on its behalf.
+   */
+  applyAccountStatus(userId: string, status: "active" | "pending" | "disabled"): void {
+    if (status === "active") {
+      this.blockedUsers.delete(userId);
+      return;
+    }
+    this.blockedUsers.add(userId);
+    for (const job of this.jobs.values()) {
+      if (job.userId === userId && job.isActive) job.requestStop("account-blocked");
+    }
+  }
+
   // ---- lifecycle ----
 
   /** At start: answers a crashed process left `streaming` become `interrupted`, partial text kept. */
@@ -309,33 +347,51 @@ export class GenerationService {
   private async resolveModel(modelId: string): Promise<ResolvedModel> {
     const model = await this.dependencies.catalog.getVisibleModel(modelId);
     const provider = await this.dependencies.providers.getChatProvider(model.provider);
-    return { model, provider };
+    // from memory: the fallbacks and their adapters, so a failing model needs no lookup to fall back
+    const targets = await this.dependencies.fallbacks.resolveTargets(model, provider);
+    return { model, provider, targets };
   }
 
-  /** Synchronous check-and-set, so two sends racing on one conversation cannot both pass. */
-  private reserveConversation(conversationId: string): () => void {
+  /**
+   * Synchronous check-and-set, so two sends racing cannot both pass: one answer at a time per
+   * conversation (409), and at most MAX_PARALLEL_ANSWERS_PER_USER per user (429), counting the
+   * answers being written and the sends about to start one.
+   */
+  private reserveAnswer(userId: string, conversationId: string): () => void {
     if (this.reservedConversations.has(conversationId) || this.activeByConversation.get(conversationId)?.isActive) {
       throw new AppError(409, "conflict", "An answer in this conversation is still being generated; stop it or wait for it to finish");
     }
+    const limit = this.context.config.maxParallelAnswersPerUser;
+    const inFlight = (this.runningByUser.get(userId) ?? 0) + (this.reservedByUser.get(userId) ?? 0);
+    if (inFlight >= limit) {
+      throw new AppError(
+        429,
+        "too_many_answers",
+        `You already have ${limit === 1 ? "an answer" : `${limit} answers`} being written; wait for one to finish or stop one`,
+        true,
+      );
+    }
     this.reservedConversations.add(conversationId);
-    return () => this.reservedConversations.delete(conversationId);
+    adjustCount(this.reservedByUser, userId, 1);
+    let isReleased = false;
+    return () => {
+      if (isReleased) return;
+      isReleased = true;
+      this.reservedConversations.delete(conversationId);
+      adjustCount(this.reservedByUser, userId, -1);
+    };
   }
 
-  private startJob(
-    userId: string,
-    answer: Message,
-    questionId: string,
-    model: Model,
-    provider: ChatProvider,
-    preparation?: ContextPreparation,
-  ): void {
+  private startJob(userId: string, answer: Message, questionId: string, resolved: ResolvedModel, preparation?: ContextPreparation): void {
     const job = new GenerationJob({
       userId,
       answer,
       questionId,
       preparation,
-      model,
-      provider,
+      model: resolved.model,
+      provider: resolved.provider,
+      targets: resolved.targets,
+      breaker: this.dependencies.fallbacks.breaker,
       conversations: this.dependencies.conversations,
       contexts: this.dependencies.contexts,
       logger: this.logger,
@@ -346,8 +402,12 @@ export class GenerationService {
     });
     this.jobs.set(answer.id, job);
     this.activeByConversation.set(answer.conversationId, job);
+    adjustCount(this.runningByUser, userId, 1);
     job.start();
+    // authenticated just before an admin disabled the account: it does not get to run
+    if (this.blockedUsers.has(userId)) job.requestStop("account-blocked");
     void job.done.then(() => {
+      adjustCount(this.runningByUser, userId, -1);
       if (this.activeByConversation.get(answer.conversationId) === job) this.activeByConversation.delete(answer.conversationId);
       if (this.isShuttingDown) return;
       const timer = setTimeout(() => {
@@ -367,6 +427,13 @@ export class GenerationService {
       this.logger.warn("remembering the last model failed", { error });
     }
   }
+}
+
+/** Adds `delta` to a per-user count, forgetting users who reach 0 (so the map holds only who is busy). */
+function adjustCount(counts: Map<string, number>, userId: string, delta: number): void {
+  const next = (counts.get(userId) ?? 0) + delta;
+  if (next <= 0) counts.delete(userId);
+  else counts.set(userId, next);
 }
 
 /** For a job no longer in memory: one final event describing the stored answer. */

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import {
   providerKinds,
@@ -56,7 +57,9 @@ export class ProviderService {
   /**
    * On start: a row per kind (inactive, no key, the provider's public base URL), then the
    * environment presets. A preset overwrites, on every start, only what it sets; a preset key also
-   * turns its provider on.
+   * turns its provider on. A preset base URL keeps the stored key usable (the operator who sets the
+   * environment holds SECRET_KEY anyway); keys stored before they were bound to their address are
+   * bound to the address they have now.
    */
   async applyPresets(): Promise<void> {
     const { database, config, logger } = this.context;
@@ -64,14 +67,20 @@ export class ProviderService {
     await database.transaction(async (transaction) => {
       const storedProviders = new ProviderRepository(transaction);
       await this.insertMissingRows(storedProviders, now);
+      const stored = new Map((await storedProviders.listAll()).map((record) => [record.kind, record]));
       for (const kind of providerKinds) {
         const preset = config.providerPresets[kind];
+        const record = stored.get(kind);
         const changes: ProviderChanges = {};
-        if (preset.baseUrl !== undefined) changes.base_url = normaliseProviderBaseUrl(kind, preset.baseUrl);
+        const baseUrl = preset.baseUrl === undefined ? record?.baseUrl : normaliseProviderBaseUrl(kind, preset.baseUrl);
+        if (preset.baseUrl !== undefined) changes.base_url = baseUrl;
         if (preset.apiKey !== undefined && providerNeedsKey[kind]) {
-          changes.encrypted_key = this.secretBox.encrypt(preset.apiKey, kind);
+          changes.encrypted_key = this.secretBox.encrypt(preset.apiKey, keyContextOf(kind, baseUrl ?? ""));
           changes.key_last4 = lastFourOf(preset.apiKey);
           changes.is_active = true;
+        } else if (record?.encryptedKey && baseUrl !== undefined) {
+          const rebound = this.rebindStoredKey(record, baseUrl);
+          if (rebound !== undefined) changes.encrypted_key = rebound;
         }
         if (preset.isActive !== undefined) changes.is_active = preset.isActive;
         if (Object.keys(changes).length === 0) continue;
@@ -105,15 +114,26 @@ export class ProviderService {
         throw new AppError(400, "validation_failed", `${label} does not use an API key`);
       }
       hasKey = request.apiKey !== null;
-      changes.encrypted_key = request.apiKey === null ? null : this.secretBox.encrypt(request.apiKey, kind);
+      // encrypted below, bound to the base URL it will be sent to
+      changes.encrypted_key = null;
       changes.key_last4 = request.apiKey === null ? null : lastFourOf(request.apiKey);
       isConnectionChanged = true;
     }
-    if (request.baseUrl !== undefined) {
-      const baseUrl = normaliseProviderBaseUrl(kind, request.baseUrl);
-      isConnectionChanged ||= baseUrl !== current.baseUrl;
+    const baseUrl = request.baseUrl === undefined ? current.baseUrl : normaliseProviderBaseUrl(kind, request.baseUrl);
+    if (baseUrl !== current.baseUrl) {
+      // A stored key goes only to the address it was saved with: otherwise whoever may change the
+      // address could have the key sent to a host of theirs (and read it there).
+      if (request.apiKey === undefined && current.encryptedKey !== null) {
+        throw new AppError(
+          400,
+          "validation_failed",
+          `apiKey: enter ${label}'s API key again to change its base URL (or remove the key); a stored key is only sent to the address it was saved with`,
+        );
+      }
+      isConnectionChanged = true;
       changes.base_url = baseUrl;
     }
+    if (typeof request.apiKey === "string") changes.encrypted_key = this.secretBox.encrypt(request.apiKey, keyContextOf(kind, baseUrl));
     let isActive = request.isActive ?? current.isActive;
     if (isActive && providerNeedsKey[kind] && !hasKey) {
       if (request.isActive === true) {
@@ -159,8 +179,9 @@ export class ProviderService {
       return { ok: true, modelCount, latencyMs };
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
-      this.context.logger.info("provider connection tested", { provider: kind, ok: false, code: error.code, reason: error.message });
-      return { ok: false, error: { code: error.code, message: error.message, retryable: error.retryable } };
+      this.context.logger.info("provider connection tested", { provider: kind, ok: false, code: error.code, reason: error.adminMessage });
+      // an admin's endpoint: the words with the address it tried
+      return { ok: false, error: { code: error.code, message: error.adminMessage, retryable: error.retryable } };
     }
   }
 
@@ -180,6 +201,19 @@ export class ProviderService {
   /** The adapter for listing models, whether or not the provider is turned on (it still needs its key). */
   async getCatalogProvider(kind: ProviderKind): Promise<ChatProvider> {
     return this.adapterFor(await this.getRecord(kind));
+  }
+
+  /**
+   * Names the provider's current connection (its address and stored key) without revealing either:
+   * a new key or address is another connection, so a circuit counted on the old one does not apply.
+   */
+  async connectionIdOf(kind: ProviderKind): Promise<string> {
+    const record = await this.getRecord(kind);
+    return crypto
+      .createHash("sha256")
+      .update(`${record.kind}\n${record.baseUrl}\n${record.encryptedKey ?? ""}`)
+      .digest("base64url")
+      .slice(0, 16);
   }
 
   async getBaseUrl(kind: ProviderKind): Promise<string> {
@@ -218,11 +252,16 @@ export class ProviderService {
         throw new AppError(409, "provider_not_configured", `${label} has no API key — an admin can add one in Team Settings`);
       }
       try {
-        apiKey = this.secretBox.decrypt(record.encryptedKey, record.kind);
+        // the address is part of what the encryption authenticates: a key opens only for the base URL it was saved with
+        apiKey = this.secretBox.decrypt(record.encryptedKey, keyContextOf(record.kind, record.baseUrl));
       } catch (error) {
         if (!(error instanceof SecretBoxError)) throw error;
         this.context.logger.warn("stored provider key cannot be decrypted", { provider: record.kind, reason: error.message });
-        throw new AppError(409, "provider_not_configured", `${label}'s stored API key cannot be used: ${error.message}`);
+        throw new AppError(
+          409,
+          "provider_not_configured",
+          `${label}'s stored API key cannot be used (it was saved for another base URL, or with another SECRET_KEY); enter it again in Team Settings`,
+        );
       }
     }
     const adapter = createChatProvider(record.kind, {
@@ -232,6 +271,27 @@ export class ProviderService {
     });
     this.adapters.set(record.kind, adapter);
     return adapter;
+  }
+
+  /**
+   * The stored key encrypted for `baseUrl`, when it must change: a key of an older version (bound to
+   * its kind only) or a preset address. undefined when it is already bound to `baseUrl`, or cannot
+   * be opened at all (then it stays as it is, and using it says so).
+   */
+  private rebindStoredKey(record: StoredProvider, baseUrl: string): string | undefined {
+    if (record.encryptedKey === null) return undefined;
+    for (const context of [keyContextOf(record.kind, baseUrl), keyContextOf(record.kind, record.baseUrl), record.kind]) {
+      let apiKey: string;
+      try {
+        apiKey = this.secretBox.decrypt(record.encryptedKey, context);
+      } catch (error) {
+        if (error instanceof SecretBoxError) continue;
+        throw error;
+      }
+      if (context === keyContextOf(record.kind, baseUrl)) return undefined;
+      return this.secretBox.encrypt(apiKey, keyContextOf(record.kind, baseUrl));
+    }
+    return undefined;
   }
 
   private async getRecord(kind: ProviderKind): Promise<StoredProvider> {
@@ -293,6 +353,11 @@ export class ProviderService {
       lastError: record.lastError,
     };
   }
+}
+
+/** What a stored key's encryption authenticates besides the key: its provider and the base URL it may be sent to. */
+function keyContextOf(kind: ProviderKind, baseUrl: string): string {
+  return `${kind}\n${baseUrl}`;
 }
 
 function lastFourOf(apiKey: string): string | null {

@@ -4,6 +4,7 @@ import { CatalogService } from "./catalog-service";
 import { ContextService } from "./context-service";
 import { ConversationService } from "./conversation-service";
 import { GenerationService } from "./generation-service";
+import { ModelFallbackService } from "./model-fallback-service";
 import { ProviderService } from "./provider-service";
 import type { ServiceContext } from "./service-context";
 import { SummariserChoice } from "./summariser-choice";
@@ -19,6 +20,8 @@ export interface Services {
   teamSettings: TeamSettingsCache;
   /** Show Context: what an answer's request carried. */
   answerContexts: AnswerContextService;
+  /** Fallbacks per model and the circuit breaker: what any caller of a model needs to call it with fallbacks. */
+  fallbacks: ModelFallbackService;
 }
 
 /** Builds the services in dependency order. Start-up work (crash recovery, presets) runs in startServices. */
@@ -36,17 +39,27 @@ export function createServices(context: ServiceContext): Services {
     logger: context.logger.child({ service: "context" }),
     now: context.now,
   });
-  const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts });
+  const fallbacks = new ModelFallbackService(context, { catalog, providers });
+  const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts, fallbacks });
+  // a disabled account's answers stop at once, not when they finish
+  accounts.onAccountStatusChanged((userId, status) => generation.applyAccountStatus(userId, status));
   const answerContexts = new AnswerContextService(context);
-  return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts };
+  return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts, fallbacks };
 }
 
-export async function startServices(services: Services): Promise<void> {
-  await services.accounts.applyInitialSettings();
+/** What start-up has to tell the operator. */
+export interface StartedServices {
+  /** The one-time admin token, while the team has no admin (printed on the console, never logged). */
+  adminToken: string | undefined;
+}
+
+export async function startServices(services: Services): Promise<StartedServices> {
+  const { adminToken } = await services.accounts.start();
   await services.providers.applyPresets();
   // answers left `streaming` by a crash become `interrupted` with their partial text
   await services.generation.recoverInterrupted();
   services.catalog.startBackgroundRefresh();
+  return { adminToken };
 }
 
 /** Ends open streams (each gets a final event), aborts provider calls, stops timers. */

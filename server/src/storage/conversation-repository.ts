@@ -128,6 +128,8 @@ export type MessageChanges = Partial<
     | "error_message"
     | "context_snapshot"
     | "token_estimate"
+    | "provider"
+    | "model_id"
     | "updated_at"
   >
 >;

@@ -1,6 +1,6 @@
-import fs from "node:fs";
 import path from "node:path";
 import knexFactory, { type Knex } from "knex";
+import { preparePrivateDirectory, preparePrivateFile } from "../private-files";
 import { migrationSource } from "./migration-source";
 import { SqliteClientWithStatementCache } from "./sqlite-client-with-statement-cache";
 
@@ -39,7 +39,12 @@ async function openPostgres(connectionString: string): Promise<Database> {
 }
 
 function openSqlite(file: string): Database {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // The database is the team's conversations: the server's user's alone (0600 in a 0700 folder).
+  // SQLite makes its -wal and -shm files with the database file's mode; ones left by an older
+  // version are tightened too.
+  preparePrivateDirectory(path.dirname(file));
+  preparePrivateFile(file);
+  for (const companion of [`${file}-wal`, `${file}-shm`]) preparePrivateFile(companion, { createIfMissing: false });
   return knexFactory({
     // knex's sqlite3 client, reusing prepared statements (see the class)
     client: SqliteClientWithStatementCache as unknown as typeof Knex.Client,

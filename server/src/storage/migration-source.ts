@@ -3,6 +3,7 @@ import * as initialSchema from "./migrations/0001-initial-schema";
 import * as longConversationsSchema from "./migrations/0002-long-conversations-schema";
 import * as backfillMessageDepthAndTokenEstimate from "./migrations/0003-backfill-message-depth-and-token-estimate";
 import * as compactContextRecords from "./migrations/0004-compact-context-records";
+import * as hardeningSchema from "./migrations/0005-hardening-schema";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const migrations: Array<[name: string, migration: Migration]> = [
   ["0002-long-conversations-schema", longConversationsSchema],
   ["0003-backfill-message-depth-and-token-estimate", backfillMessageDepthAndTokenEstimate],
   ["0004-compact-context-records", compactContextRecords],
+  ["0005-hardening-schema", hardeningSchema],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -38,6 +38,18 @@ export class RefreshTokenRepository {
     return claimed > 0;
   }
 
+  /**
+   * Whether the session (the family) of `userId` still has a usable refresh token: false once it
+   * was revoked (sign-out, reuse, password change, disabling) or ran out. One indexed lookup.
+   */
+  async isFamilyActive(userId: string, familyId: string, now: number): Promise<boolean> {
+    const row = await this.database("refresh_tokens")
+      .where({ family_id: familyId, user_id: userId, status: "active" })
+      .where("expires_at", ">", now)
+      .first("id");
+    return row !== undefined;
+  }
+
   async revokeFamily(familyId: string, now: number): Promise<void> {
     await this.database("refresh_tokens")
       .where({ family_id: familyId })

@@ -3,10 +3,11 @@ import type { Knex } from "knex";
 /**
  * The team's settings, one `settings` row per key:
  *   - `registration`: open | approval | closed (who may create an account);
- *   - `summariser_model_id`: the model that summarises older messages (absent: the cheapest visible model).
+ *   - `summariser_model_id`: the model that summarises older messages (absent: the cheapest visible model);
+ *   - `admin_token_hash`: SHA-256 of the one-time admin token printed on start while the team has no admin.
  * Values are stored as text; reading them into their types (and what a bad value means) is the service's business.
  */
-export type SettingKey = "registration" | "summariser_model_id";
+export type SettingKey = "registration" | "summariser_model_id" | "admin_token_hash";
 
 export class SettingsRepository {
   constructor(private readonly database: Knex | Knex.Transaction) {}

@@ -8,6 +8,11 @@ export interface UserRow {
   name: string;
   /** The lower-cased name: the unique key (names are unique case-insensitively on every database). */
   name_key: string;
+  /** How the name looks as written (confusables folded): a look-alike of a taken name is refused. Null only before the start-up fill. */
+  name_skeleton: string | null;
+  /** The same, of the name in small letters and in capitals. */
+  name_skeleton_lower: string | null;
+  name_skeleton_upper: string | null;
   password_hash: string;
   role: string;
   status: string;
@@ -40,12 +45,42 @@ export class UserRepository {
     return row ? normaliseUserRow(row) : undefined;
   }
 
-  async isNameKeyTaken(nameKey: string): Promise<boolean> {
-    return (await this.database("users").where({ name_key: nameKey }).first("id")) !== undefined;
+  /** Whether an account has this name, or one that looks the same (a skeleton in common). */
+  async isNameTaken(nameKey: string, skeletons: { written: string; lower: string; upper: string }): Promise<boolean> {
+    const row = await this.database("users")
+      .where({ name_key: nameKey })
+      .orWhere({ name_skeleton: skeletons.written })
+      .orWhere({ name_skeleton_lower: skeletons.lower })
+      .orWhere({ name_skeleton_upper: skeletons.upper })
+      .first("id");
+    return row !== undefined;
   }
 
   async hasAnyUser(): Promise<boolean> {
     return (await this.database("users").first("id")) !== undefined;
+  }
+
+  async hasActiveAdmin(): Promise<boolean> {
+    return (await this.database("users").where({ role: "admin", status: "active" }).first("id")) !== undefined;
+  }
+
+  /** Accounts whose name forms were never computed (made by a version before skeletons), a batch at a time. */
+  async listWithoutSkeleton(limit: number): Promise<Array<Pick<UserRow, "id" | "name" | "name_key">>> {
+    return this.database("users").whereNull("name_skeleton").orderBy("id").limit(limit).select("id", "name", "name_key");
+  }
+
+  /** Stores a name's compared forms; false when the key is another account's (the old key is kept then). */
+  async updateNameForms(
+    userId: string,
+    forms: Pick<UserRow, "name_key" | "name_skeleton" | "name_skeleton_lower" | "name_skeleton_upper">,
+  ): Promise<boolean> {
+    try {
+      await this.database("users").where({ id: userId }).update(forms);
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
   }
 
   /** Only what authenticating a request needs (the row is cached per request burst by AccountService). */

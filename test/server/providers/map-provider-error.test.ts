@@ -103,7 +103,20 @@ describe("mapProviderFailure", () => {
   it("a 404 that is not about a model (wrong base URL path) → provider_bad_request pointing at the base URL", () => {
     const error = mapProviderFailure(anthropic, { status: 404, type: "not_found_error", message: "Not Found" });
     assert.equal(error.code, "provider_bad_request");
-    assert.match(error.message, /check the base URL/);
+    assert.match(error.message, /check its base URL/);
+    // the address itself only for admins
+    assert.ok(!error.message.includes(anthropic.baseUrl), error.message);
+    assert.match(error.adminMessage, new RegExp(`at ${anthropic.baseUrl.replace(/[.]/g, "\\.")} — check the base URL`));
+  });
+
+  it("never shows members an address the provider's own words carry (a proxy's upstream), and admins do see it", () => {
+    const error = mapProviderFailure(ollama, {
+      status: 502,
+      message: "upstream http://10.1.2.3:11434/api/chat failed; proxy at localhost:11434 gave up",
+    });
+    assert.ok(!/10\.1\.2\.3|localhost:11434/.test(error.message), error.message);
+    assert.match(error.message, /\(address hidden\)/);
+    assert.match(error.adminMessage, /http:\/\/10\.1\.2\.3:11434/);
   });
 
   it("400 prompt is too long → provider_context_too_long with the provider's figures", () => {
@@ -156,7 +169,9 @@ describe("mapNetworkFailure", () => {
     const error = mapNetworkFailure(ollama, refused, "request");
     assert.equal(error.code, "provider_unreachable");
     assert.equal(error.retryable, true);
-    assert.match(error.message, /^Could not reach Ollama at http:\/\/localhost:11434: the connection was refused/);
+    assert.match(error.message, /^Could not reach Ollama: the connection was refused/);
+    assert.ok(!error.message.includes("localhost:11434"), "members are not told where it lives");
+    assert.match(error.adminMessage, /^Could not reach Ollama at http:\/\/localhost:11434: the connection was refused/);
   });
 
   it("unknown host and timeouts say so", () => {

@@ -94,3 +94,30 @@ export function describeStreamStatus(status: NonNullable<ChatNotificationParams<
 function countMessages(count: number): string {
   return `${numberFormat.format(count)} earlier message${count === 1 ? "" : "s"}`;
 }
+
+/** How a model's failure reads after "because …": the reason an answer moved to a fallback. */
+const FALLBACK_REASONS: Partial<Record<ErrorCode, string>> = {
+  provider_overloaded: "was overloaded",
+  provider_rate_limited: "was rate-limited",
+  provider_unreachable: "could not be reached",
+  provider_stalled: "stopped responding",
+  provider_stream_broken: "broke off",
+  provider_error: "failed",
+  provider_context_too_long: "could not fit the conversation",
+};
+
+/**
+ * "Answered by claude-sonnet-4-5 because llama-3.3-70b was overloaded", when a fallback model
+ * answered in place of the one asked for; with the model asked for, to rerun on it.
+ */
+export function describeFallback(
+  message: Pick<Message, "context" | "modelId" | "status">,
+): { text: string; requestedModelId: string } | undefined {
+  const fallback = message.context?.fallback;
+  if (!fallback) return undefined;
+  const answered = modelLabelFromId(message.modelId) ?? "another model";
+  const requested = modelLabelFromId(fallback.requestedModelId) ?? fallback.requestedModelId;
+  const reason = FALLBACK_REASONS[fallback.reason.code] ?? "could not answer";
+  const verb = message.status === "complete" || message.status === "stopped" ? "Answered by" : "Passed to";
+  return { text: `${verb} ${answered} because ${requested} ${reason}`, requestedModelId: fallback.requestedModelId };
+}

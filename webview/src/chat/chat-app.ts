@@ -47,7 +47,7 @@ export class ChatApp {
     });
     this.banner = new BannerView((command) => bridge.command("host/run", { command }));
     this.list = new MessageListView({
-      retry: (messageId) => void this.retry(messageId),
+      retry: (messageId, modelId) => void this.retry(messageId, modelId),
       showContext: (messageId) => bridge.command("context/show", { messageId }),
       loadOlder: (cursor) => this.loadOlder(cursor),
       onLinkOpen: (href) => bridge.command("link/open", { href }),
@@ -180,10 +180,10 @@ export class ChatApp {
     }
   }
 
-  private async retry(messageId: string): Promise<void> {
+  private async retry(messageId: string, modelId?: string): Promise<void> {
     this.list.setRetryState(messageId, { isPending: true });
     try {
-      await this.bridge.request("message/retry", { messageId });
+      await this.bridge.request("message/retry", modelId === undefined ? { messageId } : { messageId, modelId });
       this.list.setRetryState(messageId, undefined);
     } catch (error) {
       this.list.setRetryState(messageId, { isPending: false, error: describeRequestFailure(error) });

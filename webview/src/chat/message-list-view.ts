@@ -614,8 +614,12 @@ export class MessageListView {
     if (!(event.target instanceof Element)) return;
     const link = event.target.closest("a");
     if (link && this.content.contains(link)) {
-      // Never navigate the webview: the host opens links (with VS Code's own confirmation).
+      // Never navigate the webview: the host opens links (with VS Code's own confirmation). The
+      // event must not reach the window either: VS Code's webview frame listens there for link
+      // clicks and opens them itself, as coming from the workspace, so in a trusted workspace
+      // without asking: the tab opened before (and despite) the confirmation our host asked for.
       event.preventDefault();
+      event.stopPropagation();
       if (link.classList.contains("markdown-link") && (event.type === "click" || event.button === 1)) {
         this.options.onLinkOpen(link.href);
       }

@@ -6,6 +6,7 @@ import {
   describeAnswerProblem,
   describeContextFit,
   describeContextFitBriefly,
+  describeFallback,
   describeStreamStatus,
   formatAnswerMetadata,
   formatDuration,
@@ -15,7 +16,8 @@ import { createIcon } from "../create-icon";
 import type { BranchEntry } from "./loaded-branch";
 
 export interface MessageViewActions {
-  retry(messageId: string): void;
+  /** Regenerate the answer; `modelId`: on that model alone ("Rerun on …" after a fallback). */
+  retry(messageId: string, modelId?: string): void;
   /** "Show Context": what the answer's request carried, opened by the host. */
   showContext(messageId: string): void;
 }
@@ -115,6 +117,7 @@ export class MessageView {
       message.context?.leftOutMessageCount ?? 0,
       message.context?.summary?.messageCount ?? 0,
       message.context === null,
+      message.context?.fallback?.requestedModelId,
       this.entry.retry,
       this.entry.streamStatus,
       message.content.length === 0,
@@ -176,6 +179,27 @@ export class MessageView {
     return nodes;
   }
 
+  /** "Answered by X because Y was overloaded", and a button to ask Y itself again. */
+  private createFallbackNote(fallback: { text: string; requestedModelId: string }): HTMLElement {
+    const note = document.createElement("span");
+    note.className = "message__fallback";
+    const text = document.createElement("span");
+    text.className = "message__fallback-text";
+    text.textContent = fallback.text;
+    const requested = modelLabelFromId(fallback.requestedModelId) ?? fallback.requestedModelId;
+    const rerun = document.createElement("button");
+    rerun.type = "button";
+    rerun.className = "message__fallback-rerun";
+    rerun.append(createIcon("refresh"), document.createTextNode(`Rerun on ${requested}`));
+    rerun.title = `Answer this again with ${requested} (a new answer beside this one)`;
+    rerun.disabled = this.entry.retry?.isPending ?? false;
+    rerun.addEventListener("click", () => {
+      if (!this.entry.retry?.isPending) this.actions.retry(this.id, fallback.requestedModelId);
+    });
+    note.append(createIcon("arrow-swap"), text, rerun);
+    return note;
+  }
+
   private createFooterContent(): Node[] {
     const message = this.entry.message;
     const metadata = formatAnswerMetadata(message);
@@ -189,6 +213,8 @@ export class MessageView {
     }
     // Only a finished answer has a complete record of what its request carried.
     if (message.status === "streaming" || message.context === null) return nodes;
+    const fallback = describeFallback(message);
+    if (fallback) nodes.push(this.createFallbackNote(fallback));
     const fit = describeContextFitBriefly(message);
     if (fit) {
       // The note says what the answer did not see verbatim; Show Context says what it did.

@@ -24,7 +24,8 @@ export class ModelsSection {
 
   constructor(
     private readonly bridge: TeamSettingsBridge,
-    private readonly onVisibilityChanged: () => void,
+    /** Called with every model after some were shown or hidden. */
+    private readonly onVisibilityChanged: (models: readonly AdminModel[]) => void,
   ) {
     this.element = document.createElement("div");
     this.element.className = "models-section";
@@ -46,10 +47,11 @@ export class ModelsSection {
     this.render();
   }
 
-  /** Replaces one provider's models (after "Refresh models"). */
-  replaceProviderModels(kind: ProviderKind, models: readonly AdminModel[]): void {
+  /** Replaces one provider's models (after "Refresh models"); returns every model now listed. */
+  replaceProviderModels(kind: ProviderKind, models: readonly AdminModel[]): readonly AdminModel[] {
     this.models = [...this.models.filter((model) => model.provider !== kind), ...models];
     this.render();
+    return this.models;
   }
 
   private render(): void {
@@ -149,7 +151,7 @@ export class ModelsSection {
       const what =
         changes.length === 1 ? (models.find((model) => model.id === changes[0]!.id)?.displayName ?? "1 model") : `${changes.length} models`;
       this.status.show("success", `${what} ${isVisible ? "now visible to members" : "hidden from members"}.`);
-      this.onVisibilityChanged();
+      this.onVisibilityChanged(this.models);
     } catch (error) {
       if (checkbox) checkbox.checked = !isVisible;
       this.status.show("error", `Not saved: ${describeRequestFailure(error)}`);

@@ -184,6 +184,17 @@ export class ProviderCard {
     this.baseUrlField.invalid = false;
     const apiKey = (this.keyField?.value ?? "").trim();
     if (apiKey.length > 0) changes.apiKey = apiKey;
+    if (this.keyField && changes.baseUrl !== undefined && this.provider.hasKey && changes.apiKey === undefined) {
+      // the server refuses it too: a stored key is only sent to the address it was saved with
+      this.status.show(
+        "error",
+        "Enter the API key again to change the base URL: the stored key is only sent to the address it was saved with.",
+      );
+      this.keyField.invalid = true;
+      this.keyField.focus();
+      return;
+    }
+    if (this.keyField) this.keyField.invalid = false;
     if (Object.keys(changes).length === 0) {
       this.status.show("info", "Nothing to save: change the base URL or enter a new key first.");
       return;

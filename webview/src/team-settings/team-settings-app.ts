@@ -3,6 +3,7 @@ import "@vscode-elements/elements/dist/vscode-progress-ring/index.js";
 import type { Provider } from "../../../protocol/http/providers";
 import { createIcon } from "../create-icon";
 import { HostRequestError, describeRequestFailure } from "../host-bridge/host-request-error";
+import { FallbacksSection } from "./fallbacks-section";
 import { ModelsSection } from "./models-section";
 import { ProviderCard } from "./provider-card";
 import { RegistrationSection } from "./registration-section";
@@ -20,18 +21,29 @@ export class TeamSettingsApp {
   private readonly providerCards = new Map<Provider["kind"], ProviderCard>();
   private readonly providerList = document.createElement("div");
   private readonly models: ModelsSection;
+  private readonly fallbacks: FallbacksSection;
   private readonly users: UsersSection;
   private readonly registration: RegistrationSection;
   private readonly pageProblem = document.createElement("div");
   private readonly loading = document.createElement("div");
-  private readonly sections: { providers: SectionFrame; models: SectionFrame; users: SectionFrame; registration: SectionFrame };
+  private readonly sections: {
+    providers: SectionFrame;
+    models: SectionFrame;
+    fallbacks: SectionFrame;
+    users: SectionFrame;
+    registration: SectionFrame;
+  };
   private isLoading = false;
 
   constructor(
     private readonly root: HTMLElement,
     private readonly bridge: TeamSettingsBridge,
   ) {
-    this.models = new ModelsSection(bridge, () => void this.reloadProviders());
+    this.models = new ModelsSection(bridge, (models) => {
+      this.fallbacks.setModels(models);
+      void this.reloadProviders();
+    });
+    this.fallbacks = new FallbacksSection(bridge);
     this.users = new UsersSection(bridge);
     this.registration = new RegistrationSection(bridge);
     this.providerList.className = "provider-list";
@@ -43,6 +55,12 @@ export class TeamSettingsApp {
         this.providerList,
       ),
       models: createSection("models", "Models", "Choose which models members can pick in VS Code.", this.models.element),
+      fallbacks: createSection(
+        "fallbacks",
+        "Fallbacks",
+        "When a model cannot answer (rate-limited, overloaded, failing or unreachable after its retries, or the conversation is too long for it), the answer comes from its first fallback that can, and says so.",
+        this.fallbacks.element,
+      ),
       users: createSection("users", "Users", "Approve new accounts and decide who administers the team.", this.users.element),
       registration: createSection(
         "registration",
@@ -90,7 +108,7 @@ export class TeamSettingsApp {
     void this.reloadAll();
   }
 
-  /** Loads the four sections in parallel; each shows as soon as its own answer arrives. */
+  /** Loads the sections in parallel; each shows as soon as its own answer arrives. */
   private async reloadAll(): Promise<void> {
     if (this.isLoading) return;
     this.isLoading = true;
@@ -98,7 +116,13 @@ export class TeamSettingsApp {
     this.pageProblem.hidden = true;
     await Promise.all([
       this.load(this.sections.providers, this.bridge.request("providers/list", {}), ({ providers }) => this.showProviders(providers)),
-      this.load(this.sections.models, this.bridge.request("models/list-all", {}), ({ models }) => this.models.setModels(models)),
+      this.load(this.sections.models, this.bridge.request("models/list-all", {}), ({ models }) => {
+        this.models.setModels(models);
+        this.fallbacks.setModels(models);
+      }),
+      this.load(this.sections.fallbacks, this.bridge.request("fallbacks/list", {}), ({ fallbacks }) =>
+        this.fallbacks.setFallbacks(fallbacks),
+      ),
       this.load(this.sections.users, this.bridge.request("users/list", {}), ({ users }) => this.users.setUsers(users)),
       this.load(this.sections.registration, this.bridge.request("settings/get", {}), ({ registration }) =>
         this.registration.setPolicy(registration),
@@ -151,7 +175,7 @@ export class TeamSettingsApp {
         continue;
       }
       const created = new ProviderCard(provider, this.bridge, {
-        onModelsRefreshed: (kind, models) => this.models.replaceProviderModels(kind, models),
+        onModelsRefreshed: (kind, models) => this.fallbacks.setModels(this.models.replaceProviderModels(kind, models)),
         onProviderChanged: () => void this.reloadProviders(),
       });
       this.providerCards.set(provider.kind, created);
