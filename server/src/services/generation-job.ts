@@ -190,7 +190,7 @@ export class GenerationJob {
               inputTokens: event.inputTokens ?? usage.inputTokens,
               outputTokens: event.outputTokens ?? usage.outputTokens,
             };
-          } else {
+          } else if (event.type === "finish") {
             finish = { finishReason: event.finishReason, finishReasonRaw: event.finishReasonRaw };
           }
         }
