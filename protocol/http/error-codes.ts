@@ -26,6 +26,8 @@ export const errorCodes = [
   "model_unavailable",
   "provider_not_configured",
   "generation_not_active",
+  // a budget limit (monthly cost or tokens, requests per minute) would be exceeded; the message names it
+  "budget_exceeded",
   "provider_invalid_key",
   "provider_rate_limited",
   "provider_overloaded",

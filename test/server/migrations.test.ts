@@ -6,7 +6,21 @@ import { migrationSource } from "../../server/src/storage/migration-source";
 import { isPostgres, openDatabase, type Database } from "../../server/src/storage/database";
 import { createTestDatabase } from "../support/postgres";
 
-const tables = ["users", "refresh_tokens", "providers", "models", "conversations", "messages", "conversation_summaries", "settings"];
+const tables = [
+  "users",
+  "refresh_tokens",
+  "providers",
+  "models",
+  "conversations",
+  "messages",
+  "conversation_summaries",
+  "settings",
+  "api_keys",
+  "usage_ledger",
+  "usage_daily",
+  "model_prices",
+  "budget_limits",
+];
 
 /** Foreign-key columns and whether an index starts with them (the original Juggler's missing one cost 2.2 s). */
 async function foreignKeysWithoutIndex(database: Database): Promise<string[]> {

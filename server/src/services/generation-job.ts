@@ -7,6 +7,7 @@ import { ProviderError, type ChatProvider } from "../providers/chat-provider";
 import type { BuiltContext } from "./context-builder";
 import type { ContextPreparation, ContextService } from "./context-service";
 import type { AnswerResult, ConversationService } from "./conversation-service";
+import type { AnswerUsage, RecordedUsage } from "./ledger-service";
 import { DEFAULT_RETRY_BASE_DELAY_MS, retryDelayMs, shouldRetry, waitUnlessAborted } from "./retry-policy";
 import { StallWatchdog } from "./stall-watchdog";
 
@@ -30,6 +31,8 @@ export interface GenerationJobOptions {
   provider: ChatProvider;
   conversations: ConversationService;
   contexts: ContextService;
+  /** Where the answer's usage and cost are recorded when it ends. */
+  ledger: { recordAnswer(usage: AnswerUsage): Promise<RecordedUsage> };
   logger: Logger;
   now: () => number;
   maxRetries: number;
@@ -83,6 +86,8 @@ export class GenerationJob {
   private hasEnded = false;
   private startedAt = 0;
   private firstTokenAt: number | undefined;
+  /** Of the input, what the provider read from its prompt cache, when it said (the ledger keeps it). */
+  private cachedInputTokens: number | undefined;
   private record: ContextRecord | null = null;
   private resolveDone!: (message: Message) => void;
 
@@ -168,6 +173,7 @@ export class GenerationJob {
     for (let attempt = 0; ; attempt += 1) {
       if (signal.aborted) return this.finish(this.stoppedOutcome(usage));
       usage = { inputTokens: undefined, outputTokens: undefined };
+      this.cachedInputTokens = undefined;
       finish = undefined;
       const watchdog = new StallWatchdog(options.stallTimeoutMs, signal);
       try {
@@ -190,6 +196,7 @@ export class GenerationJob {
               inputTokens: event.inputTokens ?? usage.inputTokens,
               outputTokens: event.outputTokens ?? usage.outputTokens,
             };
+            this.cachedInputTokens = event.cachedInputTokens ?? this.cachedInputTokens;
           } else if (event.type === "finish") {
             finish = { finishReason: event.finishReason, finishReasonRaw: event.finishReasonRaw };
           }
@@ -329,6 +336,31 @@ export class GenerationJob {
     };
   }
 
+  /** Records the answer in the ledger (its cost at today's price); its cost, or null when unknown or the write failed. */
+  private async recordUsage(result: AnswerResult): Promise<number | null> {
+    try {
+      const recorded = await this.options.ledger.recordAnswer({
+        userId: this.userId,
+        client: { kind: "chat" },
+        provider: this.options.model.provider,
+        modelId: this.options.model.id,
+        conversationId: this.conversationId,
+        messageId: this.messageId,
+        status: result.status,
+        inputTokens: result.inputTokens,
+        outputTokens: result.outputTokens,
+        cachedInputTokens: this.cachedInputTokens ?? null,
+        timeToFirstTokenMs: result.timeToFirstTokenMs,
+        durationMs: result.durationMs,
+        finishedAt: result.finishedAt,
+      });
+      return recorded.costMicroUsd;
+    } catch (error) {
+      this.options.logger.error("recording an answer's usage failed", { messageId: this.messageId, error });
+      return null;
+    }
+  }
+
   private flushPartialText(): void {
     if (this.isSettled || this.text === this.flushedText) return;
     const text = this.text;
@@ -355,6 +387,7 @@ export class GenerationJob {
     clearInterval(this.flushTimer);
     const { result } = outcome;
     await this.enqueueWrite(() => this.options.conversations.saveAnswerResult(this.userId, this.messageId, result));
+    const costMicroUsd = await this.recordUsage(result);
     const message: Message = {
       ...this.options.answer,
       content: result.content,
@@ -363,6 +396,7 @@ export class GenerationJob {
       outputTokens: result.outputTokens,
       timeToFirstTokenMs: result.timeToFirstTokenMs,
       durationMs: result.durationMs,
+      costMicroUsd,
       finishReason: result.finishReason,
       finishReasonRaw: result.finishReasonRaw,
       error: result.error,
@@ -379,7 +413,12 @@ export class GenerationJob {
       durationMs: result.durationMs,
     });
     if (outcome.isUsageReported) {
-      this.emit("usage", { inputTokens: result.inputTokens, outputTokens: result.outputTokens });
+      this.emit("usage", {
+        inputTokens: result.inputTokens,
+        outputTokens: result.outputTokens,
+        cachedInputTokens: this.cachedInputTokens ?? null,
+        costMicroUsd,
+      });
     }
     if (outcome.error) this.emit("generation-error", { error: outcome.error, message });
     else this.emit("generation-end", { message });

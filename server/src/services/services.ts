@@ -1,13 +1,18 @@
 import { AccountService } from "./account-service";
 import { AnswerContextService } from "./answer-context-service";
+import { ApiKeyService } from "./api-key-service";
+import { BudgetService } from "./budget-service";
 import { CatalogService } from "./catalog-service";
 import { ContextService } from "./context-service";
 import { ConversationService } from "./conversation-service";
 import { GenerationService } from "./generation-service";
+import { LedgerService } from "./ledger-service";
+import { PriceService } from "./price-service";
 import { ProviderService } from "./provider-service";
 import type { ServiceContext } from "./service-context";
 import { SummariserChoice } from "./summariser-choice";
 import { TeamSettingsCache } from "./team-settings-cache";
+import { UsageService } from "./usage-service";
 
 export interface Services {
   accounts: AccountService;
@@ -19,6 +24,13 @@ export interface Services {
   teamSettings: TeamSettingsCache;
   /** Show Context: what an answer's request carried. */
   answerContexts: AnswerContextService;
+  /** Personal API keys for the gateway. */
+  apiKeys: ApiKeyService;
+  prices: PriceService;
+  budgets: BudgetService;
+  /** Every answer's usage and cost, written at its end. */
+  ledger: LedgerService;
+  usage: UsageService;
 }
 
 /** Builds the services in dependency order. Start-up work (crash recovery, presets) runs in startServices. */
@@ -36,9 +48,14 @@ export function createServices(context: ServiceContext): Services {
     logger: context.logger.child({ service: "context" }),
     now: context.now,
   });
-  const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts });
+  const apiKeys = new ApiKeyService(context, accounts);
+  const prices = new PriceService(context, catalog);
+  const budgets = new BudgetService(context, accounts);
+  const ledger = new LedgerService(context, prices, budgets);
+  const usage = new UsageService(context, conversations);
+  const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts, budgets, ledger });
   const answerContexts = new AnswerContextService(context);
-  return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts };
+  return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts, apiKeys, prices, budgets, ledger, usage };
 }
 
 export async function startServices(services: Services): Promise<void> {
