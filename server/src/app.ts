@@ -9,6 +9,7 @@ import { refuseNulCharacters } from "./http/refuse-nul-characters";
 import { requireJsonBody } from "./http/require-json-body";
 import type { Logger } from "./logger";
 import { mountApiRoutes } from "./routes/api-routes";
+import { gatewayRoutes } from "./routes/gateway-routes";
 import type { Services } from "./services/services";
 
 export interface AppDependencies {
@@ -36,6 +37,8 @@ export function createApp({ config, logger, services }: AppDependencies): Koa {
     context.set("Cache-Control", "no-store");
     await next();
   });
+  // the gateway speaks other APIs, with their own bodies and error shapes: before the /api/v1 checks
+  app.use(gatewayRoutes(services, config, logger));
   app.use(requireJsonBody);
   app.use(
     bodyParser({
