@@ -246,13 +246,11 @@ describe("gateway: errors, retries and stops", function () {
   it("turns a failure after the first token into the API's in-stream error, keeping the partial usage in the ledger", async () => {
     const before = (await ledgerRows(fixture.server)).length;
     fixture.fakes.groq.setFaults({ fault: "overloaded-mid-stream", afterDeltas: 3 });
-    const stream = await fixture
-      .openAi()
-      .chat.completions.create({
-        model: fixture.models.groq[0]!,
-        stream: true,
-        messages: [{ role: "user", content: "a long question to answer" }],
-      });
+    const stream = await fixture.openAi().chat.completions.create({
+      model: fixture.models.groq[0]!,
+      stream: true,
+      messages: [{ role: "user", content: "a long question to answer" }],
+    });
     let text = "";
     await assert.rejects(
       (async () => {
