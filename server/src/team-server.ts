@@ -74,6 +74,8 @@ export async function startTeamServer(config: Config, options: StartOptions = {}
       const forced = setTimeout(() => server.closeAllConnections(), 2_000);
       await closed;
       clearTimeout(forced);
+      // gateway answers cut by the close above are recorded too
+      await services.ledger.flush();
       await database.destroy();
     })();
     return closing;

@@ -94,6 +94,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     it("refuses over the monthly token limit, counting the chat's and the gateway's answers together", async () => {
       const model = fixture.models.anthropic[0]!;
       await fixture.openAi().chat.completions.create({ model, messages: [{ role: "user", content: "spend some tokens" }] });
+      // the gateway answers before its ledger row is written (moments later)
+      await fixture.server.services.ledger.flush();
       const summary = usageSummaryResponseSchema.parse(
         (await fixture.server.request("GET", "/me/usage-summary", { token: fixture.memberToken })).body,
       );

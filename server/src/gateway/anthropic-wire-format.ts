@@ -64,7 +64,8 @@ export class AnthropicStreamWriter {
     switch (event.type) {
       case "text-delta":
         if (this.openBlock?.type !== "text") text += this.openNewBlock({ type: "text", text: "" }, "text");
-        text += sseEvent({ type: "content_block_delta", index: this.openBlock!.index, delta: { type: "text_delta", text: event.text } });
+        // the one event of every token, written without building its object
+        text += `event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.openBlock!.index},"delta":{"type":"text_delta","text":${JSON.stringify(event.text)}}}\n\n`;
         return text;
       case "tool-call-start":
         text += this.openNewBlock(

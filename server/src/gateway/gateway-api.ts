@@ -1,9 +1,9 @@
 import crypto from "node:crypto";
-import { bodyParser } from "@koa/bodyparser";
 import type { Context, Middleware } from "koa";
 import type { Logger } from "../logger";
 import type { ChatStreamEvent } from "../providers/chat-provider";
 import { GatewayError, toGatewayError } from "./gateway-error";
+import { readJsonBody } from "./read-json-body";
 
 /** One endpoint of a gateway API: a method and a path under its prefix (exact, or a pattern with the id). */
 export interface GatewayRoute {
@@ -46,13 +46,6 @@ export interface StreamWriter {
  * matched here rather than by a path-pattern router.
  */
 export function gatewayMiddleware(apis: readonly GatewayApi[], options: { maxBodyBytes: number; logger: Logger }): Middleware {
-  const parseBody = bodyParser({
-    enableTypes: ["json"],
-    jsonLimit: options.maxBodyBytes,
-    jsonStrict: true,
-    // curl -d sends form encoding by default; these APIs only ever take JSON
-    detectJSON: () => true,
-  });
   return async (context, next) => {
     const api = apis.find((candidate) => context.path === candidate.prefix || context.path.startsWith(`${candidate.prefix}/`));
     if (api === undefined) return next();
@@ -76,7 +69,7 @@ export function gatewayMiddleware(apis: readonly GatewayApi[], options: { maxBod
         }
         throw new GatewayError("not_found", 404, `No endpoint ${context.method} ${context.path}`);
       }
-      if (context.method === "POST") await parseBody(context, async () => undefined);
+      if (context.method === "POST") context.request.body = await readJsonBody(context.req, options.maxBodyBytes);
       await match.route.handle({ context, requestId, pathValue: match.value, signal: controller.signal });
     } catch (caught) {
       const error = toGatewayError(caught);
@@ -90,7 +83,9 @@ export function gatewayMiddleware(apis: readonly GatewayApi[], options: { maxBod
       for (const [name, value] of Object.entries(errorHeaders(error))) context.set(name, value);
       context.body = body;
     } finally {
-      if (context.respond !== false) context.res.off("close", abort);
+      // the answer is over (a stream has ended by now): a close from here on stops nothing, and
+      // aborting a finished call's signals would only cost work
+      context.res.off("close", abort);
     }
   };
 }
@@ -143,8 +138,21 @@ export async function streamAnswer(
     response.socket?.setNoDelay(true);
     isOpen = true;
   };
+  // Events parsed from one network read arrive in one turn of the event loop: they go out in one
+  // write (corked until the turn's end), without waiting for anything more. Fewer, fuller packets.
+  let isCorked = false;
+  const uncork = () => {
+    isCorked = false;
+    if (!response.destroyed) response.uncork();
+  };
   const write = (text: string) => {
-    if (text !== "" && !response.destroyed && !response.writableEnded) response.write(text);
+    if (text === "" || response.destroyed || response.writableEnded) return;
+    if (!isCorked) {
+      isCorked = true;
+      response.cork();
+      process.nextTick(uncork);
+    }
+    response.write(text);
   };
   try {
     for await (const event of events) {
@@ -160,6 +168,7 @@ export async function streamAnswer(
   } finally {
     // leaving early (the client went away) closes the provider request and records the answer
     await events.return(undefined);
+    if (isCorked) uncork();
     if (isOpen && !response.writableEnded) response.end();
   }
 }

@@ -10,7 +10,7 @@ export interface GatewayChatRequest {
   modelId: string;
   system: string | undefined;
   turns: ChatTurn[];
-  /** undefined: the model's own output limit (or 4096 when it has none). */
+  /** undefined: what the chat reserves for an answer (the model's output limit, at most a quarter of its window). */
   maxOutputTokens: number | undefined;
   tools: ChatToolDefinition[] | undefined;
   toolChoice: ChatToolChoice | undefined;

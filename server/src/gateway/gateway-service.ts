@@ -4,6 +4,7 @@ import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { ChatProvider, ChatStreamEvent } from "../providers/chat-provider";
 import type { ApiKeyCaller } from "../services/api-key-service";
+import { computeWindowBudget } from "../services/context-builder";
 import type { AnswerUsage, RecordedUsage } from "../services/ledger-service";
 import { callModel } from "./call-model";
 import type { GatewayChatRequest } from "./gateway-chat-request";
@@ -18,6 +19,7 @@ export interface GatewayDependencies {
   catalog: { getVisibleModel(modelId: string): Promise<Model>; listVisibleModels(): Promise<ModelListResponse> };
   providers: { getChatProvider(kind: ProviderKind): Promise<ChatProvider> };
   budgets: { admit(userId: string): Promise<void> };
+  /** Where each answer's usage goes; the gateway does not wait for the write. */
   ledger: { recordAnswer(usage: AnswerUsage): Promise<RecordedUsage> };
 }
 
@@ -36,9 +38,6 @@ export interface GatewayAnswer {
   /** What the provider reported so far: complete once `events` is done. */
   readonly usage: ReportedUsage;
 }
-
-/** The output limit when a client gives none and the model has no known one. */
-const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 
 /**
  * The team gateway's use cases, apart from either wire format: who is calling (a personal key), which
@@ -81,7 +80,8 @@ export class GatewayService {
         model,
         provider,
         conversation,
-        maxOutputTokens: request.maxOutputTokens ?? model.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
+        // a client that names no limit gets the chat's: the model's own, at most a quarter of its window
+        maxOutputTokens: request.maxOutputTokens ?? computeWindowBudget(model).reservedOutputTokens,
         ...(request.tools === undefined ? {} : { tools: request.tools }),
         ...(request.toolChoice === undefined ? {} : { toolChoice: request.toolChoice }),
         ...(request.allowParallelToolCalls === undefined ? {} : { allowParallelToolCalls: request.allowParallelToolCalls }),
@@ -123,7 +123,8 @@ export class GatewayService {
       status = "complete";
     } finally {
       if (status !== "complete" && signal.aborted) status = "stopped";
-      await this.record(caller, model, startedAt, firstOutputAt, usage, status);
+      // not awaited: the client's answer ends now; the row is written with the next batch (ledger-service.ts)
+      void this.record(caller, model, startedAt, firstOutputAt, usage, status);
     }
   }
 

@@ -54,11 +54,20 @@ export class OpenAiStreamWriter {
   private hasRole = false;
   private readonly toolIndexes = new Map<string, number>();
   private finish: AnswerFinish | undefined;
+  /** What every chunk of this answer starts and (but the last) ends with: serialised once, not per token. */
+  private readonly chunkStart: string;
+  private readonly usageField: string;
+  private readonly chunkEnd: string;
 
   constructor(
     private readonly identity: OpenAiAnswerIdentity,
     private readonly includeUsage: boolean,
-  ) {}
+  ) {
+    const base = JSON.stringify(this.base());
+    this.chunkStart = `data: ${base.slice(0, -1)},"choices":[{"index":0,"delta":`;
+    this.usageField = includeUsage ? ',"usage":null' : "";
+    this.chunkEnd = `,"logprobs":null,"finish_reason":null}]${this.usageField}}\n\n`;
+  }
 
   write(event: ChatStreamEvent): string {
     switch (event.type) {
@@ -101,12 +110,11 @@ export class OpenAiStreamWriter {
     return { role: "assistant", ...delta };
   }
 
+  /** `{ …base, choices: [{ index: 0, delta, logprobs: null, finish_reason }], usage? }` as one data line. */
   private chunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
-    return sseData({
-      ...this.base(),
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-      ...(this.includeUsage ? { usage: null } : {}),
-    });
+    const end =
+      finishReason === null ? this.chunkEnd : `,"logprobs":null,"finish_reason":${JSON.stringify(finishReason)}}]${this.usageField}}\n\n`;
+    return `${this.chunkStart}${JSON.stringify(delta)}${end}`;
   }
 
   private base(): Record<string, unknown> {

@@ -70,4 +70,6 @@ export async function startServices(services: Services): Promise<void> {
 export async function stopServices(services: Services): Promise<void> {
   services.catalog.stopBackgroundRefresh();
   await services.generation.shutdown();
+  // the answers that just ended (the chat's interrupted ones among them) are written before the database closes
+  await services.ledger.flush();
 }

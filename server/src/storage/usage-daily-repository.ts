@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { numbersOf, type LedgerRow, type ReportedSumsRow } from "./usage-ledger-repository";
+import { numbersOf, type ReportedSumsRow } from "./usage-ledger-repository";
 
 /** What usage can be grouped by, as stored in `usage_daily`. */
 export type UsageDimension = "day" | "week" | "month" | "provider" | "model" | "client" | "user";
@@ -24,6 +24,35 @@ export interface MonthUseRow {
   output_tokens: number;
   cost_micro_usd: number;
 }
+
+/** One group's key and what answers add to its sums. */
+export interface DailyGroupAddition extends ReportedSumsRow {
+  day: string;
+  week: string;
+  month: string;
+  user_id: string;
+  client_kind: string;
+  client_name: string;
+  provider: string;
+  model_id: string;
+}
+
+/** The sums an upsert adds to (every column but the key). */
+const addedColumns: ReadonlyArray<keyof ReportedSumsRow> = [
+  "answers",
+  "input_tokens",
+  "answers_with_input_tokens",
+  "output_tokens",
+  "answers_with_output_tokens",
+  "cached_input_tokens",
+  "answers_with_cached_input_tokens",
+  "cost_micro_usd",
+  "answers_with_cost",
+  "time_to_first_token_ms",
+  "answers_with_time_to_first_token",
+  "duration_ms",
+  "answers_with_duration",
+];
 
 /** The columns each dimension groups by (a model goes with its provider; a client is kind and name). */
 const dimensionColumns: Record<UsageDimension, string[]> = {
@@ -52,41 +81,22 @@ const sums = `SUM(d.answers) AS answers,
 export class UsageDailyRepository {
   constructor(private readonly database: Knex | Knex.Transaction) {}
 
-  /** Adds one answer to its day's group (the conflict target is the table's primary key). */
-  async add(row: LedgerRow, week: string, month: string): Promise<void> {
-    const reported = (value: number | null) => (value === null ? 0 : 1);
-    const added = {
-      answers: 1,
-      input_tokens: row.input_tokens ?? 0,
-      answers_with_input_tokens: reported(row.input_tokens),
-      output_tokens: row.output_tokens ?? 0,
-      answers_with_output_tokens: reported(row.output_tokens),
-      cached_input_tokens: row.cached_input_tokens ?? 0,
-      answers_with_cached_input_tokens: reported(row.cached_input_tokens),
-      cost_micro_usd: row.cost_micro_usd ?? 0,
-      answers_with_cost: reported(row.cost_micro_usd),
-      time_to_first_token_ms: row.time_to_first_token_ms ?? 0,
-      answers_with_time_to_first_token: reported(row.time_to_first_token_ms),
-      duration_ms: row.duration_ms ?? 0,
-      answers_with_duration: reported(row.duration_ms),
-    };
+  /**
+   * Adds answers to their days' groups: one upsert for all of them (the conflict target is the table's
+   * primary key). The caller sums answers of one group first: a statement may touch a row only once.
+   */
+  async add(groups: readonly DailyGroupAddition[]): Promise<void> {
+    if (groups.length === 0) return;
     const merge = Object.fromEntries(
-      Object.keys(added).map((column) => [column, this.database.raw(`usage_daily.${column} + excluded.${column}`)]),
+      addedColumns.map((column) => [column, this.database.raw(`usage_daily.${column} + excluded.${column}`)]),
     );
-    await this.database("usage_daily")
-      .insert({
-        day: row.day,
-        week,
-        month,
-        user_id: row.user_id,
-        client_kind: row.client_kind,
-        client_name: row.client_name,
-        provider: row.provider,
-        model_id: row.model_id,
-        ...added,
-      })
-      .onConflict(["day", "user_id", "client_kind", "client_name", "provider", "model_id"])
-      .merge(merge);
+    // SQLite allows 32,766 bound values per statement; 21 columns a row
+    for (let start = 0; start < groups.length; start += 1000) {
+      await this.database("usage_daily")
+        .insert(groups.slice(start, start + 1000))
+        .onConflict(["day", "user_id", "client_kind", "client_name", "provider", "model_id"])
+        .merge(merge);
+    }
   }
 
   /**

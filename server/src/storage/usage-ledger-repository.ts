@@ -74,11 +74,22 @@ const reportedSums = (alias: string) => `COUNT(*) AS answers,
 export class UsageLedgerRepository {
   constructor(private readonly database: Knex | Knex.Transaction) {}
 
-  /** false when the answer already has its row (`message_id` is unique): recording twice is harmless. */
-  async insert(row: LedgerRow): Promise<boolean> {
-    const inserted = await this.database("usage_ledger").insert(row).onConflict("message_id").ignore().returning("id");
-    // SQLite's RETURNING of an ignored insert is empty, like PostgreSQL's
-    return Array.isArray(inserted) && inserted.length > 0;
+  /**
+   * Inserts answers' rows and returns the ids of those inserted: an answer that already has its row
+   * (`message_id` is unique) is left out, so recording twice is harmless. One statement per 1,000 rows.
+   */
+  async insert(rows: readonly LedgerRow[]): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    for (let start = 0; start < rows.length; start += 1000) {
+      const returned: Array<{ id: string }> = await this.database("usage_ledger")
+        .insert(rows.slice(start, start + 1000))
+        .onConflict("message_id")
+        .ignore()
+        .returning("id");
+      // the RETURNING of ignored rows is empty, on SQLite as on PostgreSQL
+      for (const entry of returned) inserted.add(entry.id);
+    }
+    return inserted;
   }
 
   /** Many rows in batches (a benchmark's or a test's bulk load; answers are recorded one by one). */

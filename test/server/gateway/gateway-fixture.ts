@@ -45,8 +45,10 @@ export async function createApiKey(
   return response.body;
 }
 
-/** The ledger's rows, newest last (straight from the table: the test checks what was stored). */
+/** The ledger's rows, newest last (straight from the table: the test checks what was stored), once written. */
 export async function ledgerRows(server: TestServer): Promise<any[]> {
+  // the gateway does not wait for an answer's row to be written: wait for it here
+  await server.services.ledger.flush();
   const rows = await server.database("usage_ledger").orderBy([{ column: "finished_at" }, { column: "id" }]);
   return rows.map((row: any) => ({
     ...row,
