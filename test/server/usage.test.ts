@@ -237,6 +237,32 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       }
     });
 
+    it("writes answers that end together in shared transactions, many per group and more than one statement holds", async () => {
+      const at = today - 40 * DAY_MS;
+      const together: AnswerUsage[] = Array.from({ length: 1200 }, (_unused, index) => ({
+        userId: index % 2 === 0 ? fixture.memberId : otherId,
+        client: { kind: "gateway", apiKeyId: "burst", apiKeyName: "burst" },
+        provider: "groq",
+        modelId: "groq:llama-3.1-8b-instant",
+        status: "complete",
+        inputTokens: 10 + index,
+        outputTokens: index % 9 === 0 ? null : 5,
+        cachedInputTokens: null,
+        timeToFirstTokenMs: 50,
+        durationMs: 100,
+        finishedAt: at + index,
+      }));
+      await Promise.all(together.map((usage) => fixture.server.services.ledger.recordAnswer(usage)));
+      const burstDay = new Date(at).toISOString().slice(0, 10);
+      const result = await usage(`from=${burstDay}&to=${burstDay}&groupBy=user`);
+      assert.deepEqual(
+        result.rows.map(({ userId: _id, userName: _name, ...figures }) => figures),
+        [fixture.memberId, otherId]
+          .sort()
+          .map((userId) => figuresOf(together.filter((answer) => answer.userId === userId))),
+      );
+    });
+
     it("keeps the rollups equal to the raw ledger summed again", async () => {
       const before = await fixture.server
         .database("usage_daily")

@@ -39,7 +39,7 @@ interface PendingAnswer {
 }
 
 /** Most answers written in one transaction. */
-const MAX_BATCH = 500;
+const MAX_BATCH = 1000;
 
 /**
  * The ledger: every answer of the chat and the gateway, written once at its end. Its cost is computed

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { numbersOf, type ReportedSumsRow } from "./usage-ledger-repository";
+import { numbersOf, ROWS_PER_STATEMENT, type ReportedSumsRow } from "./usage-ledger-repository";
 
 /** What usage can be grouped by, as stored in `usage_daily`. */
 export type UsageDimension = "day" | "week" | "month" | "provider" | "model" | "client" | "user";
@@ -90,10 +90,9 @@ export class UsageDailyRepository {
     const merge = Object.fromEntries(
       addedColumns.map((column) => [column, this.database.raw(`usage_daily.${column} + excluded.${column}`)]),
     );
-    // SQLite allows 32,766 bound values per statement; 21 columns a row
-    for (let start = 0; start < groups.length; start += 1000) {
+    for (let start = 0; start < groups.length; start += ROWS_PER_STATEMENT) {
       await this.database("usage_daily")
-        .insert(groups.slice(start, start + 1000))
+        .insert(groups.slice(start, start + ROWS_PER_STATEMENT))
         .onConflict(["day", "user_id", "client_kind", "client_name", "provider", "model_id"])
         .merge(merge);
     }

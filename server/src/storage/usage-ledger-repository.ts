@@ -57,6 +57,12 @@ export interface HourlyRow extends ReportedSumsRow {
   model_id: string;
 }
 
+/**
+ * Rows per multi-row INSERT: knex writes one for SQLite as a compound SELECT, and SQLite allows 500
+ * terms in one (and 32,766 bound values: 18 columns × 400 stays below).
+ */
+export const ROWS_PER_STATEMENT = 400;
+
 /** Sums of the reported values and how many answers reported each (SQL fragments over a ledger alias). */
 const reportedSums = (alias: string) => `COUNT(*) AS answers,
   COALESCE(SUM(${alias}.input_tokens), 0) AS input_tokens, COUNT(${alias}.input_tokens) AS answers_with_input_tokens,
@@ -76,13 +82,13 @@ export class UsageLedgerRepository {
 
   /**
    * Inserts answers' rows and returns the ids of those inserted: an answer that already has its row
-   * (`message_id` is unique) is left out, so recording twice is harmless. One statement per 1,000 rows.
+   * (`message_id` is unique) is left out, so recording twice is harmless.
    */
   async insert(rows: readonly LedgerRow[]): Promise<Set<string>> {
     const inserted = new Set<string>();
-    for (let start = 0; start < rows.length; start += 1000) {
+    for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
       const returned: Array<{ id: string }> = await this.database("usage_ledger")
-        .insert(rows.slice(start, start + 1000))
+        .insert(rows.slice(start, start + ROWS_PER_STATEMENT))
         .onConflict("message_id")
         .ignore()
         .returning("id");
@@ -94,10 +100,8 @@ export class UsageLedgerRepository {
 
   /** Many rows in batches (a benchmark's or a test's bulk load; answers are recorded one by one). */
   async insertMany(rows: readonly LedgerRow[]): Promise<void> {
-    // SQLite allows 32,766 bound values per statement; 18 columns a row
-    const batchSize = 1000;
-    for (let start = 0; start < rows.length; start += batchSize) {
-      await this.database("usage_ledger").insert(rows.slice(start, start + batchSize));
+    for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+      await this.database("usage_ledger").insert(rows.slice(start, start + ROWS_PER_STATEMENT));
     }
   }
 
