@@ -257,9 +257,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       const result = await usage(`from=${burstDay}&to=${burstDay}&groupBy=user`);
       assert.deepEqual(
         result.rows.map(({ userId: _id, userName: _name, ...figures }) => figures),
-        [fixture.memberId, otherId]
-          .sort()
-          .map((userId) => figuresOf(together.filter((answer) => answer.userId === userId))),
+        [fixture.memberId, otherId].sort().map((userId) => figuresOf(together.filter((answer) => answer.userId === userId))),
       );
     });
 
