@@ -18,6 +18,7 @@ const tables = [
   "api_keys",
   "usage_ledger",
   "usage_daily",
+  "usage_weekly",
   "model_prices",
   "budget_limits",
 ];

@@ -261,21 +261,51 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       );
     });
 
-    it("keeps the rollups equal to the raw ledger summed again", async () => {
-      const before = await fixture.server
-        .database("usage_daily")
-        .orderBy(["day", "user_id", "client_kind", "client_name", "provider", "model_id"]);
-      await new UsageLedgerRepository(fixture.server.database).rebuildDailyRollups();
-      const rebuilt = await fixture.server
-        .database("usage_daily")
-        .orderBy(["day", "user_id", "client_kind", "client_name", "provider", "model_id"]);
+    it("keeps the daily and weekly rollups equal to the raw ledger summed again", async () => {
+      const read = async () => ({
+        daily: await fixture.server
+          .database("usage_daily")
+          .orderBy(["day", "user_id", "client_kind", "client_name", "provider", "model_id"]),
+        weekly: await fixture.server
+          .database("usage_weekly")
+          .orderBy(["week", "user_id", "client_kind", "client_name", "provider", "model_id"]),
+      });
       const normalise = (rows: any[]) =>
         rows.map((row) =>
           Object.fromEntries(
             Object.entries(row).map(([key, value]) => [key, typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value]),
           ),
         );
-      assert.deepEqual(normalise(rebuilt), normalise(before));
+      const before = await read();
+      assert.ok(before.weekly.length > 0 && before.weekly.length < before.daily.length);
+      await new UsageLedgerRepository(fixture.server.database).rebuildRollups();
+      const rebuilt = await read();
+      assert.deepEqual(normalise(rebuilt.daily), normalise(before.daily));
+      assert.deepEqual(normalise(rebuilt.weekly), normalise(before.weekly));
+    });
+
+    it("reads a range as its whole weeks and its edge days, with the same sums as day by day", async () => {
+      // 2026-11-04 (Wed) … 2026-11-18 (Wed): the whole week of 2026-11-09 and edge days on both sides
+      const [from, to] = ["2026-11-04", "2026-11-18"];
+      const viaWeeks = await usage(`from=${from}&to=${to}&groupBy=model,user,client`);
+      const byDay = await usage(`from=${from}&to=${to}&groupBy=day,model,user,client`);
+      const summed = new Map<string, UsageFigures>();
+      for (const row of byDay.rows) {
+        const key = `${row.modelId}|${row.userId}|${row.clientKind}|${row.clientName}`;
+        const answers = recorded.filter(
+          (answer) =>
+            inRange(answer, from, to) &&
+            answer.modelId === row.modelId &&
+            answer.userId === row.userId &&
+            (answer.client.kind === "chat" ? "chat" : answer.client.apiKeyName) === row.clientName,
+        );
+        summed.set(key, figuresOf(answers));
+      }
+      assert.equal(viaWeeks.rows.length, summed.size);
+      for (const row of viaWeeks.rows) {
+        const { modelId, userId, clientKind, clientName, userName: _name, provider: _provider, ...figures } = row;
+        assert.deepEqual(figures, summed.get(`${modelId}|${userId}|${clientKind}|${clientName}`));
+      }
     });
 
     it("leaves recorded costs as they were when a price changes; later answers take the new price", async () => {

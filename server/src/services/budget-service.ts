@@ -10,7 +10,7 @@ import type { UsageSummaryResponse } from "../../../protocol/http/usage";
 import { AppError } from "../domain/app-error";
 import { BudgetLimitRepository, TEAM_BUDGET_SUBJECT, type BudgetLimitKind } from "../storage/budget-limit-repository";
 import { createRequestCounter, type RequestCounter } from "../storage/budget-request-count-repository";
-import { UsageDailyRepository } from "../storage/usage-daily-repository";
+import { UsageRollupRepository } from "../storage/usage-rollup-repository";
 import { monthOf, nextMonthStart } from "./usage-calendar";
 import type { ServiceContext } from "./service-context";
 
@@ -56,7 +56,7 @@ interface MonthUse {
  */
 export class BudgetService {
   private readonly limitRows: BudgetLimitRepository;
-  private readonly dailyUsage: UsageDailyRepository;
+  private readonly dailyUsage: UsageRollupRepository;
   private limits: { bySubject: Map<string, Partial<BudgetLimits>>; readAt: number } | undefined;
   private limitsLoading: Promise<Map<string, Partial<BudgetLimits>>> | undefined;
   private limitsGeneration = 0;
@@ -70,7 +70,7 @@ export class BudgetService {
     private readonly accounts: { listUsers(): Promise<User[]>; getUser(userId: string): Promise<User> },
   ) {
     this.limitRows = new BudgetLimitRepository(context.database);
-    this.dailyUsage = new UsageDailyRepository(context.database);
+    this.dailyUsage = new UsageRollupRepository(context.database, "day");
   }
 
   /** What applies to `userId`: their overrides over the team's limits. */
@@ -123,10 +123,7 @@ export class BudgetService {
   async usageSummary(userId: string): Promise<UsageSummaryResponse> {
     const now = this.context.now();
     const month = monthOf(now);
-    const [use, limits] = await Promise.all([
-      this.dailyUsage.monthUse(userId, month, `${month}-01`, `${month}-31`),
-      this.effectiveLimits(userId),
-    ]);
+    const [use, limits] = await Promise.all([this.dailyUsage.monthUse(userId, month), this.effectiveLimits(userId)]);
     return {
       month,
       periodStart: `${month}-01T00:00:00.000Z`,
@@ -196,7 +193,7 @@ export class BudgetService {
     const cached = this.monthUses.get(userId);
     if (cached && cached.month === month && performance.now() - cached.readAt < MONTH_USE_MAX_AGE_MS) return cached;
     const generation = this.useGenerations.get(userId) ?? 0;
-    const row = await this.dailyUsage.monthUse(userId, month, `${month}-01`, `${month}-31`);
+    const row = await this.dailyUsage.monthUse(userId, month);
     const use: MonthUse = {
       month,
       tokens: row.input_tokens + row.output_tokens,

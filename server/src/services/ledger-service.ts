@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import type { ProviderKind } from "../../../protocol/http/providers";
 import { ConversationRepository } from "../storage/conversation-repository";
-import { UsageDailyRepository, type DailyGroupAddition } from "../storage/usage-daily-repository";
+import { UsageRollupRepository, type DailyGroupAddition } from "../storage/usage-rollup-repository";
 import { UsageLedgerRepository, type LedgerRow } from "../storage/usage-ledger-repository";
 import { costOf, type PriceInForce } from "./price-service";
 import type { ServiceContext } from "./service-context";
@@ -46,8 +46,8 @@ const MAX_BATCH = 1000;
  * then, at the price in force, and stored (a later price change rewrites nothing).
  *
  * Answers that end together are written together: each waits for the next turn of the event loop,
- * and all those waiting then go in one transaction — their ledger rows, their days' rollups (summed
- * per group first) and, for the chat, the cost on their messages. One answer alone is written at once,
+ * and all those waiting then go in one transaction — their ledger rows, their days' and weeks'
+ * rollups (summed per group first) and, for the chat, the cost on their messages. One answer alone is written at once,
  * as before; under load the transactions get fewer, not slower
  * (docs/decisions/XXXX-usage-ledger-and-daily-rollups.md).
  */
@@ -127,13 +127,15 @@ export class LedgerService {
     this.draining = undefined;
   }
 
-  /** One transaction: the rows, their groups' rollups and the chat's message costs. Returns the ids inserted. */
+  /** One transaction: the rows, their groups' daily and weekly rollups and the chat's message costs. Returns the ids inserted. */
   private write(batch: readonly PendingAnswer[]): Promise<Set<string>> {
     return this.context.database.transaction(async (transaction) => {
       // an answer is recorded once; a second try (it cannot happen twice today) changes nothing
       const inserted = await new UsageLedgerRepository(transaction).insert(batch.map((entry) => entry.row));
       const rows = batch.map((entry) => entry.row).filter((row) => inserted.has(row.id));
-      await new UsageDailyRepository(transaction).add(groupsOf(rows));
+      const groups = groupsOf(rows);
+      await new UsageRollupRepository(transaction, "day").add(groups);
+      await new UsageRollupRepository(transaction, "week").add(groups);
       for (const row of rows) {
         if (row.message_id === null) continue;
         await new ConversationRepository(transaction, row.user_id).updateMessage(row.message_id, { cost_micro_usd: row.cost_micro_usd });

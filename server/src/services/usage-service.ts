@@ -15,10 +15,10 @@ import {
 import type { ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../domain/app-error";
 import type { AuthenticatedUser } from "../domain/authenticated-user";
-import { UsageDailyRepository, type UsageSumRow } from "../storage/usage-daily-repository";
-import { UsageLedgerRepository, type HourlyRow, type ReportedSumsRow } from "../storage/usage-ledger-repository";
+import { UsageRollupRepository, type UsageSumRow } from "../storage/usage-rollup-repository";
+import { sumColumns, UsageLedgerRepository, type HourlyRow, type ReportedSumsRow } from "../storage/usage-ledger-repository";
 import type { ServiceContext } from "./service-context";
-import { addDays, dayOf, dayStart } from "./usage-calendar";
+import { addDays, dayOf, dayStart, weekOf } from "./usage-calendar";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -29,14 +29,16 @@ const HOUR_MS = 3_600_000;
  * Members see their own figures only; admins everyone's, or one member's.
  */
 export class UsageService {
-  private readonly daily: UsageDailyRepository;
+  private readonly daily: UsageRollupRepository;
+  private readonly weekly: UsageRollupRepository;
   private readonly ledger: UsageLedgerRepository;
 
   constructor(
     private readonly context: ServiceContext,
     private readonly conversations: { requireConversation(userId: string, conversationId: string): Promise<unknown> },
   ) {
-    this.daily = new UsageDailyRepository(context.database);
+    this.daily = new UsageRollupRepository(context.database, "day");
+    this.weekly = new UsageRollupRepository(context.database, "week");
     this.ledger = new UsageLedgerRepository(context.database);
   }
 
@@ -66,21 +68,39 @@ export class UsageService {
         );
       }
       const hourly = await this.ledger.sumByHour(dayStart(from), dayStart(to) + DAY_MS, userId);
-      groups = foldHours(hourly, dimensions);
+      const names = dimensions.includes("user")
+        ? await this.daily.userNames([...new Set(hourly.map((row) => row.user_id))])
+        : new Map<string, string>();
+      groups = foldHours(hourly, dimensions, names);
     } else {
-      const sums = await this.daily.sum({
-        fromDay: from,
-        toDay: to,
-        userId,
-        dimensions: bucket === null ? dimensions : [bucket, ...dimensions],
-        limit: USAGE_ROWS_MAX + 1,
-      });
-      groups = sums.map((row) => ({ row: toUsageRow(row, bucket, dimensions), sums: onlySums(row) }));
+      const sums = await this.sumRollups(from, to, userId, bucket === null ? dimensions : [bucket, ...dimensions]);
+      const names = dimensions.includes("user")
+        ? await this.daily.userNames([...new Set(sums.map((row) => row.user_id!))])
+        : new Map<string, string>();
+      groups = sums.map((row) => ({ row: toUsageRow(row, bucket, dimensions, names), sums: onlySums(row) }));
     }
     if (groups.length > USAGE_ROWS_MAX) {
       throw new AppError(400, "validation_failed", `groupBy: more than ${USAGE_ROWS_MAX} groups; narrow the range or group by less`);
     }
     return { from, to, bucket, groupBy: dimensions, rows: groups.map((group) => group.row), totals: totalOf(groups) };
+  }
+
+  /**
+   * The rollups summed over [from, to]: by day or month from the daily rollups; otherwise the range's
+   * whole weeks from the weekly rollups and its edge days from the daily ones, added up here — a
+   * 30-day range is then at most 3 weeks and 9 days of groups instead of 30 days.
+   */
+  private async sumRollups(from: string, to: string, userId: string | undefined, dimensions: RollupDimension[]): Promise<UsageSumRow[]> {
+    const limit = USAGE_ROWS_MAX + 1;
+    if (dimensions.includes("day") || dimensions.includes("month"))
+      return sortGroups(await this.daily.sum({ from, to, userId, dimensions, limit }), dimensions);
+    const firstMonday = weekOf(dayStart(from)) === from ? from : addDays(weekOf(dayStart(from)), 7);
+    const lastMonday = weekOf(dayStart(to)) === addDays(to, -6) ? addDays(to, -6) : addDays(weekOf(dayStart(to)), -7);
+    if (firstMonday > lastMonday) return sortGroups(await this.daily.sum({ from, to, userId, dimensions, limit }), dimensions);
+    const parts = [await this.weekly.sum({ from: firstMonday, to: lastMonday, userId, dimensions, limit })];
+    if (from < firstMonday) parts.push(await this.daily.sum({ from, to: addDays(firstMonday, -1), userId, dimensions, limit }));
+    if (addDays(lastMonday, 7) <= to) parts.push(await this.daily.sum({ from: addDays(lastMonday, 7), to, userId, dimensions, limit }));
+    return sortGroups(mergeGroups(parts.flat(), dimensions), dimensions);
   }
 
   /** A conversation's answers per model (another user's conversation is a 404). */
@@ -114,8 +134,9 @@ function figuresOf(row: ReportedSumsRow): UsageFigures {
   };
 }
 
+/** Adds `row`'s sums to `into` (only the sums: a group's other fields are its key). */
 function addSums(into: ReportedSumsRow, row: ReportedSumsRow): void {
-  for (const key of Object.keys(into) as Array<keyof ReportedSumsRow>) into[key] += row[key];
+  for (const column of sumColumns) into[column] += row[column];
 }
 
 function emptySums(): ReportedSumsRow {
@@ -149,16 +170,75 @@ function onlySums(row: ReportedSumsRow): ReportedSumsRow {
   return sums;
 }
 
-function toUsageRow(row: UsageSumRow, bucket: UsageBucket | null, dimensions: readonly UsageDimension[]): UsageRow {
+/** A rollup dimension: a time bucket other than the hour, or a grouping. */
+type RollupDimension = Exclude<UsageBucket, "hour"> | UsageDimension;
+
+/** The values a group is keyed by, in the dimensions' order. */
+function groupKeyOf(row: UsageSumRow, dimensions: readonly RollupDimension[]): string[] {
+  return dimensions.flatMap((dimension) => {
+    switch (dimension) {
+      case "day":
+        return [row.day ?? ""];
+      case "week":
+        return [row.week ?? ""];
+      case "month":
+        return [row.month ?? ""];
+      case "provider":
+        return [row.provider ?? ""];
+      case "model":
+        return [row.provider ?? "", row.model_id ?? ""];
+      case "client":
+        return [row.client_kind ?? "", row.client_name ?? ""];
+      case "user":
+        return [row.user_id ?? ""];
+    }
+  });
+}
+
+/** Groups read from several parts of a range, added up. */
+function mergeGroups(rows: readonly UsageSumRow[], dimensions: readonly RollupDimension[]): UsageSumRow[] {
+  const merged = new Map<string, UsageSumRow>();
+  for (const row of rows) {
+    const key = JSON.stringify(groupKeyOf(row, dimensions));
+    const existing = merged.get(key);
+    if (existing === undefined) merged.set(key, { ...row });
+    else addSums(existing, row);
+  }
+  return [...merged.values()];
+}
+
+/** Ordered by the dimensions, by code point (the same on SQLite and PostgreSQL, whatever their collations). */
+function sortGroups(rows: UsageSumRow[], dimensions: readonly RollupDimension[]): UsageSumRow[] {
+  const keyed = rows.map((row) => ({ row, key: groupKeyOf(row, dimensions) }));
+  keyed.sort((left, right) => {
+    for (let index = 0; index < left.key.length; index += 1) {
+      const [a, b] = [left.key[index]!, right.key[index]!];
+      if (a !== b) return a < b ? -1 : 1;
+    }
+    return 0;
+  });
+  return keyed.map((entry) => entry.row);
+}
+
+function toUsageRow(
+  row: UsageSumRow,
+  bucket: UsageBucket | null,
+  dimensions: readonly UsageDimension[],
+  names: ReadonlyMap<string, string>,
+): UsageRow {
   const period = bucket === "day" ? row.day : bucket === "week" ? row.week : bucket === "month" ? row.month : undefined;
   return {
     ...(period === undefined ? {} : { period }),
-    ...dimensionValues(row, dimensions),
+    ...dimensionValues(row, dimensions, names),
     ...figuresOf(row),
   };
 }
 
-function dimensionValues(row: Partial<UsageSumRow>, dimensions: readonly UsageDimension[]): Partial<UsageRow> {
+function dimensionValues(
+  row: Partial<UsageSumRow>,
+  dimensions: readonly UsageDimension[],
+  names?: ReadonlyMap<string, string>,
+): Partial<UsageRow> {
   const values: Partial<UsageRow> = {};
   if (dimensions.includes("provider") || dimensions.includes("model")) values.provider = row.provider as ProviderKind;
   if (dimensions.includes("model")) values.modelId = row.model_id;
@@ -168,13 +248,17 @@ function dimensionValues(row: Partial<UsageSumRow>, dimensions: readonly UsageDi
   }
   if (dimensions.includes("user")) {
     values.userId = row.user_id;
-    values.userName = row.user_name ?? null;
+    values.userName = (row.user_id === undefined ? undefined : names?.get(row.user_id)) ?? null;
   }
   return values;
 }
 
 /** Hour rows come grouped by everything; fold them into the groups asked for. */
-function foldHours(hourly: readonly HourlyRow[], dimensions: readonly UsageDimension[]): Array<{ row: UsageRow; sums: ReportedSumsRow }> {
+function foldHours(
+  hourly: readonly HourlyRow[],
+  dimensions: readonly UsageDimension[],
+  names: ReadonlyMap<string, string>,
+): Array<{ row: UsageRow; sums: ReportedSumsRow }> {
   const groups = new Map<string, { row: Partial<UsageSumRow> & { hour: number }; sums: ReportedSumsRow }>();
   for (const entry of hourly) {
     const values = dimensionValues(entry, dimensions);
@@ -189,7 +273,7 @@ function foldHours(hourly: readonly HourlyRow[], dimensions: readonly UsageDimen
   return [...groups.values()]
     .sort((left, right) => left.row.hour - right.row.hour || compareGroups(left.row, right.row, dimensions))
     .map(({ row, sums }) => ({
-      row: { period: new Date(row.hour * HOUR_MS).toISOString(), ...dimensionValues(row, dimensions), ...figuresOf(sums) },
+      row: { period: new Date(row.hour * HOUR_MS).toISOString(), ...dimensionValues(row, dimensions, names), ...figuresOf(sums) },
       sums,
     }));
 }

@@ -72,9 +72,26 @@ const reportedSums = (alias: string) => `COUNT(*) AS answers,
   COALESCE(SUM(${alias}.time_to_first_token_ms), 0) AS time_to_first_token_ms, COUNT(${alias}.time_to_first_token_ms) AS answers_with_time_to_first_token,
   COALESCE(SUM(${alias}.duration_ms), 0) AS duration_ms, COUNT(${alias}.duration_ms) AS answers_with_duration`;
 
+/** The sum columns of both rollup tables, in their order. */
+export const sumColumns = [
+  "answers",
+  "input_tokens",
+  "answers_with_input_tokens",
+  "output_tokens",
+  "answers_with_output_tokens",
+  "cached_input_tokens",
+  "answers_with_cached_input_tokens",
+  "cost_micro_usd",
+  "answers_with_cost",
+  "time_to_first_token_ms",
+  "answers_with_time_to_first_token",
+  "duration_ms",
+  "answers_with_duration",
+] as const satisfies ReadonlyArray<keyof ReportedSumsRow>;
+
 /**
  * The raw ledger: one row per answer, written once at the answer's end and never changed (later
- * price changes do not touch it). Usage over days is read from the rollups (usage-daily-repository.ts);
+ * price changes do not touch it). Usage over days is read from the rollups (usage-rollup-repository.ts);
  * this table answers what needs single answers: a conversation's totals and hour buckets.
  */
 export class UsageLedgerRepository {
@@ -141,10 +158,10 @@ export class UsageLedgerRepository {
   }
 
   /**
-   * The daily rollups made again from the whole ledger (derived data; the same sums the server upserts
-   * one answer at a time). For a repair, and for loading many rows at once in tests and benchmarks.
+   * The daily and weekly rollups made again from the whole ledger (derived data; the same sums the
+   * server upserts as answers end). For a repair, and for loading many rows at once in tests and benchmarks.
    */
-  async rebuildDailyRollups(): Promise<void> {
+  async rebuildRollups(): Promise<void> {
     const week = isPostgres(this.database as Knex)
       ? "to_char(date_trunc('week', to_date(day, 'YYYY-MM-DD')), 'YYYY-MM-DD')"
       : "date(day, '-6 days', 'weekday 1')";
@@ -157,6 +174,12 @@ export class UsageLedgerRepository {
       SELECT l.day, ${week}, substr(l.day, 1, 7), l.user_id, l.client_kind, l.client_name, l.provider, l.model_id, ${reportedSums("l")}
         FROM usage_ledger l
        GROUP BY l.day, l.user_id, l.client_kind, l.client_name, l.provider, l.model_id`);
+    await this.database("usage_weekly").delete();
+    await this.database.raw(`
+      INSERT INTO usage_weekly (week, user_id, client_kind, client_name, provider, model_id, ${sumColumns.join(", ")})
+      SELECT d.week, d.user_id, d.client_kind, d.client_name, d.provider, d.model_id, ${sumColumns.map((column) => `SUM(d.${column})`).join(", ")}
+        FROM usage_daily d
+       GROUP BY d.week, d.user_id, d.client_kind, d.client_name, d.provider, d.model_id`);
   }
 }
 

@@ -15,6 +15,9 @@ import type { Knex } from "knex";
  *   answers that reported it, so "not reported" stays distinguishable from 0. `week` (its Monday)
  *   and `month` are derived from `day` when written, so grouping by them needs no date arithmetic
  *   that SQLite and PostgreSQL spell differently.
+ * - usage_weekly: the same sums per week (its Monday) × user × client × provider × model, upserted
+ *   beside the daily ones. A range is read as its whole weeks from here and its edge days from
+ *   usage_daily: a 30-day range is at most 3 weeks and 9 days, not 30 days, of groups.
  * - model_prices: prices an admin set, per million tokens in micro-dollars, each effective from a
  *   time; the price in force is the latest that has begun. Defaults live in code (price-defaults.ts).
  * - budget_limits: per-user limits. `subject` is `team` (the defaults) or a user id (an override);
@@ -103,6 +106,33 @@ export async function up(knex: Knex): Promise<void> {
     });
   }
 
+  if (!(await knex.schema.hasTable("usage_weekly"))) {
+    await knex.schema.createTable("usage_weekly", (table) => {
+      // the Monday, YYYY-MM-DD
+      table.string("week", 10).notNullable();
+      table.string("user_id", 36).notNullable();
+      table.string("client_kind", 16).notNullable();
+      table.string("client_name", 64).notNullable();
+      table.string("provider", 16).notNullable();
+      table.string("model_id", 300).notNullable();
+      table.integer("answers").notNullable();
+      table.bigInteger("input_tokens").notNullable();
+      table.integer("answers_with_input_tokens").notNullable();
+      table.bigInteger("output_tokens").notNullable();
+      table.integer("answers_with_output_tokens").notNullable();
+      table.bigInteger("cached_input_tokens").notNullable();
+      table.integer("answers_with_cached_input_tokens").notNullable();
+      table.bigInteger("cost_micro_usd").notNullable();
+      table.integer("answers_with_cost").notNullable();
+      table.bigInteger("time_to_first_token_ms").notNullable();
+      table.integer("answers_with_time_to_first_token").notNullable();
+      table.bigInteger("duration_ms").notNullable();
+      table.integer("answers_with_duration").notNullable();
+      table.primary(["week", "user_id", "client_kind", "client_name", "provider", "model_id"]);
+      table.index(["user_id", "week"]);
+    });
+  }
+
   if (!(await knex.schema.hasTable("model_prices"))) {
     await knex.schema.createTable("model_prices", (table) => {
       table.string("id", 36).primary();
@@ -147,7 +177,15 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ["budget_request_counts", "budget_limits", "model_prices", "usage_daily", "usage_ledger", "api_keys"]) {
+  for (const table of [
+    "budget_request_counts",
+    "budget_limits",
+    "model_prices",
+    "usage_weekly",
+    "usage_daily",
+    "usage_ledger",
+    "api_keys",
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
   // Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35 and PostgreSQL), as in 0002.

@@ -1,8 +1,8 @@
 import type { Knex } from "knex";
 
 /**
- * Puts every answer the chat finished before the ledger existed into it, then rebuilds the daily
- * rollups from the whole ledger, so usage views and budgets count the history too.
+ * Puts every answer the chat finished before the ledger existed into it, then rebuilds the daily and
+ * weekly rollups from the whole ledger, so usage views and budgets count the history too.
  *
  * A backfilled row takes its answer's id (an answer has at most one ledger row), its tokens as they
  * were stored (null stays null), and no cost: no price was in force when those answers were written,
@@ -29,11 +29,11 @@ export async function up(knex: Knex): Promise<void> {
       FROM messages m JOIN conversations c ON c.id = m.conversation_id
      WHERE m.role = 'assistant' AND m.status <> 'streaming' AND m.provider IS NOT NULL AND m.model_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM usage_ledger l WHERE l.message_id = m.id)`);
-  await rebuildDailyRollups(knex, isPg);
+  await rebuildRollups(knex, isPg);
 }
 
-/** The rollups of the whole ledger, grouped the way the server upserts them one answer at a time. */
-async function rebuildDailyRollups(knex: Knex, isPg: boolean): Promise<void> {
+/** The rollups of the whole ledger, grouped the way the server upserts them as answers end. */
+async function rebuildRollups(knex: Knex, isPg: boolean): Promise<void> {
   // the Monday of `day`: SQLite steps back six days then forward to a Monday; PostgreSQL truncates to the ISO week
   const week = isPg ? "to_char(date_trunc('week', to_date(day, 'YYYY-MM-DD')), 'YYYY-MM-DD')" : "date(day, '-6 days', 'weekday 1')";
   await knex("usage_daily").delete();
@@ -48,10 +48,22 @@ async function rebuildDailyRollups(knex: Knex, isPg: boolean): Promise<void> {
            COALESCE(SUM(time_to_first_token_ms), 0), COUNT(time_to_first_token_ms), COALESCE(SUM(duration_ms), 0), COUNT(duration_ms)
       FROM usage_ledger
      GROUP BY day, user_id, client_kind, client_name, provider, model_id`);
+  await knex("usage_weekly").delete();
+  await knex.raw(`
+    INSERT INTO usage_weekly (week, user_id, client_kind, client_name, provider, model_id, answers,
+                              input_tokens, answers_with_input_tokens, output_tokens, answers_with_output_tokens,
+                              cached_input_tokens, answers_with_cached_input_tokens, cost_micro_usd, answers_with_cost,
+                              time_to_first_token_ms, answers_with_time_to_first_token, duration_ms, answers_with_duration)
+    SELECT week, user_id, client_kind, client_name, provider, model_id, SUM(answers),
+           SUM(input_tokens), SUM(answers_with_input_tokens), SUM(output_tokens), SUM(answers_with_output_tokens),
+           SUM(cached_input_tokens), SUM(answers_with_cached_input_tokens), SUM(cost_micro_usd), SUM(answers_with_cost),
+           SUM(time_to_first_token_ms), SUM(answers_with_time_to_first_token), SUM(duration_ms), SUM(answers_with_duration)
+      FROM usage_daily
+     GROUP BY week, user_id, client_kind, client_name, provider, model_id`);
 }
 
 export async function down(knex: Knex): Promise<void> {
   // backfilled rows are the ones whose id is their answer's (rows recorded live have ids of their own)
   await knex.raw("DELETE FROM usage_ledger WHERE id = message_id");
-  await rebuildDailyRollups(knex, knex.client.config.client === "pg");
+  await rebuildRollups(knex, knex.client.config.client === "pg");
 }
