@@ -41,7 +41,20 @@ export interface GatewayBenchResult {
     direct: { firstTokenMs: number[]; wallMs: number; completed: number };
     gateway: { firstTokenMs: number[]; wallMs: number; completed: number };
   }>;
-  throughput: Array<{ provider: ProviderKind; directStreamsPerSecond: number; gatewayStreamsPerSecond: number; deltasPerStream: number }>;
+  throughput: Array<{
+    provider: ProviderKind;
+    directStreamsPerSecond: number;
+    gatewayStreamsPerSecond: number;
+    deltasPerStream: number;
+    /** CPU time per stream: the fake's (direct), and the fake's and the server's (through the gateway). */
+    cpuMsPerStream: { directFake: number; gatewayFake: number; gatewayServer: number };
+  }>;
+}
+
+/** User + system CPU time a process has used so far (Linux /proc; clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const firstTokenPatterns: Record<ProviderKind | "gateway", RegExp> = {
@@ -240,13 +253,19 @@ export async function runGatewayBench(log: (line: string) => void): Promise<Gate
       const measure = async (request: () => { url: string; init: RequestInit }, pattern: RegExp) => {
         let streams = 0;
         let deltas = 0;
+        const cpuBefore = { fake: cpuMsOf(fakes.pid), server: server.cpuMs() };
         const started = performance.now();
         for (let round = 0; round < THROUGHPUT_ROUNDS; round += 1) {
           const results = await Promise.all(Array.from({ length: CONCURRENT_STREAMS }, () => timeStream(request(), pattern)));
           streams += results.length;
           deltas += results.reduce((total, result) => total + result.deltas, 0);
         }
-        return { streamsPerSecond: streams / ((performance.now() - started) / 1000), deltasPerStream: deltas / streams };
+        return {
+          streamsPerSecond: streams / ((performance.now() - started) / 1000),
+          deltasPerStream: deltas / streams,
+          fakeCpuMsPerStream: (cpuMsOf(fakes.pid) - cpuBefore.fake) / streams,
+          serverCpuMsPerStream: (server.cpuMs() - cpuBefore.server) / streams,
+        };
       };
       // alternate the order, so a warmer second run does not favour one side
       const directFirst = await measure(() => directRequest(fakes, provider, name), firstTokenPatterns[provider]);
@@ -258,6 +277,11 @@ export async function runGatewayBench(log: (line: string) => void): Promise<Gate
         directStreamsPerSecond: (directFirst.streamsPerSecond + directAgain.streamsPerSecond) / 2,
         gatewayStreamsPerSecond: gatewayRun.streamsPerSecond,
         deltasPerStream: gatewayRun.deltasPerStream,
+        cpuMsPerStream: {
+          directFake: (directFirst.fakeCpuMsPerStream + directAgain.fakeCpuMsPerStream) / 2,
+          gatewayFake: gatewayRun.fakeCpuMsPerStream,
+          gatewayServer: gatewayRun.serverCpuMsPerStream,
+        },
       });
     }
     return { startScript: command.script, sequential, concurrent, throughput };
@@ -320,12 +344,13 @@ export function formatGatewayBench(result: GatewayBenchResult): string {
     "",
   );
   lines.push(
-    "| provider | direct streams/s | gateway streams/s | gateway / direct (target ≥ 0.5×) | deltas per stream |",
-    "|---|---|---|---|---|",
+    "| provider | direct streams/s | gateway streams/s | gateway / direct (target ≥ 0.5×) | deltas per stream | CPU ms per stream: fake (direct) · fake + server (gateway) |",
+    "|---|---|---|---|---|---|",
   );
   for (const entry of result.throughput) {
+    const cpu = entry.cpuMsPerStream;
     lines.push(
-      `| ${entry.provider} | ${entry.directStreamsPerSecond.toFixed(1)} | ${entry.gatewayStreamsPerSecond.toFixed(1)} | ${(entry.gatewayStreamsPerSecond / entry.directStreamsPerSecond).toFixed(2)}× | ${entry.deltasPerStream.toFixed(0)} |`,
+      `| ${entry.provider} | ${entry.directStreamsPerSecond.toFixed(1)} | ${entry.gatewayStreamsPerSecond.toFixed(1)} | ${(entry.gatewayStreamsPerSecond / entry.directStreamsPerSecond).toFixed(2)}× | ${entry.deltasPerStream.toFixed(0)} | ${formatMs(cpu.directFake)} · ${formatMs(cpu.gatewayFake)} + ${formatMs(cpu.gatewayServer)} |`,
     );
   }
   return lines.join("\n");

@@ -348,12 +348,12 @@ export async function runUsageBench(log: (line: string) => void): Promise<UsageB
 export function formatUsageBench(result: UsageBenchResult): string {
   const lines: string[] = ["## Usage queries", ""];
   lines.push(
-    `A ledger of ${ANSWERS.toLocaleString("en-US")} answers over ${DAYS} days (${USERS} users, ${MODELS.length} models, three favourites each, the chat and two keys each), loaded through the storage layer; the daily rollups built from it. The server runs as \`npm start\` leaves it; each query ${RUNS} times after ${WARM_UP_RUNS} warm-up runs, through \`GET /api/v1/usage\` (HTTP, JSON parsed). Second method: the usage service the route calls, in the benchmark's process (no HTTP, no JSON). Times in ms.`,
+    `A ledger of ${ANSWERS.toLocaleString("en-US")} answers over ${DAYS} days (${USERS} users, ${MODELS.length} models, three favourites each, the chat and two keys each), loaded through the storage layer; the daily and weekly rollups built from it. The server runs as \`npm start\` leaves it; each query ${RUNS} times after ${WARM_UP_RUNS} warm-up runs, through \`GET /api/v1/usage\` (HTTP, JSON parsed). Second method: the usage service the route calls, in the benchmark's process (no HTTP, no JSON). Times in ms.`,
     "",
   );
   for (const entry of result.backends) {
     lines.push(
-      `**${entry.backend}** — load ${formatMs(entry.loadMs / 1000)} s, rollups built in ${formatMs(entry.rollupBuildMs / 1000)} s (${entry.rollupRows.toLocaleString("en-US")} rollup rows)`,
+      `**${entry.backend}** — load ${formatMs(entry.loadMs / 1000)} s, rollups built in ${formatMs(entry.rollupBuildMs / 1000)} s (${entry.rollupRows.toLocaleString("en-US")} daily rollup rows)`,
       "",
       "| query | HTTP p50 / p95 / max | target | second method (service in process) p50 / p95 | groups |",
       "|---|---|---|---|---|",
