@@ -300,8 +300,8 @@ async function benchOneBackend(
         const ledgerService = new LedgerService(context, new PriceService(context, { listAllModels: async () => ({ models: [] }) }), {
           noteRecorded: () => undefined,
         });
-        recordAnswerMs = await timeInProcess(() =>
-          ledgerService.recordAnswer({
+        recordAnswerMs = await timeInProcess(async () => {
+          const recorded = await ledgerService.recordAnswer({
             userId: loaded.memberId,
             client: { kind: "gateway", apiKeyId: "bench", apiKeyName: "bench" },
             provider: "groq",
@@ -313,8 +313,9 @@ async function benchOneBackend(
             timeToFirstTokenMs: 200,
             durationMs: 3000,
             finishedAt: Date.now(),
-          }),
-        );
+          });
+          await recorded.written;
+        });
       } finally {
         await store.destroy();
       }

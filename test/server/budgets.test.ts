@@ -50,6 +50,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       // one answer, priced at the model's default price, spends more than a micro-dollar
       const { answer } = await sendAndWait(fixture.server, fixture.memberToken, conversation.id, "first question", model);
       assert.ok(answer.costMicroUsd > 0);
+      // an answer's end does not wait for its ledger row (written moments later)
+      await fixture.server.services.ledger.flush();
       await setUserBudget(fixture.memberId, { monthlyCostMicroUsd: 1 });
       fixture.fakes.reset();
 

@@ -72,6 +72,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         await fixture.server.services.ledger.recordAnswer(usage);
         recorded.push(usage);
       }
+      await fixture.server.services.ledger.flush();
     });
     after(async () => {
       await fixture?.dispose();
@@ -252,7 +253,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         durationMs: 100,
         finishedAt: at + index,
       }));
-      await Promise.all(together.map((usage) => fixture.server.services.ledger.recordAnswer(usage)));
+      await Promise.all(together.map(async (usage) => (await fixture.server.services.ledger.recordAnswer(usage)).written));
       const burstDay = new Date(at).toISOString().slice(0, 10);
       const result = await usage(`from=${burstDay}&to=${burstDay}&groupBy=user`);
       assert.deepEqual(
@@ -318,6 +319,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         "the default price",
       );
       // the chat's answer is in the ledger, with its tokens exactly as the message stores them
+      // the answer's end does not wait for its ledger row: wait for it here
+      await fixture.server.services.ledger.flush();
       const row = (await new UsageLedgerRepository(fixture.server.database).findByMessage(first.id))!;
       assert.deepEqual(
         [
@@ -351,6 +354,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       const second = (await sendAndWait(fixture.server, fixture.memberToken, conversation.id, "after the change", model)).answer;
       assert.equal(second.costMicroUsd, Math.round((second.inputTokens * 100_000_000 + second.outputTokens * 200_000_000) / 1_000_000));
 
+      await fixture.server.services.ledger.flush();
       const totals = conversationUsageResponseSchema.parse(
         (await fixture.server.request("GET", `/conversations/${conversation.id}/usage`, { token: fixture.memberToken })).body,
       );

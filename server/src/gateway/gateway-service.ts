@@ -138,7 +138,7 @@ export class GatewayService {
   ): Promise<void> {
     const finishedAt = this.dependencies.now();
     try {
-      await this.dependencies.ledger.recordAnswer({
+      const recorded = await this.dependencies.ledger.recordAnswer({
         userId: caller.user.id,
         client: { kind: "gateway", apiKeyId: caller.apiKey.id, apiKeyName: caller.apiKey.name },
         provider: model.provider,
@@ -151,6 +151,7 @@ export class GatewayService {
         durationMs: finishedAt - startedAt,
         finishedAt,
       });
+      await recorded.written;
     } catch (error) {
       // the client has its answer; a lost ledger row is logged, never turned into a failed answer
       this.dependencies.logger.error("recording a gateway answer's usage failed", { userId: caller.user.id, modelId: model.id, error });

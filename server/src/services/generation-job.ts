@@ -336,7 +336,10 @@ export class GenerationJob {
     };
   }
 
-  /** Records the answer in the ledger (its cost at today's price); its cost, or null when unknown or the write failed. */
+  /**
+   * Records the answer in the ledger (its cost at today's price) and returns its cost, or null when
+   * unknown. The answer's end does not wait for the ledger's write; a failed write is logged.
+   */
   private async recordUsage(result: AnswerResult): Promise<number | null> {
     try {
       const recorded = await this.options.ledger.recordAnswer({
@@ -353,6 +356,9 @@ export class GenerationJob {
         timeToFirstTokenMs: result.timeToFirstTokenMs,
         durationMs: result.durationMs,
         finishedAt: result.finishedAt,
+      });
+      recorded.written.catch((error: unknown) => {
+        this.options.logger.error("writing an answer's usage failed", { messageId: this.messageId, error });
       });
       return recorded.costMicroUsd;
     } catch (error) {

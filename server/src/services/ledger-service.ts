@@ -29,7 +29,10 @@ export interface AnswerUsage {
 }
 
 export interface RecordedUsage {
+  /** Known at once: the price is in memory. */
   costMicroUsd: number | null;
+  /** Settles when the row is written (it rejects if the write failed). */
+  written: Promise<void>;
 }
 
 interface PendingAnswer {
@@ -63,13 +66,19 @@ export class LedgerService {
     private readonly budgets: { noteRecorded(userId: string, finishedAt: number, tokens: number, costMicroUsd: number): void },
   ) {}
 
-  /** Records one answer; resolves with its cost once its row is written (rejects if the write failed). */
-  recordAnswer(usage: AnswerUsage): Promise<RecordedUsage> {
-    const recording = this.record(usage);
-    this.unwritten.add(recording);
-    const forget = () => this.unwritten.delete(recording);
-    recording.then(forget, forget);
-    return recording;
+  /**
+   * Records one answer: resolves with its cost as soon as it is priced and queued, so an answer's end
+   * does not wait for the database; `written` settles when the row is in.
+   */
+  async recordAnswer(usage: AnswerUsage): Promise<RecordedUsage> {
+    const pricing = this.price(usage);
+    // tracked from the start, so flush() also waits for an answer still being priced
+    const written = pricing.then(({ row, tokens }) => this.enqueue(row, tokens));
+    this.unwritten.add(written);
+    const forget = () => this.unwritten.delete(written);
+    written.then(forget, forget);
+    const { row } = await pricing;
+    return { costMicroUsd: row.cost_micro_usd, written };
   }
 
   /** Waits until every answer recorded so far is written (before the database closes). */
@@ -77,7 +86,7 @@ export class LedgerService {
     await Promise.allSettled([...this.unwritten]);
   }
 
-  private async record(usage: AnswerUsage): Promise<RecordedUsage> {
+  private async price(usage: AnswerUsage): Promise<{ row: LedgerRow; tokens: number }> {
     const price = await this.prices.priceAt(usage.modelId, usage.finishedAt);
     const costMicroUsd = costOf(price, usage);
     const row: LedgerRow = {
@@ -100,11 +109,14 @@ export class LedgerService {
       finished_at: usage.finishedAt,
       day: dayOf(usage.finishedAt),
     };
-    await new Promise<void>((resolve, reject) => {
-      this.pending.push({ row, tokens: (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0), written: { resolve, reject } });
+    return { row, tokens: (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0) };
+  }
+
+  private enqueue(row: LedgerRow, tokens: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ row, tokens, written: { resolve, reject } });
       this.draining ??= this.drain();
     });
-    return { costMicroUsd };
   }
 
   private async drain(): Promise<void> {
