@@ -21,6 +21,8 @@ const elements = [
   { type: "server-services", pattern: "server/src/services/**", mode: "full" },
   { type: "server-storage", pattern: "server/src/storage/**", mode: "full" },
   { type: "server-providers", pattern: "server/src/providers/**", mode: "full" },
+  // the OpenAI- and Anthropic-compatible gateway: wire formats and one answer's call, beside the services
+  { type: "server-gateway", pattern: "server/src/gateway/**", mode: "full" },
   // extension: only surfaces/ (and the composition root) touch the VS Code API
   { type: "extension-composition", pattern: "extension/src/extension.ts", mode: "full" },
   { type: "extension-surfaces", pattern: "extension/src/surfaces/**", mode: "full" },
@@ -42,10 +44,20 @@ const allowedImports = [
   { from: "server-providers", allow: [...serverBase, "server-providers"] },
   { from: "server-services", allow: [...serverBase, "server-services", "server-storage", "server-providers"] },
   { from: "server-http", allow: [...serverBase, "server-http"] },
-  { from: "server-routes", allow: [...serverBase, "server-http", "server-routes", "server-services"] },
+  { from: "server-gateway", allow: [...serverBase, "server-gateway", "server-services", "server-providers"] },
+  { from: "server-routes", allow: [...serverBase, "server-http", "server-routes", "server-services", "server-gateway"] },
   {
     from: "server-composition",
-    allow: [...serverBase, "server-composition", "server-http", "server-routes", "server-services", "server-storage", "server-providers"],
+    allow: [
+      ...serverBase,
+      "server-composition",
+      "server-http",
+      "server-routes",
+      "server-services",
+      "server-storage",
+      "server-providers",
+      "server-gateway",
+    ],
   },
   { from: "extension-core", allow: ["protocol", "extension-core"] },
   { from: "extension-surfaces", allow: ["protocol", "extension-core", "extension-surfaces"] },

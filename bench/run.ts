@@ -1,14 +1,16 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { formatGatewayBench, runGatewayBench } from "./gateway-bench";
 import { formatLongConversationBench, runLongConversationBench } from "./long-conversation-bench";
 import { formatServerBench, runServerBench } from "./server-bench";
+import { formatUsageBench, runUsageBench } from "./usage-bench";
 
 /** `npm run bench`: measures, writes bench/results/latest.md. Not a test: nothing here passes or fails on a number. */
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const file = path.join(__dirname, "results", "latest.md");
-  // `npm run bench -- server` (or `long`, or `extension`) measures one part and keeps the others' last figures.
+  // `npm run bench -- server` (or `long`, `gateway`, `usage`, `extension`) measures one part and keeps the others' last figures.
   const only = process.argv[2];
   const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   const keptSection = (heading: string) => {
@@ -22,6 +24,10 @@ async function main(): Promise<void> {
   else sections.push(...keptSection("Team server"));
   if (!only || only === "long") sections.push(formatLongConversationBench(await runLongConversationBench(log)));
   else sections.push(...keptSection("Long conversations"));
+  if (!only || only === "gateway") sections.push(formatGatewayBench(await runGatewayBench(log)));
+  else sections.push(...keptSection("Gateway"));
+  if (!only || only === "usage") sections.push(formatUsageBench(await runUsageBench(log)));
+  else sections.push(...keptSection("Usage queries"));
   if (!only || only === "extension") {
     const { formatExtensionBench, runExtensionBench } = await import("./extension-bench");
     sections.push(formatExtensionBench(await runExtensionBench(log)));

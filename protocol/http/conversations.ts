@@ -99,6 +99,12 @@ export const messageSchema = z.object({
   outputTokens: z.number().int().nullable(),
   timeToFirstTokenMs: z.number().int().nullable(),
   durationMs: z.number().int().nullable(),
+  /**
+   * For answers: the cost in micro-dollars (1 USD = 1,000,000) at the price in force when the answer
+   * ended; null when not known (no price for its model, or tokens not reported). Absent from servers
+   * before the ledger.
+   */
+  costMicroUsd: z.number().int().nullable().optional(),
   finishReason: finishReasonSchema.nullable(),
   finishReasonRaw: z.string().nullable(),
   error: errorDetailSchema.nullable(),

@@ -1,9 +1,13 @@
 import { z } from "zod";
 import * as accounts from "./accounts";
+import * as apiKeys from "./api-keys";
+import * as budgets from "./budgets";
 import * as conversations from "./conversations";
 import { metaResponseSchema } from "./meta";
 import * as models from "./models";
+import * as prices from "./prices";
 import * as providers from "./providers";
+import * as usage from "./usage";
 
 /**
  * The one definition of every JSON endpoint under /api/v1. The server's routes validate with
@@ -19,6 +23,11 @@ export interface EndpointDefinition {
   response?: z.ZodType;
   /** Success status; 200 unless stated. */
   status?: number;
+  /**
+   * Also callable with a personal API key (`Authorization: Bearer jgl_…` or `x-api-key`), for scripts.
+   * Only reads of the caller's own usage: API keys never manage an account.
+   */
+  acceptsApiKey?: true;
 }
 
 const emptySchema = z.object({}).strict();
@@ -197,6 +206,74 @@ export const endpoints = {
     request: conversations.regenerateRequestSchema,
     response: conversations.regenerateResponseSchema,
     status: 202,
+  },
+
+  createApiKey: {
+    method: "POST",
+    path: "/me/api-keys",
+    access: "member",
+    request: apiKeys.createApiKeyRequestSchema,
+    response: apiKeys.createApiKeyResponseSchema,
+    status: 201,
+  },
+  listApiKeys: { method: "GET", path: "/me/api-keys", access: "member", response: apiKeys.apiKeyListResponseSchema },
+  revokeApiKey: { method: "DELETE", path: "/me/api-keys/:keyId", access: "member", status: 204 },
+  listAllApiKeys: { method: "GET", path: "/admin/api-keys", access: "admin", response: apiKeys.adminApiKeyListResponseSchema },
+  revokeAnyApiKey: { method: "DELETE", path: "/admin/api-keys/:keyId", access: "admin", status: 204 },
+
+  getUsage: {
+    method: "GET",
+    path: "/usage",
+    access: "member",
+    request: usage.usageQuerySchema,
+    response: usage.usageResponseSchema,
+    acceptsApiKey: true,
+  },
+  getUsageSummary: {
+    method: "GET",
+    path: "/me/usage-summary",
+    access: "member",
+    response: usage.usageSummaryResponseSchema,
+    acceptsApiKey: true,
+  },
+  getConversationUsage: {
+    method: "GET",
+    path: "/conversations/:conversationId/usage",
+    access: "member",
+    response: usage.conversationUsageResponseSchema,
+  },
+
+  listPrices: { method: "GET", path: "/admin/prices", access: "admin", response: prices.priceListResponseSchema },
+  setPrice: {
+    method: "POST",
+    path: "/admin/prices",
+    access: "admin",
+    request: prices.setPriceRequestSchema,
+    response: prices.modelPriceSchema,
+    status: 201,
+  },
+  getPriceHistory: {
+    method: "GET",
+    path: "/admin/prices/history",
+    access: "admin",
+    request: prices.priceHistoryQuerySchema,
+    response: prices.priceHistoryResponseSchema,
+  },
+
+  getBudgets: { method: "GET", path: "/admin/budgets", access: "admin", response: budgets.budgetsResponseSchema },
+  updateTeamBudget: {
+    method: "PATCH",
+    path: "/admin/budgets/team",
+    access: "admin",
+    request: budgets.updateTeamBudgetRequestSchema,
+    response: budgets.budgetsResponseSchema,
+  },
+  updateUserBudget: {
+    method: "PATCH",
+    path: "/admin/budgets/users/:userId",
+    access: "admin",
+    request: budgets.updateUserBudgetRequestSchema,
+    response: budgets.budgetsResponseSchema,
   },
 } as const satisfies Record<string, EndpointDefinition>;
 

@@ -28,6 +28,8 @@ export const errorCodes = [
   "generation_not_active",
   // a member already has MAX_PARALLEL_ANSWERS_PER_USER answers being written
   "too_many_answers",
+  // a budget limit (monthly cost or tokens, requests per minute) would be exceeded; the message names it
+  "budget_exceeded",
   "provider_invalid_key",
   "provider_rate_limited",
   "provider_overloaded",

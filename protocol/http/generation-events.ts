@@ -20,6 +20,10 @@ export const textDeltaEventSchema = z.object({ text: z.string() });
 export const usageEventSchema = z.object({
   inputTokens: z.number().int().nullable(),
   outputTokens: z.number().int().nullable(),
+  /** Of the input, what the provider read from its prompt cache; null or absent when not reported. */
+  cachedInputTokens: z.number().int().nullable().optional(),
+  /** The answer's cost in micro-dollars, as the ledger recorded it; null when not known. */
+  costMicroUsd: z.number().int().nullable().optional(),
 });
 /**
  * The context is being prepared and it takes a moment: older messages are being summarised

@@ -9,19 +9,22 @@ import { refuseNulCharacters } from "./http/refuse-nul-characters";
 import { requireJsonBody } from "./http/require-json-body";
 import type { Logger } from "./logger";
 import { mountApiRoutes } from "./routes/api-routes";
+import { gatewayRoutes } from "./routes/gateway-routes";
 import type { Services } from "./services/services";
 
 export interface AppDependencies {
   config: Config;
   logger: Logger;
   services: Services;
+  /** The services' clock (tests move it to check expiry and budgets' periods). */
+  now: () => number;
 }
 
 /**
  * The Koa app, apart from the code that listens (tests and the benchmark start it on an
  * ephemeral port). Middleware and routers are registered here explicitly, in order.
  */
-export function createApp({ config, logger, services }: AppDependencies): Koa {
+export function createApp({ config, logger, services, now }: AppDependencies): Koa {
   // Behind `trustProxyHops` proxies, Koa reads only that many entries from the right of
   // X-Forwarded-For, so the client's address is the one the outermost trusted proxy appended.
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.trustProxy ? config.trustProxyHops : 0 });
@@ -36,6 +39,8 @@ export function createApp({ config, logger, services }: AppDependencies): Koa {
     context.set("Cache-Control", "no-store");
     await next();
   });
+  // the gateway speaks other APIs, with their own bodies and error shapes: before the /api/v1 checks
+  app.use(gatewayRoutes(services, config, logger, now));
   app.use(requireJsonBody);
   app.use(
     bodyParser({

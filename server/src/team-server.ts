@@ -41,7 +41,8 @@ export async function startTeamServer(config: Config, options: StartOptions = {}
     databaseUrl: config.databaseUrl,
     sqliteFile: path.join(config.dataDirectory, "juggler.sqlite"),
   });
-  const services = createServices({ config, database, logger, secretKey, now: options.now ?? Date.now });
+  const now = options.now ?? Date.now;
+  const services = createServices({ config, database, logger, secretKey, now });
   let adminToken: string | undefined;
   try {
     ({ adminToken } = await startServices(services));
@@ -49,7 +50,7 @@ export async function startTeamServer(config: Config, options: StartOptions = {}
     await database.destroy();
     throw error;
   }
-  const app = createApp({ config, logger, services });
+  const app = createApp({ config, logger, services, now });
   // Node's timeouts bound how long a client may take to SEND its request, not how long the response
   // may last: a slow or never-finished body is cut (408), while an answer streams for as long as it
   // takes. The sockets are checked often enough for the limits to mean what they say.
@@ -83,6 +84,8 @@ export async function startTeamServer(config: Config, options: StartOptions = {}
       const forced = setTimeout(() => server.closeAllConnections(), 2_000);
       await closed;
       clearTimeout(forced);
+      // gateway answers cut by the close above are recorded too
+      await services.ledger.flush();
       await database.destroy();
     })();
     return closing;

@@ -82,7 +82,14 @@ describe("generation: send, stream, stop, re-attach, regenerate", function () {
     assert.ok(echo.system && echo.system.length > 0, "a system prompt was sent");
     assert.equal(typeof stored.inputTokens, "number");
     assert.equal(typeof stored.outputTokens, "number");
-    assert.deepEqual(events.at(-2)!.data, { inputTokens: stored.inputTokens, outputTokens: stored.outputTokens });
+    // the cost of the answer at the price in force (the model has a default price), and the cache reads Anthropic reported (0)
+    assert.equal(typeof stored.costMicroUsd, "number");
+    assert.deepEqual(events.at(-2)!.data, {
+      inputTokens: stored.inputTokens,
+      outputTokens: stored.outputTokens,
+      cachedInputTokens: 0,
+      costMicroUsd: stored.costMicroUsd,
+    });
     assert.equal(stored.finishReason, "stop");
     assert.equal(stored.finishReasonRaw, "end_turn");
     assert.equal(typeof stored.timeToFirstTokenMs, "number");

@@ -45,9 +45,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       }
       // the first schema only, filled the way the first server wrote it
       await database.migrate.up({ migrationSource });
-      const [, pending] = await database.migrate.list({ migrationSource });
-      const all = await migrationSource.getMigrations([]);
-      assert.equal(pending.length, all.length - 1, "only 0001 applied");
+      const [completed] = await database.migrate.list({ migrationSource });
+      assert.equal(completed.length, 1, "only 0001 applied");
       const userId = crypto.randomUUID();
       await database("users").insert({
         id: userId,
@@ -193,9 +192,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       await database.migrate.latest({ migrationSource });
       assert.deepEqual(await storedMessages(), before);
 
-      // every migration after the first, one at a time
-      const later = (await migrationSource.getMigrations([])).length - 1;
-      for (let step = 0; step < later; step += 1) await database.migrate.down({ migrationSource });
+      // back to the first schema, however many migrations came after it
+      while ((await database.migrate.list({ migrationSource }))[0].length > 1) await database.migrate.down({ migrationSource });
       assert.equal(await database.schema.hasColumn("messages", "depth"), false);
       assert.equal(await database.schema.hasTable("conversation_summaries"), false);
       await database.migrate.latest({ migrationSource });

@@ -16,6 +16,12 @@ const tables = [
   "conversation_summaries",
   "settings",
   "model_fallbacks",
+  "api_keys",
+  "usage_ledger",
+  "usage_daily",
+  "usage_weekly",
+  "model_prices",
+  "budget_limits",
 ];
 
 /** Foreign-key columns and whether an index starts with them (the original Juggler's missing one cost 2.2 s). */

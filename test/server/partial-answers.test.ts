@@ -95,6 +95,9 @@ describe("answers that end early: stalls, usage kept, and the note the next mode
     assert.deepEqual(stream.events.find((event) => event.event === "usage")?.data, {
       inputTokens: stopped.inputTokens,
       outputTokens: null,
+      cachedInputTokens: 0,
+      // without the output count the cost is not known (never a cost of the input alone)
+      costMicroUsd: null,
     });
 
     fakes.anthropic.setTokenDelayMs(0);

@@ -719,6 +719,108 @@ describe("fake providers (through the official SDKs)", function () {
     assert.deepEqual(echoes[2], echoes[0]);
   });
 
+  describe("tool-call replies", () => {
+    const toolCall = { name: "lookup", arguments: { term: "keyset", limit: 2 }, text: "One moment." };
+    const anthropicTools = [{ name: "lookup", input_schema: { type: "object" as const, properties: {} } }];
+    const openAiTools = [{ type: "function" as const, function: { name: "lookup", parameters: { type: "object", properties: {} } } }];
+
+    it("Anthropic: the SDK's stream helper assembles the tool_use block; unanswered or stray tool use is refused", async () => {
+      fakes.anthropic.setReply({ toolCall });
+      const client = anthropicClient();
+      const streamed = await client.messages
+        .stream({ model: "claude-haiku-4-5", max_tokens: 200, tools: anthropicTools, messages: [{ role: "user", content: "Look it up" }] })
+        .finalMessage();
+      assert.equal(streamed.stop_reason, "tool_use");
+      assert.deepEqual(
+        streamed.content.map((block) =>
+          block.type === "tool_use" ? { name: block.name, input: block.input } : block.type === "text" ? block.text : block.type,
+        ),
+        ["One moment.", { name: "lookup", input: toolCall.arguments }],
+      );
+      const whole = await client.messages.create({
+        model: "claude-haiku-4-5",
+        max_tokens: 200,
+        tools: anthropicTools,
+        messages: [{ role: "user", content: "Look it up" }],
+      });
+      assert.equal(whole.stop_reason, "tool_use");
+      const toolUse = whole.content.find((block) => block.type === "tool_use");
+      assert.ok(toolUse && toolUse.type === "tool_use" && toolUse.id.startsWith("toolu_"));
+
+      await assert.rejects(
+        client.messages.create({ model: "claude-haiku-4-5", max_tokens: 200, messages: [{ role: "user", content: "Look it up" }] }),
+        (error: unknown) => error instanceof AnthropicApiError && error.status === 400,
+        "a call of a tool the request did not declare",
+      );
+      fakes.anthropic.setReply("echo");
+      await assert.rejects(
+        client.messages.create({
+          model: "claude-haiku-4-5",
+          max_tokens: 200,
+          messages: [
+            { role: "user", content: "Look it up" },
+            { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "lookup", input: {} }] },
+            { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_other", content: "x" }] },
+          ],
+        }),
+        (error: unknown) => error instanceof AnthropicApiError && error.status === 400 && /tool_result/.test(error.message),
+      );
+    });
+
+    it("Groq: tool_calls in one chunk with finish_reason tool_calls; a tool message must answer a call", async () => {
+      fakes.groq.setReply({ toolCall });
+      const client = groqClient();
+      const stream = await client.chat.completions.create({
+        model: "llama-3.3-70b-versatile",
+        stream: true,
+        tools: openAiTools,
+        messages: [{ role: "user", content: "Look it up" }],
+      });
+      let text = "";
+      let argumentsText = "";
+      let finishReason: string | null | undefined;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta?.content ?? "";
+        for (const call of chunk.choices[0]?.delta?.tool_calls ?? []) argumentsText += call.function?.arguments ?? "";
+        finishReason = chunk.choices[0]?.finish_reason ?? finishReason;
+      }
+      assert.equal(text, "One moment.");
+      assert.deepEqual(JSON.parse(argumentsText), toolCall.arguments);
+      assert.equal(finishReason, "tool_calls");
+      const whole = await client.chat.completions.create({
+        model: "llama-3.3-70b-versatile",
+        tools: openAiTools,
+        messages: [{ role: "user", content: "x" }],
+      });
+      assert.equal(whole.choices[0]?.finish_reason, "tool_calls");
+      assert.equal(whole.choices[0]?.message.tool_calls?.[0]?.function.name, "lookup");
+
+      fakes.groq.setReply("echo");
+      await assert.rejects(
+        client.chat.completions.create({
+          model: "llama-3.3-70b-versatile",
+          messages: [
+            { role: "user", content: "x" },
+            { role: "tool", tool_call_id: "call_nobody_made", content: "x" },
+          ],
+        }),
+        (error: unknown) => error instanceof GroqApiError && error.status === 400,
+      );
+    });
+
+    it("Ollama: the call arrives whole with object arguments; a model without tools refuses them", async () => {
+      fakes.ollama.setReply({ toolCall });
+      const client = ollamaClient();
+      const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: {} } } }];
+      let calls: unknown[] = [];
+      for await (const line of await client.chat({ model: "llama3.2", stream: true, tools, messages: [{ role: "user", content: "x" }] })) {
+        calls = [...calls, ...(line.message.tool_calls ?? [])];
+      }
+      assert.deepEqual(calls, [{ function: { name: "lookup", arguments: toolCall.arguments } }]);
+      await assert.rejects(client.chat({ model: "gemma3", tools, messages: [{ role: "user", content: "x" }] }), /does not support tools/);
+    });
+  });
+
   it("runs from the command line, prints the three URLs and exits cleanly on SIGTERM", async () => {
     const mainPath = path.join(__dirname, "../../tools/fake-providers/main.ts");
     const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), mainPath, "--groq-key", "cli-key"], {

@@ -134,12 +134,18 @@ export interface FakeAnthropic extends FakeProviderHandle {
   readonly apiKey: string;
   setModels(models: readonly FakeAnthropicModel[]): void;
   setRequiresAlternatingRoles(requiresAlternatingRoles: boolean): void;
+  /**
+   * How many input tokens each answer reports as read from the prompt cache (`cache_read_input_tokens`;
+   * `input_tokens` is then the rest). Default 0, reported as 0 like uncached real traffic.
+   */
+  setCacheReadInputTokens(tokens: number): void;
 }
 
 interface AnthropicState {
   apiKey: string;
   models: readonly FakeAnthropicModel[];
   requiresAlternatingRoles: boolean;
+  cacheReadInputTokens: number;
 }
 
 const jsonContentType = "application/json";
@@ -151,6 +157,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     apiKey: options.apiKey ?? "fake-anthropic-key",
     models: [...(options.models ?? defaultAnthropicModels)],
     requiresAlternatingRoles: options.requiresAlternatingRoles ?? false,
+    cacheReadInputTokens: 0,
   });
   const state = initialState();
   const handle = await startFakeServer({
@@ -167,6 +174,9 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     },
     setRequiresAlternatingRoles: (requiresAlternatingRoles) => {
       state.requiresAlternatingRoles = requiresAlternatingRoles;
+    },
+    setCacheReadInputTokens: (tokens) => {
+      state.cacheReadInputTokens = tokens;
     },
   };
 }
@@ -261,6 +271,18 @@ async function handleCreateMessage(
 
   const { reply, tokenDelayMs } = runtime.settings;
   const headers: OutgoingHttpHeaders = { "request-id": requestId, ...rateLimitHeaders(false, 0) };
+  if (typeof reply === "object" && "toolCall" in reply && !parsed.declaredToolNames.includes(reply.toolCall.name)) {
+    // the fake's own guard, not an API message: a model only calls tools the request gave it
+    const error = anthropicError(
+      400,
+      "invalid_request_error",
+      `fake: asked to call "${reply.toolCall.name}", which the request does not declare`,
+      requestId,
+    );
+    exchange.sendJson(error.status, error.body, error.headers, jsonContentType);
+    return;
+  }
+  const usage = splitCachedInput(parsed.inputTokens, state.cacheReadInputTokens);
 
   if (!parsed.isStream) {
     if (fault) {
@@ -271,7 +293,10 @@ async function handleCreateMessage(
       exchange.sendJson(200, readFixtureJson(replayMessageFixture), headers, jsonContentType);
       return;
     }
-    const answer = composeAnswer(reply, parsed.echoInput, parsed.maxTokens);
+    const answer = composeAnswer(reply, parsed.echoInput, parsed.maxTokens, "toolu_01");
+    const content: unknown[] = answer.text === "" && answer.toolCall ? [] : [{ type: "text", text: answer.text }];
+    if (answer.toolCall)
+      content.push({ type: "tool_use", id: answer.toolCall.id, name: answer.toolCall.name, input: answer.toolCall.arguments });
     exchange.sendJson(
       200,
       {
@@ -279,10 +304,10 @@ async function handleCreateMessage(
         id: randomIdentifier("msg_01"),
         type: "message",
         role: "assistant",
-        content: [{ type: "text", text: answer.text }],
+        content,
         stop_reason: stopReasonOf(answer),
         stop_sequence: null,
-        usage: usageFields(parsed.inputTokens, answer.outputTokens),
+        usage: usageFields(usage, answer.outputTokens),
       },
       headers,
       jsonContentType,
@@ -293,7 +318,7 @@ async function handleCreateMessage(
   const frames =
     reply === "replay"
       ? replayFrames()
-      : textStreamFrames(parsed.model.id, parsed.inputTokens, composeAnswer(reply, parsed.echoInput, parsed.maxTokens));
+      : answerStreamFrames(parsed.model.id, usage, composeAnswer(reply, parsed.echoInput, parsed.maxTokens, "toolu_01"));
   exchange.startStream({ "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...headers });
   await playDeltaStream({
     exchange,
@@ -317,6 +342,8 @@ interface ParsedCreateMessage {
   isStream: boolean;
   inputTokens: number;
   echoInput: EchoInput;
+  /** `tools[].name`, for a tool-call reply. */
+  declaredToolNames: string[];
 }
 
 /** Validation in the order the real API reports problems, with its real messages where known. */
@@ -372,6 +399,8 @@ function parseCreateMessage(
   }
 
   if (echoMessages[0].role !== "user") return invalid('messages: first message must use the "user" role');
+  const toolPairingProblem = checkToolPairing(messages as Array<Record<string, unknown>>);
+  if (toolPairingProblem !== undefined) return invalid(toolPairingProblem);
   if (state.requiresAlternatingRoles) {
     for (let index = 1; index < echoMessages.length; index += 1) {
       const { role } = echoMessages[index];
@@ -399,22 +428,85 @@ function parseCreateMessage(
   if (inputTokens > model.maxInputTokens) {
     return invalid(`prompt is too long: ${inputTokens} tokens > ${model.maxInputTokens} maximum`);
   }
+  const declaredToolNames = Array.isArray(body.tools)
+    ? body.tools.flatMap((tool) => (isRecord(tool) && typeof tool.name === "string" ? [tool.name] : []))
+    : [];
   return {
     model,
     maxTokens: body.max_tokens,
     isStream: body.stream === true,
     inputTokens: Math.max(inputTokens, 1),
     echoInput: { model: body.model, system, messages: echoMessages },
+    declaredToolNames,
   };
 }
 
-function stopReasonOf(answer: Answer): "end_turn" | "max_tokens" {
-  return answer.isTruncated ? "max_tokens" : "end_turn";
+/**
+ * How the API pairs tool use with results: each `tool_result` answers a `tool_use` of the assistant
+ * message just before, every `tool_use` (but in the last message) is answered in the next message,
+ * and results come before any other block of their message. Only the second wording was seen in real
+ * traffic ([T]); the other two are [U].
+ */
+function checkToolPairing(messages: ReadonlyArray<Record<string, unknown>>): string | undefined {
+  const blocksOf = (message: Record<string, unknown> | undefined): Array<Record<string, unknown>> =>
+    Array.isArray(message?.content) ? message.content.filter(isRecord) : [];
+  for (const [index, message] of messages.entries()) {
+    const blocks = blocksOf(message);
+    const toolUseIds = blocks.filter((block) => block.type === "tool_use").map((block) => String(block.id));
+    const next = messages[index + 1];
+    if (toolUseIds.length > 0 && next !== undefined) {
+      const answered = new Set(
+        blocksOf(next)
+          .filter((block) => block.type === "tool_result")
+          .map((block) => String(block.tool_use_id)),
+      );
+      const unanswered = toolUseIds.filter((id) => !answered.has(id));
+      if (unanswered.length > 0) {
+        return `messages.${index}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(", ")}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`;
+      }
+    }
+    const previousToolUseIds = new Set(
+      blocksOf(messages[index - 1])
+        .filter((block) => block.type === "tool_use")
+        .map((block) => String(block.id)),
+    );
+    let hasOtherBlock = false;
+    for (const [blockIndex, block] of blocks.entries()) {
+      if (block.type !== "tool_result") {
+        hasOtherBlock = true;
+        continue;
+      }
+      if (!previousToolUseIds.has(String(block.tool_use_id))) {
+        return `messages.${index}.content.${blockIndex}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${String(block.tool_use_id)}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`;
+      }
+      if (hasOtherBlock) return `messages.${index}.content.${blockIndex}: \`tool_result\` blocks must come before any other content`;
+    }
+  }
+  return undefined;
 }
 
-/** The event order of a real text stream (docs/providers.md#anthropic-streaming-events): start, block start, ping, deltas, stops. */
-function textStreamFrames(model: string, inputTokens: number, answer: Answer): StreamFrame[] {
-  return [
+/** The input side as the API reports it with prompt caching: `input_tokens` excludes what was read from the cache. */
+interface InputUsage {
+  inputTokens: number;
+  cacheReadInputTokens: number;
+}
+
+function splitCachedInput(totalInputTokens: number, cacheReadInputTokens: number): InputUsage {
+  const cached = Math.min(cacheReadInputTokens, totalInputTokens);
+  return { inputTokens: totalInputTokens - cached, cacheReadInputTokens: cached };
+}
+
+function stopReasonOf(answer: Answer): "end_turn" | "max_tokens" | "tool_use" {
+  return answer.isTruncated ? "max_tokens" : answer.toolCall ? "tool_use" : "end_turn";
+}
+
+/**
+ * The event order of a real stream (docs/providers.md#anthropic-streaming-events): start, block start,
+ * ping, deltas, block stop; a tool call is one more block, `tool_use` with its input as
+ * `input_json_delta` pieces (the SDK's recorded `tool_use_response.txt`); then the message delta and stop.
+ */
+function answerStreamFrames(model: string, usage: InputUsage, answer: Answer): StreamFrame[] {
+  const frames: StreamFrame[] = [
     sseFrame({
       type: "message_start",
       message: {
@@ -425,22 +517,48 @@ function textStreamFrames(model: string, inputTokens: number, answer: Answer): S
         content: [],
         stop_reason: null,
         stop_sequence: null,
-        usage: usageFields(inputTokens, 1),
+        usage: usageFields(usage, 1),
       },
     }),
-    sseFrame({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
-    // Real traffic spells the ping payload with a space after the colon.
-    { wire: 'event: ping\ndata: {"type": "ping"}\n\n', isDelta: false },
-    ...answer.chunks.map((text) => sseFrame({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text } })),
-    sseFrame({ type: "content_block_stop", index: 0 }),
+  ];
+  let index = 0;
+  const hasTextBlock = answer.text !== "" || answer.toolCall === undefined;
+  if (hasTextBlock) {
+    frames.push(
+      sseFrame({ type: "content_block_start", index, content_block: { type: "text", text: "" } }),
+      // Real traffic spells the ping payload with a space after the colon.
+      { wire: 'event: ping\ndata: {"type": "ping"}\n\n', isDelta: false },
+      ...answer.chunks.map((text) => sseFrame({ type: "content_block_delta", index, delta: { type: "text_delta", text } })),
+      sseFrame({ type: "content_block_stop", index }),
+    );
+    index += 1;
+  }
+  if (answer.toolCall) {
+    const { id, name, argumentChunks } = answer.toolCall;
+    frames.push(
+      sseFrame({ type: "content_block_start", index, content_block: { type: "tool_use", id, name, input: {} } }),
+      sseFrame({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: "" } }),
+      ...argumentChunks.map((partial_json) =>
+        sseFrame({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json } }),
+      ),
+      sseFrame({ type: "content_block_stop", index }),
+    );
+  }
+  frames.push(
     sseFrame({
       type: "message_delta",
       delta: { stop_reason: stopReasonOf(answer), stop_sequence: null },
       // Cumulative, and in 2026 traffic it repeats the input side too.
-      usage: { input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: answer.outputTokens },
+      usage: {
+        input_tokens: usage.inputTokens,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: usage.cacheReadInputTokens,
+        output_tokens: answer.outputTokens,
+      },
     }),
     sseFrame({ type: "message_stop" }),
-  ];
+  );
+  return frames;
 }
 
 /** The recorded stream, framed as Anthropic sends it: `event: <type>` + data, no `[DONE]`. */
@@ -458,18 +576,20 @@ interface SsePayload {
 }
 
 function sseFrame(data: SsePayload): StreamFrame {
-  return { wire: sseEvent(data), isDelta: data.type === "content_block_delta" };
+  // the empty first piece of a tool call's input is not a delta a client sees
+  const isEmptyJsonPiece = isRecord(data.delta) && data.delta.partial_json === "";
+  return { wire: sseEvent(data), isDelta: data.type === "content_block_delta" && !isEmptyJsonPiece };
 }
 
 function sseEvent(data: SsePayload): string {
   return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-function usageFields(inputTokens: number, outputTokens: number): Record<string, unknown> {
+function usageFields(usage: InputUsage, outputTokens: number): Record<string, unknown> {
   return {
-    input_tokens: inputTokens,
+    input_tokens: usage.inputTokens,
     cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    cache_read_input_tokens: usage.cacheReadInputTokens,
     cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
     output_tokens: outputTokens,
     service_tier: "standard",

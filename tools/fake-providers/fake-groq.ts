@@ -10,7 +10,7 @@ import type { FaultSpec } from "./fault-plan";
 import { playDeltaStream, type StreamFrame } from "./play-delta-stream";
 import { randomIdentifier } from "./random-identifier";
 import { readFixtureJson, readFixtureLines } from "./read-fixture";
-import { composeAnswer, type Answer } from "./reply-mode";
+import { composeAnswer, type Answer, type AnswerToolCall } from "./reply-mode";
 import { respondWithFault, respondWithPlannedFault, type FaultResponder, type ProviderErrorResponse } from "./respond-with-fault";
 import {
   startFakeServer,
@@ -70,11 +70,17 @@ export interface FakeGroqOptions extends CommonFakeOptions {
 export interface FakeGroq extends FakeProviderHandle {
   readonly apiKey: string;
   setModels(models: readonly FakeGroqModel[]): void;
+  /**
+   * Report this many of the prompt tokens as cached (`usage.prompt_tokens_details.cached_tokens`, as
+   * Groq does for models with prompt caching). Default undefined: the field is not sent, as in the recordings.
+   */
+  setCachedPromptTokens(tokens: number | undefined): void;
 }
 
 interface GroqState {
   apiKey: string;
   models: readonly FakeGroqModel[];
+  cachedPromptTokens: number | undefined;
 }
 
 const jsonContentType = "application/json";
@@ -86,6 +92,7 @@ export async function startFakeGroq(options: FakeGroqOptions = {}): Promise<Fake
   const initialState = (): GroqState => ({
     apiKey: options.apiKey ?? "fake-groq-key",
     models: [...(options.models ?? defaultGroqModels)],
+    cachedPromptTokens: undefined,
   });
   const state = initialState();
   const handle = await startFakeServer({
@@ -99,6 +106,9 @@ export async function startFakeGroq(options: FakeGroqOptions = {}): Promise<Fake
     apiKey: state.apiKey,
     setModels: (models) => {
       state.models = [...models];
+    },
+    setCachedPromptTokens: (tokens) => {
+      state.cachedPromptTokens = tokens;
     },
   };
 }
@@ -169,6 +179,23 @@ async function handleChatCompletion(
   const headers: OutgoingHttpHeaders = { "x-request-id": requestId, "x-groq-region": "fake-local", ...rateLimitHeaders(false, 0) };
   const completionId = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
+  if (typeof reply === "object" && "toolCall" in reply && !parsed.declaredToolNames.includes(reply.toolCall.name)) {
+    // Groq's own check of a model's tool call ([U] wording, as reported in public threads)
+    exchange.sendJson(
+      400,
+      {
+        error: {
+          message: `tool call validation failed: attempted to call tool '${reply.toolCall.name}' which was not in request.tools`,
+          type: "invalid_request_error",
+          code: "tool_use_failed",
+        },
+      },
+      headers,
+      jsonContentType,
+    );
+    return;
+  }
+  const cachedTokens = state.cachedPromptTokens === undefined ? undefined : Math.min(state.cachedPromptTokens, parsed.promptTokens);
 
   if (!parsed.isStream) {
     if (fault) {
@@ -180,6 +207,14 @@ async function handleChatCompletion(
       return;
     }
     const answer = composeAnswer(reply, parsed.echoInput, parsed.maxTokens);
+    // as recorded (groq-tool-call.json): a tool-call message has `tool_calls` and no content
+    const message = answer.toolCall
+      ? {
+          role: "assistant",
+          ...(answer.text === "" ? {} : { content: answer.text }),
+          tool_calls: [toolCallObject(answer.toolCall)],
+        }
+      : { role: "assistant", content: answer.text };
     exchange.sendJson(
       200,
       {
@@ -187,10 +222,8 @@ async function handleChatCompletion(
         object: "chat.completion",
         created,
         model: parsed.model.id,
-        choices: [
-          { index: 0, message: { role: "assistant", content: answer.text }, logprobs: null, finish_reason: finishReasonOf(answer) },
-        ],
-        usage: usageFields(parsed.promptTokens, answer.outputTokens),
+        choices: [{ index: 0, message, logprobs: null, finish_reason: finishReasonOf(answer) }],
+        usage: usageFields(parsed.promptTokens, answer.outputTokens, cachedTokens),
         usage_breakdown: null,
         system_fingerprint: systemFingerprint,
         x_groq: { id: requestId, seed: randomInt(2 ** 31) },
@@ -215,6 +248,7 @@ async function handleChatCompletion(
           },
           requestId,
           promptTokens: parsed.promptTokens,
+          cachedTokens,
           answer: composeAnswer(reply, parsed.echoInput, parsed.maxTokens),
         });
   exchange.startStream({ "content-type": "text/event-stream", "cache-control": "no-cache", ...headers });
@@ -237,6 +271,8 @@ interface ParsedChatCompletion {
   isStream: boolean;
   promptTokens: number;
   echoInput: EchoInput;
+  /** `tools[].function.name`, for a tool-call reply. */
+  declaredToolNames: string[];
 }
 
 const allowedRoles = new Set(["system", "developer", "user", "assistant", "tool"]);
@@ -256,9 +292,22 @@ function parseChatCompletion(body: unknown, state: GroqState, requestId: string)
   if (!model.canChat) return invalid(`The model \`${model.id}\` does not support chat completions`); // [U]
 
   const received: EchoMessage[] = [];
+  // the ids of the tool calls the latest assistant message made, which `tool` messages answer
+  let openToolCallIds = new Set<string>();
   for (const [index, message] of (body.messages as unknown[]).entries()) {
     if (!isRecord(message) || typeof message.role !== "string" || !allowedRoles.has(message.role)) {
       return invalid(`'messages.${index}' : discriminator property 'role' has invalid value`); // [U]
+    }
+    if (message.role === "assistant") {
+      const calls = Array.isArray(message.tool_calls) ? message.tool_calls.filter(isRecord) : [];
+      openToolCallIds = new Set(calls.map((call) => String(call.id)));
+    } else if (message.role === "tool") {
+      // OpenAI's wording, seen in public threads; Groq's own is [U]
+      if (!openToolCallIds.has(String(message.tool_call_id))) {
+        return invalid(`Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.`);
+      }
+    } else {
+      openToolCallIds = new Set();
     }
     const { content } = message;
     const text = typeof content === "string" ? content : Array.isArray(content) ? flattenContentParts(content) : "";
@@ -278,17 +327,27 @@ function parseChatCompletion(body: unknown, state: GroqState, requestId: string)
     return { error: contextLengthExceeded(requestId) };
   }
   const { system, messages } = liftLeadingSystemMessages(received);
+  const declaredToolNames = Array.isArray(body.tools)
+    ? body.tools.flatMap((tool) =>
+        isRecord(tool) && isRecord(tool.function) && typeof tool.function.name === "string" ? [tool.function.name] : [],
+      )
+    : [];
   return {
     model,
     maxTokens,
     isStream: body.stream === true,
     promptTokens,
     echoInput: { model: body.model, system, messages },
+    declaredToolNames,
   };
 }
 
-function finishReasonOf(answer: Answer): "stop" | "length" {
-  return answer.isTruncated ? "length" : "stop";
+function finishReasonOf(answer: Answer): "stop" | "length" | "tool_calls" {
+  return answer.isTruncated ? "length" : answer.toolCall ? "tool_calls" : "stop";
+}
+
+function toolCallObject(call: AnswerToolCall): Record<string, unknown> {
+  return { id: call.id, type: "function", function: { name: call.name, arguments: JSON.stringify(call.arguments) } };
 }
 
 /**
@@ -300,15 +359,19 @@ function textStreamFrames(options: {
   base: Record<string, unknown>;
   requestId: string;
   promptTokens: number;
+  cachedTokens: number | undefined;
   answer: Answer;
 }): StreamFrame[] {
-  const { base, requestId, promptTokens, answer } = options;
+  const { base, requestId, promptTokens, cachedTokens, answer } = options;
   const chunk = (delta: Record<string, unknown>, finishReason: string | null, extra: Record<string, unknown> = {}): string =>
     sseData({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...extra });
-  const usage = usageFields(promptTokens, answer.outputTokens);
+  const usage = usageFields(promptTokens, answer.outputTokens, cachedTokens);
+  // a tool-call answer opens with `content: null` and carries the whole call in one chunk (groq-tool-call.chunks.txt)
+  const opening = answer.toolCall && answer.text === "" ? { role: "assistant", content: null } : { role: "assistant", content: "" };
   return [
-    { wire: chunk({ role: "assistant", content: "" }, null, { x_groq: { id: requestId, seed: randomInt(2 ** 31) } }), isDelta: false },
+    { wire: chunk(opening, null, { x_groq: { id: requestId, seed: randomInt(2 ** 31) } }), isDelta: false },
     ...answer.chunks.map((text) => ({ wire: chunk({ content: text }, null), isDelta: true })),
+    ...(answer.toolCall ? [{ wire: chunk({ tool_calls: [{ ...toolCallObject(answer.toolCall), index: 0 }] }, null), isDelta: true }] : []),
     { wire: chunk({}, finishReasonOf(answer), { x_groq: { id: requestId, usage }, usage }), isDelta: false },
     { wire: "data: [DONE]\n\n", isDelta: false },
   ];
@@ -328,7 +391,7 @@ function sseData(payload: unknown): string {
 }
 
 /** Groq's usage, with its timing fields in seconds (plausible figures). */
-function usageFields(promptTokens: number, completionTokens: number): Record<string, number> {
+function usageFields(promptTokens: number, completionTokens: number, cachedTokens?: number): Record<string, unknown> {
   const queueTime = 0.012;
   const promptTime = promptTokens * 0.00004;
   const completionTime = completionTokens * 0.004;
@@ -340,6 +403,7 @@ function usageFields(promptTokens: number, completionTokens: number): Record<str
     completion_time: completionTime,
     total_tokens: promptTokens + completionTokens,
     total_time: promptTime + completionTime,
+    ...(cachedTokens === undefined ? {} : { prompt_tokens_details: { cached_tokens: cachedTokens } }),
   };
 }
 

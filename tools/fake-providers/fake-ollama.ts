@@ -190,6 +190,14 @@ async function handleChat(exchange: FakeExchange, runtime: FakeServerRuntime, st
   const model = findModel(state, requestedModel);
   if (!model) return send(modelNotFound(requestedModel));
   if (!model.capabilities.includes("completion")) return send(ollamaError(400, `"${requestedModel}" does not support chat`));
+  const declaredToolNames = Array.isArray(body.tools)
+    ? body.tools.flatMap((tool) =>
+        isRecord(tool) && isRecord(tool.function) && typeof tool.function.name === "string" ? [tool.function.name] : [],
+      )
+    : [];
+  // [U] wording, in the style of the real capability errors above
+  if (declaredToolNames.length > 0 && !model.capabilities.includes("tools"))
+    return send(ollamaError(400, `"${requestedModel}" does not support tools`));
 
   const rawMessages = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
   if (rawMessages.length === 0) {
@@ -226,6 +234,10 @@ async function handleChat(exchange: FakeExchange, runtime: FakeServerRuntime, st
   // Ollama streams unless told otherwise (the Go field is *bool, absent means stream).
   const isStream = body.stream !== false;
   const { reply, tokenDelayMs } = runtime.settings;
+  if (typeof reply === "object" && "toolCall" in reply && !declaredToolNames.includes(reply.toolCall.name)) {
+    // the fake's own guard, not Ollama's: a model only calls tools the request gave it
+    return send(ollamaError(400, `fake: asked to call "${reply.toolCall.name}", which the request does not declare`));
+  }
 
   if (!isStream) {
     if (fault) {
@@ -242,7 +254,7 @@ async function handleChat(exchange: FakeExchange, runtime: FakeServerRuntime, st
       {
         model: requestedModel,
         created_at: ollamaTimestamp(),
-        message: { role: "assistant", content: answer.text },
+        message: { role: "assistant", content: answer.text, ...toolCallsField(answer) },
         ...finalFields(answer.isTruncated ? "length" : "stop", metrics(promptTokens, answer.outputTokens)),
       },
       {},
@@ -298,10 +310,34 @@ function finalFields(doneReason: string, lineMetrics: Metrics): Record<string, u
   return { done: true, done_reason: doneReason, ...lineMetrics };
 }
 
-/** One NDJSON line per delta (no metrics), then the `done: true` line with `done_reason` and metrics. */
+/**
+ * `tool_calls` of a message: each call whole, its arguments an object, no id — as Ollama's blog post
+ * on streaming tool calls shows it (docs/providers.md#tools-across-providers).
+ */
+function toolCallsField(answer: Answer): Record<string, unknown> {
+  return answer.toolCall ? { tool_calls: [{ function: { name: answer.toolCall.name, arguments: answer.toolCall.arguments } }] } : {};
+}
+
+/**
+ * One NDJSON line per delta (no metrics), a line with the tool call if there is one, then the
+ * `done: true` line with `done_reason` (`stop`, also after a tool call) and metrics.
+ */
 function textStreamFrames(model: string, answer: Answer, promptTokens: number, tokenDelayMs: number): StreamFrame[] {
   const start = Date.now();
   const line = (payload: Record<string, unknown>): string => `${JSON.stringify(payload)}\n`;
+  const toolCallLines = answer.toolCall
+    ? [
+        {
+          wire: line({
+            model,
+            created_at: ollamaTimestamp(start + (answer.chunks.length + 1) * tokenDelayMs),
+            message: { role: "assistant", content: "", ...toolCallsField(answer) },
+            done: false,
+          }),
+          isDelta: true,
+        },
+      ]
+    : [];
   return [
     ...answer.chunks.map((content, index) => ({
       wire: line({
@@ -312,6 +348,7 @@ function textStreamFrames(model: string, answer: Answer, promptTokens: number, t
       }),
       isDelta: true,
     })),
+    ...toolCallLines,
     {
       wire: line({
         model,
@@ -334,6 +371,7 @@ function replayFrames(tokenDelayMs: number): StreamFrame[] {
     chunks: splitIntoTokenChunks(recorded.message.content),
     text: recorded.message.content,
     outputTokens: recorded.eval_count,
+    toolCall: undefined,
     isTruncated: false,
   };
   const frames = textStreamFrames(recorded.model, answer, recorded.prompt_eval_count, tokenDelayMs);

@@ -11,6 +11,11 @@ export interface RecordedRequest {
   /** Parsed JSON body; the raw text when it was not valid JSON; `undefined` when empty. */
   readonly body: unknown;
   readonly receivedAt: number;
+  /**
+   * The same moment in milliseconds since the epoch with sub-millisecond precision
+   * (performance.timeOrigin + performance.now()), to compare with another process on the same machine.
+   */
+  readonly receivedAtPreciseMs: number;
   /** The fault injected into this request, if any. */
   fault: FaultName | undefined;
   /** HTTP status sent, once headers are out. */

@@ -269,6 +269,7 @@ export async function startFakeServer(options: StartFakeServerOptions): Promise<
       headers: request.headers,
       body,
       receivedAt: Date.now(),
+      receivedAtPreciseMs: performance.timeOrigin + performance.now(),
       fault: undefined,
       status: undefined,
       completed: false,

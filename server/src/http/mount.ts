@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { EndpointDefinition } from "../../../protocol/http/endpoints";
 import type { AuthenticatedUser } from "../domain/authenticated-user";
 import { requireAdmin, requireMember, type AuthenticatedState, type Authenticator } from "./auth-middleware";
+import { requireMemberOrApiKey, type ApiKeyAuthenticator } from "./require-member-or-api-key";
 import { validate } from "./validate";
 
 /** What a handler receives: the request validated by the endpoint's own schema. */
@@ -39,12 +40,15 @@ export type MountedEndpoints = EndpointDefinition[];
  * from the one definition in protocol/http/endpoints.ts, so a route cannot drift from what the
  * extension's client was typed from.
  */
-export function createMount(router: Router, authenticator: Authenticator, mounted: MountedEndpoints): Mount {
+export function createMount(router: Router, authenticator: Authenticator, mounted: MountedEndpoints, apiKeys?: ApiKeyAuthenticator): Mount {
   const member = requireMember(authenticator);
   const admin = requireAdmin(authenticator);
+  // a definition that says so also takes a personal API key (never for account management)
+  const memberOrApiKey = apiKeys === undefined ? member : requireMemberOrApiKey(authenticator, apiKeys);
   return (definition, handler) => {
     mounted.push(definition);
-    const access = definition.access === "admin" ? [admin] : definition.access === "member" ? [member] : [];
+    const memberAccess = "acceptsApiKey" in definition && definition.acceptsApiKey ? memberOrApiKey : member;
+    const access = definition.access === "admin" ? [admin] : definition.access === "member" ? [memberAccess] : [];
     const method = definition.method.toLowerCase() as "get" | "post" | "put" | "patch" | "delete";
     router[method](definition.path, ...access, async (context) => {
       const input = definition.method === "GET" ? context.query : (context.request.body ?? {});

@@ -1,6 +1,15 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { createAbortError } from "./abort-error";
-import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
+import {
+  partsOfTurn,
+  type ChatProvider,
+  type ChatRequest,
+  type ChatStreamEvent,
+  type ChatToolChoice,
+  type ChatTurn,
+  type DiscoveredModel,
+  type PreparedConversation,
+} from "./chat-provider";
 import { resolveClaudeModelLimits } from "./claude-model-limits";
 import { mapAnthropicStopReason } from "./map-anthropic-stop-reason";
 import { mapBrokenStream, type ProviderCallContext } from "./map-provider-error";
@@ -44,7 +53,9 @@ export class AnthropicProvider implements ChatProvider {
           max_tokens: request.maxOutputTokens,
           stream: true,
           ...(system === undefined ? {} : { system }),
-          messages: turns.map((turn) => ({ role: turn.role, content: turn.content })),
+          messages: turns.map(toAnthropicMessage),
+          ...toolFields(request),
+          ...samplingFields(request),
         },
         { signal: request.signal },
       );
@@ -55,7 +66,10 @@ export class AnthropicProvider implements ChatProvider {
 
     let inputTokens: number | undefined;
     let outputTokens: number | undefined;
+    let cachedInputTokens: number | undefined;
     let stopReason: string | null | undefined;
+    // content block index → the id of the tool call it carries (its input arrives as JSON pieces)
+    const toolCallIdsByBlock = new Map<number, string>();
     let hasStopped = false;
     try {
       for await (const event of stream) {
@@ -63,18 +77,31 @@ export class AnthropicProvider implements ChatProvider {
         switch (event.type) {
           case "message_start":
             inputTokens = totalInputTokens(event.message.usage);
+            cachedInputTokens = cacheReadTokens(event.message.usage) ?? cachedInputTokens;
             // reported now, so an answer stopped or failed part-way still has its input count
-            if (inputTokens !== undefined) yield { type: "usage", inputTokens, outputTokens: undefined };
+            if (inputTokens !== undefined) yield { type: "usage", inputTokens, outputTokens: undefined, cachedInputTokens };
             break;
-          case "content_block_delta":
+          case "content_block_start":
+            if (event.content_block.type === "tool_use") {
+              toolCallIdsByBlock.set(event.index, event.content_block.id);
+              yield { type: "tool-call-start", toolCallId: event.content_block.id, toolName: event.content_block.name };
+            }
+            break;
+          case "content_block_delta": {
             if (event.delta.type === "text_delta" && event.delta.text !== "") yield { type: "text-delta", text: event.delta.text };
+            const toolCallId = toolCallIdsByBlock.get(event.index);
+            if (event.delta.type === "input_json_delta" && toolCallId !== undefined && event.delta.partial_json !== "") {
+              yield { type: "tool-call-delta", toolCallId, argumentsDelta: event.delta.partial_json };
+            }
             break;
+          }
           case "message_delta": {
             stopReason = event.delta.stop_reason ?? stopReason;
             // cumulative, not incremental; 2026 traffic repeats the input side here too (docs/providers.md#anthropic-streaming-events)
             const usage = event.usage as Partial<Anthropic.Messages.MessageDeltaUsage> | undefined;
             if (typeof usage?.output_tokens === "number") outputTokens = usage.output_tokens;
             if (typeof usage?.input_tokens === "number") inputTokens = totalInputTokens(usage);
+            cachedInputTokens = cacheReadTokens(usage) ?? cachedInputTokens;
             break;
           }
           case "message_stop":
@@ -91,7 +118,7 @@ export class AnthropicProvider implements ChatProvider {
     // The SDK ends the iteration quietly when its request is aborted: that is our stop, not an answer.
     if (request.signal.aborted) throw createAbortError();
     if (!hasStopped) throw mapBrokenStream(context, "incomplete");
-    yield { type: "usage", inputTokens, outputTokens };
+    yield { type: "usage", inputTokens, outputTokens, cachedInputTokens };
     yield { type: "finish", finishReason: mapAnthropicStopReason(stopReason), finishReasonRaw: stopReason ?? undefined };
   }
 
@@ -146,4 +173,75 @@ function totalInputTokens(
 ): number | undefined {
   if (typeof usage?.input_tokens !== "number") return undefined;
   return usage.input_tokens + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+}
+
+/** The part of the input read from the prompt cache, when the provider reports it. */
+function cacheReadTokens(usage: { cache_read_input_tokens?: number | null } | undefined): number | undefined {
+  return typeof usage?.cache_read_input_tokens === "number" ? usage.cache_read_input_tokens : undefined;
+}
+
+/** A turn as Anthropic takes it: plain text, or content blocks (docs/providers.md#tools-across-providers). */
+function toAnthropicMessage(turn: ChatTurn): Anthropic.Messages.MessageParam {
+  if (turn.parts === undefined) return { role: turn.role, content: turn.content };
+  const blocks: Anthropic.Messages.ContentBlockParam[] = [];
+  for (const part of partsOfTurn(turn)) {
+    switch (part.type) {
+      case "text":
+        // Anthropic refuses empty text blocks
+        if (part.text !== "") blocks.push({ type: "text", text: part.text });
+        break;
+      case "tool-call":
+        blocks.push({ type: "tool_use", id: part.toolCallId, name: part.toolName, input: part.input });
+        break;
+      case "tool-result":
+        blocks.push({
+          type: "tool_result",
+          tool_use_id: part.toolCallId,
+          content: part.output,
+          ...(part.isError ? { is_error: true } : {}),
+        });
+        break;
+    }
+  }
+  return { role: turn.role, content: blocks };
+}
+
+function toolFields(request: ChatRequest): Partial<Anthropic.Messages.MessageCreateParamsStreaming> {
+  if (request.tools === undefined || request.tools.length === 0) return {};
+  const tools = request.tools.map((tool): Anthropic.Messages.Tool => ({
+    name: tool.name,
+    ...(tool.description === undefined ? {} : { description: tool.description }),
+    input_schema: { type: "object", ...tool.inputSchema },
+  }));
+  const choice = toAnthropicToolChoice(request.toolChoice, request.allowParallelToolCalls);
+  return { tools, ...(choice === undefined ? {} : { tool_choice: choice }) };
+}
+
+function toAnthropicToolChoice(
+  choice: ChatToolChoice | undefined,
+  allowParallelToolCalls: boolean | undefined,
+): Anthropic.Messages.ToolChoice | undefined {
+  const parallel = allowParallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
+  switch (choice?.type) {
+    case undefined:
+      return allowParallelToolCalls === false ? { type: "auto", ...parallel } : undefined;
+    case "auto":
+      return { type: "auto", ...parallel };
+    case "none":
+      return { type: "none" };
+    case "required":
+      return { type: "any", ...parallel };
+    case "tool":
+      return { type: "tool", name: choice.toolName, ...parallel };
+  }
+}
+
+function samplingFields(request: ChatRequest): Partial<Anthropic.Messages.MessageCreateParamsStreaming> {
+  const sampling = request.sampling;
+  if (sampling === undefined) return {};
+  return {
+    ...(sampling.temperature === undefined ? {} : { temperature: sampling.temperature }),
+    ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
+    ...(sampling.stopSequences === undefined ? {} : { stop_sequences: sampling.stopSequences }),
+  };
 }

@@ -1,11 +1,12 @@
 import type { ChatTurn } from "./chat-provider";
 
 /**
- * Leaves out turns with no text (e.g. an answer stopped before its first token): no provider can
- * use them and Anthropic rejects them outright. Returns the note to record when any were dropped.
+ * Leaves out turns with nothing in them (e.g. an answer stopped before its first token): no provider
+ * can use them and Anthropic rejects them outright. Returns the note to record when any were dropped.
  */
 export function dropEmptyTurns(turns: readonly ChatTurn[]): { turns: ChatTurn[]; adjustment: string | undefined } {
-  const kept = turns.filter((turn) => turn.content.trim() !== "");
+  // a turn of only tool calls or results has no text, yet is not empty
+  const kept = turns.filter((turn) => turn.content.trim() !== "" || (turn.parts ?? []).some((part) => part.type !== "text"));
   const dropped = turns.length - kept.length;
   return {
     turns: kept,

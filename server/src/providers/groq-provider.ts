@@ -1,6 +1,17 @@
+import crypto from "node:crypto";
 import type Groq from "groq-sdk";
 import { createAbortError } from "./abort-error";
-import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
+import {
+  partsOfTurn,
+  textOfParts,
+  type ChatProvider,
+  type ChatRequest,
+  type ChatStreamEvent,
+  type ChatToolChoice,
+  type ChatTurn,
+  type DiscoveredModel,
+  type PreparedConversation,
+} from "./chat-provider";
 import { isGroqChatModel } from "./is-groq-chat-model";
 import { mapBrokenStream, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
 import { mapOpenAiFinishReason } from "./map-openai-finish-reason";
@@ -25,6 +36,7 @@ interface GroqModelEntry {
 interface GroqUsage {
   prompt_tokens?: number | null;
   completion_tokens?: number | null;
+  prompt_tokens_details?: { cached_tokens?: number | null } | null;
 }
 
 /**
@@ -55,10 +67,9 @@ export class GroqProvider implements ChatProvider {
           model: request.model,
           stream: true,
           max_completion_tokens: request.maxOutputTokens,
-          messages: [
-            ...(system === undefined ? [] : [{ role: "system" as const, content: system }]),
-            ...turns.map((turn) => ({ role: turn.role, content: turn.content })),
-          ],
+          messages: [...(system === undefined ? [] : [{ role: "system" as const, content: system }]), ...turns.flatMap(toOpenAiMessages)],
+          ...toolFields(request),
+          ...samplingFields(request),
         },
         { signal: request.signal },
       );
@@ -69,12 +80,24 @@ export class GroqProvider implements ChatProvider {
 
     let usage: GroqUsage | undefined;
     let finishReason: string | undefined;
+    // a tool call is announced once (id and name), then its arguments may come in pieces, by index
+    const toolCallIds = new Map<number, string>();
     try {
       for await (const chunk of stream) {
         request.onActivity?.();
         const choice = chunk.choices?.[0];
         const text = choice?.delta?.content;
         if (typeof text === "string" && text !== "") yield { type: "text-delta", text };
+        for (const call of choice?.delta?.tool_calls ?? []) {
+          let toolCallId = toolCallIds.get(call.index);
+          if (toolCallId === undefined) {
+            toolCallId = call.id || `call_${crypto.randomUUID()}`;
+            toolCallIds.set(call.index, toolCallId);
+            yield { type: "tool-call-start", toolCallId, toolName: call.function?.name ?? "" };
+          }
+          const argumentsDelta = call.function?.arguments;
+          if (typeof argumentsDelta === "string" && argumentsDelta !== "") yield { type: "tool-call-delta", toolCallId, argumentsDelta };
+        }
         if (choice?.finish_reason) finishReason = choice.finish_reason;
         // `x_groq.usage` first; 2026 recordings also carry a top-level `usage` (docs/providers.md#groq-streaming-chunks)
         const chunkUsage = chunk.x_groq?.usage ?? (chunk as { usage?: GroqUsage | null }).usage;
@@ -93,6 +116,8 @@ export class GroqProvider implements ChatProvider {
       type: "usage",
       inputTokens: typeof usage?.prompt_tokens === "number" ? usage.prompt_tokens : undefined,
       outputTokens: typeof usage?.completion_tokens === "number" ? usage.completion_tokens : undefined,
+      cachedInputTokens:
+        typeof usage?.prompt_tokens_details?.cached_tokens === "number" ? usage.prompt_tokens_details.cached_tokens : undefined,
     };
     yield { type: "finish", finishReason: mapOpenAiFinishReason(finishReason), finishReasonRaw: finishReason };
   }
@@ -143,4 +168,66 @@ export class GroqProvider implements ChatProvider {
 
 function positiveOrNull(value: number | null | undefined): number | null {
   return typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : null;
+}
+
+/**
+ * A turn as chat-completion messages (docs/providers.md#tools-across-providers): an assistant turn
+ * carries its tool calls; a user turn's tool results become `tool` messages, before its text.
+ */
+function toOpenAiMessages(turn: ChatTurn): Groq.Chat.ChatCompletionMessageParam[] {
+  if (turn.parts === undefined) return [{ role: turn.role, content: turn.content }];
+  const parts = partsOfTurn(turn);
+  const text = textOfParts(parts);
+  if (turn.role === "assistant") {
+    const toolCalls = parts.flatMap((part) =>
+      part.type === "tool-call"
+        ? [{ id: part.toolCallId, type: "function" as const, function: { name: part.toolName, arguments: JSON.stringify(part.input) } }]
+        : [],
+    );
+    return [
+      {
+        role: "assistant",
+        content: text === "" && toolCalls.length > 0 ? null : text,
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+      },
+    ];
+  }
+  const messages: Groq.Chat.ChatCompletionMessageParam[] = parts.flatMap((part) =>
+    part.type === "tool-result" ? [{ role: "tool" as const, tool_call_id: part.toolCallId, content: part.output }] : [],
+  );
+  if (text !== "") messages.push({ role: "user", content: text });
+  return messages;
+}
+
+/** The body `chat.completions.create` takes (its last overload is the general one). */
+type GroqCreateBody = Parameters<Groq["chat"]["completions"]["create"]>[0];
+
+function toolFields(request: ChatRequest): Partial<Pick<GroqCreateBody, "tools" | "tool_choice" | "parallel_tool_calls">> {
+  if (request.tools === undefined || request.tools.length === 0) return {};
+  return {
+    tools: request.tools.map((tool) => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        parameters: tool.inputSchema,
+      },
+    })),
+    ...(request.toolChoice === undefined ? {} : { tool_choice: toOpenAiToolChoice(request.toolChoice) }),
+    ...(request.allowParallelToolCalls === undefined ? {} : { parallel_tool_calls: request.allowParallelToolCalls }),
+  };
+}
+
+function toOpenAiToolChoice(choice: ChatToolChoice): Groq.Chat.ChatCompletionToolChoiceOption {
+  return choice.type === "tool" ? { type: "function", function: { name: choice.toolName } } : choice.type;
+}
+
+function samplingFields(request: ChatRequest): Partial<Pick<GroqCreateBody, "temperature" | "top_p" | "stop">> {
+  const sampling = request.sampling;
+  if (sampling === undefined) return {};
+  return {
+    ...(sampling.temperature === undefined ? {} : { temperature: sampling.temperature }),
+    ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
+    ...(sampling.stopSequences === undefined ? {} : { stop: sampling.stopSequences }),
+  };
 }

@@ -1,7 +1,24 @@
-import type { AbortableAsyncIterator, ChatResponse, Ollama } from "ollama";
+import crypto from "node:crypto";
+import type {
+  AbortableAsyncIterator,
+  ChatResponse,
+  Message as OllamaMessage,
+  Ollama,
+  Options as OllamaOptions,
+  Tool as OllamaTool,
+} from "ollama";
 import { createAbortError } from "./abort-error";
-import type { ChatProvider, ChatRequest, ChatStreamEvent, ChatTurn, DiscoveredModel, PreparedConversation } from "./chat-provider";
-import { ProviderError } from "./chat-provider";
+import {
+  partsOfTurn,
+  ProviderError,
+  textOfParts,
+  type ChatProvider,
+  type ChatRequest,
+  type ChatStreamEvent,
+  type ChatTurn,
+  type DiscoveredModel,
+  type PreparedConversation,
+} from "./chat-provider";
 import { chooseOllamaContextSize } from "./choose-ollama-context-size";
 import { createOllamaFetch, type OllamaCallScope } from "./create-ollama-fetch";
 import { loadOnce } from "./load-once";
@@ -47,16 +64,19 @@ export class OllamaProvider implements ChatProvider {
     const scope: OllamaCallScope = { signal: request.signal };
     const { system, turns } = request.conversation;
     const contextSize = chooseOllamaContextSize(request.conversation, request.maxOutputTokens);
+    const tools = toOllamaTools(request, context.model ?? request.model);
     let stream: AbortableAsyncIterator<ChatResponse>;
     try {
       const client = await this.client(scope);
       stream = await client.chat({
         model: request.model,
-        messages: [
-          ...(system === undefined ? [] : [{ role: "system", content: system }]),
-          ...turns.map((turn) => ({ role: turn.role, content: turn.content })),
-        ],
-        options: { num_predict: request.maxOutputTokens, ...(contextSize === undefined ? {} : { num_ctx: contextSize }) },
+        messages: [...(system === undefined ? [] : [{ role: "system", content: system }]), ...turns.flatMap(toOllamaMessages)],
+        ...(tools === undefined ? {} : { tools }),
+        options: {
+          num_predict: request.maxOutputTokens,
+          ...(contextSize === undefined ? {} : { num_ctx: contextSize }),
+          ...samplingOptions(request),
+        },
         stream: true,
       });
     } catch (error) {
@@ -65,12 +85,21 @@ export class OllamaProvider implements ChatProvider {
     request.onActivity?.();
 
     let finalLine: ChatResponse | undefined;
+    let hasToolCalls = false;
     try {
       for await (const line of stream) {
         request.onActivity?.();
         // the done line may carry text too (docs/providers.md#ollama-ndjson-stream-and-the-done-line)
         const text = line.message?.content;
         if (typeof text === "string" && text !== "") yield { type: "text-delta", text };
+        // each tool call arrives whole, with its arguments as an object and (in older servers) no id
+        for (const call of line.message?.tool_calls ?? []) {
+          const toolCallId = (call as { id?: unknown }).id;
+          const id = typeof toolCallId === "string" && toolCallId !== "" ? toolCallId : `call_${crypto.randomUUID()}`;
+          hasToolCalls = true;
+          yield { type: "tool-call-start", toolCallId: id, toolName: call.function.name };
+          yield { type: "tool-call-delta", toolCallId: id, argumentsDelta: JSON.stringify(call.function.arguments ?? {}) };
+        }
         if (line.done) finalLine = line;
       }
     } catch (error) {
@@ -88,7 +117,9 @@ export class OllamaProvider implements ChatProvider {
       outputTokens: typeof finalLine.eval_count === "number" ? finalLine.eval_count : undefined,
     };
     const doneReason = (finalLine as { done_reason?: string }).done_reason || undefined;
-    yield { type: "finish", finishReason: mapOllamaDoneReason(doneReason), finishReasonRaw: doneReason };
+    // Ollama says "stop" after tool calls; the answer is a request to run them (as its /v1 layer reports it)
+    const finishReason = hasToolCalls && doneReason !== "length" ? "tool-calls" : mapOllamaDoneReason(doneReason);
+    yield { type: "finish", finishReason, finishReasonRaw: doneReason };
   }
 
   async listModels(signal?: AbortSignal): Promise<DiscoveredModel[]> {
@@ -184,4 +215,61 @@ export class OllamaProvider implements ChatProvider {
     }
     return error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/**
+ * A turn as Ollama messages (docs/providers.md#tools-across-providers): an assistant turn carries its
+ * tool calls (arguments as objects); a user turn's tool results become `tool` messages, before its text.
+ */
+function toOllamaMessages(turn: ChatTurn): OllamaMessage[] {
+  if (turn.parts === undefined) return [{ role: turn.role, content: turn.content }];
+  const parts = partsOfTurn(turn);
+  const text = textOfParts(parts);
+  if (turn.role === "assistant") {
+    const toolCalls = parts.flatMap((part) =>
+      part.type === "tool-call" ? [{ function: { name: part.toolName, arguments: part.input } }] : [],
+    );
+    return [{ role: "assistant", content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }];
+  }
+  const messages: OllamaMessage[] = parts.flatMap((part) =>
+    part.type === "tool-result"
+      ? [{ role: "tool", content: part.output, ...(part.toolName === undefined ? {} : { tool_name: part.toolName }) }]
+      : [],
+  );
+  if (text !== "") messages.push({ role: "user", content: text });
+  return messages;
+}
+
+/**
+ * Ollama's tools. It has no tool choice: "none" is met by sending no tools, but a call it must make
+ * (required, or a named tool) cannot be asked for, so that request is refused before it is sent.
+ */
+function toOllamaTools(request: ChatRequest, model: string): OllamaTool[] | undefined {
+  if (request.tools === undefined || request.tools.length === 0 || request.toolChoice?.type === "none") return undefined;
+  if (request.toolChoice?.type === "required" || request.toolChoice?.type === "tool") {
+    throw new ProviderError(
+      "provider_bad_request",
+      `Ollama cannot be made to call a tool (${model}); leave the tool choice to the model`,
+      false,
+      { status: 400 },
+    );
+  }
+  return request.tools.map((tool) => ({
+    type: "function",
+    function: {
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      parameters: tool.inputSchema as OllamaTool["function"]["parameters"],
+    },
+  }));
+}
+
+function samplingOptions(request: ChatRequest): Partial<OllamaOptions> {
+  const sampling = request.sampling;
+  if (sampling === undefined) return {};
+  return {
+    ...(sampling.temperature === undefined ? {} : { temperature: sampling.temperature }),
+    ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
+    ...(sampling.stopSequences === undefined ? {} : { stop: sampling.stopSequences }),
+  };
 }

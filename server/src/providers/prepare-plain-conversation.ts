@@ -9,7 +9,12 @@ export function preparePlainConversation(system: string | undefined, turns: read
   const nonEmpty = dropEmptyTurns(turns);
   return {
     system: normaliseSystemPrompt(system),
-    turns: nonEmpty.turns.map((turn) => ({ role: turn.role, content: turn.content, messageIds: [...turn.messageIds] })),
+    turns: nonEmpty.turns.map((turn) => ({
+      role: turn.role,
+      content: turn.content,
+      ...(turn.parts === undefined ? {} : { parts: [...turn.parts] }),
+      messageIds: [...turn.messageIds],
+    })),
     adjustments: nonEmpty.adjustment ? [nonEmpty.adjustment] : [],
   };
 }

@@ -394,6 +394,19 @@ export class AccountService {
     return { id: row.id, name: row.name, role: row.role === "admin" ? "admin" : "member" };
   }
 
+  /**
+   * The active account `userId`, checked like an access token's (the same cached row, dropped when an
+   * admin changes the account): for credentials other than access tokens, such as API keys. Refused:
+   * gone (401), disabled or pending (403), at once.
+   */
+  async authenticateAccount(userId: string): Promise<AuthenticatedUser> {
+    const row = await this.readAuthenticationRow(userId);
+    if (row === undefined) throw new AppError(401, "unauthenticated", "The account no longer exists");
+    const refusal = statusError(row.status);
+    if (refusal) throw refusal;
+    return { id: row.id, name: row.name, role: row.role === "admin" ? "admin" : "member" };
+  }
+
   // ---- the user's own account ----
 
   async getUser(userId: string): Promise<User> {

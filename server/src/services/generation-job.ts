@@ -11,6 +11,7 @@ import { limitContextRecordSize } from "./context-record-size";
 import type { ContextPreparation, ContextService } from "./context-service";
 import type { AnswerResult, ConversationService } from "./conversation-service";
 import type { FallbackStep, ModelTarget } from "./fallback-chain";
+import type { AnswerUsage, RecordedUsage } from "./ledger-service";
 
 export type GenerationEventListener = (event: GenerationEvent) => void;
 
@@ -38,6 +39,8 @@ export interface GenerationJobOptions {
   breaker: CircuitBreaker;
   conversations: ConversationService;
   contexts: ContextService;
+  /** Where the answer's usage and cost are recorded when it ends. */
+  ledger: { recordAnswer(usage: AnswerUsage): Promise<RecordedUsage> };
   logger: Logger;
   now: () => number;
   maxRetries: number;
@@ -96,6 +99,8 @@ export class GenerationJob {
   private hasEnded = false;
   private startedAt = 0;
   private firstTokenAt: number | undefined;
+  /** Of the input, what the provider read from its prompt cache, when it said (the ledger keeps it). */
+  private cachedInputTokens: number | undefined;
   private record: ContextRecord | null = null;
   /** The model answering now: the one asked for, or a fallback. */
   private answering: Model;
@@ -204,6 +209,7 @@ export class GenerationJob {
         if (event.type === "attempt") {
           // what a failed attempt reported is not this answer's
           usage = { inputTokens: undefined, outputTokens: undefined };
+          this.cachedInputTokens = undefined;
           finish = undefined;
           this.answering = event.target.model;
         } else if (event.type === "text-delta") {
@@ -216,7 +222,8 @@ export class GenerationJob {
             inputTokens: event.inputTokens ?? usage.inputTokens,
             outputTokens: event.outputTokens ?? usage.outputTokens,
           };
-        } else {
+          this.cachedInputTokens = event.cachedInputTokens ?? this.cachedInputTokens;
+        } else if (event.type === "finish") {
           finish = { finishReason: event.finishReason, finishReasonRaw: event.finishReasonRaw };
         }
       }
@@ -364,6 +371,38 @@ export class GenerationJob {
     };
   }
 
+  /**
+   * Records the answer in the ledger (its cost at today's price) and returns its cost, or null when
+   * unknown. The answer's end does not wait for the ledger's write; a failed write is logged.
+   */
+  private async recordUsage(result: AnswerResult): Promise<number | null> {
+    try {
+      const recorded = await this.options.ledger.recordAnswer({
+        userId: this.userId,
+        client: { kind: "chat" },
+        // the model that answered (a fallback's tokens are priced at the fallback's price)
+        provider: result.answeredBy.provider,
+        modelId: result.answeredBy.modelId,
+        conversationId: this.conversationId,
+        messageId: this.messageId,
+        status: result.status,
+        inputTokens: result.inputTokens,
+        outputTokens: result.outputTokens,
+        cachedInputTokens: this.cachedInputTokens ?? null,
+        timeToFirstTokenMs: result.timeToFirstTokenMs,
+        durationMs: result.durationMs,
+        finishedAt: result.finishedAt,
+      });
+      recorded.written.catch((error: unknown) => {
+        this.options.logger.error("writing an answer's usage failed", { messageId: this.messageId, error });
+      });
+      return recorded.costMicroUsd;
+    } catch (error) {
+      this.options.logger.error("recording an answer's usage failed", { messageId: this.messageId, error });
+      return null;
+    }
+  }
+
   private flushPartialText(): void {
     if (this.isSettled || this.text === this.flushedText) return;
     const text = this.text;
@@ -390,6 +429,7 @@ export class GenerationJob {
     clearInterval(this.flushTimer);
     const { result } = outcome;
     await this.enqueueWrite(() => this.options.conversations.saveAnswerResult(this.userId, this.messageId, result));
+    const costMicroUsd = await this.recordUsage(result);
     const message: Message = {
       ...this.options.answer,
       provider: result.answeredBy.provider,
@@ -400,6 +440,7 @@ export class GenerationJob {
       outputTokens: result.outputTokens,
       timeToFirstTokenMs: result.timeToFirstTokenMs,
       durationMs: result.durationMs,
+      costMicroUsd,
       finishReason: result.finishReason,
       finishReasonRaw: result.finishReasonRaw,
       error: result.error,
@@ -417,7 +458,12 @@ export class GenerationJob {
       durationMs: result.durationMs,
     });
     if (outcome.isUsageReported) {
-      this.emit("usage", { inputTokens: result.inputTokens, outputTokens: result.outputTokens });
+      this.emit("usage", {
+        inputTokens: result.inputTokens,
+        outputTokens: result.outputTokens,
+        cachedInputTokens: this.cachedInputTokens ?? null,
+        costMicroUsd,
+      });
     }
     if (outcome.error) this.emit("generation-error", { error: outcome.error, message });
     else this.emit("generation-end", { message });

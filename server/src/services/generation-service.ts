@@ -18,8 +18,8 @@ import type { ChatProvider } from "../providers/chat-provider";
 import type { ContextPreparation, ContextReach, ContextService } from "./context-service";
 import type { ConversationService } from "./conversation-service";
 import type { ModelTarget } from "./fallback-chain";
-import { GenerationJob, SHUTDOWN_ERROR } from "./generation-job";
 import type { ModelFallbackService } from "./model-fallback-service";
+import { GenerationJob, SHUTDOWN_ERROR, type GenerationJobOptions } from "./generation-job";
 import type { ServiceContext } from "./service-context";
 
 /** What the generation service needs from its neighbours (the real services satisfy these). */
@@ -30,6 +30,10 @@ export interface GenerationDependencies {
   contexts: ContextService;
   accounts: { rememberLastModel(userId: string, modelId: string): Promise<void> };
   fallbacks: Pick<ModelFallbackService, "resolveTargets" | "breaker">;
+  /** Refuses a send over the user's budget before anything is written or any provider is called. */
+  budgets: { admit(userId: string): Promise<void> };
+  /** Where each answer's usage and cost are recorded when it ends. */
+  ledger: GenerationJobOptions["ledger"];
 }
 
 /** Where a stream's events go: the SSE framing lives in http/, the service only calls these. */
@@ -138,6 +142,7 @@ export class GenerationService {
    */
   async sendMessage(userId: string, conversationId: string, request: SendMessageRequest): Promise<SendMessageResponse> {
     this.assertAcceptingWork();
+    await this.dependencies.budgets.admit(userId);
     const [resolution, summariser] = await Promise.all([
       this.resolveModel(request.modelId).then(
         (resolved): { resolved: ResolvedModel } => ({ resolved }),
@@ -199,6 +204,7 @@ export class GenerationService {
    */
   async regenerate(userId: string, messageId: string, request: RegenerateRequest): Promise<RegenerateResponse> {
     this.assertAcceptingWork();
+    await this.dependencies.budgets.admit(userId);
     const original = await this.dependencies.conversations.getMessage(userId, messageId);
     if (original.role !== "assistant" || original.parentId === null) {
       throw new AppError(400, "validation_failed", "Only an answer can be regenerated");
@@ -394,6 +400,7 @@ export class GenerationService {
       breaker: this.dependencies.fallbacks.breaker,
       conversations: this.dependencies.conversations,
       contexts: this.dependencies.contexts,
+      ledger: this.dependencies.ledger,
       logger: this.logger,
       now: this.context.now,
       maxRetries: this.context.config.providerMaxRetries,

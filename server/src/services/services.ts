@@ -1,14 +1,19 @@
 import { AccountService } from "./account-service";
 import { AnswerContextService } from "./answer-context-service";
+import { ApiKeyService } from "./api-key-service";
+import { BudgetService } from "./budget-service";
 import { CatalogService } from "./catalog-service";
 import { ContextService } from "./context-service";
 import { ConversationService } from "./conversation-service";
 import { GenerationService } from "./generation-service";
+import { LedgerService } from "./ledger-service";
 import { ModelFallbackService } from "./model-fallback-service";
+import { PriceService } from "./price-service";
 import { ProviderService } from "./provider-service";
 import type { ServiceContext } from "./service-context";
 import { SummariserChoice } from "./summariser-choice";
 import { TeamSettingsCache } from "./team-settings-cache";
+import { UsageService } from "./usage-service";
 
 export interface Services {
   accounts: AccountService;
@@ -22,6 +27,13 @@ export interface Services {
   answerContexts: AnswerContextService;
   /** Fallbacks per model and the circuit breaker: what any caller of a model needs to call it with fallbacks. */
   fallbacks: ModelFallbackService;
+  /** Personal API keys for the gateway. */
+  apiKeys: ApiKeyService;
+  prices: PriceService;
+  budgets: BudgetService;
+  /** Every answer's usage and cost, written at its end. */
+  ledger: LedgerService;
+  usage: UsageService;
 }
 
 /** Builds the services in dependency order. Start-up work (crash recovery, presets) runs in startServices. */
@@ -40,11 +52,30 @@ export function createServices(context: ServiceContext): Services {
     now: context.now,
   });
   const fallbacks = new ModelFallbackService(context, { catalog, providers });
-  const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts, fallbacks });
+  const apiKeys = new ApiKeyService(context, accounts);
+  const prices = new PriceService(context, catalog);
+  const budgets = new BudgetService(context, accounts);
+  const ledger = new LedgerService(context, prices, budgets);
+  const usage = new UsageService(context, conversations);
+  const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts, fallbacks, budgets, ledger });
   // a disabled account's answers stop at once, not when they finish
   accounts.onAccountStatusChanged((userId, status) => generation.applyAccountStatus(userId, status));
   const answerContexts = new AnswerContextService(context);
-  return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts, fallbacks };
+  return {
+    accounts,
+    providers,
+    catalog,
+    conversations,
+    generation,
+    teamSettings,
+    answerContexts,
+    fallbacks,
+    apiKeys,
+    prices,
+    budgets,
+    ledger,
+    usage,
+  };
 }
 
 /** What start-up has to tell the operator. */
@@ -66,4 +97,6 @@ export async function startServices(services: Services): Promise<StartedServices
 export async function stopServices(services: Services): Promise<void> {
   services.catalog.stopBackgroundRefresh();
   await services.generation.shutdown();
+  // the answers that just ended (the chat's interrupted ones among them) are written before the database closes
+  await services.ledger.flush();
 }

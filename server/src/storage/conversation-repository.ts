@@ -51,6 +51,8 @@ export interface MessageRow {
   depth: number;
   /** estimateMessageTokens of `content`, written whenever the text is. */
   token_estimate: number;
+  /** An answer's cost in micro-dollars, copied from its ledger row when that is written (absent in inserts). */
+  cost_micro_usd?: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -122,6 +124,7 @@ export type MessageChanges = Partial<
     | "output_tokens"
     | "time_to_first_token_ms"
     | "duration_ms"
+    | "cost_micro_usd"
     | "finish_reason"
     | "finish_reason_raw"
     | "error_code"
@@ -155,6 +158,7 @@ const messageColumnList = [
   "context_snapshot",
   "depth",
   "token_estimate",
+  "cost_micro_usd",
   "created_at",
   "updated_at",
 ];
@@ -545,6 +549,7 @@ export function toMessage(row: MessageRow): Message {
     outputTokens: row.output_tokens,
     timeToFirstTokenMs: row.time_to_first_token_ms,
     durationMs: row.duration_ms,
+    costMicroUsd: row.cost_micro_usd === undefined || row.cost_micro_usd === null ? null : Number(row.cost_micro_usd),
     finishReason: row.finish_reason as FinishReason | null,
     finishReasonRaw: row.finish_reason_raw,
     error:

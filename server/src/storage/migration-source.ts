@@ -4,6 +4,8 @@ import * as longConversationsSchema from "./migrations/0002-long-conversations-s
 import * as backfillMessageDepthAndTokenEstimate from "./migrations/0003-backfill-message-depth-and-token-estimate";
 import * as compactContextRecords from "./migrations/0004-compact-context-records";
 import * as hardeningSchema from "./migrations/0005-hardening-schema";
+import * as usageLedgerSchema from "./migrations/0007-usage-ledger-schema";
+import * as backfillUsageLedger from "./migrations/0008-backfill-usage-ledger";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +22,8 @@ const migrations: Array<[name: string, migration: Migration]> = [
   ["0003-backfill-message-depth-and-token-estimate", backfillMessageDepthAndTokenEstimate],
   ["0004-compact-context-records", compactContextRecords],
   ["0005-hardening-schema", hardeningSchema],
+  ["0007-usage-ledger-schema", usageLedgerSchema],
+  ["0008-backfill-usage-ledger", backfillUsageLedger],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
