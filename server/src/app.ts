@@ -1,7 +1,7 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import Koa from "koa";
-import { API_PREFIX } from "../../protocol/http/endpoints";
+import { API_PREFIX, endpoints } from "../../protocol/http/endpoints";
 import type { Config } from "./config";
 import { AppError } from "./domain/app-error";
 import { errorMiddleware } from "./http/error-middleware";
@@ -37,14 +37,15 @@ export function createApp({ config, logger, services }: AppDependencies): Koa {
     await next();
   });
   app.use(requireJsonBody);
-  app.use(
-    bodyParser({
-      enableTypes: ["json"],
-      jsonLimit: config.maxBodyBytes,
-      // a JSON body that is not an object or array is refused, like any malformed body
-      jsonStrict: true,
-    }),
-  );
+  const parseJsonBody = bodyParser({
+    enableTypes: ["json"],
+    jsonLimit: config.maxBodyBytes,
+    // a JSON body that is not an object or array is refused, like any malformed body
+    jsonStrict: true,
+  });
+  // POST /import takes a whole export file: its route reads the body itself, with its own limit.
+  const importPath = `${API_PREFIX}${endpoints.importConversations.path}`;
+  app.use((context, next) => (context.path === importPath ? next() : parseJsonBody(context, next)));
   app.use(refuseNulCharacters);
 
   const api = new Router({ prefix: API_PREFIX });

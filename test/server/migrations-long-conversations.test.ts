@@ -45,8 +45,12 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       }
       // the first schema only, filled the way the first server wrote it
       await database.migrate.up({ migrationSource });
-      const [, pending] = await database.migrate.list({ migrationSource });
-      assert.equal(pending.length, 3, "only 0001 applied");
+      const [completed] = await database.migrate.list({ migrationSource });
+      assert.deepEqual(
+        completed.map((migration: { name: string }) => migration.name),
+        ["0001-initial-schema"],
+        "only 0001 applied",
+      );
       const userId = crypto.randomUUID();
       await database("users").insert({
         id: userId,
@@ -192,9 +196,8 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       await database.migrate.latest({ migrationSource });
       assert.deepEqual(await storedMessages(), before);
 
-      await database.migrate.down({ migrationSource });
-      await database.migrate.down({ migrationSource });
-      await database.migrate.down({ migrationSource });
+      // back to the first schema, whatever later migrations there are
+      while ((await database.migrate.list({ migrationSource }))[0].length > 1) await database.migrate.down({ migrationSource });
       assert.equal(await database.schema.hasColumn("messages", "depth"), false);
       assert.equal(await database.schema.hasTable("conversation_summaries"), false);
       await database.migrate.latest({ migrationSource });

@@ -5,6 +5,8 @@ import type { Services } from "../services/services";
 import { accountRoutes } from "./account-routes";
 import { adminUserRoutes } from "./admin-user-routes";
 import { conversationRoutes } from "./conversation-routes";
+import { exportRoutes } from "./export-routes";
+import { libraryRoutes } from "./library-routes";
 import { messageRoutes } from "./message-routes";
 import { metaRoutes } from "./meta-routes";
 import { modelRoutes } from "./model-routes";
@@ -21,5 +23,7 @@ export function mountApiRoutes(router: Router, services: Services, config: Confi
   modelRoutes(mount, services);
   conversationRoutes(mount, services);
   messageRoutes(mount, router, services);
+  libraryRoutes(mount, services, config);
+  exportRoutes(router, services);
   return mounted;
 }

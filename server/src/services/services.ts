@@ -3,8 +3,11 @@ import { AnswerContextService } from "./answer-context-service";
 import { CatalogService } from "./catalog-service";
 import { ContextService } from "./context-service";
 import { ConversationService } from "./conversation-service";
+import { ExportService } from "./export-service";
 import { GenerationService } from "./generation-service";
+import { ImportService } from "./import-service";
 import { ProviderService } from "./provider-service";
+import { SearchService } from "./search-service";
 import type { ServiceContext } from "./service-context";
 import { SummariserChoice } from "./summariser-choice";
 import { TeamSettingsCache } from "./team-settings-cache";
@@ -19,6 +22,10 @@ export interface Services {
   teamSettings: TeamSettingsCache;
   /** Show Context: what an answer's request carried. */
   answerContexts: AnswerContextService;
+  /** The library: search and find in a conversation. */
+  search: SearchService;
+  exports: ExportService;
+  imports: ImportService;
 }
 
 /** Builds the services in dependency order. Start-up work (crash recovery, presets) runs in startServices. */
@@ -38,7 +45,10 @@ export function createServices(context: ServiceContext): Services {
   });
   const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts });
   const answerContexts = new AnswerContextService(context);
-  return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts };
+  const search = new SearchService(context);
+  const exports = new ExportService(context, accounts);
+  const imports = new ImportService(context);
+  return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts, search, exports, imports };
 }
 
 export async function startServices(services: Services): Promise<void> {

@@ -3,6 +3,8 @@ import * as initialSchema from "./migrations/0001-initial-schema";
 import * as longConversationsSchema from "./migrations/0002-long-conversations-schema";
 import * as backfillMessageDepthAndTokenEstimate from "./migrations/0003-backfill-message-depth-and-token-estimate";
 import * as compactContextRecords from "./migrations/0004-compact-context-records";
+import * as librarySchema from "./migrations/0009-library-schema";
+import * as buildSearchIndex from "./migrations/0010-build-search-index";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +20,8 @@ const migrations: Array<[name: string, migration: Migration]> = [
   ["0002-long-conversations-schema", longConversationsSchema],
   ["0003-backfill-message-depth-and-token-estimate", backfillMessageDepthAndTokenEstimate],
   ["0004-compact-context-records", compactContextRecords],
+  ["0009-library-schema", librarySchema],
+  ["0010-build-search-index", buildSearchIndex],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
