@@ -43,8 +43,10 @@ export class ExportService {
     const row = await repository.requireConversation(conversationId);
     const exportedAt = new Date(this.context.now()).toISOString();
     if (format === "markdown") {
-      const branch =
-        row.leaf_message_id === null ? [] : await repository.loadBranchPage(conversationId, row.leaf_message_id, Number.MAX_SAFE_INTEGER);
+      const leafId = row.leaf_message_id;
+      // the whole branch, root to leaf: its length is the leaf's depth
+      const length = leafId === null ? 0 : ((await repository.findDepths([leafId])).get(leafId) ?? 0);
+      const branch = leafId === null ? [] : await repository.loadBranchPage(conversationId, leafId, length);
       return {
         fileName: `${fileNameOf(row.title)}.md`,
         contentType: "text/markdown; charset=utf-8",

@@ -22,7 +22,7 @@ import type { ServiceContext } from "./service-context";
  * common word) is ranked a window at a time, newest window first, so one page costs the same
  * whether 50 or 500,000 documents match (docs/decisions/XXXX-library-search-and-organisation.md).
  */
-export const SEARCH_WINDOW_SIZE = 500;
+export const SEARCH_WINDOW_SIZE = 300;
 
 /**
  * Search over one user's messages and titles, and "find in chat" on one branch. Read-only: the
@@ -51,7 +51,11 @@ export class SearchService {
       terms,
     );
     const page = ranked.slice(position.offset, position.offset + query.limit);
-    const results = page.map((candidate) => toResult(candidate, terms));
+    const titles = await repository.findConversationTitles(page.map((candidate) => candidate.conversationId));
+    const results = page.flatMap((candidate) => {
+      const title = titles.get(candidate.conversationId);
+      return title === undefined ? [] : [toResult(candidate, title, terms)];
+    });
     let nextCursor: string | null = null;
     const newest = window[0];
     const oldest = window.at(-1);
@@ -115,13 +119,13 @@ export class SearchService {
   }
 }
 
-function toResult(candidate: SearchCandidate, terms: ReturnType<typeof parseSearchTerms>): SearchResult {
+function toResult(candidate: SearchCandidate, title: string, terms: ReturnType<typeof parseSearchTerms>): SearchResult {
   const { snippet, highlights } = makeSnippet(candidate.text, terms);
   const role = candidate.role === null ? null : messageRoleSchema.safeParse(candidate.role);
   return {
     conversationId: candidate.conversationId,
     messageId: candidate.messageId,
-    title: candidate.title,
+    title,
     role: role === null || !role.success ? null : role.data,
     snippet,
     highlights,

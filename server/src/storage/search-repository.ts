@@ -21,7 +21,6 @@ export interface SearchCandidate {
   conversationId: string;
   /** null: the conversation's title. */
   messageId: string | null;
-  title: string;
   role: MessageRole | null;
   /** The message's text (its first TEXT_FOR_RANKING_MAX characters) or the title. */
   text: string;
@@ -36,11 +35,11 @@ interface CandidateRecord {
   id: number | string;
   conversation_id: string;
   message_id: string | null;
-  title: string;
   role: string | null;
   text: string | null;
+  title: string | null;
   created_at: number | string | null;
-  conversation_created_at: number | string;
+  conversation_created_at: number | string | null;
 }
 
 /** A message on a branch that contains what find looks for (before counting). */
@@ -77,26 +76,36 @@ export class SearchRepository {
       : `SELECT rowid AS id FROM search_index WHERE search_index MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid DESC LIMIT ?`;
     const bindings = isPostgres ? [range.first, upper, toTsQuery(query), limit] : [toFts5Query(query), range.first, upper, limit];
     const textOf = isPostgres ? `left(m.content, ${TEXT_FOR_RANKING_MAX})` : `substr(m.content, 1, ${TEXT_FOR_RANKING_MAX})`;
+    // The owner's range of ids already holds only their documents: the conversation is read for
+    // titles only (who owns it is checked again for the page shown, findConversationTitles).
     const records = await rawRows<CandidateRecord>(
       this.database,
-      `SELECT d.id, d.conversation_id, d.message_id, c.title, m.role, ${textOf} AS text, m.created_at, c.created_at AS conversation_created_at
+      `SELECT d.id, d.conversation_id, d.message_id, m.role, ${textOf} AS text, m.created_at, c.title, c.created_at AS conversation_created_at
          FROM (${hits}) hits
          JOIN search_documents d ON d.id = hits.id
-         JOIN conversations c ON c.id = d.conversation_id
          LEFT JOIN messages m ON m.id = d.message_id
-        WHERE c.user_id = ?
+         LEFT JOIN conversations c ON d.message_id IS NULL AND c.id = d.conversation_id
         ORDER BY d.id DESC`,
-      [...bindings, this.userId],
+      bindings,
     );
     return records.map((record) => ({
       documentId: Number(record.id),
       conversationId: record.conversation_id,
       messageId: record.message_id,
-      title: record.title,
       role: record.role as MessageRole | null,
-      text: record.message_id === null ? record.title : (record.text ?? ""),
+      text: (record.message_id === null ? record.title : record.text) ?? "",
       createdAt: Number(record.message_id === null ? record.conversation_created_at : record.created_at),
     }));
+  }
+
+  /** The titles of some of the user's conversations (another user's are simply not there). */
+  async findConversationTitles(conversationIds: readonly string[]): Promise<Map<string, string>> {
+    if (conversationIds.length === 0) return new Map();
+    const rows: Array<{ id: string; title: string }> = await this.database("conversations")
+      .select("id", "title")
+      .whereIn("id", [...new Set(conversationIds)])
+      .andWhere("user_id", this.userId);
+    return new Map(rows.map((row) => [row.id, row.title]));
   }
 
   /**

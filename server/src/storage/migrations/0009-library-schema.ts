@@ -27,7 +27,7 @@ import { OWNER_KEY_SHIFT } from "../search-owner-range";
 /** Every document id of one owner lies in [key × 2^36, (key + 1) × 2^36) (search-owner-range.ts). */
 const OWNER_RANGE = `${2 ** OWNER_KEY_SHIFT - 1}`;
 
-const messageIsIndexed = (row: "NEW" | "OLD") => `(${row}.role <> 'system' AND ${row}.status <> 'streaming' AND ${row}.content <> '')`;
+const messageIsIndexed = (row: string) => `(${row}.role <> 'system' AND ${row}.status <> 'streaming' AND ${row}.content <> '')`;
 
 /** SQLite: the next id in the owner's range of the conversation `conversationId` (an SQL expression), for `INSERT … SELECT … FROM search_owners o`. */
 const sqliteNextIdOfOwner = `coalesce((SELECT max(d.id) FROM search_documents d WHERE d.id BETWEEN (o.id << ${OWNER_KEY_SHIFT}) AND (o.id << ${OWNER_KEY_SHIFT}) + ${OWNER_RANGE}), o.id << ${OWNER_KEY_SHIFT}) + 1`;
@@ -135,22 +135,35 @@ const postgresStatements = [
      FOR EACH ROW EXECUTE PROCEDURE search_index_conversation()`,
   `CREATE TRIGGER search_conversation_renamed AFTER UPDATE OF title ON conversations
      FOR EACH ROW WHEN (OLD.title IS DISTINCT FROM NEW.title) EXECUTE PROCEDURE search_index_conversation()`,
+  // Inserts are indexed a statement at a time (a transition table): a batch of messages, as an import or
+  // a long history brings them, is one set-based INSERT here instead of one function call per row.
+  `CREATE FUNCTION search_index_inserted_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     INSERT INTO search_owners (user_id)
+       SELECT DISTINCT c.user_id FROM inserted i JOIN conversations c ON c.id = i.conversation_id
+       ON CONFLICT (user_id) DO NOTHING;
+     INSERT INTO search_documents (id, conversation_id, message_id, document)
+       SELECT (o.id << ${OWNER_KEY_SHIFT}) + nextval('search_document_sequence'), i.conversation_id, i.id, search_document_of(i.content)
+         FROM inserted i JOIN conversations c ON c.id = i.conversation_id JOIN search_owners o ON o.user_id = c.user_id
+        WHERE ${messageIsIndexed("i")};
+     RETURN NULL;
+   END $$`,
+  `CREATE TRIGGER search_messages_inserted AFTER INSERT ON messages
+     REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE PROCEDURE search_index_inserted_messages()`,
+  // An update (an answer's final text, a change of status) re-indexes one row, or drops it.
   `CREATE FUNCTION search_index_message() RETURNS trigger LANGUAGE plpgsql AS $$
    BEGIN
      IF NOT ${messageIsIndexed("NEW")} THEN
-       IF TG_OP = 'UPDATE' THEN DELETE FROM search_documents WHERE message_id = NEW.id; END IF;
+       DELETE FROM search_documents WHERE message_id = NEW.id;
        RETURN NULL;
      END IF;
-     IF TG_OP = 'UPDATE' THEN
-       UPDATE search_documents SET document = search_document_of(NEW.content) WHERE message_id = NEW.id;
-       IF FOUND THEN RETURN NULL; END IF;
+     UPDATE search_documents SET document = search_document_of(NEW.content) WHERE message_id = NEW.id;
+     IF NOT FOUND THEN
+       INSERT INTO search_documents (id, conversation_id, message_id, document)
+         VALUES (search_new_document_id(NEW.conversation_id), NEW.conversation_id, NEW.id, search_document_of(NEW.content));
      END IF;
-     INSERT INTO search_documents (id, conversation_id, message_id, document)
-       VALUES (search_new_document_id(NEW.conversation_id), NEW.conversation_id, NEW.id, search_document_of(NEW.content));
      RETURN NULL;
    END $$`,
-  `CREATE TRIGGER search_message_inserted AFTER INSERT ON messages
-     FOR EACH ROW WHEN ${messageIsIndexed("NEW")} EXECUTE PROCEDURE search_index_message()`,
   `CREATE TRIGGER search_message_updated AFTER UPDATE OF content, status, role ON messages
      FOR EACH ROW WHEN (${messageIsIndexed("OLD")} OR ${messageIsIndexed("NEW")}) EXECUTE PROCEDURE search_index_message()`,
 ];
@@ -173,10 +186,11 @@ export async function down(knex: Knex): Promise<void> {
   const isPostgres = knex.client.config.client === "pg";
   if (isPostgres) {
     await knex.raw("DROP TRIGGER IF EXISTS search_message_updated ON messages");
-    await knex.raw("DROP TRIGGER IF EXISTS search_message_inserted ON messages");
+    await knex.raw("DROP TRIGGER IF EXISTS search_messages_inserted ON messages");
     await knex.raw("DROP TRIGGER IF EXISTS search_conversation_renamed ON conversations");
     await knex.raw("DROP TRIGGER IF EXISTS search_conversation_inserted ON conversations");
     await knex.raw("DROP FUNCTION IF EXISTS search_index_message()");
+    await knex.raw("DROP FUNCTION IF EXISTS search_index_inserted_messages()");
     await knex.raw("DROP FUNCTION IF EXISTS search_index_conversation()");
     await knex.raw("DROP FUNCTION IF EXISTS search_new_document_id(varchar)");
     await knex.raw("DROP FUNCTION IF EXISTS search_document_of(text)");
