@@ -100,7 +100,11 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       };
     }
 
-    async function upload(body: string | Uint8Array<ArrayBuffer>, as = token, on: TestServer = server): Promise<{ status: number; body: any }> {
+    async function upload(
+      body: string | Uint8Array<ArrayBuffer>,
+      as = token,
+      on: TestServer = server,
+    ): Promise<{ status: number; body: any }> {
       const response = await fetch(`${on.url}/api/v1/import`, {
         method: "POST",
         headers: { authorization: `Bearer ${as}`, "content-type": "application/json" },
