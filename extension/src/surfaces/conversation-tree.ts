@@ -211,7 +211,8 @@ export function registerConversationTree(
   chatView: ChatViewProvider,
   workspaceHint: () => string | undefined,
 ): { provider: ConversationTreeProvider; treeView: vscode.TreeView<ConversationTreeNode> } {
-  const initialScope = context.workspaceState.get<ConversationScope>(SCOPE_STATE_KEY) ?? (workspaceHint() ? "workspace" : "all");
+  // "All" until the user chooses "This Workspace": conversations from before this feature belong to no folder.
+  const initialScope = context.workspaceState.get<ConversationScope>(SCOPE_STATE_KEY) ?? "all";
   const provider = new ConversationTreeProvider(session, workspaceHint, initialScope);
   provider.setWorkspaceHintSource(workspaceHint);
   const treeView = vscode.window.createTreeView(CONVERSATIONS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true });
