@@ -33,6 +33,7 @@ import { prepareTeamServer, readStartCommand, startTeamServerProcess, type TeamS
 
 const HEAVY_CONVERSATIONS = Number(process.env.BENCH_LIBRARY_CONVERSATIONS ?? 10_000);
 const MESSAGES_PER_CONVERSATION = 100;
+const HEAVY_MESSAGES = (HEAVY_CONVERSATIONS * MESSAGES_PER_CONVERSATION).toLocaleString("en");
 const TEAM_MEMBERS = 49;
 const TEAM_CONVERSATIONS_EACH = 20;
 const CONVERSATIONS_PER_TRANSACTION = 20;
@@ -119,10 +120,16 @@ export async function runLibraryBench(log: (line: string) => void): Promise<Libr
   const results: StoreResult[] = [];
   let postgres: PostgresServer | undefined;
   try {
-    if (stores.includes("sqlite")) results.push(await benchStore("SQLite", undefined, command, log));
+    const measure = async (store: Store, databaseUrl: string | undefined) => {
+      const result = await benchStore(store, databaseUrl, command, log);
+      results.push(result);
+      // each store's figures as soon as they exist: the other store takes a long while
+      log(`\n${formatStore(result)}`);
+    };
+    if (stores.includes("sqlite")) await measure("SQLite", undefined);
     if (stores.includes("postgresql")) {
       postgres = await startPostgresServer();
-      results.push(await benchStore("PostgreSQL", await postgres.createDatabase(), command, log));
+      await measure("PostgreSQL", await postgres.createDatabase());
     }
   } finally {
     await postgres?.stop();
@@ -150,6 +157,8 @@ async function benchStore(
       AUTH_RATE_LIMIT_PER_MINUTE: "10000",
       CATALOG_REFRESH_MINUTES: "0",
       IMPORT_MAX_BYTES: String(256 * 1_048_576),
+      // the run takes longer than an access token lives; this client does not refresh
+      ACCESS_TOKEN_TTL_SECONDS: "86400",
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     };
     server = await startTeamServerProcess(environment, [], command);
@@ -210,8 +219,8 @@ async function benchStore(
     search.length = 0;
     const mixed = queries.remembered(MIXED_QUERIES);
     const typed = queries.typed(TYPED_QUERIES);
-    await measureSearch("words remembered from a message, 1,000,000 own messages", heavy, mixed);
-    await measureSearch("each keystroke of typing two words, 1,000,000 own messages", heavy, typed);
+    await measureSearch(`words remembered from a message, ${HEAVY_MESSAGES} own messages`, heavy, mixed);
+    await measureSearch(`each keystroke of typing two words, ${HEAVY_MESSAGES} own messages`, heavy, typed);
     const teamMember = team[0]!;
     await measureSearch(
       `words remembered, a member with ${(TEAM_CONVERSATIONS_EACH * MESSAGES_PER_CONVERSATION).toLocaleString("en")} own messages`,
@@ -456,10 +465,16 @@ export function formatLibraryBench(result: LibraryBenchResult): string {
   const lines = [
     "## Library: search, tree, export and import",
     "",
-    `${result.messages.toLocaleString("en")} messages in ${result.conversations.toLocaleString("en")} conversations: one member with 1,000,000 messages in 10,000 conversations (the worst case for their own searches and tree) and ${TEAM_MEMBERS} members with ${(TEAM_CONVERSATIONS_EACH * MESSAGES_PER_CONVERSATION).toLocaleString("en")} each, in the same index. Built through the storage layer in transactions of ${CONVERSATIONS_PER_TRANSACTION} conversations (the triggers index as they do for a send); pseudo-English text with Zipf-distributed words (a question ≈ 25 words, an answer ≈ 120). The server runs as \`npm start\` leaves it; times are HTTP round trips from this process (p50 / p95 ms), and for searches also SearchService called in this process on the same database (second method). Searches ask for ${SEARCH_LIMIT} results.`,
+    `${result.messages.toLocaleString("en")} messages in ${result.conversations.toLocaleString("en")} conversations: one member with ${HEAVY_MESSAGES} messages in ${HEAVY_CONVERSATIONS.toLocaleString("en")} conversations (the worst case for their own searches and tree) and ${TEAM_MEMBERS} members with ${(TEAM_CONVERSATIONS_EACH * MESSAGES_PER_CONVERSATION).toLocaleString("en")} each, in the same index. Built through the storage layer in transactions of ${CONVERSATIONS_PER_TRANSACTION} conversations (the triggers index as they do for a send); pseudo-English text with Zipf-distributed words (a question ≈ 25 words, an answer ≈ 120). The server runs as \`npm start\` leaves it; times are HTTP round trips from this process (p50 / p95 ms), and for searches also SearchService called in this process on the same database (second method). Searches ask for ${SEARCH_LIMIT} results.`,
     "",
   ];
-  for (const store of result.stores) {
+  for (const store of result.stores) lines.push(formatStore(store));
+  return lines.join("\n");
+}
+
+function formatStore(store: StoreResult): string {
+  const lines: string[] = [];
+  {
     lines.push(
       `### ${store.store}`,
       "",

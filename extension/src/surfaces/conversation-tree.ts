@@ -37,7 +37,8 @@ export class ConversationTreeProvider implements vscode.TreeDataProvider<Convers
 
   constructor(
     private readonly session: ChatSession,
-    workspaceHint: () => string | undefined,
+    /** The open workspace folder: "This Workspace", and "Move to This Workspace" in the menus. */
+    private readonly workspaceHint: () => string | undefined,
     scope: ConversationScope,
   ) {
     this.model = new ConversationListModel((query) => session.listConversations(query), workspaceHint, scope);
@@ -111,7 +112,7 @@ export class ConversationTreeProvider implements vscode.TreeDataProvider<Convers
     // In "All", the folder tells conversations of different projects apart.
     item.description = [modelLabel, this.model.effectiveScope === "all" ? folder : undefined].filter(Boolean).join(" · ") || undefined;
     item.iconPath = new vscode.ThemeIcon(conversation.isPinned ? "pinned" : conversation.isArchived ? "archive" : "comment-discussion");
-    item.contextValue = conversationContextValue(conversation, this.currentWorkspaceHint());
+    item.contextValue = conversationContextValue(conversation, this.workspaceHint());
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.appendText(conversation.title);
     tooltip.appendMarkdown("\n\n");
@@ -127,13 +128,6 @@ export class ConversationTreeProvider implements vscode.TreeDataProvider<Convers
     };
     item.command = { command: "juggler.openConversation", title: "Open Conversation", arguments: [conversation.id] };
     return item;
-  }
-
-  private currentWorkspaceHint: () => string | undefined = () => undefined;
-
-  /** The workspace folder "Move to This Workspace" and the scope refer to. */
-  setWorkspaceHintSource(source: () => string | undefined): void {
-    this.currentWorkspaceHint = source;
   }
 
   /** Everything from the first page (Refresh, a new scope or filter, a pin or an archive). */
@@ -214,7 +208,6 @@ export function registerConversationTree(
   // "All" until the user chooses "This Workspace": conversations from before this feature belong to no folder.
   const initialScope = context.workspaceState.get<ConversationScope>(SCOPE_STATE_KEY) ?? "all";
   const provider = new ConversationTreeProvider(session, workspaceHint, initialScope);
-  provider.setWorkspaceHintSource(workspaceHint);
   const treeView = vscode.window.createTreeView(CONVERSATIONS_VIEW_ID, { treeDataProvider: provider, showCollapseAll: true });
 
   const showScopeAndFilter = () => {

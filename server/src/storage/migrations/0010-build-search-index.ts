@@ -21,7 +21,8 @@ export async function up(knex: Knex): Promise<void> {
   const isPostgres = knex.client.config.client === "pg";
   if (isPostgres) {
     await knex.raw("TRUNCATE search_documents");
-    await knex.raw("DELETE FROM search_owners");
+    // owners numbered from 1 again, so that a second run gives the very same ids
+    await knex.raw("TRUNCATE search_owners RESTART IDENTITY");
     await knex.raw("INSERT INTO search_owners (user_id) SELECT DISTINCT user_id FROM conversations ORDER BY user_id");
     // One global numbering (the sequence the triggers continue from), in the order written.
     await knex.raw(`
@@ -39,6 +40,8 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw("INSERT INTO search_index (search_index) VALUES ('delete-all')");
   await knex.raw("DELETE FROM search_documents");
   await knex.raw("DELETE FROM search_owners");
+  // owners numbered from 1 again, so that a second run gives the very same ids
+  await knex.raw("DELETE FROM sqlite_sequence WHERE name = 'search_owners'");
   await knex.raw("INSERT INTO search_owners (user_id) SELECT DISTINCT user_id FROM conversations ORDER BY user_id");
   await knex.raw(`
     INSERT INTO search_documents (id, conversation_id, message_id)
