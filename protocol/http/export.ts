@@ -58,7 +58,7 @@ export const exportedMessageSchema = z.object({
   durationMs: tokenCountSchema,
   finishReason: finishReasonSchema.nullable(),
   finishReasonRaw: z.string().max(64).nullable(),
-  error: z.object({ code: errorCodeSchema, message: z.string().max(2_000) }).nullable(),
+  error: z.object({ code: errorCodeSchema, message: z.string().max(100_000) }).nullable(),
   /** The compact record of what an answer's request carried (its message ids are this export's). */
   context: contextRecordSchema.nullable(),
   createdAt: isoTimeSchema,
