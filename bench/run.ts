@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { formatGatewayBench, runGatewayBench } from "./gateway-bench";
+import { formatLibraryBench, runLibraryBench } from "./library-bench";
 import { formatLongConversationBench, runLongConversationBench } from "./long-conversation-bench";
 import { formatServerBench, runServerBench } from "./server-bench";
 import { formatUsageBench, runUsageBench } from "./usage-bench";
@@ -10,7 +11,7 @@ import { formatUsageBench, runUsageBench } from "./usage-bench";
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const file = path.join(__dirname, "results", "latest.md");
-  // `npm run bench -- server` (or `long`, `gateway`, `usage`, `extension`) measures one part and keeps the others' last figures.
+  // `npm run bench -- server` (or `long`, `gateway`, `usage`, `library`, `extension`) measures one part and keeps the others' last figures.
   const only = process.argv[2];
   const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   const keptSection = (heading: string) => {
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
     const { formatExtensionBench, runExtensionBench } = await import("./extension-bench");
     sections.push(formatExtensionBench(await runExtensionBench(log)));
   } else sections.push(...keptSection("Extension"));
+  if (!only || only === "library") sections.push(formatLibraryBench(await runLibraryBench(log)));
+  else sections.push(...keptSection("Library"));
   const header = [
     "# Benchmark results",
     "",

@@ -5,9 +5,12 @@ import { registerAccounts, signIn } from "./surfaces/accounts";
 import { registerShowContext, SHOW_CONTEXT_COMMAND } from "./surfaces/answer-context-provider";
 import { registerChatViews, type ChatViewProvider } from "./surfaces/chat-view";
 import { registerContextKeys } from "./surfaces/context-keys";
+import { ConversationLibrary } from "./library/conversation-library";
 import { registerConversationTree, type ConversationTreeProvider } from "./surfaces/conversation-tree";
 import { EditorCodeActions } from "./surfaces/editor-code-actions";
+import { registerLibraryCommands } from "./surfaces/library-commands";
 import { registerModelStatusBar, pickModel } from "./surfaces/model-status-bar";
+import { registerSearchQuickPick } from "./surfaces/search-quick-pick";
 import { SecretTokenStore } from "./surfaces/secret-token-store";
 import { registerSendSelection } from "./surfaces/send-selection";
 import { readServerUrlSetting, SETTINGS_SECTION } from "./surfaces/settings";
@@ -37,8 +40,11 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   const tokenStore = new SecretTokenStore(context.secrets);
   const client = new TeamServerClient({ serverUrl: readServerUrlSetting(), tokenStore });
   const codeActions = new EditorCodeActions();
+  // The folder a new conversation belongs to, and "This Workspace" in the tree: the first workspace folder.
+  const workspaceHint = () => vscode.workspace.workspaceFolders?.[0]?.uri.toString();
   const session: ChatSession = new ChatSession({
     client,
+    workspaceHint,
     log: (message, error) => output.warn(error ? `${message}: ${error instanceof Error ? error.message : String(error)}` : message),
     hostActions: {
       copyCode: (block) => codeActions.copy(block),
@@ -63,7 +69,15 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerContextKeys(context, session);
   registerAccounts(context, client);
   const chatView = registerChatViews(context, session);
-  const conversationTree = registerConversationTree(context, session, chatView);
+  const { provider: conversationTree, treeView: conversationTreeView } = registerConversationTree(
+    context,
+    session,
+    chatView,
+    workspaceHint,
+  );
+  const library = new ConversationLibrary(client);
+  registerLibraryCommands(context, { session, chatView, tree: conversationTree, treeView: conversationTreeView, library, workspaceHint });
+  registerSearchQuickPick(context, { session, chatView, library });
   registerModelStatusBar(context, session);
   registerSendSelection(context, session, chatView);
   registerTeamSettings(context, session);

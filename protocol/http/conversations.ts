@@ -5,6 +5,8 @@ import { providerKindSchema } from "./providers";
 
 export const MESSAGE_MAX_CHARACTERS = 200_000;
 export const TITLE_MAX_LENGTH = 200;
+/** The workspace folder a conversation belongs to (a URI as VS Code names the folder). */
+export const WORKSPACE_HINT_MAX_LENGTH = 500;
 export const CONVERSATION_PAGE_MAX = 200;
 /** Messages per page of a conversation's history and of Show Context. */
 export const MESSAGE_PAGE_DEFAULT = 50;
@@ -125,13 +127,33 @@ export const conversationSchema = z.object({
   updatedAt: z.string(),
   /** Last time a message was added (or the creation time). */
   lastMessageAt: z.string(),
+  /**
+   * Library fields (this server always sends them; absent is read as false / null). Pinned
+   * conversations are listed apart, on top; archived ones only when asked for. An archived
+   * conversation is never pinned.
+   */
+  isPinned: z.boolean().optional(),
+  isArchived: z.boolean().optional(),
+  /** The workspace folder the conversation was started in, or moved to (null: none). */
+  workspaceHint: z.string().nullable().optional(),
 });
 export type Conversation = z.infer<typeof conversationSchema>;
+
+/** A query-string flag: "true" or "false". */
+const queryFlagSchema = z.enum(["true", "false"]).transform((value) => value === "true");
 
 export const conversationListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(CONVERSATION_PAGE_MAX).default(50),
   /** Opaque cursor from the previous page's nextCursor. */
   cursor: z.string().max(200).optional(),
+  /** Archived conversations instead of the others (default false). */
+  archived: queryFlagSchema.optional(),
+  /** Only pinned (true) or only unpinned (false) ones; absent: both. */
+  pinned: queryFlagSchema.optional(),
+  /** Only the conversations of this workspace folder. */
+  workspace: z.string().min(1).max(WORKSPACE_HINT_MAX_LENGTH).optional(),
+  /** Only titles containing this text (case-insensitive). */
+  titleContains: z.string().trim().min(1).max(TITLE_MAX_LENGTH).optional(),
 });
 export type ConversationListQuery = z.infer<typeof conversationListQuerySchema>;
 
@@ -144,6 +166,8 @@ export type ConversationListResponse = z.infer<typeof conversationListResponseSc
 export const createConversationRequestSchema = z.object({
   title: z.string().trim().min(1).max(TITLE_MAX_LENGTH).optional(),
   modelId: modelIdSchema.optional(),
+  /** The workspace folder it is started in. */
+  workspaceHint: z.string().min(1).max(WORKSPACE_HINT_MAX_LENGTH).optional(),
 });
 export type CreateConversationRequest = z.infer<typeof createConversationRequestSchema>;
 
@@ -151,8 +175,14 @@ export const updateConversationRequestSchema = z
   .object({
     title: z.string().trim().min(1, "Title must not be empty").max(TITLE_MAX_LENGTH).optional(),
     modelId: modelIdSchema.optional(),
+    /** Pinning unarchives; archiving unpins. */
+    isPinned: z.boolean().optional(),
+    isArchived: z.boolean().optional(),
+    /** Move to a workspace folder (null: to none). */
+    workspaceHint: z.string().min(1).max(WORKSPACE_HINT_MAX_LENGTH).nullable().optional(),
   })
-  .refine((value) => value.title !== undefined || value.modelId !== undefined, { message: "Nothing to change" });
+  .refine((value) => Object.values(value).some((field) => field !== undefined), { message: "Nothing to change" })
+  .refine((value) => !(value.isPinned === true && value.isArchived === true), { message: "A conversation cannot be pinned and archived" });
 export type UpdateConversationRequest = z.infer<typeof updateConversationRequestSchema>;
 
 export const conversationResponseSchema = z.object({ conversation: conversationSchema });

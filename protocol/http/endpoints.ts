@@ -2,12 +2,15 @@ import { z } from "zod";
 import * as accounts from "./accounts";
 import * as apiKeys from "./api-keys";
 import * as budgets from "./budgets";
+import * as conversationLeaf from "./conversation-leaf";
 import * as conversations from "./conversations";
+import * as exportFiles from "./export";
 import { metaResponseSchema } from "./meta";
 import * as models from "./models";
 import * as prices from "./prices";
 import * as providers from "./providers";
 import * as usage from "./usage";
+import * as search from "./search";
 
 /**
  * The one definition of every JSON endpoint under /api/v1. The server's routes validate with
@@ -275,6 +278,24 @@ export const endpoints = {
     request: budgets.updateUserBudgetRequestSchema,
     response: budgets.budgetsResponseSchema,
   },
+  // ---- the library: search, find in a conversation, open a conversation at a message, import ----
+  search: { method: "GET", path: "/search", access: "member", request: search.searchQuerySchema, response: search.searchResponseSchema },
+  findInConversation: {
+    method: "GET",
+    path: "/conversations/:conversationId/find",
+    access: "member",
+    request: search.findInConversationQuerySchema,
+    response: search.findInConversationResponseSchema,
+  },
+  setConversationLeaf: {
+    method: "PUT",
+    path: "/conversations/:conversationId/leaf",
+    access: "member",
+    request: conversationLeaf.setLeafRequestSchema,
+    response: conversationLeaf.setLeafResponseSchema,
+  },
+  /** The body is the file itself (a Juggler export or ChatGPT's conversations.json), up to IMPORT_MAX_BYTES. */
+  importConversations: { method: "POST", path: "/import", access: "member", response: exportFiles.importResponseSchema, status: 201 },
 } as const satisfies Record<string, EndpointDefinition>;
 
 /** Server-sent events of an answer (see generation-events.ts). Not JSON: handled apart. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { messageSchema } from "../http/conversations";
+import { FIND_QUERY_MAX_CHARACTERS, findInConversationResponseSchema } from "../http/search";
 import type { HostToWebviewEnvelope as Envelope } from "./envelope";
 
 /**
@@ -79,6 +80,11 @@ export const chatRequests = {
     params: z.object({ conversationId: z.string().max(100) }),
     result: chatSnapshotSchema,
   },
+  /** The find bar: where a text occurs on the open conversation's current branch, also in pages not loaded. */
+  "find/inBranch": {
+    params: z.object({ conversationId: z.string().max(100), query: z.string().min(1).max(FIND_QUERY_MAX_CHARACTERS) }),
+    result: findInConversationResponseSchema,
+  },
 } as const;
 
 export const chatCommands = {
@@ -114,6 +120,10 @@ export const chatNotifications = {
   "banner/show": z.object({ banner: bannerSchema.nullable() }),
   /** Put text into the composer (e.g. a selection sent with "Send Selection to Model" and no instruction). */
   "composer/focus": z.object({ appendText: z.string().optional() }),
+  /** Scroll to a message of the open conversation and mark it (a search result was opened). */
+  "message/reveal": z.object({ conversationId: z.string(), messageId: z.string() }),
+  /** Open the find bar (the Find in Chat command). */
+  "find/open": z.object({}),
 } as const;
 
 export type ChatRequestName = keyof typeof chatRequests;

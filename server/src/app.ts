@@ -1,7 +1,7 @@
 import { bodyParser } from "@koa/bodyparser";
 import Router from "@koa/router";
 import Koa from "koa";
-import { API_PREFIX } from "../../protocol/http/endpoints";
+import { API_PREFIX, endpoints } from "../../protocol/http/endpoints";
 import type { Config } from "./config";
 import { AppError } from "./domain/app-error";
 import { errorMiddleware } from "./http/error-middleware";
@@ -42,18 +42,19 @@ export function createApp({ config, logger, services, now }: AppDependencies): K
   // the gateway speaks other APIs, with their own bodies and error shapes: before the /api/v1 checks
   app.use(gatewayRoutes(services, config, logger, now));
   app.use(requireJsonBody);
-  app.use(
-    bodyParser({
-      enableTypes: ["json"],
-      jsonLimit: config.maxBodyBytes,
-      // a JSON body that is not an object or array is refused, like any malformed body
-      jsonStrict: true,
-    }),
-  );
+  const parseJsonBody = bodyParser({
+    enableTypes: ["json"],
+    jsonLimit: config.maxBodyBytes,
+    // a JSON body that is not an object or array is refused, like any malformed body
+    jsonStrict: true,
+  });
+  // POST /import takes a whole export file: its route reads the body itself, with its own limit.
+  const importPath = `${API_PREFIX}${endpoints.importConversations.path}`;
+  app.use((context, next) => (context.path === importPath ? next() : parseJsonBody(context, next)));
   app.use(refuseNulCharacters);
 
   const api = new Router({ prefix: API_PREFIX });
-  mountApiRoutes(api, services);
+  mountApiRoutes(api, services, config);
   app.use(api.routes());
   app.use(
     api.allowedMethods({

@@ -42,6 +42,7 @@ const environmentSchema = z
     REFRESH_TOKEN_TTL_DAYS: integer(30, 1, 365),
     REGISTRATION: registrationPolicySchema.optional(),
     MAX_BODY_BYTES: integer(1_048_576, 1024, 50 * 1_048_576),
+    IMPORT_MAX_BYTES: integer(64 * 1_048_576, 1_048_576, 1024 * 1_048_576),
     AUTH_RATE_LIMIT_PER_MINUTE: integer(10, 1, 10_000),
     PROVIDER_MAX_RETRIES: integer(2, 0, 10),
     PROVIDER_RETRY_MAX_DELAY_MS: integer(20_000, 0, 600_000),
@@ -100,6 +101,8 @@ export interface Config {
   /** The registration policy a fresh install starts with; afterwards the admin's setting rules. */
   initialRegistration: "open" | "approval" | "closed" | undefined;
   maxBodyBytes: number;
+  /** Largest file POST /import takes (an export of many conversations is far larger than a request). */
+  importMaxBytes: number;
   authRateLimitPerMinute: number;
   providerMaxRetries: number;
   providerRetryMaxDelayMs: number;
@@ -145,6 +148,7 @@ export function loadConfig(environment: Environment = process.env): Config {
     refreshTokenTtlDays: value.REFRESH_TOKEN_TTL_DAYS,
     initialRegistration: value.REGISTRATION,
     maxBodyBytes: value.MAX_BODY_BYTES,
+    importMaxBytes: value.IMPORT_MAX_BYTES,
     authRateLimitPerMinute: value.AUTH_RATE_LIMIT_PER_MINUTE,
     providerMaxRetries: value.PROVIDER_MAX_RETRIES,
     providerRetryMaxDelayMs: value.PROVIDER_RETRY_MAX_DELAY_MS,

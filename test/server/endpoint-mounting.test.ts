@@ -25,7 +25,7 @@ describe("endpoints are mounted exactly as defined", function () {
   });
 
   it("mounts every definition once, and nothing else", () => {
-    const mounted = mountApiRoutes(new Router(), server.services);
+    const mounted = mountApiRoutes(new Router(), server.services, server.config);
     for (const [name, definition] of definitions) {
       assert.equal(mounted.filter((entry) => entry === definition).length, 1, `${name} mounted once`);
     }

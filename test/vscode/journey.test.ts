@@ -451,7 +451,10 @@ describe("vscode: a new user's journey through Juggler in code-server", function
     await rows.filter({ hasText: journey.firstConversationTitle }).waitFor({ state: "detached", timeout: 30_000 });
 
     await chooseFromContextMenu(workbench, row(journey.codeConversationTitle), "Delete Conversation");
-    await dialogButton(workbench, "Delete").click();
+    // No confirmation: the conversation goes at once, with Undo in a notification for a few seconds.
+    await workbench
+      .locator(".notifications-toasts .notification-list-item", { hasText: `Deleted “${journey.codeConversationTitle}”` })
+      .waitFor({ timeout: 30_000 });
     await rows.filter({ hasText: journey.codeConversationTitle }).waitFor({ state: "detached", timeout: 30_000 });
     assert.equal(await row(newTitle).isVisible(), true, "the other conversation stays");
   });

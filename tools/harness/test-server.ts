@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig, type Environment } from "../../server/src/config";
+import { loadConfig, type Config, type Environment } from "../../server/src/config";
 import { createLogger } from "../../server/src/logger";
 import { startTeamServer, type TeamServer } from "../../server/src/team-server";
 
@@ -9,6 +9,8 @@ export interface TestServer extends TeamServer {
   dataDirectory: string;
   /** Every log line the server wrote (nothing reaches the console). */
   logLines: string[];
+  /** The configuration the server was started with. */
+  config: Config;
   /** JSON request under /api/v1; never throws on an error status. */
   request(
     method: string,
@@ -70,6 +72,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
   return {
     ...server,
+    config,
     dataDirectory,
     logLines,
     request,

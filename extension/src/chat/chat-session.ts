@@ -1,5 +1,5 @@
 import type { User } from "../../../protocol/http/accounts";
-import type { Conversation, ConversationListResponse, Message } from "../../../protocol/http/conversations";
+import type { Conversation, ConversationListQuery, ConversationListResponse, Message } from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
 import { parseHttpUrl } from "../../../protocol/parse-http-url";
 import type {
@@ -48,6 +48,8 @@ export interface ChatSessionOptions {
   deltaFlushIntervalMs?: number;
   /** Where problems that reach no user go (the output channel in VS Code). */
   log?: (message: string, error?: unknown) => void;
+  /** The workspace folder a new conversation is started in (VS Code's first folder), if any. */
+  workspaceHint?: () => string | undefined;
 }
 
 /** The handle a surface keeps for one attached webview. */
@@ -71,6 +73,7 @@ export class ChatSession implements Disposable {
   private readonly hostActions: Partial<ChatHostActions>;
   private readonly deltaFlushIntervalMs: number;
   private readonly log: (message: string, error?: unknown) => void;
+  private readonly workspaceHint: () => string | undefined;
 
   private readonly connection: ChatConnection;
   private readonly held = new HeldBranch();
@@ -102,6 +105,7 @@ export class ChatSession implements Disposable {
     this.hostActions = options.hostActions ?? {};
     this.deltaFlushIntervalMs = options.deltaFlushIntervalMs ?? DELTA_FLUSH_INTERVAL_MS;
     this.log = options.log ?? (() => undefined);
+    this.workspaceHint = options.workspaceHint ?? (() => undefined);
     this.streams = new AnswerStreams(
       this.client,
       {
@@ -283,6 +287,8 @@ export class ChatSession implements Disposable {
         "message/retry": ({ messageId, modelId }) => this.retryAnswer(messageId, modelId),
         "messages/loadOlder": ({ conversationId, cursor }) => this.loadOlderMessages(conversationId, cursor),
         "conversation/open": ({ conversationId }) => this.openConversation(conversationId),
+        "find/inBranch": ({ conversationId, query }) =>
+          this.client.call("findInConversation", { params: { conversationId }, query: { q: query } }),
       },
       commands: {
         "webview/ready": ({ restoredConversationId }) => this.handleWebviewReady(restoredConversationId, view()),
@@ -360,6 +366,23 @@ export class ChatSession implements Disposable {
     return this.snapshot();
   }
 
+  /**
+   * Opens a conversation on the branch of one of its messages (a search result) and has the views
+   * scroll to that message and mark it: the server moves the conversation's leaf onto that branch
+   * when it is not on it (PUT /conversations/:id/leaf), the views load older pages until it is there.
+   */
+  async openConversationAt(conversationId: string, messageId: string): Promise<void> {
+    this.connection.requireReady();
+    await this.client.call("setConversationLeaf", { params: { conversationId }, body: { messageId } });
+    await this.openConversation(conversationId);
+    this.broadcast("message/reveal", { conversationId, messageId });
+  }
+
+  /** Asks the views to open their find bar (the Find in Chat command; in the webview Ctrl/Cmd+F does it directly). */
+  openFindBar(): void {
+    this.broadcast("find/open", {});
+  }
+
   private readNewestPage(conversationId: string) {
     return this.client.call("getConversation", { params: { conversationId }, query: { limit: NEWEST_PAGE_MESSAGES } });
   }
@@ -391,9 +414,13 @@ export class ChatSession implements Disposable {
     return this.client.call("listMessages", { params: { conversationId }, query: { cursor } });
   }
 
-  /** One page of the user's conversations, most recent first (the tree loads more with the cursor). */
-  listConversations(options: { cursor?: string; limit?: number } = {}): Promise<ConversationListResponse> {
-    return this.client.call("listConversations", { query: { limit: options.limit ?? 50, cursor: options.cursor } });
+  /** One page of the user's conversations, most recent first (the tree loads more with the cursor), optionally filtered. */
+  listConversations(options: Partial<ConversationListQuery> = {}): Promise<ConversationListResponse> {
+    const { archived, pinned, ...rest } = options;
+    const flag = (value: boolean | undefined) => (value === undefined ? undefined : value ? ("true" as const) : ("false" as const));
+    return this.client.call("listConversations", {
+      query: { ...rest, archived: flag(archived), pinned: flag(pinned), limit: options.limit ?? 50 },
+    });
   }
 
   async renameConversation(conversationId: string, title: string): Promise<Conversation> {
@@ -429,7 +456,9 @@ export class ChatSession implements Disposable {
     let conversation = this.held.conversation;
     let isNewConversation = false;
     if (!conversation) {
-      conversation = (await this.client.call("createConversation", { body: { modelId } })).conversation;
+      const workspaceHint = this.workspaceHint();
+      conversation = (await this.client.call("createConversation", { body: workspaceHint ? { modelId, workspaceHint } : { modelId } }))
+        .conversation;
       // Another send or open may have happened meanwhile; only take over an empty view.
       if (!this.held.conversation) {
         this.held.startNew(conversation);

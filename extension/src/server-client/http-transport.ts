@@ -6,6 +6,8 @@ export type FetchFunction = (input: string, init?: RequestInit) => Promise<Respo
 
 export interface SendOptions {
   body?: unknown;
+  /** Bytes sent as they are (a file), as application/json; instead of `body`. */
+  rawBody?: Uint8Array;
   token?: string;
   signal?: AbortSignal;
   headers?: Record<string, string>;
@@ -41,8 +43,11 @@ export class HttpTransport {
   async send(method: string, path: string, options: SendOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { accept: "application/json", ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body: string | undefined;
-    if (options.body !== undefined) {
+    let body: string | Blob | undefined;
+    if (options.rawBody !== undefined) {
+      headers["content-type"] = "application/json";
+      body = new Blob([options.rawBody as Uint8Array<ArrayBuffer>]);
+    } else if (options.body !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(options.body);
     }

@@ -8,6 +8,7 @@ import {
   type EndpointResponse,
   type Endpoints,
 } from "../../../protocol/http/endpoints";
+import { importResponseSchema, type ImportResponse } from "../../../protocol/http/export";
 import type { GenerationEvent } from "../../../protocol/http/generation-events";
 import { API_VERSION, metaResponseSchema, type MetaResponse } from "../../../protocol/http/meta";
 import type { Event } from "./event-emitter";
@@ -61,6 +62,10 @@ export type CallOptions<Name extends EndpointName> = {
 type CallArguments<Name extends EndpointName> = [EndpointPathParameters<Name>] extends [never]
   ? [options?: CallOptions<Name>]
   : [options: CallOptions<Name>];
+
+/** How long an import or the start of a download may take to answer (a whole account's file is large). */
+const LONG_REQUEST_TIMEOUT_MS = 10 * 60_000;
+
 
 /**
  * What a registration came to. The server answers a registration the same whatever happened (it
@@ -233,6 +238,54 @@ export class TeamServerClient {
       );
     }
     return parsed.data as EndpointResponse<Name>;
+  }
+
+  /**
+   * POST /import with a file as it is (a Juggler export or ChatGPT's conversations.json): the one
+   * request whose body is not JSON this client builds. Waits for the answer up to `timeoutMs`: a large
+   * file takes a while to write.
+   */
+  async importFile(bytes: Uint8Array, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ImportResponse> {
+    const endpoint = endpoints.importConversations;
+    const response = await this.sessions.sendAuthorized(
+      (token) =>
+        this.transport.send(endpoint.method, endpoint.path, {
+          rawBody: bytes,
+          token,
+          signal: options.signal,
+          timeoutMs: options.timeoutMs ?? LONG_REQUEST_TIMEOUT_MS,
+        }),
+      options.signal,
+    );
+    const json = await readJson(response);
+    if (!response.ok) throw toTeamServerError(response, json);
+    const parsed = importResponseSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new TeamServerError(
+        response.status,
+        "invalid_response",
+        "The Juggler server answered the import in an unexpected shape.",
+        false,
+        {
+          cause: parsed.error,
+        },
+      );
+    }
+    return parsed.data;
+  }
+
+  /**
+   * A download (an export, protocol/http/export.ts): the response with its body not read yet, so a
+   * large file can be written as it arrives. A failure before the file starts is a TeamServerError.
+   */
+  async download(path: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Response> {
+    const response = await this.sessions.sendAuthorized(
+      (token) =>
+        this.transport.send("GET", path, { token, signal: options.signal, timeoutMs: options.timeoutMs ?? LONG_REQUEST_TIMEOUT_MS }),
+      options.signal,
+    );
+    if (!response.ok) throw toTeamServerError(response, await readJson(response));
+    return response;
   }
 
   /**

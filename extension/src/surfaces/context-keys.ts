@@ -7,6 +7,10 @@ export const contextKeys = {
   isAdmin: "juggler.isAdmin",
   isSignedIn: "juggler.isSignedIn",
   connectionState: "juggler.connectionState",
+  /** The Conversations tree's scope: "workspace" or "all". */
+  conversationScope: "juggler.conversationScope",
+  hasConversationFilter: "juggler.hasConversationFilter",
+  hasWorkspaceFolder: "juggler.hasWorkspaceFolder",
 } as const;
 
 export function registerContextKeys(context: vscode.ExtensionContext, session: ChatSession): void {

@@ -1,4 +1,5 @@
 import type Router from "@koa/router";
+import type { Config } from "../config";
 import { createMount, type MountedEndpoints } from "../http/mount";
 import type { Services } from "../services/services";
 import { accountRoutes } from "./account-routes";
@@ -6,6 +7,8 @@ import { adminUserRoutes } from "./admin-user-routes";
 import { apiKeyRoutes } from "./api-key-routes";
 import { budgetRoutes } from "./budget-routes";
 import { conversationRoutes } from "./conversation-routes";
+import { exportRoutes } from "./export-routes";
+import { libraryRoutes } from "./library-routes";
 import { messageRoutes } from "./message-routes";
 import { metaRoutes } from "./meta-routes";
 import { modelRoutes } from "./model-routes";
@@ -14,7 +17,7 @@ import { providerRoutes } from "./provider-routes";
 import { usageRoutes } from "./usage-routes";
 
 /** Every route under /api/v1, on `router`; returns the endpoint definitions mounted (a test checks them). */
-export function mountApiRoutes(router: Router, services: Services): MountedEndpoints {
+export function mountApiRoutes(router: Router, services: Services, config: Config): MountedEndpoints {
   const mounted: MountedEndpoints = [];
   const mount = createMount(router, services.accounts, mounted, services.apiKeys);
   metaRoutes(mount, services);
@@ -28,5 +31,7 @@ export function mountApiRoutes(router: Router, services: Services): MountedEndpo
   usageRoutes(mount, services);
   priceRoutes(mount, services);
   budgetRoutes(mount, services);
+  libraryRoutes(mount, services, config);
+  exportRoutes(router, services);
   return mounted;
 }

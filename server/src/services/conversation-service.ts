@@ -12,6 +12,7 @@ import type {
   MessagePageResponse,
   MessageStatus,
 } from "../../../protocol/http/conversations";
+import type { SetLeafResponse } from "../../../protocol/http/conversation-leaf";
 import type { ErrorCode } from "../../../protocol/http/error-codes";
 import type { ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../domain/app-error";
@@ -35,6 +36,15 @@ import { estimateMessageTokens } from "./token-estimate";
 export const DEFAULT_CONVERSATION_TITLE = "New conversation";
 /** Titles taken from a first message are cut here (at a word boundary when there is one). */
 export const DERIVED_TITLE_MAX_LENGTH = 60;
+
+/** What PATCH /conversations/:id may change (validated by the protocol's schema). */
+export interface ConversationChangesRequest {
+  title?: string;
+  modelId?: string;
+  isPinned?: boolean;
+  isArchived?: boolean;
+  workspaceHint?: string | null;
+}
 
 /** What the generation service needs to open an answer: who answers. */
 export interface AnswerOrigin {
@@ -109,20 +119,26 @@ export class ConversationService {
   async list(userId: string, query: ConversationListQuery): Promise<ConversationListResponse> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     // one extra row tells whether another page exists without a count query
-    const rows = await this.repository(userId).listConversations(query.limit + 1, after);
+    const rows = await this.repository(userId).listConversations(query.limit + 1, after, {
+      isArchived: query.archived ?? false,
+      isPinned: query.pinned,
+      workspaceHint: query.workspace,
+      titleContains: query.titleContains,
+    });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     const nextCursor = rows.length > query.limit && last ? encodeCursor({ lastMessageAt: last.last_message_at, id: last.id }) : null;
     return { conversations: page.map(toConversation), nextCursor };
   }
 
-  async create(userId: string, request: { title?: string; modelId?: string }): Promise<Conversation> {
+  async create(userId: string, request: { title?: string; modelId?: string; workspaceHint?: string }): Promise<Conversation> {
     const now = this.context.now();
     const row = await this.repository(userId).insertConversation({
       id: crypto.randomUUID(),
       title: request.title ?? DEFAULT_CONVERSATION_TITLE,
       model_id: request.modelId ?? null,
       leaf_message_id: null,
+      workspace_hint: request.workspaceHint ?? null,
       created_at: now,
       updated_at: now,
       last_message_at: now,
@@ -173,17 +189,53 @@ export class ConversationService {
     return { messages: page.map(toMessage), olderCursor: olderCursorOf(page) };
   }
 
-  async update(userId: string, conversationId: string, changes: { title?: string; modelId?: string }): Promise<Conversation> {
+  /** Rename, switch model, pin, archive, move to a workspace folder. Pinning unarchives; archiving unpins. */
+  async update(userId: string, conversationId: string, changes: ConversationChangesRequest): Promise<Conversation> {
     return this.context.database.transaction(async (transaction) => {
       const repository = this.repository(userId, transaction);
       const row = await repository.requireConversation(conversationId);
       const update = {
         ...(changes.title === undefined ? {} : { title: changes.title }),
         ...(changes.modelId === undefined ? {} : { model_id: changes.modelId }),
+        ...(changes.isPinned === undefined ? {} : { is_pinned: changes.isPinned }),
+        ...(changes.isPinned === true ? { is_archived: false } : {}),
+        ...(changes.isArchived === undefined ? {} : { is_archived: changes.isArchived }),
+        ...(changes.isArchived === true ? { is_pinned: false } : {}),
+        ...(changes.workspaceHint === undefined ? {} : { workspace_hint: changes.workspaceHint }),
         updated_at: this.context.now(),
       };
       await repository.updateConversation(conversationId, update);
       return toConversation({ ...row, ...update });
+    });
+  }
+
+  /**
+   * Makes the current branch pass through `messageId` (PUT /conversations/:id/leaf): kept when it
+   * already does, else the leaf becomes the newest message below that one that has no reply. The
+   * conversation's time of last interaction does not change.
+   */
+  async setLeaf(userId: string, conversationId: string, messageId: string): Promise<SetLeafResponse> {
+    return this.context.database.transaction(async (transaction) => {
+      const repository = this.repository(userId, transaction);
+      const row = await repository.requireConversation(conversationId);
+      const message = await repository.findMessage(messageId);
+      if (!message || message.conversation_id !== conversationId)
+        throw new AppError(404, "not_found", "Message not found in this conversation");
+      const below = await repository.findNewestLeafBelow(conversationId, messageId, row.leaf_message_id);
+      if (!below) throw new AppError(404, "not_found", "Message not found in this conversation");
+      let conversation = row;
+      if (!below.containsLeaf) {
+        const changes = { leaf_message_id: below.newestLeafId, updated_at: this.context.now() };
+        await repository.updateConversation(conversationId, changes);
+        conversation = { ...row, ...changes };
+      }
+      const leafId = conversation.leaf_message_id ?? messageId;
+      const depths = await repository.findDepths([leafId]);
+      return {
+        conversation: toConversation(conversation),
+        messageDepth: message.depth,
+        branchMessageCount: depths.get(leafId) ?? message.depth,
+      };
     });
   }
 

@@ -5,11 +5,14 @@ import { BudgetService } from "./budget-service";
 import { CatalogService } from "./catalog-service";
 import { ContextService } from "./context-service";
 import { ConversationService } from "./conversation-service";
+import { ExportService } from "./export-service";
 import { GenerationService } from "./generation-service";
+import { ImportService } from "./import-service";
 import { LedgerService } from "./ledger-service";
 import { ModelFallbackService } from "./model-fallback-service";
 import { PriceService } from "./price-service";
 import { ProviderService } from "./provider-service";
+import { SearchService } from "./search-service";
 import type { ServiceContext } from "./service-context";
 import { SummariserChoice } from "./summariser-choice";
 import { TeamSettingsCache } from "./team-settings-cache";
@@ -34,6 +37,10 @@ export interface Services {
   /** Every answer's usage and cost, written at its end. */
   ledger: LedgerService;
   usage: UsageService;
+  /** The library: search and find in a conversation. */
+  search: SearchService;
+  exports: ExportService;
+  imports: ImportService;
 }
 
 /** Builds the services in dependency order. Start-up work (crash recovery, presets) runs in startServices. */
@@ -61,6 +68,9 @@ export function createServices(context: ServiceContext): Services {
   // a disabled account's answers stop at once, not when they finish
   accounts.onAccountStatusChanged((userId, status) => generation.applyAccountStatus(userId, status));
   const answerContexts = new AnswerContextService(context);
+  const search = new SearchService(context);
+  const exports = new ExportService(context, accounts);
+  const imports = new ImportService(context);
   return {
     accounts,
     providers,
@@ -75,6 +85,9 @@ export function createServices(context: ServiceContext): Services {
     budgets,
     ledger,
     usage,
+    search,
+    exports,
+    imports,
   };
 }
 

@@ -24,9 +24,25 @@ export interface ConversationRow {
   title: string;
   model_id: string | null;
   leaf_message_id: string | null;
+  /** Library state (migration 0001; used since 0009): pinned ones are listed apart, archived ones only when asked for. */
+  is_pinned: boolean;
+  is_archived: boolean;
+  workspace_hint: string | null;
   created_at: number;
   updated_at: number;
   last_message_at: number;
+}
+
+/** The library columns a new conversation may leave out (not pinned, not archived, no workspace). */
+type LibraryColumn = "is_pinned" | "is_archived" | "workspace_hint";
+
+/** Which conversations a page of the list holds (all of them when nothing is given). */
+export interface ConversationListFilter {
+  isArchived?: boolean;
+  isPinned?: boolean;
+  workspaceHint?: string;
+  /** Case-insensitive part of the title. */
+  titleContains?: string;
 }
 
 export interface MessageRow {
@@ -112,7 +128,7 @@ export interface ConversationListPosition {
 }
 
 export type ConversationChanges = Partial<
-  Pick<ConversationRow, "title" | "model_id" | "leaf_message_id" | "updated_at" | "last_message_at">
+  Pick<ConversationRow, "title" | "model_id" | "leaf_message_id" | "updated_at" | "last_message_at" | LibraryColumn>
 >;
 
 export type MessageChanges = Partial<
@@ -251,6 +267,9 @@ const conversationColumns: string[] = [
   "title",
   "model_id",
   "leaf_message_id",
+  "is_pinned",
+  "is_archived",
+  "workspace_hint",
   "created_at",
   "updated_at",
   "last_message_at",
@@ -264,10 +283,16 @@ export class ConversationRepository {
 
   /**
    * Newest interaction first, keyset-paged on (last_message_at, id) so each page is one range
-   * scan of the (user_id, last_message_at, id) index however many conversations the user has.
-   * The redundant `last_message_at <= ?` bounds the scan on SQLite and PostgreSQL alike.
+   * scan of the (user_id, last_message_at, id) index however many conversations the user has —
+   * or, filtered by archive and pin state (and workspace), of the library indexes of migration 0009,
+   * which have the same columns after those. The redundant `last_message_at <= ?` bounds the scan on
+   * SQLite and PostgreSQL alike. A title filter reads on through the range until the page is full.
    */
-  async listConversations(limit: number, after: ConversationListPosition | undefined): Promise<ConversationRow[]> {
+  async listConversations(
+    limit: number,
+    after: ConversationListPosition | undefined,
+    filter: ConversationListFilter = {},
+  ): Promise<ConversationRow[]> {
     const query = this.database<ConversationRow>("conversations")
       .select<ConversationRow[]>(conversationColumns)
       .where("user_id", this.userId)
@@ -276,6 +301,14 @@ export class ConversationRepository {
         { column: "id", order: "desc" },
       ])
       .limit(limit);
+    if (filter.workspaceHint !== undefined) query.andWhere("workspace_hint", filter.workspaceHint);
+    if (filter.isArchived !== undefined) query.andWhere("is_archived", filter.isArchived);
+    if (filter.isPinned !== undefined) query.andWhere("is_pinned", filter.isPinned);
+    if (filter.titleContains !== undefined) {
+      const pattern = `%${filter.titleContains.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+      // lower() on both sides: SQLite's LIKE ignores case only for ASCII, PostgreSQL's not at all.
+      query.andWhereRaw("lower(title) LIKE ? ESCAPE '\\'", [pattern]);
+    }
     if (after) {
       query.andWhere("last_message_at", "<=", after.lastMessageAt).andWhere((inner) => {
         inner.where("last_message_at", "<", after.lastMessageAt).orWhere("id", "<", after.id);
@@ -298,8 +331,10 @@ export class ConversationRepository {
     return row;
   }
 
-  async insertConversation(row: Omit<ConversationRow, "user_id">): Promise<ConversationRow> {
-    const full: ConversationRow = { ...row, user_id: this.userId };
+  async insertConversation(
+    row: Omit<ConversationRow, "user_id" | LibraryColumn> & Partial<Pick<ConversationRow, LibraryColumn>>,
+  ): Promise<ConversationRow> {
+    const full: ConversationRow = { is_pinned: false, is_archived: false, workspace_hint: null, ...row, user_id: this.userId };
     await this.database("conversations").insert(full);
     return full;
   }
@@ -339,6 +374,24 @@ export class ConversationRepository {
     const row = await this.findMessage(messageId);
     if (!row) throw new AppError(404, "not_found", "Message not found");
     return row;
+  }
+
+  /**
+   * Every message of one of the user's conversations, every branch, a parent before its children
+   * (by depth, then time): an export. Bounded by the conversation, not by a page.
+   */
+  async listAllMessages(conversationId: string): Promise<MessageRow[]> {
+    const rows = await this.database<MessageRow>("messages")
+      .select(messageColumnList.map((column) => `messages.${column}`))
+      .join("conversations", "conversations.id", "messages.conversation_id")
+      .where("messages.conversation_id", conversationId)
+      .andWhere("conversations.user_id", this.userId)
+      .orderBy([
+        { column: "messages.depth", order: "asc" },
+        { column: "messages.created_at", order: "asc" },
+        { column: "messages.id", order: "asc" },
+      ]);
+    return rows.map(normaliseMessageRow);
   }
 
   /** Callers check the conversation belongs to this user first (in the same transaction). */
@@ -409,6 +462,33 @@ export class ConversationRepository {
   async loadStretch(lastMessageId: string, fromDepth: number, toDepth: number): Promise<MessageRow[]> {
     const rows = await this.rawRows<MessageRow>(stretchSql, [lastMessageId, this.userId, fromDepth, fromDepth, toDepth]);
     return rows.map(normaliseMessageRow);
+  }
+
+  /**
+   * Below a message of the user's conversation (itself included): the newest message that has no
+   * reply (newest by time, then depth), and whether `leafId` is one of them. One walk down the
+   * subtree by parent_id. undefined when the message is not in that conversation.
+   */
+  async findNewestLeafBelow(
+    conversationId: string,
+    messageId: string,
+    leafId: string | null,
+  ): Promise<{ newestLeafId: string; containsLeaf: boolean } | undefined> {
+    const rows = await this.rawRows<{ newest_leaf_id: string | null; leaf_count: number | string }>(
+      `WITH RECURSIVE below (id, created_at, depth) AS (
+         SELECT m.id, m.created_at, m.depth FROM messages m JOIN conversations c ON c.id = m.conversation_id
+          WHERE m.id = ? AND m.conversation_id = ? AND c.user_id = ?
+         UNION ALL
+         SELECT child.id, child.created_at, child.depth FROM messages child JOIN below ON child.parent_id = below.id
+       )
+       SELECT (SELECT b.id FROM below b WHERE NOT EXISTS (SELECT 1 FROM messages reply WHERE reply.parent_id = b.id)
+                ORDER BY b.created_at DESC, b.depth DESC, b.id DESC LIMIT 1) AS newest_leaf_id,
+              (SELECT count(*) FROM below WHERE id = ?) AS leaf_count`,
+      [messageId, conversationId, this.userId, leafId ?? ""],
+    );
+    const row = rows[0];
+    if (!row || row.newest_leaf_id === null) return undefined;
+    return { newestLeafId: row.newest_leaf_id, containsLeaf: Number(row.leaf_count) > 0 };
   }
 
   /** Depths of some of this user's messages (e.g. the two ends of a context record). */
@@ -494,6 +574,9 @@ export async function markStreamingMessagesInterrupted(
 function normaliseConversationRow(row: ConversationRow): ConversationRow {
   return {
     ...row,
+    // SQLite answers 0 / 1
+    is_pinned: Boolean(row.is_pinned),
+    is_archived: Boolean(row.is_archived),
     created_at: Number(row.created_at),
     updated_at: Number(row.updated_at),
     last_message_at: Number(row.last_message_at),
@@ -521,6 +604,9 @@ export function toConversation(row: ConversationRow): Conversation {
     createdAt: isoTime(row.created_at),
     updatedAt: isoTime(row.updated_at),
     lastMessageAt: isoTime(row.last_message_at),
+    isPinned: row.is_pinned,
+    isArchived: row.is_archived,
+    workspaceHint: row.workspace_hint,
   };
 }
 

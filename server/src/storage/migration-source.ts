@@ -6,6 +6,8 @@ import * as compactContextRecords from "./migrations/0004-compact-context-record
 import * as hardeningSchema from "./migrations/0005-hardening-schema";
 import * as usageLedgerSchema from "./migrations/0007-usage-ledger-schema";
 import * as backfillUsageLedger from "./migrations/0008-backfill-usage-ledger";
+import * as librarySchema from "./migrations/0009-library-schema";
+import * as buildSearchIndex from "./migrations/0010-build-search-index";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +26,8 @@ const migrations: Array<[name: string, migration: Migration]> = [
   ["0005-hardening-schema", hardeningSchema],
   ["0007-usage-ledger-schema", usageLedgerSchema],
   ["0008-backfill-usage-ledger", backfillUsageLedger],
+  ["0009-library-schema", librarySchema],
+  ["0010-build-search-index", buildSearchIndex],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

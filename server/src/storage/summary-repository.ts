@@ -75,6 +75,17 @@ export class SummaryRepository {
     return toStoredSummary(stored);
   }
 
+  /** Every summary of one of the user's conversations, oldest first, with its key (an export). */
+  async listForConversation(conversationId: string): Promise<Array<StoredSummary & { promptVersion: string }>> {
+    const rows = (await this.scoped()
+      .andWhere("messages.conversation_id", conversationId)
+      .orderBy([
+        { column: "conversation_summaries.created_at", order: "asc" },
+        { column: "conversation_summaries.id", order: "asc" },
+      ])) as unknown as SummaryRow[];
+    return rows.map((row) => ({ ...toStoredSummary(row), promptVersion: row.prompt_version }));
+  }
+
   async findById(summaryId: string): Promise<StoredSummary | undefined> {
     const row = await this.scoped().where("conversation_summaries.id", summaryId).first();
     return row ? toStoredSummary(row) : undefined;

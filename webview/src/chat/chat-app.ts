@@ -14,6 +14,7 @@ import { BannerView } from "./banner-view";
 import type { ChatBridge } from "./chat-bridge";
 import { ChatHeaderView } from "./chat-header-view";
 import { ComposerView } from "./composer-view";
+import { FindBarView } from "./find-bar-view";
 import type { BranchPage } from "./loaded-branch";
 import { MessageListView, type ScrollPosition } from "./message-list-view";
 
@@ -32,6 +33,7 @@ export class ChatApp {
   private readonly banner: BannerView;
   private readonly list: MessageListView;
   private readonly composer: ComposerView;
+  private readonly findBar: FindBarView;
   private readonly stateWriter: DebouncedStateWriter<ChatViewState>;
   private conversationId: string | null = null;
   /** The saved scroll position, applied to the first snapshot of the same conversation. */
@@ -53,6 +55,17 @@ export class ChatApp {
       onLinkOpen: (href) => bridge.command("link/open", { href }),
       onCodeAction: (action, source, button) => this.runCodeAction(action, source, button),
       onScroll: () => this.stateWriter.schedule(),
+      onRendered: () => this.findBar.listRendered(),
+    });
+    this.findBar = new FindBarView({
+      conversationId: () => this.conversationId,
+      loadedMessages: () => this.list.loadedMessages(),
+      unloadedCount: () => this.list.unloadedCount,
+      findInBranch: (conversationId, query) => bridge.request("find/inBranch", { conversationId, query }),
+      revealMessage: (messageId) => this.list.revealMessage(messageId),
+      renderedBody: (messageId) => this.list.renderedBody(messageId),
+      scroller: () => this.list.element,
+      focusList: () => this.list.element.focus(),
     });
     this.composer = new ComposerView({
       onSend: (text) => this.send(text),
@@ -67,7 +80,7 @@ export class ChatApp {
 
   start(): void {
     this.root.classList.add("chat-app");
-    this.root.replaceChildren(this.header.element, this.banner.element, this.list.element, this.composer.element);
+    this.root.replaceChildren(this.header.element, this.banner.element, this.findBar.element, this.list.element, this.composer.element);
 
     const saved = this.bridge.getState(chatViewStateSchema);
     if (saved) {
@@ -90,6 +103,15 @@ export class ChatApp {
     this.bridge.onNotification("composer/focus", ({ appendText }) => {
       if (appendText) this.composer.appendToDraft(appendText);
       this.composer.focus();
+    });
+    this.bridge.onNotification("find/open", () => this.findBar.open());
+    this.bridge.onNotification("message/reveal", ({ conversationId, messageId }) => void this.revealMessage(conversationId, messageId));
+    // Ctrl/Cmd+F in the chat opens its find bar (VS Code's keybinding does too, when the chat has focus).
+    document.addEventListener("keydown", (event) => {
+      if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && event.key.toLowerCase() === "f") {
+        event.preventDefault();
+        this.findBar.open();
+      }
     });
 
     // VS Code may throw a hidden view's page away right after hiding it: save what is pending now.
@@ -128,6 +150,8 @@ export class ChatApp {
       { keepOlder: isSameConversation, scrollPosition: position },
     );
     this.syncStreamingState();
+    if (this.conversationId !== previousConversationId) this.findBar.conversationChanged();
+    else this.findBar.messagesChanged();
     // The open conversation is what a reloaded window re-attaches to (an answer may be streaming):
     // save a change of it at once, not after the scrolling of the stream has settled.
     if (this.conversationId !== previousConversationId) this.stateWriter.writeNow();
@@ -143,6 +167,7 @@ export class ChatApp {
       return;
     }
     this.list.upsertMessages(messages);
+    this.findBar.messagesChanged();
     // Someone who just sent a message wants to see it and its answer.
     if (messages.some((message) => message.role === "user")) {
       this.list.restoreScrollPosition({ scrollTop: 0, isPinnedToBottom: true, anchor: null });
@@ -154,6 +179,18 @@ export class ChatApp {
     if (message.conversationId !== this.conversationId) return;
     this.list.updateMessage(message);
     this.syncStreamingState();
+    this.findBar.messagesChanged();
+  }
+
+  /** A search result was opened: its message is scrolled to (older pages load until it is there), marked and focused. */
+  private async revealMessage(conversationId: string, messageId: string): Promise<void> {
+    if (conversationId !== this.conversationId) return;
+    const element = await this.list.revealMessage(messageId);
+    if (!element) return;
+    element.classList.add("message--revealed");
+    element.addEventListener("animationend", () => element.classList.remove("message--revealed"), { once: true });
+    element.tabIndex = -1;
+    element.focus({ preventScroll: true });
   }
 
   private showModel(label: string | null): void {

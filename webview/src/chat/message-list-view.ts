@@ -20,6 +20,8 @@ export interface MessageListOptions extends MessageViewActions {
   onScroll(): void;
   /** The page of the branch above `cursor` (rejects with an Error whose message says what went wrong, in plain words). */
   loadOlder(cursor: string): Promise<BranchPage>;
+  /** Messages were rendered or re-rendered (e.g. the find bar highlights its matches in them again). */
+  onRendered?(): void;
 }
 
 /** Input that means the user is scrolling (programmatic scrolling fires none of these). */
@@ -83,6 +85,8 @@ export class MessageListView {
   private followedScrollTop = 0;
   /** A saved position to go back to once its message is loaded (after a reload or a snapshot). */
   private restoreTarget: { messageId: string; offsetPx: number; fallbackScrollTop: number } | undefined;
+  /** A revealMessage() waiting for its message to be rendered. */
+  private reveal: { messageId: string; settle(element: HTMLElement | undefined): void } | undefined;
   /** Changes whenever the loaded messages are replaced: an older page asked for before is then dropped. */
   private generation = 0;
   private isLoadingOlder = false;
@@ -316,6 +320,7 @@ export class MessageListView {
       const [nextStart, nextEnd] = this.rangeAround(this.viewportTop());
       if (!isChanged || (nextStart === this.renderedStart && nextEnd === this.renderedEnd)) break;
     }
+    this.settleReveal();
     if (this.restoreTarget && this.branch.get(this.restoreTarget.messageId)) this.restoreTarget = undefined;
     else if (this.restoreTarget && this.branch.olderCursor === null) {
       // Its message is not on this branch any more: the raw position is the best there is.
@@ -325,6 +330,58 @@ export class MessageListView {
     }
     this.updatePositions();
     this.loadOlderIfNeeded();
+    this.options.onRendered?.();
+  }
+
+  /**
+   * Brings a message of the branch into view, a third of the viewport below its top, loading older
+   * pages until it is there (the way a saved position is restored); resolves with its rendered element,
+   * or undefined when it is not on the branch (or another reveal, or the reader, took over).
+   */
+  revealMessage(messageId: string): Promise<HTMLElement | undefined> {
+    this.reveal?.settle(undefined);
+    return new Promise((resolve) => {
+      this.reveal = { messageId, settle: resolve };
+      this.isPinned = false;
+      this.restoreTarget = { messageId, offsetPx: -Math.round(this.element.clientHeight / 3), fallbackScrollTop: this.element.scrollTop };
+      this.pass();
+    });
+  }
+
+  /** The loaded messages, oldest first, each with its place on the whole branch (root = 1). */
+  loadedMessages(): Array<{ message: Message; position: number }> {
+    const loaded: Array<{ message: Message; position: number }> = [];
+    for (let index = 0; index < this.branch.length; index++) {
+      loaded.push({ message: this.branch.at(index)!.message, position: this.branch.unloadedCount + index + 1 });
+    }
+    return loaded;
+  }
+
+  /** How many messages of the branch are above the loaded ones. */
+  get unloadedCount(): number {
+    return this.branch.unloadedCount;
+  }
+
+  /** The rendered text of a message, when it is rendered now. */
+  renderedBody(messageId: string): HTMLElement | undefined {
+    const entry = this.branch.get(messageId);
+    const view = entry ? this.views.get(entry) : undefined;
+    return view?.element.querySelector<HTMLElement>(".message__body") ?? undefined;
+  }
+
+  private settleReveal(): void {
+    const reveal = this.reveal;
+    if (!reveal) return;
+    const entry = this.branch.get(reveal.messageId);
+    const view = entry ? this.views.get(entry) : undefined;
+    if (view) {
+      this.reveal = undefined;
+      reveal.settle(view.element);
+    } else if ((!entry && this.branch.olderCursor === null) || this.restoreTarget?.messageId !== reveal.messageId) {
+      // not on this branch, or the reader scrolled away meanwhile
+      this.reveal = undefined;
+      reveal.settle(undefined);
+    }
   }
 
   private requestPass(): void {
@@ -563,6 +620,7 @@ export class MessageListView {
       for (const view of this.viewsToRender) view.renderContent();
       this.viewsToRender.clear();
       if (this.isPinned) this.scrollToBottom();
+      this.options.onRendered?.();
     });
   }
 

