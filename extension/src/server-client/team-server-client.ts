@@ -66,7 +66,6 @@ type CallArguments<Name extends EndpointName> = [EndpointPathParameters<Name>] e
 /** How long an import or the start of a download may take to answer (a whole account's file is large). */
 const LONG_REQUEST_TIMEOUT_MS = 10 * 60_000;
 
-
 /**
  * What a registration came to. The server answers a registration the same whatever happened (it
  * never tells which names exist), so the client signs in with the same name and password to learn it:
