@@ -7,6 +7,7 @@ import { registerChatViews, type ChatViewProvider } from "./surfaces/chat-view";
 import { registerContextKeys } from "./surfaces/context-keys";
 import { registerConversationTree, type ConversationTreeProvider } from "./surfaces/conversation-tree";
 import { EditorCodeActions } from "./surfaces/editor-code-actions";
+import { registerFirstRun } from "./surfaces/first-run";
 import { registerModelStatusBar, pickModel } from "./surfaces/model-status-bar";
 import { SecretTokenStore } from "./surfaces/secret-token-store";
 import { registerSendSelection } from "./surfaces/send-selection";
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
       },
       runHostCommand: async (command) => {
         if (command === "signIn") await signIn();
+        else if (command === "openTeamSettings") await vscode.commands.executeCommand("juggler.openTeamSettings");
         else await vscode.commands.executeCommand("workbench.action.openSettings", `@ext:juggler.juggler`);
       },
     },
@@ -68,6 +70,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerSendSelection(context, session, chatView);
   registerTeamSettings(context, session);
   registerShowContext(context, session);
+  registerFirstRun(context);
 
   context.subscriptions.push(
     vscode.commands.registerCommand("juggler.newConversation", async () => {
@@ -82,6 +85,10 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
       }
     }),
     vscode.commands.registerCommand("juggler.reconnect", () => session.connect()),
+    // Back at the window after a while: an offline chat tries again, a connected one reads the models now.
+    vscode.window.onDidChangeWindowState((state) => {
+      if (state.focused) void session.checkConnection();
+    }),
     tokenStore.onDidChange(() => void client.reloadStoredSession()),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (!event.affectsConfiguration(`${SETTINGS_SECTION}.serverUrl`)) return;

@@ -110,7 +110,10 @@ export function registerChatViews(context: vscode.ExtensionContext, session: Cha
       deserializeWebviewPanel: async (panel) => provider.adoptEditorPanel(panel),
     }),
     vscode.commands.registerCommand("juggler.openChatInEditor", () => provider.openInEditor()),
-    vscode.commands.registerCommand("juggler.focusChat", () => provider.reveal()),
+    vscode.commands.registerCommand("juggler.focusChat", async () => {
+      await provider.reveal();
+      session.focusComposer();
+    }),
   );
   return provider;
 }

@@ -157,6 +157,11 @@ export function registerConversationTree(
   const resolveConversationId = (argument: unknown): string | undefined => {
     if (typeof argument === "string") return argument;
     if (isConversationNode(argument)) return argument.conversation.id;
+    if (isTreeSelectionArgument(argument)) {
+      // F2 / Delete in the tree (package.json keybindings): the conversation selected there, if any.
+      const selected = treeView.selection.find(isConversationNode);
+      return selected?.conversation.id;
+    }
     return session.openConversationId ?? undefined;
   };
 
@@ -188,8 +193,9 @@ export function registerConversationTree(
         void vscode.window.showInformationMessage("Open a conversation or pick one in the Conversations view to rename it.");
         return;
       }
-      const current = isConversationNode(argument)
-        ? argument.conversation.title
+      const node = isTreeSelectionArgument(argument) ? treeView.selection.find(isConversationNode) : argument;
+      const current = isConversationNode(node)
+        ? node.conversation.title
         : (provider.findConversation(conversationId)?.title ?? session.snapshot().conversation?.title ?? "");
       const title = await vscode.window.showInputBox({
         title: "Rename Conversation",
@@ -214,8 +220,9 @@ export function registerConversationTree(
         void vscode.window.showInformationMessage("Open a conversation or pick one in the Conversations view to delete it.");
         return;
       }
-      const title = isConversationNode(argument)
-        ? argument.conversation.title
+      const node = isTreeSelectionArgument(argument) ? treeView.selection.find(isConversationNode) : argument;
+      const title = isConversationNode(node)
+        ? node.conversation.title
         : (provider.findConversation(conversationId)?.title ?? "this conversation");
       const choice = await vscode.window.showWarningMessage(
         `Delete "${title}"?`,
@@ -233,6 +240,11 @@ export function registerConversationTree(
     }),
   );
   return provider;
+}
+
+/** What the tree's F2 and Delete keybindings pass (package.json): act on the tree's selection. */
+function isTreeSelectionArgument(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as { fromTreeSelection?: unknown }).fromTreeSelection === true;
 }
 
 function isConversationNode(value: unknown): value is { kind: "conversation"; conversation: Conversation } {
