@@ -10,6 +10,13 @@ import { readServerUrlSetting, SETTINGS_SECTION } from "./settings";
 
 export const AUTHENTICATION_PROVIDER_ID = "juggler";
 const AUTHENTICATION_PROVIDER_LABEL = "Juggler";
+/**
+ * The scopes of every Juggler session (the server has none; one session grants the whole chat). Not
+ * empty: VS Code 1.139 keys an Accounts-menu sign-in request by its scopes joined with spaces and
+ * splits the key again when a session is added, so a request for no scopes ("" → [""]) never
+ * matches the new session and its "Sign in with Juggler" entry and badge stayed after signing in.
+ */
+const SESSION_SCOPES: readonly string[] = ["juggler"];
 
 /**
  * Juggler in VS Code's Accounts menu. Signing in asks for the server address, name and password
@@ -67,7 +74,7 @@ export function registerAccounts(context: vscode.ExtensionContext, client: TeamS
   // Juggler to use Juggler" in the Accounts menu; choosing it calls createSession. Done whenever
   // nobody is signed in, so the entry is there on first run and after signing out.
   const offerSignInInAccountsMenu = () => {
-    vscode.authentication.getSession(AUTHENTICATION_PROVIDER_ID, [], {}).then(undefined, (error: unknown) => {
+    vscode.authentication.getSession(AUTHENTICATION_PROVIDER_ID, SESSION_SCOPES, {}).then(undefined, (error: unknown) => {
       console.warn("Juggler could not offer sign-in in the Accounts menu", error);
     });
   };
@@ -270,7 +277,7 @@ function toAuthenticationSession(session: StoredSession): vscode.AuthenticationS
     id: `${session.user.id}@${session.serverUrl}`,
     accessToken: session.accessToken,
     account: { id: session.user.id, label: `${session.user.name} (${host})` },
-    scopes: [],
+    scopes: [...SESSION_SCOPES],
   };
 }
 

@@ -158,7 +158,9 @@ export function registerConversationTree(
     if (typeof argument === "string") return argument;
     if (isConversationNode(argument)) return argument.conversation.id;
     if (isTreeSelectionArgument(argument)) {
-      // F2 / Delete in the tree (package.json keybindings): the conversation selected there, if any.
+      // F2 / Delete in the tree (package.json keybindings). VS Code gives a keybinding's command
+      // no tree element and the API has no "focused element": the selected conversation (clicked,
+      // or Enter on a row) is the one. Opening it leaves the focus in the tree, so the keys still apply.
       const selected = treeView.selection.find(isConversationNode);
       return selected?.conversation.id;
     }
@@ -177,7 +179,8 @@ export function registerConversationTree(
     vscode.commands.registerCommand("juggler.openConversation", async (argument: unknown) => {
       const conversationId = resolveConversationId(argument);
       if (!conversationId) return;
-      await chatView.reveal();
+      // Opened from the tree (a click, or Enter on a row): the tree keeps the keyboard.
+      await chatView.reveal({ preserveFocus: true });
       try {
         await session.openConversation(conversationId);
       } catch (error) {
