@@ -10,8 +10,11 @@ import {
 } from "../../../protocol/webview/chat-protocol";
 import { WebviewChannel, type CommandHandlers, type RequestHandlers } from "../webview-channel/webview-channel";
 
-export const chatProtocol = { requests: chatRequests, commands: chatCommands, notifications: chatNotifications };
-export type ChatProtocol = typeof chatProtocol;
+/** The chat's protocol for the channel; built on first use, not when the bundle loads (see tools/build.mjs, lazy protocol). */
+function chatProtocol() {
+  return { requests: chatRequests, commands: chatCommands, notifications: chatNotifications };
+}
+export type ChatProtocol = ReturnType<typeof chatProtocol>;
 
 /** What a surface gives the chat session for one webview (the sidebar view or an editor panel). */
 export interface ChatViewConnection {
@@ -55,7 +58,7 @@ export class ChatViewChannel {
     handlers?: ChatViewHandlers,
   ) {
     this.channel = new WebviewChannel({
-      protocol: chatProtocol,
+      protocol: chatProtocol(),
       post: (envelope) => this.connection.postMessage(envelope),
       requests: handlers?.requests ?? unhandledRequests(),
       commands: handlers?.commands ?? ignoredCommands(),
