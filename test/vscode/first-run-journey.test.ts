@@ -9,7 +9,8 @@
  * answer, Up brings the last message back → F2 renames and Delete deletes in the Conversations
  * tree → the status bar shows the server offline with Reconnect, and the model again once it is
  * back. After a failed step the remaining ones are skipped; a failure leaves
- * test-results/first-run-failure.png.
+ * test-results/first-run-failure.png. Screenshots (the walkthrough, the offline status bar) go to
+ * test-results/screenshots/, or to docs/screenshots/ with `npm run screenshots`.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -42,6 +43,7 @@ import {
   waitForNotification,
 } from "../../tools/vscode-host/workbench-driver";
 import { startSwitchableProxy } from "../extension/extension-test-environment";
+import { screenshotPath } from "../support/screenshot-path";
 import { writeSampleWorkspace } from "./support/sample-workspace";
 
 const FAILURE_SCREENSHOT = path.join(REPO_ROOT, "test-results", "first-run-failure.png");
@@ -171,6 +173,7 @@ describe("vscode: a new team's first run in code-server", function () {
       async () => (await walkthroughStep(workbench, "connect").getAttribute("aria-checked")) === "true",
     );
     assert.equal(await walkthroughStep(workbench, "chooseModels").getAttribute("aria-checked"), "false");
+    await screenshot(workbench, screenshotPath("walkthrough.png"));
     await runCommand(workbench, "View: Close All Editors");
   });
 
@@ -303,7 +306,7 @@ describe("vscode: a new team's first run in code-server", function () {
     await offline.waitFor({ state: "visible", timeout: 30_000 });
     assert.match((await offline.getAttribute("aria-label")) ?? "", /Can't reach the Juggler server/);
     assert.equal(await statusBarItem(workbench, FIRST_MODEL_LABEL).count(), 0, "no model shown for a server that is gone");
-    await screenshot(workbench, path.join(REPO_ROOT, "test-results", "screenshots", "offline-status-bar.png"));
+    await screenshot(workbench, screenshotPath("offline.png"));
 
     await proxy!.comeBack();
     await offline.click().catch(() => undefined); // Reconnect (it may already have connected again by itself)
