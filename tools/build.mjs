@@ -6,8 +6,11 @@
  *   node tools/build.mjs --dev      not minified, with linked source maps
  *   node tools/build.mjs --watch    --dev, rebuilding on change
  *   node tools/build.mjs --server   only the team server (what `npm start` runs; well under a second)
+ *   node tools/build.mjs --extension-only --out <folder>
+ *                                   only the extension, into <folder>/extension (test/tools/extension-bundle.test.ts)
  *
- * Outputs: dist/extension/extension.js (node, cjs, `vscode` external), dist/webview/<page>.js
+ * Outputs: dist/extension/extension.js (node, cjs, `vscode` external) and dist/extension/protocol.js
+ * (the protocol's schemas and zod, required on first use: see lazyProtocol), dist/webview/<page>.js
  * (+ <page>.css from the CSS the page imports), and codicon.css + codicon.ttf copied beside them.
  * A webview entry that does not exist yet is skipped with a note, so the extension still builds.
  * The server goes to dist/server/ (see serverBuilds below) and only with --server.
@@ -21,7 +24,10 @@ const argumentsGiven = new Set(process.argv.slice(2));
 const isWatching = argumentsGiven.has("--watch");
 const isServerOnly = argumentsGiven.has("--server");
 const isDevelopment = isWatching || argumentsGiven.has("--dev");
-const distribution = path.join(root, "dist");
+const isExtensionOnly = argumentsGiven.has("--extension-only");
+const outArgument = process.argv.indexOf("--out");
+const distribution =
+  outArgument > 0 && process.argv[outArgument + 1] ? path.resolve(process.argv[outArgument + 1]) : path.join(root, "dist");
 const webviewOutput = path.join(distribution, "webview");
 
 // esbuild is a development dependency. `npm start` builds the server with it, but an install
@@ -71,17 +77,113 @@ const shared = {
   absWorkingDir: root,
 };
 
+/**
+ * The extension's start-up bundle leaves out zod and the protocol modules that build schemas with
+ * it: they go into dist/extension/protocol.js, which is required the first time extension code
+ * reads one of their exports (a schema, the endpoint table…), after activate() has returned. Built
+ * at load they were about 60 % of the bundle's compile and evaluation time
+ * (docs/decisions/XXXX-first-run-and-everyday-use.md has the figures).
+ *
+ * How: an import of such a module (or of zod) from extension/src resolves to a small CommonJS
+ * module whose properties are getters; esbuild's interop reads an import at each use
+ * (`import_x.name`), so the getter loads protocol.js on the first use, not at load. A module of
+ * protocol/ without zod (parse-http-url.ts, message-page-sizes.ts) is bundled as usual. An export
+ * read at the top level of an extension module would load protocol.js at once again:
+ * test/tools/extension-bundle.test.ts checks that loading the bundle does not.
+ */
+function lazyProtocol() {
+  /** Module key in protocol.js → the module ("zod" or a file of protocol/). */
+  const modules = new Map();
+  const protocolFolder = path.join(root, "protocol") + path.sep;
+  const extensionFolder = path.join(root, "extension") + path.sep;
+  const keyOf = (file) =>
+    file === "zod"
+      ? "zod"
+      : path
+          .relative(root, file)
+          .replace(/\.ts$/, "")
+          .replace(/[^A-Za-z0-9]/g, "_");
+  const probe = (entry, options) =>
+    esbuild.build({
+      entryPoints: [entry],
+      write: false,
+      metafile: true,
+      outdir: distribution,
+      logLevel: "silent",
+      platform: "node",
+      ...options,
+    });
+  /** @type {import("esbuild").Plugin} */
+  const plugin = {
+    name: "lazy-protocol",
+    setup(build) {
+      build.onResolve({ filter: /protocol\/|^zod$/ }, async (arguments_) => {
+        if (arguments_.namespace === "lazy-protocol" || !arguments_.importer.startsWith(extensionFolder)) return undefined;
+        if (arguments_.path === "zod") return { path: "zod", namespace: "lazy-protocol" };
+        const resolved = await build.resolve(arguments_.path, { resolveDir: arguments_.resolveDir, kind: arguments_.kind });
+        if (resolved.errors.length > 0 || !resolved.path.startsWith(protocolFolder)) return undefined;
+        const { metafile } = await probe(resolved.path, { bundle: true });
+        const buildsSchemas = Object.keys(metafile.inputs).some((input) => input.includes(`node_modules/zod/`));
+        return buildsSchemas ? { path: resolved.path, namespace: "lazy-protocol" } : undefined;
+      });
+      build.onLoad({ filter: /.*/, namespace: "lazy-protocol" }, async (arguments_) => {
+        const key = keyOf(arguments_.path);
+        modules.set(key, arguments_.path);
+        const names =
+          arguments_.path === "zod"
+            ? ["z"]
+            : Object.values((await probe(arguments_.path, { bundle: false, format: "esm" })).metafile.outputs)[0].exports;
+        const lines = [
+          "let loaded;",
+          `const load = () => (loaded ??= require("./protocol.js")[${JSON.stringify(key)}]);`,
+          ...names.map(
+            (name) =>
+              `Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, get: () => load()[${JSON.stringify(name)}] });`,
+          ),
+        ];
+        return { contents: lines.join("\n"), loader: "js" };
+      });
+      build.onResolve({ filter: /^\.\/protocol\.js$/ }, () => ({ path: "./protocol.js", external: true }));
+    },
+  };
+  /** The options of protocol.js: one namespace per module the last build of the extension asked for. */
+  const protocolBundleOptions = () => ({
+    ...shared,
+    stdin: {
+      contents: [...modules].map(([key, file]) => `export * as ${key} from ${JSON.stringify(file === "zod" ? "zod" : file)};`).join("\n"),
+      resolveDir: root,
+      sourcefile: "protocol.js",
+      loader: "ts",
+    },
+    outfile: path.join(distribution, "extension", "protocol.js"),
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+  });
+  return { plugin, protocolBundleOptions };
+}
+
+const extensionProtocol = lazyProtocol();
+
 /** @type {import("esbuild").BuildOptions} */
 const extensionOptions = {
   ...shared,
+  plugins: [...shared.plugins, extensionProtocol.plugin],
   entryPoints: { extension: "extension/src/extension.ts" },
   outdir: path.join(distribution, "extension"),
   platform: "node",
   target: "node20",
   format: "cjs",
   external: ["vscode"],
-  // The first statement of the bundle: activate() reports how long loading the bundle took.
-  banner: { js: '"use strict";var __jugglerBundleLoadStartedAt = performance.now();' },
+  // The bundle's first and last statements: activate() reports how long evaluating the bundle took,
+  // apart from the time VS Code then spends preparing the extension's context before calling it.
+  // The CPU time beside it (the main thread's where Node tells it) tells our cost from a busy machine's.
+  banner: {
+    js: '"use strict";var __jugglerBundleLoadStartedAt = performance.now(), __jugglerBundleLoadStartedCpu = (process.threadCpuUsage ?? process.cpuUsage)();',
+  },
+  footer: {
+    js: "var __jugglerBundleLoadEndedAt = performance.now(), __jugglerBundleLoadEndedCpu = (process.threadCpuUsage ?? process.cpuUsage)();",
+  },
   // zod and the protocol are the bulk; keep names readable in stack traces only in development.
   keepNames: isDevelopment,
 };
@@ -233,6 +335,11 @@ function reportSizes(results) {
 
 async function main() {
   if (isServerOnly) return buildServer();
+  if (isExtensionOnly) {
+    fs.rmSync(path.join(distribution, "extension"), { recursive: true, force: true });
+    const extension = await esbuild.build(extensionOptions);
+    return reportSizes([extension, await esbuild.build(extensionProtocol.protocolBundleOptions())]);
+  }
   // Stale outputs (a renamed page, a map from a dev build) must not end up in the .vsix.
   if (!isWatching) {
     fs.rmSync(path.join(distribution, "extension"), { recursive: true, force: true });
@@ -250,9 +357,12 @@ async function main() {
           {
             name: "report",
             setup: (build) =>
-              build.onEnd((result) =>
-                console.log(`build: rebuilt ${Object.keys(options.entryPoints).join(", ")} (${result.errors.length} errors)`),
-              ),
+              build.onEnd(async (result) => {
+                // protocol.js follows the extension's imports.
+                if (options === extensionOptions && result.errors.length === 0)
+                  await esbuild.build(extensionProtocol.protocolBundleOptions());
+                console.log(`build: rebuilt ${Object.keys(options.entryPoints).join(", ")} (${result.errors.length} errors)`);
+              }),
           },
         ],
       });
@@ -262,6 +372,8 @@ async function main() {
     return;
   }
   const results = await Promise.all(builds.map((options) => esbuild.build(options)));
+  // After the extension's build: protocol.js holds exactly what it imports.
+  results.push(await esbuild.build(extensionProtocol.protocolBundleOptions()));
   ensurePageStylesheets();
   reportSizes(results);
 }

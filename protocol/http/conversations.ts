@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { errorCodeSchema, errorDetailSchema } from "./error-codes";
+import { MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX } from "./message-page-sizes";
 import { modelIdSchema } from "./models";
 import { providerKindSchema } from "./providers";
 
@@ -8,9 +9,7 @@ export const TITLE_MAX_LENGTH = 200;
 /** The workspace folder a conversation belongs to (a URI as VS Code names the folder). */
 export const WORKSPACE_HINT_MAX_LENGTH = 500;
 export const CONVERSATION_PAGE_MAX = 200;
-/** Messages per page of a conversation's history and of Show Context. */
-export const MESSAGE_PAGE_DEFAULT = 50;
-export const MESSAGE_PAGE_MAX = 200;
+export { MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX } from "./message-page-sizes";
 
 export const messageRoleSchema = z.enum(["system", "user", "assistant"]);
 export type MessageRole = z.infer<typeof messageRoleSchema>;

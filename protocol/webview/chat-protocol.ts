@@ -30,11 +30,14 @@ export const chatConversationSchema = z.object({
 export const connectionStateSchema = z.enum(["signed-out", "connecting", "ready", "needs-sign-in", "incompatible-server", "offline"]);
 export type ConnectionState = z.infer<typeof connectionStateSchema>;
 
+/** What a button in the chat can ask the host to do: sign in, reconnect, open the settings or (admins) Team Settings. */
+export const hostCommandSchema = z.enum(["signIn", "retryConnection", "openSettings", "openTeamSettings"]);
+
 export const bannerSchema = z.object({
   kind: z.enum(["error", "warning", "info"]),
   message: z.string(),
   /** A host command the banner's button runs, e.g. sign in again. */
-  action: z.object({ label: z.string(), command: z.enum(["signIn", "retryConnection", "openSettings"]) }).optional(),
+  action: z.object({ label: z.string(), command: hostCommandSchema }).optional(),
 });
 export type Banner = z.infer<typeof bannerSchema>;
 
@@ -51,6 +54,10 @@ export const chatSnapshotSchema = z.object({
   branchMessageCount: z.number().int().min(0),
   activeModel: chatModelSchema.nullable(),
   banner: bannerSchema.nullable(),
+  /** The models the user can pick, so answers are labelled with the names the picker shows (absent: labels come from ids). */
+  models: z.array(chatModelSchema).optional(),
+  /** Whether the user is an admin: the view then offers Team Settings where members are told to ask their admin. */
+  isAdmin: z.boolean().optional(),
 });
 export type ChatSnapshot = z.infer<typeof chatSnapshotSchema>;
 
@@ -93,7 +100,7 @@ export const chatCommands = {
   "generation/stop": z.object({ messageId: z.string().max(100) }),
   "conversation/new": z.object({}),
   "model/pick": z.object({}),
-  "host/run": z.object({ command: z.enum(["signIn", "retryConnection", "openSettings"]) }),
+  "host/run": z.object({ command: hostCommandSchema }),
   "code/copy": codeBlockSchema,
   "code/insert": codeBlockSchema,
   "code/open": codeBlockSchema,
@@ -116,7 +123,8 @@ export const chatNotifications = {
   }),
   /** A message's final (or updated) state: complete, stopped, error, interrupted. */
   "message/updated": z.object({ message: messageSchema }),
-  "model/changed": z.object({ activeModel: chatModelSchema.nullable() }),
+  /** The model of the next answer, and (when it changed) the models the user can pick. */
+  "model/changed": z.object({ activeModel: chatModelSchema.nullable(), models: z.array(chatModelSchema).optional() }),
   "banner/show": z.object({ banner: bannerSchema.nullable() }),
   /** Put text into the composer (e.g. a selection sent with "Send Selection to Model" and no instruction). */
   "composer/focus": z.object({ appendText: z.string().optional() }),

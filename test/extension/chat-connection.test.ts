@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import net from "node:net";
-import { ChatConnection, type ChatConnectionListener } from "../../extension/src/chat/chat-connection";
+import { ChatConnection, type ChatConnectionListener, type ChatConnectionTiming } from "../../extension/src/chat/chat-connection";
 import { TeamServerClient } from "../../extension/src/server-client/team-server-client";
 import { TeamServerError } from "../../extension/src/server-client/team-server-error";
 import { MemoryTokenStore, type StoredSession } from "../../extension/src/server-client/token-store";
@@ -8,6 +8,7 @@ import {
   PASSWORD,
   startExtensionTestEnvironment,
   startStubServer,
+  startSwitchableProxy,
   waitUntil,
   type ExtensionTestEnvironment,
 } from "./extension-test-environment";
@@ -41,7 +42,7 @@ describe("extension: ChatConnection (the chat's connection and account)", functi
   });
 
   /** A connection whose listener records what it heard, in order. */
-  function connect(client: TeamServerClient): { connection: ChatConnection; heard: string[] } {
+  function connect(client: TeamServerClient, timing?: ChatConnectionTiming): { connection: ChatConnection; heard: string[] } {
     const heard: string[] = [];
     const listener: ChatConnectionListener = {
       accountLoaded: (models, user) => heard.push(`account ${user.name} with ${models.length} models`),
@@ -51,10 +52,23 @@ describe("extension: ChatConnection (the chat's connection and account)", functi
       accountChanged: () => heard.push("account changed"),
       stateChanged: () => heard.push(`state ${connection.state}`),
       userChanged: () => heard.push("user changed"),
+      modelsLoaded: (models) => heard.push(`models ${models.length}`),
     };
-    const connection: ChatConnection = new ChatConnection(client, listener);
+    const connection: ChatConnection = new ChatConnection(client, listener, undefined, timing);
     connections.push(connection);
     return { connection, heard };
+  }
+
+  function modelCount(): number {
+    return environment.models.anthropic.length + environment.models.groq.length + environment.models.ollama.length;
+  }
+
+  async function setVisibility(modelId: string, isVisible: boolean): Promise<void> {
+    const response = await environment.server.request("PATCH", "/admin/models", {
+      token: environment.adminToken,
+      body: { changes: [{ id: modelId, isVisible }] },
+    });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
   }
 
   it("starts signed out without a stored session, and says so to operations", async () => {
@@ -118,6 +132,60 @@ describe("extension: ChatConnection (the chat's connection and account)", functi
       () => connection.requireReady(),
       (error: unknown) => error instanceof TeamServerError && error.code === "offline" && error.retryable,
     );
+  });
+
+  it("goes offline as soon as a request cannot reach the server, stays so quietly, and connects again by itself once it is back", async () => {
+    const proxy = await startSwitchableProxy(environment.server.url);
+    try {
+      await environment.signedInClient("comes-and-goes");
+      const client = new TeamServerClient({ serverUrl: proxy.url, tokenStore: new MemoryTokenStore() });
+      await client.signIn({ name: "comes-and-goes", password: PASSWORD });
+      const { connection, heard } = connect(client, { checkIntervalMs: 0, reconnectDelayMs: 20, maxReconnectDelayMs: 60 });
+      await connection.start();
+      assert.equal(connection.state, "ready");
+
+      await proxy.goDown();
+      await assert.rejects(
+        client.call("listConversations"),
+        (error: unknown) => error instanceof TeamServerError && error.code === "offline",
+      );
+      // Right away, not at some later check: the status bar must not show a model of a server that is gone.
+      assert.equal(connection.state, "offline");
+      assert.equal(connection.banner?.action?.command, "retryConnection");
+      const heardWhenOffline = heard.length;
+      // Several attempts to connect again fail meanwhile; none of them makes the state flicker.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      assert.deepEqual(heard.slice(heardWhenOffline - 1), ["state offline"]);
+
+      await proxy.comeBack();
+      await waitUntil(() => connection.state === "ready", "connected again by itself");
+      assert.deepEqual(heard.slice(heardWhenOffline, heardWhenOffline + 1), [`account comes-and-goes with ${modelCount()} models`]);
+      assert.equal(heard.at(-1), "ready");
+      assert.equal(connection.banner, null);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("checks a connected server on its own: hears the models an admin changed, and notices when nobody uses a server that went away", async () => {
+    const proxy = await startSwitchableProxy(environment.server.url);
+    const hiddenId = environment.models.groq[0]!;
+    try {
+      await environment.signedInClient("watches");
+      const client = new TeamServerClient({ serverUrl: proxy.url, tokenStore: new MemoryTokenStore(), requestTimeoutMs: 2_000 });
+      await client.signIn({ name: "watches", password: PASSWORD });
+      const { connection, heard } = connect(client, { checkIntervalMs: 30, reconnectDelayMs: 60_000, maxReconnectDelayMs: 60_000 });
+      await connection.start();
+      await waitUntil(() => heard.includes(`models ${modelCount()}`), "a check");
+      await setVisibility(hiddenId, false);
+      await waitUntil(() => heard.includes(`models ${modelCount() - 1}`), "the check after the admin hid a model");
+      await proxy.goDown();
+      await waitUntil(() => connection.state === "offline", "offline without any request of the user's");
+      assert.match(connection.banner?.message ?? "", /Can't reach the Juggler server/);
+    } finally {
+      await setVisibility(hiddenId, true);
+      await proxy.close();
+    }
   });
 
   it("asks to sign in again when the session ends, and forgets the account when someone else signs in", async () => {

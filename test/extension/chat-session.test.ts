@@ -373,4 +373,52 @@ describe("extension: ChatSession against the team server", function () {
     assert.equal(signedOut.conversation, null);
     assert.deepEqual(signedOut.messages, []);
   });
+  it("tells every view and the status bar together when the visible models change, labelled as the picker labels them", async () => {
+    const session = await startSession("labels");
+    const view = new RecordingView();
+    const attachment = attach(session, view);
+    await attachment.handleMessage({ kind: "command", method: "webview/ready", params: { restoredConversationId: null } });
+    const snapshot = view.notifications("state/snapshot").at(-1) as ChatSnapshot;
+    const anthropicId = environment.models.anthropic[0]!;
+    const { models: catalog } = await session.client.call("listModels");
+    const displayName = catalog.find((model) => model.id === anthropicId)!.displayName;
+    assert.equal(snapshot.models?.find((model) => model.id === anthropicId)?.label, displayName);
+    assert.notEqual(displayName, anthropicId.slice("anthropic:".length), "a display name, not the id");
+    assert.equal(snapshot.isAdmin, false);
+    let statusBarModel: unknown = "not told";
+    session.onActiveModelChanged((model) => (statusBarModel = model));
+
+    const visible = catalog.map((model) => model.id);
+    const setVisibility = (isVisible: boolean) =>
+      environment.server.request("PATCH", "/admin/models", {
+        token: environment.adminToken,
+        body: { changes: visible.map((id) => ({ id, isVisible })) },
+      });
+    try {
+      // An admin hides everything: no model, and a member is told to ask the admin (not to open Team Settings).
+      await setVisibility(false);
+      await session.reloadModels();
+      const cleared = view.notifications("model/changed").at(-1) as ChatNotificationParams<"model/changed">;
+      assert.deepEqual(cleared, { activeModel: null, models: [] });
+      assert.equal(statusBarModel, null);
+      await assert.rejects(
+        session.sendMessage("Anyone there?"),
+        (error: Error) => /ask your Juggler admin/i.test(error.message) && !/Team Settings/.test(error.message),
+      );
+
+      // Models visible again: the live check brings them; the header and the status bar name the same model.
+      await setVisibility(true);
+      await session.checkConnection();
+      const restored = view.notifications("model/changed").at(-1) as ChatNotificationParams<"model/changed">;
+      assert.ok(restored.activeModel, "a model again");
+      assert.deepEqual(statusBarModel, restored.activeModel);
+      assert.equal(restored.models?.length, visible.length);
+      // Nothing changed since: the next check tells nobody anything.
+      const changes = view.notifications("model/changed").length;
+      await session.checkConnection();
+      assert.equal(view.notifications("model/changed").length, changes);
+    } finally {
+      await setVisibility(true);
+    }
+  });
 });

@@ -47,24 +47,45 @@ describe("extension: chat view channel (delta batching)", () => {
   // An interval far longer than the test: flushing happens only when the test says so.
   const channelFor = (view: RecordingView) => new ChatViewChannel(view, HOUR_MS);
 
-  it("coalesces many deltas per message into one notification per flush", () => {
+  it("posts the first text at once, then coalesces what follows within the interval into one notification per message", () => {
     const view = new RecordingView();
     const channel = channelFor(view);
+    channel.queueDelta("m1", "first");
+    assert.deepEqual(view.notifications("stream/delta"), [{ messageId: "m1", text: "first" }], "the first text does not wait");
     for (let index = 0; index < 100; index++) channel.queueDelta("m1", `${index},`);
     channel.queueDelta("m2", "other");
-    assert.equal(view.messages.length, 0, "nothing posted per token");
+    assert.equal(view.messages.length, 1, "nothing more posted per token");
 
     channel.flush();
-    assert.deepEqual(view.notifications("stream/delta"), [
+    assert.deepEqual(view.notifications("stream/delta").slice(1), [
       { messageId: "m1", text: Array.from({ length: 100 }, (_unused, index) => `${index},`).join("") },
       { messageId: "m2", text: "other" },
     ]);
     channel.dispose();
   });
 
+  it("posts text at once again once a whole interval passed without any, and batches at most one post per interval", async () => {
+    const view = new RecordingView();
+    const channel = new ChatViewChannel(view, 30);
+    channel.queueDelta("m1", "a");
+    channel.queueDelta("m1", "b");
+    assert.deepEqual(view.notifications("stream/delta"), [{ messageId: "m1", text: "a" }]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(view.notifications("stream/delta"), [
+      { messageId: "m1", text: "a" },
+      { messageId: "m1", text: "b" },
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    channel.queueDelta("m1", "c");
+    assert.equal(view.notifications("stream/delta").length, 3, "after a quiet interval the next text goes out at once");
+    channel.dispose();
+  });
+
   it("posts waiting deltas before any other notification, so the order is kept", () => {
     const view = new RecordingView();
     const channel = channelFor(view);
+    channel.queueDelta("m1", "first");
+    view.messages.length = 0;
     channel.queueDelta("m1", "abc");
     channel.notify("messages/appended", { conversationId: "c1", messages: [message("m2", "")] });
     assert.deepEqual(
@@ -78,12 +99,14 @@ describe("extension: chat view channel (delta batching)", () => {
     const view = new RecordingView();
     const channel = channelFor(view);
     channel.sendSnapshot(snapshotWith([message("m1", "ab")]));
+    // Text of another answer just went out: what follows waits for the batch.
+    channel.queueDelta("m0", "x");
     channel.queueDelta("m1", "cd");
     channel.notify("message/updated", { message: message("m1", "abcd", "complete") });
     channel.queueDelta("m2", "late");
     channel.sendSnapshot(snapshotWith([message("m1", "abcd", "complete"), message("m2", "late")]));
     channel.flush();
-    assert.equal(view.notifications("stream/delta").length, 0);
+    assert.deepEqual(view.notifications("stream/delta"), [{ messageId: "m0", text: "x" }]);
     assert.equal(view.shown.get("m1")?.content, "abcd");
     assert.equal(view.shown.get("m2")?.content, "late");
     channel.dispose();
@@ -94,21 +117,23 @@ describe("extension: chat view channel (delta batching)", () => {
     const channel = channelFor(view);
     channel.sendSnapshot(snapshotWith([message("m1", "text saved before a reload")]));
     const replayed = message("m1", "text");
+    // Text of another answer just went out: what follows waits for the batch.
+    channel.queueDelta("m0", "x");
     channel.queueDelta("m1", "stale");
     channel.queueReplacement(replayed);
     replayed.content = "text saved";
     channel.queueDelta("m1", " saved");
-    assert.equal(view.messages.length, 1, "only the snapshot so far");
+    assert.equal(view.messages.length, 2, "only the snapshot and the other answer's text so far");
 
     channel.flush();
     assert.deepEqual(
-      view.messages.slice(1).map((posted) => (posted.kind === "notification" ? posted.method : posted.kind)),
+      view.messages.slice(2).map((posted) => (posted.kind === "notification" ? posted.method : posted.kind)),
       ["message/updated"],
     );
     assert.equal(view.shown.get("m1")?.content, "text saved", "the replacement carries the text as it is at the flush");
     channel.queueDelta("m1", " before");
     channel.flush();
-    assert.deepEqual(view.notifications("stream/delta"), [{ messageId: "m1", text: " before" }]);
+    assert.deepEqual(view.notifications("stream/delta").slice(1), [{ messageId: "m1", text: " before" }]);
     assert.equal(view.shown.get("m1")?.content, "text saved before");
     channel.dispose();
   });

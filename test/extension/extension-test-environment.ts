@@ -1,4 +1,5 @@
 import http from "node:http";
+import net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { ChatViewConnection } from "../../extension/src/chat/chat-view-channel";
 import { TeamServerClient, type FetchFunction } from "../../extension/src/server-client/team-server-client";
@@ -196,4 +197,41 @@ export async function waitUntil(condition: () => boolean, description: string, t
     if (Date.now() > deadline) throw new Error(`Timed out waiting until ${description}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * A TCP proxy in front of a server that can be switched off and on at its own address: the "team
+ * server" goes down (connections refused, open ones cut) and comes back, as a restarting server does.
+ */
+export async function startSwitchableProxy(
+  targetUrl: string,
+): Promise<{ url: string; goDown(): Promise<void>; comeBack(): Promise<void>; close(): Promise<void> }> {
+  const target = new URL(targetUrl);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => socket.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const goDown = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    goDown,
+    comeBack: () => new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve)),
+    close: async () => {
+      if (server.listening) await goDown();
+    },
+  };
 }

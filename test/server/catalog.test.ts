@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { adminModelListResponseSchema, modelListResponseSchema, type AdminModel } from "../../protocol/http/models";
 import { providerListResponseSchema } from "../../protocol/http/providers";
-import { defaultOllamaModels, startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
+import { defaultGroqModels, defaultOllamaModels, startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
 import { FAKE_API_KEYS } from "../../tools/harness/provider-setup";
 import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 
@@ -108,6 +108,36 @@ describe("model catalog", () => {
     assert.equal(byName.get("llama3.2:latest")?.supportsVision, false);
     assert.equal(byName.has("nomic-embed-text:latest"), false);
     assert.equal(byName.get("llama3.2:latest")?.displayName, "llama3.2:latest");
+  });
+
+  it("shows a provider's well-known chat models on its first refresh only; what an admin hides stays hidden", async () => {
+    // The refreshes above were each provider's first: Groq's Llama and GPT-OSS chat models and every
+    // Ollama chat model are visible; none of the made-up Anthropic ids is a Claude Sonnet or Haiku.
+    const shownByDefault = [
+      "groq:llama-3.1-8b-instant",
+      "groq:llama-3.3-70b-versatile",
+      "groq:meta-llama/llama-4-scout-17b-16e-instruct",
+      "groq:openai/gpt-oss-120b",
+      "ollama:deepseek-r1:latest",
+      "ollama:gemma3:latest",
+      "ollama:llama3.2:latest",
+    ];
+    assert.deepEqual((await memberModelIds()).sort(), shownByDefault);
+    await setVisible(["groq:llama-3.1-8b-instant"], false);
+    // A later refresh (a new model appears too) neither shows the hidden one again nor the new one.
+    fakes.groq.setModels([
+      ...defaultGroqModels,
+      { id: "llama-5-70b", ownedBy: "Meta", created: 1790000000, contextWindow: 131072, maxCompletionTokens: 32768, canChat: true },
+    ]);
+    const models = await refresh("groq");
+    assert.equal(models.find((model) => model.id === "groq:llama-3.1-8b-instant")?.isVisible, false);
+    assert.equal(models.find((model) => model.id === "groq:llama-5-70b")?.isVisible, false);
+    fakes.groq.setModels(defaultGroqModels);
+    await refresh("groq");
+    assert.ok(!(await memberModelIds()).includes("groq:llama-3.1-8b-instant"));
+    // The admin hides the rest: the tests below start from a catalog where nothing is visible.
+    await setVisible(shownByDefault, false);
+    assert.deepEqual(await memberModelIds(), []);
   });
 
   it("shows members exactly the models an admin made visible, with refreshedAt", async () => {
@@ -265,5 +295,54 @@ describe("model catalog: background refresh", () => {
       await server.dispose();
       await fakes.close();
     }
+  });
+});
+
+describe("model catalog: a provider's first refresh", () => {
+  let fakes: FakeProviders;
+  let server: TestServer;
+  let adminToken: string;
+
+  before(async () => {
+    fakes = await startFakeProviders();
+    server = await startTestServer();
+    adminToken = (await registerUser(server, "admin")).accessToken;
+  });
+
+  after(async () => {
+    await server?.dispose();
+    await fakes?.close();
+  });
+
+  async function visibleIds(): Promise<string[]> {
+    const response = await server.request("GET", "/models", { token: adminToken });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    return modelListResponseSchema.parse(response.body).models.map((model) => model.id);
+  }
+
+  it("shows the newest Claude Sonnet and Haiku of Anthropic's list, not Opus and not older versions", async () => {
+    const updated = await server.request("PATCH", "/admin/providers/anthropic", {
+      token: adminToken,
+      body: { apiKey: FAKE_API_KEYS.anthropic, baseUrl: fakes.anthropic.url, isActive: true },
+    });
+    assert.equal(updated.status, 200, JSON.stringify(updated.body));
+    const refreshed = await server.request("POST", "/admin/providers/anthropic/refresh-models", { token: adminToken, body: {} });
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    assert.deepEqual(await visibleIds(), ["anthropic:claude-haiku-5-5", "anthropic:claude-sonnet-5-5"]);
+  });
+
+  it("counts Ollama's chat models the same way in Test connection and Refresh models (no embedding model)", async () => {
+    await server.request("PATCH", "/admin/providers/ollama", { token: adminToken, body: { baseUrl: fakes.ollama.url, isActive: true } });
+    const tested = await server.request("POST", "/admin/providers/ollama/test", { token: adminToken, body: {} });
+    assert.equal(tested.status, 200, JSON.stringify(tested.body));
+    const refreshed = await server.request("POST", "/admin/providers/ollama/refresh-models", { token: adminToken, body: {} });
+    const models = adminModelListResponseSchema.parse(refreshed.body).models;
+    const chatModels = defaultOllamaModels.filter((model) => model.capabilities.includes("completion"));
+    assert.equal(tested.body.modelCount, chatModels.length);
+    assert.equal(models.length, chatModels.length);
+    assert.deepEqual(
+      models.filter((model) => model.isVisible).map((model) => model.name),
+      chatModels.map((model) => model.name).sort(),
+    );
   });
 });

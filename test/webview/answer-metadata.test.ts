@@ -21,6 +21,7 @@ describe("webview formatting and link policy (no DOM)", () => {
   it("writes the answer line with only the figures the provider reported", () => {
     const known = { modelId: "anthropic:claude-sonnet-4-5", inputTokens: 1234, outputTokens: 567, timeToFirstTokenMs: 320 };
     assert.equal(formatAnswerMetadata(known), "claude-sonnet-4-5 · 1,234 → 567 tokens · 320 ms to first token");
+    assert.equal(formatAnswerMetadata(known, "Claude Sonnet 4.5"), "Claude Sonnet 4.5 · 1,234 → 567 tokens · 320 ms to first token");
     assert.equal(formatAnswerMetadata({ ...known, inputTokens: null, outputTokens: null }), "claude-sonnet-4-5 · 320 ms to first token");
     assert.equal(
       formatAnswerMetadata({ ...known, outputTokens: null, timeToFirstTokenMs: 12_345 }),
@@ -31,7 +32,14 @@ describe("webview formatting and link policy (no DOM)", () => {
   it("explains failed and interrupted answers in plain words", () => {
     assert.equal(
       describeAnswerProblem({ status: "error", error: { code: "provider_invalid_key", message: "" } }),
-      "The answer failed: The provider rejected its API key. Ask your team admin to check it in Team Settings.",
+      "The answer failed: The provider rejected its API key. Ask your team admin to replace it.",
+    );
+    // A member cannot open Team Settings: the server's words for the admin are replaced by "ask your admin".
+    const serverWords = { code: "provider_invalid_key" as const, message: "Anthropic rejected the API key — check it in Team Settings" };
+    assert.equal(describeAnswerProblem({ status: "error", error: serverWords }), `The answer failed: ${serverWords.message}`);
+    assert.equal(
+      describeAnswerProblem({ status: "error", error: serverWords }, false),
+      "The answer failed: The provider rejected the team's API key. Ask your Juggler admin to replace it.",
     );
     assert.match(describeAnswerProblem({ status: "interrupted", error: null }) ?? "", /team server stopped/);
     assert.equal(describeAnswerProblem({ status: "complete", error: null }), undefined);

@@ -8,7 +8,10 @@ import {
 import type { TeamServerClient } from "../server-client/team-server-client";
 import { WebviewChannel } from "../webview-channel/webview-channel";
 
-const teamSettingsProtocol = { requests: teamSettingsRequests, commands: teamSettingsCommands, notifications: teamSettingsNotifications };
+/** Built on first use, not when the bundle loads (see tools/build.mjs, lazy protocol). */
+function teamSettingsProtocol() {
+  return { requests: teamSettingsRequests, commands: teamSettingsCommands, notifications: teamSettingsNotifications };
+}
 
 /** What the Team Settings panel's host posts: responses and notifications, same envelopes as the chat. */
 export type TeamSettingsHostMessage = HostToWebviewEnvelope<TeamSettingsNotificationName>;
@@ -19,7 +22,7 @@ export type TeamSettingsHostMessage = HostToWebviewEnvelope<TeamSettingsNotifica
  * go to the server; what comes back is the server's masked form.
  */
 export class TeamSettingsHandlers {
-  private readonly channel: WebviewChannel<typeof teamSettingsProtocol>;
+  private readonly channel: WebviewChannel<ReturnType<typeof teamSettingsProtocol>>;
 
   constructor(
     client: TeamServerClient,
@@ -33,7 +36,7 @@ export class TeamSettingsHandlers {
       return result;
     };
     this.channel = new WebviewChannel({
-      protocol: teamSettingsProtocol,
+      protocol: teamSettingsProtocol(),
       post,
       requests: {
         "providers/list": () => client.call("listProviders"),

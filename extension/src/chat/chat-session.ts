@@ -16,11 +16,11 @@ import type { TeamServerClient } from "../server-client/team-server-client";
 import { isTeamServerError, TeamServerError } from "../server-client/team-server-error";
 import { toErrorDetail } from "../webview-channel/webview-channel";
 import { AnswerStreams, type AnswerStatus } from "./answer-streams";
-import { ChatConnection } from "./chat-connection";
+import { ChatConnection, type ChatConnectionTiming } from "./chat-connection";
 import { ChatViewChannel, DELTA_FLUSH_INTERVAL_MS, type ChatViewConnection, type ChatViewHandlers } from "./chat-view-channel";
 import { formatSelectionMessage, type CodeSelection } from "./format-selection-message";
 import { HeldBranch, NEWEST_PAGE_MESSAGES } from "./held-branch";
-import { toChatModel } from "./to-chat-model";
+import { describeModel, toChatModel } from "./to-chat-model";
 
 export type { AnswerStatus } from "./answer-streams";
 export { HELD_MESSAGES_MAX, NEWEST_PAGE_MESSAGES } from "./held-branch";
@@ -38,7 +38,7 @@ export interface ChatHostActions {
   pickModel(): void | Promise<void>;
   /** "Show Context" of an answer: what its request carried, in an editor tab. */
   showContext(messageId: string): void | Promise<void>;
-  /** signIn and openSettings; retryConnection the session handles itself. */
+  /** signIn, openSettings and openTeamSettings; retryConnection the session handles itself. */
   runHostCommand(command: Exclude<HostCommand, "retryConnection">): void | Promise<void>;
 }
 
@@ -50,6 +50,8 @@ export interface ChatSessionOptions {
   log?: (message: string, error?: unknown) => void;
   /** The workspace folder a new conversation is started in (VS Code's first folder), if any. */
   workspaceHint?: () => string | undefined;
+  /** How often the connection is checked while ready, and how it is retried while offline. */
+  connectionTiming?: ChatConnectionTiming;
 }
 
 /** The handle a surface keeps for one attached webview. */
@@ -85,6 +87,8 @@ export class ChatSession implements Disposable {
   /** A conversation a reloaded webview asked to restore before the session was ready. */
   private conversationToRestore: string | null = null;
   private isReReadingNewestPage = false;
+  /** "Focus Chat Input" ran while no view was ready to take the focus: the next view that is, takes it. */
+  private isComposerFocusPending = false;
 
   private readonly conversationsChanged = new EventEmitter<void>();
   private readonly activeModelChanged = new EventEmitter<ChatModel | null>();
@@ -141,8 +145,10 @@ export class ChatSession implements Disposable {
           this.stateChanged.fire();
         },
         userChanged: () => this.stateChanged.fire(),
+        modelsLoaded: (models) => this.adoptModels(models),
       },
       this.log,
+      options.connectionTiming,
     );
   }
 
@@ -209,6 +215,8 @@ export class ChatSession implements Disposable {
       branchMessageCount: this.held.branchMessageCount,
       activeModel: this.activeModel,
       banner: this.connection.banner,
+      models: this.models.map(describeModel),
+      isAdmin: this.isAdmin,
     };
   }
 
@@ -224,12 +232,29 @@ export class ChatSession implements Disposable {
     return this.connection.connect();
   }
 
+  /** The window got the focus back: connect again if offline, else read the visible models now. */
+  checkConnection(): Promise<void> {
+    return this.connection.checkNow();
+  }
+
   /** Models as the server lists them now (the quick pick reloads them, since an admin may have changed them). */
   async reloadModels(): Promise<readonly Model[]> {
     const modelList = await this.client.call("listModels");
-    this.models = modelList.models;
-    this.activeModelChanged.fire(this.activeModel);
+    this.adoptModels(modelList.models);
     return this.models;
+  }
+
+  /**
+   * The one place the visible models change while connected: the status bar (onActiveModelChanged)
+   * and every chat view (`model/changed`, with the models' labels) hear it together, so they never
+   * disagree about the model the next answer uses.
+   */
+  private adoptModels(models: Model[]): void {
+    if (haveSameModels(this.models, models)) return;
+    this.models = models;
+    const activeModel = this.activeModel;
+    this.broadcast("model/changed", { activeModel, models: models.map(describeModel) });
+    this.activeModelChanged.fire(activeModel);
   }
 
   private adoptAccount(models: Model[], user: User): void {
@@ -270,7 +295,9 @@ export class ChatSession implements Disposable {
     return {
       handleMessage: (message) => view.handleMessage(message),
       visibilityChanged: () => {
-        if (view.isVisible) this.sendSnapshot(view, this.snapshot());
+        if (!view.isVisible) return;
+        this.sendSnapshot(view, this.snapshot());
+        this.giveComposerFocusIfPending(view);
       },
       dispose: () => {
         this.views.delete(view);
@@ -329,6 +356,27 @@ export class ChatSession implements Disposable {
       }
     }
     this.sendSnapshot(view, this.snapshot());
+    this.giveComposerFocusIfPending(view);
+  }
+
+  /**
+   * Puts the cursor in the composer of a visible view ("Juggler: Focus Chat Input"). A view that is
+   * still loading (the command just revealed it) takes the focus once it is ready.
+   */
+  focusComposer(): void {
+    const visible = [...this.views].filter((view) => view.isVisible);
+    if (visible.length === 0) {
+      this.isComposerFocusPending = true;
+      return;
+    }
+    this.isComposerFocusPending = false;
+    for (const view of visible) view.notify("composer/focus", {});
+  }
+
+  private giveComposerFocusIfPending(view: ChatViewChannel): void {
+    if (!this.isComposerFocusPending || !view.isVisible) return;
+    this.isComposerFocusPending = false;
+    view.notify("composer/focus", {});
   }
 
   /** A snapshot, then the status of answers still waiting for their context (the snapshot has no place for it). */
@@ -450,7 +498,9 @@ export class ChatSession implements Disposable {
       throw new TeamServerError(
         0,
         "model_unavailable",
-        "No model is available yet. An admin must add a provider and choose visible models in Juggler: Team Settings.",
+        this.isAdmin
+          ? "No model is visible yet. Add a provider key and choose models in Juggler: Team Settings."
+          : "No model is available yet. Ask your Juggler admin to add a provider and choose models.",
       );
     }
     let conversation = this.held.conversation;
@@ -590,6 +640,17 @@ export class ChatSession implements Disposable {
     this.stateChanged.dispose();
     this.answerFinished.dispose();
   }
+}
+
+/** Same ids, names and windows in the same order: nothing any view shows would change. */
+function haveSameModels(left: readonly Model[], right: readonly Model[]): boolean {
+  return (
+    left.length === right.length &&
+    left.every((model, index) => {
+      const other = right[index]!;
+      return model.id === other.id && model.displayName === other.displayName && model.contextWindow === other.contextWindow;
+    })
+  );
 }
 
 function copyStatus(status: AnswerStatus | null): AnswerStatus | null {

@@ -10,8 +10,11 @@ import {
 } from "../../../protocol/webview/chat-protocol";
 import { WebviewChannel, type CommandHandlers, type RequestHandlers } from "../webview-channel/webview-channel";
 
-export const chatProtocol = { requests: chatRequests, commands: chatCommands, notifications: chatNotifications };
-export type ChatProtocol = typeof chatProtocol;
+/** The chat's protocol for the channel; built on first use, not when the bundle loads (see tools/build.mjs, lazy protocol). */
+function chatProtocol() {
+  return { requests: chatRequests, commands: chatCommands, notifications: chatNotifications };
+}
+export type ChatProtocol = ReturnType<typeof chatProtocol>;
 
 /** What a surface gives the chat session for one webview (the sidebar view or an editor panel). */
 export interface ChatViewConnection {
@@ -34,7 +37,10 @@ export const DELTA_FLUSH_INTERVAL_MS = 40;
  * The chat's side of one attached webview: its WebviewChannel (validation, requests answered by
  * id, typed notifications) plus batching of streamed text per message, so the webview gets at most
  * one `stream/delta` (or one replacement) per message every ~40 ms, never a message per token.
- * Each view has its own batch, so a snapshot sent to one view can drop exactly what it contains.
+ * Text that arrives when nothing was posted for a whole interval (an answer's first text above all)
+ * goes out at once; only what follows it within the interval waits for the batch (the first text
+ * used to wait up to 40 ms for nothing). Each view has its own batch, so a snapshot sent to one
+ * view can drop exactly what it contains.
  */
 export class ChatViewChannel {
   private readonly channel: WebviewChannel<ChatProtocol>;
@@ -42,6 +48,8 @@ export class ChatViewChannel {
   /** Answers whose whole text is posted at the next flush (as it is then), instead of deltas. */
   private readonly pendingReplacements = new Map<string, Message>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When streamed text was last posted (performance.now()). */
+  private lastPostedAtMs = Number.NEGATIVE_INFINITY;
   private isDisposed = false;
 
   constructor(
@@ -50,7 +58,7 @@ export class ChatViewChannel {
     handlers?: ChatViewHandlers,
   ) {
     this.channel = new WebviewChannel({
-      protocol: chatProtocol,
+      protocol: chatProtocol(),
       post: (envelope) => this.connection.postMessage(envelope),
       requests: handlers?.requests ?? unhandledRequests(),
       commands: handlers?.commands ?? ignoredCommands(),
@@ -77,15 +85,22 @@ export class ChatViewChannel {
     // A replacement waiting for this message carries its whole text, this delta included.
     if (this.pendingReplacements.has(messageId)) return;
     this.pendingDeltas.set(messageId, (this.pendingDeltas.get(messageId) ?? "") + text);
-    this.scheduleFlush();
+    if (this.flushTimer !== undefined) return;
+    const waitMs = this.lastPostedAtMs + this.flushIntervalMs - performance.now();
+    if (waitMs <= 0) this.flush();
+    else this.flushTimer = setTimeout(() => this.flush(), waitMs);
   }
 
-  /** At the next flush the view gets the message's whole text as it is then (`message/updated`), replacing what it shows. */
+  /**
+   * At the next flush the view gets the message's whole text as it is then (`message/updated`),
+   * replacing what it shows. Never at once: a replayed answer's events arrive in one burst, and the
+   * flush an interval later carries all of it.
+   */
   queueReplacement(message: Message): void {
     if (this.isDisposed || !this.connection.isVisible) return;
     this.pendingDeltas.delete(message.id);
     this.pendingReplacements.set(message.id, message);
-    this.scheduleFlush();
+    this.flushTimer ??= setTimeout(() => this.flush(), this.flushIntervalMs);
   }
 
   /** Posts the batched text now. */
@@ -97,6 +112,7 @@ export class ChatViewChannel {
     const deltas = [...this.pendingDeltas];
     this.pendingReplacements.clear();
     this.pendingDeltas.clear();
+    if (replacements.length + deltas.length > 0) this.lastPostedAtMs = performance.now();
     for (const message of replacements) this.channel.notifyAsIs("message/updated", { message: { ...message } });
     for (const [messageId, text] of deltas) this.channel.notifyAsIs("stream/delta", { messageId, text });
   }
@@ -128,10 +144,6 @@ export class ChatViewChannel {
     this.pendingDeltas.clear();
     this.pendingReplacements.clear();
     this.channel.dispose();
-  }
-
-  private scheduleFlush(): void {
-    this.flushTimer ??= setTimeout(() => this.flush(), this.flushIntervalMs);
   }
 }
 

@@ -1,9 +1,5 @@
-import {
-  MESSAGE_PAGE_DEFAULT,
-  type Conversation,
-  type ConversationDetailResponse,
-  type Message,
-} from "../../../protocol/http/conversations";
+import type { Conversation, ConversationDetailResponse, Message } from "../../../protocol/http/conversations";
+import { MESSAGE_PAGE_DEFAULT } from "../../../protocol/http/message-page-sizes";
 
 /** Messages of the open conversation's newest page asked for when opening it. */
 export const NEWEST_PAGE_MESSAGES = MESSAGE_PAGE_DEFAULT;

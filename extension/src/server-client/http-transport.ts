@@ -1,5 +1,6 @@
 import { API_PREFIX } from "../../../protocol/http/endpoints";
 import { errorResponseSchema } from "../../../protocol/http/error-codes";
+import { EventEmitter, type Event } from "./event-emitter";
 import { TeamServerError } from "./team-server-error";
 
 export type FetchFunction = (input: string, init?: RequestInit) => Promise<Response>;
@@ -23,6 +24,9 @@ export interface SendOptions {
 export class HttpTransport {
   private serverUrlValue: string;
   private readonly fetchFunction: FetchFunction;
+  private readonly unreachable = new EventEmitter<TeamServerError>();
+  /** A request found the server unreachable (refused, timed out): the chat shows it is offline at once. */
+  readonly onUnreachable: Event<TeamServerError> = this.unreachable.event;
 
   constructor(
     options: { serverUrl: string; fetch?: FetchFunction },
@@ -60,22 +64,23 @@ export class HttpTransport {
       return await this.fetchFunction(url, { method, headers, body, signal });
     } catch (error) {
       if (options.signal?.aborted) throw abortedError();
-      if (timeout.signal.aborted) {
-        throw new TeamServerError(
-          0,
-          "offline",
-          `The Juggler server at ${this.serverUrlValue} did not answer in time. Check that it is running.`,
-          true,
-          { cause: error },
-        );
-      }
-      throw new TeamServerError(
-        0,
-        "offline",
-        `Can't reach the Juggler server at ${this.serverUrlValue}. Check that it is running and that the juggler.serverUrl setting is right.`,
-        true,
-        { cause: error },
-      );
+      const offline = timeout.signal.aborted
+        ? new TeamServerError(
+            0,
+            "offline",
+            `The Juggler server at ${this.serverUrlValue} did not answer in time. Check that it is running.`,
+            true,
+            { cause: error },
+          )
+        : new TeamServerError(
+            0,
+            "offline",
+            `Can't reach the Juggler server at ${this.serverUrlValue}. Check that it is running and that the juggler.serverUrl setting is right.`,
+            true,
+            { cause: error },
+          );
+      this.unreachable.fire(offline);
+      throw offline;
     } finally {
       clearTimeout(timer);
     }

@@ -92,6 +92,8 @@ export class TeamServerClient {
   readonly onSessionChanged: Event<StoredSession | undefined>;
   /** The refresh token was refused: the user must sign in again. Fired once per session. */
   readonly onSessionExpired: Event<TeamServerError>;
+  /** A request (any: a call, a stream, a refresh) could not reach the server. */
+  readonly onServerUnreachable: Event<TeamServerError>;
 
   constructor(options: TeamServerClientOptions) {
     const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
@@ -112,6 +114,7 @@ export class TeamServerClient {
     });
     this.onSessionChanged = this.sessions.onSessionChanged;
     this.onSessionExpired = this.sessions.onSessionExpired;
+    this.onServerUnreachable = this.transport.onUnreachable;
   }
 
   get serverUrl(): string {

@@ -3,17 +3,21 @@ import { userSchema } from "../../../protocol/http/accounts";
 
 /**
  * What is kept of a signed-in session between windows and reloads. In VS Code it lives only in
- * SecretStorage (surfaces/secret-token-store.ts); tests keep it in memory.
+ * SecretStorage (surfaces/secret-token-store.ts); tests keep it in memory. The schema is built on
+ * first use, not when the bundle loads (see tools/build.mjs, lazy protocol).
  */
-export const storedSessionSchema = z.object({
-  serverUrl: z.string(),
-  user: userSchema,
-  accessToken: z.string(),
-  accessTokenExpiresAt: z.string(),
-  refreshToken: z.string(),
-  refreshTokenExpiresAt: z.string(),
-});
-export type StoredSession = z.infer<typeof storedSessionSchema>;
+function buildStoredSessionSchema() {
+  return z.object({
+    serverUrl: z.string(),
+    user: userSchema,
+    accessToken: z.string(),
+    accessTokenExpiresAt: z.string(),
+    refreshToken: z.string(),
+    refreshTokenExpiresAt: z.string(),
+  });
+}
+let storedSessionSchema: ReturnType<typeof buildStoredSessionSchema> | undefined;
+export type StoredSession = z.infer<ReturnType<typeof buildStoredSessionSchema>>;
 
 export interface TokenStore {
   get(): Promise<StoredSession | undefined>;
@@ -42,6 +46,7 @@ export class MemoryTokenStore implements TokenStore {
 export function parseStoredSession(text: string | undefined): StoredSession | undefined {
   if (!text) return undefined;
   try {
+    storedSessionSchema ??= buildStoredSessionSchema();
     const parsed = storedSessionSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : undefined;
   } catch {

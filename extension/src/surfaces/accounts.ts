@@ -5,10 +5,18 @@ import { isHttpUrl } from "../../../protocol/parse-http-url";
 import type { TeamServerClient } from "../server-client/team-server-client";
 import { isTeamServerError } from "../server-client/team-server-error";
 import type { StoredSession } from "../server-client/token-store";
+import { welcomeFirstAdmin } from "./first-run";
 import { readServerUrlSetting, SETTINGS_SECTION } from "./settings";
 
 export const AUTHENTICATION_PROVIDER_ID = "juggler";
 const AUTHENTICATION_PROVIDER_LABEL = "Juggler";
+/**
+ * The scopes of every Juggler session (the server has none; one session grants the whole chat). Not
+ * empty: VS Code 1.139 keys an Accounts-menu sign-in request by its scopes joined with spaces and
+ * splits the key again when a session is added, so a request for no scopes ("" → [""]) never
+ * matches the new session and its "Sign in with Juggler" entry and badge stayed after signing in.
+ */
+const SESSION_SCOPES: readonly string[] = ["juggler"];
 
 /**
  * Juggler in VS Code's Accounts menu. Signing in asks for the server address, name and password
@@ -63,12 +71,36 @@ export class JugglerAuthenticationProvider implements vscode.AuthenticationProvi
 /** Registers the provider, the Sign In / Sign Out commands and the one "sign in again" prompt. */
 export function registerAccounts(context: vscode.ExtensionContext, client: TeamServerClient): void {
   const provider = new JugglerAuthenticationProvider(client);
+  // Asking for a session without createIfNone (and not silently) makes VS Code put "Sign in with
+  // Juggler to use Juggler" in the Accounts menu; choosing it calls createSession. Done whenever
+  // nobody is signed in, so the entry is there on first run and after signing out.
+  const offerSignInInAccountsMenu = () => {
+    vscode.authentication.getSession(AUTHENTICATION_PROVIDER_ID, SESSION_SCOPES, {}).then(undefined, (error: unknown) => {
+      console.warn("Juggler could not offer sign-in in the Accounts menu", error);
+    });
+  };
+  void client.restoreSession().then((session) => {
+    if (!session) offerSignInInAccountsMenu();
+  });
   context.subscriptions.push(
     provider,
     vscode.authentication.registerAuthenticationProvider(AUTHENTICATION_PROVIDER_ID, AUTHENTICATION_PROVIDER_LABEL, provider, {
       supportsMultipleAccounts: false,
     }),
-    vscode.commands.registerCommand("juggler.signIn", () => signIn()),
+    toVsCodeDisposable(
+      client.onSessionChanged((session) => {
+        if (!session) offerSignInInAccountsMenu();
+      }),
+    ),
+    vscode.commands.registerCommand("juggler.signIn", async (): Promise<vscode.AuthenticationSession | undefined> => {
+      try {
+        return await provider.createSession();
+      } catch (error) {
+        // Cancelling any step ends here; errors were already shown where they happened.
+        if (!(error instanceof SignInCancelledError)) console.warn("Juggler sign-in did not complete", error);
+        return undefined;
+      }
+    }),
     vscode.commands.registerCommand("juggler.signOut", async () => {
       if (!client.isSignedIn && !(await client.restoreSession())) {
         void vscode.window.showInformationMessage("You are not signed in to Juggler.");
@@ -97,15 +129,13 @@ export function registerAccounts(context: vscode.ExtensionContext, client: TeamS
   );
 }
 
-/** Signs in through VS Code's authentication API, so the Accounts menu shows the session. */
-export async function signIn(): Promise<vscode.AuthenticationSession | undefined> {
-  try {
-    return await vscode.authentication.getSession(AUTHENTICATION_PROVIDER_ID, [], { createIfNone: true });
-  } catch (error) {
-    // Cancelling any step ends here; errors were already shown where they happened.
-    if (!(error instanceof SignInCancelledError)) console.warn("Juggler sign-in did not complete", error);
-    return undefined;
-  }
+/**
+ * Signs in with Juggler's own prompts. Not through authentication.getSession(createIfNone): VS Code
+ * would first ask "The extension 'Juggler' wants to sign in using Juggler" on every sign-in, about
+ * the extension's own provider. The Accounts menu still lists the session (onDidChangeSessions).
+ */
+export function signIn(): Thenable<vscode.AuthenticationSession | undefined> {
+  return vscode.commands.executeCommand<vscode.AuthenticationSession | undefined>("juggler.signIn");
 }
 
 class SignInCancelledError extends Error {
@@ -237,6 +267,7 @@ async function askAndSignIn(client: TeamServerClient): Promise<StoredSession> {
         throw new SignInCancelledError();
       }
       session = result.session;
+      if (session.user.role === "admin") void welcomeFirstAdmin();
     } else {
       session = await client.signIn({ name: name.trim(), password });
     }
@@ -278,7 +309,7 @@ function toAuthenticationSession(session: StoredSession): vscode.AuthenticationS
     id: `${session.user.id}@${session.serverUrl}`,
     accessToken: session.accessToken,
     account: { id: session.user.id, label: `${session.user.name} (${host})` },
-    scopes: [],
+    scopes: [...SESSION_SCOPES],
   };
 }
 

@@ -14,6 +14,7 @@ export const CHAT_EDITOR_VIEW_TYPE = "juggler.chatEditor";
  */
 export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private editorPanel: vscode.WebviewPanel | undefined;
+  private sidebarView: vscode.WebviewView | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -21,16 +22,29 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   ) {}
 
   resolveWebviewView(webviewView: vscode.WebviewView): void {
+    this.sidebarView = webviewView;
     this.connect(webviewView.webview, {
       isVisible: () => webviewView.visible,
       onDidChangeVisibility: (listener) => webviewView.onDidChangeVisibility(listener),
-      onDidDispose: (listener) => webviewView.onDidDispose(listener),
+      onDidDispose: (listener) =>
+        webviewView.onDidDispose(() => {
+          if (this.sidebarView === webviewView) this.sidebarView = undefined;
+          listener();
+        }),
     });
   }
 
-  /** Shows the sidebar chat. */
-  async reveal(): Promise<void> {
+  /**
+   * Shows the sidebar chat. `preserveFocus` (opening a conversation from the tree) leaves the keyboard
+   * where it was, as the Explorer does for a file opened with a click: the tree keeps the focus, so
+   * its keys (F2, Delete, arrows) go on working; Ctrl+Alt+U moves into the chat.
+   */
+  async reveal(options: { preserveFocus?: boolean } = {}): Promise<void> {
     if (this.editorPanel?.visible) return;
+    if (options.preserveFocus && this.sidebarView) {
+      this.sidebarView.show(true);
+      return;
+    }
     await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.focus`);
   }
 
@@ -110,7 +124,10 @@ export function registerChatViews(context: vscode.ExtensionContext, session: Cha
       deserializeWebviewPanel: async (panel) => provider.adoptEditorPanel(panel),
     }),
     vscode.commands.registerCommand("juggler.openChatInEditor", () => provider.openInEditor()),
-    vscode.commands.registerCommand("juggler.focusChat", () => provider.reveal()),
+    vscode.commands.registerCommand("juggler.focusChat", async () => {
+      await provider.reveal();
+      session.focusComposer();
+    }),
   );
   return provider;
 }

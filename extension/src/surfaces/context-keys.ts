@@ -11,6 +11,8 @@ export const contextKeys = {
   conversationScope: "juggler.conversationScope",
   hasConversationFilter: "juggler.hasConversationFilter",
   hasWorkspaceFolder: "juggler.hasWorkspaceFolder",
+  /** At least one model is visible (the walkthrough's "choose models" step is done). */
+  hasModels: "juggler.hasModels",
 } as const;
 
 export function registerContextKeys(context: vscode.ExtensionContext, session: ChatSession): void {
@@ -18,7 +20,8 @@ export function registerContextKeys(context: vscode.ExtensionContext, session: C
     void vscode.commands.executeCommand("setContext", contextKeys.isAdmin, session.isAdmin);
     void vscode.commands.executeCommand("setContext", contextKeys.isSignedIn, session.connectionState === "ready");
     void vscode.commands.executeCommand("setContext", contextKeys.connectionState, session.connectionState);
+    void vscode.commands.executeCommand("setContext", contextKeys.hasModels, session.visibleModels.length > 0);
   };
   update();
-  context.subscriptions.push(toVsCodeDisposable(session.onStateChanged(update)));
+  context.subscriptions.push(toVsCodeDisposable(session.onStateChanged(update)), toVsCodeDisposable(session.onActiveModelChanged(update)));
 }

@@ -264,7 +264,8 @@ export function registerConversationTree(
     vscode.commands.registerCommand("juggler.openConversation", async (argument: unknown) => {
       const conversationId = typeof argument === "string" ? argument : isConversationNode(argument) ? argument.conversation.id : undefined;
       if (!conversationId) return;
-      await chatView.reveal();
+      // Opened from the tree (a click, or Enter on a row): the tree keeps the keyboard.
+      await chatView.reveal({ preserveFocus: true });
       try {
         await session.openConversation(conversationId);
       } catch (error) {

@@ -7,7 +7,8 @@ import { toVsCodeDisposable } from "./accounts";
 
 /**
  * The status-bar item with the active conversation's model (`$(hubot) Claude Sonnet 4.5`); a click
- * opens the model quick pick. Signed out, it offers to sign in instead.
+ * opens the model quick pick. Signed out, it offers to sign in instead; offline, to reconnect; with
+ * no model yet, an admin is taken to Team Settings and a member is told to ask their admin.
  */
 export function registerModelStatusBar(context: vscode.ExtensionContext, session: ChatSession): vscode.StatusBarItem {
   const item = vscode.window.createStatusBarItem("juggler.model", vscode.StatusBarAlignment.Right, 100);
@@ -36,12 +37,18 @@ function renderStatusBarItem(item: vscode.StatusBarItem, session: ChatSession): 
           `Juggler model: **${escapeMarkdown(model.label)}** (${escapeMarkdown(model.provider)})\n\nClick to switch the model of this conversation.`,
         );
         item.accessibilityInformation = { label: `Juggler model: ${model.label}. Switch model`, role: "button" };
+        item.command = "juggler.switchModel";
+      } else if (session.isAdmin) {
+        item.text = "$(hubot) No model";
+        item.tooltip = "No model is visible yet. Click to open Team Settings: add a provider key and choose the models your team sees.";
+        item.accessibilityInformation = { label: "Juggler: no model yet. Open Team Settings", role: "button" };
+        item.command = "juggler.openTeamSettings";
       } else {
         item.text = "$(hubot) No model";
-        item.tooltip = "No model is visible yet: an admin chooses models in Juggler: Team Settings.";
-        item.accessibilityInformation = { label: "Juggler: no model available. Switch model", role: "button" };
+        item.tooltip = "No model is available yet: ask your Juggler admin to add a provider and choose models.";
+        item.accessibilityInformation = { label: "Juggler: no model available yet. Ask your Juggler admin", role: "button" };
+        item.command = "juggler.switchModel";
       }
-      item.command = "juggler.switchModel";
       return;
     }
     case "connecting":
@@ -71,6 +78,8 @@ function renderStatusBarItem(item: vscode.StatusBarItem, session: ChatSession): 
 
 interface ModelQuickPickItem extends vscode.QuickPickItem {
   modelId?: string;
+  /** The empty list's way forward for an admin. */
+  command?: string;
 }
 
 /** The quick pick of visible models, grouped by provider, the current one marked. */
@@ -89,7 +98,7 @@ export async function pickModel(session: ChatSession): Promise<void> {
     ? "Model for this conversation (it sees the whole conversation)"
     : "Model for the next conversation";
   quickPick.matchOnDetail = true;
-  quickPick.items = toModelItems(session.visibleModels, session.activeModelId);
+  quickPick.items = toModelItems(session.visibleModels, session.activeModelId, session.isAdmin);
   quickPick.activeItems = quickPick.items.filter((item) => item.modelId === session.activeModelId);
   quickPick.busy = true;
   quickPick.show();
@@ -97,21 +106,26 @@ export async function pickModel(session: ChatSession): Promise<void> {
   session
     .reloadModels()
     .then((models) => {
-      quickPick.items = toModelItems(models, session.activeModelId);
+      quickPick.items = toModelItems(models, session.activeModelId, session.isAdmin);
       quickPick.activeItems = quickPick.items.filter((item) => item.modelId === session.activeModelId);
     })
     .catch(() => undefined)
     .finally(() => {
       quickPick.busy = false;
     });
-  const chosen = await new Promise<string | undefined>((resolve) => {
+  const chosenItem = await new Promise<ModelQuickPickItem | undefined>((resolve) => {
     quickPick.onDidAccept(() => {
-      resolve(quickPick.selectedItems[0]?.modelId);
+      resolve(quickPick.selectedItems[0]);
       quickPick.hide();
     });
     quickPick.onDidHide(() => resolve(undefined));
   });
   quickPick.dispose();
+  if (chosenItem?.command) {
+    await vscode.commands.executeCommand(chosenItem.command);
+    return;
+  }
+  const chosen = chosenItem?.modelId;
   if (!chosen || chosen === session.activeModelId) return;
   try {
     await session.switchModel(chosen);
@@ -120,7 +134,7 @@ export async function pickModel(session: ChatSession): Promise<void> {
   }
 }
 
-function toModelItems(models: readonly Model[], activeModelId: string | null): ModelQuickPickItem[] {
+function toModelItems(models: readonly Model[], activeModelId: string | null, isAdmin: boolean): ModelQuickPickItem[] {
   const items: ModelQuickPickItem[] = [];
   for (const provider of Object.keys(providerLabels) as (keyof typeof providerLabels)[]) {
     const ofProvider = models.filter((model) => model.provider === provider);
@@ -136,8 +150,17 @@ function toModelItems(models: readonly Model[], activeModelId: string | null): M
       });
     }
   }
-  if (items.length === 0) items.push({ label: "No models are visible yet", detail: "An admin chooses models in Juggler: Team Settings." });
-  return items;
+  if (items.length > 0) return items;
+  // Members cannot open Team Settings: they are told who can help, never to go there.
+  return isAdmin
+    ? [
+        {
+          label: "$(settings-gear) Open Team Settings",
+          detail: "No model is visible yet: add a provider key and choose the models your team sees",
+          command: "juggler.openTeamSettings",
+        },
+      ]
+    : [{ label: "No models are available yet", detail: "Ask your Juggler admin to add a provider and choose models." }];
 }
 
 /** e.g. "200K context · 64K max output". */

@@ -148,8 +148,9 @@ export interface ChatProvider {
   /** Chat models only (e.g. Groq's whisper/tts/guard models are dropped). */
   listModels(signal?: AbortSignal): Promise<DiscoveredModel[]>;
   /**
-   * The cheapest call that proves the base URL and key work (the list endpoint, without per-model
-   * details such as Ollama's /api/show). Throws ProviderError like the others.
+   * Proves the base URL and key work and counts the chat models exactly as `listModels` does (for
+   * Ollama that takes its /api/show per model: an embedding model is not counted). Throws
+   * ProviderError like the others.
    */
   checkConnection(signal?: AbortSignal): Promise<{ modelCount: number }>;
 }

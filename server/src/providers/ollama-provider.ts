@@ -21,6 +21,7 @@ import {
 } from "./chat-provider";
 import { chooseOllamaContextSize } from "./choose-ollama-context-size";
 import { createOllamaFetch, type OllamaCallScope } from "./create-ollama-fetch";
+import { isOllamaChatModel } from "./is-ollama-chat-model";
 import { loadOnce } from "./load-once";
 import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason";
@@ -138,9 +139,9 @@ export class OllamaProvider implements ChatProvider {
     return models.filter((model): model is DiscoveredModel => model !== undefined);
   }
 
+  /** Counts chat models as a refresh does (isOllamaChatModel), so both say the same number. */
   async checkConnection(signal?: AbortSignal): Promise<{ modelCount: number }> {
-    const names = await this.listModelNames({ signal });
-    return { modelCount: names.length };
+    return { modelCount: (await this.listModels(signal)).length };
   }
 
   private async listModelNames(scope: OllamaCallScope): Promise<string[]> {
@@ -167,7 +168,7 @@ export class OllamaProvider implements ChatProvider {
       throw mapped;
     }
     const capabilities = Array.isArray(details.capabilities) ? details.capabilities : undefined;
-    if (capabilities && !capabilities.includes("completion")) return undefined;
+    if (!isOllamaChatModel(capabilities)) return undefined;
     const modelInfo = details.model_info ?? {};
     const architecture = modelInfo["general.architecture"];
     const contextLength = typeof architecture === "string" ? modelInfo[`${architecture}.context_length`] : undefined;

@@ -11,6 +11,7 @@ import { isAbortError } from "../providers/abort-error";
 import { callWithTimeout } from "../providers/call-with-timeout";
 import { ProviderError, type DiscoveredModel } from "../providers/chat-provider";
 import { ModelRepository } from "../storage/model-repository";
+import { chooseDefaultVisibleModels } from "./choose-default-visible-models";
 import type { ProviderService } from "./provider-service";
 import type { ServiceContext } from "./service-context";
 
@@ -104,8 +105,10 @@ export class CatalogService {
   }
 
   /**
-   * Fetches a provider's model list and stores it: new models hidden until an admin shows them,
-   * models no longer listed marked unavailable (kept, with their visibility, in case they return).
+   * Fetches a provider's model list and stores it. The provider's first refresh shows its well-known
+   * chat models (choose-default-visible-models.ts) so a new team has models at once; afterwards new
+   * models are hidden until an admin shows them, and what an admin hid stays hidden. Models no longer
+   * listed are marked unavailable (kept, with their visibility, in case they return).
    * Works while the provider is off (it needs its key). A provider failure is recorded as the
    * provider's lastError and thrown as a 502 with the provider error's code.
    */
@@ -188,7 +191,7 @@ export class CatalogService {
   private async storeDiscoveredModels(
     kind: ProviderKind,
     discovered: DiscoveredModel[],
-  ): Promise<{ listed: number; added: number; gone: number }> {
+  ): Promise<{ listed: number; added: number; shown: number; gone: number }> {
     const byName = new Map<string, DiscoveredModel>();
     for (const model of discovered) {
       if (model.name === "" || model.name.length > maximumModelNameLength) continue;
@@ -196,11 +199,14 @@ export class CatalogService {
     }
     const now = this.context.now();
     let added = 0;
+    let shown = 0;
     let gone = 0;
     await this.context.database.transaction(async (transaction) => {
       const storedModels = new ModelRepository(transaction);
       const existing = await storedModels.listByProvider(kind);
       const existingByName = new Map(existing.map((model) => [model.name, model]));
+      // No model of this provider stored yet: its first refresh (refreshes of a provider are single-flight).
+      const shownByDefault = existing.length === 0 ? chooseDefaultVisibleModels(kind, [...byName.keys()]) : new Set<string>();
       const inserts: AdminModel[] = [];
       for (const model of byName.values()) {
         const fields = {
@@ -211,8 +217,9 @@ export class CatalogService {
         };
         const stored = existingByName.get(model.name);
         if (!stored) {
-          // an admin decides what members see
-          inserts.push({ id: `${kind}:${model.name}`, provider: kind, name: model.name, ...fields, isVisible: false, isAvailable: true });
+          // after the first refresh an admin decides what members see
+          const isVisible = shownByDefault.has(model.name);
+          inserts.push({ id: `${kind}:${model.name}`, provider: kind, name: model.name, ...fields, isVisible, isAvailable: true });
         } else if (
           // a periodic refresh usually changes nothing: write only what did
           stored.displayName !== fields.displayName ||
@@ -225,13 +232,14 @@ export class CatalogService {
         }
       }
       added = inserts.length;
+      shown = inserts.filter((model) => model.isVisible).length;
       await storedModels.insert(inserts, now);
       const goneIds = existing.filter((stored) => !byName.has(stored.name) && stored.isAvailable).map((stored) => stored.id);
       gone = goneIds.length;
       await storedModels.markUnavailable(goneIds, now);
     });
     await this.reloadModels();
-    return { listed: byName.size, added, gone };
+    return { listed: byName.size, added, shown, gone };
   }
 
   private loadModels(): Promise<Map<string, AdminModel>> {

@@ -96,6 +96,42 @@ describe("Juggler inside a real VS Code extension host", function () {
       }
     });
 
+    it("binds its keys without clashing with VS Code's own default keybindings", async () => {
+      const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
+      const ours = (extension.packageJSON as { contributes: { keybindings: { command: string; key: string; when?: string }[] } })
+        .contributes.keybindings;
+      // VS Code's defaults on this platform, as "Preferences: Open Default Keyboard Shortcuts (JSON)" shows them.
+      const document = await vscode.workspace.openTextDocument(vscode.Uri.parse("vscode://defaultsettings/keybindings.json"));
+      const defaults = JSON.parse(document.getText().replace(/^\s*\/\/.*$/gm, "")) as { key: string; command: string; when?: string }[];
+      // The file lists the installed extensions' contributions too: Juggler's own are not a clash.
+      const defaultsFor = (key: string) =>
+        defaults.filter((entry) => entry.key === key.toLowerCase() && !entry.command.startsWith("juggler."));
+      const byCommand = (command: string) => ours.find((entry) => entry.command === command)!;
+
+      assert.deepEqual(defaultsFor(byCommand("juggler.focusChat").key), [], "Focus Chat Input: a key VS Code leaves free");
+      // F2 and Delete act only while the Conversations tree has the focus; VS Code's own are each
+      // tied to a focus of their own (an editor, the Explorer, the terminal's tabs…), never a bare key.
+      for (const command of ["juggler.renameConversation", "juggler.deleteConversation"]) {
+        const binding = byCommand(command);
+        assert.match(binding.when ?? "", /focusedView == juggler\.conversations/);
+        for (const entry of defaultsFor(binding.key)) {
+          // (a notebook's multi-cursor selection is in a focused notebook editor)
+          assert.match(
+            entry.when ?? "",
+            /Focus|Focused|inChat|inKeybindings|isNotebookMultiSelect/,
+            `${binding.key}: ${entry.command} when ${entry.when}`,
+          );
+        }
+      }
+      // Ctrl+Alt+Y also accepts pending chat edits in an editor: Send Selection steps aside then.
+      const sendSelection = byCommand("juggler.sendSelection");
+      for (const entry of defaultsFor(sendSelection.key)) {
+        const required = /chatEdits\.hasEditorModifications/.exec(entry.when ?? "");
+        assert.ok(required, `${sendSelection.key}: ${entry.command} when ${entry.when}`);
+        assert.match(sendSelection.when ?? "", /!chatEdits\.hasEditorModifications/);
+      }
+    });
+
     it("defaults juggler.serverUrl to http://localhost:8080 and starts signed out", () => {
       const setting = vscode.workspace.getConfiguration("juggler").inspect<string>("serverUrl");
       assert.equal(setting?.defaultValue, "http://localhost:8080");

@@ -26,12 +26,16 @@ export function formatDuration(milliseconds: number): string {
 }
 
 /**
- * The line under an answer: "claude-sonnet-4-5 · 1,234 → 567 tokens · 320 ms to first token".
+ * The line under an answer: "Claude Sonnet 4.5 · 1,234 → 567 tokens · 320 ms to first token", with
+ * the model's display name when the view knows it (`modelLabel`), else the name part of its id.
  * Parts the provider did not report are left out rather than shown as 0.
  */
-export function formatAnswerMetadata(message: Pick<Message, "modelId" | "inputTokens" | "outputTokens" | "timeToFirstTokenMs">): string {
+export function formatAnswerMetadata(
+  message: Pick<Message, "modelId" | "inputTokens" | "outputTokens" | "timeToFirstTokenMs">,
+  modelLabel: string | undefined = modelLabelFromId(message.modelId),
+): string {
   const parts: string[] = [];
-  const model = modelLabelFromId(message.modelId);
+  const model = modelLabel;
   if (model) parts.push(model);
   const tokens = formatTokenCounts(message.inputTokens, message.outputTokens);
   if (tokens) parts.push(tokens);
@@ -41,7 +45,7 @@ export function formatAnswerMetadata(message: Pick<Message, "modelId" | "inputTo
 
 /** Said when the server gave no message of its own for the code. */
 const PLAIN_WORDS_BY_CODE: Partial<Record<ErrorCode, string>> = {
-  provider_invalid_key: "The provider rejected its API key. Ask your team admin to check it in Team Settings.",
+  provider_invalid_key: "The provider rejected its API key. Ask your team admin to replace it.",
   provider_rate_limited: "The provider is limiting requests right now. Wait a moment and retry.",
   provider_overloaded: "The provider is overloaded right now. Wait a moment and retry.",
   provider_model_not_found: "The provider no longer offers this model. Pick another model.",
@@ -54,10 +58,23 @@ const PLAIN_WORDS_BY_CODE: Partial<Record<ErrorCode, string>> = {
   server_shutting_down: "The team server was restarting.",
 };
 
-/** What went wrong with an answer, in plain words; undefined when nothing did. */
-export function describeAnswerProblem(message: Pick<Message, "status" | "error">): string | undefined {
+/**
+ * Problems only an admin can fix. The server words them for the admin ("check the key in Team
+ * Settings"); a member cannot open Team Settings and is told to ask their admin instead.
+ */
+const FOR_MEMBERS_BY_CODE: Partial<Record<ErrorCode, string>> = {
+  provider_invalid_key: "The provider rejected the team's API key. Ask your Juggler admin to replace it.",
+  provider_not_configured: "This provider is not set up on the team server. Ask your Juggler admin to set it up.",
+  provider_unreachable: "The team server could not reach the provider. If it keeps happening, ask your Juggler admin to check its address.",
+  provider_model_not_found:
+    "The provider no longer offers this model. Pick another model, or ask your Juggler admin to refresh the models.",
+};
+
+/** What went wrong with an answer, in plain words (worded for a member unless `isAdmin`); undefined when nothing did. */
+export function describeAnswerProblem(message: Pick<Message, "status" | "error">, isAdmin = true): string | undefined {
   if (message.status === "error") {
-    const detail = message.error?.message?.trim() || (message.error ? PLAIN_WORDS_BY_CODE[message.error.code] : undefined);
+    const forMember = !isAdmin && message.error ? FOR_MEMBERS_BY_CODE[message.error.code] : undefined;
+    const detail = forMember ?? (message.error?.message?.trim() || (message.error ? PLAIN_WORDS_BY_CODE[message.error.code] : undefined));
     return detail ? `The answer failed: ${detail}` : "The answer failed.";
   }
   if (message.status === "interrupted") {

@@ -1,6 +1,7 @@
 import type { Message } from "../../../protocol/http/conversations";
 import {
   CHAT_VIEW_STATE_VERSION,
+  type ChatModel,
   type ChatSnapshot,
   type ChatViewState,
   type ConnectionState,
@@ -15,6 +16,7 @@ import type { ChatBridge } from "./chat-bridge";
 import { ChatHeaderView } from "./chat-header-view";
 import { ComposerView } from "./composer-view";
 import { FindBarView } from "./find-bar-view";
+import { LiveRegionView } from "./live-region-view";
 import type { BranchPage } from "./loaded-branch";
 import { MessageListView, type ScrollPosition } from "./message-list-view";
 
@@ -27,15 +29,32 @@ const UNAVAILABLE_PLACEHOLDERS: Partial<Record<ConnectionState, string>> = {
 
 const COPIED_FEEDBACK_MS = 1500;
 
-/** The chat view: wires the header, banner, message list and composer to the host bridge. */
+/** What a screen reader hears when an answer ends, by its final status. */
+const ANSWER_END_WORDS: Record<string, string> = {
+  complete: "finished",
+  stopped: "stopped",
+  error: "failed",
+  interrupted: "was interrupted",
+};
+
+/**
+ * The chat view: wires the header, banner, message list, composer and the live region to the host
+ * bridge. Keys: Escape stops the answer being written (anywhere in the view); Up in an empty
+ * composer brings back the last message.
+ */
 export class ChatApp {
   private readonly header: ChatHeaderView;
   private readonly banner: BannerView;
   private readonly list: MessageListView;
   private readonly composer: ComposerView;
   private readonly findBar: FindBarView;
+  private readonly liveRegion = new LiveRegionView();
   private readonly stateWriter: DebouncedStateWriter<ChatViewState>;
   private conversationId: string | null = null;
+  /** Display names of the models the user can pick, by id (the snapshot's and model/changed's `models`). */
+  private readonly modelLabels = new Map<string, string>();
+  private isAdmin = false;
+  private connection: ConnectionState = "signed-out";
   /** The saved scroll position, applied to the first snapshot of the same conversation. */
   private scrollToRestore: ChatViewState | undefined;
 
@@ -56,6 +75,8 @@ export class ChatApp {
       onCodeAction: (action, source, button) => this.runCodeAction(action, source, button),
       onScroll: () => this.stateWriter.schedule(),
       onRendered: () => this.findBar.listRendered(),
+      modelLabel: (modelId) => (modelId ? (this.modelLabels.get(modelId) ?? modelLabelFromId(modelId)) : undefined),
+      isAdmin: () => this.isAdmin,
     });
     this.findBar = new FindBarView({
       conversationId: () => this.conversationId,
@@ -70,7 +91,10 @@ export class ChatApp {
     this.composer = new ComposerView({
       onSend: (text) => this.send(text),
       onStop: (messageId) => bridge.command("generation/stop", { messageId }),
-      onDraftChanged: () => this.stateWriter.schedule(),
+      // Saved on every change: VS Code may discard a hidden view's page at once, and a pending
+      // write went with it (a draft typed just before hiding the view was lost).
+      onDraftChanged: () => this.stateWriter.writeNow(),
+      recallLastMessage: () => this.list.lastUserMessage()?.content,
     });
     this.stateWriter = new DebouncedStateWriter(
       () => this.readViewState(),
@@ -80,7 +104,14 @@ export class ChatApp {
 
   start(): void {
     this.root.classList.add("chat-app");
-    this.root.replaceChildren(this.header.element, this.banner.element, this.findBar.element, this.list.element, this.composer.element);
+    this.root.replaceChildren(
+      this.header.element,
+      this.banner.element,
+      this.findBar.element,
+      this.list.element,
+      this.composer.element,
+      this.liveRegion.element,
+    );
 
     const saved = this.bridge.getState(chatViewStateSchema);
     if (saved) {
@@ -98,7 +129,10 @@ export class ChatApp {
       this.list.setStreamStatus(messageId, status);
     });
     this.bridge.onNotification("message/updated", ({ message }) => this.updateMessage(message));
-    this.bridge.onNotification("model/changed", ({ activeModel }) => this.showModel(activeModel?.label ?? null));
+    this.bridge.onNotification("model/changed", ({ activeModel, models }) => {
+      if (models) this.adoptModels(models);
+      this.showModel(activeModel?.label ?? null);
+    });
     this.bridge.onNotification("banner/show", ({ banner }) => this.banner.show(banner));
     this.bridge.onNotification("composer/focus", ({ appendText }) => {
       if (appendText) this.composer.appendToDraft(appendText);
@@ -113,6 +147,8 @@ export class ChatApp {
         this.findBar.open();
       }
     });
+
+    document.addEventListener("keydown", (event) => this.onKeyDown(event));
 
     // VS Code may throw a hidden view's page away right after hiding it: save what is pending now.
     document.addEventListener("visibilitychange", () => {
@@ -129,6 +165,11 @@ export class ChatApp {
     const keptPosition = this.list.getScrollPosition();
     const isSameConversation = hadMessages && previousConversationId === (snapshot.conversation?.id ?? null);
     this.conversationId = snapshot.conversation?.id ?? null;
+    this.connection = snapshot.connection;
+    const isAdminChanged = this.isAdmin !== (snapshot.isAdmin ?? false);
+    this.isAdmin = snapshot.isAdmin ?? false;
+    if (snapshot.models) this.adoptModels(snapshot.models);
+    else if (isAdminChanged) this.list.refreshMessageStatus();
     this.header.setTitle(snapshot.conversation?.title ?? null);
     this.showModel(snapshot.activeModel?.label ?? modelLabelFromId(snapshot.conversation?.modelId) ?? null);
     this.banner.show(snapshot.banner);
@@ -177,9 +218,16 @@ export class ChatApp {
 
   private updateMessage(message: Message): void {
     if (message.conversationId !== this.conversationId) return;
+    const wasStreaming = this.list.isStreaming(message.id);
     this.list.updateMessage(message);
     this.syncStreamingState();
     this.findBar.messagesChanged();
+    // Once per answer, when it ends while this view shows it: never per token, never for a snapshot.
+    const endWords = ANSWER_END_WORDS[message.status];
+    if (wasStreaming && endWords && message.role === "assistant") {
+      const model = (message.modelId && this.modelLabels.get(message.modelId)) ?? modelLabelFromId(message.modelId) ?? "the model";
+      this.liveRegion.announceAnswerEnd(message.id, `Answer from ${model} ${endWords}`, message.content);
+    }
   }
 
   /** A search result was opened: its message is scrolled to (older pages load until it is there), marked and focused. */
@@ -193,14 +241,38 @@ export class ChatApp {
     element.focus({ preventScroll: true });
   }
 
+  private adoptModels(models: readonly ChatModel[]): void {
+    this.modelLabels.clear();
+    for (const model of models) this.modelLabels.set(model.id, model.label);
+    this.list.refreshMessageStatus();
+  }
+
   private showModel(label: string | null): void {
-    this.header.setModel(label);
-    if (label)
-      this.list.setEmptyStateText(
+    const hasNoModel = label === null && this.connection === "ready" && this.modelLabels.size === 0;
+    this.header.setModel(label, hasNoModel);
+    if (label) {
+      this.list.setEmptyState(
         `Ask ${label}`,
         "Answers stream here. Switch models at any time: the next model sees the whole conversation.",
       );
-    else this.list.setEmptyStateText("Start a conversation", "Choose a model, then ask anything.");
+    } else if (hasNoModel && this.isAdmin) {
+      this.list.setEmptyState("No model yet", "Add a provider key and choose the models your team sees in Team Settings.", {
+        label: "Open Team Settings",
+        run: () => this.bridge.command("host/run", { command: "openTeamSettings" }),
+      });
+    } else if (hasNoModel) {
+      this.list.setEmptyState("No model yet", "Ask your Juggler admin to add a provider and choose models.");
+    } else {
+      this.list.setEmptyState("Start a conversation", "Choose a model, then ask anything.");
+    }
+  }
+
+  private onKeyDown(event: KeyboardEvent): void {
+    if (event.key !== "Escape" || event.defaultPrevented || event.isComposing) return;
+    const streamingMessageId = this.list.streamingMessageId();
+    if (!streamingMessageId) return;
+    event.preventDefault();
+    this.bridge.command("generation/stop", { messageId: streamingMessageId });
   }
 
   private syncStreamingState(): void {

@@ -44,9 +44,11 @@ export class ChatHeaderView {
     this.title.title = text;
   }
 
-  setModel(label: string | null): void {
-    this.modelButton.textContent = label ?? "Choose a model";
-    this.modelButton.setAttribute("aria-label", label ? `Model: ${label}. Choose another model` : "Choose a model");
-    this.modelButton.title = label ? `Answers come from ${label}. Click to switch model.` : "Choose a model";
+  /** The model of the next answer; `hasNoModel`: none is visible yet (the picker then says what to do). */
+  setModel(label: string | null, hasNoModel = false): void {
+    const text = label ?? (hasNoModel ? "No model" : "Choose a model");
+    this.modelButton.textContent = text;
+    this.modelButton.setAttribute("aria-label", label ? `Model: ${label}. Choose another model` : text);
+    this.modelButton.title = label ? `Answers come from ${label}. Click to switch model.` : text;
   }
 }

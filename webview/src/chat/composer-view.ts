@@ -10,6 +10,8 @@ export interface ComposerOptions {
   onSend(text: string): Promise<boolean>;
   onStop(messageId: string): void;
   onDraftChanged(): void;
+  /** Up in an empty composer: the text of the reader's last message, to edit and send again (undefined: none). */
+  recallLastMessage?(): string | undefined;
 }
 
 const MAX_HEIGHT_PX = 240;
@@ -68,7 +70,7 @@ export class ComposerView {
 
     const hint = document.createElement("span");
     hint.className = "composer__hint";
-    hint.textContent = "Enter to send · Shift+Enter for a new line";
+    hint.textContent = "Enter to send · Shift+Enter for a new line · Up for your last message";
 
     const actions = document.createElement("div");
     actions.className = "composer__actions";
@@ -118,11 +120,31 @@ export class ComposerView {
   }
 
   private onKeyDown(event: KeyboardEvent): void {
-    // Enter while an IME composes text confirms the composition, it must not send.
-    if (event.key !== "Enter" || event.isComposing || event.keyCode === 229) return;
+    // A key that confirms an IME composition belongs to the composition.
+    if (event.isComposing || event.keyCode === 229) return;
+    if (event.key === "ArrowUp") {
+      this.recallLastMessage(event);
+      return;
+    }
+    if (event.key !== "Enter") return;
     if (event.shiftKey || event.altKey) return; // the textarea inserts the new line itself
     event.preventDefault();
     if (!event.repeat) void this.send();
+  }
+
+  /** Like a shell's history: Up in an empty composer brings the last message back, the cursor at its end. */
+  private recallLastMessage(event: KeyboardEvent): void {
+    if (event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || this.draft.length > 0 || this.isSending) return;
+    const text = this.options.recallLastMessage?.();
+    if (!text) return;
+    event.preventDefault();
+    this.setDraft(text);
+    this.options.onDraftChanged();
+    void this.textarea.updateComplete.then(() => {
+      const inner = this.textarea.wrappedElement;
+      inner?.setSelectionRange(text.length, text.length);
+      inner?.scrollTo({ top: inner.scrollHeight });
+    });
   }
 
   private async send(): Promise<void> {

@@ -152,9 +152,36 @@ export class MessageListView {
     return this.branch.length;
   }
 
-  setEmptyStateText(heading: string, detail: string): void {
+  /** What an empty conversation says, and the button that helps (e.g. an admin's "Open Team Settings"). */
+  setEmptyState(heading: string, detail: string, action?: { label: string; run(): void }): void {
     this.emptyState.querySelector(".empty-state__heading")!.textContent = heading;
     this.emptyState.querySelector(".empty-state__detail")!.textContent = detail;
+    this.emptyState.querySelector(".empty-state__action")?.remove();
+    if (!action) return;
+    const button = document.createElement("vscode-button");
+    button.className = "empty-state__action";
+    button.textContent = action.label;
+    button.addEventListener("click", () => action.run());
+    this.emptyState.append(button);
+  }
+
+  /** The newest message of the reader's own on the loaded branch ("Up" in an empty composer brings it back). */
+  lastUserMessage(): Message | undefined {
+    for (let index = this.branch.length - 1; index >= 0; index--) {
+      const message = this.branch.at(index)!.message;
+      if (message.role === "user") return message;
+    }
+    return undefined;
+  }
+
+  /** Whether an answer is loaded and still streaming (before its final state arrives). */
+  isStreaming(messageId: string): boolean {
+    return this.branch.get(messageId)?.message.status === "streaming";
+  }
+
+  /** Re-renders the status and metadata of the rendered answers (their model's label or the reader's role changed). */
+  refreshMessageStatus(): void {
+    for (const view of this.views.values()) view.renderStatus();
   }
 
   /**

@@ -10,7 +10,6 @@ import {
   describeStreamStatus,
   formatAnswerMetadata,
   formatDuration,
-  modelLabelFromId,
 } from "./answer-metadata";
 import { createIcon } from "../create-icon";
 import type { BranchEntry } from "./loaded-branch";
@@ -20,6 +19,10 @@ export interface MessageViewActions {
   retry(messageId: string, modelId?: string): void;
   /** "Show Context": what the answer's request carried, opened by the host. */
   showContext(messageId: string): void;
+  /** How an answer names its model: the display name the picker and the status bar show. */
+  modelLabel(modelId: string | null): string | undefined;
+  /** Whether the reader is an admin: problems only an admin can fix are worded for whoever reads them. */
+  isAdmin(): boolean;
 }
 
 /**
@@ -104,11 +107,15 @@ export class MessageView {
       this.element.setAttribute("aria-label", "Your message");
       return;
     }
-    this.element.setAttribute("aria-label", `Answer from ${modelLabelFromId(message.modelId) ?? "the model"}`);
+    const modelLabel = this.actions.modelLabel(message.modelId);
+    const isAdmin = this.actions.isAdmin();
+    this.element.setAttribute("aria-label", `Answer from ${modelLabel ?? "the model"}`);
     this.element.toggleAttribute("aria-busy", message.status === "streaming");
     const statusKey = JSON.stringify([
       message.status,
       message.modelId,
+      modelLabel,
+      isAdmin,
       message.inputTokens,
       message.outputTokens,
       message.timeToFirstTokenMs,
@@ -124,11 +131,11 @@ export class MessageView {
     ]);
     if (statusKey === this.renderedStatusKey) return;
     this.renderedStatusKey = statusKey;
-    this.statusLine.replaceChildren(...this.createStatusContent());
-    this.footer.replaceChildren(...this.createFooterContent());
+    this.statusLine.replaceChildren(...this.createStatusContent(isAdmin));
+    this.footer.replaceChildren(...this.createFooterContent(modelLabel));
   }
 
-  private createStatusContent(): Node[] {
+  private createStatusContent(isAdmin: boolean): Node[] {
     const message = this.entry.message;
     if (message.status === "streaming") {
       const ring = document.createElement("vscode-progress-ring");
@@ -147,7 +154,7 @@ export class MessageView {
       label.append(createIcon("debug-stop"), document.createTextNode("Stopped"));
       return [label];
     }
-    const problem = describeAnswerProblem(message);
+    const problem = describeAnswerProblem(message, isAdmin);
     if (!problem) return [];
     const box = document.createElement("div");
     box.className = `message__problem message__problem--${message.status}`;
@@ -186,7 +193,7 @@ export class MessageView {
     const text = document.createElement("span");
     text.className = "message__fallback-text";
     text.textContent = fallback.text;
-    const requested = modelLabelFromId(fallback.requestedModelId) ?? fallback.requestedModelId;
+    const requested = this.actions.modelLabel(fallback.requestedModelId) ?? fallback.requestedModelId;
     const rerun = document.createElement("button");
     rerun.type = "button";
     rerun.className = "message__fallback-rerun";
@@ -200,9 +207,9 @@ export class MessageView {
     return note;
   }
 
-  private createFooterContent(): Node[] {
+  private createFooterContent(modelLabel: string | undefined): Node[] {
     const message = this.entry.message;
-    const metadata = formatAnswerMetadata(message);
+    const metadata = formatAnswerMetadata(message, modelLabel);
     const nodes: Node[] = [];
     if (metadata) {
       const line = document.createElement("span");
