@@ -82,7 +82,7 @@ const shared = {
  * it: they go into dist/extension/protocol.js, which is required the first time extension code
  * reads one of their exports (a schema, the endpoint table…), after activate() has returned. Built
  * at load they were about 60 % of the bundle's compile and evaluation time
- * (docs/decisions/XXXX-first-run-and-everyday-use.md has the figures).
+ * (docs/decisions/0023-first-run-and-everyday-use.md has the figures).
  *
  * How: an import of such a module (or of zod) from extension/src resolves to a small CommonJS
  * module whose properties are getters; esbuild's interop reads an import at each use

@@ -9,7 +9,7 @@ const REPO_ROOT = path.resolve(__dirname, "..", "..");
 /**
  * The extension's bundle as tools/build.mjs makes it for the .vsix: loading it (what VS Code does
  * before activate()) must not evaluate zod or the protocol's schemas; they are in protocol.js and
- * load on first use (docs/decisions/XXXX-first-run-and-everyday-use.md). A top-level read of a
+ * load on first use (docs/decisions/0023-first-run-and-everyday-use.md). A top-level read of a
  * protocol export in extension code would undo that silently: this test notices.
  */
 describe("tools: the extension bundle loads the protocol's schemas on first use", function () {

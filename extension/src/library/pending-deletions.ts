@@ -10,7 +10,7 @@ export interface PendingDeletion {
 
 /**
  * Deletion with undo: the conversation disappears at once, and is deleted on the server when the
- * undo window has passed (docs/decisions/XXXX-library-search-and-organisation.md: a delayed delete in
+ * undo window has passed (docs/decisions/0022-library-search-and-organisation.md: a delayed delete in
  * the extension, not a soft delete on the server). Closing VS Code within the window deletes at once
  * (flush), so a delete is never silently lost; a crash within it leaves the conversation in place.
  */

@@ -30,7 +30,14 @@ export function anthropicGateway(gateway: GatewayService): GatewayApi {
           const caller = await gateway.authenticate(readPresentedKey(call.context));
           const request = parseAnthropicMessagesRequest(call.context.request.body);
           const answer = await gateway.open(caller, request, call.signal);
-          const identity = { id: `msg_${crypto.randomBytes(16).toString("hex")}`, model: answer.model.id, provider: answer.model.provider };
+          const identity = {
+            id: `msg_${crypto.randomBytes(16).toString("hex")}`,
+            model: answer.model.id,
+            // read when the answer ends: the provider whose stop reason it is (a fallback's, if one answered)
+            get provider() {
+              return answer.answeredBy.provider;
+            },
+          };
           if (request.isStream) {
             const writer = new AnthropicStreamWriter(identity);
             await streamAnswer(call, answer.events, {

@@ -3,10 +3,12 @@ import type { ProviderKind } from "../../../protocol/http/providers";
 import type { Config } from "../config";
 import type { Logger } from "../logger";
 import type { ChatProvider, ChatStreamEvent } from "../providers/chat-provider";
+import { callModelWithFallbacks, type ModelCallEvent } from "../services/call-model-with-fallbacks";
+import type { ModelTarget } from "../services/fallback-chain";
+import type { ModelFallbackService } from "../services/model-fallback-service";
 import type { ApiKeyCaller } from "../services/api-key-service";
 import { computeWindowBudget } from "../services/context-builder";
 import type { AnswerUsage, RecordedUsage } from "../services/ledger-service";
-import { callModel } from "./call-model";
 import type { GatewayChatRequest } from "./gateway-chat-request";
 import { invalidRequest } from "./gateway-error";
 
@@ -19,6 +21,8 @@ export interface GatewayDependencies {
   catalog: { getVisibleModel(modelId: string): Promise<Model>; listVisibleModels(): Promise<ModelListResponse> };
   providers: { getChatProvider(kind: ProviderKind): Promise<ChatProvider> };
   budgets: { admit(userId: string): Promise<void> };
+  /** The chat's fallbacks and circuit breaker: a gateway call falls back exactly as a chat answer does. */
+  fallbacks: Pick<ModelFallbackService, "resolveTargets" | "breaker">;
   /** Where each answer's usage goes; the gateway does not wait for the write. */
   ledger: { recordAnswer(usage: AnswerUsage): Promise<RecordedUsage> };
 }
@@ -32,7 +36,10 @@ export interface ReportedUsage {
 
 /** An answer admitted and ready: its model, and its events (iterating them calls the provider). */
 export interface GatewayAnswer {
+  /** The model asked for (what the response names, as OpenAI and Anthropic clients expect). */
   model: Model;
+  /** The model answering: the one asked for, or a fallback once it failed before its first output. */
+  readonly answeredBy: Model;
   /** The answer's events as they arrive. Ending the iteration early closes the provider request. */
   events: AsyncGenerator<ChatStreamEvent, void, undefined>;
   /** What the provider reported so far: complete once `events` is done. */
@@ -42,8 +49,9 @@ export interface GatewayAnswer {
 /**
  * The team gateway's use cases, apart from either wire format: who is calling (a personal key), which
  * models they may use, and one answer: model visible to them, budget checked before any provider call,
- * the conversation prepared for the target provider exactly as the chat's, the call through callModel
- * (retries; fallbacks later), and the answer recorded in the ledger when it ends, however it ends.
+ * the conversation prepared for each target provider exactly as the chat's, the call through the
+ * chat's callModelWithFallbacks (the same retries, fallbacks and circuit breaker), and the answer
+ * recorded in the ledger, at the price of the model that answered, when it ends, however it ends.
  */
 export class GatewayService {
   constructor(private readonly dependencies: GatewayDependencies) {}
@@ -73,76 +81,93 @@ export class GatewayService {
     await dependencies.budgets.admit(caller.user.id);
     const conversation = provider.prepareConversation(request.system, request.turns);
     if (conversation.turns.length === 0) throw invalidRequest("messages: there is nothing to answer (every message is empty)", "messages");
-    const usage: ReportedUsage = { inputTokens: undefined, outputTokens: undefined, cachedInputTokens: undefined };
-    const startedAt = dependencies.now();
-    const events = this.run(caller, model, startedAt, usage, signal, () =>
-      callModel({
-        model,
-        provider,
-        conversation,
-        // a client that names no limit gets the chat's: the model's own, at most a quarter of its window
-        maxOutputTokens: request.maxOutputTokens ?? computeWindowBudget(model).reservedOutputTokens,
-        ...(request.tools === undefined ? {} : { tools: request.tools }),
-        ...(request.toolChoice === undefined ? {} : { toolChoice: request.toolChoice }),
-        ...(request.allowParallelToolCalls === undefined ? {} : { allowParallelToolCalls: request.allowParallelToolCalls }),
-        ...(request.sampling === undefined ? {} : { sampling: request.sampling }),
+    const targets = await dependencies.fallbacks.resolveTargets(model, provider);
+    const tracking: AnswerTracking = {
+      answeredBy: model,
+      usage: { inputTokens: undefined, outputTokens: undefined, cachedInputTokens: undefined },
+      startedAt: dependencies.now(),
+      firstOutputAt: undefined,
+    };
+    const prepare = async (target: ModelTarget) => ({
+      conversation: target === targets[0] ? conversation : target.provider.prepareConversation(request.system, request.turns),
+      // a client that names no limit gets the chat's: the model's own, at most a quarter of its window
+      maxOutputTokens: request.maxOutputTokens ?? computeWindowBudget(target.model).reservedOutputTokens,
+      ...(request.tools === undefined ? {} : { tools: request.tools }),
+      ...(request.toolChoice === undefined ? {} : { toolChoice: request.toolChoice }),
+      ...(request.allowParallelToolCalls === undefined ? {} : { allowParallelToolCalls: request.allowParallelToolCalls }),
+      ...(request.sampling === undefined ? {} : { sampling: request.sampling }),
+    });
+    const events = this.run(caller, tracking, signal, () =>
+      callModelWithFallbacks({
+        targets,
+        prepare,
         signal,
         policy: {
           maxRetries: dependencies.config.providerMaxRetries,
           retryMaxDelayMs: dependencies.config.providerRetryMaxDelayMs,
           stallTimeoutMs: dependencies.config.providerStallTimeoutMs,
         },
+        breaker: dependencies.fallbacks.breaker,
         logger: dependencies.logger,
       }),
     );
-    return { model, events, usage };
+    return {
+      model,
+      get answeredBy() {
+        return tracking.answeredBy;
+      },
+      events,
+      usage: tracking.usage,
+    };
   }
 
   /** The call's events, passed on as they come, and the ledger row once it is over (complete, failed or stopped). */
   private async *run(
     caller: ApiKeyCaller,
-    model: Model,
-    startedAt: number,
-    usage: ReportedUsage,
+    tracking: AnswerTracking,
     signal: AbortSignal,
-    call: () => AsyncGenerator<ChatStreamEvent, void, undefined>,
+    call: () => AsyncGenerator<ModelCallEvent, void, undefined>,
   ): AsyncGenerator<ChatStreamEvent, void, undefined> {
-    let firstOutputAt: number | undefined;
+    const { usage } = tracking;
     let status: AnswerUsage["status"] = "error";
     try {
       for await (const event of call()) {
+        if (event.type === "attempt") {
+          // what a failed attempt reported is not this answer's; nothing of it reached the client
+          usage.inputTokens = undefined;
+          usage.outputTokens = undefined;
+          usage.cachedInputTokens = undefined;
+          tracking.answeredBy = event.target.model;
+          continue;
+        }
         if (event.type === "usage") {
           usage.inputTokens = event.inputTokens ?? usage.inputTokens;
           usage.outputTokens = event.outputTokens ?? usage.outputTokens;
           usage.cachedInputTokens = event.cachedInputTokens ?? usage.cachedInputTokens;
         } else if (event.type !== "finish") {
-          firstOutputAt ??= this.dependencies.now();
+          tracking.firstOutputAt ??= this.dependencies.now();
         }
         yield event;
       }
-      status = "complete";
+      // aborted between attempts, the call ends quietly: the client went away
+      status = signal.aborted ? "stopped" : "complete";
     } finally {
       if (status !== "complete" && signal.aborted) status = "stopped";
       // not awaited: the client's answer ends now; the row is written with the next batch (ledger-service.ts)
-      void this.record(caller, model, startedAt, firstOutputAt, usage, status);
+      void this.record(caller, tracking, status);
     }
   }
 
-  private async record(
-    caller: ApiKeyCaller,
-    model: Model,
-    startedAt: number,
-    firstOutputAt: number | undefined,
-    usage: ReportedUsage,
-    status: AnswerUsage["status"],
-  ): Promise<void> {
+  private async record(caller: ApiKeyCaller, tracking: AnswerTracking, status: AnswerUsage["status"]): Promise<void> {
+    const { answeredBy, usage, startedAt, firstOutputAt } = tracking;
     const finishedAt = this.dependencies.now();
     try {
       const recorded = await this.dependencies.ledger.recordAnswer({
         userId: caller.user.id,
         client: { kind: "gateway", apiKeyId: caller.apiKey.id, apiKeyName: caller.apiKey.name },
-        provider: model.provider,
-        modelId: model.id,
+        // the model that answered: a fallback's tokens are priced at the fallback's price
+        provider: answeredBy.provider,
+        modelId: answeredBy.id,
         status,
         inputTokens: usage.inputTokens ?? null,
         outputTokens: usage.outputTokens ?? null,
@@ -154,7 +179,15 @@ export class GatewayService {
       await recorded.written;
     } catch (error) {
       // the client has its answer; a lost ledger row is logged, never turned into a failed answer
-      this.dependencies.logger.error("recording a gateway answer's usage failed", { userId: caller.user.id, modelId: model.id, error });
+      this.dependencies.logger.error("recording a gateway answer's usage failed", { userId: caller.user.id, modelId: answeredBy.id, error });
     }
   }
+}
+
+/** One answer as it goes: which model is answering, what it reported, and when its output began. */
+interface AnswerTracking {
+  answeredBy: Model;
+  readonly usage: ReportedUsage;
+  readonly startedAt: number;
+  firstOutputAt: number | undefined;
 }

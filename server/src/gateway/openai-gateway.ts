@@ -26,7 +26,10 @@ export function openAiGateway(gateway: GatewayService, now: () => number): Gatew
             id: `chatcmpl-${crypto.randomUUID()}`,
             created: Math.floor(now() / 1000),
             model: answer.model.id,
-            provider: answer.model.provider,
+            // read when the answer ends: the provider whose finish reason it is (a fallback's, if one answered)
+            get provider() {
+              return answer.answeredBy.provider;
+            },
           };
           if (request.isStream) {
             const writer = new OpenAiStreamWriter(identity, request.includeUsage);

@@ -6,7 +6,7 @@ import { GatewayError, invalidRequest } from "./gateway-error";
  * is not JSON a 400, no body at all undefined. Any content type is read as JSON (curl's default form
  * type included): these APIs take nothing else. Not @koa/bodyparser (which /api/v1 uses): on the
  * path of every gateway request, its decoding layers cost more than the body itself
- * (docs/decisions/XXXX-gateway-converts-once.md).
+ * (docs/decisions/0020-gateway-converts-once.md).
  */
 export async function readJsonBody(request: IncomingMessage, limitBytes: number): Promise<unknown> {
   const encoding = request.headers["content-encoding"];

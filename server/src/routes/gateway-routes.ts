@@ -21,6 +21,7 @@ export function gatewayRoutes(services: Services, config: Config, logger: Logger
     catalog: services.catalog,
     providers: services.providers,
     budgets: services.budgets,
+    fallbacks: services.fallbacks,
     ledger: services.ledger,
   });
   return gatewayMiddleware([openAiGateway(gateway, now), anthropicGateway(gateway)], { maxBodyBytes: config.maxBodyBytes, logger });

@@ -1,17 +1,17 @@
 import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import { providerLabels } from "../../../protocol/http/providers";
 import type { Logger } from "../logger";
-import { ProviderError, type ChatStreamEvent, type PreparedConversation } from "../providers/chat-provider";
+import { ProviderError, type ChatRequest, type ChatStreamEvent } from "../providers/chat-provider";
 import type { CircuitBreaker } from "./circuit-breaker";
 import { chooseFallbackIndex, type FallbackStep, type ModelTarget } from "./fallback-chain";
 import { DEFAULT_RETRY_BASE_DELAY_MS, retryDelayMs, shouldRetry, waitUnlessAborted } from "./retry-policy";
 import { StallWatchdog } from "./stall-watchdog";
 
-/** What one model is sent: the conversation converted for its provider and fitted to its window. */
-export interface PreparedModelRequest {
-  conversation: PreparedConversation;
-  maxOutputTokens: number;
-}
+/**
+ * What one model is sent: the conversation converted for its provider and fitted to its window, and
+ * (for the gateway's callers) the tools and sampling the client asked for.
+ */
+export type PreparedModelRequest = Omit<ChatRequest, "model" | "signal" | "onActivity">;
 
 export interface ModelCallPolicy {
   /** Retries of one model before moving on (retryable failures, before the first token only). */
@@ -79,14 +79,13 @@ export async function* callModelWithFallbacks(options: ModelCallOptions): AsyncG
       const watchdog = new StallWatchdog(policy.stallTimeoutMs, signal);
       try {
         const stream = target.provider.streamChat({
+          ...request,
           model: target.model.name,
-          conversation: request.conversation,
-          maxOutputTokens: request.maxOutputTokens,
           signal: watchdog.signal,
           onActivity: () => watchdog.activity(),
         });
         for await (const event of stream) {
-          if (!hasFirstToken && event.type === "text-delta" && event.text !== "") {
+          if (!hasFirstToken && isOutput(event)) {
             hasFirstToken = true;
             breaker.recordSuccess(target.circuitKey);
           }
@@ -127,6 +126,12 @@ export async function* callModelWithFallbacks(options: ModelCallOptions): AsyncG
       }
     }
   }
+}
+
+/** Part of the answer (text, or a tool call): after one, a retry or a fallback would repeat or contradict it. */
+function isOutput(event: ChatStreamEvent): boolean {
+  if (event.type === "text-delta") return event.text !== "";
+  return event.type === "tool-call-start" || event.type === "tool-call-delta";
 }
 
 /** What a user may be told of a failure (never the provider's address: see ProviderError). */

@@ -52,7 +52,7 @@ const MAX_BATCH = 1000;
  * and all those waiting then go in one transaction — their ledger rows, their days' and weeks'
  * rollups (summed per group first) and, for the chat, the cost on their messages. One answer alone is written at once,
  * as before; under load the transactions get fewer, not slower
- * (docs/decisions/XXXX-usage-ledger-and-daily-rollups.md).
+ * (docs/decisions/0021-usage-ledger-and-daily-rollups.md).
  */
 export class LedgerService {
   private pending: PendingAnswer[] = [];

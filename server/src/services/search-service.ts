@@ -20,7 +20,7 @@ import type { ServiceContext } from "./service-context";
 /**
  * How many of the newest matching documents are ranked together. A query matching more (a very
  * common word) is ranked a window at a time, newest window first, so one page costs the same
- * whether 50 or 500,000 documents match (docs/decisions/XXXX-library-search-and-organisation.md).
+ * whether 50 or 500,000 documents match (docs/decisions/0022-library-search-and-organisation.md).
  */
 export const SEARCH_WINDOW_SIZE = 300;
 

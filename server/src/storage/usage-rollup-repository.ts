@@ -62,7 +62,7 @@ const textColumns: Array<keyof UsageSumRow> = ["day", "week", "month", "provider
  * The rollups: per UTC day (or week) × user × client × provider × model, the sums of the ledger's
  * answers. Upserted in the same transaction as the ledger rows they sum; read by every usage query
  * over days, weeks or months, so a query reads periods × groups rows whatever the number of answers
- * (docs/decisions/XXXX-usage-ledger-and-daily-rollups.md).
+ * (docs/decisions/0021-usage-ledger-and-daily-rollups.md).
  */
 export class UsageRollupRepository {
   private readonly table: { name: string; key: string[] };

@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 
 /**
  * Schema for the team gateway, personal API keys, the usage ledger, prices and budgets
- * (docs/decisions/XXXX-usage-ledger-and-daily-rollups.md). 0008 fills the ledger from earlier answers.
+ * (docs/decisions/0021-usage-ledger-and-daily-rollups.md). 0008 fills the ledger from earlier answers.
  *
  * - api_keys: a member's personal keys for the gateway. Only the SHA-256 of a key is stored (keys are
  *   high-entropy random strings: a slow hash would buy nothing); `key_prefix` is what lists show.

@@ -3,7 +3,7 @@ import { OWNER_KEY_SHIFT } from "../search-owner-range";
 
 /**
  * The library: conversations listed by pin, archive and workspace, and full-text search over a user's
- * messages and titles (docs/decisions/XXXX-library-search-and-organisation.md). Existing rows are
+ * messages and titles (docs/decisions/0022-library-search-and-organisation.md). Existing rows are
  * indexed by 0010; from here on the database keeps the index in step itself (triggers), whatever
  * writes a message: a send, an answer's final text, a delete (by cascade), an import, a harness.
  *
