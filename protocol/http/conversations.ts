@@ -162,12 +162,29 @@ export const conversationListResponseSchema = z.object({
 });
 export type ConversationListResponse = z.infer<typeof conversationListResponseSchema>;
 
-export const createConversationRequestSchema = z.object({
-  title: z.string().trim().min(1).max(TITLE_MAX_LENGTH).optional(),
-  modelId: modelIdSchema.optional(),
-  /** The workspace folder it is started in. */
-  workspaceHint: z.string().min(1).max(WORKSPACE_HINT_MAX_LENGTH).optional(),
-});
+/** What a user asks: never empty, never only whitespace. */
+const messageContentSchema = z
+  .string()
+  .min(1, "Message must not be empty")
+  .max(MESSAGE_MAX_CHARACTERS, `Message must be at most ${MESSAGE_MAX_CHARACTERS} characters`)
+  .refine((value) => value.trim().length > 0, "Message must not be empty");
+
+export const createConversationRequestSchema = z
+  .object({
+    title: z.string().trim().min(1).max(TITLE_MAX_LENGTH).optional(),
+    modelId: modelIdSchema.optional(),
+    /** The workspace folder it is started in. */
+    workspaceHint: z.string().min(1).max(WORKSPACE_HINT_MAX_LENGTH).optional(),
+    /**
+     * The first message, sent to `modelId` in the same call (one round trip before the answer's
+     * stream): the response then carries it and its streaming answer, like a send's.
+     */
+    message: z.object({ content: messageContentSchema }).optional(),
+  })
+  .refine((value) => value.message === undefined || value.modelId !== undefined, {
+    message: "A first message needs a modelId",
+    path: ["modelId"],
+  });
 export type CreateConversationRequest = z.infer<typeof createConversationRequestSchema>;
 
 export const updateConversationRequestSchema = z
@@ -185,6 +202,13 @@ export const updateConversationRequestSchema = z
 export type UpdateConversationRequest = z.infer<typeof updateConversationRequestSchema>;
 
 export const conversationResponseSchema = z.object({ conversation: conversationSchema });
+
+/** 201: the conversation; with a first message, also that message and its answer (streaming, like a send's 202). */
+export const createConversationResponseSchema = conversationResponseSchema.extend({
+  userMessage: messageSchema.optional(),
+  assistantMessage: messageSchema.optional(),
+});
+export type CreateConversationResponse = z.infer<typeof createConversationResponseSchema>;
 
 export const messagePageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(MESSAGE_PAGE_MAX).default(MESSAGE_PAGE_DEFAULT),
@@ -267,11 +291,7 @@ export const answerContextResponseSchema = z.object({
 export type AnswerContextResponse = z.infer<typeof answerContextResponseSchema>;
 
 export const sendMessageRequestSchema = z.object({
-  content: z
-    .string()
-    .min(1, "Message must not be empty")
-    .max(MESSAGE_MAX_CHARACTERS, `Message must be at most ${MESSAGE_MAX_CHARACTERS} characters`)
-    .refine((value) => value.trim().length > 0, "Message must not be empty"),
+  content: messageContentSchema,
   modelId: modelIdSchema,
   /** Reply under this message instead of the conversation's leaf (editing makes a sibling branch). */
   parentId: z.string().max(100).nullable().optional(),

@@ -154,7 +154,7 @@ export const endpoints = {
     path: "/conversations",
     access: "member",
     request: conversations.createConversationRequestSchema,
-    response: conversations.conversationResponseSchema,
+    response: conversations.createConversationResponseSchema,
     status: 201,
   },
   getConversation: {

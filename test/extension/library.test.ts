@@ -151,8 +151,11 @@ describe("extension: the library against the team server", function () {
 
   it("search as one types: one request once typing pauses, stale answers dropped, more on request", async () => {
     const calls: Array<{ url: string; signal: AbortSignal | null | undefined }> = [];
-    const recordingFetch: FetchFunction = (input, init) => {
-      if (input.includes("/search?")) calls.push({ url: input, signal: init?.signal });
+    const recordingFetch: FetchFunction = async (input, init) => {
+      if (!input.includes("/search?")) return fetch(input, init);
+      calls.push({ url: input, signal: init?.signal });
+      // the one query a later one must overtake answers slowly, so it is surely still in flight then
+      if (/[?&]q=capybara(&|$)/.test(input)) await new Promise((resolve) => setTimeout(resolve, 500));
       return fetch(input, init);
     };
     const session = await startSession("searcher", { fetch: recordingFetch });

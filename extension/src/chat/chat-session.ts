@@ -1,5 +1,11 @@
 import type { User } from "../../../protocol/http/accounts";
-import type { Conversation, ConversationListQuery, ConversationListResponse, Message } from "../../../protocol/http/conversations";
+import type {
+  Conversation,
+  ConversationListQuery,
+  ConversationListResponse,
+  Message,
+  SendMessageResponse,
+} from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
 import { parseHttpUrl } from "../../../protocol/parse-http-url";
 import type {
@@ -503,19 +509,26 @@ export class ChatSession implements Disposable {
           : "No model is available yet. Ask your Juggler admin to add a provider and choose models.",
       );
     }
-    let conversation = this.held.conversation;
+    const open = this.held.conversation;
     let isNewConversation = false;
-    if (!conversation) {
+    let response: SendMessageResponse;
+    if (open) {
+      response = await this.client.call("sendMessage", { params: { conversationId: open.id }, body: { content, modelId } });
+    } else {
+      // the conversation and its first message in one call: one round trip before the answer streams
       const workspaceHint = this.workspaceHint();
-      conversation = (await this.client.call("createConversation", { body: workspaceHint ? { modelId, workspaceHint } : { modelId } }))
-        .conversation;
+      const created = await this.client.call("createConversation", {
+        body: { modelId, message: { content }, ...(workspaceHint ? { workspaceHint } : {}) },
+      });
+      if (!created.userMessage || !created.assistantMessage) throw new Error("The server did not send the first message");
+      response = { conversation: created.conversation, userMessage: created.userMessage, assistantMessage: created.assistantMessage };
       // Another send or open may have happened meanwhile; only take over an empty view.
       if (!this.held.conversation) {
-        this.held.startNew(conversation);
+        this.held.startNew(created.conversation);
         isNewConversation = true;
       }
     }
-    const response = await this.client.call("sendMessage", { params: { conversationId: conversation.id }, body: { content, modelId } });
+    const conversation = response.conversation;
     const assistantMessage = this.streams.track(response.assistantMessage);
     if (this.held.conversationId === conversation.id) {
       const isTitleChanged = this.held.conversation?.title !== response.conversation.title;
@@ -585,6 +598,9 @@ export class ChatSession implements Disposable {
     this.broadcast("model/changed", { activeModel });
     this.activeModelChanged.fire(activeModel);
     this.conversationsChanged.fire();
+    // Switching a conversation's model also makes it the user's choice on the server (one call);
+    // with none open, the choice is saved on its own.
+    if (open) return;
     try {
       await this.client.call("updatePreferences", { body: { lastModelId: modelId } });
     } catch (error) {

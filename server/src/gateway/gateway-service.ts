@@ -179,7 +179,11 @@ export class GatewayService {
       await recorded.written;
     } catch (error) {
       // the client has its answer; a lost ledger row is logged, never turned into a failed answer
-      this.dependencies.logger.error("recording a gateway answer's usage failed", { userId: caller.user.id, modelId: answeredBy.id, error });
+      this.dependencies.logger.error("recording a gateway answer's usage failed", {
+        userId: caller.user.id,
+        modelId: answeredBy.id,
+        error,
+      });
     }
   }
 }

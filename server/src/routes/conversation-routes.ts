@@ -9,9 +9,7 @@ import type { Services } from "../services/services";
 export function conversationRoutes(mount: Mount, services: Services): void {
   mount(endpoints.listConversations, ({ request, user }) => services.conversations.list(user.id, request));
 
-  mount(endpoints.createConversation, async ({ request, user }) => ({
-    conversation: await services.generation.createConversation(user.id, request),
-  }));
+  mount(endpoints.createConversation, ({ request, user }) => services.generation.createConversation(user.id, request));
 
   mount(endpoints.getConversation, ({ request, params, user }) =>
     services.conversations.get(user.id, params.conversationId ?? "", request.limit),

@@ -1,6 +1,7 @@
 import type {
   Conversation,
   CreateConversationRequest,
+  CreateConversationResponse,
   Message,
   RegenerateRequest,
   RegenerateResponse,
@@ -98,9 +99,28 @@ export class GenerationService {
 
   // ---- conversations (the parts that touch models or running answers) ----
 
-  async createConversation(userId: string, request: CreateConversationRequest): Promise<Conversation> {
+  /**
+   * A new conversation; with a first message, that message is sent in the same call (the response
+   * is a send's). A first message refused (budget, answer limits, a model gone meanwhile) leaves no
+   * empty conversation behind.
+   */
+  async createConversation(userId: string, request: CreateConversationRequest): Promise<CreateConversationResponse> {
     if (request.modelId !== undefined) await this.dependencies.catalog.getVisibleModel(request.modelId);
-    return this.dependencies.conversations.create(userId, request);
+    const { message, ...fields } = request;
+    if (message === undefined || request.modelId === undefined)
+      return { conversation: await this.dependencies.conversations.create(userId, fields) };
+    this.assertAcceptingWork();
+    // refused before anything is written, like a send
+    await this.dependencies.budgets.admit(userId);
+    const created = await this.dependencies.conversations.create(userId, fields);
+    try {
+      return await this.sendAdmitted(userId, created.id, { content: message.content, modelId: request.modelId });
+    } catch (error) {
+      await this.dependencies.conversations.delete(userId, created.id).catch((cleanup: unknown) => {
+        this.logger.error("removing a conversation whose first message was refused failed", { conversationId: created.id, error: cleanup });
+      });
+      throw error;
+    }
   }
 
   /** Rename and/or switch model. The model must be visible; the next send uses it with the whole branch. */
@@ -143,6 +163,11 @@ export class GenerationService {
   async sendMessage(userId: string, conversationId: string, request: SendMessageRequest): Promise<SendMessageResponse> {
     this.assertAcceptingWork();
     await this.dependencies.budgets.admit(userId);
+    return this.sendAdmitted(userId, conversationId, request);
+  }
+
+  /** A send its budget has already admitted (counted once per request, whichever call it came with). */
+  private async sendAdmitted(userId: string, conversationId: string, request: SendMessageRequest): Promise<SendMessageResponse> {
     const [resolution, summariser] = await Promise.all([
       this.resolveModel(request.modelId).then(
         (resolved): { resolved: ResolvedModel } => ({ resolved }),
