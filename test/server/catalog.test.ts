@@ -37,14 +37,12 @@ describe("model catalog", () => {
     server = await startTestServer();
     adminToken = (await registerUser(server, "admin")).accessToken;
     memberToken = (await registerUser(server, "member")).accessToken;
+    // Through the service, not PATCH /admin/providers: the route also reads a newly turned-on
+    // provider's models at once (tested below), and this suite follows the catalog from empty.
     for (const kind of ["anthropic", "groq"] as const) {
-      const response = await server.request("PATCH", `/admin/providers/${kind}`, {
-        token: adminToken,
-        body: { apiKey: FAKE_API_KEYS[kind], baseUrl: fakes[kind].url, isActive: true },
-      });
-      assert.equal(response.status, 200, JSON.stringify(response.body));
+      await server.services.providers.updateProvider(kind, { apiKey: FAKE_API_KEYS[kind], baseUrl: fakes[kind].url, isActive: true });
     }
-    await server.request("PATCH", "/admin/providers/ollama", { token: adminToken, body: { baseUrl: fakes.ollama.url, isActive: true } });
+    await server.services.providers.updateProvider("ollama", { baseUrl: fakes.ollama.url, isActive: true });
   });
 
   afterEach(() => fakes.reset());
@@ -320,14 +318,15 @@ describe("model catalog: a provider's first refresh", () => {
     return modelListResponseSchema.parse(response.body).models.map((model) => model.id);
   }
 
-  it("shows the newest Claude Sonnet and Haiku of Anthropic's list, not Opus and not older versions", async () => {
+  it("shows the newest Claude Sonnet and Haiku of Anthropic's list, not Opus and not older versions, as soon as its key is saved", async () => {
+    // the key alone: no isActive, no Refresh models — what a new admin does in Team Settings
     const updated = await server.request("PATCH", "/admin/providers/anthropic", {
       token: adminToken,
-      body: { apiKey: FAKE_API_KEYS.anthropic, baseUrl: fakes.anthropic.url, isActive: true },
+      body: { apiKey: FAKE_API_KEYS.anthropic, baseUrl: fakes.anthropic.url },
     });
     assert.equal(updated.status, 200, JSON.stringify(updated.body));
-    const refreshed = await server.request("POST", "/admin/providers/anthropic/refresh-models", { token: adminToken, body: {} });
-    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    assert.equal(updated.body.provider.isActive, true);
+    assert.equal(updated.body.provider.visibleModelCount, 2);
     assert.deepEqual(await visibleIds(), ["anthropic:claude-haiku-5-5", "anthropic:claude-sonnet-5-5"]);
   });
 

@@ -96,8 +96,24 @@ describe("providers (admin): settings, keys, test connection", () => {
     assert.equal(provider.keyMasked, `••••${anthropicKey.slice(-4)}`);
     // pasted with the API path, stored as the base URL the SDK expects
     assert.equal(provider.baseUrl, fakes.anthropic.url);
-    // a key alone does not turn the provider on: that is the admin's explicit choice
-    assert.equal(provider.isActive, false);
+    // its first key turns the provider on, and its models are read at once: the well-known ones are
+    // visible to members without a visit to the model list (issue 13)
+    assert.equal(provider.isActive, true);
+    assert.notEqual(provider.lastRefreshedAt, null);
+    assert.ok(provider.visibleModelCount > 0, JSON.stringify(provider));
+    const memberModels = await call("GET", "/models", { token: memberToken });
+    assert.equal(memberModels.status, 200);
+    assert.ok(
+      memberModels.body.models.some((model: { provider: string }) => model.provider === "anthropic"),
+      "a member sees Anthropic's models",
+    );
+    // the admin's choice stands: turned off, it stays off when the key is saved again
+    assert.equal(
+      (await call("PATCH", "/admin/providers/anthropic", { token: adminToken, body: { isActive: false } })).body.provider.isActive,
+      false,
+    );
+    const again = await call("PATCH", "/admin/providers/anthropic", { token: adminToken, body: { apiKey: anthropicKey } });
+    assert.equal(again.body.provider.isActive, false);
 
     const row = await server.database("providers").where({ kind: "anthropic" }).first();
     assert.ok(typeof row.encrypted_key === "string" && row.encrypted_key.length > 0);

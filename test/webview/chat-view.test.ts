@@ -196,19 +196,40 @@ describe("chat webview in Chromium", function () {
   });
 
   it("keeps the draft and shows the error in plain words when sending fails", async () => {
-    await openWithSnapshot(buildSnapshot());
+    // an admin reads the server's words (they may name Team Settings)
+    await openWithSnapshot(buildSnapshot({ isAdmin: true }));
     await typeInComposer("Explain this stack trace");
     await view.page.locator(".composer__send").click();
     const request = await view.waitForRequest("message/send");
     await view.respondError(request.id, {
       code: "provider_not_configured",
-      message: "No provider is set up for this model yet. Ask your team admin.",
+      message: "Groq has no API key — an admin can add one in Team Settings",
     });
     const error = view.page.locator(".composer__error");
     await error.waitFor({ state: "visible" });
-    assert.equal(await error.textContent(), "No provider is set up for this model yet. Ask your team admin.");
+    assert.equal(await error.textContent(), "Groq has no API key — an admin can add one in Team Settings");
     assert.equal(await error.getAttribute("role"), "alert");
     assert.equal(await composerValue(), "Explain this stack trace");
+  });
+
+  it("tells a member whose send fails to ask their admin, never to open Team Settings", async () => {
+    await openWithSnapshot(buildSnapshot({ isAdmin: false }));
+    await typeInComposer("Explain this stack trace");
+    await view.page.locator(".composer__send").click();
+    const request = await view.waitForRequest("message/send");
+    await view.respondError(request.id, {
+      code: "provider_not_configured",
+      message: "Groq has no API key — an admin can add one in Team Settings",
+    });
+    const error = view.page.locator(".composer__error");
+    await error.waitFor({ state: "visible" });
+    assert.equal(await error.textContent(), "This provider is not set up on the team server. Ask your Juggler admin to set it up.");
+    assert.equal(await composerValue(), "Explain this stack trace");
+    // a failure with no member wording keeps the server's words
+    await view.page.locator(".composer__send").click();
+    const second = await view.waitForRequest("message/send");
+    await view.respondError(second.id, { code: "conflict", message: "An answer is still being written in this conversation" });
+    await view.page.waitForFunction(() => document.querySelector(".composer__error")?.textContent?.includes("still being written"));
   });
 
   it("inserts a new line with Shift+Enter instead of sending", async () => {

@@ -30,6 +30,11 @@ export function registerLibraryCommands(
 
   const target = (argument: unknown): { id: string; conversation: Conversation | undefined } | undefined => {
     const selected = treeView.selection.find(isConversationNode);
+    // F2 / Delete in the tree (package.json keybindings pass `fromTreeSelection`): VS Code gives a
+    // keybinding's command no tree element, so the selected conversation is the one, and only it —
+    // a group row selected must not make Delete fall through to the open conversation.
+    if (isTreeSelectionArgument(argument))
+      return selected ? { id: selected.conversation.id, conversation: selected.conversation } : undefined;
     const id =
       typeof argument === "string"
         ? argument
@@ -268,6 +273,11 @@ function defaultSaveUri(fileName: string): vscode.Uri | undefined {
 
 function formatBytes(bytes: number): string {
   return bytes < 1_048_576 ? `${Math.max(1, Math.round(bytes / 1024))} KB` : `${(bytes / 1_048_576).toFixed(1)} MB`;
+}
+
+/** What the tree's F2 and Delete keybindings pass (package.json): act on the tree's selection. */
+function isTreeSelectionArgument(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as { fromTreeSelection?: unknown }).fromTreeSelection === true;
 }
 
 function describe(error: unknown): string {

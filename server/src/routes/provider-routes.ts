@@ -8,9 +8,20 @@ import type { Services } from "../services/services";
 export function providerRoutes(mount: Mount, services: Services): void {
   mount(endpoints.listProviders, async () => ({ providers: await services.providers.listProviders() }));
 
-  mount(endpoints.updateProvider, async ({ request, params }) => ({
-    provider: await services.providers.updateProvider(parseKind(params.kind), request),
-  }));
+  mount(endpoints.updateProvider, async ({ request, params }) => {
+    const kind = parseKind(params.kind);
+    const provider = await services.providers.updateProvider(kind, request);
+    if (!provider.isActive || provider.lastRefreshedAt !== null) return { provider };
+    // Turned on and never refreshed (a new team's first key): its models are read now, so the
+    // well-known ones are visible at once instead of after the next background refresh.
+    try {
+      await services.catalog.refreshProviderModels(kind);
+    } catch (error) {
+      // the provider's failure is recorded as its lastError, which the answer shows
+      if (!(error instanceof AppError)) throw error;
+    }
+    return { provider: await services.providers.getProvider(kind) };
+  });
 
   mount(endpoints.testProvider, ({ params }) => services.providers.testConnection(parseKind(params.kind)));
 

@@ -134,7 +134,10 @@ export class ProviderService {
       changes.base_url = baseUrl;
     }
     if (typeof request.apiKey === "string") changes.encrypted_key = this.secretBox.encrypt(request.apiKey, keyContextOf(kind, baseUrl));
-    let isActive = request.isActive ?? current.isActive;
+    // A provider's first key turns it on (an admin who saves a key means to use it); an admin can
+    // still save a key with isActive false, or turn it off afterwards.
+    const isFirstKey = typeof request.apiKey === "string" && current.encryptedKey === null && !current.isActive;
+    let isActive = request.isActive ?? (isFirstKey ? true : current.isActive);
     if (isActive && providerNeedsKey[kind] && !hasKey) {
       if (request.isActive === true) {
         throw new AppError(409, "provider_not_configured", `Add an API key before turning ${label} on`);

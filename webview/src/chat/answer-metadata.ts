@@ -70,6 +70,11 @@ const FOR_MEMBERS_BY_CODE: Partial<Record<ErrorCode, string>> = {
     "The provider no longer offers this model. Pick another model, or ask your Juggler admin to refresh the models.",
 };
 
+/** A failure told to a member in words that do not send them to Team Settings, which they cannot open; undefined when there are none. */
+export function describeForMember(code: ErrorCode): string | undefined {
+  return FOR_MEMBERS_BY_CODE[code];
+}
+
 /** What went wrong with an answer, in plain words (worded for a member unless `isAdmin`); undefined when nothing did. */
 export function describeAnswerProblem(message: Pick<Message, "status" | "error">, isAdmin = true): string | undefined {
   if (message.status === "error") {

@@ -8,9 +8,9 @@ import {
   chatViewStateSchema,
 } from "../../../protocol/webview/chat-protocol";
 import { DebouncedStateWriter } from "../host-bridge/debounced-state-writer";
-import { describeRequestFailure } from "../host-bridge/host-request-error";
+import { describeRequestFailure, HostRequestError } from "../host-bridge/host-request-error";
 import type { CodeBlockAction, CodeBlockSource } from "../markdown/code-block-view";
-import { modelLabelFromId } from "./answer-metadata";
+import { describeForMember, modelLabelFromId } from "./answer-metadata";
 import { BannerView } from "./banner-view";
 import type { ChatBridge } from "./chat-bridge";
 import { ChatHeaderView } from "./chat-header-view";
@@ -284,9 +284,18 @@ export class ChatApp {
       await this.bridge.request("message/send", { content: text });
       return true;
     } catch (error) {
-      this.composer.showError(describeRequestFailure(error));
+      this.composer.showError(this.describeFailure(error));
       return false;
     }
+  }
+
+  /** A send's or retry's failure in plain words; a member is told to ask their admin, never to open Team Settings. */
+  private describeFailure(error: unknown): string {
+    if (!this.isAdmin && error instanceof HostRequestError && error.code !== "timeout" && error.code !== "invalid_response") {
+      const forMember = describeForMember(error.code);
+      if (forMember) return forMember;
+    }
+    return describeRequestFailure(error);
   }
 
   private async retry(messageId: string, modelId?: string): Promise<void> {
@@ -295,7 +304,7 @@ export class ChatApp {
       await this.bridge.request("message/retry", modelId === undefined ? { messageId } : { messageId, modelId });
       this.list.setRetryState(messageId, undefined);
     } catch (error) {
-      this.list.setRetryState(messageId, { isPending: false, error: describeRequestFailure(error) });
+      this.list.setRetryState(messageId, { isPending: false, error: this.describeFailure(error) });
     }
   }
 
