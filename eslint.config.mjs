@@ -78,6 +78,23 @@ const noNodeNoVscode = {
   ],
 };
 
+/** `import("vscode")` or `require("vscode")` written to get past the import rules: refused where the static import is. */
+const noDynamicVscode = [
+  {
+    selector: "ImportExpression[source.value='vscode']",
+    message: "The VS Code API exists only in the extension host's surfaces (extension/src/surfaces/), dynamic imports included.",
+  },
+  {
+    selector: "CallExpression[callee.name='require'][arguments.0.value='vscode']",
+    message: "The VS Code API exists only in the extension host's surfaces (extension/src/surfaces/), require() included.",
+  },
+];
+
+/** The browser's globals, which do not exist on the server (its tsconfig has no DOM either; this names the file first). */
+const browserGlobals = ["document", "window", "navigator", "localStorage", "sessionStorage", "HTMLElement", "customElements"].map(
+  (name) => ({ name, message: "The server runs on Node: there is no DOM here." }),
+);
+
 export default typescript.config(
   { ignores: ["node_modules/", "dist/", ".cache/", "coverage/", "test-results/", "data/", "**/fixture-extension/**"] },
   javascript.configs.recommended,
@@ -110,7 +127,11 @@ export default typescript.config(
   },
   {
     files: ["webview/src/**/*.ts", "protocol/**/*.ts"],
-    rules: { "no-restricted-imports": ["error", noNodeNoVscode] },
+    rules: { "no-restricted-imports": ["error", noNodeNoVscode], "no-restricted-syntax": ["error", ...noDynamicVscode] },
+  },
+  {
+    files: ["server/src/**/*.ts"],
+    rules: { "no-restricted-globals": ["error", ...browserGlobals] },
   },
   {
     files: ["server/src/**/*.ts", "extension/src/**/*.ts"],
@@ -127,6 +148,7 @@ export default typescript.config(
           ],
         },
       ],
+      "no-restricted-syntax": ["error", ...noDynamicVscode],
     },
   },
   {
