@@ -126,5 +126,18 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       fixture.fakes.groq.setTokenDelayMs(0);
       await waitForAnswer(fixture.server, fixture.memberToken, running.body.assistantMessage.id);
     });
+
+    it("switches a conversation's model in one call, which also makes it the member's model for new conversations", async () => {
+      const created = await fixture.server.request("POST", "/conversations", { token: fixture.memberToken, body: { modelId: model } });
+      const other = fixture.models.groq.find((id) => id !== model)!;
+      const switched = await fixture.server.request("PATCH", `/conversations/${created.body.conversation.id}`, {
+        token: fixture.memberToken,
+        body: { modelId: other },
+      });
+      assert.equal(switched.status, 200, JSON.stringify(switched.body));
+      assert.equal(switched.body.conversation.modelId, other);
+      const me = await fixture.server.request("GET", "/me", { token: fixture.memberToken });
+      assert.equal(me.body.user.lastModelId, other);
+    });
   });
 }
