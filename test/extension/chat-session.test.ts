@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ChatSession } from "../../extension/src/chat/chat-session";
 import { formatSelectionMessage } from "../../extension/src/chat/format-selection-message";
-import { TeamServerClient } from "../../extension/src/server-client/team-server-client";
+import { TeamServerClient, type FetchFunction } from "../../extension/src/server-client/team-server-client";
 import { MemoryTokenStore } from "../../extension/src/server-client/token-store";
 import type { Message } from "../../protocol/http/conversations";
 import type { ChatNotificationParams, ChatSnapshot } from "../../protocol/webview/chat-protocol";
@@ -184,6 +184,33 @@ describe("extension: ChatSession against the team server", function () {
     assert.equal(conversation.modelId, secondModel);
     const { user } = await session.client.call("getMe");
     assert.equal(user.lastModelId, secondModel, "remembered as the user's choice");
+  });
+
+  it("starts a conversation in one call before the answer streams, and switches its model in one call", async () => {
+    const calls: string[] = [];
+    const recordingFetch: FetchFunction = (input, init) => {
+      calls.push(`${init?.method ?? "GET"} ${new URL(input).pathname}`);
+      return fetch(input, init);
+    };
+    const client = await environment.signedInClient("round-trips", { fetch: recordingFetch });
+    const session = new ChatSession({ client });
+    sessions.push(session);
+    await session.start();
+    await session.switchModel(environment.models.anthropic[0]!);
+    calls.length = 0;
+
+    const sent = await session.sendMessage("First question");
+    await session.whenAnswersFinished();
+    assert.deepEqual(
+      calls.filter((call) => !call.endsWith("/stream")),
+      ["POST /api/v1/conversations"],
+      "the conversation and its first message in one call",
+    );
+    assert.ok(calls.some((call) => call === `GET /api/v1/messages/${sent.assistantMessageId}/stream`));
+
+    calls.length = 0;
+    await session.switchModel(environment.models.groq[0]!);
+    assert.deepEqual(calls, [`PATCH /api/v1/conversations/${sent.conversationId}`], "the switch is one write");
   });
 
   it("sends a selection with its path, lines and language as one message", async () => {
