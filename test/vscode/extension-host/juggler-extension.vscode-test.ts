@@ -254,8 +254,9 @@ describe("Juggler inside a real VS Code extension host", function () {
     it("lists the conversation under Today in the Conversations tree, with its model", async () => {
       const item = await waitForTreeItem(conversationId);
       assert.equal(item.group, "Today");
-      assert.equal(item.treeItem.contextValue, "conversation");
-      assert.equal(item.treeItem.description, api.session.modelLabel(anthropicModelId));
+      // the menus read whether it is pinned, archived and in this workspace (conversationContextValue)
+      assert.equal(item.treeItem.contextValue, "conversation:unpinned:active:here");
+      assert.equal(modelOf(item), api.session.modelLabel(anthropicModelId));
       assert.equal(item.treeItem.command?.command, "juggler.openConversation");
       assert.deepEqual(item.treeItem.command?.arguments, [conversationId]);
     });
@@ -285,8 +286,8 @@ describe("Juggler inside a real VS Code extension host", function () {
       assert.equal(api.session.activeModel?.id, groqModelId);
       const stored = await api.client.call("getConversation", { params: { conversationId } });
       assert.equal(stored.conversation.modelId, groqModelId, "the server knows the conversation's new model");
-      const item = await waitForTreeItem(conversationId, (entry) => entry.treeItem.description === api.session.modelLabel(groqModelId));
-      assert.equal(item.treeItem.description, api.session.modelLabel(groqModelId));
+      const item = await waitForTreeItem(conversationId, (entry) => modelOf(entry) === api.session.modelLabel(groqModelId));
+      assert.equal(modelOf(item), api.session.modelLabel(groqModelId));
 
       const secondQuestion = "And now, what did I ask you before?";
       const sent = await api.session.sendMessage(secondQuestion);
@@ -504,6 +505,11 @@ describe("Juggler inside a real VS Code extension host", function () {
       }
     }
     return rows;
+  }
+
+  /** The model part of a row's description ("model · workspace folder" while the tree shows every workspace). */
+  function modelOf(entry: TreeConversation): string | undefined {
+    return typeof entry.treeItem.description === "string" ? entry.treeItem.description.split(" · ")[0] : undefined;
   }
 
   async function waitForTreeItem(
