@@ -166,6 +166,26 @@ describe("chat webview: find in chat and revealing a message", function () {
     assert.equal(await view.page.locator('[data-message-id="answer-7"]').count(), 0);
   });
 
+  it("still reveals the search result when a snapshot of the same conversation arrives just after the request", async () => {
+    // The host shows the view as it opens the conversation: the view's own snapshot (it became
+    // visible) may come after message/reveal. The reveal must survive it.
+    await open();
+    await view.notify("message/reveal", { conversationId: "c-1", messageId: "answer-107" });
+    await view.notify(
+      "state/snapshot",
+      buildPagedSnapshot(branch, PAGE_SIZE, { conversation: { id: "c-1", title: "Haystack", modelId: null } }),
+    );
+    await view.page.locator('[data-message-id="answer-107"].message--revealed').waitFor({ timeout: 20_000 });
+    // a snapshot of another conversation ends a reveal still under way
+    await view.notify("message/reveal", { conversationId: "c-1", messageId: "answer-3" });
+    await view.notify(
+      "state/snapshot",
+      buildPagedSnapshot(branch, PAGE_SIZE, { conversation: { id: "c-9", title: "Other", modelId: null } }),
+    );
+    await view.nextFrames(10);
+    assert.equal(await view.page.locator('[data-message-id="answer-3"].message--revealed').count(), 0);
+  });
+
   async function waitForCurrent(messageId: string): Promise<{ messageId: string | null; text: string; isVisible: boolean }> {
     const deadline = Date.now() + 20_000;
     for (;;) {

@@ -55,6 +55,9 @@ export class ChatApp {
   private readonly modelLabels = new Map<string, string>();
   private isAdmin = false;
   private connection: ConnectionState = "signed-out";
+  /** A search result being revealed (see revealMessage), and the latest reveal's number. */
+  private pendingReveal: { conversationId: string; messageId: string } | undefined;
+  private revealToken = 0;
   /** The saved scroll position, applied to the first snapshot of the same conversation. */
   private scrollToRestore: ChatViewState | undefined;
 
@@ -191,6 +194,11 @@ export class ChatApp {
       { keepOlder: isSameConversation, scrollPosition: position },
     );
     this.syncStreamingState();
+    const pendingReveal = this.pendingReveal;
+    this.pendingReveal = undefined;
+    if (pendingReveal?.conversationId === this.conversationId)
+      void this.revealMessage(pendingReveal.conversationId, pendingReveal.messageId);
+    else if (pendingReveal) this.revealToken += 1;
     if (this.conversationId !== previousConversationId) this.findBar.conversationChanged();
     else this.findBar.messagesChanged();
     // The open conversation is what a reloaded window re-attaches to (an answer may be streaming):
@@ -230,10 +238,19 @@ export class ChatApp {
     }
   }
 
-  /** A search result was opened: its message is scrolled to (older pages load until it is there), marked and focused. */
+  /**
+   * A search result was opened: its message is scrolled to (older pages load until it is there), marked
+   * and focused. A snapshot of the same conversation arriving meanwhile (the view was shown as the
+   * conversation opened) starts the reveal again on the new messages instead of ending it.
+   */
   private async revealMessage(conversationId: string, messageId: string): Promise<void> {
     if (conversationId !== this.conversationId) return;
+    const token = ++this.revealToken;
+    this.pendingReveal = { conversationId, messageId };
     const element = await this.list.revealMessage(messageId);
+    // a later reveal, or this one started again after a snapshot, carries on from here
+    if (token !== this.revealToken) return;
+    this.pendingReveal = undefined;
     if (!element) return;
     element.classList.add("message--revealed");
     element.addEventListener("animationend", () => element.classList.remove("message--revealed"), { once: true });
