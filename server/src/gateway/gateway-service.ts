@@ -54,7 +54,16 @@ export interface GatewayAnswer {
  * recorded in the ledger, at the price of the model that answered, when it ends, however it ends.
  */
 export class GatewayService {
+  /** The calls being answered, by user: a disabled account's are closed at once, like its chat answers. */
+  private readonly running = new Map<string, Set<AbortController>>();
+
   constructor(private readonly dependencies: GatewayDependencies) {}
+
+  /** An account no longer active: its answers in progress end now (their provider requests closed). */
+  applyAccountStatus(userId: string, status: "active" | "pending" | "disabled"): void {
+    if (status === "active") return;
+    for (const controller of this.running.get(userId) ?? []) controller.abort();
+  }
 
   authenticate(presentedKey: string): Promise<ApiKeyCaller> {
     return this.dependencies.apiKeys.authenticate(presentedKey);
@@ -82,6 +91,9 @@ export class GatewayService {
     const conversation = provider.prepareConversation(request.system, request.turns);
     if (conversation.turns.length === 0) throw invalidRequest("messages: there is nothing to answer (every message is empty)", "messages");
     const targets = await dependencies.fallbacks.resolveTargets(model, provider);
+    // the client going away, or the account being disabled, closes the provider request
+    const ended = new AbortController();
+    const callSignal = AbortSignal.any([signal, ended.signal]);
     const tracking: AnswerTracking = {
       answeredBy: model,
       usage: { inputTokens: undefined, outputTokens: undefined, cachedInputTokens: undefined },
@@ -97,11 +109,11 @@ export class GatewayService {
       ...(request.allowParallelToolCalls === undefined ? {} : { allowParallelToolCalls: request.allowParallelToolCalls }),
       ...(request.sampling === undefined ? {} : { sampling: request.sampling }),
     });
-    const events = this.run(caller, tracking, signal, () =>
+    const events = this.run(caller, tracking, callSignal, ended, () =>
       callModelWithFallbacks({
         targets,
         prepare,
-        signal,
+        signal: callSignal,
         policy: {
           maxRetries: dependencies.config.providerMaxRetries,
           retryMaxDelayMs: dependencies.config.providerRetryMaxDelayMs,
@@ -126,10 +138,15 @@ export class GatewayService {
     caller: ApiKeyCaller,
     tracking: AnswerTracking,
     signal: AbortSignal,
+    ended: AbortController,
     call: () => AsyncGenerator<ModelCallEvent, void, undefined>,
   ): AsyncGenerator<ChatStreamEvent, void, undefined> {
     const { usage } = tracking;
     let status: AnswerUsage["status"] = "error";
+    const userId = caller.user.id;
+    let calls = this.running.get(userId);
+    if (!calls) this.running.set(userId, (calls = new Set()));
+    calls.add(ended);
     try {
       for await (const event of call()) {
         if (event.type === "attempt") {
@@ -152,6 +169,8 @@ export class GatewayService {
       // aborted between attempts, the call ends quietly: the client went away
       status = signal.aborted ? "stopped" : "complete";
     } finally {
+      calls.delete(ended);
+      if (calls.size === 0) this.running.delete(userId);
       if (status !== "complete" && signal.aborted) status = "stopped";
       // not awaited: the client's answer ends now; the row is written with the next batch (ledger-service.ts)
       void this.record(caller, tracking, status);

@@ -24,5 +24,7 @@ export function gatewayRoutes(services: Services, config: Config, logger: Logger
     fallbacks: services.fallbacks,
     ledger: services.ledger,
   });
+  // a disabled account's gateway answers stop at once, like its chat answers
+  services.accounts.onAccountStatusChanged((userId, status) => gateway.applyAccountStatus(userId, status));
   return gatewayMiddleware([openAiGateway(gateway, now), anthropicGateway(gateway)], { maxBodyBytes: config.maxBodyBytes, logger });
 }

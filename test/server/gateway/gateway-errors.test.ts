@@ -302,4 +302,45 @@ describe("gateway: errors, retries and stops", function () {
     assert.equal(rows.at(-1)!.status, "stopped");
     assert.equal(typeof rows.at(-1)!.input_tokens, "number");
   });
+
+  it("ends a disabled member's gateway answer at once, like their chat answers, and records it as stopped", async () => {
+    const before = (await ledgerRows(fixture.server)).length;
+    fixture.fakes.anthropic.setTokenDelayMs(40);
+    const response = await fetch(`${fixture.server.url}/anthropic/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": fixture.memberKey },
+      body: JSON.stringify({
+        model: fixture.models.anthropic[0]!,
+        max_tokens: 2000,
+        stream: true,
+        messages: [{ role: "user", content: Array.from({ length: 80 }, (_unused, index) => `word${index}`).join(" ") }],
+      }),
+    });
+    assert.equal(response.status, 200);
+    const reader = response.body!.getReader();
+    let seen = "";
+    while (!seen.includes("text_delta")) seen += new TextDecoder().decode((await reader.read()).value);
+    const disabled = await fixture.server.request("PATCH", `/admin/users/${fixture.memberId}`, {
+      token: fixture.adminToken,
+      body: { status: "disabled" },
+    });
+    assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+    try {
+      const request = await fixture.fakes.anthropic.waitForRequest((entry) => entry.clientClosed, 5000);
+      assert.equal(request.completed, false, "the provider's answer was cut short");
+      // the client's stream ends too (the answer is over), well before the 80-word answer would have
+      for (;;) {
+        const chunk = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+        if (chunk.done) break;
+      }
+      const rows = await waitForLedgerRows(fixture.server, before + 1);
+      assert.equal(rows.at(-1)!.status, "stopped");
+    } finally {
+      const enabled = await fixture.server.request("PATCH", `/admin/users/${fixture.memberId}`, {
+        token: fixture.adminToken,
+        body: { status: "active" },
+      });
+      assert.equal(enabled.status, 200, JSON.stringify(enabled.body));
+    }
+  });
 });
