@@ -152,7 +152,9 @@ async function call(server: TeamServerProcess, token: string, method: string, ap
 }
 
 async function setUp(server: TeamServerProcess): Promise<{ apiKey: string; models: Record<ProviderKind, string> }> {
-  const session = await call(server, "", "POST", "/auth/register", { name: "bench-admin", password: "bench password 1" });
+  // registering answers the same whatever happened; signing in gives the session
+  await call(server, "", "POST", "/auth/register", { name: "bench-admin", password: "bench password 1" });
+  const session = await call(server, "", "POST", "/auth/sign-in", { name: "bench-admin", password: "bench password 1" });
   const token: string = session.accessToken;
   const models = {} as Record<ProviderKind, string>;
   for (const provider of ["anthropic", "groq", "ollama"] as const) {

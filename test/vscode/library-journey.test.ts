@@ -31,6 +31,7 @@ import {
   waitUntil,
 } from "../../tools/vscode-host/juggler-workbench";
 import {
+  clearNotifications,
   closeWorkbench,
   openViewContainer,
   openWorkbench,
@@ -347,6 +348,8 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
       title: string;
     }>;
     const conversationId = listed.find((conversation) => conversation.title === title)!.id;
+    // The import's notices may still fill the toast area; the Undo toast must be the one shown.
+    await clearNotifications(workbench);
 
     await chooseFromContextMenu(workbench, row(title), "Delete Conversation");
     await rows().filter({ hasText: title }).waitFor({ state: "detached", timeout: 15_000 });

@@ -49,8 +49,9 @@ export function dialogButton(page: Page, label: string): Locator {
  */
 export async function chooseFromContextMenu(page: Page, target: Locator, item: string): Promise<void> {
   await target.waitFor({ state: "visible", timeout: STEP_TIMEOUT_MS });
-  const box = await target.boundingBox();
-  if (!box) throw new Error(`Cannot right-click ${target}: it has no box`);
+  // A tree re-renders rows as groups expand or items move: right-click only once the row has
+  // stopped moving, or the click lands on its neighbour (whose menu may have the same entry).
+  const box = await settledBox(target);
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2, { button: "right" });
   const entry = page.locator(".monaco-menu .action-item:not(.disabled) .action-label", { hasText: item }).first();
   await entry.waitFor({ state: "visible", timeout: STEP_TIMEOUT_MS });
@@ -62,6 +63,19 @@ export async function chooseFromContextMenu(page: Page, target: Locator, item: s
     await entry.waitFor({ state: "hidden", timeout: 1_000 }).catch(() => undefined);
   }
   if (await entry.isVisible()) throw new Error(`The context menu entry "${item}" did not react to clicks`);
+}
+
+/** The element's box once two readings 150 ms apart agree. */
+async function settledBox(target: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  let previous = await target.boundingBox();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const current = await target.boundingBox();
+    if (current && previous && current.x === previous.x && current.y === previous.y && current.width === previous.width) return current;
+    if (Date.now() > deadline) throw new Error(`Cannot right-click ${target}: it has no steady box`);
+    previous = current;
+  }
 }
 
 /**

@@ -143,6 +143,19 @@ export async function waitForNotification(page: Page, text: string | RegExp, opt
   return toast;
 }
 
+/**
+ * Clears every notification (toasts and the notification center), so that a toast the next
+ * step waits for is not kept hidden behind earlier ones: VS Code shows at most three toasts
+ * and only as many as fit the window's height.
+ */
+export async function clearNotifications(page: Page, options: { timeoutMs?: number } = {}): Promise<void> {
+  await runCommand(page, "Notifications: Clear All Notifications", options);
+  await page
+    .locator(".notifications-toasts .notification-list-item")
+    .first()
+    .waitFor({ state: "detached", timeout: options.timeoutMs ?? 15_000 });
+}
+
 /** Full-page screenshot into `file` (folders created), e.g. under test-results/. */
 export async function screenshot(page: Page, file: string): Promise<string> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
