@@ -90,6 +90,8 @@ export class GenerationStreamReader {
             if (chunk.done) break;
             armIdleTimer();
             for (const event of events.push(text.decode(chunk.value, { stream: true }))) {
+              // One chunk can carry several events: none is handed out once the caller has aborted.
+              throwIfAborted(signal);
               if (event.sequence <= lastSequence) continue; // a duplicate after resuming
               lastSequence = event.sequence;
               failuresInRow = 0;
