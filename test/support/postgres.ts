@@ -52,6 +52,11 @@ function adminServer() {
   return server;
 }
 
+/** The administrative URL of the test server (started now if need be). */
+export async function testPostgresAdminUrl(): Promise<string> {
+  return (await adminServer()).adminUrl;
+}
+
 /** Creates a new empty database and returns its URL. */
 export async function createTestDatabase(): Promise<string> {
   const { adminUrl } = await adminServer();
