@@ -9,6 +9,7 @@ import { ConversationLibrary } from "./library/conversation-library";
 import { registerConversationTree, type ConversationTreeProvider } from "./surfaces/conversation-tree";
 import { EditorCodeActions } from "./surfaces/editor-code-actions";
 import { registerFirstRun } from "./surfaces/first-run";
+import { registerLanguageModelProvider } from "./surfaces/language-model-provider";
 import { registerLibraryCommands } from "./surfaces/library-commands";
 import { registerModelStatusBar, pickModel } from "./surfaces/model-status-bar";
 import { registerSearchQuickPick } from "./surfaces/search-quick-pick";
@@ -95,6 +96,11 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerTeamSettings(context, session);
   registerShowContext(context, session);
   registerFirstRun(context);
+  registerLanguageModelProvider(context, session, (record) =>
+    output.info(
+      `VS Code chat answer from ${record.modelId}: ${record.inputTokens ?? "?"} input and ${record.outputTokens ?? "?"} output tokens, first token after ${record.timeToFirstTokenMs ?? "?"} ms, ${record.durationMs} ms in all`,
+    ),
+  );
 
   context.subscriptions.push(
     vscode.commands.registerCommand("juggler.newConversation", async () => {
