@@ -3,6 +3,7 @@ import { ChatSession } from "./chat/chat-session";
 import { TeamServerClient } from "./server-client/team-server-client";
 import { registerAccounts, signIn } from "./surfaces/accounts";
 import { registerShowContext, SHOW_CONTEXT_COMMAND } from "./surfaces/answer-context-provider";
+import { registerApiKeyCommands } from "./surfaces/api-key-commands";
 import { registerChatViews, type ChatViewProvider } from "./surfaces/chat-view";
 import { registerContextKeys } from "./surfaces/context-keys";
 import { ConversationLibrary } from "./library/conversation-library";
@@ -96,6 +97,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerTeamSettings(context, session);
   registerShowContext(context, session);
   registerFirstRun(context);
+  registerApiKeyCommands(context, session);
   registerLanguageModelProvider(context, session, (record) =>
     output.info(
       `VS Code chat answer from ${record.modelId}: ${record.inputTokens ?? "?"} input and ${record.outputTokens ?? "?"} output tokens, first token after ${record.timeToFirstTokenMs ?? "?"} ms, ${record.durationMs} ms in all`,
