@@ -18,6 +18,7 @@ import { SecretTokenStore } from "./surfaces/secret-token-store";
 import { registerSendSelection } from "./surfaces/send-selection";
 import { readServerUrlSetting, SETTINGS_SECTION } from "./surfaces/settings";
 import { registerTeamSettings } from "./surfaces/team-settings-panel";
+import { registerUsagePanel } from "./surfaces/usage-panel";
 
 /** What activate() returns: integration tests and the benchmark reach it through vscode.extensions.getExtension("juggler.juggler").exports. */
 export interface JugglerExtensionApi {
@@ -98,6 +99,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerShowContext(context, session);
   registerFirstRun(context);
   registerApiKeyCommands(context, session);
+  registerUsagePanel(context, session);
   registerLanguageModelProvider(context, session, (record) =>
     output.info(
       `VS Code chat answer from ${record.modelId}: ${record.inputTokens ?? "?"} input and ${record.outputTokens ?? "?"} output tokens, first token after ${record.timeToFirstTokenMs ?? "?"} ms, ${record.durationMs} ms in all`,
