@@ -8,6 +8,7 @@ import { registerChatViews, type ChatViewProvider } from "./surfaces/chat-view";
 import { registerContextKeys } from "./surfaces/context-keys";
 import { ConversationLibrary } from "./library/conversation-library";
 import { registerConversationTree, type ConversationTreeProvider } from "./surfaces/conversation-tree";
+import { registerConversationUsageCommand } from "./surfaces/conversation-usage-command";
 import { EditorCodeActions } from "./surfaces/editor-code-actions";
 import { registerFirstRun } from "./surfaces/first-run";
 import { registerLanguageModelProvider } from "./surfaces/language-model-provider";
@@ -100,6 +101,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerFirstRun(context);
   registerApiKeyCommands(context, session);
   registerUsagePanel(context, session);
+  registerConversationUsageCommand(context, session);
   registerLanguageModelProvider(context, session, (record) =>
     output.info(
       `VS Code chat answer from ${record.modelId}: ${record.inputTokens ?? "?"} input and ${record.outputTokens ?? "?"} output tokens, first token after ${record.timeToFirstTokenMs ?? "?"} ms, ${record.durationMs} ms in all`,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describeBudgetUse, formatUsd } from "../../extension/src/chat/describe-budget-use";
+import { describeConversationUsage, describeFigures } from "../../extension/src/chat/describe-conversation-usage";
 import type { UsageSummaryResponse } from "../../protocol/http/usage";
 
 function summary(limits: Partial<UsageSummaryResponse["limits"]>, used: Partial<UsageSummaryResponse["used"]> = {}): UsageSummaryResponse {
@@ -42,5 +43,41 @@ describe("extension: the month's use against the budget (status bar tooltip)", (
   it("writes dollars with cents", () => {
     assert.equal(formatUsd(0), "$0.00");
     assert.equal(formatUsd(1_234_567_890), "$1,234.57");
+  });
+});
+
+describe("extension: a conversation's usage per model (Show Conversation Usage)", () => {
+  const figures = {
+    answers: 2,
+    inputTokens: 1200,
+    answersWithInputTokens: 2,
+    outputTokens: 300,
+    answersWithOutputTokens: 2,
+    cachedInputTokens: null,
+    answersWithCachedInputTokens: 0,
+    costMicroUsd: 4_500,
+    answersWithCost: 2,
+    averageTimeToFirstTokenMs: 412.4,
+    averageDurationMs: 2000,
+  };
+
+  it("lists each model, the most expensive first, then the total; leaves out what was not reported", () => {
+    const { models, total } = describeConversationUsage(
+      {
+        conversationId: "c",
+        models: [
+          { ...figures, provider: "ollama", modelId: "ollama:llama3.2", costMicroUsd: 0, answers: 1, averageTimeToFirstTokenMs: null },
+          { ...figures, provider: "anthropic", modelId: "anthropic:claude-sonnet-4-5" },
+        ],
+        totals: { ...figures, answers: 3, costMicroUsd: 4_500, answersWithCost: 3, inputTokens: null, outputTokens: null },
+      },
+      (modelId) => (modelId.startsWith("anthropic") ? "Claude Sonnet 4.5" : "llama3.2"),
+    );
+    assert.deepEqual(models, [
+      { label: "Claude Sonnet 4.5", detail: "2 answers · 1,200 → 300 tokens · $0.0045 · 412 ms to first token on average" },
+      { label: "llama3.2", detail: "1 answer · 1,200 → 300 tokens · $0" },
+    ]);
+    assert.deepEqual(total, { label: "All models", detail: "3 answers · $0.0045 · 412 ms to first token on average" });
+    assert.match(describeFigures({ ...figures, answersWithCost: 1 }), /\$0\.0045 \(1 priced\)/);
   });
 });

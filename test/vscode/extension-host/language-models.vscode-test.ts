@@ -116,6 +116,29 @@ describe("Juggler's models in VS Code's language model API", function () {
     assert.equal(after.apiKeys.filter((entry) => entry.name === VS_CODE_CHAT_KEY_NAME && entry.revokedAt === null).length, 1);
   });
 
+  it("shows the open conversation's usage per model from the chat view's title bar", async () => {
+    const modelId = environment.models.groq[0]!;
+    api.session.newConversation();
+    await api.session.switchModel(modelId);
+    const sent = await api.session.sendMessage("Count me in the usage");
+    await waitFor(
+      "the answer to finish",
+      () => api.session.snapshot().messages.find((message) => message.id === sent.assistantMessageId)?.status,
+      (status) => status !== undefined && status !== "streaming",
+    );
+    type Item = { label: string; detail?: string };
+    // The ledger row is written moments after the answer's end.
+    const items = await waitFor(
+      "the conversation's usage",
+      async () => (await vscode.commands.executeCommand<Item[] | undefined>("juggler.showConversationUsage")) ?? [],
+      (list) => list.some((item) => item.label.includes("All models") && /^1 answer\b/.test(item.detail ?? "")),
+    );
+    await vscode.commands.executeCommand("workbench.action.closeQuickOpen");
+    const modelLine = items.find((item) => item.label.includes(api.session.modelLabel(modelId)!));
+    assert.ok(modelLine, JSON.stringify(items));
+    assert.match(modelLine.detail ?? "", /^1 answer · [\d,]+ → [\d,]+ tokens/);
+  });
+
   it("passes a budget refusal to VS Code's chat and to Juggler's chat, naming the limit and its reset", async () => {
     // Every earlier answer counted tokens this month: a limit of one token is spent.
     await api.client.call("updateTeamBudget", { body: { monthlyTokens: 1 } });
