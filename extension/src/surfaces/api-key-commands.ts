@@ -9,7 +9,10 @@ interface KeyQuickPickItem extends vscode.QuickPickItem {
   action?: "create";
 }
 
-const revokeButton: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon("trash"), tooltip: "Revoke" };
+/** Made when a list is shown, not when the bundle loads (vscode's classes are not there for the bundle's own test). */
+function revokeButton(): vscode.QuickInputButton {
+  return { iconPath: new vscode.ThemeIcon("trash"), tooltip: "Revoke" };
+}
 
 /**
  * "Juggler: Manage API Keys" (create, list, revoke the personal keys of the gateway; a new key is shown
@@ -86,7 +89,7 @@ function toKeyItems(keys: readonly ApiKey[]): KeyQuickPickItem[] {
       label: `$(key) ${key.name}`,
       description: `${key.prefix}…`,
       detail: describeApiKeyDates(key),
-      buttons: [revokeButton],
+      buttons: [revokeButton()],
       key,
     });
   }
