@@ -45,8 +45,13 @@ export function registerLanguageModelProvider(
   const changed = new vscode.EventEmitter<void>();
   const provider: vscode.LanguageModelChatProvider = {
     onDidChangeLanguageModelChatInformation: changed.event,
-    provideLanguageModelChatInformation: () =>
-      session.connectionState === "ready" && session.user ? session.visibleModels.map(toModelInformation) : [],
+    provideLanguageModelChatInformation: async (options) => {
+      // Asked with the user's attention (e.g. from VS Code's model manager) while signed out: sign in first.
+      if (!options.silent && (session.connectionState === "signed-out" || session.connectionState === "needs-sign-in")) {
+        await vscode.commands.executeCommand("juggler.signIn");
+      }
+      return session.connectionState === "ready" && session.user ? session.visibleModels.map(toModelInformation) : [];
+    },
     provideLanguageModelChatResponse: (model, messages, options, progress, token) =>
       answer(session, keys, { model, messages, options, progress, token, log }),
     provideTokenCount: async (_model, text) =>
