@@ -294,7 +294,7 @@ export class UsageApp {
       totals.answersWithCost < totals.answers && totals.costMicroUsd !== null
         ? ` (${integerFormat.format(totals.answersWithCost)} of the answers priced)`
         : "";
-    this.totals.textContent = `${range.from === range.to ? range.from : `${range.from} to ${range.to}`}: ${integerFormat.format(totals.answers)} requests · ${integerFormat.format((totals.inputTokens ?? 0) + (totals.outputTokens ?? 0))} tokens · ${cost}${partialCost}`;
+    this.totals.textContent = `${range.from === range.to ? range.from : `${range.from} to ${range.to}`}: ${integerFormat.format(totals.answers)} ${totals.answers === 1 ? "request" : "requests"} · ${integerFormat.format((totals.inputTokens ?? 0) + (totals.outputTokens ?? 0))} tokens · ${cost}${partialCost}`;
 
     const periods = periodsOf(range);
     const series = buildUsageSeries(detail.rows, periods, dimension, metric);
