@@ -56,6 +56,17 @@ function usageByModel(from: string, to: string): UsageResponse {
   };
 }
 
+/** Waits until the chart's canvas has a pixel of this colour ("r,g,b"). */
+async function waitForPaintedColour(page: HarnessPage["page"], colour: string): Promise<void> {
+  await page.waitForFunction((wanted) => {
+    const canvas = document.querySelector<HTMLCanvasElement>(".usage-chart canvas");
+    if (!canvas) return false;
+    const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+    for (let index = 0; index < data.length; index += 4) if (`${data[index]},${data[index + 1]},${data[index + 2]}` === wanted) return true;
+    return false;
+  }, colour);
+}
+
 describe("Usage webview in Chromium", function () {
   this.timeout(60_000);
   let harness: WebviewHarness;
@@ -124,7 +135,7 @@ describe("Usage webview in Chromium", function () {
       return { width: element.getBoundingClientRect().width, colours: [...colours] };
     });
     assert.ok(painted.width > 900, `the chart spans the panel (${painted.width})`);
-    assert.ok(painted.colours.includes("55,148,255"), "the first series in --vscode-charts-blue (#3794ff)");
+    assert.ok(painted.colours.includes("89,164,249"), "the first series in --vscode-charts-blue (#59a4f9)");
     assert.ok(painted.colours.includes("209,134,22"), "the second in --vscode-charts-orange (#d18616)");
     const description = (await page.locator(".usage-chart").getAttribute("aria-label")) ?? "";
     assert.match(description, /^Tokens by model, .* anthropic:claude-sonnet-4-5 /);
@@ -137,6 +148,16 @@ describe("Usage webview in Chromium", function () {
     assert.match((await page.locator(".usage-totals").textContent()) ?? "", /90 requests · 1,250,000 tokens · \$1\.23/);
 
     await page.screenshot({ path: SCREENSHOT_PATH, fullPage: true });
+
+    // A theme change redraws in the new colours: VS Code writes the variables into <html>'s style…
+    await page.evaluate(() => document.documentElement.style.setProperty("--vscode-charts-blue", "#ff00ff"));
+    await waitForPaintedColour(page, "255,0,255");
+    // … and from dark to light swaps the body's class too.
+    await page.evaluate(() => {
+      document.styleSheets[0]!.insertRule("body.vscode-light { --vscode-charts-blue: #00ff00; }");
+      document.body.classList.add("vscode-light");
+    });
+    await waitForPaintedColour(page, "0,255,0");
   });
 
   it("changes the period, the metric, the grouping and the member, each from the host", async () => {
