@@ -37,6 +37,13 @@ describe("webview: the usage view's figures (no DOM)", () => {
     });
     assert.equal(resolveUsageRange("custom", NOW, { from: "2026-01-01", to: "2026-12-07" }).bucket, "week");
     assert.equal(resolveUsageRange("custom", NOW, { from: "2026-10-01", to: "2026-12-07" }).bucket, "day");
+    assert.equal(resolveUsageRange("custom", NOW, { from: "2023-01-01", to: "2026-12-07" }).bucket, "month", "past two years: by month");
+    // A cleared date field is today, never an empty day sent to the server.
+    assert.deepEqual(resolveUsageRange("custom", NOW, { from: "2026-12-01", to: "" }), {
+      from: "2026-12-01",
+      to: "2026-12-07",
+      bucket: "day",
+    });
   });
 
   it("lists every period of a range in the server's format, so empty ones show as zero", () => {

@@ -23,12 +23,14 @@ export interface UsageRange {
 const DAY_MS = 86_400_000;
 /** Past this many days a chart by day has too many bars to read: weeks. */
 const DAYS_BEFORE_WEEKS = 120;
+/** Past this many days (two years) even weeks are too many: months. */
+const DAYS_BEFORE_MONTHS = 730;
 
 export function isoDay(time: number): string {
   return new Date(time).toISOString().slice(0, 10);
 }
 
-/** The range a choice stands for, as of `now`; custom needs `custom` (from ≤ to, else swapped). */
+/** The range a choice stands for, as of `now`; custom needs `custom` (from ≤ to, else swapped; a cleared day is today). */
 export function resolveUsageRange(kind: UsageRangeKind, now: number, custom?: { from: string; to: string }): UsageRange {
   const today = isoDay(now);
   switch (kind) {
@@ -41,9 +43,11 @@ export function resolveUsageRange(kind: UsageRangeKind, now: number, custom?: { 
     case "this-month":
       return { from: `${today.slice(0, 8)}01`, to: today, bucket: "day" };
     case "custom": {
-      const [from, to] = [custom?.from ?? today, custom?.to ?? today].sort();
+      // A date field the user cleared (or a day that does not exist) reads as "".
+      const [from, to] = [custom?.from || today, custom?.to || today].sort();
       const days = Math.round((Date.parse(to!) - Date.parse(from!)) / DAY_MS) + 1;
-      return { from: from!, to: to!, bucket: days <= 2 ? "hour" : days > DAYS_BEFORE_WEEKS ? "week" : "day" };
+      const bucket = days <= 2 ? "hour" : days > DAYS_BEFORE_MONTHS ? "month" : days > DAYS_BEFORE_WEEKS ? "week" : "day";
+      return { from: from!, to: to!, bucket };
     }
   }
 }
