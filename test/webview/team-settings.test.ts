@@ -256,6 +256,44 @@ describe("Team Settings webview in Chromium", function () {
     assert.deepEqual(update.params, { kind: "ollama", baseUrl: "http://gpu-box.internal:11434" });
   });
 
+  it("keeps a base URL being typed when another card's action reloads the providers", async () => {
+    await openLoaded();
+    const page = view.page;
+    const groqField = page.locator('[data-provider="groq"] .provider-card__base-url input');
+    await groqField.fill("http://proxy.internal:8443");
+    // Anthropic is switched on meanwhile: the list comes again from the server, with Groq's old address.
+    await page.locator('.provider-card[data-provider="anthropic"] .provider-card__active').click();
+    const update = await view.waitForRequest("provider/update");
+    await view.respond(update.id, {
+      provider: buildProvider({ kind: "anthropic", isActive: !buildProvider({ kind: "anthropic" }).isActive }),
+    });
+    const reload = await view.waitForRequest("providers/list");
+    // Groq's count changes too, so the page shows when the reload has reached its card.
+    await view.respond(reload.id, {
+      providers: buildProviders().map((provider) =>
+        provider.kind === "groq" ? { ...provider, isActive: true, modelCount: 99 } : provider,
+      ),
+    });
+    await page.locator('[data-provider="groq"]', { hasText: "of 99 models visible" }).waitFor();
+    assert.equal(await groqField.inputValue(), "http://proxy.internal:8443");
+    // A field left alone follows the server.
+    const ollamaField = page.locator('[data-provider="ollama"] .provider-card__base-url input');
+    await view.notify("data/invalidated", { reason: "another admin changed it" });
+    const again = await view.waitForRequest("providers/list");
+    await view.respond(again.id, {
+      providers: buildProviders().map((provider) =>
+        provider.kind === "ollama" ? { ...provider, baseUrl: "http://gpu-box:11434" } : provider,
+      ),
+    });
+    await page.waitForFunction(
+      () =>
+        document.querySelector<HTMLElement & { value: string }>('[data-provider="ollama"] .provider-card__base-url')?.value ===
+        "http://gpu-box:11434",
+    );
+    assert.equal(await ollamaField.inputValue(), "http://gpu-box:11434");
+    assert.equal(await groqField.inputValue(), "http://proxy.internal:8443");
+  });
+
   it("switches a provider on with its toggle", async () => {
     await openLoaded();
     await view.page.locator('.provider-card[data-provider="ollama"] .provider-card__active').click();
