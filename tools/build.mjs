@@ -43,6 +43,8 @@ try {
 const webviewPages = [
   { name: "chat", entry: "webview/src/chat-main.ts" },
   { name: "team-settings", entry: "webview/src/team-settings-main.ts" },
+  // ECharts (tree-shaken to the bar chart) is bundled into this page only.
+  { name: "usage", entry: "webview/src/usage-main.ts" },
 ];
 
 /**

@@ -3,12 +3,15 @@ import { ChatSession } from "./chat/chat-session";
 import { TeamServerClient } from "./server-client/team-server-client";
 import { registerAccounts, signIn } from "./surfaces/accounts";
 import { registerShowContext, SHOW_CONTEXT_COMMAND } from "./surfaces/answer-context-provider";
+import { registerApiKeyCommands } from "./surfaces/api-key-commands";
 import { registerChatViews, type ChatViewProvider } from "./surfaces/chat-view";
 import { registerContextKeys } from "./surfaces/context-keys";
 import { ConversationLibrary } from "./library/conversation-library";
 import { registerConversationTree, type ConversationTreeProvider } from "./surfaces/conversation-tree";
+import { registerConversationUsageCommand } from "./surfaces/conversation-usage-command";
 import { EditorCodeActions } from "./surfaces/editor-code-actions";
 import { registerFirstRun } from "./surfaces/first-run";
+import { registerLanguageModelProvider } from "./surfaces/language-model-provider";
 import { registerLibraryCommands } from "./surfaces/library-commands";
 import { registerModelStatusBar, pickModel } from "./surfaces/model-status-bar";
 import { registerSearchQuickPick } from "./surfaces/search-quick-pick";
@@ -16,6 +19,7 @@ import { SecretTokenStore } from "./surfaces/secret-token-store";
 import { registerSendSelection } from "./surfaces/send-selection";
 import { readServerUrlSetting, SETTINGS_SECTION } from "./surfaces/settings";
 import { registerTeamSettings } from "./surfaces/team-settings-panel";
+import { registerUsagePanel } from "./surfaces/usage-panel";
 
 /** What activate() returns: integration tests and the benchmark reach it through vscode.extensions.getExtension("juggler.juggler").exports. */
 export interface JugglerExtensionApi {
@@ -95,6 +99,14 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerTeamSettings(context, session);
   registerShowContext(context, session);
   registerFirstRun(context);
+  registerApiKeyCommands(context, session);
+  registerUsagePanel(context, session);
+  registerConversationUsageCommand(context, session);
+  registerLanguageModelProvider(context, session, (record) =>
+    output.info(
+      `VS Code chat answer from ${record.modelId}: ${record.inputTokens ?? "?"} input and ${record.outputTokens ?? "?"} output tokens, first token after ${record.timeToFirstTokenMs ?? "?"} ms, ${record.durationMs} ms in all`,
+    ),
+  );
 
   context.subscriptions.push(
     vscode.commands.registerCommand("juggler.newConversation", async () => {

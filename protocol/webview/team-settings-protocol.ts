@@ -12,6 +12,8 @@ import {
   updateModelFallbacksRequestSchema,
   updateModelVisibilityRequestSchema,
 } from "../http/models";
+import { budgetsResponseSchema, updateTeamBudgetRequestSchema, updateUserBudgetRequestSchema } from "../http/budgets";
+import { modelPriceSchema, priceListResponseSchema, setPriceRequestSchema } from "../http/prices";
 import {
   providerKindSchema,
   providerListResponseSchema,
@@ -63,6 +65,19 @@ export const teamSettingsRequests = {
   "settings/get": { params: emptyParamsSchema, result: teamSettingsSchema },
   /** PATCH /admin/settings */
   "settings/update": { params: updateTeamSettingsRequestSchema, result: teamSettingsSchema },
+  /** GET /admin/prices */
+  "prices/list": { params: emptyParamsSchema, result: priceListResponseSchema },
+  /** POST /admin/prices — a model's price from now (or a later effectiveFrom). */
+  "prices/set": { params: setPriceRequestSchema, result: modelPriceSchema },
+  /** GET /admin/budgets */
+  "budgets/get": { params: emptyParamsSchema, result: budgetsResponseSchema },
+  /** PATCH /admin/budgets/team */
+  "budgets/update-team": { params: updateTeamBudgetRequestSchema, result: budgetsResponseSchema },
+  /** PATCH /admin/budgets/users/:userId — each limit a value, null (none for them) or "inherit". */
+  "budgets/update-user": {
+    params: z.object({ userId: z.string().min(1).max(100), changes: updateUserBudgetRequestSchema }),
+    result: budgetsResponseSchema,
+  },
 } as const;
 
 export const teamSettingsCommands = {

@@ -323,18 +323,24 @@ describe("vscode: a new user's journey through Juggler in code-server", function
     const chat = await findWebview(workbench, ".chat-app", { isInEditorArea: false });
     const parts = chatParts(chat);
     const sent = parts.userMessages.filter({ hasText: "Explain what greet returns" });
-    await sent.waitFor({ timeout: 30_000 });
-    const sentText = await sent.innerText();
-    assert.match(sentText, /src\/greeting\.ts/);
-    assert.match(sentText, /lines 3–5/);
-    assert.match(sentText, /\(typescript\)/);
-    assert.match(sentText, /export function greet\(name: string\): string \{/);
     await parts.completeAnswers.filter({ hasText: "Explain what greet returns" }).waitFor({ timeout: 30_000 });
     // The list followed the answer to its end (nobody scrolled it).
     await waitUntil(
       "the chat to show the end of the answer",
       async () => (await chat.locator(".message-list").evaluate((list) => list.scrollHeight - list.scrollTop - list.clientHeight)) <= 8,
     );
+    // The answer (an echo of the whole conversation) can be taller than the list keeps around the
+    // viewport, so the message it answers is found by scrolling up to it, as a reader would.
+    await waitUntil("the sent message above the answer", async () => {
+      if ((await sent.count()) > 0) return true;
+      await chat.locator(".message-list").evaluate((list) => list.scrollBy(0, -list.clientHeight / 2));
+      return false;
+    });
+    const sentText = await sent.innerText();
+    assert.match(sentText, /src\/greeting\.ts/);
+    assert.match(sentText, /lines 3–5/);
+    assert.match(sentText, /\(typescript\)/);
+    assert.match(sentText, /export function greet\(name: string\): string \{/);
     // The picture: the selection in the editor and, in the chat, the message it became.
     await sent.evaluate((element) => element.scrollIntoView({ block: "start" }));
     await screenshot(workbench, screenshotPath("send-selection.png"));

@@ -6,7 +6,9 @@ import {
   describeContextFitBriefly,
   describeStreamStatus,
   formatAnswerMetadata,
+  formatCost,
   modelLabelFromId,
+  tokensPerSecond,
 } from "../../webview/src/chat/answer-metadata";
 import { maskedKeyForDisplay } from "../../webview/src/team-settings/display-formats";
 import { toSafeHref } from "../../webview/src/markdown/link-policy";
@@ -27,6 +29,41 @@ describe("webview formatting and link policy (no DOM)", () => {
       formatAnswerMetadata({ ...known, outputTokens: null, timeToFirstTokenMs: 12_345 }),
       "claude-sonnet-4-5 · 1,234 tokens in · 12.3 s to first token",
     );
+  });
+
+  it("adds the answer's cost and its tokens per second once they are known", () => {
+    const answer = {
+      modelId: "groq:llama-3.3-70b-versatile",
+      inputTokens: 1000,
+      outputTokens: 500,
+      timeToFirstTokenMs: 200,
+      durationMs: 5200,
+      costMicroUsd: 12_345,
+    };
+    // 500 tokens in the 5,000 ms after the first one: 100 tokens/s (the wait for the first token is apart).
+    assert.equal(
+      formatAnswerMetadata(answer, "Llama 3.3 70B"),
+      "Llama 3.3 70B · 1,000 → 500 tokens · $0.012 · 200 ms to first token · 100 tokens/s",
+    );
+    // No price for the model: no cost, never "$0"; an older server without the field: the same.
+    assert.doesNotMatch(formatAnswerMetadata({ ...answer, costMicroUsd: null }), /\$/);
+    assert.doesNotMatch(formatAnswerMetadata({ ...answer, costMicroUsd: undefined }), /\$/);
+    assert.match(formatAnswerMetadata({ ...answer, costMicroUsd: 0 }), / · \$0 · /);
+    // A figure missing, or the answer in one piece: no speed.
+    assert.equal(tokensPerSecond({ ...answer, durationMs: null }), undefined);
+    assert.equal(tokensPerSecond({ ...answer, outputTokens: null }), undefined);
+    assert.equal(tokensPerSecond({ ...answer, durationMs: 200 }), undefined);
+    assert.equal(tokensPerSecond(answer), 100);
+  });
+
+  it("writes costs with the digits that tell answers apart", () => {
+    assert.equal(formatCost(0), "$0");
+    assert.equal(formatCost(7), "< $0.0001");
+    assert.equal(formatCost(123), "$0.0001");
+    assert.equal(formatCost(4_560), "$0.0046");
+    assert.equal(formatCost(12_345), "$0.012");
+    assert.equal(formatCost(1_240_000), "$1.24");
+    assert.equal(formatCost(1_234_560_000), "$1,235");
   });
 
   it("explains failed and interrupted answers in plain words", () => {

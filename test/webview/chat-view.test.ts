@@ -62,7 +62,7 @@ describe("chat webview in Chromium", function () {
     assert.match((await page.locator('[data-message-id="user-1"]').textContent()) ?? "", /debounce the search box in SearchPanel\.tsx/);
     assert.equal(
       await page.locator('[data-message-id="answer-1"] .message__metadata').textContent(),
-      "claude-sonnet-4-5 · 1,234 → 567 tokens · 320 ms to first token",
+      "claude-sonnet-4-5 · 1,234 → 567 tokens · 320 ms to first token · 150 tokens/s",
     );
     // The streaming answer: marked busy, with its own model and an indicator; Stop replaces Send.
     const streaming = page.locator('[data-message-id="answer-2"]');

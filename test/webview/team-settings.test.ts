@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
-import { buildModels, buildProvider, buildProviders, buildUsers } from "./support/team-settings-fixtures";
+import { buildBudgets, buildModels, buildPrices, buildProvider, buildProviders, buildUsers } from "./support/team-settings-fixtures";
 import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
 import { screenshotPath } from "../support/screenshot-path";
 
@@ -42,9 +42,84 @@ describe("Team Settings webview in Chromium", function () {
     await view.respond(fallbacks.id, {
       fallbacks: [{ modelId: "groq:llama-3.3-70b-versatile", fallbackModelIds: ["anthropic:claude-haiku-4-5"] }],
     });
+    const prices = await view.waitForRequest("prices/list");
+    await view.respond(prices.id, { prices: buildPrices() });
+    const budgets = await view.waitForRequest("budgets/get");
+    await view.respond(budgets.id, buildBudgets());
     await view.page.locator(".provider-card").first().waitFor();
     return view;
   }
+
+  it("shows each model's price and where it comes from, and sets a new one through the host", async () => {
+    await openLoaded();
+    const page = view.page;
+    const sonnet = page.locator('.prices-table tr[data-model-id="anthropic:claude-sonnet-4-5"]');
+    assert.match((await sonnet.locator(".prices-table__source").textContent()) ?? "", /Juggler's default, taken 2026-10-01/);
+    assert.equal(await sonnet.locator('[data-field="inputUsdPerMillionTokens"]').inputValue(), "3");
+    const unpriced = page.locator('.prices-table tr[data-model-id="ollama:llama3.2"]');
+    assert.match((await unpriced.locator(".prices-table__source").textContent()) ?? "", /No price/);
+
+    // Save appears only once a figure changed; Enter saves.
+    assert.equal(await sonnet.locator("vscode-button").isVisible(), false);
+    await sonnet.locator('[data-field="outputUsdPerMillionTokens"]').fill("12.5");
+    await sonnet.locator("vscode-button").click();
+    const set = await view.waitForRequest("prices/set");
+    assert.deepEqual(set.params, {
+      modelId: "anthropic:claude-sonnet-4-5",
+      inputUsdPerMillionTokens: 3,
+      outputUsdPerMillionTokens: 12.5,
+      cachedInputUsdPerMillionTokens: 0.3,
+    });
+    await view.respond(set.id, {
+      ...buildPrices()[0],
+      current: {
+        inputUsdPerMillionTokens: 3,
+        outputUsdPerMillionTokens: 12.5,
+        cachedInputUsdPerMillionTokens: 0.3,
+        source: "admin",
+        effectiveFrom: "2026-12-07T10:00:00.000Z",
+        takenOn: null,
+        sourceUrl: null,
+      },
+    });
+    await page.locator(".prices-section .status-line", { hasText: "applies from now on" }).waitFor();
+    assert.match((await sonnet.locator(".prices-table__source").textContent()) ?? "", /Set by an admin, from 2026-12-07/);
+
+    // A price without input or output is refused here, before any request.
+    await unpriced.locator('[data-field="inputUsdPerMillionTokens"]').fill("1");
+    await unpriced.locator("vscode-button").click();
+    await page.locator(".prices-section .status-line", { hasText: "give input and output prices" }).waitFor();
+  });
+
+  it("edits the team's budget and a member's own limits: dollars, none, back to the team's", async () => {
+    await openLoaded();
+    const page = view.page;
+    const teamCost = page.locator('.budget-team [data-limit="monthlyCostMicroUsd"]');
+    assert.equal(await teamCost.inputValue(), "50.00");
+    await teamCost.fill("$75.5");
+    await page.locator('.budget-team [data-limit="requestsPerMinute"]').fill("30");
+    await page.locator(".budget-team vscode-button").click();
+    const team = await view.waitForRequest("budgets/update-team");
+    assert.deepEqual(team.params, { monthlyCostMicroUsd: 75_500_000, requestsPerMinute: 30 });
+    await view.respond(team.id, buildBudgets({ monthlyCostMicroUsd: 75_500_000, monthlyTokens: null, requestsPerMinute: 30 }));
+    await page.locator(".budgets-section .status-line", { hasText: "team's budget is saved" }).waitFor();
+
+    const member = page.locator('.budgets-table tr[data-user-id="user-2"]');
+    const memberCost = member.locator('[data-limit="monthlyCostMicroUsd"]');
+    assert.equal(await memberCost.inputValue(), "10.00", "the member's own limit");
+    assert.equal(await memberCost.getAttribute("placeholder"), "team: $75.50");
+    assert.equal(await member.locator('[data-limit="monthlyTokens"]').inputValue(), "", "the team's limit applies");
+    await memberCost.fill("");
+    await member.locator('[data-limit="monthlyTokens"]').fill("none");
+    await member.locator("vscode-button").click();
+    const user = await view.waitForRequest("budgets/update-user");
+    assert.deepEqual(user.params, { userId: "user-2", changes: { monthlyCostMicroUsd: "inherit", monthlyTokens: null } });
+
+    // What cannot be a limit is refused with its reason.
+    await member.locator('[data-limit="requestsPerMinute"]').fill("1.5");
+    await member.locator("vscode-button").click();
+    await page.locator(".budgets-section .status-line", { hasText: "a whole number" }).waitFor();
+  });
 
   /** Every text the page holds, including what form fields inside shadow roots contain. */
   function everythingOnThePage(): Promise<string> {
@@ -179,6 +254,44 @@ describe("Team Settings webview in Chromium", function () {
     await page.getByRole("button", { name: "Save Ollama settings" }).click();
     const update = await view.waitForRequest("provider/update");
     assert.deepEqual(update.params, { kind: "ollama", baseUrl: "http://gpu-box.internal:11434" });
+  });
+
+  it("keeps a base URL being typed when another card's action reloads the providers", async () => {
+    await openLoaded();
+    const page = view.page;
+    const groqField = page.locator('[data-provider="groq"] .provider-card__base-url input');
+    await groqField.fill("http://proxy.internal:8443");
+    // Anthropic is switched on meanwhile: the list comes again from the server, with Groq's old address.
+    await page.locator('.provider-card[data-provider="anthropic"] .provider-card__active').click();
+    const update = await view.waitForRequest("provider/update");
+    await view.respond(update.id, {
+      provider: buildProvider({ kind: "anthropic", isActive: !buildProvider({ kind: "anthropic" }).isActive }),
+    });
+    const reload = await view.waitForRequest("providers/list");
+    // Groq's count changes too, so the page shows when the reload has reached its card.
+    await view.respond(reload.id, {
+      providers: buildProviders().map((provider) =>
+        provider.kind === "groq" ? { ...provider, isActive: true, modelCount: 99 } : provider,
+      ),
+    });
+    await page.locator('[data-provider="groq"]', { hasText: "of 99 models visible" }).waitFor();
+    assert.equal(await groqField.inputValue(), "http://proxy.internal:8443");
+    // A field left alone follows the server.
+    const ollamaField = page.locator('[data-provider="ollama"] .provider-card__base-url input');
+    await view.notify("data/invalidated", { reason: "another admin changed it" });
+    const again = await view.waitForRequest("providers/list");
+    await view.respond(again.id, {
+      providers: buildProviders().map((provider) =>
+        provider.kind === "ollama" ? { ...provider, baseUrl: "http://gpu-box:11434" } : provider,
+      ),
+    });
+    await page.waitForFunction(
+      () =>
+        document.querySelector<HTMLElement & { value: string }>('[data-provider="ollama"] .provider-card__base-url')?.value ===
+        "http://gpu-box:11434",
+    );
+    assert.equal(await ollamaField.inputValue(), "http://gpu-box:11434");
+    assert.equal(await groqField.inputValue(), "http://proxy.internal:8443");
   });
 
   it("switches a provider on with its toggle", async () => {
@@ -406,7 +519,7 @@ describe("Team Settings webview in Chromium", function () {
           `${name}: empty`,
         );
     }
-    assert.deepEqual(subjects.sectionTitles!.texts, ["Providers", "Models", "Fallbacks", "Users", "Registration"]);
+    assert.deepEqual(subjects.sectionTitles!.texts, ["Providers", "Models", "Fallbacks", "Users", "Registration", "Prices", "Budgets"]);
     assert.deepEqual(subjects.providerTitles!.texts, ["Anthropic", "Groq", "Ollama"]);
     assert.deepEqual(subjects.maskedKeys!.texts, ["••••abcd", "••••9f2e"]);
     assert.equal(subjects.connectionResult!.texts[0], "Connected: Anthropic offers 12 models (answered in 231 ms).");

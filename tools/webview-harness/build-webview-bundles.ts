@@ -8,7 +8,15 @@ const repositoryRoot = path.resolve(__dirname, "../..");
 export interface WebviewBundles {
   directory: string;
   /** File names inside `directory`. */
-  files: { chatScript: string; chatStyle: string; teamSettingsScript: string; teamSettingsStyle: string; codiconStyle: string };
+  files: {
+    chatScript: string;
+    chatStyle: string;
+    teamSettingsScript: string;
+    teamSettingsStyle: string;
+    usageScript: string;
+    usageStyle: string;
+    codiconStyle: string;
+  };
 }
 
 let bundles: Promise<WebviewBundles> | undefined;
@@ -29,6 +37,7 @@ async function buildOnce(): Promise<WebviewBundles> {
     entryPoints: {
       chat: path.join(repositoryRoot, "webview/src/chat-main.ts"),
       "team-settings": path.join(repositoryRoot, "webview/src/team-settings-main.ts"),
+      usage: path.join(repositoryRoot, "webview/src/usage-main.ts"),
     },
     outdir: directory,
     bundle: true,
@@ -50,6 +59,8 @@ async function buildOnce(): Promise<WebviewBundles> {
       chatStyle: "chat.css",
       teamSettingsScript: "team-settings.js",
       teamSettingsStyle: "team-settings.css",
+      usageScript: "usage.js",
+      usageStyle: "usage.css",
       codiconStyle: "codicon.css",
     },
   };

@@ -96,6 +96,16 @@ const darkModernColors: Record<string, string> = {
   "diffEditor-removedTextBackground": "#ff000033",
   "testing-iconPassed": "#73c991",
   "charts-green": "#89d185",
+  // The usage view's chart colours (VS Code 1.139's charts.* under Dark Modern, which sets none: the defaults).
+  "charts-foreground": "#cccccc",
+  "charts-lines": "#cccccc80",
+  "charts-red": "#f14c4c",
+  "charts-blue": "#59a4f9",
+  "charts-yellow": "#cca700",
+  "charts-orange": "#d18616",
+  "charts-purple": "#b180d7",
+  "terminal-ansiCyan": "#29b8db",
+  "terminal-ansiMagenta": "#bc3fbc",
 };
 
 /** The stylesheet for a page in the sidebar ("sidebar") or in an editor tab ("editor"). */

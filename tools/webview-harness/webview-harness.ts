@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import type { Message } from "../../protocol/http/conversations";
 import type { WebviewToHostEnvelope } from "../../protocol/webview/chat-protocol";
-import { renderChatHtml, renderTeamSettingsHtml } from "../../extension/src/surfaces/webview-html";
+import { renderChatHtml, renderTeamSettingsHtml, renderUsageHtml } from "../../extension/src/surfaces/webview-html";
 import { buildWebviewBundles } from "./build-webview-bundles";
 import { HarnessServer } from "./harness-server";
 
@@ -21,7 +21,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 export interface OpenViewOptions {
-  view: "chat" | "team-settings";
+  view: "chat" | "team-settings" | "usage";
   /** What the stub's getState() returns at start (what VS Code kept from the last time). */
   savedState?: unknown;
   width?: number;
@@ -82,11 +82,12 @@ function stubHostScript(savedState: unknown): string {
 export function buildHarnessPage(origin: string, options: OpenViewOptions): string {
   const nonce = randomBytes(18).toString("base64");
   const isChat = options.view === "chat";
-  const html = (isChat ? renderChatHtml : renderTeamSettingsHtml)({
+  const render = { chat: renderChatHtml, "team-settings": renderTeamSettingsHtml, usage: renderUsageHtml }[options.view];
+  const html = render({
     cspSource: origin,
     nonce,
-    scriptUri: `${origin}/bundle/${isChat ? "chat.js" : "team-settings.js"}`,
-    styleUri: `${origin}/bundle/${isChat ? "chat.css" : "team-settings.css"}`,
+    scriptUri: `${origin}/bundle/${options.view}.js`,
+    styleUri: `${origin}/bundle/${options.view}.css`,
     codiconUri: `${origin}/bundle/codicon.css`,
   });
   const theme = `<link rel="stylesheet" href="${origin}/theme/dark-modern-${isChat ? "sidebar" : "editor"}.css">`;

@@ -51,6 +51,11 @@ export class TeamSettingsHandlers {
         "user/update": ({ userId, ...changes }) => client.call("updateUser", { params: { userId }, body: changes }),
         "settings/get": () => client.call("getTeamSettings"),
         "settings/update": (params) => client.call("updateTeamSettings", { body: params }),
+        "prices/list": () => client.call("listPrices"),
+        "prices/set": (params) => client.call("setPrice", { body: params }),
+        "budgets/get": () => client.call("getBudgets"),
+        "budgets/update-team": (params) => client.call("updateTeamBudget", { body: params }),
+        "budgets/update-user": ({ userId, changes }) => client.call("updateUserBudget", { params: { userId }, body: changes }),
       },
       // The panel loads its data with requests: its only command, webview/ready, needs nothing here.
       commands: { "webview/ready": () => undefined },

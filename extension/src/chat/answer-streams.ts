@@ -142,6 +142,7 @@ export class AnswerStreams {
           case "usage":
             answer.message.inputTokens = event.data.inputTokens;
             answer.message.outputTokens = event.data.outputTokens;
+            if (event.data.costMicroUsd !== undefined) answer.message.costMicroUsd = event.data.costMicroUsd;
             break;
           case "generation-end":
           case "generation-error":

@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import type { Model } from "../../../protocol/http/models";
 import { providerLabels } from "../../../protocol/http/providers";
 import type { ChatSession } from "../chat/chat-session";
+import { describeBudgetUse, type BudgetUse } from "../chat/describe-budget-use";
 import { formatTokenCount } from "../chat/format-token-count";
 import { toVsCodeDisposable } from "./accounts";
 
@@ -13,19 +14,69 @@ import { toVsCodeDisposable } from "./accounts";
 export function registerModelStatusBar(context: vscode.ExtensionContext, session: ChatSession): vscode.StatusBarItem {
   const item = vscode.window.createStatusBarItem("juggler.model", vscode.StatusBarAlignment.Right, 100);
   item.name = "Juggler Model";
-  const update = () => renderStatusBarItem(item, session);
+  const budget = new BudgetReader(session, () => update());
+  const update = () => renderStatusBarItem(item, session, budget.current);
   update();
   item.show();
   context.subscriptions.push(
     item,
     toVsCodeDisposable(session.onActiveModelChanged(update)),
-    toVsCodeDisposable(session.onStateChanged(update)),
+    toVsCodeDisposable(
+      session.onStateChanged(() => {
+        update();
+        budget.refresh();
+      }),
+    ),
+    // Each answer moves the month's use on (its ledger row is written moments after its end).
+    toVsCodeDisposable(session.onAnswerFinished(() => budget.refresh(ANSWER_RECORDING_DELAY_MS))),
     vscode.commands.registerCommand("juggler.switchModel", () => pickModel(session)),
   );
   return item;
 }
 
-function renderStatusBarItem(item: vscode.StatusBarItem, session: ChatSession): void {
+/** The ledger row of an answer is written moments after the answer's end (docs/gateway.md#the-ledger). */
+const ANSWER_RECORDING_DELAY_MS = 1_500;
+/** At most one read of the month's use in this time, however many answers end. */
+const BUDGET_READ_INTERVAL_MS = 10_000;
+
+/**
+ * This month's use against the budget (`GET /me/usage-summary`), read when the session becomes
+ * ready and after answers, at most once per BUDGET_READ_INTERVAL_MS (a read asked for meanwhile
+ * happens at the end of the interval, so the last answer is always counted).
+ */
+class BudgetReader {
+  current: BudgetUse | undefined;
+  private lastReadAt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly session: ChatSession,
+    private readonly changed: () => void,
+  ) {}
+
+  refresh(delayMs = 0): void {
+    if (this.session.connectionState !== "ready") {
+      this.current = undefined;
+      return;
+    }
+    if (this.timer !== undefined) return;
+    const wait = Math.max(delayMs, this.lastReadAt + BUDGET_READ_INTERVAL_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.lastReadAt = Date.now();
+      this.session.client
+        .call("getUsageSummary")
+        .then((summary) => {
+          this.current = describeBudgetUse(summary);
+          this.changed();
+        })
+        // Not shown is better than wrong: an older server without budgets, or offline for a moment.
+        .catch(() => undefined);
+    }, wait);
+  }
+}
+
+function renderStatusBarItem(item: vscode.StatusBarItem, session: ChatSession, budget: BudgetUse | undefined): void {
   const state = session.connectionState;
   item.backgroundColor = undefined;
   switch (state) {
@@ -33,9 +84,12 @@ function renderStatusBarItem(item: vscode.StatusBarItem, session: ChatSession): 
       const model = session.activeModel;
       if (model) {
         item.text = `$(hubot) ${model.label}`;
+        const budgetLines = budget ? `\n\n---\n\n${budget.lines.map(escapeMarkdown).join("  \n")}` : "";
         item.tooltip = new vscode.MarkdownString(
-          `Juggler model: **${escapeMarkdown(model.label)}** (${escapeMarkdown(model.provider)})\n\nClick to switch the model of this conversation.`,
+          `Juggler model: **${escapeMarkdown(model.label)}** (${escapeMarkdown(model.provider)})\n\nClick to switch the model of this conversation.${budgetLines}`,
         );
+        // A spent monthly limit refuses every answer: say so where the user looks before sending.
+        if (budget?.isExhausted) item.backgroundColor = new vscode.ThemeColor("statusBarItem.warningBackground");
         item.accessibilityInformation = { label: `Juggler model: ${model.label}. Switch model`, role: "button" };
         item.command = "juggler.switchModel";
       } else if (session.isAdmin) {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
-import { renderChatHtml, renderTeamSettingsHtml, type WebviewHtmlOptions } from "./webview-html";
+import { renderChatHtml, renderTeamSettingsHtml, renderUsageHtml, type WebviewHtmlOptions } from "./webview-html";
 
 /** The one folder a Juggler webview may load from: the bundled webview code, styles and codicons. */
 export function webviewBundleFolder(extensionUri: vscode.Uri): vscode.Uri {
@@ -20,7 +20,11 @@ export function buildTeamSettingsHtml(webview: vscode.Webview, extensionUri: vsc
   return renderTeamSettingsHtml(htmlOptions(webview, extensionUri, "team-settings"));
 }
 
-function htmlOptions(webview: vscode.Webview, extensionUri: vscode.Uri, page: "chat" | "team-settings"): WebviewHtmlOptions {
+export function buildUsageHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  return renderUsageHtml(htmlOptions(webview, extensionUri, "usage"));
+}
+
+function htmlOptions(webview: vscode.Webview, extensionUri: vscode.Uri, page: "chat" | "team-settings" | "usage"): WebviewHtmlOptions {
   const folder = webviewBundleFolder(extensionUri);
   const resource = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(folder, name)).toString();
   return {

@@ -38,6 +38,10 @@ export function renderTeamSettingsHtml(options: WebviewHtmlOptions): string {
   return renderPage(options, { title: "Juggler Team Settings", bodyClass: "juggler-team-settings" });
 }
 
+export function renderUsageHtml(options: WebviewHtmlOptions): string {
+  return renderPage(options, { title: "Juggler Usage", bodyClass: "juggler-usage" });
+}
+
 /** Escapes text for an HTML attribute value or text content. */
 export function escapeHtml(value: string): string {
   return value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll("'", "&#39;");

@@ -1,5 +1,7 @@
 import type { User } from "../../../protocol/http/accounts";
+import type { BudgetLimits, BudgetsResponse } from "../../../protocol/http/budgets";
 import type { AdminModel } from "../../../protocol/http/models";
+import type { ModelPrice } from "../../../protocol/http/prices";
 import type { Provider } from "../../../protocol/http/providers";
 
 /** Test-data builders for the Team Settings panel, valid by default. */
@@ -91,4 +93,59 @@ export function buildUsers(): User[] {
     buildUser({ id: "user-linus", name: "linus", status: "pending", createdAt: "2026-11-21T16:20:00.000Z" }),
     buildUser({ id: "user-ken", name: "ken", status: "disabled", createdAt: "2026-10-12T12:00:00.000Z" }),
   ];
+}
+
+/** Prices: a default with its day and source, an admin's, and a model without a price. */
+export function buildPrices(): ModelPrice[] {
+  return [
+    {
+      modelId: "anthropic:claude-sonnet-4-5",
+      provider: "anthropic",
+      displayName: "Claude Sonnet 4.5",
+      current: {
+        inputUsdPerMillionTokens: 3,
+        outputUsdPerMillionTokens: 15,
+        cachedInputUsdPerMillionTokens: 0.3,
+        source: "default",
+        effectiveFrom: null,
+        takenOn: "2026-10-01",
+        sourceUrl: "https://www.anthropic.com/pricing",
+      },
+      scheduled: [],
+    },
+    {
+      modelId: "groq:llama-3.3-70b-versatile",
+      provider: "groq",
+      displayName: "Llama 3.3 70B Versatile",
+      current: {
+        inputUsdPerMillionTokens: 0.59,
+        outputUsdPerMillionTokens: 0.79,
+        cachedInputUsdPerMillionTokens: 0.59,
+        source: "admin",
+        effectiveFrom: "2026-11-01T00:00:00.000Z",
+        takenOn: null,
+        sourceUrl: null,
+      },
+      scheduled: [],
+    },
+    { modelId: "ollama:llama3.2", provider: "ollama", displayName: "llama3.2", current: null, scheduled: [] },
+  ];
+}
+
+/** The team's budget and two members: one with a cost limit of their own, one on the team's. */
+export function buildBudgets(
+  team: BudgetLimits = { monthlyCostMicroUsd: 50_000_000, monthlyTokens: null, requestsPerMinute: null },
+): BudgetsResponse {
+  return {
+    team,
+    users: [
+      { userId: "user-1", userName: "ada", overrides: {}, effective: team },
+      {
+        userId: "user-2",
+        userName: "grace",
+        overrides: { monthlyCostMicroUsd: 10_000_000 },
+        effective: { ...team, monthlyCostMicroUsd: 10_000_000 },
+      },
+    ],
+  };
 }

@@ -26,12 +26,41 @@ export function formatDuration(milliseconds: number): string {
 }
 
 /**
- * The line under an answer: "Claude Sonnet 4.5 · 1,234 → 567 tokens · 320 ms to first token", with
- * the model's display name when the view knows it (`modelLabel`), else the name part of its id.
- * Parts the provider did not report are left out rather than shown as 0.
+ * A cost in micro-dollars (1 USD = 1,000,000) as people read it: "$0.0123", "$1.24", "< $0.0001".
+ * Small costs keep enough digits to tell answers apart; 0 (a local model) is "$0".
+ */
+export function formatCost(costMicroUsd: number): string {
+  if (costMicroUsd === 0) return "$0";
+  const usd = costMicroUsd / 1_000_000;
+  if (usd >= 100) return `$${numberFormat.format(Math.round(usd))}`;
+  if (usd >= 1) return `$${usd.toFixed(2)}`;
+  if (usd >= 0.01) return `$${usd.toFixed(3)}`;
+  if (usd >= 0.0001) return `$${usd.toFixed(4)}`;
+  return "< $0.0001";
+}
+
+/**
+ * Output tokens per second while the answer was being written: from its first token to its end, so
+ * the wait for the first token (shown on its own) does not count. Undefined when a figure is missing
+ * or the answer came in one piece.
+ */
+export function tokensPerSecond(message: Pick<Message, "outputTokens" | "durationMs" | "timeToFirstTokenMs">): number | undefined {
+  const { outputTokens, durationMs, timeToFirstTokenMs } = message;
+  if (outputTokens === null || durationMs === null || timeToFirstTokenMs === null || outputTokens < 2) return undefined;
+  const writingMs = durationMs - timeToFirstTokenMs;
+  if (writingMs <= 0) return undefined;
+  return outputTokens / (writingMs / 1000);
+}
+
+/**
+ * The line under an answer: "Claude Sonnet 4.5 · 1,234 → 567 tokens · $0.0123 · 320 ms to first
+ * token · 85 tokens/s", with the model's display name when the view knows it (`modelLabel`), else
+ * the name part of its id. Parts the provider did not report (or a model without a price) are left
+ * out rather than shown as 0.
  */
 export function formatAnswerMetadata(
-  message: Pick<Message, "modelId" | "inputTokens" | "outputTokens" | "timeToFirstTokenMs">,
+  message: Pick<Message, "modelId" | "inputTokens" | "outputTokens" | "timeToFirstTokenMs"> &
+    Partial<Pick<Message, "durationMs" | "costMicroUsd">>,
   modelLabel: string | undefined = modelLabelFromId(message.modelId),
 ): string {
   const parts: string[] = [];
@@ -39,7 +68,10 @@ export function formatAnswerMetadata(
   if (model) parts.push(model);
   const tokens = formatTokenCounts(message.inputTokens, message.outputTokens);
   if (tokens) parts.push(tokens);
+  if (typeof message.costMicroUsd === "number") parts.push(formatCost(message.costMicroUsd));
   if (message.timeToFirstTokenMs !== null) parts.push(`${formatDuration(message.timeToFirstTokenMs)} to first token`);
+  const speed = tokensPerSecond({ ...message, durationMs: message.durationMs ?? null });
+  if (speed !== undefined) parts.push(`${numberFormat.format(Math.round(speed))} tokens/s`);
   return parts.join(" · ");
 }
 

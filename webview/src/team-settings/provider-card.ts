@@ -27,6 +27,8 @@ export class ProviderCard {
   readonly element: HTMLElement;
   private readonly activeToggle: VscodeCheckbox;
   private readonly baseUrlField: VscodeTextfield;
+  /** The server's base URL as the field was last given it. */
+  private shownBaseUrl: string | undefined;
   private readonly keyField: VscodeTextfield | undefined;
   private readonly currentKey: HTMLElement;
   private readonly summary: HTMLElement;
@@ -119,7 +121,10 @@ export class ProviderCard {
   private render(): void {
     const provider = this.provider;
     this.activeToggle.checked = provider.isActive;
-    this.baseUrlField.value = provider.baseUrl;
+    // A reload (after another card's action, or another admin's change) must not wipe an address the
+    // admin is typing: the field follows the server only while it still shows what was last shown.
+    if (this.shownBaseUrl === undefined || this.baseUrlField.value === this.shownBaseUrl) this.baseUrlField.value = provider.baseUrl;
+    this.shownBaseUrl = provider.baseUrl;
     this.summary.textContent = provider.isActive
       ? `${provider.visibleModelCount} of ${provider.modelCount} models visible`
       : "Inactive: members cannot use its models";
@@ -205,6 +210,8 @@ export class ProviderCard {
         // The key is never kept in the page once the host has it.
         if (this.keyField) this.keyField.value = "";
         this.provider = provider;
+        // What was saved is now the server's: shown as the server normalised it.
+        this.shownBaseUrl = undefined;
         this.render();
         this.status.show("success", changes.apiKey ? "Saved. The new key is stored." : "Saved.");
         this.events.onProviderChanged();

@@ -3,8 +3,10 @@ import "@vscode-elements/elements/dist/vscode-progress-ring/index.js";
 import type { Provider } from "../../../protocol/http/providers";
 import { createIcon } from "../create-icon";
 import { HostRequestError, describeRequestFailure } from "../host-bridge/host-request-error";
+import { BudgetsSection } from "./budgets-section";
 import { FallbacksSection } from "./fallbacks-section";
 import { ModelsSection } from "./models-section";
+import { PricesSection } from "./prices-section";
 import { ProviderCard } from "./provider-card";
 import { RegistrationSection } from "./registration-section";
 import type { TeamSettingsBridge } from "./team-settings-bridge";
@@ -24,6 +26,8 @@ export class TeamSettingsApp {
   private readonly fallbacks: FallbacksSection;
   private readonly users: UsersSection;
   private readonly registration: RegistrationSection;
+  private readonly prices: PricesSection;
+  private readonly budgets: BudgetsSection;
   private readonly pageProblem = document.createElement("div");
   private readonly loading = document.createElement("div");
   private readonly sections: {
@@ -32,6 +36,8 @@ export class TeamSettingsApp {
     fallbacks: SectionFrame;
     users: SectionFrame;
     registration: SectionFrame;
+    prices: SectionFrame;
+    budgets: SectionFrame;
   };
   private isLoading = false;
 
@@ -46,6 +52,8 @@ export class TeamSettingsApp {
     this.fallbacks = new FallbacksSection(bridge);
     this.users = new UsersSection(bridge);
     this.registration = new RegistrationSection(bridge);
+    this.prices = new PricesSection(bridge);
+    this.budgets = new BudgetsSection(bridge);
     this.providerList.className = "provider-list";
     this.sections = {
       providers: createSection(
@@ -67,6 +75,18 @@ export class TeamSettingsApp {
         "Registration",
         "Who can create an account on this team server.",
         this.registration.element,
+      ),
+      prices: createSection(
+        "prices",
+        "Prices",
+        "What each model costs, for the usage figures and the cost budgets. Juggler ships the providers' published prices.",
+        this.prices.element,
+      ),
+      budgets: createSection(
+        "budgets",
+        "Budgets",
+        "Limits on what each member may spend a month and how often they may ask, in Juggler's chat and through API keys.",
+        this.budgets.element,
       ),
     };
   }
@@ -127,6 +147,8 @@ export class TeamSettingsApp {
       this.load(this.sections.registration, this.bridge.request("settings/get", {}), ({ registration }) =>
         this.registration.setPolicy(registration),
       ),
+      this.load(this.sections.prices, this.bridge.request("prices/list", {}), ({ prices }) => this.prices.setPrices(prices)),
+      this.load(this.sections.budgets, this.bridge.request("budgets/get", {}), (budgets) => this.budgets.setBudgets(budgets)),
     ]);
     this.isLoading = false;
     this.loading.hidden = true;
