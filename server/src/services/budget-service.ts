@@ -101,7 +101,7 @@ export class BudgetService {
       if (limits.monthlyTokens !== null && use.tokens >= limits.monthlyTokens) {
         throw new BudgetExceededError(
           "monthlyTokens",
-          `Your monthly token limit of ${formatCount(limits.monthlyTokens)} tokens is reached (${formatCount(use.tokens)} used this month); ${resets}`,
+          `Your monthly token limit of ${countOf(limits.monthlyTokens, "token")} is reached (${formatCount(use.tokens)} used this month); ${resets}`,
           retryAfterSeconds,
         );
       }
@@ -225,7 +225,7 @@ export class BudgetService {
       const seconds = Math.max(1, Math.ceil(waitMs / 1000));
       throw new BudgetExceededError(
         "requestsPerMinute",
-        `Your limit of ${formatCount(requestsPerMinute)} requests per minute is reached; it resets in ${seconds} s`,
+        `Your limit of ${countOf(requestsPerMinute, "request")} per minute is reached; it resets in ${seconds} s`,
         seconds,
       );
     }
@@ -262,4 +262,9 @@ export function formatUsd(microUsd: number): string {
 
 function formatCount(count: number): string {
   return count.toLocaleString("en-US");
+}
+
+/** "1 token", "2,000 tokens". */
+function countOf(count: number, noun: string): string {
+  return `${formatCount(count)} ${noun}${count === 1 ? "" : "s"}`;
 }
