@@ -25,6 +25,7 @@ import { AuthenticationRateLimits } from "./authentication-rate-limits";
 import { burnEquivalentWork, hashPassword, needsRehash, prepareEquivalentWork, verifyPassword } from "./password-hashing";
 import { generateRefreshToken, hashRefreshToken } from "./refresh-tokens";
 import type { ServiceContext } from "./service-context";
+import type { ClusterChange } from "./cluster";
 
 /** What start-up found: the one-time admin token when the team has no admin yet (to print for the operator). */
 export interface AccountsStartResult {
@@ -121,6 +122,7 @@ export class AccountService {
     this.accessTokens = new AccessTokens(deriveKey(context.secretKey, "access-token"), context.config.accessTokenTtlSeconds);
     this.stores = accountStores(context.database);
     this.limits = new AuthenticationRateLimits({ attemptsPerMinute: context.config.authRateLimitPerMinute, database: context.database });
+    context.cluster.onChange((change) => this.applyClusterChange(change));
   }
 
   // ---- settings ----
@@ -554,10 +556,26 @@ export class AccountService {
     if (this.cachedSessions.get(familyId) === entry) this.cachedSessions.delete(familyId);
   }
 
-  /** Called after a session ended, so its next request reads it afresh. */
+  /** Called after a session ended, so its next request reads it afresh (here and on the other instances). */
   private forgetSession(familyId: string): void {
+    this.forgetSessionHere(familyId);
+    this.context.cluster.announce({ kind: "session", familyId });
+  }
+
+  private forgetSessionHere(familyId: string): void {
     this.cacheGeneration += 1;
     this.cachedSessions.delete(familyId);
+  }
+
+  /** What another instance changed: its cached copies here are dropped. */
+  private applyClusterChange(change: ClusterChange): void {
+    if (change.kind === "user") this.forgetUserHere(change.userId);
+    else if (change.kind === "session") this.forgetSessionHere(change.familyId);
+    else if (change.kind === "everything") {
+      this.cacheGeneration += 1;
+      this.cachedUsers.clear();
+      this.cachedSessions.clear();
+    }
   }
 
   private dropCachedUser(userId: string, entry: CachedUser): void {
@@ -570,6 +588,11 @@ export class AccountService {
    * next to requests, so walking the session cache (at most 10,000 entries) is cheap enough.
    */
   private forgetUser(userId: string): void {
+    this.forgetUserHere(userId);
+    this.context.cluster.announce({ kind: "user", userId });
+  }
+
+  private forgetUserHere(userId: string): void {
     this.cacheGeneration += 1;
     this.cachedUsers.delete(userId);
     for (const [familyId, entry] of this.cachedSessions) {

@@ -322,11 +322,11 @@ export class ConversationService {
    * answer becomes `interrupted` with this text, and later contexts count it by this estimate.
    */
   async saveAnswerProgress(userId: string, messageId: string, content: string): Promise<void> {
-    await this.repository(userId).updateMessage(messageId, {
-      content,
-      token_estimate: estimateMessageTokens(content),
-      updated_at: this.context.now(),
-    });
+    await this.repository(userId).updateMessage(
+      messageId,
+      { content, token_estimate: estimateMessageTokens(content), updated_at: this.context.now() },
+      { onlyWhileStreaming: true },
+    );
   }
 
   /** false when the answer is gone (its conversation was deleted meanwhile). */
@@ -347,7 +347,7 @@ export class ConversationService {
       model_id: result.answeredBy.modelId,
       updated_at: result.finishedAt,
     };
-    return this.repository(userId).updateMessage(messageId, changes);
+    return this.repository(userId).updateMessage(messageId, changes, { onlyWhileStreaming: true });
   }
 
   /** Start-up crash recovery (every user): answers left `streaming` become `interrupted`. */

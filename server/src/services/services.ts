@@ -1,6 +1,7 @@
 import { AccountService } from "./account-service";
 import { AnswerContextService } from "./answer-context-service";
 import { CatalogService } from "./catalog-service";
+import type { Cluster } from "./cluster";
 import { ContextService } from "./context-service";
 import { ConversationService } from "./conversation-service";
 import { GenerationService } from "./generation-service";
@@ -30,7 +31,7 @@ export function createServices(context: ServiceContext): Services {
   const providers = new ProviderService(context);
   const catalog = new CatalogService(context, providers);
   const conversations = new ConversationService(context);
-  const teamSettings = new TeamSettingsCache(accounts, context.now);
+  const teamSettings = new TeamSettingsCache(accounts, context.now, () => context.cluster.announce({ kind: "team-settings" }));
   const summariserChoice = new SummariserChoice({ settings: teamSettings, catalog });
   const contexts = new ContextService({
     conversations,
@@ -41,8 +42,15 @@ export function createServices(context: ServiceContext): Services {
   });
   const fallbacks = new ModelFallbackService(context, { catalog, providers });
   const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts, fallbacks });
-  // a disabled account's answers stop at once, not when they finish
-  accounts.onAccountStatusChanged((userId, status) => generation.applyAccountStatus(userId, status));
+  // a disabled account's answers stop at once, not when they finish, on whichever instance writes them
+  accounts.onAccountStatusChanged((userId, status) => {
+    generation.applyAccountStatus(userId, status);
+    context.cluster.announce({ kind: "account-status", userId, status });
+  });
+  context.cluster.onChange((change) => {
+    if (change.kind === "account-status") generation.applyAccountStatus(change.userId, change.status);
+    if (change.kind === "team-settings" || change.kind === "everything") teamSettings.forgetHere();
+  });
   const answerContexts = new AnswerContextService(context);
   return { accounts, providers, catalog, conversations, generation, teamSettings, answerContexts, fallbacks };
 }
@@ -53,7 +61,8 @@ export interface StartedServices {
   adminToken: string | undefined;
 }
 
-export async function startServices(services: Services): Promise<StartedServices> {
+export async function startServices(services: Services, cluster: Cluster): Promise<StartedServices> {
+  await cluster.start();
   const { adminToken } = await services.accounts.start();
   await services.providers.applyPresets();
   // answers left `streaming` by a crash become `interrupted` with their partial text
@@ -63,7 +72,9 @@ export async function startServices(services: Services): Promise<StartedServices
 }
 
 /** Ends open streams (each gets a final event), aborts provider calls, stops timers. */
-export async function stopServices(services: Services): Promise<void> {
+export async function stopServices(services: Services, cluster: Cluster): Promise<void> {
   services.catalog.stopBackgroundRefresh();
   await services.generation.shutdown();
+  // after the jobs: their last events reach the other instances
+  await cluster.stop();
 }

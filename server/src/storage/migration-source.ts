@@ -4,6 +4,7 @@ import * as longConversationsSchema from "./migrations/0002-long-conversations-s
 import * as backfillMessageDepthAndTokenEstimate from "./migrations/0003-backfill-message-depth-and-token-estimate";
 import * as compactContextRecords from "./migrations/0004-compact-context-records";
 import * as hardeningSchema from "./migrations/0005-hardening-schema";
+import * as sharedInstancesSchema from "./migrations/0011-shared-instances-schema";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const migrations: Array<[name: string, migration: Migration]> = [
   ["0003-backfill-message-depth-and-token-estimate", backfillMessageDepthAndTokenEstimate],
   ["0004-compact-context-records", compactContextRecords],
   ["0005-hardening-schema", hardeningSchema],
+  ["0011-shared-instances-schema", sharedInstancesSchema],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
