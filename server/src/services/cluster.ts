@@ -57,6 +57,8 @@ export interface Cluster {
    * live ones, until the terminal event. Returns the unsubscribe.
    */
   followAnswer(messageId: string, afterSequence: number, listener: GenerationEventListener, quietCheck: QuietCheck): () => void;
+  /** The stored events of an answer after `afterSequence` (kept a minute after it ended); none on a single instance. */
+  storedEvents(messageId: string, afterSequence: number): Promise<GenerationEvent[]>;
   /** Asks the instance writing `messageId` to stop it. */
   requestStop(messageId: string): void;
   /** Another instance asked to stop an answer (it may be this instance's or nobody's). */
@@ -79,6 +81,9 @@ export class SingleInstance implements Cluster {
   ownAnswer(): void {}
   followAnswer(): () => void {
     throw new Error("a single instance has no other instance's answer to follow");
+  }
+  async storedEvents(): Promise<GenerationEvent[]> {
+    return [];
   }
   requestStop(): void {}
   onStopRequested(): void {}

@@ -332,6 +332,19 @@ export class GenerationService {
       activeSink = undefined;
     };
     const { cluster } = this.context;
+    if (!job && cluster.isShared && message !== undefined && message.status !== "streaming") {
+      // ended on another instance within the last minute: its exact events, as that instance would replay them
+      const stored = await cluster.storedEvents(messageId, afterSequence);
+      if (stored.length > 0 && isTerminalGenerationEvent(stored.at(-1)!.event)) {
+        return {
+          attach: (sink) => {
+            for (const event of stored) sink.send(event);
+            sink.end();
+          },
+          detach: () => undefined,
+        };
+      }
+    }
     if (!job && cluster.isShared && message?.status === "streaming") {
       // written by another instance: its events from the table, then as they are published
       return {

@@ -234,6 +234,10 @@ export class PostgresCluster implements Cluster {
     return () => this.unfollow(follower);
   }
 
+  storedEvents(messageId: string, afterSequence: number): Promise<GenerationEvent[]> {
+    return this.events.listAfter(messageId, afterSequence);
+  }
+
   private unfollow(follower: Follower): void {
     follower.isEnded = true;
     const followers = this.followers.get(follower.messageId);

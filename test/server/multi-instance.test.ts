@@ -1,0 +1,257 @@
+import assert from "node:assert/strict";
+import { messageSchema } from "../../protocol/http/conversations";
+import { startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
+import { createApiClient, type ApiClient } from "../../tools/harness/api-client";
+import { configureFakeProviders } from "../../tools/harness/provider-setup";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../../tools/harness/round-robin-proxy";
+import { startServerInstances, type ServerInstance } from "../../tools/harness/server-instances";
+import { openSse, type SseMessage } from "../../tools/harness/sse-client";
+import { registerUser, type TestServer } from "../../tools/harness/test-server";
+import {
+  chatRequests,
+  createConversation,
+  getMessage,
+  longMessage,
+  openAnswerStream,
+  send,
+  textOfDeltas,
+  waitForAnswer,
+} from "../support/chat-helpers";
+import { createTestDatabase } from "../support/postgres";
+
+/**
+ * Three real server processes on one PostgreSQL behind a round-robin proxy, as a team runs them
+ * behind a load balancer: an answer written by one instance streams, resumes and stops through
+ * any other; one answer per conversation holds across them; sessions ended on one end on all;
+ * and when an instance is killed mid-answer another ends the answer with its partial text.
+ */
+describe("several instances on one PostgreSQL", function () {
+  this.timeout(120_000);
+  let fakes: FakeProviders;
+  let instances: ServerInstance[] = [];
+  let proxy: RoundRobinProxy;
+  /** Each instance directly, and the proxy. */
+  let direct: ApiClient[];
+  let balanced: ApiClient;
+  let adminToken: string;
+  /** A member whose account an admin disables mid-answer (signed in before the sign-in limit test uses up the allowance). */
+  let writer: { accessToken: string; user: { id: string } };
+  let model: string;
+
+  // the chat helpers only use `url` and `request`
+  const asServer = (client: ApiClient) => client as unknown as TestServer;
+
+  before(async function () {
+    fakes = await startFakeProviders({ tokenDelayMs: 20 });
+    instances = await startServerInstances(3, await createTestDatabase(), { AUTH_RATE_LIMIT_PER_MINUTE: "4" });
+    direct = instances.map((instance) => createApiClient(instance.url));
+    proxy = await startRoundRobinProxy(instances.map((instance) => instance.url));
+    balanced = createApiClient(proxy.url);
+    const admin = await registerUser(direct[0]!, "admin");
+    adminToken = admin.accessToken;
+    // configured on one instance: the others learn the catalog from it
+    model = (await configureFakeProviders(direct[0]!, fakes, adminToken, ["anthropic"])).anthropic[0]!;
+    writer = await registerUser(direct[0]!, "writer");
+  });
+  after(async function () {
+    await proxy?.close();
+    await fakes?.close();
+    await Promise.all(instances.map((instance) => instance.stop()));
+  });
+
+  it("streams an answer written on A through B, resumes it on C with Last-Event-ID, exactly as A streams it", async function () {
+    const [onA, onB, onC] = direct as [ApiClient, ApiClient, ApiClient];
+    fakes.anthropic.setTokenDelayMs(15);
+    const conversation = await createConversation(asServer(onB), adminToken);
+    const sent = await send(asServer(onA), adminToken, conversation.id, longMessage(60), model);
+    const answerId = sent.assistantMessage.id as string;
+
+    const fromA = waitForAnswer(asServer(onA), adminToken, answerId);
+    const first = await openAnswerStream(asServer(onB), adminToken, answerId);
+    await first.waitFor((event) => event.event === "text-delta" && Number(event.id) >= 5);
+    first.close();
+    const lastSeen = Number(first.events.at(-1)!.id);
+    const rest = await openSse(`${onC.url}/api/v1/messages/${answerId}/stream`, { token: adminToken, lastEventId: lastSeen });
+    assert.equal(rest.status, 200);
+    await rest.ended;
+
+    const joined = [...first.events.filter((event) => Number(event.id) <= lastSeen), ...rest.events];
+    const { events: whole, message } = await fromA;
+    assert.deepEqual(
+      joined.map((event) => [event.id, event.event]),
+      whole.map((event) => [event.id, event.event]),
+    );
+    assert.deepEqual(
+      joined.map((event) => event.data),
+      whole.map((event) => event.data),
+    );
+    assert.equal(message.status, "complete");
+    assert.equal(textOfDeltas(joined), message.content);
+    assert.deepEqual(await getMessage(asServer(onC), adminToken, answerId), message);
+
+    // a finished answer replays from any instance too (its events are kept a minute)
+    const replay = await waitForAnswer(asServer(onB), adminToken, answerId);
+    assert.deepEqual(
+      replay.events.map((event) => event.id),
+      whole.map((event) => event.id),
+    );
+  });
+
+  it("stop on B stops the provider request A makes, and a second send meanwhile is refused on any instance", async function () {
+    const [onA, onB, onC] = direct as [ApiClient, ApiClient, ApiClient];
+    fakes.anthropic.setTokenDelayMs(30);
+    const conversation = await createConversation(asServer(onA), adminToken);
+    const sent = await send(asServer(onA), adminToken, conversation.id, longMessage(200), model);
+    const answerId = sent.assistantMessage.id as string;
+    const stream = await openAnswerStream(asServer(onC), adminToken, answerId);
+    await stream.waitFor((event) => event.event === "text-delta" && Number(event.id) >= 4);
+
+    // one answer at a time per conversation, whichever instance the second send reaches
+    const second = await onB.request("POST", `/conversations/${conversation.id}/messages`, {
+      token: adminToken,
+      body: { content: "and another thing", modelId: model },
+    });
+    assert.equal(second.status, 409, JSON.stringify(second.body));
+    assert.equal(second.body.error.code, "conflict");
+
+    const stopped = await onB.request("POST", `/messages/${answerId}/stop`, { token: adminToken });
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    const message = messageSchema.parse(stopped.body.message);
+    assert.equal(message.status, "stopped");
+    assert.ok(message.content.length > 0);
+
+    const request = chatRequests(fakes, "anthropic").at(-1)!;
+    await fakes.anthropic.waitForRequest((entry) => entry === request && entry.clientClosed, 5000);
+    assert.equal(request.completed, false);
+
+    await stream.ended;
+    const terminal = stream.events.at(-1)!;
+    assert.equal(terminal.event, "generation-end");
+    assert.equal(terminal.data.message.status, "stopped");
+    assert.equal(textOfDeltas(stream.events), message.content);
+
+    const again = await onC.request("POST", `/messages/${answerId}/stop`, { token: adminToken });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.error.code, "generation_not_active");
+    // the conversation is free again
+    fakes.anthropic.setTokenDelayMs(0);
+    const next = await send(asServer(onC), adminToken, conversation.id, "go on", model);
+    assert.equal((await waitForAnswer(asServer(onA), adminToken, next.assistantMessage.id)).message.status, "complete");
+  });
+
+  it("a session ended on one instance ends on all, at once; sign-in limits count across instances", async function () {
+    const [onA, onB, onC] = direct as [ApiClient, ApiClient, ApiClient];
+    await registerUser(onA, "member");
+    const session = (await onB.request("POST", "/auth/sign-in", { body: { name: "member", password: "correct horse battery" } })).body;
+    // every instance has the session cached as open
+    for (const client of direct) assert.equal((await client.request("GET", "/conversations", { token: session.accessToken })).status, 200);
+    const signedOut = await onA.request("POST", "/auth/sign-out", { body: { refreshToken: session.refreshToken } });
+    assert.equal(signedOut.status, 204);
+    for (const client of [onB, onC]) {
+      const refused = await waitForStatus(() => client.request("GET", "/conversations", { token: session.accessToken }), 401);
+      assert.equal(refused.body.error.code, "unauthenticated");
+    }
+
+    // AUTH_RATE_LIMIT_PER_MINUTE=4 failed checks per address, counted in PostgreSQL
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt += 1) {
+      const client = direct[attempt % direct.length]!;
+      statuses.push((await client.request("POST", "/auth/sign-in", { body: { name: "member", password: "wrong password!" } })).status);
+    }
+    assert.deepEqual(statuses.slice(0, 4), [401, 401, 401, 401]);
+    assert.deepEqual(statuses.slice(4), [429, 429]);
+  });
+
+  it("an admin's change on one instance is seen by the others at once (team settings, a disabled account's answer)", async function () {
+    const [onA, onB, onC] = direct as [ApiClient, ApiClient, ApiClient];
+    assert.equal((await onB.request("GET", "/meta")).body.registration, "open");
+    const changed = await onA.request("PATCH", "/admin/settings", { token: adminToken, body: { registration: "approval" } });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    await waitForValue(async () => (await onB.request("GET", "/meta")).body.registration, "approval");
+    await onA.request("PATCH", "/admin/settings", { token: adminToken, body: { registration: "open" } });
+
+    // an account disabled on B: its answer being written on A stops now, partial text kept
+    fakes.anthropic.setTokenDelayMs(30);
+    const conversation = await createConversation(asServer(onA), writer.accessToken);
+    const sent = await send(asServer(onA), writer.accessToken, conversation.id, longMessage(300), model);
+    const stream = await openAnswerStream(asServer(onC), writer.accessToken, sent.assistantMessage.id);
+    await stream.waitFor((event) => event.event === "text-delta" && Number(event.id) >= 3);
+    const disabled = await onB.request("PATCH", `/admin/users/${writer.user.id}`, { token: adminToken, body: { status: "disabled" } });
+    assert.equal(disabled.status, 200, JSON.stringify(disabled.body));
+    const terminal = await stream.waitFor((event) => event.event === "generation-error", 3_000);
+    assert.equal(terminal.data.message.status, "interrupted");
+    assert.equal(terminal.data.error.code, "account_disabled");
+    assert.ok(terminal.data.message.content.length > 0);
+    fakes.anthropic.setTokenDelayMs(0);
+  });
+
+  it("when the instance writing an answer is killed, another ends it as interrupted with its partial text, and the stream resumes through the proxy", async function () {
+    const victim = instances[2]!;
+    const onVictim = direct[2]!;
+    fakes.anthropic.setTokenDelayMs(40);
+    const conversation = await createConversation(asServer(balanced), adminToken);
+    const sent = await send(asServer(onVictim), adminToken, conversation.id, longMessage(300), model);
+    const answerId = sent.assistantMessage.id as string;
+    const stream = await openSse(`${onVictim.url}/api/v1/messages/${answerId}/stream`, { token: adminToken });
+    const howItEnded = stream.ended.then(
+      () => "ended",
+      () => "cut",
+    );
+    await stream.waitFor((event) => event.event === "text-delta" && Number(event.id) >= 10);
+
+    await victim.kill();
+    // the connection is cut without a terminal event
+    assert.equal(await howItEnded, "cut");
+    const seen = [...stream.events];
+    assert.equal(seen.at(-1)!.event, "text-delta");
+    const lastSeen = Number(seen.at(-1)!.id);
+
+    // the client reconnects through the load balancer, which skips the dead instance
+    const resumed = await openSse(`${proxy.url}/api/v1/messages/${answerId}/stream`, { token: adminToken, lastEventId: lastSeen });
+    assert.equal(resumed.status, 200);
+    const startedWaiting = Date.now();
+    await resumed.ended;
+    const terminal = resumed.events.at(-1)!;
+    assert.equal(terminal.event, "generation-error", JSON.stringify(terminal));
+    assert.ok(Date.now() - startedWaiting < 15_000, "ended within seconds");
+    const message = messageSchema.parse(terminal.data.message);
+    assert.equal(message.status, "interrupted");
+    assert.equal(message.error?.code, "server_shutting_down");
+    // every published delta is in the stored text, in order, and nothing the client saw is lost
+    const allDeltas: SseMessage[] = [...seen, ...resumed.events].filter((event) => event.event === "text-delta");
+    assert.equal(message.content, textOfDeltas(allDeltas));
+    assert.ok(message.content.startsWith(textOfDeltas(seen)));
+    assert.ok(message.content.length > 0);
+    assert.deepEqual(await getMessage(asServer(balanced), adminToken, answerId), message);
+
+    // the conversation goes on through the survivors
+    fakes.anthropic.setTokenDelayMs(0);
+    const next = await send(asServer(balanced), adminToken, conversation.id, "please finish", model);
+    assert.equal((await waitForAnswer(asServer(balanced), adminToken, next.assistantMessage.id)).message.status, "complete");
+  });
+});
+
+/** Repeats a request until it answers `status`, for less than the 2 s the caches would keep an old answer without the notification. */
+async function waitForStatus<T extends { status: number }>(request: () => Promise<T>, status: number, timeoutMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await request();
+    if (response.status === status || Date.now() > deadline) {
+      assert.equal(response.status, status);
+      return response;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function waitForValue<T>(read: () => Promise<T>, expected: T, timeoutMs = 500): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value === expected || Date.now() > deadline) {
+      assert.equal(value, expected);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
