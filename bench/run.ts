@@ -2,13 +2,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { formatLongConversationBench, runLongConversationBench } from "./long-conversation-bench";
+import { formatMultiInstanceBench, runMultiInstanceBench } from "./multi-instance-bench";
 import { formatServerBench, runServerBench } from "./server-bench";
 
 /** `npm run bench`: measures, writes bench/results/latest.md. Not a test: nothing here passes or fails on a number. */
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const file = path.join(__dirname, "results", "latest.md");
-  // `npm run bench -- server` (or `long`, or `extension`) measures one part and keeps the others' last figures.
+  // `npm run bench -- server` (or `instances`, `long`, `extension`) measures one part and keeps the others' last figures.
   const only = process.argv[2];
   const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   const keptSection = (heading: string) => {
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
   const sections: string[] = [];
   if (!only || only === "server") sections.push(formatServerBench(await runServerBench(log)));
   else sections.push(...keptSection("Team server"));
+  if (!only || only === "instances") sections.push(formatMultiInstanceBench(await runMultiInstanceBench(log)));
+  else sections.push(...keptSection("Several instances on one PostgreSQL"));
   if (!only || only === "long") sections.push(formatLongConversationBench(await runLongConversationBench(log)));
   else sections.push(...keptSection("Long conversations"));
   if (!only || only === "extension") {
