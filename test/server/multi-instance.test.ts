@@ -43,7 +43,10 @@ describe("several instances on one PostgreSQL", function () {
 
   before(async function () {
     fakes = await startFakeProviders({ tokenDelayMs: 20 });
-    instances = await startServerInstances(3, await createTestDatabase(), { AUTH_RATE_LIMIT_PER_MINUTE: "4" });
+    instances = await startServerInstances(3, await createTestDatabase(), {
+      AUTH_RATE_LIMIT_PER_MINUTE: "4",
+      MAX_PARALLEL_ANSWERS_PER_USER: "2",
+    });
     direct = instances.map((instance) => createApiClient(instance.url));
     proxy = await startRoundRobinProxy(instances.map((instance) => instance.url));
     balanced = createApiClient(proxy.url);
@@ -137,6 +140,41 @@ describe("several instances on one PostgreSQL", function () {
     fakes.anthropic.setTokenDelayMs(0);
     const next = await send(asServer(onC), adminToken, conversation.id, "go on", model);
     assert.equal((await waitForAnswer(asServer(onA), adminToken, next.assistantMessage.id)).message.status, "complete");
+  });
+
+  it("a member's cap on answers being written counts every instance's; deleting a conversation on B stops A's answer", async function () {
+    const [onA, onB, onC] = direct as [ApiClient, ApiClient, ApiClient];
+    fakes.anthropic.setTokenDelayMs(30);
+    const first = await createConversation(asServer(onA), adminToken);
+    const second = await createConversation(asServer(onA), adminToken);
+    const third = await createConversation(asServer(onA), adminToken);
+    const onFirst = await send(asServer(onA), adminToken, first.id, longMessage(300), model);
+    await send(asServer(onB), adminToken, second.id, longMessage(301), model);
+    // MAX_PARALLEL_ANSWERS_PER_USER=2: C holds none of them, yet refuses a third
+    const refused = await onC.request("POST", `/conversations/${third.id}/messages`, {
+      token: adminToken,
+      body: { content: "a third at once", modelId: model },
+    });
+    assert.equal(refused.status, 429, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, "too_many_answers");
+
+    const stream = await openAnswerStream(asServer(onB), adminToken, onFirst.assistantMessage.id);
+    await stream.waitFor((event) => event.event === "text-delta");
+    const deleted = await onB.request("DELETE", `/conversations/${first.id}`, { token: adminToken });
+    assert.equal(deleted.status, 204);
+    // A stops calling the provider for the answer that is gone (its question ends at word299; the second's at word300)
+    const firstRequest = chatRequests(fakes, "anthropic").find((entry) => {
+      const body = JSON.stringify(entry.body);
+      return body.includes("word299") && !body.includes("word300");
+    });
+    assert.ok(firstRequest, "the first answer's provider request");
+    await fakes.anthropic.waitForRequest((entry) => entry === firstRequest && entry.clientClosed, 5000);
+    assert.equal((await onC.request("GET", `/messages/${onFirst.assistantMessage.id}`, { token: adminToken })).status, 404);
+
+    // the second answer is still being written: stop it so the next tests start clean
+    const [secondAnswer] = (await onA.request("GET", `/conversations/${second.id}`, { token: adminToken })).body.messages.slice(-1);
+    await onA.request("POST", `/messages/${secondAnswer.id}/stop`, { token: adminToken });
+    fakes.anthropic.setTokenDelayMs(0);
   });
 
   it("a session ended on one instance ends on all, at once; sign-in limits count across instances", async function () {

@@ -17,7 +17,7 @@ import type { Logger } from "../logger";
 import type { ChatProvider } from "../providers/chat-provider";
 import type { ContextPreparation, ContextReach, ContextService } from "./context-service";
 import { isSecondStreamingAnswer } from "../storage/conversation-repository";
-import type { ConversationService } from "./conversation-service";
+import type { ConversationService, SharedAnswerCap } from "./conversation-service";
 import type { ModelTarget } from "./fallback-chain";
 import { GenerationJob, SHUTDOWN_ERROR } from "./generation-job";
 import type { ModelFallbackService } from "./model-fallback-service";
@@ -125,6 +125,11 @@ export class GenerationService {
     if (job) {
       job.requestStop("stop");
       await job.done;
+    } else if (this.context.cluster.isShared) {
+      // written by another instance: it stops calling the provider (its writes then find the rows gone)
+      for (const messageId of await this.dependencies.conversations.findStreamingAnswerIds(userId, conversationId)) {
+        this.context.cluster.requestStop(messageId);
+      }
     }
     await this.dependencies.conversations.delete(userId, conversationId);
     // openStream trusts a job in memory without reading the database: its answers are gone now
@@ -191,6 +196,7 @@ export class GenerationService {
               }
             },
           },
+          this.sharedAnswerCap(),
         ),
       );
       const { model, provider, targets } = chosen();
@@ -224,7 +230,12 @@ export class GenerationService {
     const release = this.reserveAnswer(userId, original.conversationId);
     try {
       const appended = await this.oneStreamingAnswer(() =>
-        this.dependencies.conversations.appendSiblingAnswer(userId, messageId, { provider: model.provider, modelId: model.id }),
+        this.dependencies.conversations.appendSiblingAnswer(
+          userId,
+          messageId,
+          { provider: model.provider, modelId: model.id },
+          this.sharedAnswerCap(),
+        ),
       );
       this.startJob(userId, appended.assistantMessage, original.parentId, resolved);
       release();
@@ -292,6 +303,13 @@ export class GenerationService {
   private async terminalEventIfEnded(userId: string, messageId: string, nextSequence: number): Promise<GenerationEvent | undefined> {
     const message = await this.dependencies.conversations.getMessage(userId, messageId);
     return message.status === "streaming" ? undefined : terminalEventFor(message, nextSequence);
+  }
+
+  /** On several instances, the per-user cap is counted in the database too (each instance knows only its own answers). */
+  private sharedAnswerCap(): SharedAnswerCap | undefined {
+    if (!this.context.cluster.isShared) return undefined;
+    const limit = this.context.config.maxParallelAnswersPerUser;
+    return { limit, refusal: () => tooManyAnswersError(limit) };
   }
 
   /** A second `streaming` answer in a conversation, refused by the database (another instance's send won): 409 as here. */
@@ -466,14 +484,7 @@ export class GenerationService {
     }
     const limit = this.context.config.maxParallelAnswersPerUser;
     const inFlight = (this.runningByUser.get(userId) ?? 0) + (this.reservedByUser.get(userId) ?? 0);
-    if (inFlight >= limit) {
-      throw new AppError(
-        429,
-        "too_many_answers",
-        `You already have ${limit === 1 ? "an answer" : `${limit} answers`} being written; wait for one to finish or stop one`,
-        true,
-      );
-    }
+    if (inFlight >= limit) throw tooManyAnswersError(limit);
     this.reservedConversations.add(conversationId);
     adjustCount(this.reservedByUser, userId, 1);
     let isReleased = false;
@@ -532,6 +543,15 @@ export class GenerationService {
       this.logger.warn("remembering the last model failed", { error });
     }
   }
+}
+
+function tooManyAnswersError(limit: number): AppError {
+  return new AppError(
+    429,
+    "too_many_answers",
+    `You already have ${limit === 1 ? "an answer" : `${limit} answers`} being written; wait for one to finish or stop one`,
+    true,
+  );
 }
 
 function conversationBusyError(): AppError {

@@ -337,6 +337,30 @@ export class ConversationRepository {
     return row;
   }
 
+  /** The conversation's answers being written (on any instance). */
+  async findStreamingAnswerIds(conversationId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.database("messages")
+      .where({ conversation_id: conversationId, status: "streaming" })
+      .whereIn("conversation_id", this.database("conversations").select("id").where("user_id", this.userId))
+      .select("id");
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * PostgreSQL, inside a send's transaction: this user's answers being written on every instance.
+   * The transaction first takes a lock per user (released at its end), so that two sends racing on
+   * two instances count one after the other and cannot both pass a cap.
+   */
+  async countStreamingAnswersLocked(): Promise<number> {
+    await this.database.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [`answers-being-written:${this.userId}`]);
+    const result = await this.database.raw(
+      `SELECT count(*)::int AS count FROM messages m JOIN conversations c ON c.id = m.conversation_id
+       WHERE c.user_id = ? AND m.status = 'streaming'`,
+      [this.userId],
+    );
+    return (result.rows as Array<{ count: number }>)[0]?.count ?? 0;
+  }
+
   /** Callers check the conversation belongs to this user first (in the same transaction). */
   async insertMessages(rows: MessageRow[]): Promise<void> {
     await this.database("messages").insert(rows);
