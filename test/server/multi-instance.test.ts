@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import pg from "pg";
 import { messageSchema } from "../../protocol/http/conversations";
 import { startFakeProviders, type FakeProviders } from "../../tools/fake-providers";
 import { createApiClient, type ApiClient } from "../../tools/harness/api-client";
@@ -37,13 +38,15 @@ describe("several instances on one PostgreSQL", function () {
   /** A member whose account an admin disables mid-answer (signed in before the sign-in limit test uses up the allowance). */
   let writer: { accessToken: string; user: { id: string } };
   let model: string;
+  let databaseUrl: string;
 
   // the chat helpers only use `url` and `request`
   const asServer = (client: ApiClient) => client as unknown as TestServer;
 
   before(async function () {
     fakes = await startFakeProviders({ tokenDelayMs: 20 });
-    instances = await startServerInstances(3, await createTestDatabase(), {
+    databaseUrl = await createTestDatabase();
+    instances = await startServerInstances(3, databaseUrl, {
       AUTH_RATE_LIMIT_PER_MINUTE: "4",
       MAX_PARALLEL_ANSWERS_PER_USER: "2",
     });
@@ -221,6 +224,37 @@ describe("several instances on one PostgreSQL", function () {
     assert.equal(terminal.data.error.code, "account_disabled");
     assert.ok(terminal.data.message.content.length > 0);
     fakes.anthropic.setTokenDelayMs(0);
+  });
+
+  it("an instance whose listening connection is cut reconnects, and streams and invalidations reach it again", async function () {
+    const [onA, onB] = direct as [ApiClient, ApiClient, ApiClient];
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    try {
+      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'");
+      assert.equal(cut.rowCount, instances.length, "one listening connection per instance");
+      await waitForValue(
+        async () => (await admin.query("SELECT count(*)::int AS count FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")).rows[0].count,
+        instances.length,
+        10_000,
+      );
+    } finally {
+      await admin.end();
+    }
+    fakes.anthropic.setTokenDelayMs(5);
+    const conversation = await createConversation(asServer(onA), adminToken);
+    const sent = await send(asServer(onA), adminToken, conversation.id, longMessage(40), model);
+    const [onAStream, onBStream] = await Promise.all([
+      waitForAnswer(asServer(onA), adminToken, sent.assistantMessage.id),
+      waitForAnswer(asServer(onB), adminToken, sent.assistantMessage.id),
+    ]);
+    assert.deepEqual(onBStream.events, onAStream.events);
+    fakes.anthropic.setTokenDelayMs(0);
+
+    assert.equal((await onB.request("GET", "/meta")).body.registration, "open");
+    await onA.request("PATCH", "/admin/settings", { token: adminToken, body: { registration: "closed" } });
+    await waitForValue(async () => (await onB.request("GET", "/meta")).body.registration, "closed");
+    await onA.request("PATCH", "/admin/settings", { token: adminToken, body: { registration: "open" } });
   });
 
   it("when the instance writing an answer is killed, another ends it as interrupted with its partial text, and the stream resumes through the proxy", async function () {
