@@ -235,7 +235,7 @@ export async function measureThroughput(
  * OPEN_STREAMS answers sent at once (200 ms per token, so every stream is still open when the last
  * starts), each stream read to its end; the server's peak RSS is sampled meanwhile.
  */
-async function measureOpenStreams(
+export async function measureOpenStreams(
   server: TeamServerProcess,
   fakes: FakeProvidersProcess,
   model: string,
