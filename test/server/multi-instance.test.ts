@@ -304,7 +304,7 @@ describe("several instances on one PostgreSQL", function () {
 });
 
 /** Repeats a request until it answers `status`, for less than the 2 s the caches would keep an old answer without the notification. */
-async function waitForStatus<T extends { status: number }>(request: () => Promise<T>, status: number, timeoutMs = 500): Promise<T> {
+async function waitForStatus<T extends { status: number }>(request: () => Promise<T>, status: number, timeoutMs = 1_500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const response = await request();
@@ -316,7 +316,7 @@ async function waitForStatus<T extends { status: number }>(request: () => Promis
   }
 }
 
-async function waitForValue<T>(read: () => Promise<T>, expected: T, timeoutMs = 500): Promise<void> {
+async function waitForValue<T>(read: () => Promise<T>, expected: T, timeoutMs = 1_500): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
