@@ -231,10 +231,12 @@ describe("several instances on one PostgreSQL", function () {
     const admin = new pg.Client({ connectionString: databaseUrl });
     await admin.connect();
     try {
-      const cut = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'");
+      // this test's database only: other suites' servers may listen on other databases of the same PostgreSQL
+      const listening = "FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'";
+      const cut = await admin.query(`SELECT pg_terminate_backend(pid) ${listening}`);
       assert.equal(cut.rowCount, instances.length, "one listening connection per instance");
       await waitForValue(
-        async () => (await admin.query("SELECT count(*)::int AS count FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")).rows[0].count,
+        async () => (await admin.query(`SELECT count(*)::int AS count ${listening}`)).rows[0].count,
         instances.length,
         10_000,
       );
