@@ -44,8 +44,6 @@ const authenticatedUserCacheMs = 2_000;
 
 interface CachedUser {
   row: Promise<AuthenticationRow | undefined>;
-  /** The row once read, for synchronous peeks. */
-  value: AuthenticationRow | undefined;
   expiresAt: number;
 }
 
@@ -411,11 +409,14 @@ export class AccountService {
 
   /**
    * After a send: stores the model unless the user's row, just read to authenticate the send,
-   * already names it — people mostly keep their model, and the write would be on every send.
+   * already names it — people mostly keep their model, and the write would be on every send. The
+   * row comes from the authentication cache (one shared query if it just expired), never a write
+   * of the same value: such a write drops the cached row, so the sends running at the same time
+   * would each find it gone and write again (a third of all sends under 50 at once did).
    */
   async rememberLastModel(userId: string, modelId: string): Promise<void> {
-    const cached = this.cachedUsers.get(userId);
-    if (cached && cached.expiresAt > performance.now() && cached.value?.last_model_id === modelId) return;
+    const row = await this.readAuthenticationRow(userId);
+    if (row === undefined || row.last_model_id === modelId) return;
     await this.setLastModel(userId, modelId);
   }
 
@@ -514,12 +515,10 @@ export class AccountService {
     const generation = this.cacheGeneration;
     const entry: CachedUser = {
       row: this.stores.users.findAuthenticationRow(userId).then((row) => {
-        entry.value = row;
         // a missing account is not remembered, and neither is a read that a change overtook
         if (row === undefined || generation !== this.cacheGeneration) this.dropCachedUser(userId, entry);
         return row;
       }),
-      value: undefined,
       expiresAt: now + authenticatedUserCacheMs,
     };
     entry.row.catch(() => this.dropCachedUser(userId, entry));
