@@ -177,33 +177,39 @@ export class PostgresCluster implements Cluster {
 
   /** Starts a write unless one runs (then the events join the next batch); resolves once they are written. */
   private writeSoon(): Promise<void> {
-    this.writing ??= this.writeBatches().finally(() => {
-      this.writing = undefined;
-    });
-    return this.writing;
+    if (this.writing === undefined && this.pending.length > 0) this.writing = this.writeBatches();
+    return this.writing ?? Promise.resolve();
   }
 
   private async writeBatches(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      try {
-        await this.events.appendAndNotify(batch);
-      } catch (error) {
-        // e.g. one answer's conversation was deleted meanwhile: the others' events still go in
-        this.logger.warn("writing a batch of answer events failed; writing them per answer", { count: batch.length, error });
-        const byAnswer = new Map<string, StoredGenerationEvent[]>();
-        for (const event of batch) {
-          const events = byAnswer.get(event.messageId);
-          if (events) events.push(event);
-          else byAnswer.set(event.messageId, [event]);
-        }
-        for (const [messageId, events] of byAnswer) {
-          await this.events.appendAndNotify(events).catch((failure: unknown) => {
-            this.logger.warn("writing an answer's events failed", { messageId, error: failure });
-          });
+    // called with events pending, so this awaits before its `finally`: `writing` is set by then
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        try {
+          await this.events.appendAndNotify(batch);
+        } catch (error) {
+          // e.g. one answer's conversation was deleted meanwhile: the others' events still go in
+          this.logger.warn("writing a batch of answer events failed; writing them per answer", { count: batch.length, error });
+          const byAnswer = new Map<string, StoredGenerationEvent[]>();
+          for (const event of batch) {
+            const events = byAnswer.get(event.messageId);
+            if (events) events.push(event);
+            else byAnswer.set(event.messageId, [event]);
+          }
+          for (const [messageId, events] of byAnswer) {
+            await this.events.appendAndNotify(events).catch((failure: unknown) => {
+              this.logger.warn("writing an answer's events failed", { messageId, error: failure });
+            });
+          }
         }
       }
+    } finally {
+      // in the same turn as the loop's last look at `pending`, so an event pushed after that starts
+      // a new write; cleared a microtask later (a `.finally` on this promise), such an event joined a
+      // write that had already ended and waited for the next event — a terminal one for seconds
+      this.writing = undefined;
     }
   }
 
