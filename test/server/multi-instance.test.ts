@@ -18,6 +18,7 @@ import {
   textOfDeltas,
   waitForAnswer,
 } from "../support/chat-helpers";
+import { NOTIFICATION_CONNECTION_NAME } from "../../server/src/storage/postgres-notifications";
 import { createTestDatabase } from "../support/postgres";
 
 /**
@@ -231,8 +232,7 @@ describe("several instances on one PostgreSQL", function () {
     const admin = new pg.Client({ connectionString: databaseUrl });
     await admin.connect();
     try {
-      // this test's database only: other suites' servers may listen on other databases of the same PostgreSQL
-      const listening = "FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'";
+      const listening = listeningConnections();
       const cut = await admin.query(`SELECT pg_terminate_backend(pid) ${listening}`);
       assert.equal(cut.rowCount, instances.length, "one listening connection per instance");
       await waitForValue(
@@ -251,6 +251,48 @@ describe("several instances on one PostgreSQL", function () {
       waitForAnswer(asServer(onB), adminToken, sent.assistantMessage.id),
     ]);
     assert.deepEqual(onBStream.events, onAStream.events);
+    fakes.anthropic.setTokenDelayMs(0);
+
+    assert.equal((await onB.request("GET", "/meta")).body.registration, "open");
+    await onA.request("PATCH", "/admin/settings", { token: adminToken, body: { registration: "closed" } });
+    await waitForValue(async () => (await onB.request("GET", "/meta")).body.registration, "closed");
+    await onA.request("PATCH", "/admin/settings", { token: adminToken, body: { registration: "open" } });
+  });
+
+  it("an instance whose listening connection goes silent (its server process frozen) replaces it, and stops and invalidations reach it again", async function () {
+    // the backends are processes of this machine only with the embedded PostgreSQL
+    if (process.env.TEST_DATABASE_URL) this.skip();
+    const [onA, onB, onC] = direct as [ApiClient, ApiClient, ApiClient];
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    const listening = listeningConnections();
+    const frozen: number[] = (await admin.query(`SELECT pid ${listening}`)).rows.map((row: { pid: number }) => row.pid);
+    assert.equal(frozen.length, instances.length, "one listening connection per instance");
+    try {
+      // the connections stay open and say nothing: no error ever reaches the instances
+      for (const pid of frozen) process.kill(pid, "SIGSTOP");
+      await waitForValue(
+        async () => (await admin.query(`SELECT count(*)::int AS count ${listening} AND NOT (pid = ANY($1))`, [frozen])).rows[0].count,
+        instances.length,
+        15_000,
+      );
+    } finally {
+      for (const pid of frozen) process.kill(pid, "SIGCONT");
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY($1)", [frozen]);
+      await admin.end();
+    }
+
+    // a stop asked on B reaches A, the writer, through its new connection
+    fakes.anthropic.setTokenDelayMs(30);
+    const conversation = await createConversation(asServer(onA), adminToken);
+    const sent = await send(asServer(onA), adminToken, conversation.id, longMessage(200), model);
+    const stream = await openAnswerStream(asServer(onC), adminToken, sent.assistantMessage.id);
+    await stream.waitFor((event) => event.event === "text-delta" && Number(event.id) >= 3);
+    const stopped = await onB.request("POST", `/messages/${sent.assistantMessage.id}/stop`, { token: adminToken });
+    assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
+    assert.equal(stopped.body.message.status, "stopped");
+    await stream.ended;
+    assert.equal(stream.events.at(-1)!.event, "generation-end");
     fakes.anthropic.setTokenDelayMs(0);
 
     assert.equal((await onB.request("GET", "/meta")).body.registration, "open");
@@ -304,6 +346,12 @@ describe("several instances on one PostgreSQL", function () {
     assert.equal((await waitForAnswer(asServer(balanced), adminToken, next.assistantMessage.id)).message.status, "complete");
   });
 });
+
+/** The rows of pg_stat_activity for the instances' listening connections to this test's database (each instance has one). */
+function listeningConnections(): string {
+  // this database only: in npm test every suite's servers share one PostgreSQL
+  return `FROM pg_stat_activity WHERE datname = current_database() AND application_name = '${NOTIFICATION_CONNECTION_NAME}'`;
+}
 
 /** Repeats a request until it answers `status`, for less than the 2 s the caches would keep an old answer without the notification. */
 async function waitForStatus<T extends { status: number }>(request: () => Promise<T>, status: number, timeoutMs = 1_500): Promise<T> {

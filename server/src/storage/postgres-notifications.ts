@@ -47,10 +47,22 @@ interface ListeningClient {
   on(event: "error", listener: (error: Error) => void): unknown;
   on(event: "end", listener: () => void): unknown;
   removeAllListeners(): unknown;
+  /** pg's socket: destroyed when the connection is given up, since a silent server never closes it. */
+  connection?: { stream?: { destroy(): void } };
 }
+
+/** The listening connection's `application_name`. */
+export const NOTIFICATION_CONNECTION_NAME = "juggler-notifications";
 
 const FIRST_RETRY_DELAY_MS = 100;
 const LONGEST_RETRY_DELAY_MS = 5_000;
+/**
+ * A listening connection only receives, so a connection that died without a word (a NAT or load
+ * balancer dropping it, a frozen server) is never noticed by writing to it. Every so often a query
+ * on it must answer within the timeout, or it is given up and replaced.
+ */
+const LIVENESS_CHECK_INTERVAL_MS = 2_000;
+const LIVENESS_TIMEOUT_MS = 4_000;
 
 /**
  * LISTEN on one dedicated connection (LISTEN belongs to a session; a pooled connection would be
@@ -63,6 +75,7 @@ export class PostgresNotificationListener {
   private hasListened = false;
   private retryDelayMs = FIRST_RETRY_DELAY_MS;
   private retryTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly connectionString: string,
@@ -79,6 +92,7 @@ export class PostgresNotificationListener {
   async stop(): Promise<void> {
     this.isStopped = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.livenessTimer);
     const client = this.client;
     this.client = undefined;
     if (client) {
@@ -91,15 +105,24 @@ export class PostgresNotificationListener {
 
   private async connect(): Promise<void> {
     const { default: pg } = await import("pg");
-    const client = new pg.Client({ connectionString: this.connectionString }) as unknown as ListeningClient;
+    // named, so an operator (and the tests) can tell it in pg_stat_activity
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: NOTIFICATION_CONNECTION_NAME,
+    }) as unknown as ListeningClient;
     let isLost = false;
     const lose = (error: Error | undefined) => {
       if (isLost) return;
       isLost = true;
-      if (this.client === client) this.client = undefined;
+      if (this.client === client) {
+        this.client = undefined;
+        clearInterval(this.livenessTimer);
+      }
       client.removeAllListeners();
       client.on("error", () => undefined);
       void client.end().catch(() => undefined);
+      // end() waits for the server to close, which a dead or frozen one never does
+      client.connection?.stream?.destroy();
       // the first connection's failure goes to start()'s caller instead
       if (this.isStopped || !this.hasListened) return;
       this.logger.warn("the PostgreSQL notification connection was lost; reconnecting", { error });
@@ -127,10 +150,34 @@ export class PostgresNotificationListener {
       return;
     }
     this.client = client;
+    this.checkLiveness(client, lose);
     this.retryDelayMs = FIRST_RETRY_DELAY_MS;
     const isReconnect = this.hasListened;
     this.hasListened = true;
     this.handlers.onListening(isReconnect);
+  }
+
+  private checkLiveness(client: ListeningClient, lose: (error: Error) => void): void {
+    clearInterval(this.livenessTimer);
+    let isChecking = false;
+    this.livenessTimer = setInterval(() => {
+      if (isChecking) return;
+      isChecking = true;
+      let timeout: NodeJS.Timeout | undefined;
+      const unanswered = new Promise<never>((_resolve, reject) => {
+        timeout = setTimeout(
+          () => reject(new Error(`the listening connection did not answer within ${LIVENESS_TIMEOUT_MS} ms`)),
+          LIVENESS_TIMEOUT_MS,
+        );
+      });
+      Promise.race([client.query("SELECT 1"), unanswered])
+        .catch((error: unknown) => lose(error instanceof Error ? error : new Error(String(error))))
+        .finally(() => {
+          clearTimeout(timeout);
+          isChecking = false;
+        });
+    }, LIVENESS_CHECK_INTERVAL_MS);
+    this.livenessTimer.unref();
   }
 
   private scheduleReconnect(): void {
