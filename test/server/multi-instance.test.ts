@@ -301,6 +301,29 @@ describe("several instances on one PostgreSQL", function () {
     await onA.request("PATCH", "/admin/settings", { token: adminToken, body: { registration: "open" } });
   });
 
+  it("when the instance writing an answer stops gracefully (a rolling restart), a stream on another instance gets its end with all its text", async function () {
+    const leaving = instances[1]!;
+    const [onA, onLeaving] = direct as [ApiClient, ApiClient, ApiClient];
+    fakes.anthropic.setTokenDelayMs(40);
+    const conversation = await createConversation(asServer(onA), adminToken);
+    const sent = await send(asServer(onLeaving), adminToken, conversation.id, longMessage(300), model);
+    const answerId = sent.assistantMessage.id as string;
+    const stream = await openAnswerStream(asServer(onA), adminToken, answerId);
+    await stream.waitFor((event) => event.event === "text-delta" && Number(event.id) >= 5);
+
+    await leaving.stop();
+    // the leaving instance wrote the end before it exited: no wait for its heartbeat to go stale
+    const terminal = await stream.waitFor((event) => event.event === "generation-error", 2_500);
+    const message = messageSchema.parse(terminal.data.message);
+    assert.equal(message.status, "interrupted");
+    assert.equal(message.error?.code, "server_shutting_down");
+    assert.equal(message.content, textOfDeltas(stream.events));
+    assert.ok(message.content.length > 0);
+    await stream.ended;
+    assert.deepEqual(await getMessage(asServer(onA), adminToken, answerId), message);
+    fakes.anthropic.setTokenDelayMs(0);
+  });
+
   it("when the instance writing an answer is killed, another ends it as interrupted with its partial text, and the stream resumes through the proxy", async function () {
     const victim = instances[2]!;
     const onVictim = direct[2]!;
