@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../server/src/config";
 import { createLogger } from "../server/src/logger";
+import { SingleInstance } from "../server/src/services/cluster";
 import { SearchService } from "../server/src/services/search-service";
 import { openDatabase, type Database } from "../server/src/storage/database";
 import { ConversationRepository } from "../server/src/storage/conversation-repository";
@@ -197,6 +198,7 @@ async function benchStore(
       logger: createLogger("silent"),
       secretKey: "",
       now: Date.now,
+      cluster: new SingleInstance(),
     });
     const search: Timed[] = [];
     const measureSearch = async (label: string, user: BuiltUser, queries: string[]): Promise<void> => {

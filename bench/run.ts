@@ -4,6 +4,7 @@ import path from "node:path";
 import { formatGatewayBench, runGatewayBench } from "./gateway-bench";
 import { formatLibraryBench, runLibraryBench } from "./library-bench";
 import { formatLongConversationBench, runLongConversationBench } from "./long-conversation-bench";
+import { formatMultiInstanceBench, runMultiInstanceBench } from "./multi-instance-bench";
 import { formatServerBench, runServerBench } from "./server-bench";
 import { formatUsageBench, runUsageBench } from "./usage-bench";
 
@@ -14,7 +15,7 @@ const KEPT_MARKER = "(kept from the previous run)";
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   const file = path.join(__dirname, "results", "latest.md");
-  // `npm run bench -- server` (or `long`, `gateway`, `usage`, `webview`, `extension`, `library`) measures one part and keeps the others' last figures.
+  // `npm run bench -- server` (or `instances`, `long`, `gateway`, `usage`, `webview`, `extension`, `library`) measures one part and keeps the others' last figures.
   const only = process.argv[2];
   const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
   // The last run's sections by heading, without the marker an earlier keep added (one marker, never a pile).
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
   const sections: string[] = [];
   if (!only || only === "server") sections.push(formatServerBench(await runServerBench(log)));
   else sections.push(...keptSection("Team server"));
+  if (!only || only === "instances") sections.push(formatMultiInstanceBench(await runMultiInstanceBench(log)));
+  else sections.push(...keptSection("Several instances on one PostgreSQL"));
   if (!only || only === "long") sections.push(formatLongConversationBench(await runLongConversationBench(log)));
   else sections.push(...keptSection("Long conversations"));
   if (!only || only === "gateway") sections.push(formatGatewayBench(await runGatewayBench(log)));

@@ -16,10 +16,16 @@ import { prepareTeamServer, readStartCommand, startTeamServerProcess, type TeamS
 const REQUESTS_PER_PROVIDER = 300;
 const CONCURRENT_STREAMS = 100;
 const CONVERSATIONS_FOR_LIST = 1000;
+/** The throughput measure: this many answers at a time, zero token delay. */
+const THROUGHPUT_CONCURRENCY = 50;
+const THROUGHPUT_STREAMS = 1000;
+/** Streams open at once on one instance (spread over accounts: one account may write at most 100 answers at a time). */
+const OPEN_STREAMS = 1000;
+const OPEN_STREAM_ACCOUNTS = 10;
 const FAKE_KEYS = { anthropic: "fake-anthropic-key", groq: "fake-groq-key" };
 const PROMPT = "Summarise the benefits of keyset pagination in two sentences.";
 
-interface Timing {
+export interface Timing {
   firstTokenMs: number;
   totalMs: number;
 }
@@ -37,6 +43,8 @@ export interface ServerBenchResult {
     /** CPU time each process used during the streams. */
     cpuMs: { server: number; fakes: number; client: number };
   };
+  throughput: ThroughputResult;
+  openStreams: { streams: number; completed: number; maxOpenAtOnce: number; wallMs: number; peakRssBytes: number };
   startup: { coldMs: number; warmMs: number };
   /** 1 s after the "listening" line, before any request. */
   startRssBytes: number;
@@ -50,7 +58,7 @@ function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-class ApiClient {
+export class ApiClient {
   token = "";
   constructor(readonly url: string) {}
   async call(method: string, apiPath: string, body?: unknown): Promise<any> {
@@ -72,7 +80,7 @@ const firstTokenPatterns: Record<ProviderKind, RegExp> = {
 };
 
 /** The request the server's adapter makes, sent straight to the fake with fetch. */
-async function directRequest(fakes: FakeProvidersProcess, provider: ProviderKind, model: string): Promise<Timing> {
+export async function directRequest(fakes: FakeProvidersProcess, provider: ProviderKind, model: string): Promise<Timing> {
   const messages = [{ role: "user", content: PROMPT }];
   const request: Record<ProviderKind, { path: string; headers: Record<string, string>; body: unknown }> = {
     anthropic: {
@@ -107,9 +115,9 @@ async function directRequest(fakes: FakeProvidersProcess, provider: ProviderKind
   return { firstTokenMs, totalMs: performance.now() - started };
 }
 
-/** Press "send" and read the answer's SSE stream to its end. */
-async function sendThroughServer(client: ApiClient, model: string): Promise<Timing> {
-  const { id: conversationId } = (await client.call("POST", "/conversations", {})).conversation;
+/** Press "send" and read the answer's SSE stream to its end (in a new conversation unless one is given). */
+export async function sendThroughServer(client: ApiClient, model: string, givenConversationId?: string): Promise<Timing> {
+  const conversationId: string = givenConversationId ?? (await client.call("POST", "/conversations", {})).conversation.id;
   const started = performance.now();
   const sent = await client.call("POST", `/conversations/${conversationId}/messages`, { content: PROMPT, modelId: model });
   const stream = await openSse(`${client.url}/api/v1/messages/${sent.assistantMessage.id}/stream`, { token: client.token });
@@ -151,6 +159,125 @@ function serverEnvironment(fakes: FakeProvidersProcess, dataDirectory: string): 
     // the concurrent streams all come from the bench's one account: the per-member cap would refuse them
     MAX_PARALLEL_ANSWERS_PER_USER: String(CONCURRENT_STREAMS),
   };
+}
+
+export interface ThroughputResult {
+  concurrency: number;
+  streams: number;
+  direct: { wallMs: number };
+  server: { wallMs: number; completed: number; firstTokenMs: number[]; cpuMs: number };
+}
+
+/** Runs `total` tasks, `concurrency` at a time. */
+async function runConcurrently(total: number, concurrency: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) await task(next++);
+    }),
+  );
+}
+
+/**
+ * Throughput: `streams` answers, `concurrency` at a time, through the server (POST, then read the
+ * SSE stream to its end; the conversations are made beforehand) and straight to the same fake with
+ * zero token delay. Server CPU is read from /proc for the server process alone.
+ */
+export async function measureThroughput(
+  clients: ApiClient[],
+  fakes: FakeProvidersProcess,
+  serverPids: number[],
+  model: string,
+  options: { concurrency: number; streams: number },
+): Promise<ThroughputResult> {
+  const { concurrency, streams } = options;
+  const name = model.slice(model.indexOf(":") + 1);
+  const directStarted = performance.now();
+  await runConcurrently(streams, concurrency, async () => {
+    await directRequest(fakes, "anthropic", name);
+  });
+  const directWallMs = performance.now() - directStarted;
+
+  // answer i goes to clients[i mod n] (a client-side round robin across instances)
+  const conversationIds: string[] = [];
+  for (let index = 0; index < streams; index += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, streams - index) }, (_, offset) =>
+        clients[(index + offset) % clients.length]!.call("POST", "/conversations", {}),
+      ),
+    );
+    conversationIds.push(...batch.map((response: { conversation: { id: string } }) => response.conversation.id));
+  }
+  const serverCpuMs = () => serverPids.reduce((total, pid) => total + cpuMsOf(pid), 0);
+  const firstTokenMs: number[] = [];
+  let completed = 0;
+  const cpuBefore = serverCpuMs();
+  const started = performance.now();
+  await runConcurrently(streams, concurrency, async (index) => {
+    try {
+      const timing = await sendThroughServer(clients[index % clients.length]!, model, conversationIds[index]);
+      firstTokenMs.push(timing.firstTokenMs);
+      completed += 1;
+    } catch {
+      // counted as not completed
+    }
+  });
+  const wallMs = performance.now() - started;
+  return {
+    concurrency,
+    streams,
+    direct: { wallMs: directWallMs },
+    server: { wallMs, completed, firstTokenMs, cpuMs: serverCpuMs() - cpuBefore },
+  };
+}
+
+/**
+ * OPEN_STREAMS answers sent at once (200 ms per token, so every stream is still open when the last
+ * starts), each stream read to its end; the server's peak RSS is sampled meanwhile.
+ */
+export async function measureOpenStreams(
+  server: TeamServerProcess,
+  fakes: FakeProvidersProcess,
+  model: string,
+): Promise<ServerBenchResult["openStreams"]> {
+  const perAccount = OPEN_STREAMS / OPEN_STREAM_ACCOUNTS;
+  const work: Array<{ client: ApiClient; conversationId: string }> = [];
+  for (let account = 0; account < OPEN_STREAM_ACCOUNTS; account += 1) {
+    const client = new ApiClient(server.url);
+    const name = `bench-open-${account}`;
+    await client.call("POST", "/auth/register", { name, password: "bench password 3" });
+    client.token = (await client.call("POST", "/auth/sign-in", { name, password: "bench password 3" })).accessToken;
+    for (let index = 0; index < perAccount; index += 50) {
+      const batch = await Promise.all(Array.from({ length: 50 }, () => client.call("POST", "/conversations", {})));
+      work.push(...batch.map((response: { conversation: { id: string } }) => ({ client, conversationId: response.conversation.id })));
+    }
+  }
+  await fakes.anthropic.setTokenDelayMs(200);
+  let peakRssBytes = server.rssBytes();
+  const sampler = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, server.rssBytes())), 50);
+  let open = 0;
+  let maxOpenAtOnce = 0;
+  const started = performance.now();
+  const results = await Promise.allSettled(
+    work.map(async ({ client, conversationId }) => {
+      const sent = await client.call("POST", `/conversations/${conversationId}/messages`, { content: PROMPT, modelId: model });
+      const stream = await openSse(`${client.url}/api/v1/messages/${sent.assistantMessage.id}/stream`, { token: client.token });
+      open += 1;
+      maxOpenAtOnce = Math.max(maxOpenAtOnce, open);
+      try {
+        await stream.ended;
+      } finally {
+        open -= 1;
+      }
+      const last = stream.events.at(-1);
+      if (last?.event !== "generation-end") throw new Error(`stream ended with ${last?.event}`);
+    }),
+  );
+  const wallMs = performance.now() - started;
+  clearInterval(sampler);
+  await fakes.anthropic.setTokenDelayMs(0);
+  const completed = results.filter((result) => result.status === "fulfilled").length;
+  return { streams: OPEN_STREAMS, completed, maxOpenAtOnce, wallMs, peakRssBytes };
 }
 
 export async function runServerBench(log: (line: string) => void): Promise<ServerBenchResult> {
@@ -212,6 +339,16 @@ export async function runServerBench(log: (line: string) => void): Promise<Serve
       if (failures.length > 0) log(`${failures.length} streams failed, first: ${String((failures[0] as PromiseRejectedResult).reason)}`);
       const completed = results.filter((result) => result.status === "fulfilled") as Array<PromiseFulfilledResult<Timing>>;
 
+      log(`throughput: ${THROUGHPUT_STREAMS} answers, ${THROUGHPUT_CONCURRENCY} at a time, zero token delay…`);
+      await measureThroughput([client], fakes, [server.pid], models.anthropic, { concurrency: THROUGHPUT_CONCURRENCY, streams: 200 });
+      const throughput = await measureThroughput([client], fakes, [server.pid], models.anthropic, {
+        concurrency: THROUGHPUT_CONCURRENCY,
+        streams: THROUGHPUT_STREAMS,
+      });
+
+      log(`${OPEN_STREAMS} streams open at once…`);
+      const openStreams = await measureOpenStreams(server, fakes, models.anthropic);
+
       log(`listing conversations with ${CONVERSATIONS_FOR_LIST} of them…`);
       const lister = new ApiClient(server.url);
       await lister.call("POST", "/auth/register", { name: "bench-lister", password: "bench password 2" });
@@ -253,6 +390,8 @@ export async function runServerBench(log: (line: string) => void): Promise<Serve
           peakRssBytes,
           cpuMs,
         },
+        throughput,
+        openStreams,
         startup: { coldMs: cold.startupMs, warmMs: server.startupMs },
         startRssBytes,
         idleRssBytes,
@@ -310,6 +449,20 @@ export function formatServerBench(result: ServerBenchResult): string {
     `| ${concurrent.streams} concurrent streams: CPU used by server / fakes / client | ${formatMs(concurrent.cpuMs.server)} / ${formatMs(concurrent.cpuMs.fakes)} / ${formatMs(concurrent.cpuMs.client)} ms | |`,
   );
   lines.push(`| RSS peak under ${concurrent.streams} streams | ${megabytes(concurrent.peakRssBytes)} | |`);
+  const { throughput, openStreams } = result;
+  const directRate = throughput.streams / (throughput.direct.wallMs / 1000);
+  const serverRate = throughput.server.completed / (throughput.server.wallMs / 1000);
+  lines.push(
+    `| throughput, ${throughput.streams} answers ${throughput.concurrency} at a time (zero token delay): direct / through the server | ${directRate.toFixed(0)} / ${serverRate.toFixed(0)} streams/s (${throughput.server.completed} completed) = ${(serverRate / directRate).toFixed(2)}× | ≥ 0.5× |`,
+  );
+  lines.push(
+    `| under that load: TTFT p50 / p95 | ${formatMs(percentile(throughput.server.firstTokenMs, 0.5))} / ${formatMs(percentile(throughput.server.firstTokenMs, 0.95))} ms | p95 ≤ 50 ms |`,
+  );
+  lines.push(`| under that load: server CPU per answer | ${formatMs(throughput.server.cpuMs / throughput.server.completed)} ms | ≤ 2 ms |`);
+  lines.push(
+    `| ${openStreams.streams} streams open at once (200 ms per token, ${OPEN_STREAM_ACCOUNTS} accounts): completed | ${openStreams.completed} / ${openStreams.streams} in ${formatMs(openStreams.wallMs)} ms, up to ${openStreams.maxOpenAtOnce} open at once | all |`,
+  );
+  lines.push(`| RSS peak with ${openStreams.streams} streams open | ${megabytes(openStreams.peakRssBytes)} | ≤ 400 MB |`);
   lines.push(
     `| list conversations, first page of 50 with ${list.conversations}: p50 / p95 | ${formatMs(percentile(list.firstPageMs, 0.5))} / ${formatMs(percentile(list.firstPageMs, 0.95))} ms | ≤ 10 ms (original Juggler: 2,200 ms) |`,
   );

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../server/src/config";
 import { createLogger } from "../server/src/logger";
+import { SingleInstance } from "../server/src/services/cluster";
 import { LedgerService } from "../server/src/services/ledger-service";
 import { hashPassword } from "../server/src/services/password-hashing";
 import { costOf, PriceService } from "../server/src/services/price-service";
@@ -246,6 +247,7 @@ async function benchOneBackend(
           logger: createLogger("silent"),
           secretKey: "x".repeat(32),
           now: () => Date.now(),
+          cluster: new SingleInstance(),
         };
         // the service the route calls, in this process: the same queries without HTTP and JSON
         const usageService = new UsageService(context, { requireConversation: async () => undefined });

@@ -7,6 +7,8 @@ import type { Config } from "./config";
 import { createLogger, type Logger } from "./logger";
 import { preparePrivateDirectory } from "./private-files";
 import { loadSecretKey } from "./secrets";
+import { SingleInstance } from "./services/cluster";
+import { PostgresCluster } from "./services/postgres-cluster";
 import { createServices, startServices, stopServices, type Services } from "./services/services";
 import { openDatabase, type Database } from "./storage/database";
 
@@ -42,11 +44,16 @@ export async function startTeamServer(config: Config, options: StartOptions = {}
     sqliteFile: path.join(config.dataDirectory, "juggler.sqlite"),
   });
   const now = options.now ?? Date.now;
-  const services = createServices({ config, database, logger, secretKey, now });
+  // several instances may share a PostgreSQL database; a SQLite file has exactly one
+  const cluster = config.databaseUrl
+    ? new PostgresCluster(database, config.databaseUrl, logger.child({ service: "cluster" }))
+    : new SingleInstance();
+  const services = createServices({ config, database, logger, secretKey, now, cluster });
   let adminToken: string | undefined;
   try {
-    ({ adminToken } = await startServices(services));
+    ({ adminToken } = await startServices(services, cluster));
   } catch (error) {
+    await cluster.stop().catch(() => undefined);
     await database.destroy();
     throw error;
   }
@@ -79,7 +86,7 @@ export async function startTeamServer(config: Config, options: StartOptions = {}
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // An open SSE response would keep server.close() waiting forever: end every stream first
       // (each gets a final event), then drop idle keep-alive sockets.
-      await stopServices(services);
+      await stopServices(services, cluster);
       server.closeIdleConnections();
       const forced = setTimeout(() => server.closeAllConnections(), 2_000);
       await closed;

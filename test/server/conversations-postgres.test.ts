@@ -56,8 +56,15 @@ describe("conversations on PostgreSQL", function () {
     assert.equal(seen.length, 5);
     assert.equal(new Set(seen).size, 5);
 
-    // a row a crashed process left streaming: recovery marks it interrupted, keeping the text
+    // a row a crashed instance left streaming (its heartbeat stopped long ago, its events were
+    // pruned): recovery marks it interrupted, keeping the text
     await server.database("messages").where({ id: second.answer.id }).update({ status: "streaming", content: "partial" });
+    await server.database("server_instances").insert({ id: "crashed-instance", started_at: 0, heartbeat_at: 1 });
+    await server
+      .database("generation_leases")
+      .where({ message_id: second.answer.id })
+      .update({ instance_id: "crashed-instance", finished_at: null });
+    await server.database("generation_events").where({ message_id: second.answer.id }).delete();
     await server.services.generation.recoverInterrupted();
     const recovered = await getMessage(server, token, second.answer.id);
     assert.equal(recovered.status, "interrupted");

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { SearchService } from "../../server/src/services/search-service";
+import { SingleInstance } from "../../server/src/services/cluster";
 import { loadConfig } from "../../server/src/config";
 import { createLogger } from "../../server/src/logger";
 import { connectDatabase, isPostgres, type Database } from "../../server/src/storage/database";
@@ -103,7 +104,14 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     });
 
     const search = (q: string, as = userId) =>
-      new SearchService({ config: loadConfig({}), database, logger: createLogger("silent"), secretKey: "", now: Date.now }).search(as, {
+      new SearchService({
+        config: loadConfig({}),
+        database,
+        logger: createLogger("silent"),
+        secretKey: "",
+        now: Date.now,
+        cluster: new SingleInstance(),
+      }).search(as, {
         q,
         limit: 20,
       });

@@ -1,6 +1,6 @@
 import type { ProviderKind } from "../../protocol/http/providers";
 import { defaultAnthropicModels, defaultGroqModels, defaultOllamaModels, type FakeProviders } from "../fake-providers/index";
-import type { TestServer } from "./test-server";
+import type { ApiClient } from "./api-client";
 
 /** The keys the fakes accept by default. */
 export const FAKE_API_KEYS: Record<Exclude<ProviderKind, "ollama">, string> = {
@@ -18,7 +18,7 @@ export type VisibleModelIds = Record<ProviderKind, string[]>;
  * `[0]` is a model that answers.
  */
 export async function configureFakeProviders(
-  server: TestServer,
+  server: ApiClient,
   fakes: Pick<FakeProviders, ProviderKind>,
   adminToken: string,
   kinds: readonly ProviderKind[] = ["anthropic", "groq", "ollama"],
@@ -35,7 +35,7 @@ export async function configureFakeProviders(
 }
 
 /** Re-reads one provider's models (e.g. after `fake.ollama.setModels`) and makes them all visible. */
-export async function refreshAndShowModels(server: TestServer, kind: ProviderKind, adminToken: string): Promise<string[]> {
+export async function refreshAndShowModels(server: ApiClient, kind: ProviderKind, adminToken: string): Promise<string[]> {
   const refreshed = await server.request("POST", `/admin/providers/${kind}/refresh-models`, { token: adminToken, body: {} });
   if (refreshed.status !== 200) {
     throw new Error(`POST /admin/providers/${kind}/refresh-models: ${refreshed.status} ${JSON.stringify(refreshed.body)}`);

@@ -4,6 +4,7 @@ import path from "node:path";
 import { loadConfig, type Config, type Environment } from "../../server/src/config";
 import { createLogger } from "../../server/src/logger";
 import { startTeamServer, type TeamServer } from "../../server/src/team-server";
+import { createApiClient, type ApiClient, type ApiRequest, type ApiResponse } from "./api-client";
 
 export interface TestServer extends TeamServer {
   dataDirectory: string;
@@ -12,20 +13,12 @@ export interface TestServer extends TeamServer {
   /** The configuration the server was started with. */
   config: Config;
   /** JSON request under /api/v1; never throws on an error status. */
-  request(
-    method: string,
-    apiPath: string,
-    options?: { body?: unknown; token?: string; headers?: Record<string, string>; rawBody?: string },
-  ): Promise<TestResponse>;
+  request: ApiRequest;
   /** close() and remove the data folder. */
   dispose(): Promise<void>;
 }
 
-export interface TestResponse {
-  status: number;
-  headers: Headers;
-  body: any;
-}
+export type TestResponse = ApiResponse;
 
 export interface TestServerOptions {
   environment?: Environment;
@@ -52,24 +45,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, (line) => logLines.push(line));
   const server = await startTeamServer(config, { logger, now: options.now });
-  const request: TestServer["request"] = async (method, apiPath, requestOptions = {}) => {
-    const headers: Record<string, string> = { ...requestOptions.headers };
-    let body: string | undefined = requestOptions.rawBody;
-    if (requestOptions.body !== undefined) {
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(requestOptions.body);
-    }
-    if (requestOptions.token) headers.authorization = `Bearer ${requestOptions.token}`;
-    const response = await fetch(`${server.url}/api/v1${apiPath}`, { method, headers, body });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text.length > 0 ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON: keep the text so a test can show it
-    }
-    return { status: response.status, headers: response.headers, body: parsed };
-  };
+  const { request } = createApiClient(server.url);
   return {
     ...server,
     config,
@@ -89,7 +65,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
  * one-time token (what a server with approval or closed registration needs).
  */
 export async function registerUser(
-  server: TestServer,
+  server: ApiClient,
   name: string,
   password = "correct horse battery",
   options: { adminToken?: string } = {},

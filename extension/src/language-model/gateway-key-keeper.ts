@@ -12,7 +12,7 @@ export const VS_CODE_CHAT_KEY_NAME = "VS Code chat";
 
 /**
  * The personal API key with which VS Code's own chat reaches the team gateway
- * (docs/decisions/XXXX-vs-code-chat-models-and-usage-view.md). The gateway takes only personal
+ * (docs/decisions/0024-vs-code-chat-models-and-usage-view.md). The gateway takes only personal
  * keys, never session tokens, so the first request of a signed-in user makes one with the session
  * (`POST /me/api-keys`, name "VS Code chat") and keeps it in SecretStorage under the server and the
  * user. It is listed with the user's other keys; revoked there, the next request makes a new one.

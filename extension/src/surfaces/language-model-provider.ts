@@ -33,7 +33,7 @@ export interface LanguageModelAnswerRecord {
 /**
  * Juggler's models in VS Code's own chat and for other extensions (`vscode.lm`): the team's visible
  * models as the signed-in session lists them, answered by the team gateway
- * (docs/decisions/XXXX-vs-code-chat-models-and-usage-view.md). Token counts are estimated
+ * (docs/decisions/0024-vs-code-chat-models-and-usage-view.md). Token counts are estimated
  * locally (language-model/estimate-tokens.ts).
  */
 export function registerLanguageModelProvider(

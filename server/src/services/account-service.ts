@@ -25,6 +25,7 @@ import { AuthenticationRateLimits } from "./authentication-rate-limits";
 import { burnEquivalentWork, hashPassword, needsRehash, prepareEquivalentWork, verifyPassword } from "./password-hashing";
 import { generateRefreshToken, hashRefreshToken } from "./refresh-tokens";
 import type { ServiceContext } from "./service-context";
+import type { ClusterChange } from "./cluster";
 
 /** What start-up found: the one-time admin token when the team has no admin yet (to print for the operator). */
 export interface AccountsStartResult {
@@ -43,8 +44,6 @@ const authenticatedUserCacheMs = 2_000;
 
 interface CachedUser {
   row: Promise<AuthenticationRow | undefined>;
-  /** The row once read, for synchronous peeks. */
-  value: AuthenticationRow | undefined;
   expiresAt: number;
 }
 
@@ -121,6 +120,7 @@ export class AccountService {
     this.accessTokens = new AccessTokens(deriveKey(context.secretKey, "access-token"), context.config.accessTokenTtlSeconds);
     this.stores = accountStores(context.database);
     this.limits = new AuthenticationRateLimits({ attemptsPerMinute: context.config.authRateLimitPerMinute, database: context.database });
+    context.cluster.onChange((change) => this.applyClusterChange(change));
   }
 
   // ---- settings ----
@@ -422,11 +422,14 @@ export class AccountService {
 
   /**
    * After a send: stores the model unless the user's row, just read to authenticate the send,
-   * already names it — people mostly keep their model, and the write would be on every send.
+   * already names it — people mostly keep their model, and the write would be on every send. The
+   * row comes from the authentication cache (one shared query if it just expired), never a write
+   * of the same value: such a write drops the cached row, so the sends running at the same time
+   * would each find it gone and write again (a third of all sends under 50 at once did).
    */
   async rememberLastModel(userId: string, modelId: string): Promise<void> {
-    const cached = this.cachedUsers.get(userId);
-    if (cached && cached.expiresAt > performance.now() && cached.value?.last_model_id === modelId) return;
+    const row = await this.readAuthenticationRow(userId);
+    if (row === undefined || row.last_model_id === modelId) return;
     await this.setLastModel(userId, modelId);
   }
 
@@ -525,12 +528,10 @@ export class AccountService {
     const generation = this.cacheGeneration;
     const entry: CachedUser = {
       row: this.stores.users.findAuthenticationRow(userId).then((row) => {
-        entry.value = row;
         // a missing account is not remembered, and neither is a read that a change overtook
         if (row === undefined || generation !== this.cacheGeneration) this.dropCachedUser(userId, entry);
         return row;
       }),
-      value: undefined,
       expiresAt: now + authenticatedUserCacheMs,
     };
     entry.row.catch(() => this.dropCachedUser(userId, entry));
@@ -567,10 +568,26 @@ export class AccountService {
     if (this.cachedSessions.get(familyId) === entry) this.cachedSessions.delete(familyId);
   }
 
-  /** Called after a session ended, so its next request reads it afresh. */
+  /** Called after a session ended, so its next request reads it afresh (here and on the other instances). */
   private forgetSession(familyId: string): void {
+    this.forgetSessionHere(familyId);
+    this.context.cluster.announce({ kind: "session", familyId });
+  }
+
+  private forgetSessionHere(familyId: string): void {
     this.cacheGeneration += 1;
     this.cachedSessions.delete(familyId);
+  }
+
+  /** What another instance changed: its cached copies here are dropped. */
+  private applyClusterChange(change: ClusterChange): void {
+    if (change.kind === "user") this.forgetUserHere(change.userId);
+    else if (change.kind === "session") this.forgetSessionHere(change.familyId);
+    else if (change.kind === "everything") {
+      this.cacheGeneration += 1;
+      this.cachedUsers.clear();
+      this.cachedSessions.clear();
+    }
   }
 
   private dropCachedUser(userId: string, entry: CachedUser): void {
@@ -583,6 +600,11 @@ export class AccountService {
    * next to requests, so walking the session cache (at most 10,000 entries) is cheap enough.
    */
   private forgetUser(userId: string): void {
+    this.forgetUserHere(userId);
+    this.context.cluster.announce({ kind: "user", userId });
+  }
+
+  private forgetUserHere(userId: string): void {
     this.cacheGeneration += 1;
     this.cachedUsers.delete(userId);
     for (const [familyId, entry] of this.cachedSessions) {

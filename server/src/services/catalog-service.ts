@@ -47,6 +47,13 @@ export class CatalogService {
     this.storedModels = new ModelRepository(context.database);
     // a provider turned on or off changes what members see
     providers.onChange(() => this.invalidateVisibleList());
+    context.cluster.onChange((change) => {
+      if (change.kind !== "catalog" && change.kind !== "everything") return;
+      // another instance changed the models: read them again on next use
+      this.models = undefined;
+      this.loading = undefined;
+      this.invalidateVisibleList();
+    });
   }
 
   /** Visible, available models of active providers, from memory. */
@@ -149,6 +156,10 @@ export class CatalogService {
     const controller = new AbortController();
     this.backgroundAbort = controller;
     try {
+      // one refresh per interval for the whole team, whichever instance comes first (a little early
+      // is allowed, so that timers running slightly apart do not skip an interval)
+      const intervalMs = this.context.config.catalogRefreshMinutes * 60_000;
+      if (!(await this.context.cluster.claimTask("catalog-refresh", Math.max(intervalMs - 10_000, intervalMs / 2)))) return;
       const states = await this.providers.providerStates();
       for (const state of states) {
         if (!state.isActive || controller.signal.aborted) continue;
@@ -258,6 +269,7 @@ export class CatalogService {
   private async reloadModels(): Promise<void> {
     this.models = await this.readModels();
     this.invalidateVisibleList();
+    this.context.cluster.announce({ kind: "catalog" });
   }
 
   private invalidateVisibleList(): void {

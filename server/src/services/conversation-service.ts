@@ -83,6 +83,15 @@ export interface ExchangeDecisions {
   describeContext(walk: ContextWalkRow[], question: BranchMessage): ContextRecord | null;
 }
 
+/**
+ * Several instances on PostgreSQL: the cap on one user's answers being written, counted in the
+ * database inside the send's transaction (each instance's memory knows only its own answers).
+ */
+export interface SharedAnswerCap {
+  limit: number;
+  refusal(): Error;
+}
+
 export interface AppendedAnswer {
   conversation: Conversation;
   assistantMessage: Message;
@@ -144,6 +153,11 @@ export class ConversationService {
       last_message_at: now,
     });
     return toConversation(row);
+  }
+
+  /** Answers of the conversation being written, whichever instance writes them. */
+  findStreamingAnswerIds(userId: string, conversationId: string): Promise<string[]> {
+    return this.repository(userId).findStreamingAnswerIds(conversationId);
   }
 
   async requireConversation(userId: string, conversationId: string): Promise<Conversation> {
@@ -291,11 +305,13 @@ export class ConversationService {
     conversationId: string,
     request: AppendExchangeRequest,
     decisions: ExchangeDecisions,
+    sharedCap?: SharedAnswerCap,
   ): Promise<AppendedExchange> {
     return this.context.database.transaction(async (transaction) => {
       const repository = this.repository(userId, transaction);
       const conversation = await repository.requireConversation(conversationId);
       const origin = decisions.chooseOrigin();
+      if (sharedCap && (await repository.countStreamingAnswersLocked()) >= sharedCap.limit) throw sharedCap.refusal();
       const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
       const questionTokens = estimateMessageTokens(request.content);
       const reach = decisions.contextReach(questionTokens);
@@ -343,13 +359,14 @@ export class ConversationService {
   }
 
   /** Regenerate / rerun on another model: a sibling answer under the same question; the leaf moves to it. */
-  async appendSiblingAnswer(userId: string, answerId: string, origin: AnswerOrigin): Promise<AppendedAnswer> {
+  async appendSiblingAnswer(userId: string, answerId: string, origin: AnswerOrigin, sharedCap?: SharedAnswerCap): Promise<AppendedAnswer> {
     return this.context.database.transaction(async (transaction) => {
       const repository = this.repository(userId, transaction);
       const answer = await repository.requireMessage(answerId);
       if (answer.role !== "assistant" || answer.parent_id === null) {
         throw new AppError(400, "validation_failed", "Only an answer can be regenerated");
       }
+      if (sharedCap && (await repository.countStreamingAnswersLocked()) >= sharedCap.limit) throw sharedCap.refusal();
       const conversation = await repository.requireConversation(answer.conversation_id);
       const now = this.context.now();
       const sibling = this.newMessageRow(answer.conversation_id, answer.parent_id, "assistant", now, {
@@ -374,11 +391,11 @@ export class ConversationService {
    * answer becomes `interrupted` with this text, and later contexts count it by this estimate.
    */
   async saveAnswerProgress(userId: string, messageId: string, content: string): Promise<void> {
-    await this.repository(userId).updateMessage(messageId, {
-      content,
-      token_estimate: estimateMessageTokens(content),
-      updated_at: this.context.now(),
-    });
+    await this.repository(userId).updateMessage(
+      messageId,
+      { content, token_estimate: estimateMessageTokens(content), updated_at: this.context.now() },
+      { onlyWhileStreaming: true },
+    );
   }
 
   /** false when the answer is gone (its conversation was deleted meanwhile). */
@@ -399,7 +416,7 @@ export class ConversationService {
       model_id: result.answeredBy.modelId,
       updated_at: result.finishedAt,
     };
-    return this.repository(userId).updateMessage(messageId, changes);
+    return this.repository(userId).updateMessage(messageId, changes, { onlyWhileStreaming: true });
   }
 
   /** Start-up crash recovery (every user): answers left `streaming` become `interrupted`. */

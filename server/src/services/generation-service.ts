@@ -17,7 +17,8 @@ import { AppError } from "../domain/app-error";
 import type { Logger } from "../logger";
 import type { ChatProvider } from "../providers/chat-provider";
 import type { ContextPreparation, ContextReach, ContextService } from "./context-service";
-import type { ConversationService } from "./conversation-service";
+import { isSecondStreamingAnswer } from "../storage/conversation-repository";
+import type { ConversationService, SharedAnswerCap } from "./conversation-service";
 import type { ModelTarget } from "./fallback-chain";
 import type { ModelFallbackService } from "./model-fallback-service";
 import { GenerationJob, SHUTDOWN_ERROR, type GenerationJobOptions } from "./generation-job";
@@ -63,6 +64,9 @@ interface ResolvedModel {
 /** Finished jobs keep their event log this long, so a client re-attaching just after the end still gets exact events. */
 const FINISHED_JOB_RETENTION_MS = 60_000;
 
+/** A stop asked of another instance waits this long for its outcome, then answers with what is stored. */
+const REMOTE_STOP_TIMEOUT_MS = 15_000;
+
 const RESTART_MESSAGE = "The server restarted while this answer was being written; the partial answer was kept";
 
 /**
@@ -95,6 +99,11 @@ export class GenerationService {
     private readonly dependencies: GenerationDependencies,
   ) {
     this.logger = context.logger.child({ service: "generation" });
+    // a stop asked on another instance: the job may be this one's
+    context.cluster.onStopRequested((messageId) => {
+      const job = this.jobs.get(messageId);
+      if (job?.isActive) job.requestStop("stop");
+    });
   }
 
   // ---- conversations (the parts that touch models or running answers) ----
@@ -140,6 +149,11 @@ export class GenerationService {
     if (job) {
       job.requestStop("stop");
       await job.done;
+    } else if (this.context.cluster.isShared) {
+      // written by another instance: it stops calling the provider (its writes then find the rows gone)
+      for (const messageId of await this.dependencies.conversations.findStreamingAnswerIds(userId, conversationId)) {
+        this.context.cluster.requestStop(messageId);
+      }
     }
     await this.dependencies.conversations.delete(userId, conversationId);
     // openStream trusts a job in memory without reading the database: its answers are gone now
@@ -184,33 +198,36 @@ export class GenerationService {
     let reach: ContextReach | undefined;
     let preparation: ContextPreparation | undefined;
     try {
-      const appended = await this.dependencies.conversations.appendExchange(
-        userId,
-        conversationId,
-        { content: request.content, parentId: request.parentId },
-        {
-          chooseOrigin: () => {
-            const { model } = chosen();
-            release = this.reserveAnswer(userId, conversationId);
-            return { provider: model.provider, modelId: model.id };
+      const appended = await this.oneStreamingAnswer(() =>
+        this.dependencies.conversations.appendExchange(
+          userId,
+          conversationId,
+          { content: request.content, parentId: request.parentId },
+          {
+            chooseOrigin: () => {
+              const { model } = chosen();
+              release = this.reserveAnswer(userId, conversationId);
+              return { provider: model.provider, modelId: model.id };
+            },
+            contextReach: (questionTokens) => {
+              reach = this.dependencies.contexts.reachFor(chosen().model, summariser, questionTokens);
+              return reach;
+            },
+            describeContext: (walk, question) => {
+              const { model, provider } = chosen();
+              try {
+                preparation = this.dependencies.contexts.prepare(conversationId, walk, question, model, provider, summariser, reach!);
+                return preparation.kind === "built" ? preparation.context.record : null;
+              } catch (error) {
+                // the job prepares it again and ends the answer with a plain-words error; the send itself stands
+                this.logger.error("building the context failed", { conversationId, error });
+                preparation = undefined;
+                return null;
+              }
+            },
           },
-          contextReach: (questionTokens) => {
-            reach = this.dependencies.contexts.reachFor(chosen().model, summariser, questionTokens);
-            return reach;
-          },
-          describeContext: (walk, question) => {
-            const { model, provider } = chosen();
-            try {
-              preparation = this.dependencies.contexts.prepare(conversationId, walk, question, model, provider, summariser, reach!);
-              return preparation.kind === "built" ? preparation.context.record : null;
-            } catch (error) {
-              // the job prepares it again and ends the answer with a plain-words error; the send itself stands
-              this.logger.error("building the context failed", { conversationId, error });
-              preparation = undefined;
-              return null;
-            }
-          },
-        },
+          this.sharedAnswerCap(),
+        ),
       );
       const { model, provider, targets } = chosen();
       this.startJob(userId, appended.assistantMessage, appended.userMessage.id, { model, provider, targets }, preparation);
@@ -243,10 +260,14 @@ export class GenerationService {
     const { model } = resolved;
     const release = this.reserveAnswer(userId, original.conversationId);
     try {
-      const appended = await this.dependencies.conversations.appendSiblingAnswer(userId, messageId, {
-        provider: model.provider,
-        modelId: model.id,
-      });
+      const appended = await this.oneStreamingAnswer(() =>
+        this.dependencies.conversations.appendSiblingAnswer(
+          userId,
+          messageId,
+          { provider: model.provider, modelId: model.id },
+          this.sharedAnswerCap(),
+        ),
+      );
       this.startJob(userId, appended.assistantMessage, original.parentId, resolved);
       release();
       if (request.modelId !== undefined) await this.rememberLastModel(userId, model.id);
@@ -264,11 +285,72 @@ export class GenerationService {
   async stop(userId: string, messageId: string): Promise<Message> {
     const message = await this.dependencies.conversations.getMessage(userId, messageId);
     const job = this.jobs.get(messageId);
-    if (!job || !job.isActive) {
-      throw new AppError(409, "generation_not_active", `This answer is not being generated (it is ${message.status})`);
+    if (job?.isActive) {
+      job.requestStop("stop");
+      return job.done;
     }
-    job.requestStop("stop");
-    return job.done;
+    if (job === undefined && message.status === "streaming" && this.context.cluster.isShared) return this.stopElsewhere(userId, message);
+    throw new AppError(409, "generation_not_active", `This answer is not being generated (it is ${message.status})`);
+  }
+
+  /**
+   * An answer another instance writes: that instance is asked to stop it, and the stored outcome
+   * comes back as its terminal event (stopped; or interrupted, if that instance died meanwhile and
+   * this one's sweep ended the answer).
+   */
+  private stopElsewhere(userId: string, message: Message): Promise<Message> {
+    const { cluster } = this.context;
+    return new Promise<Message>((resolve, reject) => {
+      let isSettled = false;
+      const settle = (outcome: Message | undefined, error?: unknown) => {
+        if (isSettled) return;
+        isSettled = true;
+        clearTimeout(timer);
+        unfollow();
+        if (outcome !== undefined) resolve(outcome);
+        else reject(error);
+      };
+      const unfollow = cluster.followAnswer(
+        message.id,
+        0,
+        (event) => {
+          if (event.event === "generation-end" || event.event === "generation-error") settle(event.data.message);
+        },
+        (nextSequence) => this.terminalEventIfEnded(userId, message.id, nextSequence),
+      );
+      // the writer is gone and nobody ended it yet (the sweep does within seconds): what is stored now
+      const timer = setTimeout(() => {
+        this.dependencies.conversations.getMessage(userId, message.id).then(
+          (stored) => settle(stored),
+          (error: unknown) => settle(undefined, error),
+        );
+      }, REMOTE_STOP_TIMEOUT_MS);
+      timer.unref();
+      cluster.requestStop(message.id);
+    });
+  }
+
+  /** A terminal event for an answer another instance wrote, once it is no longer `streaming` (see QuietCheck). */
+  private async terminalEventIfEnded(userId: string, messageId: string, nextSequence: number): Promise<GenerationEvent | undefined> {
+    const message = await this.dependencies.conversations.getMessage(userId, messageId);
+    return message.status === "streaming" ? undefined : terminalEventFor(message, nextSequence);
+  }
+
+  /** On several instances, the per-user cap is counted in the database too (each instance knows only its own answers). */
+  private sharedAnswerCap(): SharedAnswerCap | undefined {
+    if (!this.context.cluster.isShared) return undefined;
+    const limit = this.context.config.maxParallelAnswersPerUser;
+    return { limit, refusal: () => tooManyAnswersError(limit) };
+  }
+
+  /** A second `streaming` answer in a conversation, refused by the database (another instance's send won): 409 as here. */
+  private async oneStreamingAnswer<Result>(append: () => Promise<Result>): Promise<Result> {
+    try {
+      return await append();
+    } catch (error) {
+      if (isSecondStreamingAnswer(error)) throw conversationBusyError();
+      throw error;
+    }
   }
 
   getMessage(userId: string, messageId: string): Promise<Message> {
@@ -298,6 +380,42 @@ export class GenerationService {
       if (activeSink) this.openSinks.delete(activeSink);
       activeSink = undefined;
     };
+    const { cluster } = this.context;
+    if (!job && cluster.isShared && message !== undefined && message.status !== "streaming") {
+      // ended on another instance within the last minute: its exact events, as that instance would replay them
+      const stored = await cluster.storedEvents(messageId, afterSequence);
+      if (stored.length > 0 && isTerminalGenerationEvent(stored.at(-1)!.event)) {
+        return {
+          attach: (sink) => {
+            for (const event of stored) sink.send(event);
+            sink.end();
+          },
+          detach: () => undefined,
+        };
+      }
+    }
+    if (!job && cluster.isShared && message?.status === "streaming") {
+      // written by another instance: its events from the table, then as they are published
+      return {
+        attach: (sink) => {
+          activeSink = sink;
+          this.openSinks.add(sink);
+          detach = cluster.followAnswer(
+            messageId,
+            afterSequence,
+            (event) => {
+              sink.send(event);
+              if (isTerminalGenerationEvent(event.event)) {
+                close();
+                sink.end();
+              }
+            },
+            (nextSequence) => this.terminalEventIfEnded(userId, messageId, nextSequence),
+          );
+        },
+        detach: close,
+      };
+    }
     return {
       attach: (sink) => {
         if (!job) {
@@ -345,6 +463,9 @@ export class GenerationService {
 
   /** At start: answers a crashed process left `streaming` become `interrupted`, partial text kept. */
   async recoverInterrupted(): Promise<void> {
+    // Other instances may be writing answers right now: only the answers whose instance stopped
+    // beating are interrupted (the cluster does it every few seconds too).
+    if (this.context.cluster.isShared) return this.context.cluster.recoverOrphanedAnswers();
     const count = await this.dependencies.conversations.markStreamingAnswersInterrupted("server_shutting_down", RESTART_MESSAGE);
     if (count > 0) this.logger.warn("answers interrupted by a restart were marked", { count });
   }
@@ -390,18 +511,11 @@ export class GenerationService {
    */
   private reserveAnswer(userId: string, conversationId: string): () => void {
     if (this.reservedConversations.has(conversationId) || this.activeByConversation.get(conversationId)?.isActive) {
-      throw new AppError(409, "conflict", "An answer in this conversation is still being generated; stop it or wait for it to finish");
+      throw conversationBusyError();
     }
     const limit = this.context.config.maxParallelAnswersPerUser;
     const inFlight = (this.runningByUser.get(userId) ?? 0) + (this.reservedByUser.get(userId) ?? 0);
-    if (inFlight >= limit) {
-      throw new AppError(
-        429,
-        "too_many_answers",
-        `You already have ${limit === 1 ? "an answer" : `${limit} answers`} being written; wait for one to finish or stop one`,
-        true,
-      );
-    }
+    if (inFlight >= limit) throw tooManyAnswersError(limit);
     this.reservedConversations.add(conversationId);
     adjustCount(this.reservedByUser, userId, 1);
     let isReleased = false;
@@ -435,6 +549,8 @@ export class GenerationService {
     this.jobs.set(answer.id, job);
     this.activeByConversation.set(answer.conversationId, job);
     adjustCount(this.runningByUser, userId, 1);
+    // before start(): the other instances see every event from generation-start on
+    this.context.cluster.ownAnswer(job);
     job.start();
     // authenticated just before an admin disabled the account: it does not get to run
     if (this.blockedUsers.has(userId)) job.requestStop("account-blocked");
@@ -459,6 +575,19 @@ export class GenerationService {
       this.logger.warn("remembering the last model failed", { error });
     }
   }
+}
+
+function tooManyAnswersError(limit: number): AppError {
+  return new AppError(
+    429,
+    "too_many_answers",
+    `You already have ${limit === 1 ? "an answer" : `${limit} answers`} being written; wait for one to finish or stop one`,
+    true,
+  );
+}
+
+function conversationBusyError(): AppError {
+  return new AppError(409, "conflict", "An answer in this conversation is still being generated; stop it or wait for it to finish");
 }
 
 /** Adds `delta` to a per-user count, forgetting users who reach 0 (so the map holds only who is busy). */

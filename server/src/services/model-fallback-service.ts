@@ -35,6 +35,9 @@ export class ModelFallbackService {
     private readonly dependencies: ModelFallbackDependencies,
   ) {
     this.storedFallbacks = new ModelFallbackRepository(context.database);
+    context.cluster.onChange((change) => {
+      if (change.kind === "fallbacks" || change.kind === "everything") this.fallbacks = undefined;
+    });
     this.breaker = new CircuitBreaker({
       failureThreshold: context.config.providerBreakerFailures,
       coolDownMs: context.config.providerBreakerCoolDownMs,
@@ -60,6 +63,7 @@ export class ModelFallbackService {
       new ModelFallbackRepository(transaction).replace(request.modelId, request.fallbackModelIds, this.context.now()),
     );
     this.fallbacks = await this.storedFallbacks.listAll();
+    this.context.cluster.announce({ kind: "fallbacks" });
     this.context.logger.info("model fallbacks changed", { modelId: request.modelId, fallbackCount: request.fallbackModelIds.length });
     return this.list();
   }

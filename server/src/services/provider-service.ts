@@ -52,6 +52,10 @@ export class ProviderService {
     this.secretBox = new SecretBox(context.secretKey);
     this.storedProviders = new ProviderRepository(context.database);
     this.storedModels = new ModelRepository(context.database);
+    context.cluster.onChange((change) => {
+      if (change.kind === "providers") this.forgetHere({ keepAdapters: change.keepAdapters });
+      else if (change.kind === "everything") this.forgetHere({});
+    });
   }
 
   /**
@@ -322,6 +326,18 @@ export class ProviderService {
 
   private async reload(options: { keepAdapters?: boolean } = {}): Promise<void> {
     this.records = await this.readRecords();
+    this.context.cluster.announce({ kind: "providers", keepAdapters: options.keepAdapters ?? false });
+    this.dropAdaptersAndTell(options);
+  }
+
+  /** Another instance changed the providers: read them again on next use. */
+  private forgetHere(options: { keepAdapters?: boolean }): void {
+    this.records = undefined;
+    this.loading = undefined;
+    this.dropAdaptersAndTell(options);
+  }
+
+  private dropAdaptersAndTell(options: { keepAdapters?: boolean }): void {
     if (!options.keepAdapters) this.adapters.clear();
     for (const listener of this.listeners) {
       try {

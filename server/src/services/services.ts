@@ -3,6 +3,7 @@ import { AnswerContextService } from "./answer-context-service";
 import { ApiKeyService } from "./api-key-service";
 import { BudgetService } from "./budget-service";
 import { CatalogService } from "./catalog-service";
+import type { Cluster } from "./cluster";
 import { ContextService } from "./context-service";
 import { ConversationService } from "./conversation-service";
 import { ExportService } from "./export-service";
@@ -49,7 +50,7 @@ export function createServices(context: ServiceContext): Services {
   const providers = new ProviderService(context);
   const catalog = new CatalogService(context, providers);
   const conversations = new ConversationService(context);
-  const teamSettings = new TeamSettingsCache(accounts, context.now);
+  const teamSettings = new TeamSettingsCache(accounts, context.now, () => context.cluster.announce({ kind: "team-settings" }));
   const summariserChoice = new SummariserChoice({ settings: teamSettings, catalog });
   const contexts = new ContextService({
     conversations,
@@ -65,8 +66,15 @@ export function createServices(context: ServiceContext): Services {
   const ledger = new LedgerService(context, prices, budgets);
   const usage = new UsageService(context, conversations);
   const generation = new GenerationService(context, { providers, catalog, conversations, contexts, accounts, fallbacks, budgets, ledger });
-  // a disabled account's answers stop at once, not when they finish
-  accounts.onAccountStatusChanged((userId, status) => generation.applyAccountStatus(userId, status));
+  // a disabled account's answers stop at once, not when they finish, on whichever instance writes them
+  accounts.onAccountStatusChanged((userId, status) => {
+    generation.applyAccountStatus(userId, status);
+    context.cluster.announce({ kind: "account-status", userId, status });
+  });
+  context.cluster.onChange((change) => {
+    if (change.kind === "account-status") generation.applyAccountStatus(change.userId, change.status);
+    if (change.kind === "team-settings" || change.kind === "everything") teamSettings.forgetHere();
+  });
   const answerContexts = new AnswerContextService(context);
   const search = new SearchService(context);
   const exports = new ExportService(context, accounts);
@@ -97,7 +105,8 @@ export interface StartedServices {
   adminToken: string | undefined;
 }
 
-export async function startServices(services: Services): Promise<StartedServices> {
+export async function startServices(services: Services, cluster: Cluster): Promise<StartedServices> {
+  await cluster.start();
   const { adminToken } = await services.accounts.start();
   await services.providers.applyPresets();
   // answers left `streaming` by a crash become `interrupted` with their partial text
@@ -107,9 +116,11 @@ export async function startServices(services: Services): Promise<StartedServices
 }
 
 /** Ends open streams (each gets a final event), aborts provider calls, stops timers. */
-export async function stopServices(services: Services): Promise<void> {
+export async function stopServices(services: Services, cluster: Cluster): Promise<void> {
   services.catalog.stopBackgroundRefresh();
   await services.generation.shutdown();
   // the answers that just ended (the chat's interrupted ones among them) are written before the database closes
   await services.ledger.flush();
+  // after the jobs: their last events reach the other instances
+  await cluster.stop();
 }

@@ -20,6 +20,8 @@ export class TeamSettingsCache {
   constructor(
     private readonly source: { getTeamSettings(): Promise<TeamSettings> },
     private readonly now: () => number,
+    /** Tells the other server instances (they forget theirs too). */
+    private readonly announceChange: () => void = () => undefined,
   ) {}
 
   async get(): Promise<TeamSettings> {
@@ -38,8 +40,14 @@ export class TeamSettingsCache {
     return reading;
   }
 
-  /** After an admin changed a setting here: the next read goes to the database. */
+  /** After an admin changed a setting here: the next read goes to the database, here and on every other instance. */
   forget(): void {
+    this.forgetHere();
+    this.announceChange();
+  }
+
+  /** Another instance changed the settings. */
+  forgetHere(): void {
     this.cached = undefined;
     this.reading = undefined;
     this.generation += 1;

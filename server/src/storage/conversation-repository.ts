@@ -394,14 +394,43 @@ export class ConversationRepository {
     return rows.map(normaliseMessageRow);
   }
 
+  /** The conversation's answers being written (on any instance). */
+  async findStreamingAnswerIds(conversationId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.database("messages")
+      .where({ conversation_id: conversationId, status: "streaming" })
+      .whereIn("conversation_id", this.database("conversations").select("id").where("user_id", this.userId))
+      .select("id");
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * PostgreSQL, inside a send's transaction: this user's answers being written on every instance.
+   * The transaction first takes a lock per user (released at its end), so that two sends racing on
+   * two instances count one after the other and cannot both pass a cap.
+   */
+  async countStreamingAnswersLocked(): Promise<number> {
+    await this.database.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [`answers-being-written:${this.userId}`]);
+    const result = await this.database.raw(
+      `SELECT count(*)::int AS count FROM messages m JOIN conversations c ON c.id = m.conversation_id
+       WHERE c.user_id = ? AND m.status = 'streaming'`,
+      [this.userId],
+    );
+    return (result.rows as Array<{ count: number }>)[0]?.count ?? 0;
+  }
+
   /** Callers check the conversation belongs to this user first (in the same transaction). */
   async insertMessages(rows: MessageRow[]): Promise<void> {
     await this.database("messages").insert(rows);
   }
 
-  async updateMessage(messageId: string, changes: MessageChanges): Promise<boolean> {
-    const count = await this.database("messages")
-      .where("id", messageId)
+  /**
+   * `onlyWhileStreaming`: the answer's writer saves its progress and result only while the answer is
+   * still `streaming`; another instance may have interrupted it meanwhile, taking its writer for gone.
+   */
+  async updateMessage(messageId: string, changes: MessageChanges, options: { onlyWhileStreaming?: boolean } = {}): Promise<boolean> {
+    const query = this.database("messages").where("id", messageId);
+    if (options.onlyWhileStreaming) query.andWhere("status", "streaming");
+    const count = await query
       .whereIn("conversation_id", this.database("conversations").select("id").where("user_id", this.userId))
       .update(changes);
     return count > 0;
@@ -567,6 +596,37 @@ export async function markStreamingMessagesInterrupted(
     error_message: options.errorMessage,
     updated_at: options.now,
   });
+}
+
+/**
+ * Another instance's answer whose writer is gone (PostgreSQL, several instances): `interrupted`
+ * with the partial text given (what the writer had published), unless it ended meanwhile
+ * (undefined then). Across every user, like the crash recovery.
+ */
+export async function interruptOrphanedAnswer(
+  database: Knex,
+  messageId: string,
+  fields: { content: string; tokenEstimate: number; errorCode: ErrorCode; errorMessage: string; now: number },
+): Promise<Message | undefined> {
+  const rows: MessageRow[] = await database("messages").where({ id: messageId, status: "streaming" }).update(
+    {
+      status: "interrupted",
+      content: fields.content,
+      token_estimate: fields.tokenEstimate,
+      error_code: fields.errorCode,
+      error_message: fields.errorMessage,
+      updated_at: fields.now,
+    },
+    "*",
+  );
+  const row = rows[0];
+  return row === undefined ? undefined : toMessage(normaliseMessageRow(row));
+}
+
+/** The error PostgreSQL gives a second `streaming` answer in one conversation (migration 0011's unique index). */
+export function isSecondStreamingAnswer(error: unknown): boolean {
+  const detail = error as { code?: unknown; constraint?: unknown } | null;
+  return detail?.code === "23505" && detail.constraint === "messages_one_streaming_per_conversation";
 }
 
 // ---- row → protocol ----

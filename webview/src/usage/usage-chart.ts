@@ -6,7 +6,7 @@ import type { UsageSeries } from "./usage-series";
 
 // Only what the panel draws (stacked bars, axes, legend, tooltip, the aria description) is bundled:
 // about 505 KiB minified with zrender, against 1,096 KiB for ECharts' whole minified build
-// (docs/decisions/XXXX-vs-code-chat-models-and-usage-view.md).
+// (docs/decisions/0024-vs-code-chat-models-and-usage-view.md).
 echarts.use([BarChart, GridComponent, TooltipComponent, LegendComponent, AriaComponent, CanvasRenderer]);
 
 /** VS Code's chart colours (charts.*), in the order series take them. */
