@@ -112,6 +112,8 @@ export interface AnswerResult {
   finishedAt: number;
   /** The model that answered: the one asked for, or the fallback that answered in its place. */
   answeredBy: AnswerOrigin;
+  /** Its cost at the price in force (null: no price or no reported tokens); absent: not priced here. */
+  costMicroUsd?: number | null;
 }
 
 /**
@@ -414,6 +416,7 @@ export class ConversationService {
       error_message: result.error?.message ?? null,
       provider: result.answeredBy.provider,
       model_id: result.answeredBy.modelId,
+      ...(result.costMicroUsd === undefined ? {} : { cost_micro_usd: result.costMicroUsd }),
       updated_at: result.finishedAt,
     };
     return this.repository(userId).updateMessage(messageId, changes, { onlyWhileStreaming: true });

@@ -428,8 +428,10 @@ export class GenerationJob {
     this.isSettled = true;
     clearInterval(this.flushTimer);
     const { result } = outcome;
-    await this.enqueueWrite(() => this.options.conversations.saveAnswerResult(this.userId, this.messageId, result));
+    // priced first, so the stored answer is whole (its cost included) when its end event goes out: a
+    // stream on another instance, or a reload, reads the same message the event carried
     const costMicroUsd = await this.recordUsage(result);
+    await this.enqueueWrite(() => this.options.conversations.saveAnswerResult(this.userId, this.messageId, { ...result, costMicroUsd }));
     const message: Message = {
       ...this.options.answer,
       provider: result.answeredBy.provider,

@@ -1,6 +1,5 @@
 import crypto from "node:crypto";
 import type { ProviderKind } from "../../../protocol/http/providers";
-import { ConversationRepository } from "../storage/conversation-repository";
 import { UsageRollupRepository, type DailyGroupAddition } from "../storage/usage-rollup-repository";
 import { UsageLedgerRepository, type LedgerRow } from "../storage/usage-ledger-repository";
 import { costOf, type PriceInForce } from "./price-service";
@@ -139,7 +138,7 @@ export class LedgerService {
     this.draining = undefined;
   }
 
-  /** One transaction: the rows, their groups' daily and weekly rollups and the chat's message costs. Returns the ids inserted. */
+  /** One transaction: the rows and their groups' daily and weekly rollups. Returns the ids inserted. */
   private write(batch: readonly PendingAnswer[]): Promise<Set<string>> {
     return this.context.database.transaction(async (transaction) => {
       // an answer is recorded once; a second try (it cannot happen twice today) changes nothing
@@ -148,10 +147,7 @@ export class LedgerService {
       const groups = groupsOf(rows);
       await new UsageRollupRepository(transaction, "day").add(groups);
       await new UsageRollupRepository(transaction, "week").add(groups);
-      for (const row of rows) {
-        if (row.message_id === null) continue;
-        await new ConversationRepository(transaction, row.user_id).updateMessage(row.message_id, { cost_micro_usd: row.cost_micro_usd });
-      }
+      // a chat answer's own row already carries its cost: the generation job writes it with the answer
       return inserted;
     });
   }
