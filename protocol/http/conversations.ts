@@ -85,6 +85,13 @@ export const contextRecordSchema = z.object({
 });
 export type ContextRecord = z.infer<typeof contextRecordSchema>;
 
+export const messageSiblingPositionSchema = z.object({
+  /** 1 = the oldest. */
+  position: z.number().int().min(1),
+  count: z.number().int().min(1),
+});
+export type MessageSiblingPosition = z.infer<typeof messageSiblingPositionSchema>;
+
 export const messageSchema = z.object({
   id: z.string(),
   conversationId: z.string(),
@@ -113,8 +120,18 @@ export const messageSchema = z.object({
   context: contextRecordSchema.nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /**
+   * Where the message stands among the messages with the same parent (edits of a question, answers
+   * regenerated or rerun on another model), oldest first: the chat's "‹ 2/3 ›". Sent with history
+   * pages and with the messages a send or a regenerate creates; absent elsewhere (a stream's events).
+   */
+  siblings: messageSiblingPositionSchema.optional(),
 });
 export type Message = z.infer<typeof messageSchema>;
+
+/** `GET /messages/:id/siblings`: the message and its siblings (same parent, same conversation), oldest first. */
+export const messageSiblingsResponseSchema = z.object({ messages: z.array(messageSchema) });
+export type MessageSiblingsResponse = z.infer<typeof messageSiblingsResponseSchema>;
 
 export const conversationSchema = z.object({
   id: z.string(),

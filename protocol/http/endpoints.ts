@@ -210,6 +210,13 @@ export const endpoints = {
     response: conversations.regenerateResponseSchema,
     status: 202,
   },
+  /** The message and the others with its parent (edits, regenerated and rerun answers), oldest first. */
+  listMessageSiblings: {
+    method: "GET",
+    path: "/messages/:messageId/siblings",
+    access: "member",
+    response: conversations.messageSiblingsResponseSchema,
+  },
 
   createApiKey: {
     method: "POST",

@@ -6,7 +6,7 @@ import type { Mount } from "../http/mount";
 import { parseLastEventId, SseStream } from "../http/sse-stream";
 import type { Services } from "../services/services";
 
-/** One message: read it, show what its request carried, stream its generation (SSE), stop it, regenerate it. */
+/** One message: read it, show what its request carried, stream its generation (SSE), stop it, regenerate it, list its siblings. */
 export function messageRoutes(mount: Mount, router: Router, services: Services): void {
   mount(endpoints.getMessage, async ({ params, user }) => ({
     message: await services.generation.getMessage(user.id, params.messageId ?? ""),
@@ -19,6 +19,10 @@ export function messageRoutes(mount: Mount, router: Router, services: Services):
   }));
 
   mount(endpoints.regenerate, ({ request, params, user }) => services.generation.regenerate(user.id, params.messageId ?? "", request));
+
+  mount(endpoints.listMessageSiblings, async ({ params, user }) => ({
+    messages: await services.conversations.listSiblings(user.id, params.messageId ?? ""),
+  }));
 
   // Server-sent events, not JSON: the one route not described by an endpoint definition.
   router.get<AuthenticatedState>(generationStreamPath, requireMember(services.accounts), async (context) => {

@@ -10,6 +10,7 @@ import type {
   Message,
   MessagePageQuery,
   MessagePageResponse,
+  MessageSiblingPosition,
   MessageStatus,
 } from "../../../protocol/http/conversations";
 import type { SetLeafResponse } from "../../../protocol/http/conversation-leaf";
@@ -161,7 +162,7 @@ export class ConversationService {
     const page = row.leaf_message_id === null ? [] : await repository.loadBranchPage(conversationId, row.leaf_message_id, limit);
     return {
       conversation: toConversation(row),
-      messages: page.map(toMessage),
+      messages: await withSiblingPositions(repository, conversationId, page.map(toMessage)),
       branchMessageCount: page.at(-1)?.depth ?? 0,
       olderCursor: olderCursorOf(page),
     };
@@ -177,7 +178,7 @@ export class ConversationService {
     const row = await repository.requireConversation(conversationId);
     if (query.cursor === undefined) {
       const page = row.leaf_message_id === null ? [] : await repository.loadBranchPage(conversationId, row.leaf_message_id, query.limit);
-      return { messages: page.map(toMessage), olderCursor: olderCursorOf(page) };
+      return { messages: await withSiblingPositions(repository, conversationId, page.map(toMessage)), olderCursor: olderCursorOf(page) };
     }
     const holdingId = decodeMessageCursor(query.cursor);
     // the cursor's message itself, then the page above it
@@ -186,7 +187,7 @@ export class ConversationService {
       throw new AppError(400, "validation_failed", "cursor: not a cursor of this conversation");
     }
     const page = walked.slice(0, -1);
-    return { messages: page.map(toMessage), olderCursor: olderCursorOf(page) };
+    return { messages: await withSiblingPositions(repository, conversationId, page.map(toMessage)), olderCursor: olderCursorOf(page) };
   }
 
   /** Rename, switch model, pin, archive, move to a workspace folder. Pinning unarchives; archiving unpins. */
@@ -219,13 +220,22 @@ export class ConversationService {
       const repository = this.repository(userId, transaction);
       const row = await repository.requireConversation(conversationId);
       const message = await repository.findMessage(messageId);
-      if (!message || message.conversation_id !== conversationId)
-        throw new AppError(404, "not_found", "Message not found in this conversation");
+      if (!message) throw new AppError(404, "not_found", "Message not found");
+      // the user's own message, but of another conversation: a mistake of the caller, not a secret
+      if (message.conversation_id !== conversationId)
+        throw new AppError(400, "validation_failed", "messageId: a message of another conversation");
       const below = await repository.findNewestLeafBelow(conversationId, messageId, row.leaf_message_id);
       if (!below) throw new AppError(404, "not_found", "Message not found in this conversation");
       let conversation = row;
       if (!below.containsLeaf) {
-        const changes = { leaf_message_id: below.newestLeafId, updated_at: this.context.now() };
+        // The conversation goes on with the model of the branch in view: the header, the tree and
+        // the next send show and use the model that wrote the answer now at the end of the branch.
+        const leaf = below.newestLeafId === messageId ? message : await repository.findMessage(below.newestLeafId);
+        const changes = {
+          leaf_message_id: below.newestLeafId,
+          updated_at: this.context.now(),
+          ...(leaf?.role === "assistant" && leaf.model_id !== null ? { model_id: leaf.model_id } : {}),
+        };
         await repository.updateConversation(conversationId, changes);
         conversation = { ...row, ...changes };
       }
@@ -248,6 +258,14 @@ export class ConversationService {
 
   async getMessage(userId: string, messageId: string): Promise<Message> {
     return toMessage(await this.repository(userId).requireMessage(messageId));
+  }
+
+  /** The message and its siblings (same parent), oldest first, each with its position; another user's id is a 404. */
+  async listSiblings(userId: string, messageId: string): Promise<Message[]> {
+    const repository = this.repository(userId);
+    const message = await repository.requireMessage(messageId);
+    const rows = await repository.listSiblings(message);
+    return rows.map((row, index) => ({ ...toMessage(row), siblings: { position: index + 1, count: rows.length } }));
   }
 
   /** The context walk outside a send's transaction (see ConversationRepository.walkForContext). */
@@ -333,9 +351,15 @@ export class ConversationService {
         ...(isFirstMessage && conversation.title === DEFAULT_CONVERSATION_TITLE ? { title: deriveTitle(request.content) } : {}),
       };
       await repository.updateConversation(conversationId, changes);
+      // an edit (an explicit parent) makes a sibling: the chat shows "‹ 2/2 ›" on it at once
+      const positions =
+        request.parentId === undefined
+          ? new Map<string, MessageSiblingPosition>()
+          : await repository.findSiblingPositions(conversationId, [{ id: userMessage.id, parentId }]);
+      const questionPosition = positions.get(userMessage.id);
       return {
         conversation: toConversation({ ...conversation, ...changes }),
-        userMessage: question,
+        userMessage: questionPosition === undefined ? question : { ...question, siblings: questionPosition },
         // the record as built, rather than parsed back from the JSON just written
         assistantMessage: { ...toMessage({ ...assistantMessage, context_snapshot: null }), context: record },
       };
@@ -361,7 +385,12 @@ export class ConversationService {
       await repository.insertMessages([sibling]);
       const changes = { leaf_message_id: sibling.id, model_id: origin.modelId, last_message_at: now, updated_at: now };
       await repository.updateConversation(answer.conversation_id, changes);
-      return { conversation: toConversation({ ...conversation, ...changes }), assistantMessage: toMessage(sibling) };
+      const positions = await repository.findSiblingPositions(answer.conversation_id, [{ id: sibling.id, parentId: answer.parent_id }]);
+      const position = positions.get(sibling.id);
+      return {
+        conversation: toConversation({ ...conversation, ...changes }),
+        assistantMessage: position === undefined ? toMessage(sibling) : { ...toMessage(sibling), siblings: position },
+      };
     });
   }
 
@@ -442,6 +471,15 @@ export class ConversationService {
 }
 
 /** The first non-empty line of the first message, whitespace collapsed, cut at a word near 60 characters. */
+/** Adds each message's place among its siblings (one query for the page). */
+async function withSiblingPositions(repository: ConversationRepository, conversationId: string, messages: Message[]): Promise<Message[]> {
+  const positions = await repository.findSiblingPositions(conversationId, messages);
+  return messages.map((message) => {
+    const position = positions.get(message.id);
+    return position === undefined ? message : { ...message, siblings: position };
+  });
+}
+
 export function deriveTitle(content: string): string {
   const firstLine = content.split(/\r?\n/).find((line) => line.trim() !== "") ?? "";
   const line = firstLine.replace(/\s+/g, " ").trim();

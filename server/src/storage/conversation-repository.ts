@@ -491,6 +491,65 @@ export class ConversationRepository {
     return { newestLeafId: row.newest_leaf_id, containsLeaf: Number(row.leaf_count) > 0 };
   }
 
+  /**
+   * The messages with the same parent as `message` in its conversation (itself included), oldest
+   * first: the edits of a question, or the answers to one. Uses the (conversation_id, parent_id) index.
+   */
+  async listSiblings(message: Pick<MessageRow, "conversation_id" | "parent_id">): Promise<MessageRow[]> {
+    const query = this.database<MessageRow>("messages")
+      .select(messageColumnList.map((column) => `messages.${column}`))
+      .join("conversations", "conversations.id", "messages.conversation_id")
+      .where("messages.conversation_id", message.conversation_id)
+      .andWhere("conversations.user_id", this.userId);
+    if (message.parent_id === null) query.whereNull("messages.parent_id");
+    else query.andWhere("messages.parent_id", message.parent_id);
+    const rows = await query.orderBy([
+      { column: "messages.created_at", order: "asc" },
+      { column: "messages.id", order: "asc" },
+    ]);
+    return rows.map(normaliseMessageRow);
+  }
+
+  /**
+   * For each of some messages of one conversation (a page of a branch), its position among its
+   * siblings and how many there are. One query over the children of the page's parents only.
+   */
+  async findSiblingPositions(
+    conversationId: string,
+    messages: ReadonlyArray<{ id: string; parentId: string | null }>,
+  ): Promise<Map<string, { position: number; count: number }>> {
+    if (messages.length === 0) return new Map();
+    const parentIds = [...new Set(messages.flatMap((message) => (message.parentId === null ? [] : [message.parentId])))];
+    const hasRoot = messages.some((message) => message.parentId === null);
+    const wanted = new Set(messages.map((message) => message.id));
+    const rows: Array<{ id: string; parent_id: string | null; created_at: number | string }> = await this.database("messages")
+      .select("messages.id", "messages.parent_id", "messages.created_at")
+      .join("conversations", "conversations.id", "messages.conversation_id")
+      .where("messages.conversation_id", conversationId)
+      .andWhere("conversations.user_id", this.userId)
+      .andWhere((where) => {
+        if (parentIds.length > 0) where.whereIn("messages.parent_id", parentIds);
+        if (hasRoot) where.orWhereNull("messages.parent_id");
+      })
+      .orderBy([
+        { column: "messages.created_at", order: "asc" },
+        { column: "messages.id", order: "asc" },
+      ]);
+    const byParent = new Map<string | null, string[]>();
+    for (const row of rows) {
+      const group = byParent.get(row.parent_id) ?? [];
+      group.push(row.id);
+      byParent.set(row.parent_id, group);
+    }
+    const positions = new Map<string, { position: number; count: number }>();
+    for (const group of byParent.values()) {
+      group.forEach((id, index) => {
+        if (wanted.has(id)) positions.set(id, { position: index + 1, count: group.length });
+      });
+    }
+    return positions;
+  }
+
   /** Depths of some of this user's messages (e.g. the two ends of a context record). */
   async findDepths(messageIds: string[]): Promise<Map<string, number>> {
     if (messageIds.length === 0) return new Map();
