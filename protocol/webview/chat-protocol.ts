@@ -77,6 +77,21 @@ export const chatRequests = {
     params: z.object({ messageId: z.string().max(100), modelId: z.string().max(300).optional() }),
     result: z.object({ assistantMessageId: z.string() }),
   },
+  /** "Rerun with…" on an answer: the host asks which model (a quick pick), then reruns it; null when the pick was cancelled. */
+  "message/rerunWith": {
+    params: z.object({ messageId: z.string().max(100) }),
+    result: z.object({ assistantMessageId: z.string().nullable() }),
+  },
+  /** Edit on a question: the changed text is sent as a sibling of it (a new branch), with a fresh answer. */
+  "message/edit": {
+    params: z.object({ messageId: z.string().max(100), content: z.string().min(1).max(200_000) }),
+    result: z.object({ conversationId: z.string(), assistantMessageId: z.string() }),
+  },
+  /** The sibling navigator (‹ 2/3 ›): the branch of the previous or next sibling comes into view (a snapshot follows). */
+  "branch/switch": {
+    params: z.object({ messageId: z.string().max(100), direction: z.enum(["previous", "next"]) }),
+    result: z.object({ messageId: z.string().nullable() }),
+  },
   /** The page of the open conversation's branch before the one the view holds (scrolling up). */
   "messages/loadOlder": {
     params: z.object({ conversationId: z.string().max(100), cursor: z.string().max(200) }),

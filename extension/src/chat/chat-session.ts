@@ -36,6 +36,8 @@ export interface ChatHostActions {
   /** Only ever called with an http or https URL. */
   openLink(url: string): void | Promise<void>;
   pickModel(): void | Promise<void>;
+  /** Asks which model (the quick pick), e.g. for "Rerun with…"; undefined when cancelled. */
+  chooseModel(options: { title: string; placeholder: string; currentModelId: string | null }): Promise<string | undefined>;
   /** "Show Context" of an answer: what its request carried, in an editor tab. */
   showContext(messageId: string): void | Promise<void>;
   /** signIn, openSettings and openTeamSettings; retryConnection the session handles itself. */
@@ -312,6 +314,9 @@ export class ChatSession implements Disposable {
       requests: {
         "message/send": ({ content }) => this.sendMessage(content),
         "message/retry": ({ messageId, modelId }) => this.retryAnswer(messageId, modelId),
+        "message/rerunWith": ({ messageId }) => this.rerunWith(messageId),
+        "message/edit": ({ messageId, content }) => this.editMessage(messageId, content),
+        "branch/switch": ({ messageId, direction }) => this.switchSibling(messageId, direction),
         "messages/loadOlder": ({ conversationId, cursor }) => this.loadOlderMessages(conversationId, cursor),
         "conversation/open": ({ conversationId }) => this.openConversation(conversationId),
         "find/inBranch": ({ conversationId, query }) =>
@@ -552,6 +557,63 @@ export class ChatSession implements Disposable {
     }
     this.conversationsChanged.fire();
     return { assistantMessageId: assistantMessage.id };
+  }
+
+  /** "Rerun with…": which model (the host's quick pick), then the answer again with it, beside the old one. */
+  async rerunWith(messageId: string): Promise<{ assistantMessageId: string | null }> {
+    this.connection.requireReady();
+    const answer = this.held.messages.find((message) => message.id === messageId);
+    const modelId = await this.hostActions.chooseModel?.({
+      title: "Rerun with…",
+      placeholder: "Answer this question again with another model (the new answer goes beside this one)",
+      currentModelId: answer?.modelId ?? null,
+    });
+    if (modelId === undefined) return { assistantMessageId: null };
+    return this.retryAnswer(messageId, modelId);
+  }
+
+  /**
+   * Edit: the changed question goes out as a sibling of the original (under the same parent), with a
+   * fresh answer from the conversation's model; the views show the new branch.
+   */
+  async editMessage(messageId: string, content: string): Promise<{ conversationId: string; assistantMessageId: string }> {
+    this.connection.requireReady();
+    const { message } = await this.client.call("getMessage", { params: { messageId } });
+    if (message.role !== "user") throw new TeamServerError(400, "validation_failed", "Only your own messages can be edited.");
+    const modelId = this.activeModelId;
+    if (!modelId) throw new TeamServerError(0, "model_unavailable", "No model is available to answer.");
+    const response = await this.client.call("sendMessage", {
+      params: { conversationId: message.conversationId },
+      body: { content, modelId, parentId: message.parentId },
+    });
+    const assistantMessage = this.streams.track(response.assistantMessage);
+    if (this.held.conversationId === message.conversationId) {
+      // the branch changed above the newest page: only the server knows its length and cursor
+      this.held.hold(await this.readNewestPage(message.conversationId), NEWEST_PAGE_MESSAGES, (held) => this.streams.track(held));
+      this.broadcastSnapshot();
+    }
+    this.conversationsChanged.fire();
+    return { conversationId: message.conversationId, assistantMessageId: assistantMessage.id };
+  }
+
+  /**
+   * The sibling navigator: the previous or next sibling's branch comes into view (the server
+   * remembers it as the conversation's leaf, so a reload opens it again, and the conversation goes on
+   * with that branch's model). Answers the id of the sibling now shown; null when there is none that way.
+   */
+  async switchSibling(messageId: string, direction: "previous" | "next"): Promise<{ messageId: string | null }> {
+    this.connection.requireReady();
+    const { messages } = await this.client.call("listMessageSiblings", { params: { messageId } });
+    const index = messages.findIndex((message) => message.id === messageId);
+    const target = index === -1 ? undefined : messages[direction === "previous" ? index - 1 : index + 1];
+    if (!target) return { messageId: null };
+    await this.client.call("setConversationLeaf", { params: { conversationId: target.conversationId }, body: { messageId: target.id } });
+    if (this.held.conversationId === target.conversationId) {
+      await this.openConversation(target.conversationId);
+      this.broadcast("message/reveal", { conversationId: target.conversationId, messageId: target.id });
+    }
+    this.conversationsChanged.fire();
+    return { messageId: target.id };
   }
 
   /** Stops one answer, or every answer of the open conversation that is still streaming. */

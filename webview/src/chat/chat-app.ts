@@ -69,6 +69,9 @@ export class ChatApp {
     this.banner = new BannerView((command) => bridge.command("host/run", { command }));
     this.list = new MessageListView({
       retry: (messageId, modelId) => void this.retry(messageId, modelId),
+      rerunWith: (messageId) => void this.rerunWith(messageId),
+      submitEdit: (messageId, content) => this.submitEdit(messageId, content),
+      switchSibling: (messageId, direction) => void this.switchSibling(messageId, direction),
       showContext: (messageId) => bridge.command("context/show", { messageId }),
       loadOlder: (cursor) => this.loadOlder(cursor),
       onLinkOpen: (href) => bridge.command("link/open", { href }),
@@ -296,6 +299,39 @@ export class ChatApp {
       this.list.setRetryState(messageId, undefined);
     } catch (error) {
       this.list.setRetryState(messageId, { isPending: false, error: describeRequestFailure(error) });
+    }
+  }
+
+  private async rerunWith(messageId: string): Promise<void> {
+    this.list.setRetryState(messageId, { isPending: true });
+    try {
+      await this.bridge.request("message/rerunWith", { messageId });
+      this.list.setRetryState(messageId, undefined);
+    } catch (error) {
+      this.list.setRetryState(messageId, { isPending: false, error: describeRequestFailure(error) });
+    }
+  }
+
+  /** The edited question goes out as a sibling; on failure the editor stays open with the reason. */
+  private async submitEdit(messageId: string, content: string): Promise<boolean> {
+    try {
+      await this.bridge.request("message/edit", { messageId, content });
+      this.liveRegion.announce("Edited message sent");
+      return true;
+    } catch (error) {
+      this.list.setEditError(messageId, describeRequestFailure(error));
+      return false;
+    }
+  }
+
+  private async switchSibling(messageId: string, direction: "previous" | "next"): Promise<void> {
+    try {
+      const { messageId: shown } = await this.bridge.request("branch/switch", { messageId, direction });
+      const siblings =
+        shown === null ? undefined : this.list.loadedMessages().find((loaded) => loaded.message.id === shown)?.message.siblings;
+      if (siblings) this.liveRegion.announce(`Showing ${siblings.position} of ${siblings.count}`);
+    } catch (error) {
+      this.banner.show({ kind: "error", message: describeRequestFailure(error) });
     }
   }
 

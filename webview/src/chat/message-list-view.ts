@@ -287,6 +287,14 @@ export class MessageListView {
     this.views.get(entry)?.renderStatus();
   }
 
+  /** An edit of this question could not be sent: its editor stays open and says why. */
+  setEditError(messageId: string, error: string): void {
+    const entry = this.branch.get(messageId);
+    if (!entry?.edit) return;
+    entry.edit = { ...entry.edit, isPending: false, error };
+    this.views.get(entry)?.render();
+  }
+
   streamingMessageId(): string | undefined {
     return this.branch.streamingEntry()?.message.id;
   }
