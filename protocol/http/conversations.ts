@@ -2,6 +2,7 @@ import { z } from "zod";
 import { errorCodeSchema, errorDetailSchema } from "./error-codes";
 import { MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX } from "./message-page-sizes";
 import { modelIdSchema } from "./models";
+import { maxOutputTokensSchema, systemPromptTextSchema, temperatureSchema } from "./prompts";
 import { providerKindSchema } from "./providers";
 
 export const MESSAGE_MAX_CHARACTERS = 200_000;
@@ -152,6 +153,14 @@ export const conversationSchema = z.object({
   isArchived: z.boolean().optional(),
   /** The workspace folder the conversation was started in, or moved to (null: none). */
   workspaceHint: z.string().nullable().optional(),
+  /**
+   * The conversation's own system prompt (null: its owner's default). Sent with a single
+   * conversation (create, get, PATCH), not in lists.
+   */
+  systemPrompt: z.string().nullable().optional(),
+  /** Sampling settings set by a preset or PATCH (null: the model's own). */
+  temperature: z.number().nullable().optional(),
+  maxOutputTokens: z.number().int().nullable().optional(),
 });
 export type Conversation = z.infer<typeof conversationSchema>;
 
@@ -184,6 +193,11 @@ export const createConversationRequestSchema = z.object({
   modelId: modelIdSchema.optional(),
   /** The workspace folder it is started in. */
   workspaceHint: z.string().min(1).max(WORKSPACE_HINT_MAX_LENGTH).optional(),
+  /** Start from a team preset: its system prompt, model, temperature and output limit (the fields given here win). */
+  presetId: z.string().min(1).max(100).optional(),
+  systemPrompt: systemPromptTextSchema.nullable().optional(),
+  temperature: temperatureSchema.nullable().optional(),
+  maxOutputTokens: maxOutputTokensSchema.nullable().optional(),
 });
 export type CreateConversationRequest = z.infer<typeof createConversationRequestSchema>;
 
@@ -196,6 +210,10 @@ export const updateConversationRequestSchema = z
     isArchived: z.boolean().optional(),
     /** Move to a workspace folder (null: to none). */
     workspaceHint: z.string().min(1).max(WORKSPACE_HINT_MAX_LENGTH).nullable().optional(),
+    /** The conversation's own system prompt; null: back to the owner's default. The next answer uses it. */
+    systemPrompt: systemPromptTextSchema.nullable().optional(),
+    temperature: temperatureSchema.nullable().optional(),
+    maxOutputTokens: maxOutputTokensSchema.nullable().optional(),
   })
   .refine((value) => Object.values(value).some((field) => field !== undefined), { message: "Nothing to change" })
   .refine((value) => !(value.isPinned === true && value.isArchived === true), { message: "A conversation cannot be pinned and archived" });

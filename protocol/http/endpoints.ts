@@ -8,6 +8,7 @@ import * as exportFiles from "./export";
 import { metaResponseSchema } from "./meta";
 import * as models from "./models";
 import * as prices from "./prices";
+import * as prompts from "./prompts";
 import * as providers from "./providers";
 import * as usage from "./usage";
 import * as search from "./search";
@@ -210,6 +211,38 @@ export const endpoints = {
     response: conversations.regenerateResponseSchema,
     status: 202,
   },
+  // ---- system prompts and presets ----
+  getDefaultSystemPrompt: {
+    method: "GET",
+    path: "/me/system-prompt",
+    access: "member",
+    response: prompts.defaultSystemPromptResponseSchema,
+  },
+  setDefaultSystemPrompt: {
+    method: "PUT",
+    path: "/me/system-prompt",
+    access: "member",
+    request: prompts.setDefaultSystemPromptRequestSchema,
+    response: prompts.defaultSystemPromptResponseSchema,
+  },
+  listPresets: { method: "GET", path: "/presets", access: "member", response: prompts.presetListResponseSchema },
+  createPreset: {
+    method: "POST",
+    path: "/admin/presets",
+    access: "admin",
+    request: prompts.createPresetRequestSchema,
+    response: prompts.presetResponseSchema,
+    status: 201,
+  },
+  updatePreset: {
+    method: "PATCH",
+    path: "/admin/presets/:presetId",
+    access: "admin",
+    request: prompts.updatePresetRequestSchema,
+    response: prompts.presetResponseSchema,
+  },
+  deletePreset: { method: "DELETE", path: "/admin/presets/:presetId", access: "admin", status: 204 },
+
   /** The message and the others with its parent (edits, regenerated and rerun answers), oldest first. */
   listMessageSiblings: {
     method: "GET",

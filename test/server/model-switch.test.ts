@@ -205,3 +205,116 @@ describe("model switch mid-conversation: the new model sees the whole branch, in
     }
   });
 });
+
+/**
+ * The matrix extended for branches and system prompts (issue 10): for every ordered provider pair,
+ * a conversation's own system prompt, consecutive questions after a failed answer, and a branch
+ * switched back and forth reach the second provider exactly as they should, in its own form.
+ */
+describe("model switch matrix: system prompts, failed answers and branches, for every ordered provider pair", function () {
+  let fixture: ChatFixture;
+
+  before(async function () {
+    fixture = await startChatFixture();
+  });
+  after(async function () {
+    await fixture?.dispose();
+  });
+  afterEach(function () {
+    fixture.fakes.reset();
+  });
+
+  for (const [from, to] of ordered) {
+    it(`${from} → ${to}: the conversation's system prompt reaches each provider in its own form`, async function () {
+      const { server, memberToken: token } = fixture;
+      const systemPrompt = `You review ${from}-then-${to} code. Answer in one sentence.`;
+      const conversation = await createConversation(server, token, { systemPrompt });
+      assert.equal(conversation.systemPrompt, systemPrompt);
+      const first = await sendAndWait(server, token, conversation.id, "First question", fixture.models[from][0]!);
+      assert.equal(receivedConversation(fixture, from).system, systemPrompt);
+      // changed mid-conversation with PATCH: the next answer (another provider) gets the new one
+      const changed = `${systemPrompt} Use British spelling.`;
+      const patched = await server.request("PATCH", `/conversations/${conversation.id}`, { token, body: { systemPrompt: changed } });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.equal(patched.body.conversation.systemPrompt, changed);
+      const second = await sendAndWait(server, token, conversation.id, "Second question", fixture.models[to][0]!);
+      const received = receivedConversation(fixture, to);
+      assert.equal(received.system, changed);
+      if (to === "anthropic") {
+        assert.equal(typeof received.body.system === "string" || Array.isArray(received.body.system), true, "top-level system");
+        assert.ok(!received.body.messages.some((message: { role: string }) => message.role === "system"));
+      } else {
+        assert.equal(received.body.messages[0].role, "system", "a system message first");
+        assert.equal(received.body.messages.filter((message: { role: string }) => message.role === "system").length, 1);
+      }
+      assert.deepEqual(
+        received.messages.map((message) => message.content),
+        ["First question", first.answer.content, "Second question"],
+      );
+      // each answer names the prompt it saw; Show Context serves that exact text
+      assert.notEqual(first.answer.context.systemPromptId, second.answer.context.systemPromptId);
+      const shownFirst = await server.request("GET", `/messages/${first.answer.id}/context`, { token });
+      assert.equal(shownFirst.body.systemPrompt, systemPrompt);
+      const shownSecond = await server.request("GET", `/messages/${second.answer.id}/context`, { token });
+      assert.equal(shownSecond.body.systemPrompt, changed);
+      // null: back to the user's default (here the built-in one)
+      await server.request("PATCH", `/conversations/${conversation.id}`, { token, body: { systemPrompt: null } });
+      await sendAndWait(server, token, conversation.id, "Third question", fixture.models[from][0]!);
+      assert.equal(receivedConversation(fixture, from).system, SYSTEM_PROMPT);
+    });
+
+    it(`${from} → ${to}: consecutive questions after a failed answer arrive valid (Anthropic: alternating, user first)`, async function () {
+      const { server, memberToken: token, fakes } = fixture;
+      const conversation = await createConversation(server, token);
+      fakes[from].setFaults({ fault: "unauthorized", times: 1 });
+      const failed = await sendAndWait(server, token, conversation.id, "Question whose answer fails", fixture.models[from][0]!);
+      assert.equal(failed.answer.status, "error");
+      const next = await sendAndWait(server, token, conversation.id, "The question asked again", fixture.models[to][0]!);
+      assert.equal(next.answer.status, "complete", JSON.stringify(next.answer.error));
+      const received = receivedConversation(fixture, to);
+      const text = received.messages.map((message) => message.content).join("\n");
+      assert.ok(text.includes("Question whose answer fails") && text.includes("The question asked again"), text);
+      assert.ok(
+        received.messages.every((message) => message.content.trim() !== ""),
+        "no empty message",
+      );
+      assert.equal(received.messages.at(-1)!.role, "user");
+      if (to === "anthropic") {
+        assert.equal(received.messages[0]!.role, "user");
+        for (let index = 1; index < received.messages.length; index += 1) {
+          assert.notEqual(received.messages[index]!.role, received.messages[index - 1]!.role, "roles alternate");
+        }
+      }
+    });
+
+    it(`${from} → ${to}: a branch switched back and forth: only the branch in view is sent`, async function () {
+      const { server, memberToken: token } = fixture;
+      const fromModel = fixture.models[from][0]!;
+      const conversation = await createConversation(server, token);
+      const original = await sendAndWait(server, token, conversation.id, "Original question", fromModel);
+      const edited = await sendAndWait(server, token, conversation.id, "Edited question", fromModel, { parentId: null });
+      const setLeaf = async (messageId: string) => {
+        const response = await server.request("PUT", `/conversations/${conversation.id}/leaf`, { token, body: { messageId } });
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+      };
+      // back to the original, forth to the edit, back to the original again
+      await setLeaf(original.sent.userMessage.id);
+      await setLeaf(edited.sent.userMessage.id);
+      await setLeaf(original.sent.userMessage.id);
+      await sendAndWait(server, token, conversation.id, "Follow-up on the original", fixture.models[to][0]!);
+      assert.deepEqual(receivedConversation(fixture, to).messages, [
+        { role: "user", content: "Original question" },
+        { role: "assistant", content: original.answer.content },
+        { role: "user", content: "Follow-up on the original" },
+      ]);
+      // and forth to the edit: only that branch
+      await setLeaf(edited.sent.userMessage.id);
+      await sendAndWait(server, token, conversation.id, "Follow-up on the edit", fixture.models[to][0]!);
+      assert.deepEqual(receivedConversation(fixture, to).messages, [
+        { role: "user", content: "Edited question" },
+        { role: "assistant", content: edited.answer.content },
+        { role: "user", content: "Follow-up on the edit" },
+      ]);
+    });
+  }
+});

@@ -2,6 +2,7 @@ import type { AnswerContextResponse, ContextMessage, ContextPageQuery } from "..
 import { AppError } from "../domain/app-error";
 import { ConversationRepository, toMessage, type MessageRow } from "../storage/conversation-repository";
 import { SummaryRepository } from "../storage/summary-repository";
+import { SystemPromptRepository } from "../storage/system-prompt-repository";
 import { isSentAsTurn, sentTextOf, systemPromptText, type BranchMessage } from "./context-builder";
 import { describeCutOff } from "./partial-answer-note";
 import type { ServiceContext } from "./service-context";
@@ -48,7 +49,11 @@ export class AnswerContextService {
       record.summary === null ? undefined : await new SummaryRepository(this.context.database, userId).findById(record.summary.id);
     return {
       record,
-      systemPrompt: systemPromptText(record.systemPromptId),
+      // the built-in prompt by its name, any other by the hash it was stored under (never changed)
+      systemPrompt:
+        systemPromptText(record.systemPromptId) ??
+        (await new SystemPromptRepository(this.context.database).findContent(record.systemPromptId)) ??
+        null,
       summary:
         summary === undefined
           ? null

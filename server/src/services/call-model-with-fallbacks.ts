@@ -1,7 +1,7 @@
 import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import { providerLabels } from "../../../protocol/http/providers";
 import type { Logger } from "../logger";
-import { ProviderError, type ChatStreamEvent, type PreparedConversation } from "../providers/chat-provider";
+import { ProviderError, type ChatSampling, type ChatStreamEvent, type PreparedConversation } from "../providers/chat-provider";
 import type { CircuitBreaker } from "./circuit-breaker";
 import { chooseFallbackIndex, type FallbackStep, type ModelTarget } from "./fallback-chain";
 import { DEFAULT_RETRY_BASE_DELAY_MS, retryDelayMs, shouldRetry, waitUnlessAborted } from "./retry-policy";
@@ -11,6 +11,8 @@ import { StallWatchdog } from "./stall-watchdog";
 export interface PreparedModelRequest {
   conversation: PreparedConversation;
   maxOutputTokens: number;
+  /** The conversation's temperature (a preset or PATCH set it); absent: the model's default. */
+  sampling?: ChatSampling;
 }
 
 export interface ModelCallPolicy {
@@ -82,6 +84,7 @@ export async function* callModelWithFallbacks(options: ModelCallOptions): AsyncG
           model: target.model.name,
           conversation: request.conversation,
           maxOutputTokens: request.maxOutputTokens,
+          ...(request.sampling === undefined ? {} : { sampling: request.sampling }),
           signal: watchdog.signal,
           onActivity: () => watchdog.activity(),
         });

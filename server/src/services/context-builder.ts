@@ -27,11 +27,28 @@ export const SYSTEM_PROMPT =
   "Answer in Markdown and put code in fenced code blocks with a language tag. " +
   "Earlier answers in this conversation may have been written by other models; treat them as part of the conversation.";
 
-const systemPromptsById = new Map<string, string>([[SYSTEM_PROMPT_ID, SYSTEM_PROMPT]]);
+/**
+ * The system prompt and sampling settings of one conversation: its own prompt, else its owner's
+ * default, else Juggler's built-in one; temperature and output limit when a preset or PATCH set them
+ * (null: the model's own). A prompt other than the built-in one is stored once by the hash of its
+ * text (`system_prompts`), and its id is what a context record names.
+ */
+export interface ConversationSettings {
+  systemPrompt: { id: string; content: string };
+  temperature: number | null;
+  /** Caps the output reserved for the answer (never above the model's maximum or a quarter of the window). */
+  maxOutputTokens: number | null;
+}
 
-/** The text of a system prompt a context record names; null for an id this server does not know. */
+export const BUILT_IN_SETTINGS: ConversationSettings = {
+  systemPrompt: { id: SYSTEM_PROMPT_ID, content: SYSTEM_PROMPT },
+  temperature: null,
+  maxOutputTokens: null,
+};
+
+/** The text of the built-in system prompt when a context record names it; null for any other id (those are stored). */
 export function systemPromptText(systemPromptId: string): string | null {
-  return systemPromptsById.get(systemPromptId) ?? null;
+  return systemPromptId === SYSTEM_PROMPT_ID ? SYSTEM_PROMPT : null;
 }
 
 /** When a provider does not tell a model's window, assume a small one rather than overflow it. */
@@ -67,6 +84,8 @@ export interface BuiltContext {
   conversation: PreparedConversation;
   /** The output limit to request: what the window fitting reserved. */
   maxOutputTokens: number;
+  /** null: the model's default. */
+  temperature: number | null;
   record: ContextRecord;
 }
 
@@ -125,9 +144,14 @@ export interface WindowBudget {
   inputBudgetTokens: number;
 }
 
-export function computeWindowBudget(model: Pick<Model, "contextWindow" | "maxOutputTokens">): WindowBudget {
+export function computeWindowBudget(
+  model: Pick<Model, "contextWindow" | "maxOutputTokens">,
+  requestedOutputTokens?: number | null,
+): WindowBudget {
   const window = model.contextWindow ?? FALLBACK_CONTEXT_WINDOW_TOKENS;
-  const reservedOutputTokens = Math.max(1, Math.min(model.maxOutputTokens ?? DEFAULT_RESERVED_OUTPUT_TOKENS, Math.floor(window / 4)));
+  const modelOutputTokens = model.maxOutputTokens ?? DEFAULT_RESERVED_OUTPUT_TOKENS;
+  const wantedOutputTokens = requestedOutputTokens == null ? modelOutputTokens : Math.min(requestedOutputTokens, modelOutputTokens);
+  const reservedOutputTokens = Math.max(1, Math.min(wantedOutputTokens, Math.floor(window / 4)));
   return { contextWindowTokens: model.contextWindow, reservedOutputTokens, inputBudgetTokens: window - reservedOutputTokens };
 }
 
@@ -178,6 +202,8 @@ export interface ContextSource {
   summary: ContextSummary | null;
   /** Plain-words notes for the record (e.g. why summarising failed). */
   notes?: readonly string[];
+  /** The conversation's system prompt and settings (absent: the built-in ones). */
+  settings?: ConversationSettings;
 }
 
 /** The whole pipeline for one answer: stretch → turns → window fitting → provider rules → compact record. */
@@ -185,8 +211,10 @@ export function buildContext(source: ContextSource, model: Model, provider: Pick
   const { messages, summary } = source;
   const question = messages.at(-1);
   if (!question) throw new Error("A context needs the question it answers");
-  const budget = computeWindowBudget(model);
-  const system = summary === null ? SYSTEM_PROMPT : `${SYSTEM_PROMPT}\n\n${formatSummaryForSystemPrompt(summary)}`;
+  const settings = source.settings ?? BUILT_IN_SETTINGS;
+  const budget = computeWindowBudget(model, settings.maxOutputTokens);
+  const prompt = settings.systemPrompt.content;
+  const system = summary === null ? prompt : `${prompt}\n\n${formatSummaryForSystemPrompt(summary)}`;
   const converted = convertBranchToTurns(messages, system);
   const fitted = fitTurnsToBudget(converted.system, converted.turns, budget.inputBudgetTokens);
   const conversation = provider.prepareConversation(converted.system, fitted.turns);
@@ -216,17 +244,17 @@ export function buildContext(source: ContextSource, model: Model, provider: Pick
     provider: model.provider,
     contextWindowTokens: budget.contextWindowTokens,
     reservedOutputTokens: budget.reservedOutputTokens,
-    systemPromptId: SYSTEM_PROMPT_ID,
+    systemPromptId: settings.systemPrompt.id,
     firstMessageId: first.id,
     lastMessageId: question.id,
     includedMessageCount: question.depth - first.depth + 1,
     summary: summary === null ? null : { id: summary.id, messageCount: summary.messageCount, modelId: summary.modelId },
     leftOutMessageCount: leftOutCount,
     adjustments: adjustments.map((note) => note.slice(0, 300)),
-    settings: { maxOutputTokens: budget.reservedOutputTokens, temperature: null },
+    settings: { maxOutputTokens: budget.reservedOutputTokens, temperature: settings.temperature },
     estimatedInputTokens: estimateConversationTokens(conversation.system, conversation.turns),
   });
-  return { conversation, maxOutputTokens: budget.reservedOutputTokens, record };
+  return { conversation, maxOutputTokens: budget.reservedOutputTokens, temperature: settings.temperature, record };
 }
 
 function plural(count: number, noun: string): string {

@@ -26,11 +26,13 @@ import {
   type ConversationListPosition,
   type MessageChanges,
   type MessageRow,
+  type StoredConversationSettings,
   type StoredSummary,
   type SummaryKey,
 } from "../storage/conversation-repository";
 import { SummaryRepository, type NewSummary } from "../storage/summary-repository";
-import type { BranchMessage } from "./context-builder";
+import { SystemPromptRepository } from "../storage/system-prompt-repository";
+import { BUILT_IN_SETTINGS, type BranchMessage, type ConversationSettings } from "./context-builder";
 import type { ServiceContext } from "./service-context";
 import { estimateMessageTokens } from "./token-estimate";
 
@@ -45,6 +47,22 @@ export interface ConversationChangesRequest {
   isPinned?: boolean;
   isArchived?: boolean;
   workspaceHint?: string | null;
+  /** The conversation's own system prompt (stored once by its hash); null: the owner's default. */
+  systemPrompt?: string | null;
+  temperature?: number | null;
+  maxOutputTokens?: number | null;
+}
+
+/** A new conversation: its title, model, folder, and what it starts with (from a preset, or given). */
+export interface NewConversationRequest {
+  title?: string;
+  modelId?: string;
+  workspaceHint?: string;
+  /** A prompt text (stored here), or the id of one already stored (a preset's); the text wins. */
+  systemPrompt?: string | null;
+  systemPromptId?: string | null;
+  temperature?: number | null;
+  maxOutputTokens?: number | null;
 }
 
 /** What the generation service needs to open an answer: who answers. */
@@ -76,12 +94,12 @@ export interface ExchangeDecisions {
    * How far up the branch above the new message the context walk reads (a token budget: the walk
    * stops once it is spent), and which stored summaries it looks for.
    */
-  contextReach(questionTokens: number): { walkBudgetTokens: number; summaryKey: SummaryKey | null };
+  contextReach(questionTokens: number, settings: ConversationSettings): { walkBudgetTokens: number; summaryKey: SummaryKey | null };
   /**
    * Called with that walk (newest first, starting at the new message's parent) and the new message:
    * the context record stored with the answer row, or null to leave it to the generation job.
    */
-  describeContext(walk: ContextWalkRow[], question: BranchMessage): ContextRecord | null;
+  describeContext(walk: ContextWalkRow[], question: BranchMessage, settings: ConversationSettings): ContextRecord | null;
 }
 
 export interface AppendedAnswer {
@@ -132,19 +150,41 @@ export class ConversationService {
     return { conversations: page.map(toConversation), nextCursor };
   }
 
-  async create(userId: string, request: { title?: string; modelId?: string; workspaceHint?: string }): Promise<Conversation> {
+  async create(userId: string, request: NewConversationRequest): Promise<Conversation> {
     const now = this.context.now();
-    const row = await this.repository(userId).insertConversation({
-      id: crypto.randomUUID(),
-      title: request.title ?? DEFAULT_CONVERSATION_TITLE,
-      model_id: request.modelId ?? null,
-      leaf_message_id: null,
-      workspace_hint: request.workspaceHint ?? null,
-      created_at: now,
-      updated_at: now,
-      last_message_at: now,
+    return this.context.database.transaction(async (transaction) => {
+      const systemPromptId = request.systemPrompt
+        ? await new SystemPromptRepository(transaction).store(request.systemPrompt, estimateMessageTokens(request.systemPrompt), now)
+        : (request.systemPromptId ?? null);
+      const row = await this.repository(userId, transaction).insertConversation({
+        id: crypto.randomUUID(),
+        title: request.title ?? DEFAULT_CONVERSATION_TITLE,
+        model_id: request.modelId ?? null,
+        leaf_message_id: null,
+        workspace_hint: request.workspaceHint ?? null,
+        system_prompt_id: systemPromptId,
+        temperature: request.temperature ?? null,
+        max_output_tokens: request.maxOutputTokens ?? null,
+        created_at: now,
+        updated_at: now,
+        last_message_at: now,
+      });
+      const systemPrompt =
+        systemPromptId === null
+          ? null
+          : (request.systemPrompt ?? (await new SystemPromptRepository(transaction).findContent(systemPromptId)) ?? null);
+      return { ...toConversation(row), systemPrompt };
     });
-    return toConversation(row);
+  }
+
+  /**
+   * The system prompt and settings the next answer in this conversation uses: its own prompt, else
+   * the owner's default, else the built-in one. Another user's conversation is a 404.
+   */
+  async resolveSettings(userId: string, conversationId: string): Promise<ConversationSettings> {
+    const stored = await this.repository(userId).findSettings(conversationId);
+    if (!stored) throw new AppError(404, "not_found", "Conversation not found");
+    return toConversationSettings(stored);
   }
 
   async requireConversation(userId: string, conversationId: string): Promise<Conversation> {
@@ -160,8 +200,11 @@ export class ConversationService {
     const repository = this.repository(userId);
     const row = await repository.requireConversation(conversationId);
     const page = row.leaf_message_id === null ? [] : await repository.loadBranchPage(conversationId, row.leaf_message_id, limit);
+    const systemPrompt = row.system_prompt_id
+      ? ((await new SystemPromptRepository(this.context.database).findContent(row.system_prompt_id)) ?? null)
+      : null;
     return {
-      conversation: toConversation(row),
+      conversation: { ...toConversation(row), systemPrompt },
       messages: await withSiblingPositions(repository, conversationId, page.map(toMessage)),
       branchMessageCount: page.at(-1)?.depth ?? 0,
       olderCursor: olderCursorOf(page),
@@ -195,7 +238,18 @@ export class ConversationService {
     return this.context.database.transaction(async (transaction) => {
       const repository = this.repository(userId, transaction);
       const row = await repository.requireConversation(conversationId);
+      const now = this.context.now();
+      const prompts = new SystemPromptRepository(transaction);
+      const systemPromptId =
+        changes.systemPrompt === undefined
+          ? undefined
+          : changes.systemPrompt === null
+            ? null
+            : await prompts.store(changes.systemPrompt, estimateMessageTokens(changes.systemPrompt), now);
       const update = {
+        ...(systemPromptId === undefined ? {} : { system_prompt_id: systemPromptId }),
+        ...(changes.temperature === undefined ? {} : { temperature: changes.temperature }),
+        ...(changes.maxOutputTokens === undefined ? {} : { max_output_tokens: changes.maxOutputTokens }),
         ...(changes.title === undefined ? {} : { title: changes.title }),
         ...(changes.modelId === undefined ? {} : { model_id: changes.modelId }),
         ...(changes.isPinned === undefined ? {} : { is_pinned: changes.isPinned }),
@@ -203,10 +257,13 @@ export class ConversationService {
         ...(changes.isArchived === undefined ? {} : { is_archived: changes.isArchived }),
         ...(changes.isArchived === true ? { is_pinned: false } : {}),
         ...(changes.workspaceHint === undefined ? {} : { workspace_hint: changes.workspaceHint }),
-        updated_at: this.context.now(),
+        updated_at: now,
       };
       await repository.updateConversation(conversationId, update);
-      return toConversation({ ...row, ...update });
+      const promptId = systemPromptId === undefined ? row.system_prompt_id : systemPromptId;
+      const systemPrompt =
+        systemPromptId !== undefined ? (changes.systemPrompt ?? null) : promptId ? ((await prompts.findContent(promptId)) ?? null) : null;
+      return { ...toConversation({ ...row, ...update }), systemPrompt };
     });
   }
 
@@ -316,7 +373,9 @@ export class ConversationService {
       const origin = decisions.chooseOrigin();
       const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
       const questionTokens = estimateMessageTokens(request.content);
-      const reach = decisions.contextReach(questionTokens);
+      const stored = await repository.findSettings(conversationId);
+      const settings = stored === undefined ? BUILT_IN_SETTINGS : toConversationSettings(stored);
+      const reach = decisions.contextReach(questionTokens, settings);
       // newest first; empty when the parent is not a message of this conversation; its first row is the parent itself
       const walk =
         parentId === null ? [] : await repository.walkForContext(conversationId, parentId, reach.walkBudgetTokens, reach.summaryKey);
@@ -333,7 +392,7 @@ export class ConversationService {
         token_estimate: questionTokens,
       });
       const question = toMessage(userMessage);
-      const record = decisions.describeContext(walk, { ...question, depth });
+      const record = decisions.describeContext(walk, { ...question, depth }, settings);
       const assistantMessage = this.newMessageRow(conversationId, userMessage.id, "assistant", now, {
         status: "streaming",
         provider: origin.provider,
@@ -471,6 +530,14 @@ export class ConversationService {
 }
 
 /** The first non-empty line of the first message, whitespace collapsed, cut at a word near 60 characters. */
+function toConversationSettings(stored: StoredConversationSettings): ConversationSettings {
+  return {
+    systemPrompt: stored.systemPrompt ?? BUILT_IN_SETTINGS.systemPrompt,
+    temperature: stored.temperature,
+    maxOutputTokens: stored.maxOutputTokens,
+  };
+}
+
 /** Adds each message's place among its siblings (one query for the page). */
 async function withSiblingPositions(repository: ConversationRepository, conversationId: string, messages: Message[]): Promise<Message[]> {
   const positions = await repository.findSiblingPositions(conversationId, messages);

@@ -1,6 +1,5 @@
 import type {
   Conversation,
-  CreateConversationRequest,
   Message,
   RegenerateRequest,
   RegenerateResponse,
@@ -16,7 +15,7 @@ import { AppError } from "../domain/app-error";
 import type { Logger } from "../logger";
 import type { ChatProvider } from "../providers/chat-provider";
 import type { ContextPreparation, ContextReach, ContextService } from "./context-service";
-import type { ConversationService } from "./conversation-service";
+import type { ConversationService, NewConversationRequest } from "./conversation-service";
 import type { ModelTarget } from "./fallback-chain";
 import type { ModelFallbackService } from "./model-fallback-service";
 import { GenerationJob, SHUTDOWN_ERROR, type GenerationJobOptions } from "./generation-job";
@@ -98,7 +97,7 @@ export class GenerationService {
 
   // ---- conversations (the parts that touch models or running answers) ----
 
-  async createConversation(userId: string, request: CreateConversationRequest): Promise<Conversation> {
+  async createConversation(userId: string, request: NewConversationRequest): Promise<Conversation> {
     if (request.modelId !== undefined) await this.dependencies.catalog.getVisibleModel(request.modelId);
     return this.dependencies.conversations.create(userId, request);
   }
@@ -169,14 +168,23 @@ export class GenerationService {
             release = this.reserveAnswer(userId, conversationId);
             return { provider: model.provider, modelId: model.id };
           },
-          contextReach: (questionTokens) => {
-            reach = this.dependencies.contexts.reachFor(chosen().model, summariser, questionTokens);
+          contextReach: (questionTokens, settings) => {
+            reach = this.dependencies.contexts.reachFor(chosen().model, summariser, questionTokens, settings);
             return reach;
           },
-          describeContext: (walk, question) => {
+          describeContext: (walk, question, settings) => {
             const { model, provider } = chosen();
             try {
-              preparation = this.dependencies.contexts.prepare(conversationId, walk, question, model, provider, summariser, reach!);
+              preparation = this.dependencies.contexts.prepare(
+                conversationId,
+                walk,
+                question,
+                model,
+                provider,
+                summariser,
+                reach!,
+                settings,
+              );
               return preparation.kind === "built" ? preparation.context.record : null;
             } catch (error) {
               // the job prepares it again and ends the answer with a plain-words error; the send itself stands

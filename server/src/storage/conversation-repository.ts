@@ -28,6 +28,10 @@ export interface ConversationRow {
   is_pinned: boolean;
   is_archived: boolean;
   workspace_hint: string | null;
+  /** Migration 0013: the conversation's own system prompt (system_prompts.id; null: the owner's default) and sampling settings. */
+  system_prompt_id?: string | null;
+  temperature?: number | null;
+  max_output_tokens?: number | null;
   created_at: number;
   updated_at: number;
   last_message_at: number;
@@ -270,6 +274,9 @@ const conversationColumns: string[] = [
   "is_pinned",
   "is_archived",
   "workspace_hint",
+  "system_prompt_id",
+  "temperature",
+  "max_output_tokens",
   "created_at",
   "updated_at",
   "last_message_at",
@@ -550,6 +557,26 @@ export class ConversationRepository {
     return positions;
   }
 
+  /**
+   * The system prompt a send in this conversation uses (its own, else the owner's default; undefined
+   * when neither: the built-in one) and its sampling settings, in one query. undefined when the
+   * conversation is not this user's.
+   */
+  async findSettings(conversationId: string): Promise<StoredConversationSettings | undefined> {
+    const row: StoredSettingsRecord | undefined = await this.database("conversations as c")
+      .join("users as u", "u.id", "c.user_id")
+      .leftJoin("system_prompts as p", "p.id", this.database.raw("coalesce(c.system_prompt_id, u.default_system_prompt_id)"))
+      .where("c.id", conversationId)
+      .andWhere("c.user_id", this.userId)
+      .first("c.temperature", "c.max_output_tokens", "p.id as prompt_id", "p.content as prompt_content");
+    if (!row) return undefined;
+    return {
+      systemPrompt: row.prompt_id === null ? undefined : { id: row.prompt_id, content: row.prompt_content ?? "" },
+      temperature: row.temperature === null ? null : Number(row.temperature),
+      maxOutputTokens: row.max_output_tokens === null ? null : Number(row.max_output_tokens),
+    };
+  }
+
   /** Depths of some of this user's messages (e.g. the two ends of a context record). */
   async findDepths(messageIds: string[]): Promise<Map<string, number>> {
     if (messageIds.length === 0) return new Map();
@@ -566,6 +593,20 @@ export class ConversationRepository {
     // knex.raw answers with the driver's shape: an array on SQLite, { rows } on PostgreSQL
     return Array.isArray(result) ? (result as Row[]) : (result as { rows: Row[] }).rows;
   }
+}
+
+/** A conversation's stored prompt and settings (see findSettings). */
+export interface StoredConversationSettings {
+  systemPrompt: { id: string; content: string } | undefined;
+  temperature: number | null;
+  maxOutputTokens: number | null;
+}
+
+interface StoredSettingsRecord {
+  temperature: number | string | null;
+  max_output_tokens: number | string | null;
+  prompt_id: string | null;
+  prompt_content: string | null;
 }
 
 /** Matches no summary: walks made without a summariser still run the one SQL shape. */
@@ -636,6 +677,9 @@ function normaliseConversationRow(row: ConversationRow): ConversationRow {
     // SQLite answers 0 / 1
     is_pinned: Boolean(row.is_pinned),
     is_archived: Boolean(row.is_archived),
+    system_prompt_id: row.system_prompt_id ?? null,
+    temperature: row.temperature === undefined || row.temperature === null ? null : Number(row.temperature),
+    max_output_tokens: row.max_output_tokens === undefined || row.max_output_tokens === null ? null : Number(row.max_output_tokens),
     created_at: Number(row.created_at),
     updated_at: Number(row.updated_at),
     last_message_at: Number(row.last_message_at),
@@ -666,6 +710,9 @@ export function toConversation(row: ConversationRow): Conversation {
     isPinned: row.is_pinned,
     isArchived: row.is_archived,
     workspaceHint: row.workspace_hint,
+    // only when set, so that conversations without them read as before
+    ...(row.temperature === undefined || row.temperature === null ? {} : { temperature: row.temperature }),
+    ...(row.max_output_tokens === undefined || row.max_output_tokens === null ? {} : { maxOutputTokens: row.max_output_tokens }),
   };
 }
 

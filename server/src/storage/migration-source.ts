@@ -8,6 +8,7 @@ import * as usageLedgerSchema from "./migrations/0007-usage-ledger-schema";
 import * as backfillUsageLedger from "./migrations/0008-backfill-usage-ledger";
 import * as librarySchema from "./migrations/0009-library-schema";
 import * as buildSearchIndex from "./migrations/0010-build-search-index";
+import * as branchesAndPromptsSchema from "./migrations/0013-branches-and-prompts-schema";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -28,6 +29,7 @@ const migrations: Array<[name: string, migration: Migration]> = [
   ["0008-backfill-usage-ledger", backfillUsageLedger],
   ["0009-library-schema", librarySchema],
   ["0010-build-search-index", buildSearchIndex],
+  ["0013-branches-and-prompts-schema", branchesAndPromptsSchema],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
