@@ -301,23 +301,48 @@ export const answerContextResponseSchema = z.object({
 });
 export type AnswerContextResponse = z.infer<typeof answerContextResponseSchema>;
 
-export const sendMessageRequestSchema = z.object({
-  content: z
-    .string()
-    .min(1, "Message must not be empty")
-    .max(MESSAGE_MAX_CHARACTERS, `Message must be at most ${MESSAGE_MAX_CHARACTERS} characters`)
-    .refine((value) => value.trim().length > 0, "Message must not be empty"),
-  modelId: modelIdSchema,
-  /** Reply under this message instead of the conversation's leaf (editing makes a sibling branch). */
-  parentId: z.string().max(100).nullable().optional(),
-});
+/** How many models one compare asks. */
+export const COMPARE_MODELS_MIN = 2;
+export const COMPARE_MODELS_MAX = 4;
+
+export const sendMessageRequestSchema = z
+  .object({
+    content: z
+      .string()
+      .min(1, "Message must not be empty")
+      .max(MESSAGE_MAX_CHARACTERS, `Message must be at most ${MESSAGE_MAX_CHARACTERS} characters`)
+      .refine((value) => value.trim().length > 0, "Message must not be empty"),
+    /** The model that answers; or, instead, `modelIds` to compare. */
+    modelId: modelIdSchema.optional(),
+    /**
+     * Compare: 2–4 models answer the same question at once, as sibling answers under it (each sees the
+     * same context, converted for its provider). The branch in view goes on with the first; "continue
+     * with this one" is PUT /conversations/:id/leaf with another.
+     */
+    modelIds: z
+      .array(modelIdSchema)
+      .min(COMPARE_MODELS_MIN, `modelIds: compare at least ${COMPARE_MODELS_MIN} models`)
+      .max(COMPARE_MODELS_MAX, `modelIds: compare at most ${COMPARE_MODELS_MAX} models`)
+      .optional(),
+    /** Reply under this message instead of the conversation's leaf (editing makes a sibling branch). */
+    parentId: z.string().max(100).nullable().optional(),
+  })
+  .refine((value) => (value.modelId === undefined) !== (value.modelIds === undefined), {
+    message: "Give modelId, or modelIds (2–4 models) to compare",
+  })
+  .refine((value) => value.modelIds === undefined || new Set(value.modelIds).size === value.modelIds.length, {
+    message: "modelIds: each model once",
+  });
 export type SendMessageRequest = z.infer<typeof sendMessageRequestSchema>;
 
 /** 202: the user message is saved and the answer is being generated; stream it from /messages/:id/stream. */
 export const sendMessageResponseSchema = z.object({
   conversation: conversationSchema,
   userMessage: messageSchema,
+  /** The answer (compare: the first of them, the one the branch in view goes on with). */
   assistantMessage: messageSchema,
+  /** Compare only: every answer, in the order of `modelIds`, each streaming on its own. */
+  assistantMessages: z.array(messageSchema).optional(),
 });
 export type SendMessageResponse = z.infer<typeof sendMessageResponseSchema>;
 

@@ -8,6 +8,7 @@ import {
   lastChatRequest,
   sendAndWait,
   startChatFixture,
+  waitForAnswer,
   type ChatFixture,
 } from "../support/chat-helpers";
 import { refreshAndShowModels } from "../../tools/harness/provider-setup";
@@ -285,6 +286,50 @@ describe("model switch matrix: system prompts, failed answers and branches, for 
           assert.notEqual(received.messages[index]!.role, received.messages[index - 1]!.role, "roles alternate");
         }
       }
+    });
+
+    it(`${from} → ${to}: compare: both models answer the same question at once and receive the same context`, async function () {
+      const { server, memberToken: token } = fixture;
+      const fromModel = fixture.models[from][0]!;
+      const toModel = fixture.models[to][0]!;
+      const conversation = await createConversation(server, token, { systemPrompt: "Compare prompt." });
+      const first = await sendAndWait(server, token, conversation.id, "Shared history question", fromModel);
+      const response = await server.request("POST", `/conversations/${conversation.id}/messages`, {
+        token,
+        body: { content: "Which is faster?", modelIds: [toModel, fromModel] },
+      });
+      assert.equal(response.status, 202, JSON.stringify(response.body));
+      const answers: Array<{ id: string; modelId: string; siblings: unknown }> = response.body.assistantMessages;
+      assert.deepEqual(
+        answers.map((answer) => [answer.modelId, answer.siblings]),
+        [
+          [toModel, { position: 1, count: 2 }],
+          [fromModel, { position: 2, count: 2 }],
+        ],
+      );
+      assert.equal(response.body.assistantMessage.id, answers[0]!.id, "the branch in view goes on with the first");
+      const finished = await Promise.all(answers.map((answer) => waitForAnswer(server, token, answer.id)));
+      for (const { message } of finished) assert.equal(message.status, "complete", JSON.stringify(message.error));
+      const expected = [
+        { role: "user", content: "Shared history question" },
+        { role: "assistant", content: first.answer.content },
+        { role: "user", content: "Which is faster?" },
+      ];
+      for (const kind of new Set([from, to])) {
+        const received = receivedConversation(fixture, kind);
+        assert.equal(received.system, "Compare prompt.", kind);
+        assert.deepEqual(received.messages, expected, kind);
+      }
+      // each answer records the same stretch of the branch
+      for (const { message } of finished) {
+        assert.equal(message.context.firstMessageId, first.sent.userMessage.id);
+        assert.equal(message.context.lastMessageId, response.body.userMessage.id);
+      }
+      // "continue with this one": the second becomes the branch in view
+      const leaf = await server.request("PUT", `/conversations/${conversation.id}/leaf`, { token, body: { messageId: answers[1]!.id } });
+      assert.equal(leaf.status, 200);
+      assert.equal(leaf.body.conversation.leafMessageId, answers[1]!.id);
+      assert.equal(leaf.body.conversation.modelId, fromModel);
     });
 
     it(`${from} → ${to}: a branch switched back and forth: only the branch in view is sent`, async function () {

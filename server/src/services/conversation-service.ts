@@ -81,6 +81,8 @@ export interface AppendedExchange {
   conversation: Conversation;
   userMessage: Message;
   assistantMessage: Message;
+  /** A compare's other answers (siblings of `assistantMessage`), in the order asked. */
+  compareMessages?: Message[];
 }
 
 /** What the generation service decides inside a send's transaction (it must not query the database). */
@@ -90,6 +92,8 @@ export interface ExchangeDecisions {
    * answers. What it throws (an unavailable model, a conflict) rolls the transaction back.
    */
   chooseOrigin(): AnswerOrigin;
+  /** A compare's other models (called right after chooseOrigin): their answers are written beside the first, without a context yet. */
+  chooseCompareOrigins?(): AnswerOrigin[];
   /**
    * How far up the branch above the new message the context walk reads (a token budget: the walk
    * stops once it is spent), and which stored summaries it looks for.
@@ -371,6 +375,7 @@ export class ConversationService {
       const repository = this.repository(userId, transaction);
       const conversation = await repository.requireConversation(conversationId);
       const origin = decisions.chooseOrigin();
+      const compareOrigins = decisions.chooseCompareOrigins?.() ?? [];
       const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
       const questionTokens = estimateMessageTokens(request.content);
       const stored = await repository.findSettings(conversationId);
@@ -400,7 +405,16 @@ export class ConversationService {
         depth: depth + 1,
         context_snapshot: record === null ? null : JSON.stringify(record),
       });
-      await repository.insertMessages([userMessage, assistantMessage]);
+      // the compare's answers a moment "later" than the first, so siblings list in the order asked
+      const compareAnswers = compareOrigins.map((compareOrigin, index) =>
+        this.newMessageRow(conversationId, userMessage.id, "assistant", now + index + 1, {
+          status: "streaming",
+          provider: compareOrigin.provider,
+          model_id: compareOrigin.modelId,
+          depth: depth + 1,
+        }),
+      );
+      await repository.insertMessages([userMessage, assistantMessage, ...compareAnswers]);
       const isFirstMessage = conversation.leaf_message_id === null;
       const changes = {
         leaf_message_id: assistantMessage.id,
@@ -420,7 +434,19 @@ export class ConversationService {
         conversation: toConversation({ ...conversation, ...changes }),
         userMessage: questionPosition === undefined ? question : { ...question, siblings: questionPosition },
         // the record as built, rather than parsed back from the JSON just written
-        assistantMessage: { ...toMessage({ ...assistantMessage, context_snapshot: null }), context: record },
+        assistantMessage: {
+          ...toMessage({ ...assistantMessage, context_snapshot: null }),
+          context: record,
+          ...(compareAnswers.length === 0 ? {} : { siblings: { position: 1, count: compareAnswers.length + 1 } }),
+        },
+        ...(compareAnswers.length === 0
+          ? {}
+          : {
+              compareMessages: compareAnswers.map((row, index) => ({
+                ...toMessage(row),
+                siblings: { position: index + 2, count: compareAnswers.length + 1 },
+              })),
+            }),
       };
     });
   }

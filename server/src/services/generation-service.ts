@@ -72,8 +72,8 @@ export class GenerationService {
   private readonly logger: Logger;
   /** Active and recently finished jobs, by answer id. */
   private readonly jobs = new Map<string, GenerationJob>();
-  /** The active job of each conversation: one answer at a time per conversation. */
-  private readonly activeByConversation = new Map<string, GenerationJob>();
+  /** The active jobs of each conversation: one turn at a time per conversation (a compare's answers run together). */
+  private readonly activeByConversation = new Map<string, Set<GenerationJob>>();
   /** Conversations between "may send" and "job registered" (the transaction is in between). */
   private readonly reservedConversations = new Set<string>();
   private readonly openSinks = new Set<GenerationEventSink>();
@@ -115,11 +115,9 @@ export class GenerationService {
   /** A streaming answer in it is stopped first (its provider request closed), then everything is deleted. */
   async deleteConversation(userId: string, conversationId: string): Promise<void> {
     await this.dependencies.conversations.requireConversation(userId, conversationId);
-    const job = this.activeByConversation.get(conversationId);
-    if (job) {
-      job.requestStop("stop");
-      await job.done;
-    }
+    const active = [...(this.activeByConversation.get(conversationId) ?? [])];
+    for (const job of active) job.requestStop("stop");
+    await Promise.all(active.map((job) => job.done));
     await this.dependencies.conversations.delete(userId, conversationId);
     // openStream trusts a job in memory without reading the database: its answers are gone now
     for (const [messageId, finished] of this.jobs) {
@@ -142,18 +140,26 @@ export class GenerationService {
   async sendMessage(userId: string, conversationId: string, request: SendMessageRequest): Promise<SendMessageResponse> {
     this.assertAcceptingWork();
     await this.dependencies.budgets.admit(userId);
-    const [resolution, summariser] = await Promise.all([
-      this.resolveModel(request.modelId).then(
-        (resolved): { resolved: ResolvedModel } => ({ resolved }),
-        (refusal: unknown): { refusal: unknown } => ({ refusal }),
+    // one model, or the 2–4 of a compare (the schema guarantees one of the two)
+    const modelIds = request.modelIds ?? [request.modelId ?? ""];
+    const [resolutions, summariser] = await Promise.all([
+      Promise.all(
+        modelIds.map((modelId) =>
+          this.resolveModel(modelId).then(
+            (resolved): { resolved: ResolvedModel } => ({ resolved }),
+            (refusal: unknown): { refusal: unknown } => ({ refusal }),
+          ),
+        ),
       ),
       // from memory after the first send; the transaction must not query for it
       this.dependencies.contexts.resolveSummariser(),
     ]);
-    const chosen = (): ResolvedModel => {
+    const chosenAt = (index: number): ResolvedModel => {
+      const resolution = resolutions[index]!;
       if ("refusal" in resolution) throw resolution.refusal;
       return resolution.resolved;
     };
+    const chosen = (): ResolvedModel => chosenAt(0);
     let release: (() => void) | undefined;
     let reach: ContextReach | undefined;
     let preparation: ContextPreparation | undefined;
@@ -164,10 +170,17 @@ export class GenerationService {
         { content: request.content, parentId: request.parentId },
         {
           chooseOrigin: () => {
-            const { model } = chosen();
-            release = this.reserveAnswer(userId, conversationId);
-            return { provider: model.provider, modelId: model.id };
+            // every model's verdict before anything is written: one unknown model refuses the whole compare
+            const models = modelIds.map((_, index) => chosenAt(index).model);
+            release = this.reserveAnswer(userId, conversationId, models.length);
+            return { provider: models[0]!.provider, modelId: models[0]!.id };
           },
+          // a compare's other answers: siblings of the first, each preparing its own context in its job
+          chooseCompareOrigins: () =>
+            modelIds.slice(1).map((_, index) => {
+              const { model } = chosenAt(index + 1);
+              return { provider: model.provider, modelId: model.id };
+            }),
           contextReach: (questionTokens, settings) => {
             reach = this.dependencies.contexts.reachFor(chosen().model, summariser, questionTokens, settings);
             return reach;
@@ -197,10 +210,16 @@ export class GenerationService {
       );
       const { model, provider, targets } = chosen();
       this.startJob(userId, appended.assistantMessage, appended.userMessage.id, { model, provider, targets }, preparation);
-      // the job counts now; the reservation must not count it twice meanwhile
+      // a compare asks each model itself: no fallbacks, so every answer is the model it names
+      (appended.compareMessages ?? []).forEach((answer, index) => {
+        const resolved = chosenAt(index + 1);
+        this.startJob(userId, answer, appended.userMessage.id, { ...resolved, targets: resolved.targets.slice(0, 1) });
+      });
+      // the jobs count now; the reservation must not count them twice meanwhile
       release?.();
       await this.rememberLastModel(userId, model.id);
-      return appended;
+      const { compareMessages, ...response } = appended;
+      return compareMessages === undefined ? response : { ...response, assistantMessages: [response.assistantMessage, ...compareMessages] };
     } finally {
       release?.();
     }
@@ -371,13 +390,14 @@ export class GenerationService {
    * conversation (409), and at most MAX_PARALLEL_ANSWERS_PER_USER per user (429), counting the
    * answers being written and the sends about to start one.
    */
-  private reserveAnswer(userId: string, conversationId: string): () => void {
-    if (this.reservedConversations.has(conversationId) || this.activeByConversation.get(conversationId)?.isActive) {
+  private reserveAnswer(userId: string, conversationId: string, answerCount = 1): () => void {
+    const active = this.activeByConversation.get(conversationId);
+    if (this.reservedConversations.has(conversationId) || [...(active ?? [])].some((job) => job.isActive)) {
       throw new AppError(409, "conflict", "An answer in this conversation is still being generated; stop it or wait for it to finish");
     }
     const limit = this.context.config.maxParallelAnswersPerUser;
     const inFlight = (this.runningByUser.get(userId) ?? 0) + (this.reservedByUser.get(userId) ?? 0);
-    if (inFlight >= limit) {
+    if (inFlight + answerCount > limit) {
       throw new AppError(
         429,
         "too_many_answers",
@@ -386,13 +406,13 @@ export class GenerationService {
       );
     }
     this.reservedConversations.add(conversationId);
-    adjustCount(this.reservedByUser, userId, 1);
+    adjustCount(this.reservedByUser, userId, answerCount);
     let isReleased = false;
     return () => {
       if (isReleased) return;
       isReleased = true;
       this.reservedConversations.delete(conversationId);
-      adjustCount(this.reservedByUser, userId, -1);
+      adjustCount(this.reservedByUser, userId, -answerCount);
     };
   }
 
@@ -416,14 +436,18 @@ export class GenerationService {
       stallTimeoutMs: this.context.config.providerStallTimeoutMs,
     });
     this.jobs.set(answer.id, job);
-    this.activeByConversation.set(answer.conversationId, job);
+    const active = this.activeByConversation.get(answer.conversationId) ?? new Set<GenerationJob>();
+    active.add(job);
+    this.activeByConversation.set(answer.conversationId, active);
     adjustCount(this.runningByUser, userId, 1);
     job.start();
     // authenticated just before an admin disabled the account: it does not get to run
     if (this.blockedUsers.has(userId)) job.requestStop("account-blocked");
     void job.done.then(() => {
       adjustCount(this.runningByUser, userId, -1);
-      if (this.activeByConversation.get(answer.conversationId) === job) this.activeByConversation.delete(answer.conversationId);
+      const running = this.activeByConversation.get(answer.conversationId);
+      running?.delete(job);
+      if (running?.size === 0) this.activeByConversation.delete(answer.conversationId);
       if (this.isShuttingDown) return;
       const timer = setTimeout(() => {
         this.retentionTimers.delete(timer);
