@@ -10,7 +10,7 @@ import { registerConversationTree, type ConversationTreeProvider } from "./surfa
 import { EditorCodeActions } from "./surfaces/editor-code-actions";
 import { registerFirstRun } from "./surfaces/first-run";
 import { registerLibraryCommands } from "./surfaces/library-commands";
-import { registerModelStatusBar, pickModel, chooseModel } from "./surfaces/model-status-bar";
+import { registerModelStatusBar, pickModel, chooseModel, chooseModels } from "./surfaces/model-status-bar";
 import { registerSearchQuickPick } from "./surfaces/search-quick-pick";
 import { SecretTokenStore } from "./surfaces/secret-token-store";
 import { registerSendSelection } from "./surfaces/send-selection";
@@ -67,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
       },
       pickModel: (): Promise<void> => pickModel(session),
       chooseModel: (options) => chooseModel(session, options),
+      chooseModels: (options) => chooseModels(session, options),
       showContext: async (messageId) => {
         await vscode.commands.executeCommand(SHOW_CONTEXT_COMMAND, messageId);
       },

@@ -41,6 +41,17 @@ export const bannerSchema = z.object({
 });
 export type Banner = z.infer<typeof bannerSchema>;
 
+/**
+ * A compare in progress or just finished: the question and its answers from 2–4 models, side by
+ * side, until one is chosen ("Continue with this one") or the conversation changes.
+ */
+export const chatCompareSchema = z.object({
+  questionId: z.string(),
+  /** In the order the models were asked; the first is the branch in view until another is chosen. */
+  messages: z.array(messageSchema),
+});
+export type ChatCompare = z.infer<typeof chatCompareSchema>;
+
 /** Everything the view shows; sent on ready, when the view becomes visible again, and on conversation switches. */
 export const chatSnapshotSchema = z.object({
   connection: connectionStateSchema,
@@ -58,6 +69,8 @@ export const chatSnapshotSchema = z.object({
   models: z.array(chatModelSchema).optional(),
   /** Whether the user is an admin: the view then offers Team Settings where members are told to ask their admin. */
   isAdmin: z.boolean().optional(),
+  /** The compare shown side by side, if one is open. */
+  compare: chatCompareSchema.nullable().optional(),
 });
 export type ChatSnapshot = z.infer<typeof chatSnapshotSchema>;
 
@@ -76,6 +89,16 @@ export const chatRequests = {
   "message/retry": {
     params: z.object({ messageId: z.string().max(100), modelId: z.string().max(300).optional() }),
     result: z.object({ assistantMessageId: z.string() }),
+  },
+  /** Compare…: the host asks which 2–4 models (a quick pick), then sends the composer's text to all of them; null when cancelled. */
+  "message/compare": {
+    params: z.object({ content: z.string().min(1).max(200_000) }),
+    result: z.object({ conversationId: z.string(), assistantMessageIds: z.array(z.string()) }).nullable(),
+  },
+  /** "Continue with this one" in a compare: that answer becomes the branch in view (a snapshot follows). */
+  "compare/continue": {
+    params: z.object({ messageId: z.string().max(100) }),
+    result: z.object({}),
   },
   /** "Rerun with…" on an answer: the host asks which model (a quick pick), then reruns it; null when the pick was cancelled. */
   "message/rerunWith": {
@@ -145,6 +168,8 @@ export const chatNotifications = {
   "composer/focus": z.object({ appendText: z.string().optional() }),
   /** Scroll to a message of the open conversation and mark it (a search result was opened). */
   "message/reveal": z.object({ conversationId: z.string(), messageId: z.string() }),
+  /** A compare opened (its answers start streaming) or closed (null). */
+  "compare/shown": z.object({ compare: chatCompareSchema.nullable() }),
   /** Open the find bar (the Find in Chat command). */
   "find/open": z.object({}),
 } as const;

@@ -354,6 +354,38 @@ describe("extension: ChatSession against the team server", function () {
     assert.equal(session.snapshot().messages[0]!.content, "Edited question");
   });
 
+  it("compares: the picked models answer at once, the views see the compare, Continue with this one switches the branch", async () => {
+    const client = await environment.signedInClient("comparer");
+    const picked = [environment.models.groq[0]!, environment.models.ollama[0]!];
+    const session = new ChatSession({ client, hostActions: { chooseModels: async () => picked } });
+    sessions.push(session);
+    await session.start();
+    const view = new RecordingView();
+    attach(session, view);
+    const response = await request(session, view, "message/compare", { content: "Tabs or spaces?" });
+    assert.ok(response.kind === "response" && response.ok, JSON.stringify(response));
+    const { assistantMessageIds } = response.result as { assistantMessageIds: string[] };
+    assert.equal(assistantMessageIds.length, 2);
+    const shown = view.notifications("compare/shown") as ChatNotificationParams<"compare/shown">[];
+    assert.deepEqual(
+      shown.at(-1)?.compare?.messages.map((message) => message.modelId),
+      picked,
+    );
+    await session.whenAnswersFinished();
+    // both answers finished and reached the view; the compare travels in snapshots too
+    assert.equal(finalUpdate(view, assistantMessageIds[1]!)?.provider, "ollama");
+    assert.deepEqual(
+      session.snapshot().compare?.messages.map((message) => message.status),
+      ["complete", "complete"],
+    );
+    const chosen = await request(session, view, "compare/continue", { messageId: assistantMessageIds[1] });
+    assert.ok(chosen.kind === "response" && chosen.ok, JSON.stringify(chosen));
+    const snapshot = session.snapshot();
+    assert.equal(snapshot.compare, null);
+    assert.equal(snapshot.messages.at(-1)?.id, assistantMessageIds[1]);
+    assert.equal(snapshot.conversation?.modelId, picked[1]);
+  });
+
   it("renames, starts anew and deletes: the tree hears of each, the open conversation follows", async () => {
     const session = await startSession("organiser");
     const view = new RecordingView();

@@ -129,4 +129,82 @@ describe("chat webview: message actions and branches", function () {
     await view.respond(again.id, { conversationId: "conversation-1", assistantMessageId: "a-edit" });
     await question.locator(".message__editor").waitFor({ state: "detached" });
   });
+
+  it("compares: Compare… posts message/compare, the answers stream side by side, Continue with this one posts compare/continue", async () => {
+    view = await harness.open({ view: "chat" });
+    const question = buildMessage({ id: "q", role: "user", content: "Which sort is stable?" });
+    await view.notify("state/snapshot", buildSnapshot({ messages: [] }));
+    const page = view.page;
+    await page.locator("vscode-textarea textarea").fill("Which sort is stable?");
+    await page.locator(".composer__compare").click();
+    const compare = await view.waitForRequest("message/compare");
+    assert.deepEqual(compare.params, { content: "Which sort is stable?" });
+    const streaming = (id: string, modelId: string) =>
+      buildMessage({
+        id,
+        parentId: "q",
+        modelId,
+        provider: modelId.split(":")[0] as "groq",
+        status: "streaming",
+        content: "",
+        finishReason: null,
+      });
+    const first = streaming("a-groq", "groq:llama-3.3-70b-versatile");
+    const second = streaming("a-ollama", "ollama:qwen2.5-coder:7b");
+    await view.notify("messages/appended", { conversationId: "conversation-1", messages: [question, first] });
+    await view.notify("compare/shown", { compare: { questionId: "q", messages: [first, second] } });
+    await view.respond(compare.id, { conversationId: "conversation-1", assistantMessageIds: ["a-groq", "a-ollama"] });
+    await page.waitForFunction(() => (document.querySelector("vscode-textarea") as HTMLElement & { value: string }).value === "");
+    await page.locator(".compare__answer").nth(1).waitFor();
+    assert.equal(await page.locator(".compare__answer").count(), 2);
+    await view.notify("stream/delta", { messageId: "a-ollama", text: "Merge sort is stable." });
+    await view.notify("stream/delta", { messageId: "a-groq", text: "Insertion sort is." });
+    await page.waitForFunction(() =>
+      document.querySelector('[data-message-id="a-ollama"].compare__answer .compare__body')?.textContent?.includes("Merge sort"),
+    );
+    assert.match(
+      (await page.locator('.compare__answer[data-message-id="a-groq"] .compare__body').textContent()) ?? "",
+      /Insertion sort is\./,
+    );
+    assert.equal(
+      await page.locator('.compare__answer[data-message-id="a-ollama"] .compare__continue').isDisabled(),
+      true,
+      "not while streaming",
+    );
+    await view.notify("message/updated", {
+      message: {
+        ...second,
+        status: "complete",
+        content: "Merge sort is stable.",
+        outputTokens: 42,
+        timeToFirstTokenMs: 180,
+        durationMs: 900,
+        finishReason: "stop",
+      },
+    });
+    await page.waitForFunction(
+      () => document.querySelector('.compare__answer[data-message-id="a-ollama"] .compare__metadata')?.textContent !== "",
+    );
+    const metadata = (await page.locator('.compare__answer[data-message-id="a-ollama"] .compare__metadata').textContent()) ?? "";
+    assert.match(metadata, /42/);
+    assert.match(metadata, /to first token/);
+    assert.match(metadata, /in all/);
+    // the answer that was not on the branch in view did not replace the first one in the list
+    assert.deepEqual(
+      await page
+        .locator("article.message")
+        .evaluateAll((elements) => elements.map((element) => (element as HTMLElement).dataset.messageId)),
+      ["q", "a-groq"],
+    );
+    await page.locator('.compare__answer[data-message-id="a-ollama"] .compare__continue').click();
+    const chosen = await view.waitForRequest("compare/continue");
+    assert.deepEqual(chosen.params, { messageId: "a-ollama" });
+    assert.deepEqual(await findButtonsWithoutLabel(page), []);
+    // narrow: the answers stack
+    await page.setViewportSize({ width: 320, height: 700 });
+    const boxes = await page
+      .locator(".compare__answer")
+      .evaluateAll((elements) => elements.map((element) => element.getBoundingClientRect().top));
+    assert.ok(boxes[1]! > boxes[0]!, "stacked in a narrow view");
+  });
 });

@@ -1,5 +1,12 @@
 import type { User } from "../../../protocol/http/accounts";
-import type { Conversation, ConversationListQuery, ConversationListResponse, Message } from "../../../protocol/http/conversations";
+import {
+  COMPARE_MODELS_MAX,
+  COMPARE_MODELS_MIN,
+  type Conversation,
+  type ConversationListQuery,
+  type ConversationListResponse,
+  type Message,
+} from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
 import { parseHttpUrl } from "../../../protocol/parse-http-url";
 import type {
@@ -8,6 +15,7 @@ import type {
   ChatModel,
   ChatNotificationName,
   ChatNotificationParams,
+  ChatCompare,
   ChatSnapshot,
   ConnectionState,
 } from "../../../protocol/webview/chat-protocol";
@@ -36,6 +44,8 @@ export interface ChatHostActions {
   /** Only ever called with an http or https URL. */
   openLink(url: string): void | Promise<void>;
   pickModel(): void | Promise<void>;
+  /** Asks which 2–4 models to compare (a multi-select quick pick); undefined when cancelled. */
+  chooseModels(options: { title: string; minimum: number; maximum: number }): Promise<string[] | undefined>;
   /** Asks which model (the quick pick), e.g. for "Rerun with…"; undefined when cancelled. */
   chooseModel(options: { title: string; placeholder: string; currentModelId: string | null }): Promise<string | undefined>;
   /** "Show Context" of an answer: what its request carried, in an editor tab. */
@@ -89,6 +99,8 @@ export class ChatSession implements Disposable {
   /** A conversation a reloaded webview asked to restore before the session was ready. */
   private conversationToRestore: string | null = null;
   private isReReadingNewestPage = false;
+  /** The compare shown side by side (its answers are tracked like any other), until one is chosen or the conversation changes. */
+  private compare: ChatCompare | null = null;
   /** "Focus Chat Input" ran while no view was ready to take the focus: the next view that is, takes it. */
   private isComposerFocusPending = false;
 
@@ -219,6 +231,7 @@ export class ChatSession implements Disposable {
       banner: this.connection.banner,
       models: this.models.map(describeModel),
       isAdmin: this.isAdmin,
+      compare: this.compare && this.compare.messages[0]?.conversationId === conversation?.id ? copyCompare(this.compare) : null,
     };
   }
 
@@ -315,6 +328,8 @@ export class ChatSession implements Disposable {
         "message/send": ({ content }) => this.sendMessage(content),
         "message/retry": ({ messageId, modelId }) => this.retryAnswer(messageId, modelId),
         "message/rerunWith": ({ messageId }) => this.rerunWith(messageId),
+        "message/compare": ({ content }) => this.compareMessage(content),
+        "compare/continue": ({ messageId }) => this.continueWith(messageId),
         "message/edit": ({ messageId, content }) => this.editMessage(messageId, content),
         "branch/switch": ({ messageId, direction }) => this.switchSibling(messageId, direction),
         "messages/loadOlder": ({ conversationId, cursor }) => this.loadOlderMessages(conversationId, cursor),
@@ -443,6 +458,7 @@ export class ChatSession implements Disposable {
   /** Shows an empty chat; the conversation is created with the first message. */
   newConversation(): void {
     const previousModelId = this.activeModelId;
+    this.compare = null;
     if (this.held.conversation?.modelId) this.preferredModelId = this.held.conversation.modelId;
     this.held.clear();
     this.broadcastSnapshot();
@@ -497,8 +513,49 @@ export class ChatSession implements Disposable {
 
   /** Sends in the open conversation, creating one first when none is open. */
   async sendMessage(content: string): Promise<{ conversationId: string; assistantMessageId: string }> {
+    const { conversationId, assistantMessageIds } = await this.sendTo(content, undefined);
+    return { conversationId, assistantMessageId: assistantMessageIds[0]! };
+  }
+
+  /**
+   * Compare…: the host's pick of 2–4 models, then the text to all of them at once; their answers
+   * stream side by side in the views until one is chosen. null when the pick was cancelled.
+   */
+  async compareMessage(content: string): Promise<{ conversationId: string; assistantMessageIds: string[] } | null> {
     this.connection.requireReady();
-    const modelId = this.activeModelId;
+    const modelIds = await this.hostActions.chooseModels?.({
+      title: "Compare Models",
+      minimum: COMPARE_MODELS_MIN,
+      maximum: COMPARE_MODELS_MAX,
+    });
+    if (modelIds === undefined) return null;
+    if (modelIds.length < COMPARE_MODELS_MIN || modelIds.length > COMPARE_MODELS_MAX) {
+      throw new TeamServerError(400, "validation_failed", `Pick ${COMPARE_MODELS_MIN} to ${COMPARE_MODELS_MAX} models to compare.`);
+    }
+    return this.sendTo(content, modelIds);
+  }
+
+  /** "Continue with this one": the answer becomes the branch in view (and its model the conversation's); the compare closes. */
+  async continueWith(messageId: string): Promise<Record<string, never>> {
+    this.connection.requireReady();
+    const compare = this.compare;
+    const answer = compare?.messages.find((message) => message.id === messageId);
+    const conversationId = answer?.conversationId ?? this.held.conversationId;
+    if (!conversationId) throw new TeamServerError(409, "conflict", "No conversation is open.");
+    await this.client.call("setConversationLeaf", { params: { conversationId }, body: { messageId } });
+    this.compare = null;
+    this.broadcast("compare/shown", { compare: null });
+    if (this.held.conversationId === conversationId) await this.openConversation(conversationId);
+    this.conversationsChanged.fire();
+    return {};
+  }
+
+  private async sendTo(
+    content: string,
+    compareModelIds: string[] | undefined,
+  ): Promise<{ conversationId: string; assistantMessageIds: string[] }> {
+    this.connection.requireReady();
+    const modelId = compareModelIds?.[0] ?? this.activeModelId;
     if (!modelId) {
       throw new TeamServerError(
         0,
@@ -520,8 +577,14 @@ export class ChatSession implements Disposable {
         isNewConversation = true;
       }
     }
-    const response = await this.client.call("sendMessage", { params: { conversationId: conversation.id }, body: { content, modelId } });
+    const response = await this.client.call("sendMessage", {
+      params: { conversationId: conversation.id },
+      body: compareModelIds === undefined ? { content, modelId } : { content, modelIds: compareModelIds },
+    });
     const assistantMessage = this.streams.track(response.assistantMessage);
+    const compared = (response.assistantMessages ?? []).map((message) =>
+      message.id === assistantMessage.id ? assistantMessage : this.streams.track(message),
+    );
     if (this.held.conversationId === conversation.id) {
       const isTitleChanged = this.held.conversation?.title !== response.conversation.title;
       this.held.updateConversation(response.conversation);
@@ -530,11 +593,18 @@ export class ChatSession implements Disposable {
         conversationId: conversation.id,
         messages: [{ ...response.userMessage }, { ...assistantMessage }],
       });
+      if (compared.length > 0) {
+        this.compare = { questionId: response.userMessage.id, messages: compared };
+        this.broadcast("compare/shown", { compare: copyCompare(this.compare) });
+      }
       // The protocol has no "conversation changed" notification: a new conversation or title travels in a snapshot.
       if (isNewConversation || isTitleChanged) this.broadcastSnapshot();
     }
     this.conversationsChanged.fire();
-    return { conversationId: conversation.id, assistantMessageId: assistantMessage.id };
+    return {
+      conversationId: conversation.id,
+      assistantMessageIds: compared.length > 0 ? compared.map((message) => message.id) : [assistantMessage.id],
+    };
   }
 
   /** Sends an editor selection (with its path, lines and language) into the open conversation or a new one. */
@@ -579,6 +649,7 @@ export class ChatSession implements Disposable {
   async editMessage(messageId: string, content: string): Promise<{ conversationId: string; assistantMessageId: string }> {
     this.connection.requireReady();
     const { message } = await this.client.call("getMessage", { params: { messageId } });
+    this.compare = null;
     if (message.role !== "user") throw new TeamServerError(400, "validation_failed", "Only your own messages can be edited.");
     const modelId = this.activeModelId;
     if (!modelId) throw new TeamServerError(0, "model_unavailable", "No model is available to answer.");
@@ -607,6 +678,7 @@ export class ChatSession implements Disposable {
     const index = messages.findIndex((message) => message.id === messageId);
     const target = index === -1 ? undefined : messages[direction === "previous" ? index - 1 : index + 1];
     if (!target) return { messageId: null };
+    this.compare = null;
     await this.client.call("setConversationLeaf", { params: { conversationId: target.conversationId }, body: { messageId: target.id } });
     if (this.held.conversationId === target.conversationId) {
       await this.openConversation(target.conversationId);
@@ -713,6 +785,10 @@ function haveSameModels(left: readonly Model[], right: readonly Model[]): boolea
       return model.id === other.id && model.displayName === other.displayName && model.contextWindow === other.contextWindow;
     })
   );
+}
+
+function copyCompare(compare: ChatCompare): ChatCompare {
+  return { questionId: compare.questionId, messages: compare.messages.map((message) => ({ ...message })) };
 }
 
 function copyStatus(status: AnswerStatus | null): AnswerStatus | null {

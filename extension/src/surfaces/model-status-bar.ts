@@ -150,6 +150,33 @@ export async function chooseModel(
   return chosenItem?.modelId;
 }
 
+/** Compare…: a multi-select pick of the visible models; undefined when cancelled. Fewer or more than allowed is said, and asked again. */
+export async function chooseModels(
+  session: ChatSession,
+  options: { title: string; minimum: number; maximum: number },
+): Promise<string[] | undefined> {
+  if (session.connectionState !== "ready") {
+    void vscode.window.showWarningMessage(session.snapshot().banner?.message ?? "Juggler is not connected to its server yet.");
+    return undefined;
+  }
+  const items = toModelItems(session.visibleModels, null, session.isAdmin).filter((item) => item.modelId !== undefined);
+  for (;;) {
+    const picked = await vscode.window.showQuickPick(items, {
+      title: options.title,
+      placeHolder: `Pick ${options.minimum} to ${options.maximum} models: each answers the same question, side by side`,
+      canPickMany: true,
+      matchOnDetail: true,
+    });
+    if (picked === undefined || picked.length === 0) return undefined;
+    if (picked.length >= options.minimum && picked.length <= options.maximum) return picked.map((item) => item.modelId!);
+    const again = await vscode.window.showWarningMessage(
+      `Compare takes ${options.minimum} to ${options.maximum} models; ${picked.length} ${picked.length === 1 ? "was" : "were"} picked.`,
+      "Pick Again",
+    );
+    if (again !== "Pick Again") return undefined;
+  }
+}
+
 function toModelItems(models: readonly Model[], activeModelId: string | null, isAdmin: boolean): ModelQuickPickItem[] {
   const items: ModelQuickPickItem[] = [];
   for (const provider of Object.keys(providerLabels) as (keyof typeof providerLabels)[]) {

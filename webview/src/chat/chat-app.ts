@@ -72,6 +72,8 @@ export class ChatApp {
       rerunWith: (messageId) => void this.rerunWith(messageId),
       submitEdit: (messageId, content) => this.submitEdit(messageId, content),
       switchSibling: (messageId, direction) => void this.switchSibling(messageId, direction),
+      compareFor: (entry) => this.list.compareFor(entry),
+      continueWith: (messageId) => void this.continueWith(messageId),
       showContext: (messageId) => bridge.command("context/show", { messageId }),
       loadOlder: (cursor) => this.loadOlder(cursor),
       onLinkOpen: (href) => bridge.command("link/open", { href }),
@@ -93,6 +95,7 @@ export class ChatApp {
     });
     this.composer = new ComposerView({
       onSend: (text) => this.send(text),
+      onCompare: (text) => this.compare(text),
       onStop: (messageId) => bridge.command("generation/stop", { messageId }),
       // Saved on every change: VS Code may discard a hidden view's page at once, and a pending
       // write went with it (a draft typed just before hiding the view was lost).
@@ -132,6 +135,10 @@ export class ChatApp {
       this.list.setStreamStatus(messageId, status);
     });
     this.bridge.onNotification("message/updated", ({ message }) => this.updateMessage(message));
+    this.bridge.onNotification("compare/shown", ({ compare }) => {
+      this.list.setCompare(compare);
+      if (compare) this.liveRegion.announce(`Comparing ${compare.messages.length} answers side by side`);
+    });
     this.bridge.onNotification("model/changed", ({ activeModel, models }) => {
       if (models) this.adoptModels(models);
       this.showModel(activeModel?.label ?? null);
@@ -189,6 +196,8 @@ export class ChatApp {
     } else {
       position = { scrollTop: 0, isPinnedToBottom: true, anchor: null };
     }
+    // before the messages, so the compare's first answer renders as the compare at once
+    this.list.setCompare(snapshot.compare ?? null);
     this.list.setMessages(
       { messages: snapshot.messages, olderCursor: snapshot.olderCursor, branchMessageCount: snapshot.branchMessageCount },
       { keepOlder: isSameConversation, scrollPosition: position },
@@ -321,6 +330,26 @@ export class ChatApp {
     } catch (error) {
       this.list.setEditError(messageId, describeRequestFailure(error));
       return false;
+    }
+  }
+
+  /** Compare…: the composer's text to 2–4 models the host asks for; the draft is cleared once it is sent. */
+  private async compare(text: string): Promise<boolean> {
+    try {
+      const result = await this.bridge.request("message/compare", { content: text });
+      return result !== null;
+    } catch (error) {
+      this.composer.showError(describeRequestFailure(error));
+      return false;
+    }
+  }
+
+  private async continueWith(messageId: string): Promise<void> {
+    try {
+      await this.bridge.request("compare/continue", { messageId });
+      this.liveRegion.announce("Continuing with the chosen answer");
+    } catch (error) {
+      this.banner.show({ kind: "error", message: describeRequestFailure(error) });
     }
   }
 

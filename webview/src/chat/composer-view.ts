@@ -8,6 +8,8 @@ import { createIcon } from "../create-icon";
 export interface ComposerOptions {
   /** Sends the text; resolves true when the host accepted it (then the draft is cleared). */
   onSend(text: string): Promise<boolean>;
+  /** Compare…: sends the text to 2–4 models the host asks for; resolves true when it went (then the draft is cleared). */
+  onCompare?(text: string): Promise<boolean>;
   onStop(messageId: string): void;
   onDraftChanged(): void;
   /** Up in an empty composer: the text of the reader's last message, to edit and send again (undefined: none). */
@@ -23,6 +25,7 @@ export class ComposerView {
   private readonly textarea: VscodeTextarea;
   private readonly sendButton: VscodeButton;
   private readonly stopButton: VscodeButton;
+  private readonly compareButton: HTMLButtonElement;
   private readonly errorLine: HTMLElement;
   private streamingMessageId: string | undefined;
   private isSending = false;
@@ -68,13 +71,22 @@ export class ComposerView {
       if (this.streamingMessageId) this.options.onStop(this.streamingMessageId);
     });
 
+    this.compareButton = document.createElement("button");
+    this.compareButton.type = "button";
+    this.compareButton.className = "icon-button composer__compare";
+    this.compareButton.setAttribute("aria-label", "Compare models");
+    this.compareButton.title = "Compare…: send this to 2–4 models at once and see their answers side by side";
+    this.compareButton.append(createIcon("split-horizontal"));
+    this.compareButton.hidden = options.onCompare === undefined;
+    this.compareButton.addEventListener("click", () => void this.send(true));
+
     const hint = document.createElement("span");
     hint.className = "composer__hint";
     hint.textContent = "Enter to send · Shift+Enter for a new line · Up for your last message";
 
     const actions = document.createElement("div");
     actions.className = "composer__actions";
-    actions.append(hint, this.stopButton, this.sendButton);
+    actions.append(hint, this.compareButton, this.stopButton, this.sendButton);
     this.element.append(this.errorLine, this.textarea, actions);
     this.refresh();
   }
@@ -147,7 +159,8 @@ export class ComposerView {
     });
   }
 
-  private async send(): Promise<void> {
+  /** `isCompare`: to several models at once (Compare…). */
+  private async send(isCompare = false): Promise<void> {
     const text = this.draft;
     if (!this.canSend()) return;
     if (text.length > MESSAGE_MAX_CHARACTERS) {
@@ -160,7 +173,7 @@ export class ComposerView {
     this.isSending = true;
     this.refresh();
     try {
-      const isAccepted = await this.options.onSend(text);
+      const isAccepted = isCompare && this.options.onCompare ? await this.options.onCompare(text) : await this.options.onSend(text);
       // Cleared only once the host has the message: on failure the draft stays to retry or fix.
       if (isAccepted && this.draft === text) {
         this.setDraft("");
@@ -181,6 +194,8 @@ export class ComposerView {
     this.stopButton.hidden = !isStreaming;
     this.sendButton.hidden = isStreaming;
     this.sendButton.disabled = !this.canSend();
+    this.compareButton.hidden = isStreaming || this.options.onCompare === undefined;
+    this.compareButton.disabled = !this.canSend();
     this.textarea.readonly = this.isSending;
     this.element.classList.toggle("composer--sending", this.isSending);
   }

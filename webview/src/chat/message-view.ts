@@ -12,6 +12,7 @@ import {
   formatDuration,
 } from "./answer-metadata";
 import { createIcon } from "../create-icon";
+import { CompareView } from "./compare-view";
 import type { BranchEntry } from "./loaded-branch";
 
 export interface MessageViewActions {
@@ -23,6 +24,10 @@ export interface MessageViewActions {
   submitEdit(messageId: string, content: string): Promise<boolean>;
   /** The sibling navigator (‹ 2/3 ›): show the previous or next sibling's branch. */
   switchSibling(messageId: string, direction: "previous" | "next"): void;
+  /** The answers of an open compare this answer stands for (it is the first of them), or undefined. */
+  compareFor(entry: BranchEntry): readonly Message[] | undefined;
+  /** "Continue with this one" in a compare. */
+  continueWith(messageId: string): void;
   /** "Show Context": what the answer's request carried, opened by the host. */
   showContext(messageId: string): void;
   /** How an answer names its model: the display name the picker and the status bar show. */
@@ -48,6 +53,7 @@ export class MessageView {
   /** A question's Edit button and sibling navigator (answers have theirs in the footer). */
   private questionActions: HTMLElement | undefined;
   private editor: HTMLElement | undefined;
+  private compareView: CompareView | undefined;
 
   constructor(
     readonly entry: BranchEntry,
@@ -95,6 +101,20 @@ export class MessageView {
 
   /** Renders the markdown if the text changed since the last render. */
   renderContent(): void {
+    const compared = this.entry.message.role === "assistant" ? this.actions.compareFor(this.entry) : undefined;
+    if (compared !== undefined) {
+      this.compareView ??= new CompareView(this.actions);
+      this.compareView.render(compared);
+      if (this.body.firstChild !== this.compareView.element || this.body.childNodes.length !== 1)
+        this.body.replaceChildren(this.compareView.element);
+      this.renderedContent = undefined;
+      this.renderStatus();
+      return;
+    }
+    if (this.compareView) {
+      this.compareView = undefined;
+      this.body.replaceChildren();
+    }
     if (this.entry.edit !== undefined) {
       this.renderEditor();
       return;
@@ -128,6 +148,16 @@ export class MessageView {
         this.renderedStatusKey = questionKey;
         this.questionActions.replaceChildren(...this.createSiblingNavigator(), ...this.createEditButton());
       }
+      return;
+    }
+    if (this.compareView) {
+      // each column of the compare shows its own model, status and metadata
+      this.element.className = "message message--assistant message--compare";
+      this.element.setAttribute("aria-label", "Compare");
+      this.element.toggleAttribute("aria-busy", false);
+      this.renderedStatusKey = undefined;
+      this.statusLine.replaceChildren();
+      this.footer.replaceChildren();
       return;
     }
     const modelLabel = this.actions.modelLabel(message.modelId);
