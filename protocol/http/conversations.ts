@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { attachmentListInputSchema, attachmentSchema } from "./attachments";
 import { errorCodeSchema, errorDetailSchema } from "./error-codes";
 import { MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX } from "./message-page-sizes";
 import { modelIdSchema } from "./models";
@@ -127,6 +128,8 @@ export const messageSchema = z.object({
    * pages and with the messages a send or a regenerate creates; absent elsewhere (a stream's events).
    */
   siblings: messageSiblingPositionSchema.optional(),
+  /** A question's editor context (files, selections), listed without their text; absent when it has none. */
+  attachments: z.array(attachmentSchema).optional(),
 });
 export type Message = z.infer<typeof messageSchema>;
 
@@ -326,6 +329,8 @@ export const sendMessageRequestSchema = z
       .optional(),
     /** Reply under this message instead of the conversation's leaf (editing makes a sibling branch). */
     parentId: z.string().max(100).nullable().optional(),
+    /** Editor context stored with the question and sent with it to every model that answers it. */
+    attachments: attachmentListInputSchema.optional(),
   })
   .refine((value) => (value.modelId === undefined) !== (value.modelIds === undefined), {
     message: "Give modelId, or modelIds (2–4 models) to compare",

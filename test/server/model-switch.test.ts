@@ -332,6 +332,53 @@ describe("model switch matrix: system prompts, failed answers and branches, for 
       assert.equal(leaf.body.conversation.modelId, fromModel);
     });
 
+    it(`${from} → ${to}: file and selection context goes with the question, to a rerun on another model too`, async function () {
+      const { server, memberToken: token } = fixture;
+      const conversation = await createConversation(server, token);
+      const attachments = [
+        { kind: "file", path: "src/sum.ts", language: "typescript", content: "export const sum = (a: number, b: number) => a + b;\n" },
+        {
+          kind: "selection",
+          path: "src/loop.py",
+          language: "python",
+          startLine: 3,
+          endLine: 4,
+          content: "for i in range(3):\n    print(i)",
+        },
+      ];
+      const first = await sendAndWait(server, token, conversation.id, "Review these", fixture.models[from][0]!, { attachments });
+      assert.deepEqual(
+        first.sent.userMessage.attachments.map((attachment: { kind: string; path: string; startLine: number | null }) => [
+          attachment.kind,
+          attachment.path,
+          attachment.startLine,
+        ]),
+        [
+          ["file", "src/sum.ts", null],
+          ["selection", "src/loop.py", 3],
+        ],
+      );
+      const expectedQuestion =
+        "Review these\n\n[File: src/sum.ts]\n```typescript\nexport const sum = (a: number, b: number) => a + b;\n\n```\n\n" +
+        "[Selection: src/loop.py, lines 3–4]\n```python\nfor i in range(3):\n    print(i)\n```";
+      assert.deepEqual(receivedConversation(fixture, from).messages, [{ role: "user", content: expectedQuestion }]);
+      // rerun on the other model: the same context, from the stored attachments
+      const rerun = await server.request("POST", `/messages/${first.answer.id}/regenerate`, {
+        token,
+        body: { modelId: fixture.models[to][0] },
+      });
+      assert.equal(rerun.status, 202, JSON.stringify(rerun.body));
+      await waitForAnswer(server, token, rerun.body.assistantMessage.id);
+      assert.deepEqual(receivedConversation(fixture, to).messages, [{ role: "user", content: expectedQuestion }]);
+      // Show Context lists them, as sent
+      const shown = await server.request("GET", `/messages/${rerun.body.assistantMessage.id}/context`, { token });
+      assert.equal(shown.body.messages[0].content, expectedQuestion);
+      // the page lists them (names and sizes, not their text)
+      const page = await server.request("GET", `/conversations/${conversation.id}`, { token });
+      assert.equal(page.body.messages[0].attachments.length, 2);
+      assert.equal(page.body.messages[0].attachments[0].content, undefined);
+    });
+
     it(`${from} → ${to}: a branch switched back and forth: only the branch in view is sent`, async function () {
       const { server, memberToken: token } = fixture;
       const fromModel = fixture.models[from][0]!;

@@ -7,6 +7,7 @@ import {
 } from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
 import type { ChatProvider, ChatTurn, PreparedConversation } from "../providers/chat-provider";
+import type { AttachmentContent } from "../storage/attachment-repository";
 import { limitContextRecordSize } from "./context-record-size";
 import { describeCutOff, withCutOffNote } from "./partial-answer-note";
 import { formatSummaryForSystemPrompt } from "./summary-prompt";
@@ -68,6 +69,8 @@ export interface BranchMessage {
   finishReason: FinishReason | null;
   /** Position on the branch (root = 1). */
   depth: number;
+  /** A question's editor context, sent after its text (absent: none, or not loaded because not sent). */
+  attachments?: readonly AttachmentContent[];
 }
 
 /** A summary sent in place of the oldest messages. */
@@ -103,7 +106,25 @@ export function isSentAsTurn(message: Pick<BranchMessage, "role" | "status" | "c
 
 /** The text a message is sent with: an answer that was cut off carries a note saying so. */
 export function sentTextOf(message: BranchMessage): string {
-  return message.role === "assistant" ? withCutOffNote(message.content, message) : message.content;
+  if (message.role === "assistant") return withCutOffNote(message.content, message);
+  return withAttachments(message.content, message.attachments ?? []);
+}
+
+/**
+ * A question's text followed by its files and selections, each labelled with its path (and line
+ * range) in a fence longer than any run of backticks inside it. What every provider gets, and what the
+ * question's token estimate counts.
+ */
+export function withAttachments(content: string, attachments: readonly AttachmentContent[]): string {
+  if (attachments.length === 0) return content;
+  const blocks = attachments.map((attachment) => {
+    const lines = attachment.startLine === null ? "" : `, lines ${attachment.startLine}–${attachment.endLine ?? attachment.startLine}`;
+    const label = `[${attachment.kind === "file" ? "File" : "Selection"}: ${attachment.path}${lines}]`;
+    const longestRun = Math.max(0, ...(attachment.content.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = "`".repeat(Math.max(3, longestRun + 1));
+    return `${label}\n${fence}${attachment.language ?? ""}\n${attachment.content}\n${fence}`;
+  });
+  return `${content}\n\n${blocks.join("\n\n")}`;
 }
 
 /**

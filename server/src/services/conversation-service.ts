@@ -32,7 +32,15 @@ import {
 } from "../storage/conversation-repository";
 import { SummaryRepository, type NewSummary } from "../storage/summary-repository";
 import { SystemPromptRepository } from "../storage/system-prompt-repository";
-import { BUILT_IN_SETTINGS, type BranchMessage, type ConversationSettings } from "./context-builder";
+import {
+  AttachmentRepository,
+  toAttachment,
+  toAttachmentContent,
+  type AttachmentContent,
+  type AttachmentRow,
+} from "../storage/attachment-repository";
+import type { AttachmentInput } from "../../../protocol/http/attachments";
+import { BUILT_IN_SETTINGS, withAttachments, type BranchMessage, type ConversationSettings } from "./context-builder";
 import type { ServiceContext } from "./service-context";
 import { estimateMessageTokens } from "./token-estimate";
 
@@ -75,6 +83,8 @@ export interface AppendExchangeRequest {
   content: string;
   /** undefined: under the conversation's leaf; null: a new root (editing the first message); else that message. */
   parentId: string | null | undefined;
+  /** Files and selections stored with the question (their own table) and sent with it. */
+  attachments?: readonly AttachmentInput[];
 }
 
 export interface AppendedExchange {
@@ -337,7 +347,9 @@ export class ConversationService {
     budgetTokens: number,
     summaryKey: SummaryKey | null,
   ): Promise<ContextWalkRow[]> {
-    return this.repository(userId).walkForContext(conversationId, messageId, budgetTokens, summaryKey);
+    const walk = await this.repository(userId).walkForContext(conversationId, messageId, budgetTokens, summaryKey);
+    await loadWalkAttachments(new AttachmentRepository(this.context.database, userId), walk);
+    return walk;
   }
 
   /** The walk for a summariser's input (see ConversationRepository.walkForSummary). */
@@ -377,13 +389,23 @@ export class ConversationService {
       const origin = decisions.chooseOrigin();
       const compareOrigins = decisions.chooseCompareOrigins?.() ?? [];
       const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
-      const questionTokens = estimateMessageTokens(request.content);
+      const attachments: AttachmentContent[] = (request.attachments ?? []).map((attachment) => ({
+        kind: attachment.kind,
+        path: attachment.path,
+        language: attachment.language ?? null,
+        startLine: attachment.kind === "selection" ? attachment.startLine : null,
+        endLine: attachment.kind === "selection" ? attachment.endLine : null,
+        content: attachment.content,
+      }));
+      // the question's estimate counts its attachments: every later walk sees their size
+      const questionTokens = estimateMessageTokens(withAttachments(request.content, attachments));
       const stored = await repository.findSettings(conversationId);
       const settings = stored === undefined ? BUILT_IN_SETTINGS : toConversationSettings(stored);
       const reach = decisions.contextReach(questionTokens, settings);
       // newest first; empty when the parent is not a message of this conversation; its first row is the parent itself
       const walk =
         parentId === null ? [] : await repository.walkForContext(conversationId, parentId, reach.walkBudgetTokens, reach.summaryKey);
+      await loadWalkAttachments(new AttachmentRepository(transaction, userId), walk);
       const parent = walk[0];
       if (parentId !== null && parent === undefined) {
         throw new AppError(400, "validation_failed", "parentId: not a message of this conversation");
@@ -396,8 +418,25 @@ export class ConversationService {
         depth,
         token_estimate: questionTokens,
       });
-      const question = toMessage(userMessage);
-      const record = decisions.describeContext(walk, { ...question, depth }, settings);
+      const attachmentRows: AttachmentRow[] = attachments.map((attachment, position) => ({
+        id: crypto.randomUUID(),
+        message_id: userMessage.id,
+        position,
+        kind: attachment.kind,
+        path: attachment.path,
+        language: attachment.language,
+        start_line: attachment.startLine,
+        end_line: attachment.endLine,
+        content: attachment.content,
+        character_count: attachment.content.length,
+        token_estimate: estimateMessageTokens(attachment.content),
+        created_at: now,
+      }));
+      const question: Message = {
+        ...toMessage(userMessage),
+        ...(attachmentRows.length === 0 ? {} : { attachments: attachmentRows.map(toAttachment) }),
+      };
+      const record = decisions.describeContext(walk, { ...question, depth, attachments }, settings);
       const assistantMessage = this.newMessageRow(conversationId, userMessage.id, "assistant", now, {
         status: "streaming",
         provider: origin.provider,
@@ -415,6 +454,7 @@ export class ConversationService {
         }),
       );
       await repository.insertMessages([userMessage, assistantMessage, ...compareAnswers]);
+      await new AttachmentRepository(transaction, userId).insert(attachmentRows);
       const isFirstMessage = conversation.leaf_message_id === null;
       const changes = {
         leaf_message_id: assistantMessage.id,
@@ -564,13 +604,39 @@ function toConversationSettings(stored: StoredConversationSettings): Conversatio
   };
 }
 
-/** Adds each message's place among its siblings (one query for the page). */
+/**
+ * Adds each message's place among its siblings and a question's attachments (their names and sizes,
+ * not their text): one query each for the page.
+ */
 async function withSiblingPositions(repository: ConversationRepository, conversationId: string, messages: Message[]): Promise<Message[]> {
-  const positions = await repository.findSiblingPositions(conversationId, messages);
+  const [positions, attachments] = await Promise.all([
+    repository.findSiblingPositions(conversationId, messages),
+    new AttachmentRepository(repository.database, repository.userId).findForMessages(
+      messages.filter((message) => message.role === "user").map((message) => message.id),
+      false,
+    ),
+  ]);
   return messages.map((message) => {
     const position = positions.get(message.id);
-    return position === undefined ? message : { ...message, siblings: position };
+    const attached = attachments.get(message.id);
+    return {
+      ...message,
+      ...(position === undefined ? {} : { siblings: position }),
+      ...(attached === undefined ? {} : { attachments: attached.map(toAttachment) }),
+    };
   });
+}
+
+/** Gives the questions of a context walk their files and selections (one query), so the context sends them. */
+async function loadWalkAttachments(attachments: AttachmentRepository, walk: ContextWalkRow[]): Promise<void> {
+  const found = await attachments.findForMessages(
+    walk.filter((row) => row.role === "user").map((row) => row.id),
+    true,
+  );
+  for (const row of walk) {
+    const attached = found.get(row.id);
+    if (attached) row.attachments = attached.map(toAttachmentContent);
+  }
 }
 
 export function deriveTitle(content: string): string {

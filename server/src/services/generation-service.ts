@@ -167,7 +167,7 @@ export class GenerationService {
       const appended = await this.dependencies.conversations.appendExchange(
         userId,
         conversationId,
-        { content: request.content, parentId: request.parentId },
+        { content: request.content, parentId: request.parentId, attachments: request.attachments },
         {
           chooseOrigin: () => {
             // every model's verdict before anything is written: one unknown model refuses the whole compare

@@ -11,6 +11,7 @@ import {
 import { errorCodeSchema, type ErrorCode } from "../../../protocol/http/error-codes";
 import type { ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../domain/app-error";
+import type { AttachmentContent } from "./attachment-repository";
 
 /**
  * Conversations and messages of ONE user. Every query is filtered by that user's id (messages
@@ -121,6 +122,8 @@ export interface ContextWalkRow {
   depth: number;
   /** The walk's running token total, from its first message up to and including this one. */
   totalTokens: number;
+  /** A question's files and selections, added by the service for the messages a context may send. */
+  attachments?: AttachmentContent[];
   /** A summary of root→this message under the walk's key, if one is stored. */
   summary: WalkedSummary | null;
 }
@@ -284,7 +287,7 @@ const conversationColumns: string[] = [
 
 export class ConversationRepository {
   constructor(
-    private readonly database: Knex | Knex.Transaction,
+    readonly database: Knex | Knex.Transaction,
     readonly userId: string,
   ) {}
 

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { ATTACHMENT_MAX_CHARACTERS, ATTACHMENTS_PER_MESSAGE_MAX } from "../../protocol/http/attachments";
+import { estimateMessageTokens } from "../../server/src/services/token-estimate";
+import { registerUser } from "../../tools/harness/test-server";
+import { createConversation, sendAndWait, startChatFixture, type ChatFixture } from "../support/chat-helpers";
+
+/** Editor context on a question: limits with clear errors and nothing stored, counted in the estimate, owned by its user. */
+describe("attachments: files and selections sent with a question", function () {
+  this.timeout(60_000);
+  let fixture: ChatFixture;
+
+  before(async function () {
+    fixture = await startChatFixture();
+  });
+  after(async function () {
+    await fixture?.dispose();
+  });
+
+  it("counts the attachments in the question's token estimate, so the context walk sees their size", async function () {
+    const { server, memberToken: token, models } = fixture;
+    const conversation = await createConversation(server, token);
+    const content = "x".repeat(40_000);
+    const { sent } = await sendAndWait(server, token, conversation.id, "Short question", models.groq[0]!, {
+      attachments: [{ kind: "file", path: "big.txt", content }],
+    });
+    const row = await server.database("messages").where({ id: sent.userMessage.id }).first("token_estimate");
+    assert.ok(Number(row.token_estimate) >= estimateMessageTokens(content), `estimate ${row.token_estimate}`);
+    assert.equal(sent.userMessage.attachments[0].tokenEstimate, estimateMessageTokens(content));
+  });
+
+  it("refuses oversized, too many, malformed and binary attachments with a clear 4xx, storing nothing", async function () {
+    const { server, memberToken: token, models } = fixture;
+    const conversation = await createConversation(server, token);
+    const file = (content: string) => ({ kind: "file", path: "a.txt", content });
+    const cases: Array<[string, unknown, number, string]> = [
+      ["oversized", [file("x".repeat(ATTACHMENT_MAX_CHARACTERS + 1))], 413, "payload_too_large"],
+      ["too many", Array.from({ length: ATTACHMENTS_PER_MESSAGE_MAX + 1 }, () => file("x")), 400, "validation_failed"],
+      [
+        "too much in all",
+        [file("x".repeat(ATTACHMENT_MAX_CHARACTERS)), file("y".repeat(ATTACHMENT_MAX_CHARACTERS)), file("z")],
+        400,
+        "validation_failed",
+      ],
+      ["lines backwards", [{ kind: "selection", path: "a.ts", startLine: 9, endLine: 2, content: "x" }], 400, "validation_failed"],
+      ["unknown kind", [{ kind: "folder", path: "src", content: "" }], 400, "validation_failed"],
+      ["no path", [{ kind: "file", path: "", content: "x" }], 400, "validation_failed"],
+      ["binary (a NUL character)", [file("PK\u0003\u0004\u0000\u0000")], 400, "validation_failed"],
+    ];
+    for (const [what, attachments, status, code] of cases) {
+      const response = await server.request("POST", `/conversations/${conversation.id}/messages`, {
+        token,
+        body: { content: "With context", modelId: models.groq[0], attachments },
+      });
+      assert.equal(response.status, status, `${what}: ${JSON.stringify(response.body).slice(0, 300)}`);
+      assert.equal(response.body.error.code, code, what);
+    }
+    const detail = await server.request("GET", `/conversations/${conversation.id}`, { token });
+    assert.equal(detail.body.branchMessageCount, 0, "nothing stored");
+    assert.equal(Number((await server.database("message_attachments").count({ count: "*" }).first())?.count), 1, "only the first test's");
+  });
+
+  it("keeps a question's attachments to its owner: another user's answer context and pages are 404", async function () {
+    const { server, memberToken: token, models } = fixture;
+    const conversation = await createConversation(server, token);
+    const { answer } = await sendAndWait(server, token, conversation.id, "Secret code", models.groq[0]!, {
+      attachments: [{ kind: "file", path: "secret.ts", content: "const key = 'hunter2';" }],
+    });
+    const other = await registerUser(server, "snoop");
+    assert.equal((await server.request("GET", `/messages/${answer.id}/context`, { token: other.accessToken })).status, 404);
+    assert.equal((await server.request("GET", `/conversations/${conversation.id}`, { token: other.accessToken })).status, 404);
+  });
+});
