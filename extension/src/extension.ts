@@ -14,6 +14,8 @@ import { registerModelStatusBar, pickModel, chooseModel, chooseModels } from "./
 import { registerSearchQuickPick } from "./surfaces/search-quick-pick";
 import { SecretTokenStore } from "./surfaces/secret-token-store";
 import { registerSendSelection } from "./surfaces/send-selection";
+import { WorkspaceFiles } from "./surfaces/workspace-files";
+import { registerPromptCommands } from "./surfaces/prompt-commands";
 import { readServerUrlSetting, SETTINGS_SECTION } from "./surfaces/settings";
 import { registerTeamSettings } from "./surfaces/team-settings-panel";
 
@@ -51,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   const tokenStore = new SecretTokenStore(context.secrets);
   const client = new TeamServerClient({ serverUrl: readServerUrlSetting(), tokenStore });
   const codeActions = new EditorCodeActions();
+  const workspaceFiles = new WorkspaceFiles();
   // The folder a new conversation belongs to, and "This Workspace" in the tree: the first workspace folder.
   const workspaceHint = () => vscode.workspace.workspaceFolders?.[0]?.uri.toString();
   const session: ChatSession = new ChatSession({
@@ -68,6 +71,8 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
       pickModel: (): Promise<void> => pickModel(session),
       chooseModel: (options) => chooseModel(session, options),
       chooseModels: (options) => chooseModels(session, options),
+      findWorkspaceFiles: (query) => workspaceFiles.find(query),
+      readFileAttachment: (path) => workspaceFiles.readAttachment(path),
       showContext: async (messageId) => {
         await vscode.commands.executeCommand(SHOW_CONTEXT_COMMAND, messageId);
       },
@@ -78,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
       },
     },
   });
-  context.subscriptions.push(output, codeActions, session);
+  context.subscriptions.push(output, codeActions, workspaceFiles, session);
 
   registerContextKeys(context, session);
   registerAccounts(context, client);
@@ -93,7 +98,8 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerLibraryCommands(context, { session, chatView, tree: conversationTree, treeView: conversationTreeView, library, workspaceHint });
   registerSearchQuickPick(context, { session, chatView, library });
   registerModelStatusBar(context, session);
-  registerSendSelection(context, session, chatView);
+  registerSendSelection(context, session, chatView, workspaceFiles);
+  registerPromptCommands(context, session, chatView, workspaceHint);
   registerTeamSettings(context, session);
   registerShowContext(context, session);
   registerFirstRun(context);

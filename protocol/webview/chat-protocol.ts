@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { attachmentInputSchema, ATTACHMENTS_PER_MESSAGE_MAX } from "../http/attachments";
 import { messageSchema } from "../http/conversations";
 import { FIND_QUERY_MAX_CHARACTERS, findInConversationResponseSchema } from "../http/search";
 import type { HostToWebviewEnvelope as Envelope } from "./envelope";
@@ -74,6 +75,19 @@ export const chatSnapshotSchema = z.object({
 });
 export type ChatSnapshot = z.infer<typeof chatSnapshotSchema>;
 
+/** A context chip in the composer: a file or a selection, its text, and its size in tokens (as the server estimates). */
+export const composerAttachmentSchema = z.object({
+  attachment: attachmentInputSchema,
+  tokenEstimate: z.number().int().min(0),
+});
+export type ComposerAttachment = z.infer<typeof composerAttachmentSchema>;
+
+/** A workspace file the `@` picker offers. */
+export const workspaceFileSchema = z.object({
+  /** Relative to its workspace folder, as attachments name it. */
+  path: z.string(),
+});
+
 export const codeBlockSchema = z.object({
   code: z.string().max(2_000_000),
   language: z.string().max(64).optional(),
@@ -82,7 +96,11 @@ export const codeBlockSchema = z.object({
 export const chatRequests = {
   /** Sends the composer's text in the open conversation (creating one if none is open). */
   "message/send": {
-    params: z.object({ content: z.string().min(1).max(200_000) }),
+    params: z.object({
+      content: z.string().min(1).max(200_000),
+      /** The composer's context chips: stored with the message and sent with it. */
+      attachments: z.array(attachmentInputSchema).max(ATTACHMENTS_PER_MESSAGE_MAX).optional(),
+    }),
     result: z.object({ conversationId: z.string(), assistantMessageId: z.string() }),
   },
   /** Re-runs a failed or finished answer (optionally on another model). */
@@ -92,13 +110,26 @@ export const chatRequests = {
   },
   /** Compare…: the host asks which 2–4 models (a quick pick), then sends the composer's text to all of them; null when cancelled. */
   "message/compare": {
-    params: z.object({ content: z.string().min(1).max(200_000) }),
+    params: z.object({
+      content: z.string().min(1).max(200_000),
+      attachments: z.array(attachmentInputSchema).max(ATTACHMENTS_PER_MESSAGE_MAX).optional(),
+    }),
     result: z.object({ conversationId: z.string(), assistantMessageIds: z.array(z.string()) }).nullable(),
   },
   /** "Continue with this one" in a compare: that answer becomes the branch in view (a snapshot follows). */
   "compare/continue": {
     params: z.object({ messageId: z.string().max(100) }),
     result: z.object({}),
+  },
+  /** The `@` picker: workspace files whose path matches the query (fuzzy), respecting files.exclude and .gitignore. */
+  "files/find": {
+    params: z.object({ query: z.string().max(300) }),
+    result: z.object({ files: z.array(workspaceFileSchema) }),
+  },
+  /** A file picked with `@`: the host reads it (text only, within the size limit) and answers its chip. */
+  "files/attach": {
+    params: z.object({ path: z.string().min(1).max(1000) }),
+    result: composerAttachmentSchema,
   },
   /** "Rerun with…" on an answer: the host asks which model (a quick pick), then reruns it; null when the pick was cancelled. */
   "message/rerunWith": {
@@ -168,6 +199,8 @@ export const chatNotifications = {
   "composer/focus": z.object({ appendText: z.string().optional() }),
   /** Scroll to a message of the open conversation and mark it (a search result was opened). */
   "message/reveal": z.object({ conversationId: z.string(), messageId: z.string() }),
+  /** A context chip for the composer ("Add File to Chat", a selection sent without sending). */
+  "composer/attach": composerAttachmentSchema,
   /** A compare opened (its answers start streaming) or closed (null). */
   "compare/shown": z.object({ compare: chatCompareSchema.nullable() }),
   /** Open the find bar (the Find in Chat command). */

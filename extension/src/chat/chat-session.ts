@@ -8,6 +8,7 @@ import {
   type Message,
 } from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
+import type { AttachmentInput } from "../../../protocol/http/attachments";
 import { parseHttpUrl } from "../../../protocol/parse-http-url";
 import type {
   Banner,
@@ -17,6 +18,7 @@ import type {
   ChatNotificationParams,
   ChatCompare,
   ChatSnapshot,
+  ComposerAttachment,
   ConnectionState,
 } from "../../../protocol/webview/chat-protocol";
 import { EventEmitter, type Disposable, type Event } from "../server-client/event-emitter";
@@ -44,6 +46,10 @@ export interface ChatHostActions {
   /** Only ever called with an http or https URL. */
   openLink(url: string): void | Promise<void>;
   pickModel(): void | Promise<void>;
+  /** The `@` picker's files: workspace files matching the query (fuzzy), files.exclude and .gitignore respected. */
+  findWorkspaceFiles(query: string): Promise<Array<{ path: string }>>;
+  /** Reads a workspace file as a context chip; rejects, in plain words, a binary or too large file. */
+  readFileAttachment(path: string): Promise<ComposerAttachment>;
   /** Asks which 2–4 models to compare (a multi-select quick pick); undefined when cancelled. */
   chooseModels(options: { title: string; minimum: number; maximum: number }): Promise<string[] | undefined>;
   /** Asks which model (the quick pick), e.g. for "Rerun with…"; undefined when cancelled. */
@@ -325,10 +331,15 @@ export class ChatSession implements Disposable {
   private handlersFor(view: () => ChatViewChannel): ChatViewHandlers {
     return {
       requests: {
-        "message/send": ({ content }) => this.sendMessage(content),
+        "message/send": ({ content, attachments }) => this.sendMessage(content, attachments),
+        "files/find": async ({ query }) => ({ files: (await this.hostActions.findWorkspaceFiles?.(query)) ?? [] }),
+        "files/attach": ({ path }) => {
+          if (!this.hostActions.readFileAttachment) throw new TeamServerError(0, "validation_failed", "Files cannot be attached here.");
+          return this.hostActions.readFileAttachment(path);
+        },
         "message/retry": ({ messageId, modelId }) => this.retryAnswer(messageId, modelId),
         "message/rerunWith": ({ messageId }) => this.rerunWith(messageId),
-        "message/compare": ({ content }) => this.compareMessage(content),
+        "message/compare": ({ content, attachments }) => this.compareMessage(content, attachments),
         "compare/continue": ({ messageId }) => this.continueWith(messageId),
         "message/edit": ({ messageId, content }) => this.editMessage(messageId, content),
         "branch/switch": ({ messageId, direction }) => this.switchSibling(messageId, direction),
@@ -512,8 +523,8 @@ export class ChatSession implements Disposable {
   // ---- messages ----
 
   /** Sends in the open conversation, creating one first when none is open. */
-  async sendMessage(content: string): Promise<{ conversationId: string; assistantMessageId: string }> {
-    const { conversationId, assistantMessageIds } = await this.sendTo(content, undefined);
+  async sendMessage(content: string, attachments?: AttachmentInput[]): Promise<{ conversationId: string; assistantMessageId: string }> {
+    const { conversationId, assistantMessageIds } = await this.sendTo(content, undefined, attachments);
     return { conversationId, assistantMessageId: assistantMessageIds[0]! };
   }
 
@@ -521,7 +532,10 @@ export class ChatSession implements Disposable {
    * Compare…: the host's pick of 2–4 models, then the text to all of them at once; their answers
    * stream side by side in the views until one is chosen. null when the pick was cancelled.
    */
-  async compareMessage(content: string): Promise<{ conversationId: string; assistantMessageIds: string[] } | null> {
+  async compareMessage(
+    content: string,
+    attachments?: AttachmentInput[],
+  ): Promise<{ conversationId: string; assistantMessageIds: string[] } | null> {
     this.connection.requireReady();
     const modelIds = await this.hostActions.chooseModels?.({
       title: "Compare Models",
@@ -532,7 +546,7 @@ export class ChatSession implements Disposable {
     if (modelIds.length < COMPARE_MODELS_MIN || modelIds.length > COMPARE_MODELS_MAX) {
       throw new TeamServerError(400, "validation_failed", `Pick ${COMPARE_MODELS_MIN} to ${COMPARE_MODELS_MAX} models to compare.`);
     }
-    return this.sendTo(content, modelIds);
+    return this.sendTo(content, modelIds, attachments);
   }
 
   /** "Continue with this one": the answer becomes the branch in view (and its model the conversation's); the compare closes. */
@@ -550,9 +564,19 @@ export class ChatSession implements Disposable {
     return {};
   }
 
+  /**
+   * A context chip for the composer of every view (Add File to Chat, a selection to ask about): the
+   * next message carries it. The view that shows takes the focus.
+   */
+  attachToComposer(attachment: ComposerAttachment): void {
+    this.broadcast("composer/attach", attachment);
+    this.focusComposer();
+  }
+
   private async sendTo(
     content: string,
     compareModelIds: string[] | undefined,
+    attachments?: AttachmentInput[],
   ): Promise<{ conversationId: string; assistantMessageIds: string[] }> {
     this.connection.requireReady();
     const modelId = compareModelIds?.[0] ?? this.activeModelId;
@@ -579,7 +603,11 @@ export class ChatSession implements Disposable {
     }
     const response = await this.client.call("sendMessage", {
       params: { conversationId: conversation.id },
-      body: compareModelIds === undefined ? { content, modelId } : { content, modelIds: compareModelIds },
+      body: {
+        content,
+        ...(compareModelIds === undefined ? { modelId } : { modelIds: compareModelIds }),
+        ...(attachments === undefined || attachments.length === 0 ? {} : { attachments }),
+      },
     });
     const assistantMessage = this.streams.track(response.assistantMessage);
     const compared = (response.assistantMessages ?? []).map((message) =>

@@ -1,3 +1,4 @@
+import type { AttachmentInput } from "../../../protocol/http/attachments";
 import type { Message } from "../../../protocol/http/conversations";
 import {
   CHAT_VIEW_STATE_VERSION,
@@ -94,8 +95,11 @@ export class ChatApp {
       focusList: () => this.list.element.focus(),
     });
     this.composer = new ComposerView({
-      onSend: (text) => this.send(text),
-      onCompare: (text) => this.compare(text),
+      onSend: (text, attachments) => this.send(text, attachments),
+      onCompare: (text, attachments) => this.compare(text, attachments),
+      findFiles: async (query) => (await bridge.request("files/find", { query })).files,
+      attachFile: (path) => bridge.request("files/attach", { path }),
+      announce: (sentence) => this.liveRegion.announce(sentence),
       onStop: (messageId) => bridge.command("generation/stop", { messageId }),
       // Saved on every change: VS Code may discard a hidden view's page at once, and a pending
       // write went with it (a draft typed just before hiding the view was lost).
@@ -135,6 +139,7 @@ export class ChatApp {
       this.list.setStreamStatus(messageId, status);
     });
     this.bridge.onNotification("message/updated", ({ message }) => this.updateMessage(message));
+    this.bridge.onNotification("composer/attach", (chip) => this.composer.addAttachment(chip));
     this.bridge.onNotification("compare/shown", ({ compare }) => {
       this.list.setCompare(compare);
       if (compare) this.liveRegion.announce(`Comparing ${compare.messages.length} answers side by side`);
@@ -291,9 +296,9 @@ export class ChatApp {
     this.composer.setStreamingMessage(this.list.streamingMessageId());
   }
 
-  private async send(text: string): Promise<boolean> {
+  private async send(text: string, attachments: AttachmentInput[] = []): Promise<boolean> {
     try {
-      await this.bridge.request("message/send", { content: text });
+      await this.bridge.request("message/send", attachments.length === 0 ? { content: text } : { content: text, attachments });
       return true;
     } catch (error) {
       this.composer.showError(describeRequestFailure(error));
@@ -334,9 +339,12 @@ export class ChatApp {
   }
 
   /** Compare…: the composer's text to 2–4 models the host asks for; the draft is cleared once it is sent. */
-  private async compare(text: string): Promise<boolean> {
+  private async compare(text: string, attachments: AttachmentInput[]): Promise<boolean> {
     try {
-      const result = await this.bridge.request("message/compare", { content: text });
+      const result = await this.bridge.request(
+        "message/compare",
+        attachments.length === 0 ? { content: text } : { content: text, attachments },
+      );
       return result !== null;
     } catch (error) {
       this.composer.showError(describeRequestFailure(error));

@@ -75,6 +75,22 @@ export class MessageView {
       this.questionActions.className = "message__actions";
       author.append(createIcon("account"), document.createTextNode("You"), this.questionActions);
       this.element.append(author, this.body);
+      // the files and selections sent with it (their text is in Show Context of its answers)
+      const attachments = message.attachments ?? [];
+      if (attachments.length > 0) {
+        const list = document.createElement("ul");
+        list.className = "message__attachments";
+        list.setAttribute("aria-label", "Context sent with this message");
+        for (const attachment of attachments) {
+          const item = document.createElement("li");
+          item.className = "message__attachment";
+          const lines = attachment.startLine === null ? "" : `:${attachment.startLine}–${attachment.endLine ?? attachment.startLine}`;
+          item.title = `${attachment.path}${lines}: about ${attachment.tokenEstimate.toLocaleString("en-US")} tokens`;
+          item.append(createIcon(attachment.kind === "file" ? "file" : "selection"), document.createTextNode(`${attachment.path}${lines}`));
+          list.append(item);
+        }
+        this.element.append(list);
+      }
     } else {
       // Status (progress, "Stopped", a problem) and metadata share one line under the answer.
       const end = document.createElement("div");
