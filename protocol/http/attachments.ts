@@ -13,7 +13,21 @@ export const ATTACHMENT_MAX_CHARACTERS = 200_000;
 export const ATTACHMENTS_TOTAL_MAX_CHARACTERS = 400_000;
 export const ATTACHMENT_PATH_MAX_LENGTH = 1000;
 
-export const attachmentKindSchema = z.enum(["file", "selection"]);
+/**
+ * An image (pasted or attached) travels base64-encoded in the send, is stored as bytes, and is never
+ * put back into JSON history: a page lists its name, type and size only.
+ */
+export const IMAGE_MAX_BYTES = 700_000;
+/**
+ * An image's estimate in the context walk: providers count images by their pixels (Anthropic about
+ * width × height / 750, near 1,600 for a 1.15-megapixel image), which is not measured here; the cap
+ * is the safe side.
+ */
+export const IMAGE_TOKEN_ESTIMATE = 1600;
+export const imageMediaTypeSchema = z.enum(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+export type ImageMediaType = z.infer<typeof imageMediaTypeSchema>;
+
+export const attachmentKindSchema = z.enum(["file", "selection", "image"]);
 export type AttachmentKind = z.infer<typeof attachmentKindSchema>;
 
 const attachmentTextSchema = z
@@ -39,15 +53,31 @@ export const attachmentInputSchema = z.discriminatedUnion("kind", [
       content: attachmentTextSchema,
     })
     .refine((value) => value.endLine >= value.startLine, { message: "endLine must not be before startLine" }),
+  z.object({
+    kind: z.literal("image"),
+    /** A name to show (the file's, or "pasted image"). */
+    path: z.string().min(1).max(ATTACHMENT_PATH_MAX_LENGTH),
+    mediaType: imageMediaTypeSchema,
+    /** The image's bytes, base64 (the server checks they are an image of `mediaType`). */
+    data: z
+      .string()
+      .min(1)
+      .max(Math.ceil(IMAGE_MAX_BYTES / 3) * 4, `An image must be at most ${IMAGE_MAX_BYTES.toLocaleString("en-US")} bytes`),
+  }),
 ]);
 export type AttachmentInput = z.infer<typeof attachmentInputSchema>;
 
 export const attachmentListInputSchema = z
   .array(attachmentInputSchema)
   .max(ATTACHMENTS_PER_MESSAGE_MAX, `At most ${ATTACHMENTS_PER_MESSAGE_MAX} attachments per message`)
-  .refine((list) => list.reduce((total, attachment) => total + attachment.content.length, 0) <= ATTACHMENTS_TOTAL_MAX_CHARACTERS, {
-    message: `Attachments must be at most ${ATTACHMENTS_TOTAL_MAX_CHARACTERS.toLocaleString("en-US")} characters in all`,
-  });
+  .refine(
+    (list) =>
+      list.reduce((total, attachment) => total + (attachment.kind === "image" ? 0 : attachment.content.length), 0) <=
+      ATTACHMENTS_TOTAL_MAX_CHARACTERS,
+    {
+      message: `Attachments must be at most ${ATTACHMENTS_TOTAL_MAX_CHARACTERS.toLocaleString("en-US")} characters in all`,
+    },
+  );
 
 /** An attachment as a message lists it: what it is and its size, not its text (Show Context shows that). */
 export const attachmentSchema = z.object({
@@ -59,5 +89,8 @@ export const attachmentSchema = z.object({
   endLine: z.number().int().nullable(),
   characterCount: z.number().int(),
   tokenEstimate: z.number().int(),
+  /** Images: their type and size in bytes (absent for text). */
+  mediaType: imageMediaTypeSchema.optional(),
+  byteSize: z.number().int().optional(),
 });
 export type Attachment = z.infer<typeof attachmentSchema>;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ATTACHMENT_MAX_CHARACTERS, ATTACHMENTS_PER_MESSAGE_MAX } from "../../protocol/http/attachments";
+import { ATTACHMENT_MAX_CHARACTERS, ATTACHMENTS_PER_MESSAGE_MAX, IMAGE_MAX_BYTES } from "../../protocol/http/attachments";
+import { TINY_PNG_BASE64 } from "../support/tiny-png";
 import { estimateMessageTokens } from "../../server/src/services/token-estimate";
 import { registerUser } from "../../tools/harness/test-server";
 import { createConversation, sendAndWait, startChatFixture, type ChatFixture } from "../support/chat-helpers";
@@ -45,6 +46,30 @@ describe("attachments: files and selections sent with a question", function () {
       ["unknown kind", [{ kind: "folder", path: "src", content: "" }], 400, "validation_failed"],
       ["no path", [{ kind: "file", path: "", content: "x" }], 400, "validation_failed"],
       ["binary (a NUL character)", [file("PK\u0003\u0004\u0000\u0000")], 400, "validation_failed"],
+      [
+        "an image that is not base64",
+        [{ kind: "image", path: "x.png", mediaType: "image/png", data: "not*base64!" }],
+        400,
+        "validation_failed",
+      ],
+      [
+        "a PNG that is not a PNG",
+        [{ kind: "image", path: "x.png", mediaType: "image/png", data: Buffer.from("GIF89a....").toString("base64") }],
+        400,
+        "validation_failed",
+      ],
+      [
+        "an unknown image type",
+        [{ kind: "image", path: "x.bmp", mediaType: "image/bmp", data: TINY_PNG_BASE64 }],
+        400,
+        "validation_failed",
+      ],
+      [
+        "an image too large",
+        [{ kind: "image", path: "x.png", mediaType: "image/png", data: "A".repeat(Math.ceil(IMAGE_MAX_BYTES / 3) * 4 + 4) }],
+        413,
+        "payload_too_large",
+      ],
     ];
     for (const [what, attachments, status, code] of cases) {
       const response = await server.request("POST", `/conversations/${conversation.id}/messages`, {

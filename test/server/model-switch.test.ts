@@ -12,6 +12,7 @@ import {
   type ChatFixture,
 } from "../support/chat-helpers";
 import { refreshAndShowModels } from "../../tools/harness/provider-setup";
+import { TINY_PNG_BASE64 } from "../support/tiny-png";
 
 interface WireMessage {
   role: string;
@@ -377,6 +378,50 @@ describe("model switch matrix: system prompts, failed answers and branches, for 
       const page = await server.request("GET", `/conversations/${conversation.id}`, { token });
       assert.equal(page.body.messages[0].attachments.length, 2);
       assert.equal(page.body.messages[0].attachments[0].content, undefined);
+    });
+
+    it(`${from} → ${to}: an image goes to a vision model as an image and to a model without vision as a note, recorded`, async function () {
+      const { server, memberToken: token } = fixture;
+      const listed = await server.request("GET", "/models", { token });
+      const visionModel: string | undefined = listed.body.models.find(
+        (model: { supportsVision: boolean | null }) => model.supportsVision === true,
+      )?.id;
+      assert.ok(visionModel, "a visible model that sees images (the fake Ollama's gemma3)");
+      const conversation = await createConversation(server, token);
+      const image = { kind: "image", path: "diagram.png", mediaType: "image/png", data: TINY_PNG_BASE64 };
+      const first = await sendAndWait(server, token, conversation.id, "What does this diagram show?", fixture.models[from][0]!, {
+        attachments: [image],
+      });
+      assert.equal(first.answer.status, "complete", JSON.stringify(first.answer.error));
+      const rerun = async (modelId: string) => {
+        const response = await server.request("POST", `/messages/${first.answer.id}/regenerate`, { token, body: { modelId } });
+        assert.equal(response.status, 202, JSON.stringify(response.body));
+        return (await waitForAnswer(server, token, response.body.assistantMessage.id)).message;
+      };
+      const label = `What does this diagram show?\n\n[Image: diagram.png (image/png, ${Buffer.from(TINY_PNG_BASE64, "base64").length} bytes)]`;
+      const checkWithoutVision = (kind: ProviderKind, answer: { context: { adjustments: string[] } }) => {
+        const sent = receivedConversation(fixture, kind);
+        assert.deepEqual(sent.messages, [
+          { role: "user", content: `${label}\n[The image above was not sent: this model cannot see images]` },
+        ]);
+        assert.ok(
+          answer.context.adjustments.some((note) => note.includes("this model cannot see images")),
+          JSON.stringify(answer.context.adjustments),
+        );
+      };
+      const modelSeesImages = (modelId: string) => modelId === visionModel;
+      if (!modelSeesImages(fixture.models[from][0]!)) checkWithoutVision(from, first.answer);
+      const onTo = await rerun(fixture.models[to][0]!);
+      assert.equal(onTo.status, "complete", JSON.stringify(onTo.error));
+      if (!modelSeesImages(fixture.models[to][0]!)) checkWithoutVision(to, onTo);
+      // and to the model that sees images: the image itself, in Ollama's form
+      const onVision = await rerun(visionModel);
+      assert.equal(onVision.status, "complete", JSON.stringify(onVision.error));
+      const body = lastChatRequest(fixture.fakes, "ollama").body as any;
+      const user = body.messages.find((message: { role: string }) => message.role === "user");
+      assert.equal(user.content, label);
+      assert.deepEqual(user.images, [TINY_PNG_BASE64]);
+      assert.ok(!onVision.context.adjustments.some((note: string) => note.includes("cannot see images")));
     });
 
     it(`${from} → ${to}: a branch switched back and forth: only the branch in view is sent`, async function () {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { findButtonsWithoutLabel } from "./support/accessibility";
 import { buildMessage, buildSnapshot } from "../../tools/webview-harness/chat-fixtures";
 import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import { TINY_PNG_BASE64 } from "../support/tiny-png";
 
 /** The composer's context: chips (from the host or the `@` picker) with their size, removable, sent with the message. */
 describe("chat webview: context chips and the @ file picker", function () {
@@ -124,5 +125,37 @@ describe("chat webview: context chips and the @ file picker", function () {
     const items = view.page.locator('[data-message-id="q"] .message__attachment');
     await items.nth(1).waitFor();
     assert.deepEqual(await items.allTextContents(), ["src/sum.ts", "src/loop.py:3–4"]);
+  });
+
+  it("turns a pasted image into a chip and sends it base64 with its type; refuses a type no provider takes", async () => {
+    view = await harness.open({ view: "chat" });
+    await view.notify("state/snapshot", buildSnapshot({ messages: [] }));
+    const page = view.page;
+    const paste = (base64: string, type: string, name: string) =>
+      page.evaluate(
+        ({ base64, type, name }) => {
+          const bytes = Uint8Array.from(atob(base64), (character) => character.charCodeAt(0));
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([bytes], name, { type }));
+          const target =
+            document.querySelector("vscode-textarea")!.shadowRoot?.querySelector("textarea") ??
+            document.querySelector("vscode-textarea textarea")!;
+          target.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, composed: true }));
+        },
+        { base64, type, name },
+      );
+    await paste(TINY_PNG_BASE64, "image/bmp", "old.bmp");
+    await page.locator(".composer__error").waitFor();
+    assert.match((await page.locator(".composer__error").textContent()) ?? "", /Only PNG, JPEG, GIF and WebP/);
+    await paste(TINY_PNG_BASE64, "image/png", "screenshot.png");
+    await page.locator(".context-chip").waitFor();
+    assert.equal(await page.locator(".context-chip__label").textContent(), "screenshot.png");
+    await page.locator("vscode-textarea textarea").fill("What is this?");
+    await page.keyboard.press("Enter");
+    const send = await view.waitForRequest("message/send");
+    assert.deepEqual(send.params, {
+      content: "What is this?",
+      attachments: [{ kind: "image", path: "screenshot.png", mediaType: "image/png", data: TINY_PNG_BASE64 }],
+    });
   });
 });

@@ -118,6 +118,8 @@ export function sentTextOf(message: BranchMessage): string {
 export function withAttachments(content: string, attachments: readonly AttachmentContent[]): string {
   if (attachments.length === 0) return content;
   const blocks = attachments.map((attachment) => {
+    // an image goes as an image part to a model that sees images; the text names it either way
+    if (attachment.image) return `[Image: ${attachment.path} (${attachment.image.mediaType}, ${formatBytes(attachment.image.byteSize)})]`;
     const lines = attachment.startLine === null ? "" : `, lines ${attachment.startLine}–${attachment.endLine ?? attachment.startLine}`;
     const label = `[${attachment.kind === "file" ? "File" : "Selection"}: ${attachment.path}${lines}]`;
     const longestRun = Math.max(0, ...(attachment.content.match(/`+/g) ?? []).map((run) => run.length));
@@ -131,7 +133,12 @@ export function withAttachments(content: string, attachments: readonly Attachmen
  * Branch messages (oldest first) → neutral turns. Answers without text are left out; answers that
  * were cut off (stopped, failed, interrupted, or at the output limit) go with a note saying so.
  */
-export function convertBranchToTurns(branch: readonly BranchMessage[], systemPrompt: string | undefined = SYSTEM_PROMPT): TurnConversion {
+export function convertBranchToTurns(
+  branch: readonly BranchMessage[],
+  systemPrompt: string | undefined = SYSTEM_PROMPT,
+  options: { canSeeImages?: boolean } = {},
+): TurnConversion {
+  let imagesDescribed = 0;
   const systemParts = systemPrompt === undefined ? [] : [systemPrompt];
   const turns: ChatTurn[] = [];
   let skippedEmptyAnswers = 0;
@@ -146,11 +153,36 @@ export function convertBranchToTurns(branch: readonly BranchMessage[], systemPro
       continue;
     }
     if (message.role === "assistant" && describeCutOff(message) !== undefined) cutOffAnswers += 1;
-    turns.push({ role: message.role, content: sentTextOf(message), messageIds: [message.id] });
+    const text = sentTextOf(message);
+    const images =
+      message.role === "user" ? (message.attachments ?? []).flatMap((attachment) => (attachment.image ? [attachment.image] : [])) : [];
+    if (images.length > 0 && options.canSeeImages) {
+      turns.push({
+        role: message.role,
+        content: text,
+        parts: [
+          { type: "text", text },
+          ...images.map((image) => ({ type: "image" as const, mediaType: image.mediaType, data: image.data })),
+        ],
+        messageIds: [message.id],
+      });
+      continue;
+    }
+    if (images.length > 0) {
+      // a model without vision gets a short note instead of the image, and the record says so
+      imagesDescribed += images.length;
+      const note = `[${images.length === 1 ? "The image above was" : `The ${images.length} images above were`} not sent: this model cannot see images]`;
+      turns.push({ role: message.role, content: `${text}\n${note}`, messageIds: [message.id] });
+      continue;
+    }
+    turns.push({ role: message.role, content: text, messageIds: [message.id] });
   }
   const adjustments: string[] = [];
   if (skippedEmptyAnswers > 0) {
     adjustments.push(`Left out ${plural(skippedEmptyAnswers, "answer")} without text (failed or unfinished)`);
+  }
+  if (imagesDescribed > 0) {
+    adjustments.push(`Sent a note instead of ${plural(imagesDescribed, "image")}: this model cannot see images`);
   }
   if (cutOffAnswers > 0) {
     adjustments.push(`Marked ${plural(cutOffAnswers, "answer")} as cut off (stopped, failed, interrupted or at the output limit)`);
@@ -236,7 +268,7 @@ export function buildContext(source: ContextSource, model: Model, provider: Pick
   const budget = computeWindowBudget(model, settings.maxOutputTokens);
   const prompt = settings.systemPrompt.content;
   const system = summary === null ? prompt : `${prompt}\n\n${formatSummaryForSystemPrompt(summary)}`;
-  const converted = convertBranchToTurns(messages, system);
+  const converted = convertBranchToTurns(messages, system, { canSeeImages: model.supportsVision === true });
   const fitted = fitTurnsToBudget(converted.system, converted.turns, budget.inputBudgetTokens);
   const conversation = provider.prepareConversation(converted.system, fitted.turns);
 
@@ -280,4 +312,8 @@ export function buildContext(source: ContextSource, model: Model, provider: Pick
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes < 1024 ? `${bytes} bytes` : `${Math.round(bytes / 1024).toLocaleString("en-US")} KB`;
 }

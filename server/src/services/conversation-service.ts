@@ -42,6 +42,7 @@ import {
 import type { AttachmentInput } from "../../../protocol/http/attachments";
 import { BUILT_IN_SETTINGS, withAttachments, type BranchMessage, type ConversationSettings } from "./context-builder";
 import type { ServiceContext } from "./service-context";
+import { decodeImageAttachment, IMAGE_TOKEN_ESTIMATE } from "./decode-image-attachment";
 import { estimateMessageTokens } from "./token-estimate";
 
 export const DEFAULT_CONVERSATION_TITLE = "New conversation";
@@ -389,16 +390,32 @@ export class ConversationService {
       const origin = decisions.chooseOrigin();
       const compareOrigins = decisions.chooseCompareOrigins?.() ?? [];
       const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
-      const attachments: AttachmentContent[] = (request.attachments ?? []).map((attachment) => ({
-        kind: attachment.kind,
-        path: attachment.path,
-        language: attachment.language ?? null,
-        startLine: attachment.kind === "selection" ? attachment.startLine : null,
-        endLine: attachment.kind === "selection" ? attachment.endLine : null,
-        content: attachment.content,
-      }));
+      const imageBytes = new Map<number, Buffer>();
+      const attachments: AttachmentContent[] = (request.attachments ?? []).map((attachment, index) => {
+        if (attachment.kind === "image") {
+          const bytes = decodeImageAttachment(attachment.data, attachment.mediaType, index);
+          imageBytes.set(index, bytes);
+          return {
+            kind: "image",
+            path: attachment.path,
+            language: null,
+            startLine: null,
+            endLine: null,
+            content: "",
+            image: { mediaType: attachment.mediaType, data: bytes.toString("base64"), byteSize: bytes.length },
+          };
+        }
+        return {
+          kind: attachment.kind,
+          path: attachment.path,
+          language: attachment.language ?? null,
+          startLine: attachment.kind === "selection" ? attachment.startLine : null,
+          endLine: attachment.kind === "selection" ? attachment.endLine : null,
+          content: attachment.content,
+        };
+      });
       // the question's estimate counts its attachments: every later walk sees their size
-      const questionTokens = estimateMessageTokens(withAttachments(request.content, attachments));
+      const questionTokens = estimateMessageTokens(withAttachments(request.content, attachments)) + imageBytes.size * IMAGE_TOKEN_ESTIMATE;
       const stored = await repository.findSettings(conversationId);
       const settings = stored === undefined ? BUILT_IN_SETTINGS : toConversationSettings(stored);
       const reach = decisions.contextReach(questionTokens, settings);
@@ -428,8 +445,11 @@ export class ConversationService {
         start_line: attachment.startLine,
         end_line: attachment.endLine,
         content: attachment.content,
-        character_count: attachment.content.length,
-        token_estimate: estimateMessageTokens(attachment.content),
+        media_type: attachment.image?.mediaType ?? null,
+        data: imageBytes.get(position) ?? null,
+        // an image's size is its byte count
+        character_count: attachment.image?.byteSize ?? attachment.content.length,
+        token_estimate: attachment.image ? IMAGE_TOKEN_ESTIMATE : estimateMessageTokens(attachment.content),
         created_at: now,
       }));
       const question: Message = {

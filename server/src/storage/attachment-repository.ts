@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { Attachment, AttachmentKind } from "../../../protocol/http/attachments";
+import type { Attachment, AttachmentKind, ImageMediaType } from "../../../protocol/http/attachments";
 
 /** One `message_attachments` row (migration 0014). */
 export interface AttachmentRow {
@@ -12,6 +12,9 @@ export interface AttachmentRow {
   start_line: number | null;
   end_line: number | null;
   content: string;
+  media_type: string | null;
+  /** An image's bytes (not read for pages). */
+  data?: Buffer | null;
   character_count: number;
   token_estimate: number;
   created_at: number;
@@ -25,6 +28,8 @@ export interface AttachmentContent {
   startLine: number | null;
   endLine: number | null;
   content: string;
+  /** Images: the type and the bytes, base64. */
+  image?: { mediaType: ImageMediaType; data: string; byteSize: number };
 }
 
 /**
@@ -55,6 +60,7 @@ export class AttachmentRepository {
       "language",
       "start_line",
       "end_line",
+      "media_type",
       "character_count",
       "token_estimate",
     ];
@@ -64,7 +70,7 @@ export class AttachmentRepository {
       .whereIn("a.message_id", [...new Set(messageIds)])
       .andWhere("c.user_id", this.userId)
       .orderBy([{ column: "a.message_id" }, { column: "a.position" }])
-      .select([...columns, ...(withContent ? ["content"] : [])].map((column) => `a.${column}`));
+      .select([...columns, ...(withContent ? ["content", "data"] : [])].map((column) => `a.${column}`));
     for (const row of rows) {
       const list = byMessage.get(row.message_id) ?? [];
       list.push(normaliseAttachmentRow(row));
@@ -84,6 +90,9 @@ export function toAttachment(row: AttachmentRow): Attachment {
     endLine: row.end_line,
     characterCount: row.character_count,
     tokenEstimate: row.token_estimate,
+    ...(row.kind === "image" && row.media_type !== null
+      ? { mediaType: row.media_type as ImageMediaType, byteSize: row.character_count }
+      : {}),
   };
 }
 
@@ -95,6 +104,15 @@ export function toAttachmentContent(row: AttachmentRow): AttachmentContent {
     startLine: row.start_line,
     endLine: row.end_line,
     content: row.content,
+    ...(row.kind === "image" && row.data
+      ? {
+          image: {
+            mediaType: row.media_type as ImageMediaType,
+            data: Buffer.from(row.data).toString("base64"),
+            byteSize: row.data.length,
+          },
+        }
+      : {}),
   };
 }
 

@@ -2,7 +2,13 @@ import "@vscode-elements/elements/dist/vscode-button/index.js";
 import "@vscode-elements/elements/dist/vscode-textarea/index.js";
 import type { VscodeButton } from "@vscode-elements/elements/dist/vscode-button/vscode-button.js";
 import type { VscodeTextarea } from "@vscode-elements/elements/dist/vscode-textarea/vscode-textarea.js";
-import { ATTACHMENTS_PER_MESSAGE_MAX, type AttachmentInput } from "../../../protocol/http/attachments";
+import {
+  ATTACHMENTS_PER_MESSAGE_MAX,
+  IMAGE_MAX_BYTES,
+  IMAGE_TOKEN_ESTIMATE,
+  imageMediaTypeSchema,
+  type AttachmentInput,
+} from "../../../protocol/http/attachments";
 import { MESSAGE_MAX_CHARACTERS } from "../../../protocol/http/conversations";
 import type { ComposerAttachment } from "../../../protocol/webview/chat-protocol";
 import { ContextChipsView } from "./context-chips-view";
@@ -63,6 +69,13 @@ export class ComposerView {
     this.textarea.placeholder = DEFAULT_PLACEHOLDER;
     this.textarea.resize = "none";
     this.textarea.addEventListener("keydown", (event) => this.onKeyDown(event));
+    // an image pasted into the composer becomes a chip (text pastes as usual)
+    this.textarea.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData?.files ?? [])].filter((file) => file.type.startsWith("image/"));
+      if (files.length === 0) return;
+      event.preventDefault();
+      for (const file of files) void this.attachImage(file);
+    });
     this.textarea.addEventListener("input", () => {
       this.updatePicker();
       this.refresh();
@@ -186,6 +199,32 @@ export class ComposerView {
       const inner = this.textarea.wrappedElement;
       inner?.setSelectionRange(text.length, text.length);
       inner?.scrollTo({ top: inner.scrollHeight });
+    });
+  }
+
+  /** A pasted image as a chip: PNG, JPEG, GIF or WebP up to IMAGE_MAX_BYTES; anything else is refused in plain words. */
+  private async attachImage(file: File): Promise<void> {
+    const mediaType = imageMediaTypeSchema.safeParse(file.type);
+    if (!mediaType.success) {
+      this.showError(`Only PNG, JPEG, GIF and WebP images can be attached (this one is ${file.type}).`);
+      return;
+    }
+    if (file.size > IMAGE_MAX_BYTES) {
+      this.showError(`The image is too large (${Math.round(file.size / 1024)} KB, at most ${Math.round(IMAGE_MAX_BYTES / 1024)} KB).`);
+      return;
+    }
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (let index = 0; index < bytes.length; index += 0x8000) binary += String.fromCharCode(...bytes.subarray(index, index + 0x8000));
+    const extension = mediaType.data.slice("image/".length);
+    this.addAttachment({
+      attachment: {
+        kind: "image",
+        path: file.name && file.name !== "image.png" ? file.name : `pasted image.${extension}`,
+        mediaType: mediaType.data,
+        data: btoa(binary),
+      },
+      tokenEstimate: IMAGE_TOKEN_ESTIMATE,
     });
   }
 

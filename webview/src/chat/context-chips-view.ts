@@ -74,7 +74,8 @@ export class ContextChipsView {
             this.remove(index);
           }
         });
-        item.append(createIcon(chip.attachment.kind === "file" ? "file" : "selection"), label, size, remove);
+        const icon = chip.attachment.kind === "file" ? "file" : chip.attachment.kind === "image" ? "file-media" : "selection";
+        item.append(createIcon(icon), label, size, remove);
         return item;
       }),
     );
@@ -83,22 +84,23 @@ export class ContextChipsView {
 
 function keyOf(chip: ComposerAttachment): string {
   const attachment = chip.attachment;
-  return attachment.kind === "file"
-    ? `file:${attachment.path}`
-    : `selection:${attachment.path}:${attachment.startLine}-${attachment.endLine}`;
+  if (attachment.kind === "selection") return `selection:${attachment.path}:${attachment.startLine}-${attachment.endLine}`;
+  // two pasted images may share a name: their bytes tell them apart
+  return attachment.kind === "image"
+    ? `image:${attachment.path}:${attachment.data.length}:${attachment.data.slice(-32)}`
+    : `file:${attachment.path}`;
 }
 
 function labelOf(chip: ComposerAttachment): string {
   const attachment = chip.attachment;
   const name = attachment.path.split("/").at(-1) ?? attachment.path;
-  return attachment.kind === "file" ? name : `${name}:${attachment.startLine}–${attachment.endLine}`;
+  return attachment.kind === "selection" ? `${name}:${attachment.startLine}–${attachment.endLine}` : name;
 }
 
 function describe(chip: ComposerAttachment): string {
   const attachment = chip.attachment;
-  return attachment.kind === "file"
-    ? `file ${attachment.path}`
-    : `selection ${attachment.path} lines ${attachment.startLine}–${attachment.endLine}`;
+  if (attachment.kind === "selection") return `selection ${attachment.path} lines ${attachment.startLine}–${attachment.endLine}`;
+  return `${attachment.kind} ${attachment.path}`;
 }
 
 /** "1.2K tokens". */

@@ -86,7 +86,8 @@ export class MessageView {
           item.className = "message__attachment";
           const lines = attachment.startLine === null ? "" : `:${attachment.startLine}–${attachment.endLine ?? attachment.startLine}`;
           item.title = `${attachment.path}${lines}: about ${attachment.tokenEstimate.toLocaleString("en-US")} tokens`;
-          item.append(createIcon(attachment.kind === "file" ? "file" : "selection"), document.createTextNode(`${attachment.path}${lines}`));
+          const icon = attachment.kind === "file" ? "file" : attachment.kind === "image" ? "file-media" : "selection";
+          item.append(createIcon(icon), document.createTextNode(`${attachment.path}${lines}`));
           list.append(item);
         }
         this.element.append(list);

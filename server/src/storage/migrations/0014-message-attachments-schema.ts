@@ -2,9 +2,10 @@ import type { Knex } from "knex";
 
 /**
  * Schema for a question's editor context (issue 10). Immutable once shipped.
- * - `message_attachments`: the files and selections sent with a user message, in their own table so
- *   that history pages and context walks never carry their text; read only for the messages a
- *   context sends (by `message_id`), deleted with their message.
+ * - `message_attachments`: the files, selections and images sent with a user message, in their own
+ *   table so that history pages and context walks never carry their text or bytes; read only for the
+ *   messages a context sends (by `message_id`), deleted with their message. An image's bytes are in
+ *   `data` (its `content` is empty).
  */
 export async function up(knex: Knex): Promise<void> {
   if (await knex.schema.hasTable("message_attachments")) return;
@@ -13,13 +14,15 @@ export async function up(knex: Knex): Promise<void> {
     table.string("message_id", 36).notNullable().references("id").inTable("messages").onDelete("CASCADE");
     // 0, 1, 2 …: the order they were attached in
     table.integer("position").notNullable();
-    // file | selection
+    // file | selection | image
     table.string("kind", 16).notNullable();
     table.string("path", 1000).notNullable();
     table.string("language", 64).nullable();
     table.integer("start_line").nullable();
     table.integer("end_line").nullable();
     table.text("content").notNullable();
+    table.string("media_type", 32).nullable();
+    table.binary("data").nullable();
     table.integer("character_count").notNullable();
     table.integer("token_estimate").notNullable();
     table.bigInteger("created_at").notNullable();
