@@ -19,6 +19,7 @@ import {
   testConnectionResponseSchema,
   updateProviderRequestSchema,
 } from "../http/providers";
+import { createPresetRequestSchema, presetListResponseSchema, presetResponseSchema } from "../http/prompts";
 
 /**
  * Webview ⇄ extension host messages of the admin "Team Settings" panel. Same envelopes as the chat
@@ -63,6 +64,12 @@ export const teamSettingsRequests = {
   "settings/get": { params: emptyParamsSchema, result: teamSettingsSchema },
   /** PATCH /admin/settings */
   "settings/update": { params: updateTeamSettingsRequestSchema, result: teamSettingsSchema },
+  /** GET /presets */
+  "presets/list": { params: emptyParamsSchema, result: presetListResponseSchema },
+  /** POST /admin/presets */
+  "preset/create": { params: createPresetRequestSchema, result: presetResponseSchema },
+  /** DELETE /admin/presets/:presetId */
+  "preset/delete": { params: z.object({ presetId: z.string().min(1).max(100) }), result: z.object({}) },
 } as const;
 
 export const teamSettingsCommands = {

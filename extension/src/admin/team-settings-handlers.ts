@@ -51,6 +51,12 @@ export class TeamSettingsHandlers {
         "user/update": ({ userId, ...changes }) => client.call("updateUser", { params: { userId }, body: changes }),
         "settings/get": () => client.call("getTeamSettings"),
         "settings/update": (params) => client.call("updateTeamSettings", { body: params }),
+        "presets/list": () => client.call("listPresets"),
+        "preset/create": (params) => client.call("createPreset", { body: params }),
+        "preset/delete": async ({ presetId }) => {
+          await client.call("deletePreset", { params: { presetId } });
+          return {};
+        },
       },
       // The panel loads its data with requests: its only command, webview/ready, needs nothing here.
       commands: { "webview/ready": () => undefined },

@@ -4,6 +4,7 @@ import type { Provider } from "../../../protocol/http/providers";
 import { createIcon } from "../create-icon";
 import { HostRequestError, describeRequestFailure } from "../host-bridge/host-request-error";
 import { FallbacksSection } from "./fallbacks-section";
+import { PresetsSection } from "./presets-section";
 import { ModelsSection } from "./models-section";
 import { ProviderCard } from "./provider-card";
 import { RegistrationSection } from "./registration-section";
@@ -22,6 +23,7 @@ export class TeamSettingsApp {
   private readonly providerList = document.createElement("div");
   private readonly models: ModelsSection;
   private readonly fallbacks: FallbacksSection;
+  private readonly presets: PresetsSection;
   private readonly users: UsersSection;
   private readonly registration: RegistrationSection;
   private readonly pageProblem = document.createElement("div");
@@ -30,6 +32,7 @@ export class TeamSettingsApp {
     providers: SectionFrame;
     models: SectionFrame;
     fallbacks: SectionFrame;
+    presets: SectionFrame;
     users: SectionFrame;
     registration: SectionFrame;
   };
@@ -44,6 +47,7 @@ export class TeamSettingsApp {
       void this.reloadProviders();
     });
     this.fallbacks = new FallbacksSection(bridge);
+    this.presets = new PresetsSection(bridge);
     this.users = new UsersSection(bridge);
     this.registration = new RegistrationSection(bridge);
     this.providerList.className = "provider-list";
@@ -60,6 +64,12 @@ export class TeamSettingsApp {
         "Fallbacks",
         "When a model cannot answer (rate-limited, overloaded, failing or unreachable after its retries, or the conversation is too long for it), the answer comes from its first fallback that can, and says so.",
         this.fallbacks.element,
+      ),
+      presets: createSection(
+        "presets",
+        "Presets",
+        "Named starting points for a conversation (system prompt, model, temperature, output limit): members pick one with Juggler: New Conversation from Preset….",
+        this.presets.element,
       ),
       users: createSection("users", "Users", "Approve new accounts and decide who administers the team.", this.users.element),
       registration: createSection(
@@ -119,7 +129,9 @@ export class TeamSettingsApp {
       this.load(this.sections.models, this.bridge.request("models/list-all", {}), ({ models }) => {
         this.models.setModels(models);
         this.fallbacks.setModels(models);
+        this.presets.setModels(models);
       }),
+      this.load(this.sections.presets, this.bridge.request("presets/list", {}), ({ presets }) => this.presets.setPresets(presets)),
       this.load(this.sections.fallbacks, this.bridge.request("fallbacks/list", {}), ({ fallbacks }) =>
         this.fallbacks.setFallbacks(fallbacks),
       ),
