@@ -309,6 +309,8 @@ describe("extension: ChatSession against the team server", function () {
     const first = await session.sendMessage("Original question");
     await session.whenAnswersFinished();
     const question = session.snapshot().messages[0]!;
+    const statusBarModels: Array<string | undefined> = [];
+    session.onActiveModelChanged((model) => statusBarModels.push(model?.id));
 
     // Rerun with…: the host's pick (the answer's own model marked), then a sibling answer from that model
     const rerun = await request(session, view, "message/rerunWith", { messageId: first.assistantMessageId });
@@ -318,6 +320,7 @@ describe("extension: ChatSession against the team server", function () {
     assert.equal(asked[0], finalUpdate(view, first.assistantMessageId)?.modelId, "the quick pick marks the answer's model");
     assert.equal(finalUpdate(view, rerunId)?.provider, "ollama");
     assert.deepEqual(session.snapshot().messages.at(-1)?.siblings, { position: 2, count: 2 });
+    assert.deepEqual(statusBarModels, [environment.models.ollama[0]], "the status bar follows the rerun's model");
     // a cancelled pick reruns nothing
     const cancelled = await request(session, view, "message/rerunWith", { messageId: rerunId });
     assert.ok(cancelled.kind === "response" && cancelled.ok);

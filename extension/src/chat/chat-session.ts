@@ -615,6 +615,7 @@ export class ChatSession implements Disposable {
     );
     if (this.held.conversationId === conversation.id) {
       const isTitleChanged = this.held.conversation?.title !== response.conversation.title;
+      const previousModelId = this.activeModelId;
       this.held.updateConversation(response.conversation);
       this.held.append([response.userMessage, assistantMessage]);
       this.broadcast("messages/appended", {
@@ -625,8 +626,11 @@ export class ChatSession implements Disposable {
         this.compare = { questionId: response.userMessage.id, messages: compared };
         this.broadcast("compare/shown", { compare: copyCompare(this.compare) });
       }
-      // The protocol has no "conversation changed" notification: a new conversation or title travels in a snapshot.
-      if (isNewConversation || isTitleChanged) this.broadcastSnapshot();
+      // The protocol has no "conversation changed" notification: a new conversation, title or model travels in a snapshot.
+      const isModelChanged = this.activeModelId !== previousModelId;
+      if (isNewConversation || isTitleChanged || isModelChanged) this.broadcastSnapshot();
+      // a compare goes on with its first model: the status bar says so
+      if (isModelChanged) this.activeModelChanged.fire(this.activeModel);
     }
     this.conversationsChanged.fire();
     return {
@@ -646,12 +650,15 @@ export class ChatSession implements Disposable {
     const response = await this.client.call("regenerate", { params: { messageId }, body: modelId ? { modelId } : {} });
     const assistantMessage = this.streams.track(response.assistantMessage);
     if (this.held.conversationId === response.conversation.id) {
+      const previousModelId = this.activeModelId;
       this.held.updateConversation(response.conversation);
       if (!this.held.replaceAnswer(messageId, assistantMessage)) {
         const detail = await this.readNewestPage(response.conversation.id);
         this.held.hold(detail, NEWEST_PAGE_MESSAGES, (message) => this.streams.track(message));
       }
       this.broadcastSnapshot();
+      // a rerun on another model moves the conversation to it: the status bar follows the chat's header
+      if (this.activeModelId !== previousModelId) this.activeModelChanged.fire(this.activeModel);
     }
     this.conversationsChanged.fire();
     return { assistantMessageId: assistantMessage.id };
