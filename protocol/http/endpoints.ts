@@ -341,6 +341,12 @@ export const endpoints = {
 /** Server-sent events of an answer (see generation-events.ts). Not JSON: handled apart. */
 export const generationStreamPath = "/messages/:messageId/stream";
 
+/**
+ * One attachment of a question, as stored: an image's bytes with its type, a file's or a selection's
+ * text as text/plain. Not JSON (history pages list attachments without their content): handled apart.
+ */
+export const messageAttachmentPath = "/messages/:messageId/attachments/:attachmentId";
+
 export type Endpoints = typeof endpoints;
 export type EndpointName = keyof Endpoints;
 export type EndpointRequest<Name extends EndpointName> = Endpoints[Name] extends { request: infer Schema extends z.ZodType }

@@ -332,6 +332,18 @@ export class ConversationService {
     return toMessage(await this.repository(userId).requireMessage(messageId));
   }
 
+  /**
+   * One attachment's content, served on demand (pages list attachments without it): an image's bytes
+   * with its type, a file's or selection's text. Another user's ids, or an attachment of another
+   * message, are a 404.
+   */
+  async readAttachment(userId: string, messageId: string, attachmentId: string): Promise<{ mediaType: string; body: Buffer }> {
+    const row = await new AttachmentRepository(this.context.database, userId).findOne(messageId, attachmentId);
+    if (row === undefined) throw new AppError(404, "not_found", "Attachment not found");
+    if (row.kind === "image" && row.data && row.media_type !== null) return { mediaType: row.media_type, body: Buffer.from(row.data) };
+    return { mediaType: "text/plain; charset=utf-8", body: Buffer.from(row.content, "utf8") };
+  }
+
   /** The message and its siblings (same parent), oldest first, each with its position; another user's id is a 404. */
   async listSiblings(userId: string, messageId: string): Promise<Message[]> {
     const repository = this.repository(userId);

@@ -78,6 +78,18 @@ export class AttachmentRepository {
     }
     return byMessage;
   }
+
+  /** One attachment with its content, when it belongs to that message of this user's; undefined otherwise. */
+  async findOne(messageId: string, attachmentId: string): Promise<AttachmentRow | undefined> {
+    const row: AttachmentRow | undefined = await this.database("message_attachments as a")
+      .join("messages as m", "m.id", "a.message_id")
+      .join("conversations as c", "c.id", "m.conversation_id")
+      .where("a.id", attachmentId)
+      .andWhere("a.message_id", messageId)
+      .andWhere("c.user_id", this.userId)
+      .first("a.*");
+    return row === undefined ? undefined : normaliseAttachmentRow(row);
+  }
 }
 
 export function toAttachment(row: AttachmentRow): Attachment {
