@@ -6,8 +6,8 @@
  *
  * Steps (each an `it`, in order; after a failed step the rest are skipped): sign in → edit a question
  * into a branch and go back and forth with ‹ 1/2 › → rerun an answer on another model → compare two
- * models and continue with one → start a conversation from a team preset → `@` a file and paste an
- * image → Show Context lists the system prompt, the file and the image.
+ * models and continue with one → start a conversation from a team preset → `@` a file and an image
+ * file, paste an image → Show Context lists the system prompt, the file and the images.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -80,6 +80,8 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
       stdio: "pipe",
     });
     const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
+    // an image in the workspace, for `@` (and "Add File to Chat") to attach as an image
+    fs.writeFileSync(path.join(workspace, "diagram.png"), Buffer.from(TINY_PNG_BASE64, "base64"));
     team = await startTeamEnvironment({ withAdmin: true });
     token = team.admin!.accessToken;
     const listed = (await team.server.request("GET", "/models", { token })).body.models as Array<{ id: string; displayName: string }>;
@@ -296,7 +298,7 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     assert.equal(echoOf(stored.messages[1]!).system, PRESET.systemPrompt);
   });
 
-  it("adds a workspace file with @ and pastes an image: chips with their size, stored with the question, the image sent to a vision model", async () => {
+  it("adds a workspace file and an image file with @ and pastes an image: chips with their size, stored with the question, the images sent to a vision model", async () => {
     const workbench = page!;
     const view = await chat();
     const parts = chatParts(view);
@@ -308,15 +310,22 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     const fileChip = view.locator(".context-chip", { hasText: "greeting.ts" });
     await fileChip.waitFor({ timeout: 15_000 });
     assert.match((await fileChip.locator(".context-chip__size").textContent()) ?? "", /^\d+ tokens?$/);
+    // an image file of the workspace, attached with @ too: an image chip
+    await parts.composer.pressSequentially("@diagr", { delay: 30 });
+    await view.locator(".file-picker__option", { hasText: "diagram.png" }).first().waitFor({ timeout: 30_000 });
+    await parts.composer.press("Enter");
+    const imageChip = view.locator(".context-chip", { hasText: "diagram.png" });
+    await imageChip.waitFor({ timeout: 15_000 });
+    assert.equal(await imageChip.locator(".context-chip__size").textContent(), "1.6K tokens");
 
     await view.locator("vscode-textarea").evaluate((element, base64) => {
       const bytes = Uint8Array.from(atob(base64), (character) => character.charCodeAt(0));
       const transfer = new DataTransfer();
-      transfer.items.add(new File([bytes], "diagram.png", { type: "image/png" }));
+      transfer.items.add(new File([bytes], "screenshot.png", { type: "image/png" }));
       const target = element.shadowRoot?.querySelector("textarea") ?? element.querySelector("textarea")!;
       target.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, composed: true }));
     }, TINY_PNG_BASE64);
-    await view.locator(".context-chip", { hasText: "diagram.png" }).waitFor({ timeout: 15_000 });
+    await view.locator(".context-chip", { hasText: "screenshot.png" }).waitFor({ timeout: 15_000 });
     await screenshot(workbench, screenshotPath("composer-context.png"));
 
     const ollamaCallsBefore = team!.fakes.ollama.requests.filter((request) => request.method === "POST").length;
@@ -327,7 +336,7 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     const sent = parts.userMessages.last();
     assert.deepEqual(
       (await sent.locator(".message__attachment").allInnerTexts()).map((text) => text.trim().split(/\s/)[0]),
-      ["src/greeting.ts", "diagram.png"].map((name) => name),
+      ["src/greeting.ts", "diagram.png", "screenshot.png"],
     );
     // what the vision model received: the file's text after the question, and the image in Ollama's form
     const calls = team!.fakes.ollama.requests.filter((request) => request.method === "POST");
@@ -335,7 +344,7 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     const body = calls.at(-1)!.body as { messages: Array<{ role: string; content: string; images?: string[] }> };
     const last = body.messages.at(-1)!;
     assert.ok(last.content.includes("export function greet"), last.content);
-    assert.deepEqual(last.images, [TINY_PNG_BASE64]);
+    assert.deepEqual(last.images, [TINY_PNG_BASE64, TINY_PNG_BASE64]);
   });
 
   it("Show Context lists the system prompt, the file and the image the answer saw", async () => {
@@ -357,6 +366,7 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     assert.ok(text.includes(PRESET.systemPrompt), text);
     assert.ok(text.includes("src/greeting.ts"), text);
     assert.ok(text.includes("[Image: diagram.png (image/png"), text);
+    assert.ok(text.includes("[Image: screenshot.png (image/png"), text);
     await screenshot(workbench, screenshotPath("show-context-attachments.png"));
     await runCommand(workbench, "View: Close All Editors");
   });

@@ -1,6 +1,6 @@
 import ignore, { type Ignore } from "ignore";
 import * as vscode from "vscode";
-import { ATTACHMENT_MAX_CHARACTERS } from "../../../protocol/http/attachments";
+import { ATTACHMENT_MAX_CHARACTERS, IMAGE_MAX_BYTES, IMAGE_TOKEN_ESTIMATE, type ImageMediaType } from "../../../protocol/http/attachments";
 import { estimateTextTokens } from "../../../protocol/estimate-text-tokens";
 import type { ComposerAttachment } from "../../../protocol/webview/chat-protocol";
 import { rankFilesByQuery } from "../chat/rank-files-by-query";
@@ -11,6 +11,14 @@ const FILES_SHOWN_MAX = 50;
 const FILES_LISTED_MAX = 20_000;
 /** A file's first bytes are checked for a NUL byte: text files have none, binary ones almost always do. */
 const BINARY_SNIFF_BYTES = 8000;
+/** Image files the chat attaches as images (the types every provider here takes), by extension. */
+const IMAGE_TYPES_BY_EXTENSION: Readonly<Record<string, ImageMediaType>> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+};
 
 /**
  * The workspace's files for the chat's `@` picker and "Add File to Chat". `findFiles` with no exclude
@@ -34,12 +42,28 @@ export class WorkspaceFiles implements vscode.Disposable {
     return rankFilesByQuery(paths, query, FILES_SHOWN_MAX).map((path) => ({ path }));
   }
 
-  /** A workspace file as a context chip; a binary, unreadable or too large file is refused in plain words. */
+  /**
+   * A workspace file as a context chip: a PNG, JPEG, GIF or WebP file as an image, any other as text; a
+   * binary, unreadable or too large file is refused in plain words.
+   */
   async readAttachment(pathOrUri: string | vscode.Uri): Promise<ComposerAttachment> {
     const uri = typeof pathOrUri === "string" ? resolveWorkspacePath(pathOrUri) : pathOrUri;
     if (!uri) throw new Error(`${String(pathOrUri)} is not a file of this workspace.`);
     const path = vscode.workspace.asRelativePath(uri, false);
     const bytes = await vscode.workspace.fs.readFile(uri);
+    // an image goes as an image (to models that see them; the server checks it is what its name says)
+    const imageType = IMAGE_TYPES_BY_EXTENSION[path.slice(path.lastIndexOf(".") + 1).toLowerCase()];
+    if (imageType) {
+      if (bytes.length > IMAGE_MAX_BYTES) {
+        throw new Error(
+          `${path} is too large to add (${Math.round(bytes.length / 1024)} KB, at most ${Math.round(IMAGE_MAX_BYTES / 1024)} KB).`,
+        );
+      }
+      return {
+        attachment: { kind: "image", path, mediaType: imageType, data: Buffer.from(bytes).toString("base64") },
+        tokenEstimate: IMAGE_TOKEN_ESTIMATE,
+      };
+    }
     if (bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0))
       throw new Error(`${path} is a binary file: only text files can be added to the chat.`);
     const content = new TextDecoder("utf-8").decode(bytes);
