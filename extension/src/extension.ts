@@ -18,6 +18,7 @@ import { WorkspaceFiles } from "./surfaces/workspace-files";
 import { registerPromptCommands } from "./surfaces/prompt-commands";
 import { readServerUrlSetting, SETTINGS_SECTION } from "./surfaces/settings";
 import { registerTeamSettings } from "./surfaces/team-settings-panel";
+import { registerAttachmentFileSystem } from "./surfaces/attachment-file-system";
 
 /** What activate() returns: integration tests and the benchmark reach it through vscode.extensions.getExtension("juggler.juggler").exports. */
 export interface JugglerExtensionApi {
@@ -73,6 +74,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
       chooseModels: (options) => chooseModels(session, options),
       findWorkspaceFiles: (query) => workspaceFiles.find(query),
       readFileAttachment: (path) => workspaceFiles.readAttachment(path),
+      openAttachment: (messageId, attachmentId, path) => attachmentFileSystem.open(messageId, attachmentId, path),
       showContext: async (messageId) => {
         await vscode.commands.executeCommand(SHOW_CONTEXT_COMMAND, messageId);
       },
@@ -102,6 +104,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerPromptCommands(context, session, chatView, workspaceHint);
   registerTeamSettings(context, session);
   registerShowContext(context, session);
+  const attachmentFileSystem = registerAttachmentFileSystem(context, session);
   registerFirstRun(context);
 
   context.subscriptions.push(

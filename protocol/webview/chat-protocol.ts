@@ -175,6 +175,8 @@ export const chatCommands = {
   "code/open": codeBlockSchema,
   /** "Show Context" on an answer: the host opens what that answer's request carried in an editor tab. */
   "context/show": z.object({ messageId: z.string().max(100) }),
+  /** A file, selection or image sent with a question: the host opens it, as stored, in a read-only editor tab. */
+  "attachment/open": z.object({ messageId: z.string().max(100), attachmentId: z.string().max(100), path: z.string().max(1000) }),
   /** A link in an answer: the host opens it (http/https only) after VS Code's own confirmation. */
   "link/open": z.object({ href: z.string().max(4096) }),
 } as const;

@@ -7,7 +7,7 @@
  * Steps (each an `it`, in order; after a failed step the rest are skipped): sign in → edit a question
  * into a branch and go back and forth with ‹ 1/2 › → rerun an answer on another model → compare two
  * models and continue with one → start a conversation from a team preset → `@` a file and an image
- * file, paste an image → Show Context lists the system prompt, the file and the images.
+ * file, paste an image → open them from the question → Show Context lists the system prompt, the file and the images.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -345,6 +345,39 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     const last = body.messages.at(-1)!;
     assert.ok(last.content.includes("export function greet"), last.content);
     assert.deepEqual(last.images, [TINY_PNG_BASE64, TINY_PNG_BASE64]);
+  });
+
+  it("opens what was sent from the question: the image in VS Code's image preview, the file as text, read-only", async () => {
+    const workbench = page!;
+    const view = await chat();
+    const sent = chatParts(view).userMessages.last();
+    await sent.locator(".message__attachment", { hasText: "diagram.png" }).click();
+    await workbench.locator(".tab", { hasText: "diagram.png" }).waitFor({ timeout: 30_000 });
+    const preview = await findWebview(workbench, "img", { isInEditorArea: true });
+    await waitUntil(
+      "the image drawn at its size",
+      async () =>
+        (await preview
+          .locator("img")
+          .first()
+          .evaluate((image) => (image as HTMLImageElement).naturalWidth)) > 0,
+    );
+    await runCommand(workbench, "View: Close All Editors");
+
+    await sent.locator(".message__attachment", { hasText: "src/greeting.ts" }).click();
+    await workbench.locator(".tab", { hasText: "greeting.ts" }).waitFor({ timeout: 30_000 });
+    const editorLines = workbench.locator(".editor-instance .monaco-editor .view-lines").first();
+    await waitUntil("the file's text", async () =>
+      ((await editorLines.innerText()) ?? "").replace(/\u00a0/g, " ").includes("export function greet(name: string)"),
+    );
+    // read-only: typing changes nothing
+    await editorLines.click();
+    await workbench.keyboard.press("Control+Home");
+    await workbench.keyboard.type("typed ");
+    const shown = async () => ((await editorLines.innerText()) ?? "").replace(/\u00a0/g, " ");
+    await waitUntil("the first line again", async () => (await shown()).includes("A tiny module"));
+    assert.ok(!(await shown()).includes("typed"), "the attachment cannot be edited");
+    await runCommand(workbench, "View: Close All Editors");
   });
 
   it("Show Context lists the system prompt, the file and the image the answer saw", async () => {

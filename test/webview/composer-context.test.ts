@@ -92,7 +92,7 @@ describe("chat webview: context chips and the @ file picker", function () {
     await page.locator(".context-chip").waitFor({ state: "detached" });
   });
 
-  it("lists a sent question's files and selections under it", async () => {
+  it("lists a sent question's files and selections under it, each a button that opens it as sent", async () => {
     view = await harness.open({ view: "chat" });
     const question = buildMessage({
       id: "q",
@@ -125,6 +125,11 @@ describe("chat webview: context chips and the @ file picker", function () {
     const items = view.page.locator('[data-message-id="q"] .message__attachment');
     await items.nth(1).waitFor();
     assert.deepEqual(await items.allTextContents(), ["src/sum.ts", "src/loop.py:3–4"]);
+    // each opens what was sent, with the keyboard too
+    assert.equal(await items.nth(1).getAttribute("aria-label"), "Open src/loop.py:3–4 as it was sent");
+    await items.nth(1).focus();
+    await view.page.keyboard.press("Enter");
+    assert.deepEqual(await view.waitForCommand("attachment/open"), { messageId: "q", attachmentId: "at2", path: "src/loop.py" });
   });
 
   it("turns a pasted image into a chip and sends it base64 with its type; refuses a type no provider takes", async () => {

@@ -31,6 +31,7 @@ import { ChatViewChannel, DELTA_FLUSH_INTERVAL_MS, type ChatViewConnection, type
 import { formatSelectionMessage, type CodeSelection } from "./format-selection-message";
 import { HeldBranch, NEWEST_PAGE_MESSAGES } from "./held-branch";
 import { describeModel, toChatModel } from "./to-chat-model";
+import { buildPath, messageAttachmentPath } from "../../../protocol/http/endpoints";
 
 export type { AnswerStatus } from "./answer-streams";
 export { HELD_MESSAGES_MAX, NEWEST_PAGE_MESSAGES } from "./held-branch";
@@ -56,6 +57,8 @@ export interface ChatHostActions {
   chooseModel(options: { title: string; placeholder: string; currentModelId: string | null }): Promise<string | undefined>;
   /** "Show Context" of an answer: what its request carried, in an editor tab. */
   showContext(messageId: string): void | Promise<void>;
+  /** A file, selection or image sent with a question, opened read-only as the server stored it. */
+  openAttachment(messageId: string, attachmentId: string, path: string): void | Promise<void>;
   /** signIn, openSettings and openTeamSettings; retryConnection the session handles itself. */
   runHostCommand(command: Exclude<HostCommand, "retryConnection">): void | Promise<void>;
 }
@@ -354,6 +357,7 @@ export class ChatSession implements Disposable {
         "conversation/new": () => this.newConversation(),
         "model/pick": () => this.hostActions.pickModel?.(),
         "context/show": ({ messageId }) => this.hostActions.showContext?.(messageId),
+        "attachment/open": ({ messageId, attachmentId, path }) => this.hostActions.openAttachment?.(messageId, attachmentId, path),
         "host/run": ({ command }) =>
           command === "retryConnection"
             ? this.connection.retry(() => this.hostActions.runHostCommand?.("signIn"))
@@ -464,6 +468,13 @@ export class ChatSession implements Disposable {
 
   private readNewestPage(conversationId: string) {
     return this.client.call("getConversation", { params: { conversationId }, query: { limit: NEWEST_PAGE_MESSAGES } });
+  }
+
+  /** One attachment of a question, as the server stored it (an image's bytes, a text's UTF-8); another user's is a 404 error. */
+  async readAttachment(messageId: string, attachmentId: string): Promise<Uint8Array> {
+    this.connection.requireReady();
+    const response = await this.client.download(buildPath(messageAttachmentPath, { messageId, attachmentId }));
+    return new Uint8Array(await response.arrayBuffer());
   }
 
   /** Shows an empty chat; the conversation is created with the first message. */

@@ -76,6 +76,7 @@ export class ChatApp {
       compareFor: (entry) => this.list.compareFor(entry),
       continueWith: (messageId) => void this.continueWith(messageId),
       showContext: (messageId) => bridge.command("context/show", { messageId }),
+      openAttachment: (messageId, attachmentId, path) => bridge.command("attachment/open", { messageId, attachmentId, path }),
       loadOlder: (cursor) => this.loadOlder(cursor),
       onLinkOpen: (href) => bridge.command("link/open", { href }),
       onCodeAction: (action, source, button) => this.runCodeAction(action, source, button),

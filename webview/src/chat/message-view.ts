@@ -30,6 +30,8 @@ export interface MessageViewActions {
   continueWith(messageId: string): void;
   /** "Show Context": what the answer's request carried, opened by the host. */
   showContext(messageId: string): void;
+  /** A file, selection or image sent with a question, opened by the host as it was stored. */
+  openAttachment(messageId: string, attachmentId: string, path: string): void;
   /** How an answer names its model: the display name the picker and the status bar show. */
   modelLabel(modelId: string | null): string | undefined;
   /** Whether the reader is an admin: problems only an admin can fix are worded for whoever reads them. */
@@ -83,11 +85,17 @@ export class MessageView {
         list.setAttribute("aria-label", "Context sent with this message");
         for (const attachment of attachments) {
           const item = document.createElement("li");
-          item.className = "message__attachment";
           const lines = attachment.startLine === null ? "" : `:${attachment.startLine}–${attachment.endLine ?? attachment.startLine}`;
-          item.title = `${attachment.path}${lines}: about ${attachment.tokenEstimate.toLocaleString("en-US")} tokens`;
+          // a button: it opens what was sent, as the server stored it, in an editor tab
+          const open = document.createElement("button");
+          open.type = "button";
+          open.className = "message__attachment";
+          open.title = `Open ${attachment.path}${lines} as it was sent (about ${attachment.tokenEstimate.toLocaleString("en-US")} tokens)`;
+          open.setAttribute("aria-label", `Open ${attachment.path}${lines} as it was sent`);
           const icon = attachment.kind === "file" ? "file" : attachment.kind === "image" ? "file-media" : "selection";
-          item.append(createIcon(icon), document.createTextNode(`${attachment.path}${lines}`));
+          open.append(createIcon(icon), document.createTextNode(`${attachment.path}${lines}`));
+          open.addEventListener("click", () => this.actions.openAttachment(message.id, attachment.id, attachment.path));
+          item.append(open);
           list.append(item);
         }
         this.element.append(list);
