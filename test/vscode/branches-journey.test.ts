@@ -82,6 +82,13 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
     // an image in the workspace, for `@` (and "Add File to Chat") to attach as an image
     fs.writeFileSync(path.join(workspace, "diagram.png"), Buffer.from(TINY_PNG_BASE64, "base64"));
+    // what .gitignore files (the root's and a nested one) keep out of the @ picker
+    fs.writeFileSync(path.join(workspace, ".gitignore"), "*.secret\n");
+    fs.writeFileSync(path.join(workspace, "keys.secret"), "API_KEY=1\n");
+    fs.mkdirSync(path.join(workspace, "src", "nested"), { recursive: true });
+    fs.writeFileSync(path.join(workspace, "src", "nested", ".gitignore"), "hidden.ts\n");
+    fs.writeFileSync(path.join(workspace, "src", "nested", "hidden.ts"), "export const hidden = true;\n");
+    fs.writeFileSync(path.join(workspace, "src", "nested", "shown.ts"), "export const shown = true;\n");
     team = await startTeamEnvironment({ withAdmin: true });
     token = team.admin!.accessToken;
     const listed = (await team.server.request("GET", "/models", { token })).body.models as Array<{ id: string; displayName: string }>;
@@ -298,11 +305,20 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     assert.equal(echoOf(stored.messages[1]!).system, PRESET.systemPrompt);
   });
 
-  it("adds a workspace file and an image file with @ and pastes an image: chips with their size, stored with the question, the images sent to a vision model", async () => {
+  it("adds a workspace file and an image file with @ (never a .gitignored one) and pastes an image: chips with their size, stored with the question, the images sent to a vision model", async () => {
     const workbench = page!;
     const view = await chat();
     const parts = chatParts(view);
     await parts.composer.click();
+    // the picker leaves out what the root and the nested .gitignore ignore
+    await parts.composer.pressSequentially("@nested/", { delay: 30 });
+    await view.locator(".file-picker__option", { hasText: "shown.ts" }).first().waitFor({ timeout: 30_000 });
+    const nestedOptions = await view.locator(".file-picker__option").allInnerTexts();
+    assert.ok(!nestedOptions.some((text) => text.includes("hidden.ts")), nestedOptions.join(" | "));
+    for (let typed = 0; typed < "@nested/".length; typed++) await parts.composer.press("Backspace");
+    await parts.composer.pressSequentially("@keys.sec", { delay: 30 });
+    await view.locator(".file-picker__empty").waitFor({ timeout: 30_000 });
+    for (let typed = 0; typed < "@keys.sec".length; typed++) await parts.composer.press("Backspace");
     await parts.composer.pressSequentially("Explain @greet", { delay: 30 });
     const option = view.locator(".file-picker__option", { hasText: "greeting.ts" }).first();
     await option.waitFor({ timeout: 30_000 });

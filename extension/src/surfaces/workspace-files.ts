@@ -1,8 +1,8 @@
-import ignore, { type Ignore } from "ignore";
 import * as vscode from "vscode";
 import { ATTACHMENT_MAX_CHARACTERS, IMAGE_MAX_BYTES, IMAGE_TOKEN_ESTIMATE, type ImageMediaType } from "../../../protocol/http/attachments";
 import { estimateTextTokens } from "../../../protocol/estimate-text-tokens";
 import type { ComposerAttachment } from "../../../protocol/webview/chat-protocol";
+import { filterIgnoredFiles } from "../chat/filter-ignored-files";
 import { rankFilesByQuery } from "../chat/rank-files-by-query";
 
 /** The `@` picker lists at most this many files, best matches first. */
@@ -23,8 +23,8 @@ const IMAGE_TYPES_BY_EXTENSION: Readonly<Record<string, ImageMediaType>> = {
 /**
  * The workspace's files for the chat's `@` picker and "Add File to Chat". `findFiles` with no exclude
  * argument applies the `files.exclude` setting but not `.gitignore` (search's ignore files are only
- * in a proposed API), so each folder's root `.gitignore` is applied here with the `ignore` package,
- * which implements git's matching rules. Nested `.gitignore` files are not read.
+ * in a proposed API), so the `.gitignore` files among the listed ones, the root's and nested ones, are
+ * applied here (filter-ignored-files.ts, with the `ignore` package's implementation of git's rules).
  */
 export class WorkspaceFiles implements vscode.Disposable {
   private cached: Promise<string[]> | undefined;
@@ -82,17 +82,20 @@ export class WorkspaceFiles implements vscode.Disposable {
 
   private async list(): Promise<string[]> {
     const uris = await vscode.workspace.findFiles("**/*", undefined, FILES_LISTED_MAX);
-    const rules = new Map<string, Ignore | null>();
-    const kept: string[] = [];
+    // per workspace folder: the paths inside it, filtered by its .gitignore files
+    const byFolder = new Map<string, { folder: vscode.WorkspaceFolder; uris: Map<string, vscode.Uri> }>();
     for (const uri of uris) {
       const folder = vscode.workspace.getWorkspaceFolder(uri);
       if (!folder) continue;
       const key = folder.uri.toString();
-      if (!rules.has(key)) rules.set(key, await readGitignore(folder.uri));
-      const relative = vscode.workspace.asRelativePath(uri, false);
-      const inFolder = uri.path.slice(folder.uri.path.length).replace(/^\/+/, "");
-      if (rules.get(key)?.ignores(inFolder)) continue;
-      kept.push(relative);
+      const entry = byFolder.get(key) ?? { folder, uris: new Map<string, vscode.Uri>() };
+      entry.uris.set(uri.path.slice(folder.uri.path.length).replace(/^\/+/, ""), uri);
+      byFolder.set(key, entry);
+    }
+    const kept: string[] = [];
+    for (const { folder, uris: inFolder } of byFolder.values()) {
+      const paths = await filterIgnoredFiles([...inFolder.keys()], (path) => readText(vscode.Uri.joinPath(folder.uri, path)));
+      for (const path of paths) kept.push(vscode.workspace.asRelativePath(inFolder.get(path)!, false));
     }
     return kept.sort();
   }
@@ -102,12 +105,11 @@ export class WorkspaceFiles implements vscode.Disposable {
   }
 }
 
-async function readGitignore(folder: vscode.Uri): Promise<Ignore | null> {
+async function readText(uri: vscode.Uri): Promise<string | undefined> {
   try {
-    const bytes = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, ".gitignore"));
-    return ignore().add(new TextDecoder("utf-8").decode(bytes));
+    return new TextDecoder("utf-8").decode(await vscode.workspace.fs.readFile(uri));
   } catch {
-    return null;
+    return undefined;
   }
 }
 
