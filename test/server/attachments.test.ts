@@ -3,7 +3,7 @@ import { ATTACHMENT_MAX_CHARACTERS, ATTACHMENTS_PER_MESSAGE_MAX, IMAGE_MAX_BYTES
 import { TINY_PNG_BASE64 } from "../support/tiny-png";
 import { estimateMessageTokens } from "../../server/src/services/token-estimate";
 import { registerUser } from "../../tools/harness/test-server";
-import { createConversation, sendAndWait, startChatFixture, type ChatFixture } from "../support/chat-helpers";
+import { createConversation, lastChatRequest, sendAndWait, startChatFixture, type ChatFixture } from "../support/chat-helpers";
 import { createTestDatabase } from "../support/postgres";
 
 /** Editor context on a question: limits with clear errors and nothing stored, counted in the estimate, owned by its user. */
@@ -31,6 +31,45 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       const row = await server.database("messages").where({ id: sent.userMessage.id }).first("token_estimate");
       assert.ok(Number(row.token_estimate) >= estimateMessageTokens(content), `estimate ${row.token_estimate}`);
       assert.equal(sent.userMessage.attachments[0].tokenEstimate, estimateMessageTokens(content));
+    });
+
+    it("keeps a send within the model's window however large the attachments of earlier questions are", async function () {
+      this.timeout(120_000);
+      const { server, memberToken: token, models, fakes } = fixture;
+      const groq = models.groq[0]!;
+      const window = 131_072;
+      const conversation = await createConversation(server, token);
+      const bigFile = (index: number) => ({
+        kind: "file",
+        path: `dump-${index}.txt`,
+        content: `${index} `.repeat(60_000).slice(0, 150_000),
+      });
+      // 8 questions carrying about 37,500 tokens each: about 300,000 tokens on the branch, twice the window
+      // (short answers: an echo would repeat everything it saw and fill the window by itself)
+      fakes.groq.setReply({ text: "Noted." });
+      let answer;
+      try {
+        for (let index = 0; index < 8; index++)
+          await sendAndWait(server, token, conversation.id, `Question ${index}`, groq, { attachments: [bigFile(index)] });
+        ({ answer } = await sendAndWait(server, token, conversation.id, "And now?", groq));
+      } finally {
+        fakes.groq.setReply("echo");
+      }
+      assert.equal(answer.status, "complete", JSON.stringify(answer.error));
+      const context = await server.request("GET", `/messages/${answer.id}/context`, { token });
+      assert.equal(context.status, 200, JSON.stringify(context.body));
+      assert.ok(context.body.tokens.estimatedInput <= window, `estimated ${context.body.tokens.estimatedInput}`);
+      assert.ok(
+        context.body.tokens.estimatedInput >= 2 * 37_500,
+        `the newest attachments that fit were sent: ${JSON.stringify(context.body.record)}`,
+      );
+      assert.ok(context.body.record.leftOutMessageCount + (context.body.record.summary?.messageCount ?? 0) > 0, "older turns left out");
+      // what reached the provider: the size of its request, not only the estimate
+      const sentCharacters = JSON.stringify((lastChatRequest(fakes, "groq").body as { messages: unknown[] }).messages).length;
+      assert.ok(sentCharacters / 4 <= window, `${sentCharacters} characters sent`);
+      // the record stays compact: attachments are referenced through their messages, never copied
+      const stored = await server.database("messages").where({ id: answer.id }).first("context_snapshot");
+      assert.ok(String(stored.context_snapshot).length <= 2048, `${String(stored.context_snapshot).length} bytes`);
     });
 
     it("refuses oversized, too many, malformed and binary attachments with a clear 4xx, storing nothing", async function () {
@@ -85,7 +124,11 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       }
       const detail = await server.request("GET", `/conversations/${conversation.id}`, { token });
       assert.equal(detail.body.branchMessageCount, 0, "nothing stored");
-      assert.equal(Number((await server.database("message_attachments").count({ count: "*" }).first())?.count), 1, "only the first test's");
+      assert.equal(
+        Number((await server.database("message_attachments").count({ count: "*" }).first())?.count),
+        9,
+        "only the earlier tests'",
+      );
     });
 
     it("serves an attachment on demand: an image as its stored bytes and type, a file as text; never in the history's JSON", async function () {
