@@ -68,6 +68,8 @@ export const teamSettingsRequests = {
   "presets/list": { params: emptyParamsSchema, result: presetListResponseSchema },
   /** POST /admin/presets */
   "preset/create": { params: createPresetRequestSchema, result: presetResponseSchema },
+  /** PATCH /admin/presets/:presetId, every field as the form shows it */
+  "preset/update": { params: createPresetRequestSchema.extend({ presetId: z.string().min(1).max(100) }), result: presetResponseSchema },
   /** DELETE /admin/presets/:presetId */
   "preset/delete": { params: z.object({ presetId: z.string().min(1).max(100) }), result: z.object({}) },
 } as const;

@@ -168,6 +168,44 @@ describe("Team Settings webview in Chromium", function () {
     assert.equal(await page.locator(".presets-section__preset").count(), 1);
   });
 
+  it("edits a preset in the form with preset/update, every field as shown; Cancel goes back to adding", async () => {
+    await openLoaded();
+    const page = view.page;
+    await page.getByRole("button", { name: "Edit preset Reviewer" }).click();
+    assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "Reviewer");
+    assert.equal(await page.getByLabel("System prompt (empty: the default)").inputValue(), "You review TypeScript.");
+    assert.equal(await page.getByLabel("Model (optional)").inputValue(), "anthropic:claude-haiku-4-5");
+    assert.equal(await page.getByLabel("Temperature, 0–1 (empty: the model's)").inputValue(), "0.2");
+    assert.equal(await page.getByLabel("Max output tokens (empty: the model's)").inputValue(), "2000");
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.id === document.querySelector(".presets-section__field input")?.id),
+      true,
+      "the name has focus",
+    );
+    await page.getByLabel("Max output tokens (empty: the model's)").fill("");
+    await page.getByRole("button", { name: "Save Preset" }).click();
+    const update = (await view.waitForRequest("preset/update")) as { id: number; params: unknown };
+    assert.deepEqual(update.params, {
+      presetId: "preset-1",
+      name: "Reviewer",
+      systemPrompt: "You review TypeScript.",
+      modelId: "anthropic:claude-haiku-4-5",
+      temperature: 0.2,
+      maxOutputTokens: null,
+    });
+    const saved = buildPreset({ maxOutputTokens: null });
+    await view.respond(update.id, { preset: saved });
+    const reload = await view.waitForRequest("presets/list");
+    await view.respond(reload.id, { presets: [saved] });
+    await page.locator(".presets-section .status-line", { hasText: "Saved Reviewer." }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Add Preset" }).count(), 1, "the form adds again");
+
+    await page.getByRole("button", { name: "Edit preset Reviewer" }).click();
+    await page.getByRole("button", { name: "Cancel" }).click();
+    assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "");
+    assert.equal(await page.getByRole("button", { name: "Cancel" }).isHidden(), true);
+  });
+
   it("keeps a preset's form filled in and says why when the server refuses it", async () => {
     await openLoaded();
     const page = view.page;

@@ -53,6 +53,7 @@ export class TeamSettingsHandlers {
         "settings/update": (params) => client.call("updateTeamSettings", { body: params }),
         "presets/list": () => client.call("listPresets"),
         "preset/create": (params) => client.call("createPreset", { body: params }),
+        "preset/update": ({ presetId, ...changes }) => client.call("updatePreset", { params: { presetId }, body: changes }),
         "preset/delete": async ({ presetId }) => {
           await client.call("deletePreset", { params: { presetId } });
           return {};

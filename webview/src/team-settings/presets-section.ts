@@ -20,7 +20,11 @@ export class PresetsSection {
   private readonly promptInput: HTMLTextAreaElement;
   private readonly temperatureInput: HTMLInputElement;
   private readonly maxTokensInput: HTMLInputElement;
+  private readonly addButton: HTMLButtonElement;
+  private readonly cancelButton: HTMLButtonElement;
   private models: AdminModel[] = [];
+  /** The preset the form is editing; null: the form adds a new one. */
+  private editing: Preset | null = null;
 
   constructor(private readonly bridge: TeamSettingsBridge) {
     this.element = document.createElement("div");
@@ -52,13 +56,23 @@ export class PresetsSection {
     add.type = "submit";
     add.className = "presets-section__add";
     add.textContent = "Add Preset";
+    this.addButton = add;
+    this.cancelButton = document.createElement("button");
+    this.cancelButton.type = "button";
+    this.cancelButton.className = "presets-section__delete presets-section__cancel";
+    this.cancelButton.textContent = "Cancel";
+    this.cancelButton.hidden = true;
+    this.cancelButton.addEventListener("click", () => this.stopEditing());
+    const buttons = document.createElement("div");
+    buttons.className = "presets-section__buttons";
+    buttons.append(add, this.cancelButton);
     form.append(
       field("Name", this.nameInput),
       field("System prompt (empty: the default)", this.promptInput),
       field("Model (optional)", this.modelSelect),
       field("Temperature, 0–1 (empty: the model's)", this.temperatureInput),
       field("Max output tokens (empty: the model's)", this.maxTokensInput),
-      add,
+      buttons,
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -99,13 +113,19 @@ export class PresetsSection {
             : `“${preset.systemPrompt.slice(0, 80)}${preset.systemPrompt.length > 80 ? "…" : ""}”`,
         ];
         detail.textContent = parts.filter((part) => part !== undefined).join(" · ");
+        const edit = document.createElement("button");
+        edit.type = "button";
+        edit.className = "presets-section__delete presets-section__edit";
+        edit.textContent = "Edit";
+        edit.setAttribute("aria-label", `Edit preset ${preset.name}`);
+        edit.addEventListener("click", () => this.startEditing(preset));
         const remove = document.createElement("button");
         remove.type = "button";
         remove.className = "presets-section__delete";
         remove.textContent = "Delete";
         remove.setAttribute("aria-label", `Delete preset ${preset.name}`);
         remove.addEventListener("click", () => void this.delete(preset));
-        item.append(name, detail, remove);
+        item.append(name, detail, edit, remove);
         return item;
       }),
     );
@@ -116,24 +136,58 @@ export class PresetsSection {
     this.modelSelect.replaceChildren(none, ...this.models.map((model) => new Option(model.displayName, model.id)));
   }
 
+  /** The form shows the preset's values; submitting saves them over it (Cancel goes back to adding). */
+  private startEditing(preset: Preset): void {
+    this.editing = preset;
+    this.nameInput.value = preset.name;
+    this.promptInput.value = preset.systemPrompt ?? "";
+    // a model hidden since stays chosen: the preset keeps it unless the admin picks another
+    if (preset.modelId !== null && ![...this.modelSelect.options].some((option) => option.value === preset.modelId))
+      this.modelSelect.append(new Option(preset.modelId, preset.modelId));
+    this.modelSelect.value = preset.modelId ?? "";
+    this.temperatureInput.value = preset.temperature === null ? "" : String(preset.temperature);
+    this.maxTokensInput.value = preset.maxOutputTokens === null ? "" : String(preset.maxOutputTokens);
+    this.addButton.textContent = "Save Preset";
+    this.cancelButton.hidden = false;
+    this.status.show("info", `Editing ${preset.name}: Save Preset keeps the changes, Cancel drops them.`);
+    this.nameInput.focus();
+  }
+
+  private stopEditing(): void {
+    this.editing = null;
+    this.clearForm();
+    this.status.clear();
+  }
+
+  private clearForm(): void {
+    this.nameInput.value = "";
+    this.promptInput.value = "";
+    this.modelSelect.value = "";
+    this.temperatureInput.value = "";
+    this.maxTokensInput.value = "";
+    this.addButton.textContent = "Add Preset";
+    this.cancelButton.hidden = true;
+  }
+
   private async create(): Promise<void> {
     const temperature = this.temperatureInput.value.trim();
     const maxTokens = this.maxTokensInput.value.trim();
+    const values = {
+      name: this.nameInput.value,
+      systemPrompt: this.promptInput.value.trim() === "" ? null : this.promptInput.value,
+      modelId: this.modelSelect.value === "" ? null : this.modelSelect.value,
+      temperature: temperature === "" ? null : Number(temperature),
+      maxOutputTokens: maxTokens === "" ? null : Number(maxTokens),
+    };
+    const editing = this.editing;
     this.status.show("progress", "Saving…");
     try {
-      await this.bridge.request("preset/create", {
-        name: this.nameInput.value,
-        systemPrompt: this.promptInput.value.trim() === "" ? null : this.promptInput.value,
-        modelId: this.modelSelect.value === "" ? null : this.modelSelect.value,
-        temperature: temperature === "" ? null : Number(temperature),
-        maxOutputTokens: maxTokens === "" ? null : Number(maxTokens),
-      });
-      this.nameInput.value = "";
-      this.promptInput.value = "";
-      this.temperatureInput.value = "";
-      this.maxTokensInput.value = "";
+      if (editing) await this.bridge.request("preset/update", { presetId: editing.id, ...values });
+      else await this.bridge.request("preset/create", values);
+      this.editing = null;
+      this.clearForm();
       await this.reload();
-      this.status.show("success", "Preset added.");
+      this.status.show("success", editing ? `Saved ${values.name.trim()}.` : "Preset added.");
     } catch (error) {
       this.status.show("error", `Not saved: ${describeRequestFailure(error)}`);
     }
