@@ -13,13 +13,16 @@ import { EditorCodeActions } from "./surfaces/editor-code-actions";
 import { registerFirstRun } from "./surfaces/first-run";
 import { registerLanguageModelProvider } from "./surfaces/language-model-provider";
 import { registerLibraryCommands } from "./surfaces/library-commands";
-import { registerModelStatusBar, pickModel } from "./surfaces/model-status-bar";
+import { registerModelStatusBar, pickModel, chooseModel, chooseModels } from "./surfaces/model-status-bar";
 import { registerSearchQuickPick } from "./surfaces/search-quick-pick";
 import { SecretTokenStore } from "./surfaces/secret-token-store";
 import { registerSendSelection } from "./surfaces/send-selection";
+import { WorkspaceFiles } from "./surfaces/workspace-files";
+import { registerPromptCommands } from "./surfaces/prompt-commands";
 import { readServerUrlSetting, SETTINGS_SECTION } from "./surfaces/settings";
 import { registerTeamSettings } from "./surfaces/team-settings-panel";
 import { registerUsagePanel } from "./surfaces/usage-panel";
+import { registerAttachmentFileSystem } from "./surfaces/attachment-file-system";
 
 /** What activate() returns: integration tests and the benchmark reach it through vscode.extensions.getExtension("juggler.juggler").exports. */
 export interface JugglerExtensionApi {
@@ -55,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   const tokenStore = new SecretTokenStore(context.secrets);
   const client = new TeamServerClient({ serverUrl: readServerUrlSetting(), tokenStore });
   const codeActions = new EditorCodeActions();
+  const workspaceFiles = new WorkspaceFiles();
   // The folder a new conversation belongs to, and "This Workspace" in the tree: the first workspace folder.
   const workspaceHint = () => vscode.workspace.workspaceFolders?.[0]?.uri.toString();
   const session: ChatSession = new ChatSession({
@@ -70,6 +74,11 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
         void vscode.env.openExternal(vscode.Uri.parse(url, true));
       },
       pickModel: (): Promise<void> => pickModel(session),
+      chooseModel: (options) => chooseModel(session, options),
+      chooseModels: (options) => chooseModels(session, options),
+      findWorkspaceFiles: (query) => workspaceFiles.find(query),
+      readFileAttachment: (path) => workspaceFiles.readAttachment(path),
+      openAttachment: (messageId, attachmentId, path) => attachmentFileSystem.open(messageId, attachmentId, path),
       showContext: async (messageId) => {
         await vscode.commands.executeCommand(SHOW_CONTEXT_COMMAND, messageId);
       },
@@ -80,7 +89,7 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
       },
     },
   });
-  context.subscriptions.push(output, codeActions, session);
+  context.subscriptions.push(output, codeActions, workspaceFiles, session);
 
   registerContextKeys(context, session);
   registerAccounts(context, client);
@@ -95,9 +104,11 @@ export function activate(context: vscode.ExtensionContext): JugglerExtensionApi 
   registerLibraryCommands(context, { session, chatView, tree: conversationTree, treeView: conversationTreeView, library, workspaceHint });
   registerSearchQuickPick(context, { session, chatView, library });
   registerModelStatusBar(context, session);
-  registerSendSelection(context, session, chatView);
+  registerSendSelection(context, session, chatView, workspaceFiles);
+  registerPromptCommands(context, session, chatView, workspaceHint);
   registerTeamSettings(context, session);
   registerShowContext(context, session);
+  const attachmentFileSystem = registerAttachmentFileSystem(context, session);
   registerFirstRun(context);
   registerApiKeyCommands(context, session);
   registerUsagePanel(context, session);

@@ -1,7 +1,9 @@
 import { z } from "zod";
+import { attachmentListInputSchema, attachmentSchema } from "./attachments";
 import { errorCodeSchema, errorDetailSchema } from "./error-codes";
 import { MESSAGE_PAGE_DEFAULT, MESSAGE_PAGE_MAX } from "./message-page-sizes";
 import { modelIdSchema } from "./models";
+import { maxOutputTokensSchema, systemPromptTextSchema, temperatureSchema } from "./prompts";
 import { providerKindSchema } from "./providers";
 
 export const MESSAGE_MAX_CHARACTERS = 200_000;
@@ -85,6 +87,13 @@ export const contextRecordSchema = z.object({
 });
 export type ContextRecord = z.infer<typeof contextRecordSchema>;
 
+export const messageSiblingPositionSchema = z.object({
+  /** 1 = the oldest. */
+  position: z.number().int().min(1),
+  count: z.number().int().min(1),
+});
+export type MessageSiblingPosition = z.infer<typeof messageSiblingPositionSchema>;
+
 export const messageSchema = z.object({
   id: z.string(),
   conversationId: z.string(),
@@ -113,8 +122,20 @@ export const messageSchema = z.object({
   context: contextRecordSchema.nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /**
+   * Where the message stands among the messages with the same parent (edits of a question, answers
+   * regenerated or rerun on another model), oldest first: the chat's "‹ 2/3 ›". Sent with history
+   * pages and with the messages a send or a regenerate creates; absent elsewhere (a stream's events).
+   */
+  siblings: messageSiblingPositionSchema.optional(),
+  /** A question's editor context (files, selections), listed without their text; absent when it has none. */
+  attachments: z.array(attachmentSchema).optional(),
 });
 export type Message = z.infer<typeof messageSchema>;
+
+/** `GET /messages/:id/siblings`: the message and its siblings (same parent, same conversation), oldest first. */
+export const messageSiblingsResponseSchema = z.object({ messages: z.array(messageSchema) });
+export type MessageSiblingsResponse = z.infer<typeof messageSiblingsResponseSchema>;
 
 export const conversationSchema = z.object({
   id: z.string(),
@@ -135,6 +156,14 @@ export const conversationSchema = z.object({
   isArchived: z.boolean().optional(),
   /** The workspace folder the conversation was started in, or moved to (null: none). */
   workspaceHint: z.string().nullable().optional(),
+  /**
+   * The conversation's own system prompt (null: its owner's default). Sent with a single
+   * conversation (create, get, PATCH), not in lists.
+   */
+  systemPrompt: z.string().nullable().optional(),
+  /** Sampling settings set by a preset or PATCH (null: the model's own). */
+  temperature: z.number().nullable().optional(),
+  maxOutputTokens: z.number().int().nullable().optional(),
 });
 export type Conversation = z.infer<typeof conversationSchema>;
 
@@ -169,20 +198,32 @@ const messageContentSchema = z
   .max(MESSAGE_MAX_CHARACTERS, `Message must be at most ${MESSAGE_MAX_CHARACTERS} characters`)
   .refine((value) => value.trim().length > 0, "Message must not be empty");
 
+/** A new conversation's first message, sent with it in one call: what it says and the editor context it carries. */
+export const firstMessageSchema = z.object({
+  content: messageContentSchema,
+  attachments: attachmentListInputSchema.optional(),
+});
+export type FirstMessage = z.infer<typeof firstMessageSchema>;
+
 export const createConversationRequestSchema = z
   .object({
     title: z.string().trim().min(1).max(TITLE_MAX_LENGTH).optional(),
     modelId: modelIdSchema.optional(),
     /** The workspace folder it is started in. */
     workspaceHint: z.string().min(1).max(WORKSPACE_HINT_MAX_LENGTH).optional(),
+    /** Start from a team preset: its system prompt, model, temperature and output limit (the fields given here win). */
+    presetId: z.string().min(1).max(100).optional(),
+    systemPrompt: systemPromptTextSchema.nullable().optional(),
+    temperature: temperatureSchema.nullable().optional(),
+    maxOutputTokens: maxOutputTokensSchema.nullable().optional(),
     /**
-     * The first message, sent to `modelId` in the same call (one round trip before the answer's
-     * stream): the response then carries it and its streaming answer, like a send's.
+     * The first message, sent to the conversation's model in the same call (one round trip before
+     * the answer's stream): the response then carries it and its streaming answer, like a send's.
      */
-    message: z.object({ content: messageContentSchema }).optional(),
+    message: firstMessageSchema.optional(),
   })
-  .refine((value) => value.message === undefined || value.modelId !== undefined, {
-    message: "A first message needs a modelId",
+  .refine((value) => value.message === undefined || value.modelId !== undefined || value.presetId !== undefined, {
+    message: "A first message needs a modelId (or a preset that names one)",
     path: ["modelId"],
   });
 export type CreateConversationRequest = z.infer<typeof createConversationRequestSchema>;
@@ -196,6 +237,10 @@ export const updateConversationRequestSchema = z
     isArchived: z.boolean().optional(),
     /** Move to a workspace folder (null: to none). */
     workspaceHint: z.string().min(1).max(WORKSPACE_HINT_MAX_LENGTH).nullable().optional(),
+    /** The conversation's own system prompt; null: back to the owner's default. The next answer uses it. */
+    systemPrompt: systemPromptTextSchema.nullable().optional(),
+    temperature: temperatureSchema.nullable().optional(),
+    maxOutputTokens: maxOutputTokensSchema.nullable().optional(),
   })
   .refine((value) => Object.values(value).some((field) => field !== undefined), { message: "Nothing to change" })
   .refine((value) => !(value.isPinned === true && value.isArchived === true), { message: "A conversation cannot be pinned and archived" });
@@ -290,19 +335,46 @@ export const answerContextResponseSchema = z.object({
 });
 export type AnswerContextResponse = z.infer<typeof answerContextResponseSchema>;
 
-export const sendMessageRequestSchema = z.object({
-  content: messageContentSchema,
-  modelId: modelIdSchema,
-  /** Reply under this message instead of the conversation's leaf (editing makes a sibling branch). */
-  parentId: z.string().max(100).nullable().optional(),
-});
+/** How many models one compare asks. */
+export const COMPARE_MODELS_MIN = 2;
+export const COMPARE_MODELS_MAX = 4;
+
+export const sendMessageRequestSchema = z
+  .object({
+    content: messageContentSchema,
+    /** The model that answers; or, instead, `modelIds` to compare. */
+    modelId: modelIdSchema.optional(),
+    /**
+     * Compare: 2–4 models answer the same question at once, as sibling answers under it (each sees the
+     * same context, converted for its provider). The branch in view goes on with the first; "continue
+     * with this one" is PUT /conversations/:id/leaf with another.
+     */
+    modelIds: z
+      .array(modelIdSchema)
+      .min(COMPARE_MODELS_MIN, `modelIds: compare at least ${COMPARE_MODELS_MIN} models`)
+      .max(COMPARE_MODELS_MAX, `modelIds: compare at most ${COMPARE_MODELS_MAX} models`)
+      .optional(),
+    /** Reply under this message instead of the conversation's leaf (editing makes a sibling branch). */
+    parentId: z.string().max(100).nullable().optional(),
+    /** Editor context stored with the question and sent with it to every model that answers it. */
+    attachments: attachmentListInputSchema.optional(),
+  })
+  .refine((value) => (value.modelId === undefined) !== (value.modelIds === undefined), {
+    message: "Give modelId, or modelIds (2–4 models) to compare",
+  })
+  .refine((value) => value.modelIds === undefined || new Set(value.modelIds).size === value.modelIds.length, {
+    message: "modelIds: each model once",
+  });
 export type SendMessageRequest = z.infer<typeof sendMessageRequestSchema>;
 
 /** 202: the user message is saved and the answer is being generated; stream it from /messages/:id/stream. */
 export const sendMessageResponseSchema = z.object({
   conversation: conversationSchema,
   userMessage: messageSchema,
+  /** The answer (compare: the first of them, the one the branch in view goes on with). */
   assistantMessage: messageSchema,
+  /** Compare only: every answer, in the order of `modelIds`, each streaming on its own. */
+  assistantMessages: z.array(messageSchema).optional(),
 });
 export type SendMessageResponse = z.infer<typeof sendMessageResponseSchema>;
 

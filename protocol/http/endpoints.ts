@@ -8,6 +8,7 @@ import * as exportFiles from "./export";
 import { metaResponseSchema } from "./meta";
 import * as models from "./models";
 import * as prices from "./prices";
+import * as prompts from "./prompts";
 import * as providers from "./providers";
 import * as usage from "./usage";
 import * as search from "./search";
@@ -210,6 +211,45 @@ export const endpoints = {
     response: conversations.regenerateResponseSchema,
     status: 202,
   },
+  // ---- system prompts and presets ----
+  getDefaultSystemPrompt: {
+    method: "GET",
+    path: "/me/system-prompt",
+    access: "member",
+    response: prompts.defaultSystemPromptResponseSchema,
+  },
+  setDefaultSystemPrompt: {
+    method: "PUT",
+    path: "/me/system-prompt",
+    access: "member",
+    request: prompts.setDefaultSystemPromptRequestSchema,
+    response: prompts.defaultSystemPromptResponseSchema,
+  },
+  listPresets: { method: "GET", path: "/presets", access: "member", response: prompts.presetListResponseSchema },
+  createPreset: {
+    method: "POST",
+    path: "/admin/presets",
+    access: "admin",
+    request: prompts.createPresetRequestSchema,
+    response: prompts.presetResponseSchema,
+    status: 201,
+  },
+  updatePreset: {
+    method: "PATCH",
+    path: "/admin/presets/:presetId",
+    access: "admin",
+    request: prompts.updatePresetRequestSchema,
+    response: prompts.presetResponseSchema,
+  },
+  deletePreset: { method: "DELETE", path: "/admin/presets/:presetId", access: "admin", status: 204 },
+
+  /** The message and the others with its parent (edits, regenerated and rerun answers), oldest first. */
+  listMessageSiblings: {
+    method: "GET",
+    path: "/messages/:messageId/siblings",
+    access: "member",
+    response: conversations.messageSiblingsResponseSchema,
+  },
 
   createApiKey: {
     method: "POST",
@@ -300,6 +340,12 @@ export const endpoints = {
 
 /** Server-sent events of an answer (see generation-events.ts). Not JSON: handled apart. */
 export const generationStreamPath = "/messages/:messageId/stream";
+
+/**
+ * One attachment of a question, as stored: an image's bytes with its type, a file's or a selection's
+ * text as text/plain. Not JSON (history pages list attachments without their content): handled apart.
+ */
+export const messageAttachmentPath = "/messages/:messageId/attachments/:attachmentId";
 
 export type Endpoints = typeof endpoints;
 export type EndpointName = keyof Endpoints;

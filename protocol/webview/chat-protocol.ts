@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { attachmentInputSchema, ATTACHMENTS_PER_MESSAGE_MAX } from "../http/attachments";
 import { messageSchema } from "../http/conversations";
 import { FIND_QUERY_MAX_CHARACTERS, findInConversationResponseSchema } from "../http/search";
 import type { HostToWebviewEnvelope as Envelope } from "./envelope";
@@ -41,6 +42,17 @@ export const bannerSchema = z.object({
 });
 export type Banner = z.infer<typeof bannerSchema>;
 
+/**
+ * A compare in progress or just finished: the question and its answers from 2–4 models, side by
+ * side, until one is chosen ("Continue with this one") or the conversation changes.
+ */
+export const chatCompareSchema = z.object({
+  questionId: z.string(),
+  /** In the order the models were asked; the first is the branch in view until another is chosen. */
+  messages: z.array(messageSchema),
+});
+export type ChatCompare = z.infer<typeof chatCompareSchema>;
+
 /** Everything the view shows; sent on ready, when the view becomes visible again, and on conversation switches. */
 export const chatSnapshotSchema = z.object({
   connection: connectionStateSchema,
@@ -58,8 +70,23 @@ export const chatSnapshotSchema = z.object({
   models: z.array(chatModelSchema).optional(),
   /** Whether the user is an admin: the view then offers Team Settings where members are told to ask their admin. */
   isAdmin: z.boolean().optional(),
+  /** The compare shown side by side, if one is open. */
+  compare: chatCompareSchema.nullable().optional(),
 });
 export type ChatSnapshot = z.infer<typeof chatSnapshotSchema>;
+
+/** A context chip in the composer: a file or a selection, its text, and its size in tokens (as the server estimates). */
+export const composerAttachmentSchema = z.object({
+  attachment: attachmentInputSchema,
+  tokenEstimate: z.number().int().min(0),
+});
+export type ComposerAttachment = z.infer<typeof composerAttachmentSchema>;
+
+/** A workspace file the `@` picker offers. */
+export const workspaceFileSchema = z.object({
+  /** Relative to its workspace folder, as attachments name it. */
+  path: z.string(),
+});
 
 export const codeBlockSchema = z.object({
   code: z.string().max(2_000_000),
@@ -69,13 +96,55 @@ export const codeBlockSchema = z.object({
 export const chatRequests = {
   /** Sends the composer's text in the open conversation (creating one if none is open). */
   "message/send": {
-    params: z.object({ content: z.string().min(1).max(200_000) }),
+    params: z.object({
+      content: z.string().min(1).max(200_000),
+      /** The composer's context chips: stored with the message and sent with it. */
+      attachments: z.array(attachmentInputSchema).max(ATTACHMENTS_PER_MESSAGE_MAX).optional(),
+    }),
     result: z.object({ conversationId: z.string(), assistantMessageId: z.string() }),
   },
   /** Re-runs a failed or finished answer (optionally on another model). */
   "message/retry": {
     params: z.object({ messageId: z.string().max(100), modelId: z.string().max(300).optional() }),
     result: z.object({ assistantMessageId: z.string() }),
+  },
+  /** Compare…: the host asks which 2–4 models (a quick pick), then sends the composer's text to all of them; null when cancelled. */
+  "message/compare": {
+    params: z.object({
+      content: z.string().min(1).max(200_000),
+      attachments: z.array(attachmentInputSchema).max(ATTACHMENTS_PER_MESSAGE_MAX).optional(),
+    }),
+    result: z.object({ conversationId: z.string(), assistantMessageIds: z.array(z.string()) }).nullable(),
+  },
+  /** "Continue with this one" in a compare: that answer becomes the branch in view (a snapshot follows). */
+  "compare/continue": {
+    params: z.object({ messageId: z.string().max(100) }),
+    result: z.object({}),
+  },
+  /** The `@` picker: workspace files whose path matches the query (fuzzy), respecting files.exclude and .gitignore. */
+  "files/find": {
+    params: z.object({ query: z.string().max(300) }),
+    result: z.object({ files: z.array(workspaceFileSchema) }),
+  },
+  /** A file picked with `@`: the host reads it (text only, within the size limit) and answers its chip. */
+  "files/attach": {
+    params: z.object({ path: z.string().min(1).max(1000) }),
+    result: composerAttachmentSchema,
+  },
+  /** "Rerun with…" on an answer: the host asks which model (a quick pick), then reruns it; null when the pick was cancelled. */
+  "message/rerunWith": {
+    params: z.object({ messageId: z.string().max(100) }),
+    result: z.object({ assistantMessageId: z.string().nullable() }),
+  },
+  /** Edit on a question: the changed text is sent as a sibling of it (a new branch), with a fresh answer. */
+  "message/edit": {
+    params: z.object({ messageId: z.string().max(100), content: z.string().min(1).max(200_000) }),
+    result: z.object({ conversationId: z.string(), assistantMessageId: z.string() }),
+  },
+  /** The sibling navigator (‹ 2/3 ›): the branch of the previous or next sibling comes into view (a snapshot follows). */
+  "branch/switch": {
+    params: z.object({ messageId: z.string().max(100), direction: z.enum(["previous", "next"]) }),
+    result: z.object({ messageId: z.string().nullable() }),
   },
   /** The page of the open conversation's branch before the one the view holds (scrolling up). */
   "messages/loadOlder": {
@@ -106,6 +175,8 @@ export const chatCommands = {
   "code/open": codeBlockSchema,
   /** "Show Context" on an answer: the host opens what that answer's request carried in an editor tab. */
   "context/show": z.object({ messageId: z.string().max(100) }),
+  /** A file, selection or image sent with a question: the host opens it, as stored, in a read-only editor tab. */
+  "attachment/open": z.object({ messageId: z.string().max(100), attachmentId: z.string().max(100), path: z.string().max(1000) }),
   /** A link in an answer: the host opens it (http/https only) after VS Code's own confirmation. */
   "link/open": z.object({ href: z.string().max(4096) }),
 } as const;
@@ -130,6 +201,10 @@ export const chatNotifications = {
   "composer/focus": z.object({ appendText: z.string().optional() }),
   /** Scroll to a message of the open conversation and mark it (a search result was opened). */
   "message/reveal": z.object({ conversationId: z.string(), messageId: z.string() }),
+  /** A context chip for the composer ("Add File to Chat", a selection sent without sending). */
+  "composer/attach": composerAttachmentSchema,
+  /** A compare opened (its answers start streaming) or closed (null). */
+  "compare/shown": z.object({ compare: chatCompareSchema.nullable() }),
   /** Open the find bar (the Find in Chat command). */
   "find/open": z.object({}),
 } as const;

@@ -21,6 +21,7 @@ import {
   testConnectionResponseSchema,
   updateProviderRequestSchema,
 } from "../http/providers";
+import { createPresetRequestSchema, presetListResponseSchema, presetResponseSchema } from "../http/prompts";
 
 /**
  * Webview ⇄ extension host messages of the admin "Team Settings" panel. Same envelopes as the chat
@@ -78,6 +79,14 @@ export const teamSettingsRequests = {
     params: z.object({ userId: z.string().min(1).max(100), changes: updateUserBudgetRequestSchema }),
     result: budgetsResponseSchema,
   },
+  /** GET /presets */
+  "presets/list": { params: emptyParamsSchema, result: presetListResponseSchema },
+  /** POST /admin/presets */
+  "preset/create": { params: createPresetRequestSchema, result: presetResponseSchema },
+  /** PATCH /admin/presets/:presetId, every field as the form shows it */
+  "preset/update": { params: createPresetRequestSchema.extend({ presetId: z.string().min(1).max(100) }), result: presetResponseSchema },
+  /** DELETE /admin/presets/:presetId */
+  "preset/delete": { params: z.object({ presetId: z.string().min(1).max(100) }), result: z.object({}) },
 } as const;
 
 export const teamSettingsCommands = {

@@ -316,6 +316,106 @@ describe("extension: ChatSession against the team server", function () {
     assert.equal(parseEchoText(final.content).messages.at(-1)!.text, "Try this twice");
   });
 
+  it("edits a question, reruns an answer with a picked model and walks the siblings back and forth", async () => {
+    const client = await environment.signedInClient("brancher");
+    const picks: Array<string | undefined> = [environment.models.ollama[0], undefined];
+    const asked: Array<string | null> = [];
+    const session = new ChatSession({
+      client,
+      hostActions: {
+        chooseModel: async ({ currentModelId }) => {
+          asked.push(currentModelId);
+          return picks.shift();
+        },
+      },
+    });
+    sessions.push(session);
+    await session.start();
+    const view = new RecordingView();
+    attach(session, view);
+    const first = await session.sendMessage("Original question");
+    await session.whenAnswersFinished();
+    const question = session.snapshot().messages[0]!;
+    const statusBarModels: Array<string | undefined> = [];
+    session.onActiveModelChanged((model) => statusBarModels.push(model?.id));
+
+    // Rerun with…: the host's pick (the answer's own model marked), then a sibling answer from that model
+    const rerun = await request(session, view, "message/rerunWith", { messageId: first.assistantMessageId });
+    assert.ok(rerun.kind === "response" && rerun.ok, JSON.stringify(rerun));
+    const rerunId = (rerun.result as { assistantMessageId: string }).assistantMessageId;
+    await session.whenAnswersFinished();
+    assert.equal(asked[0], finalUpdate(view, first.assistantMessageId)?.modelId, "the quick pick marks the answer's model");
+    assert.equal(finalUpdate(view, rerunId)?.provider, "ollama");
+    assert.deepEqual(session.snapshot().messages.at(-1)?.siblings, { position: 2, count: 2 });
+    assert.deepEqual(statusBarModels, [environment.models.ollama[0]], "the status bar follows the rerun's model");
+    // a cancelled pick reruns nothing
+    const cancelled = await request(session, view, "message/rerunWith", { messageId: rerunId });
+    assert.ok(cancelled.kind === "response" && cancelled.ok);
+    assert.deepEqual(cancelled.result, { assistantMessageId: null });
+
+    // Edit: a sibling question with a fresh answer; the view shows the new branch, 2/2
+    const edit = await request(session, view, "message/edit", { messageId: question.id, content: "Edited question" });
+    assert.ok(edit.kind === "response" && edit.ok, JSON.stringify(edit));
+    await session.whenAnswersFinished();
+    const onEdit = session.snapshot().messages;
+    assert.deepEqual(
+      onEdit.map((message) => [message.role, message.siblings]),
+      [
+        ["user", { position: 2, count: 2 }],
+        ["assistant", { position: 1, count: 1 }],
+      ],
+    );
+    assert.equal(onEdit[0]!.content, "Edited question");
+
+    // ‹ back to the original question: its branch ends at the rerun answer; › forward again
+    const back = await request(session, view, "branch/switch", { messageId: onEdit[0]!.id, direction: "previous" });
+    assert.ok(back.kind === "response" && back.ok, JSON.stringify(back));
+    assert.deepEqual(back.result, { messageId: question.id });
+    assert.deepEqual(
+      session.snapshot().messages.map((message) => message.id),
+      [question.id, rerunId],
+    );
+    assert.equal(session.snapshot().conversation?.modelId, environment.models.ollama[0], "the header shows the branch's model");
+    const none = await request(session, view, "branch/switch", { messageId: question.id, direction: "previous" });
+    assert.ok(none.kind === "response" && none.ok);
+    assert.deepEqual(none.result, { messageId: null });
+    const forward = await request(session, view, "branch/switch", { messageId: question.id, direction: "next" });
+    assert.ok(forward.kind === "response" && forward.ok);
+    assert.equal(session.snapshot().messages[0]!.content, "Edited question");
+  });
+
+  it("compares: the picked models answer at once, the views see the compare, Continue with this one switches the branch", async () => {
+    const client = await environment.signedInClient("comparer");
+    const picked = [environment.models.groq[0]!, environment.models.ollama[0]!];
+    const session = new ChatSession({ client, hostActions: { chooseModels: async () => picked } });
+    sessions.push(session);
+    await session.start();
+    const view = new RecordingView();
+    attach(session, view);
+    const response = await request(session, view, "message/compare", { content: "Tabs or spaces?" });
+    assert.ok(response.kind === "response" && response.ok, JSON.stringify(response));
+    const { assistantMessageIds } = response.result as { assistantMessageIds: string[] };
+    assert.equal(assistantMessageIds.length, 2);
+    const shown = view.notifications("compare/shown") as ChatNotificationParams<"compare/shown">[];
+    assert.deepEqual(
+      shown.at(-1)?.compare?.messages.map((message) => message.modelId),
+      picked,
+    );
+    await session.whenAnswersFinished();
+    // both answers finished and reached the view; the compare travels in snapshots too
+    assert.equal(finalUpdate(view, assistantMessageIds[1]!)?.provider, "ollama");
+    assert.deepEqual(
+      session.snapshot().compare?.messages.map((message) => message.status),
+      ["complete", "complete"],
+    );
+    const chosen = await request(session, view, "compare/continue", { messageId: assistantMessageIds[1] });
+    assert.ok(chosen.kind === "response" && chosen.ok, JSON.stringify(chosen));
+    const snapshot = session.snapshot();
+    assert.equal(snapshot.compare, null);
+    assert.equal(snapshot.messages.at(-1)?.id, assistantMessageIds[1]);
+    assert.equal(snapshot.conversation?.modelId, picked[1]);
+  });
+
   it("renames, starts anew and deletes: the tree hears of each, the open conversation follows", async () => {
     const session = await startSession("organiser");
     const view = new RecordingView();

@@ -185,7 +185,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       assert.equal((await setLeaf(question2!, otherToken)).status, 404);
       const elsewhere = await create({ title: "Elsewhere" });
       const notHere = await server.request("PUT", `/conversations/${elsewhere}/leaf`, { token, body: { messageId: question2 } });
-      assert.equal(notHere.status, 404, "a message of another conversation");
+      assert.equal(notHere.status, 400, "a message of another conversation");
       assert.equal((await setLeaf("not-a-message")).status, 404);
       assert.equal((await server.request("PUT", `/conversations/${id}/leaf`, { token, body: {} })).status, 400);
 

@@ -8,9 +8,11 @@ import {
   lastChatRequest,
   sendAndWait,
   startChatFixture,
+  waitForAnswer,
   type ChatFixture,
 } from "../support/chat-helpers";
 import { refreshAndShowModels } from "../../tools/harness/provider-setup";
+import { TINY_PNG_BASE64 } from "../support/tiny-png";
 
 interface WireMessage {
   role: string;
@@ -204,4 +206,252 @@ describe("model switch mid-conversation: the new model sees the whole branch, in
       fakes.ollama.setModels(defaultOllamaModels);
     }
   });
+});
+
+/**
+ * The matrix extended for branches and system prompts (issue 10): for every ordered provider pair,
+ * a conversation's own system prompt, consecutive questions after a failed answer, and a branch
+ * switched back and forth reach the second provider exactly as they should, in its own form.
+ */
+describe("model switch matrix: system prompts, failed answers and branches, for every ordered provider pair", function () {
+  let fixture: ChatFixture;
+
+  before(async function () {
+    fixture = await startChatFixture();
+  });
+  after(async function () {
+    await fixture?.dispose();
+  });
+  afterEach(function () {
+    fixture.fakes.reset();
+  });
+
+  for (const [from, to] of ordered) {
+    it(`${from} → ${to}: the conversation's system prompt reaches each provider in its own form`, async function () {
+      const { server, memberToken: token } = fixture;
+      const systemPrompt = `You review ${from}-then-${to} code. Answer in one sentence.`;
+      const conversation = await createConversation(server, token, { systemPrompt });
+      assert.equal(conversation.systemPrompt, systemPrompt);
+      const first = await sendAndWait(server, token, conversation.id, "First question", fixture.models[from][0]!);
+      assert.equal(receivedConversation(fixture, from).system, systemPrompt);
+      // changed mid-conversation with PATCH: the next answer (another provider) gets the new one
+      const changed = `${systemPrompt} Use British spelling.`;
+      const patched = await server.request("PATCH", `/conversations/${conversation.id}`, { token, body: { systemPrompt: changed } });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.equal(patched.body.conversation.systemPrompt, changed);
+      const second = await sendAndWait(server, token, conversation.id, "Second question", fixture.models[to][0]!);
+      const received = receivedConversation(fixture, to);
+      assert.equal(received.system, changed);
+      if (to === "anthropic") {
+        assert.equal(typeof received.body.system === "string" || Array.isArray(received.body.system), true, "top-level system");
+        assert.ok(!received.body.messages.some((message: { role: string }) => message.role === "system"));
+      } else {
+        assert.equal(received.body.messages[0].role, "system", "a system message first");
+        assert.equal(received.body.messages.filter((message: { role: string }) => message.role === "system").length, 1);
+      }
+      assert.deepEqual(
+        received.messages.map((message) => message.content),
+        ["First question", first.answer.content, "Second question"],
+      );
+      // each answer names the prompt it saw; Show Context serves that exact text
+      assert.notEqual(first.answer.context.systemPromptId, second.answer.context.systemPromptId);
+      const shownFirst = await server.request("GET", `/messages/${first.answer.id}/context`, { token });
+      assert.equal(shownFirst.body.systemPrompt, systemPrompt);
+      const shownSecond = await server.request("GET", `/messages/${second.answer.id}/context`, { token });
+      assert.equal(shownSecond.body.systemPrompt, changed);
+      // null: back to the user's default (here the built-in one)
+      await server.request("PATCH", `/conversations/${conversation.id}`, { token, body: { systemPrompt: null } });
+      await sendAndWait(server, token, conversation.id, "Third question", fixture.models[from][0]!);
+      assert.equal(receivedConversation(fixture, from).system, SYSTEM_PROMPT);
+    });
+
+    it(`${from} → ${to}: consecutive questions after a failed answer arrive valid (Anthropic: alternating, user first)`, async function () {
+      const { server, memberToken: token, fakes } = fixture;
+      const conversation = await createConversation(server, token);
+      fakes[from].setFaults({ fault: "unauthorized", times: 1 });
+      const failed = await sendAndWait(server, token, conversation.id, "Question whose answer fails", fixture.models[from][0]!);
+      assert.equal(failed.answer.status, "error");
+      const next = await sendAndWait(server, token, conversation.id, "The question asked again", fixture.models[to][0]!);
+      assert.equal(next.answer.status, "complete", JSON.stringify(next.answer.error));
+      const received = receivedConversation(fixture, to);
+      const text = received.messages.map((message) => message.content).join("\n");
+      assert.ok(text.includes("Question whose answer fails") && text.includes("The question asked again"), text);
+      assert.ok(
+        received.messages.every((message) => message.content.trim() !== ""),
+        "no empty message",
+      );
+      assert.equal(received.messages.at(-1)!.role, "user");
+      if (to === "anthropic") {
+        assert.equal(received.messages[0]!.role, "user");
+        for (let index = 1; index < received.messages.length; index += 1) {
+          assert.notEqual(received.messages[index]!.role, received.messages[index - 1]!.role, "roles alternate");
+        }
+      }
+    });
+
+    it(`${from} → ${to}: compare: both models answer the same question at once and receive the same context`, async function () {
+      const { server, memberToken: token } = fixture;
+      const fromModel = fixture.models[from][0]!;
+      const toModel = fixture.models[to][0]!;
+      const conversation = await createConversation(server, token, { systemPrompt: "Compare prompt." });
+      const first = await sendAndWait(server, token, conversation.id, "Shared history question", fromModel);
+      const response = await server.request("POST", `/conversations/${conversation.id}/messages`, {
+        token,
+        body: { content: "Which is faster?", modelIds: [toModel, fromModel] },
+      });
+      assert.equal(response.status, 202, JSON.stringify(response.body));
+      const answers: Array<{ id: string; modelId: string; siblings: unknown }> = response.body.assistantMessages;
+      assert.deepEqual(
+        answers.map((answer) => [answer.modelId, answer.siblings]),
+        [
+          [toModel, { position: 1, count: 2 }],
+          [fromModel, { position: 2, count: 2 }],
+        ],
+      );
+      assert.equal(response.body.assistantMessage.id, answers[0]!.id, "the branch in view goes on with the first");
+      const finished = await Promise.all(answers.map((answer) => waitForAnswer(server, token, answer.id)));
+      for (const { message } of finished) assert.equal(message.status, "complete", JSON.stringify(message.error));
+      const expected = [
+        { role: "user", content: "Shared history question" },
+        { role: "assistant", content: first.answer.content },
+        { role: "user", content: "Which is faster?" },
+      ];
+      for (const kind of new Set([from, to])) {
+        const received = receivedConversation(fixture, kind);
+        assert.equal(received.system, "Compare prompt.", kind);
+        assert.deepEqual(received.messages, expected, kind);
+      }
+      // each answer records the same stretch of the branch
+      for (const { message } of finished) {
+        assert.equal(message.context.firstMessageId, first.sent.userMessage.id);
+        assert.equal(message.context.lastMessageId, response.body.userMessage.id);
+      }
+      // "continue with this one": the second becomes the branch in view
+      const leaf = await server.request("PUT", `/conversations/${conversation.id}/leaf`, { token, body: { messageId: answers[1]!.id } });
+      assert.equal(leaf.status, 200);
+      assert.equal(leaf.body.conversation.leafMessageId, answers[1]!.id);
+      assert.equal(leaf.body.conversation.modelId, fromModel);
+    });
+
+    it(`${from} → ${to}: file and selection context goes with the question, to a rerun on another model too`, async function () {
+      const { server, memberToken: token } = fixture;
+      const conversation = await createConversation(server, token);
+      const attachments = [
+        { kind: "file", path: "src/sum.ts", language: "typescript", content: "export const sum = (a: number, b: number) => a + b;\n" },
+        {
+          kind: "selection",
+          path: "src/loop.py",
+          language: "python",
+          startLine: 3,
+          endLine: 4,
+          content: "for i in range(3):\n    print(i)",
+        },
+      ];
+      const first = await sendAndWait(server, token, conversation.id, "Review these", fixture.models[from][0]!, { attachments });
+      assert.deepEqual(
+        first.sent.userMessage.attachments.map((attachment: { kind: string; path: string; startLine: number | null }) => [
+          attachment.kind,
+          attachment.path,
+          attachment.startLine,
+        ]),
+        [
+          ["file", "src/sum.ts", null],
+          ["selection", "src/loop.py", 3],
+        ],
+      );
+      const expectedQuestion =
+        "Review these\n\n[File: src/sum.ts]\n```typescript\nexport const sum = (a: number, b: number) => a + b;\n\n```\n\n" +
+        "[Selection: src/loop.py, lines 3–4]\n```python\nfor i in range(3):\n    print(i)\n```";
+      assert.deepEqual(receivedConversation(fixture, from).messages, [{ role: "user", content: expectedQuestion }]);
+      // rerun on the other model: the same context, from the stored attachments
+      const rerun = await server.request("POST", `/messages/${first.answer.id}/regenerate`, {
+        token,
+        body: { modelId: fixture.models[to][0] },
+      });
+      assert.equal(rerun.status, 202, JSON.stringify(rerun.body));
+      await waitForAnswer(server, token, rerun.body.assistantMessage.id);
+      assert.deepEqual(receivedConversation(fixture, to).messages, [{ role: "user", content: expectedQuestion }]);
+      // Show Context lists them, as sent
+      const shown = await server.request("GET", `/messages/${rerun.body.assistantMessage.id}/context`, { token });
+      assert.equal(shown.body.messages[0].content, expectedQuestion);
+      // the page lists them (names and sizes, not their text)
+      const page = await server.request("GET", `/conversations/${conversation.id}`, { token });
+      assert.equal(page.body.messages[0].attachments.length, 2);
+      assert.equal(page.body.messages[0].attachments[0].content, undefined);
+    });
+
+    it(`${from} → ${to}: an image goes to a vision model as an image and to a model without vision as a note, recorded`, async function () {
+      const { server, memberToken: token } = fixture;
+      const listed = await server.request("GET", "/models", { token });
+      const visionModel: string | undefined = listed.body.models.find(
+        (model: { supportsVision: boolean | null }) => model.supportsVision === true,
+      )?.id;
+      assert.ok(visionModel, "a visible model that sees images (the fake Ollama's gemma3)");
+      const conversation = await createConversation(server, token);
+      const image = { kind: "image", path: "diagram.png", mediaType: "image/png", data: TINY_PNG_BASE64 };
+      const first = await sendAndWait(server, token, conversation.id, "What does this diagram show?", fixture.models[from][0]!, {
+        attachments: [image],
+      });
+      assert.equal(first.answer.status, "complete", JSON.stringify(first.answer.error));
+      const rerun = async (modelId: string) => {
+        const response = await server.request("POST", `/messages/${first.answer.id}/regenerate`, { token, body: { modelId } });
+        assert.equal(response.status, 202, JSON.stringify(response.body));
+        return (await waitForAnswer(server, token, response.body.assistantMessage.id)).message;
+      };
+      const label = `What does this diagram show?\n\n[Image: diagram.png (image/png, ${Buffer.from(TINY_PNG_BASE64, "base64").length} bytes)]`;
+      const checkWithoutVision = (kind: ProviderKind, answer: { context: { adjustments: string[] } }) => {
+        const sent = receivedConversation(fixture, kind);
+        assert.deepEqual(sent.messages, [
+          { role: "user", content: `${label}\n[The image above was not sent: this model cannot see images]` },
+        ]);
+        assert.ok(
+          answer.context.adjustments.some((note) => note.includes("this model cannot see images")),
+          JSON.stringify(answer.context.adjustments),
+        );
+      };
+      const modelSeesImages = (modelId: string) => modelId === visionModel;
+      if (!modelSeesImages(fixture.models[from][0]!)) checkWithoutVision(from, first.answer);
+      const onTo = await rerun(fixture.models[to][0]!);
+      assert.equal(onTo.status, "complete", JSON.stringify(onTo.error));
+      if (!modelSeesImages(fixture.models[to][0]!)) checkWithoutVision(to, onTo);
+      // and to the model that sees images: the image itself, in Ollama's form
+      const onVision = await rerun(visionModel);
+      assert.equal(onVision.status, "complete", JSON.stringify(onVision.error));
+      const body = lastChatRequest(fixture.fakes, "ollama").body as any;
+      const user = body.messages.find((message: { role: string }) => message.role === "user");
+      assert.equal(user.content, label);
+      assert.deepEqual(user.images, [TINY_PNG_BASE64]);
+      assert.ok(!onVision.context.adjustments.some((note: string) => note.includes("cannot see images")));
+    });
+
+    it(`${from} → ${to}: a branch switched back and forth: only the branch in view is sent`, async function () {
+      const { server, memberToken: token } = fixture;
+      const fromModel = fixture.models[from][0]!;
+      const conversation = await createConversation(server, token);
+      const original = await sendAndWait(server, token, conversation.id, "Original question", fromModel);
+      const edited = await sendAndWait(server, token, conversation.id, "Edited question", fromModel, { parentId: null });
+      const setLeaf = async (messageId: string) => {
+        const response = await server.request("PUT", `/conversations/${conversation.id}/leaf`, { token, body: { messageId } });
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+      };
+      // back to the original, forth to the edit, back to the original again
+      await setLeaf(original.sent.userMessage.id);
+      await setLeaf(edited.sent.userMessage.id);
+      await setLeaf(original.sent.userMessage.id);
+      await sendAndWait(server, token, conversation.id, "Follow-up on the original", fixture.models[to][0]!);
+      assert.deepEqual(receivedConversation(fixture, to).messages, [
+        { role: "user", content: "Original question" },
+        { role: "assistant", content: original.answer.content },
+        { role: "user", content: "Follow-up on the original" },
+      ]);
+      // and forth to the edit: only that branch
+      await setLeaf(edited.sent.userMessage.id);
+      await sendAndWait(server, token, conversation.id, "Follow-up on the edit", fixture.models[to][0]!);
+      assert.deepEqual(receivedConversation(fixture, to).messages, [
+        { role: "user", content: "Edited question" },
+        { role: "assistant", content: edited.answer.content },
+        { role: "user", content: "Follow-up on the edit" },
+      ]);
+    });
+  }
 });

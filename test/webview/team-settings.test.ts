@@ -3,9 +3,24 @@ import fs from "node:fs";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import { buildBudgets, buildModels, buildPrices, buildProvider, buildProviders, buildUsers } from "./support/team-settings-fixtures";
 import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import type { Preset } from "../../protocol/http/prompts";
 import { screenshotPath } from "../support/screenshot-path";
 
 const SCREENSHOT_PATH = screenshotPath("webview-team-settings.png");
+/** A preset as GET /presets lists it. */
+function buildPreset(overrides: Partial<Preset> = {}): Preset {
+  return {
+    id: "preset-1",
+    name: "Reviewer",
+    systemPrompt: "You review TypeScript.",
+    modelId: "anthropic:claude-haiku-4-5",
+    temperature: 0.2,
+    maxOutputTokens: 2000,
+    createdAt: "2026-12-01T10:00:00.000Z",
+    updatedAt: "2026-12-01T10:00:00.000Z",
+    ...overrides,
+  };
+}
 const NEW_KEY = "sk-ant-api03-NEWSECRETKEYVALUE-1234";
 
 describe("Team Settings webview in Chromium", function () {
@@ -46,6 +61,8 @@ describe("Team Settings webview in Chromium", function () {
     await view.respond(prices.id, { prices: buildPrices() });
     const budgets = await view.waitForRequest("budgets/get");
     await view.respond(budgets.id, buildBudgets());
+    const presets = await view.waitForRequest("presets/list");
+    await view.respond(presets.id, { presets: [buildPreset()] });
     await view.page.locator(".provider-card").first().waitFor();
     return view;
   }
@@ -180,6 +197,99 @@ describe("Team Settings webview in Chromium", function () {
       .click();
     const remove = (await view.waitForRequest("fallbacks/set")) as FallbacksSet;
     assert.deepEqual(remove.params.fallbackModelIds, ["anthropic:claude-sonnet-4-5"]);
+  });
+
+  it("lists the team's presets, adds one with preset/create and deletes one with preset/delete", async () => {
+    await openLoaded();
+    const page = view.page;
+    const listed = page.locator('.presets-section__preset[data-preset-id="preset-1"]');
+    assert.equal(
+      (await listed.locator(".presets-section__detail").textContent())?.trim(),
+      "anthropic:claude-haiku-4-5 · temperature 0.2 · 2,000 output tokens · “You review TypeScript.”",
+    );
+    // only visible models can be chosen: a preset's model must be able to answer
+    const choices = await page.locator(".presets-section__form select option").allTextContents();
+    assert.equal(choices[0], "Any (the member's current model)");
+    assert.ok(!choices.some((text) => text.startsWith("Claude Opus 4.1")), choices.join(", "));
+
+    await page.getByLabel("Name", { exact: true }).fill("Terse");
+    await page.getByLabel("System prompt (empty: the default)").fill("Answer in one sentence.");
+    await page.getByLabel("Model (optional)").selectOption("groq:llama-3.3-70b-versatile");
+    await page.getByLabel("Temperature, 0–1 (empty: the model's)").fill("0.5");
+    await page.getByRole("button", { name: "Add Preset" }).click();
+    const create = (await view.waitForRequest("preset/create")) as { id: number; params: Record<string, unknown> };
+    assert.deepEqual(create.params, {
+      name: "Terse",
+      systemPrompt: "Answer in one sentence.",
+      modelId: "groq:llama-3.3-70b-versatile",
+      temperature: 0.5,
+      maxOutputTokens: null,
+    });
+    const added = buildPreset({ id: "preset-2", name: "Terse", systemPrompt: "Answer in one sentence.", maxOutputTokens: null });
+    await view.respond(create.id, { preset: added });
+    const reload = await view.waitForRequest("presets/list");
+    await view.respond(reload.id, { presets: [buildPreset(), added] });
+    await page.locator(".presets-section .status-line", { hasText: "Preset added." }).waitFor();
+    assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "", "the form is cleared for the next one");
+    assert.equal(await page.locator(".presets-section__preset").count(), 2);
+
+    await page.getByRole("button", { name: "Delete preset Terse" }).click();
+    const remove = (await view.waitForRequest("preset/delete")) as { id: number; params: unknown };
+    assert.deepEqual(remove.params, { presetId: "preset-2" });
+    await view.respond(remove.id, {});
+    const again = await view.waitForRequest("presets/list");
+    await view.respond(again.id, { presets: [buildPreset()] });
+    await page.locator(".presets-section .status-line", { hasText: "Deleted Terse." }).waitFor();
+    assert.equal(await page.locator(".presets-section__preset").count(), 1);
+  });
+
+  it("edits a preset in the form with preset/update, every field as shown; Cancel goes back to adding", async () => {
+    await openLoaded();
+    const page = view.page;
+    await page.getByRole("button", { name: "Edit preset Reviewer" }).click();
+    assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "Reviewer");
+    assert.equal(await page.getByLabel("System prompt (empty: the default)").inputValue(), "You review TypeScript.");
+    assert.equal(await page.getByLabel("Model (optional)").inputValue(), "anthropic:claude-haiku-4-5");
+    assert.equal(await page.getByLabel("Temperature, 0–1 (empty: the model's)").inputValue(), "0.2");
+    assert.equal(await page.getByLabel("Max output tokens (empty: the model's)").inputValue(), "2000");
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.id === document.querySelector(".presets-section__field input")?.id),
+      true,
+      "the name has focus",
+    );
+    await page.getByLabel("Max output tokens (empty: the model's)").fill("");
+    await page.getByRole("button", { name: "Save Preset" }).click();
+    const update = (await view.waitForRequest("preset/update")) as { id: number; params: unknown };
+    assert.deepEqual(update.params, {
+      presetId: "preset-1",
+      name: "Reviewer",
+      systemPrompt: "You review TypeScript.",
+      modelId: "anthropic:claude-haiku-4-5",
+      temperature: 0.2,
+      maxOutputTokens: null,
+    });
+    const saved = buildPreset({ maxOutputTokens: null });
+    await view.respond(update.id, { preset: saved });
+    const reload = await view.waitForRequest("presets/list");
+    await view.respond(reload.id, { presets: [saved] });
+    await page.locator(".presets-section .status-line", { hasText: "Saved Reviewer." }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Add Preset" }).count(), 1, "the form adds again");
+
+    await page.getByRole("button", { name: "Edit preset Reviewer" }).click();
+    await page.getByRole("button", { name: "Cancel" }).click();
+    assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "");
+    assert.equal(await page.getByRole("button", { name: "Cancel" }).isHidden(), true);
+  });
+
+  it("keeps a preset's form filled in and says why when the server refuses it", async () => {
+    await openLoaded();
+    const page = view.page;
+    await page.getByLabel("Name", { exact: true }).fill("Loud");
+    await page.getByRole("button", { name: "Add Preset" }).click();
+    const create = await view.waitForRequest("preset/create");
+    await view.respondError(create.id, { code: "conflict", message: "A preset with that name already exists" });
+    await page.locator('.presets-section .status-line[data-kind="error"]', { hasText: "A preset with that name already exists" }).waitFor();
+    assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "Loud");
   });
 
   it("shows each provider with only its masked key", async () => {
@@ -434,6 +544,9 @@ describe("Team Settings webview in Chromium", function () {
 
   it("tells a member in plain words that the panel is for admins", async () => {
     view = await harness.open({ view: "team-settings" });
+    // a member may list presets (to start a conversation from one); that answer must not show the panel
+    const presets = await view.waitForRequest("presets/list");
+    await view.respond(presets.id, { presets: [buildPreset()] });
     for (const method of ["providers/list", "models/list-all", "users/list", "settings/get"]) {
       const request = await view.waitForRequest(method);
       await view.respondError(request.id, { code: "forbidden", message: "Admins only." });
@@ -502,6 +615,7 @@ describe("Team Settings webview in Chromium", function () {
       connectionIcon: '[data-provider="anthropic"] .status-line .codicon',
       modelRows: ".model-row",
       fallbackEntries: ".fallback-entry",
+      presets: ".presets-section__preset",
       userRows: ".user-row",
       registrationChoices: ".registration-section .radio",
       descriptions: ".section__description",
@@ -519,7 +633,16 @@ describe("Team Settings webview in Chromium", function () {
           `${name}: empty`,
         );
     }
-    assert.deepEqual(subjects.sectionTitles!.texts, ["Providers", "Models", "Fallbacks", "Users", "Registration", "Prices", "Budgets"]);
+    assert.deepEqual(subjects.sectionTitles!.texts, [
+      "Providers",
+      "Models",
+      "Fallbacks",
+      "Presets",
+      "Users",
+      "Registration",
+      "Prices",
+      "Budgets",
+    ]);
     assert.deepEqual(subjects.providerTitles!.texts, ["Anthropic", "Groq", "Ollama"]);
     assert.deepEqual(subjects.maskedKeys!.texts, ["••••abcd", "••••9f2e"]);
     assert.equal(subjects.connectionResult!.texts[0], "Connected: Anthropic offers 12 models (answered in 231 ms).");

@@ -56,6 +56,13 @@ export class TeamSettingsHandlers {
         "budgets/get": () => client.call("getBudgets"),
         "budgets/update-team": (params) => client.call("updateTeamBudget", { body: params }),
         "budgets/update-user": ({ userId, changes }) => client.call("updateUserBudget", { params: { userId }, body: changes }),
+        "presets/list": () => client.call("listPresets"),
+        "preset/create": (params) => client.call("createPreset", { body: params }),
+        "preset/update": ({ presetId, ...changes }) => client.call("updatePreset", { params: { presetId }, body: changes }),
+        "preset/delete": async ({ presetId }) => {
+          await client.call("deletePreset", { params: { presetId } });
+          return {};
+        },
       },
       // The panel loads its data with requests: its only command, webview/ready, needs nothing here.
       commands: { "webview/ready": () => undefined },

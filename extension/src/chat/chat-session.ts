@@ -1,12 +1,15 @@
 import type { User } from "../../../protocol/http/accounts";
-import type {
-  Conversation,
-  ConversationListQuery,
-  ConversationListResponse,
-  Message,
-  SendMessageResponse,
+import {
+  COMPARE_MODELS_MAX,
+  COMPARE_MODELS_MIN,
+  type Conversation,
+  type ConversationListQuery,
+  type ConversationListResponse,
+  type Message,
+  type SendMessageResponse,
 } from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
+import type { AttachmentInput } from "../../../protocol/http/attachments";
 import { parseHttpUrl } from "../../../protocol/parse-http-url";
 import type {
   Banner,
@@ -14,7 +17,9 @@ import type {
   ChatModel,
   ChatNotificationName,
   ChatNotificationParams,
+  ChatCompare,
   ChatSnapshot,
+  ComposerAttachment,
   ConnectionState,
 } from "../../../protocol/webview/chat-protocol";
 import { EventEmitter, type Disposable, type Event } from "../server-client/event-emitter";
@@ -27,6 +32,7 @@ import { ChatViewChannel, DELTA_FLUSH_INTERVAL_MS, type ChatViewConnection, type
 import { formatSelectionMessage, type CodeSelection } from "./format-selection-message";
 import { HeldBranch, NEWEST_PAGE_MESSAGES } from "./held-branch";
 import { describeModel, toChatModel } from "./to-chat-model";
+import { buildPath, messageAttachmentPath } from "../../../protocol/http/endpoints";
 
 export type { AnswerStatus } from "./answer-streams";
 export { HELD_MESSAGES_MAX, NEWEST_PAGE_MESSAGES } from "./held-branch";
@@ -42,8 +48,18 @@ export interface ChatHostActions {
   /** Only ever called with an http or https URL. */
   openLink(url: string): void | Promise<void>;
   pickModel(): void | Promise<void>;
+  /** The `@` picker's files: workspace files matching the query (fuzzy), files.exclude and .gitignore respected. */
+  findWorkspaceFiles(query: string): Promise<Array<{ path: string }>>;
+  /** Reads a workspace file as a context chip; rejects, in plain words, a binary or too large file. */
+  readFileAttachment(path: string): Promise<ComposerAttachment>;
+  /** Asks which 2–4 models to compare (a multi-select quick pick); undefined when cancelled. */
+  chooseModels(options: { title: string; minimum: number; maximum: number }): Promise<string[] | undefined>;
+  /** Asks which model (the quick pick), e.g. for "Rerun with…"; undefined when cancelled. */
+  chooseModel(options: { title: string; placeholder: string; currentModelId: string | null }): Promise<string | undefined>;
   /** "Show Context" of an answer: what its request carried, in an editor tab. */
   showContext(messageId: string): void | Promise<void>;
+  /** A file, selection or image sent with a question, opened read-only as the server stored it. */
+  openAttachment(messageId: string, attachmentId: string, path: string): void | Promise<void>;
   /** signIn, openSettings and openTeamSettings; retryConnection the session handles itself. */
   runHostCommand(command: Exclude<HostCommand, "retryConnection">): void | Promise<void>;
 }
@@ -93,6 +109,8 @@ export class ChatSession implements Disposable {
   /** A conversation a reloaded webview asked to restore before the session was ready. */
   private conversationToRestore: string | null = null;
   private isReReadingNewestPage = false;
+  /** The compare shown side by side (its answers are tracked like any other), until one is chosen or the conversation changes. */
+  private compare: ChatCompare | null = null;
   /** "Focus Chat Input" ran while no view was ready to take the focus: the next view that is, takes it. */
   private isComposerFocusPending = false;
 
@@ -223,6 +241,7 @@ export class ChatSession implements Disposable {
       banner: this.connection.banner,
       models: this.models.map(describeModel),
       isAdmin: this.isAdmin,
+      compare: this.compare && this.compare.messages[0]?.conversationId === conversation?.id ? copyCompare(this.compare) : null,
     };
   }
 
@@ -316,8 +335,18 @@ export class ChatSession implements Disposable {
   private handlersFor(view: () => ChatViewChannel): ChatViewHandlers {
     return {
       requests: {
-        "message/send": ({ content }) => this.sendMessage(content),
+        "message/send": ({ content, attachments }) => this.sendMessage(content, attachments),
+        "files/find": async ({ query }) => ({ files: (await this.hostActions.findWorkspaceFiles?.(query)) ?? [] }),
+        "files/attach": ({ path }) => {
+          if (!this.hostActions.readFileAttachment) throw new TeamServerError(0, "validation_failed", "Files cannot be attached here.");
+          return this.hostActions.readFileAttachment(path);
+        },
         "message/retry": ({ messageId, modelId }) => this.retryAnswer(messageId, modelId),
+        "message/rerunWith": ({ messageId }) => this.rerunWith(messageId),
+        "message/compare": ({ content, attachments }) => this.compareMessage(content, attachments),
+        "compare/continue": ({ messageId }) => this.continueWith(messageId),
+        "message/edit": ({ messageId, content }) => this.editMessage(messageId, content),
+        "branch/switch": ({ messageId, direction }) => this.switchSibling(messageId, direction),
         "messages/loadOlder": ({ conversationId, cursor }) => this.loadOlderMessages(conversationId, cursor),
         "conversation/open": ({ conversationId }) => this.openConversation(conversationId),
         "find/inBranch": ({ conversationId, query }) =>
@@ -329,6 +358,7 @@ export class ChatSession implements Disposable {
         "conversation/new": () => this.newConversation(),
         "model/pick": () => this.hostActions.pickModel?.(),
         "context/show": ({ messageId }) => this.hostActions.showContext?.(messageId),
+        "attachment/open": ({ messageId, attachmentId, path }) => this.hostActions.openAttachment?.(messageId, attachmentId, path),
         "host/run": ({ command }) =>
           command === "retryConnection"
             ? this.connection.retry(() => this.hostActions.runHostCommand?.("signIn"))
@@ -441,9 +471,17 @@ export class ChatSession implements Disposable {
     return this.client.call("getConversation", { params: { conversationId }, query: { limit: NEWEST_PAGE_MESSAGES } });
   }
 
+  /** One attachment of a question, as the server stored it (an image's bytes, a text's UTF-8); another user's is a 404 error. */
+  async readAttachment(messageId: string, attachmentId: string): Promise<Uint8Array> {
+    this.connection.requireReady();
+    const response = await this.client.download(buildPath(messageAttachmentPath, { messageId, attachmentId }));
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
   /** Shows an empty chat; the conversation is created with the first message. */
   newConversation(): void {
     const previousModelId = this.activeModelId;
+    this.compare = null;
     if (this.held.conversation?.modelId) this.preferredModelId = this.held.conversation.modelId;
     this.held.clear();
     this.broadcastSnapshot();
@@ -497,9 +535,63 @@ export class ChatSession implements Disposable {
   // ---- messages ----
 
   /** Sends in the open conversation, creating one first when none is open. */
-  async sendMessage(content: string): Promise<{ conversationId: string; assistantMessageId: string }> {
+  async sendMessage(content: string, attachments?: AttachmentInput[]): Promise<{ conversationId: string; assistantMessageId: string }> {
+    const { conversationId, assistantMessageIds } = await this.sendTo(content, undefined, attachments);
+    return { conversationId, assistantMessageId: assistantMessageIds[0]! };
+  }
+
+  /**
+   * Compare…: the host's pick of 2–4 models, then the text to all of them at once; their answers
+   * stream side by side in the views until one is chosen. null when the pick was cancelled.
+   */
+  async compareMessage(
+    content: string,
+    attachments?: AttachmentInput[],
+  ): Promise<{ conversationId: string; assistantMessageIds: string[] } | null> {
     this.connection.requireReady();
-    const modelId = this.activeModelId;
+    const modelIds = await this.hostActions.chooseModels?.({
+      title: "Compare Models",
+      minimum: COMPARE_MODELS_MIN,
+      maximum: COMPARE_MODELS_MAX,
+    });
+    if (modelIds === undefined) return null;
+    if (modelIds.length < COMPARE_MODELS_MIN || modelIds.length > COMPARE_MODELS_MAX) {
+      throw new TeamServerError(400, "validation_failed", `Pick ${COMPARE_MODELS_MIN} to ${COMPARE_MODELS_MAX} models to compare.`);
+    }
+    return this.sendTo(content, modelIds, attachments);
+  }
+
+  /** "Continue with this one": the answer becomes the branch in view (and its model the conversation's); the compare closes. */
+  async continueWith(messageId: string): Promise<Record<string, never>> {
+    this.connection.requireReady();
+    const compare = this.compare;
+    const answer = compare?.messages.find((message) => message.id === messageId);
+    const conversationId = answer?.conversationId ?? this.held.conversationId;
+    if (!conversationId) throw new TeamServerError(409, "conflict", "No conversation is open.");
+    await this.client.call("setConversationLeaf", { params: { conversationId }, body: { messageId } });
+    this.compare = null;
+    this.broadcast("compare/shown", { compare: null });
+    if (this.held.conversationId === conversationId) await this.openConversation(conversationId);
+    this.conversationsChanged.fire();
+    return {};
+  }
+
+  /**
+   * A context chip for the composer of every view (Add File to Chat, a selection to ask about): the
+   * next message carries it. The view that shows takes the focus.
+   */
+  attachToComposer(attachment: ComposerAttachment): void {
+    this.broadcast("composer/attach", attachment);
+    this.focusComposer();
+  }
+
+  private async sendTo(
+    content: string,
+    compareModelIds: string[] | undefined,
+    attachments?: AttachmentInput[],
+  ): Promise<{ conversationId: string; assistantMessageIds: string[] }> {
+    this.connection.requireReady();
+    const modelId = compareModelIds?.[0] ?? this.activeModelId;
     if (!modelId) {
       throw new TeamServerError(
         0,
@@ -512,37 +604,65 @@ export class ChatSession implements Disposable {
     const open = this.held.conversation;
     let isNewConversation = false;
     let response: SendMessageResponse;
-    if (open) {
-      response = await this.client.call("sendMessage", { params: { conversationId: open.id }, body: { content, modelId } });
-    } else {
+    const withAttachments = attachments === undefined || attachments.length === 0 ? {} : { attachments };
+    const workspaceHint = this.workspaceHint();
+    const where = workspaceHint ? { workspaceHint } : {};
+    // Another send or open may have happened meanwhile; only take over an empty view.
+    const takeOver = (conversation: Conversation) => {
+      if (this.held.conversation) return;
+      this.held.startNew(conversation);
+      isNewConversation = true;
+    };
+    if (!open && compareModelIds === undefined) {
       // the conversation and its first message in one call: one round trip before the answer streams
-      const workspaceHint = this.workspaceHint();
       const created = await this.client.call("createConversation", {
-        body: { modelId, message: { content }, ...(workspaceHint ? { workspaceHint } : {}) },
+        body: { modelId, message: { content, ...withAttachments }, ...where },
       });
       if (!created.userMessage || !created.assistantMessage) throw new Error("The server did not send the first message");
       response = { conversation: created.conversation, userMessage: created.userMessage, assistantMessage: created.assistantMessage };
-      // Another send or open may have happened meanwhile; only take over an empty view.
-      if (!this.held.conversation) {
-        this.held.startNew(created.conversation);
-        isNewConversation = true;
+      takeOver(created.conversation);
+    } else {
+      let conversationId = open?.id;
+      if (conversationId === undefined) {
+        // a compare into an empty chat: the conversation first, then the question to every model
+        const created = await this.client.call("createConversation", { body: { modelId, ...where } });
+        takeOver(created.conversation);
+        conversationId = created.conversation.id;
       }
+      response = await this.client.call("sendMessage", {
+        params: { conversationId },
+        body: { content, ...(compareModelIds === undefined ? { modelId } : { modelIds: compareModelIds }), ...withAttachments },
+      });
     }
     const conversation = response.conversation;
     const assistantMessage = this.streams.track(response.assistantMessage);
+    const compared = (response.assistantMessages ?? []).map((message) =>
+      message.id === assistantMessage.id ? assistantMessage : this.streams.track(message),
+    );
     if (this.held.conversationId === conversation.id) {
       const isTitleChanged = this.held.conversation?.title !== response.conversation.title;
+      const previousModelId = this.activeModelId;
       this.held.updateConversation(response.conversation);
       this.held.append([response.userMessage, assistantMessage]);
       this.broadcast("messages/appended", {
         conversationId: conversation.id,
         messages: [{ ...response.userMessage }, { ...assistantMessage }],
       });
-      // The protocol has no "conversation changed" notification: a new conversation or title travels in a snapshot.
-      if (isNewConversation || isTitleChanged) this.broadcastSnapshot();
+      if (compared.length > 0) {
+        this.compare = { questionId: response.userMessage.id, messages: compared };
+        this.broadcast("compare/shown", { compare: copyCompare(this.compare) });
+      }
+      // The protocol has no "conversation changed" notification: a new conversation, title or model travels in a snapshot.
+      const isModelChanged = this.activeModelId !== previousModelId;
+      if (isNewConversation || isTitleChanged || isModelChanged) this.broadcastSnapshot();
+      // a compare goes on with its first model: the status bar says so
+      if (isModelChanged) this.activeModelChanged.fire(this.activeModel);
     }
     this.conversationsChanged.fire();
-    return { conversationId: conversation.id, assistantMessageId: assistantMessage.id };
+    return {
+      conversationId: conversation.id,
+      assistantMessageIds: compared.length > 0 ? compared.map((message) => message.id) : [assistantMessage.id],
+    };
   }
 
   /** Sends an editor selection (with its path, lines and language) into the open conversation or a new one. */
@@ -556,15 +676,77 @@ export class ChatSession implements Disposable {
     const response = await this.client.call("regenerate", { params: { messageId }, body: modelId ? { modelId } : {} });
     const assistantMessage = this.streams.track(response.assistantMessage);
     if (this.held.conversationId === response.conversation.id) {
+      const previousModelId = this.activeModelId;
       this.held.updateConversation(response.conversation);
       if (!this.held.replaceAnswer(messageId, assistantMessage)) {
         const detail = await this.readNewestPage(response.conversation.id);
         this.held.hold(detail, NEWEST_PAGE_MESSAGES, (message) => this.streams.track(message));
       }
       this.broadcastSnapshot();
+      // a rerun on another model moves the conversation to it: the status bar follows the chat's header
+      if (this.activeModelId !== previousModelId) this.activeModelChanged.fire(this.activeModel);
     }
     this.conversationsChanged.fire();
     return { assistantMessageId: assistantMessage.id };
+  }
+
+  /** "Rerun with…": which model (the host's quick pick), then the answer again with it, beside the old one. */
+  async rerunWith(messageId: string): Promise<{ assistantMessageId: string | null }> {
+    this.connection.requireReady();
+    const answer = this.held.messages.find((message) => message.id === messageId);
+    const modelId = await this.hostActions.chooseModel?.({
+      title: "Rerun with…",
+      placeholder: "Answer this question again with another model (the new answer goes beside this one)",
+      currentModelId: answer?.modelId ?? null,
+    });
+    if (modelId === undefined) return { assistantMessageId: null };
+    return this.retryAnswer(messageId, modelId);
+  }
+
+  /**
+   * Edit: the changed question goes out as a sibling of the original (under the same parent), with a
+   * fresh answer from the conversation's model; the views show the new branch.
+   */
+  async editMessage(messageId: string, content: string): Promise<{ conversationId: string; assistantMessageId: string }> {
+    this.connection.requireReady();
+    const { message } = await this.client.call("getMessage", { params: { messageId } });
+    this.compare = null;
+    if (message.role !== "user") throw new TeamServerError(400, "validation_failed", "Only your own messages can be edited.");
+    const modelId = this.activeModelId;
+    if (!modelId) throw new TeamServerError(0, "model_unavailable", "No model is available to answer.");
+    const response = await this.client.call("sendMessage", {
+      params: { conversationId: message.conversationId },
+      body: { content, modelId, parentId: message.parentId },
+    });
+    const assistantMessage = this.streams.track(response.assistantMessage);
+    if (this.held.conversationId === message.conversationId) {
+      // the branch changed above the newest page: only the server knows its length and cursor
+      this.held.hold(await this.readNewestPage(message.conversationId), NEWEST_PAGE_MESSAGES, (held) => this.streams.track(held));
+      this.broadcastSnapshot();
+    }
+    this.conversationsChanged.fire();
+    return { conversationId: message.conversationId, assistantMessageId: assistantMessage.id };
+  }
+
+  /**
+   * The sibling navigator: the previous or next sibling's branch comes into view (the server
+   * remembers it as the conversation's leaf, so a reload opens it again, and the conversation goes on
+   * with that branch's model). Answers the id of the sibling now shown; null when there is none that way.
+   */
+  async switchSibling(messageId: string, direction: "previous" | "next"): Promise<{ messageId: string | null }> {
+    this.connection.requireReady();
+    const { messages } = await this.client.call("listMessageSiblings", { params: { messageId } });
+    const index = messages.findIndex((message) => message.id === messageId);
+    const target = index === -1 ? undefined : messages[direction === "previous" ? index - 1 : index + 1];
+    if (!target) return { messageId: null };
+    this.compare = null;
+    await this.client.call("setConversationLeaf", { params: { conversationId: target.conversationId }, body: { messageId: target.id } });
+    if (this.held.conversationId === target.conversationId) {
+      await this.openConversation(target.conversationId);
+      this.broadcast("message/reveal", { conversationId: target.conversationId, messageId: target.id });
+    }
+    this.conversationsChanged.fire();
+    return { messageId: target.id };
   }
 
   /** Stops one answer, or every answer of the open conversation that is still streaming. */
@@ -667,6 +849,10 @@ function haveSameModels(left: readonly Model[], right: readonly Model[]): boolea
       return model.id === other.id && model.displayName === other.displayName && model.contextWindow === other.contextWindow;
     })
   );
+}
+
+function copyCompare(compare: ChatCompare): ChatCompare {
+  return { questionId: compare.questionId, messages: compare.messages.map((message) => ({ ...message })) };
 }
 
 function copyStatus(status: AnswerStatus | null): AnswerStatus | null {

@@ -136,32 +136,54 @@ interface ModelQuickPickItem extends vscode.QuickPickItem {
   command?: string;
 }
 
-/** The quick pick of visible models, grouped by provider, the current one marked. */
+/** The quick pick of visible models, grouped by provider, the current one marked: switches the conversation's model. */
 export async function pickModel(session: ChatSession): Promise<void> {
+  const chosen = await chooseModel(session, {
+    title: "Switch Model",
+    placeholder: session.openConversationId
+      ? "Model for this conversation (it sees the whole conversation)"
+      : "Model for the next conversation",
+    currentModelId: session.activeModelId,
+  });
+  if (!chosen || chosen === session.activeModelId) return;
+  try {
+    await session.switchModel(chosen);
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Juggler could not switch the model: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Asks for one of the visible models (grouped by provider, `currentModelId` marked); undefined when
+ * the pick was cancelled or the chat is not connected (then the user is told why, or asked to sign in).
+ */
+export async function chooseModel(
+  session: ChatSession,
+  options: { title: string; placeholder: string; currentModelId: string | null },
+): Promise<string | undefined> {
   if (session.connectionState === "signed-out" || session.connectionState === "needs-sign-in") {
     await vscode.commands.executeCommand("juggler.signIn");
-    return;
+    return undefined;
   }
   if (session.connectionState !== "ready") {
     void vscode.window.showWarningMessage(session.snapshot().banner?.message ?? "Juggler is not connected to its server yet.");
-    return;
+    return undefined;
   }
+  const { currentModelId } = options;
   const quickPick = vscode.window.createQuickPick<ModelQuickPickItem>();
-  quickPick.title = "Switch Model";
-  quickPick.placeholder = session.openConversationId
-    ? "Model for this conversation (it sees the whole conversation)"
-    : "Model for the next conversation";
+  quickPick.title = options.title;
+  quickPick.placeholder = options.placeholder;
   quickPick.matchOnDetail = true;
-  quickPick.items = toModelItems(session.visibleModels, session.activeModelId, session.isAdmin);
-  quickPick.activeItems = quickPick.items.filter((item) => item.modelId === session.activeModelId);
+  quickPick.items = toModelItems(session.visibleModels, currentModelId, session.isAdmin);
+  quickPick.activeItems = quickPick.items.filter((item) => item.modelId === currentModelId);
   quickPick.busy = true;
   quickPick.show();
   // An admin may have changed the visible models since the last load: refresh while the list is open.
   session
     .reloadModels()
     .then((models) => {
-      quickPick.items = toModelItems(models, session.activeModelId, session.isAdmin);
-      quickPick.activeItems = quickPick.items.filter((item) => item.modelId === session.activeModelId);
+      quickPick.items = toModelItems(models, currentModelId, session.isAdmin);
+      quickPick.activeItems = quickPick.items.filter((item) => item.modelId === currentModelId);
     })
     .catch(() => undefined)
     .finally(() => {
@@ -177,14 +199,35 @@ export async function pickModel(session: ChatSession): Promise<void> {
   quickPick.dispose();
   if (chosenItem?.command) {
     await vscode.commands.executeCommand(chosenItem.command);
-    return;
+    return undefined;
   }
-  const chosen = chosenItem?.modelId;
-  if (!chosen || chosen === session.activeModelId) return;
-  try {
-    await session.switchModel(chosen);
-  } catch (error) {
-    void vscode.window.showErrorMessage(`Juggler could not switch the model: ${error instanceof Error ? error.message : String(error)}`);
+  return chosenItem?.modelId;
+}
+
+/** Compare…: a multi-select pick of the visible models; undefined when cancelled. Fewer or more than allowed is said, and asked again. */
+export async function chooseModels(
+  session: ChatSession,
+  options: { title: string; minimum: number; maximum: number },
+): Promise<string[] | undefined> {
+  if (session.connectionState !== "ready") {
+    void vscode.window.showWarningMessage(session.snapshot().banner?.message ?? "Juggler is not connected to its server yet.");
+    return undefined;
+  }
+  const items = toModelItems(session.visibleModels, null, session.isAdmin).filter((item) => item.modelId !== undefined);
+  for (;;) {
+    const picked = await vscode.window.showQuickPick(items, {
+      title: options.title,
+      placeHolder: `Pick ${options.minimum} to ${options.maximum} models: each answers the same question, side by side`,
+      canPickMany: true,
+      matchOnDetail: true,
+    });
+    if (picked === undefined || picked.length === 0) return undefined;
+    if (picked.length >= options.minimum && picked.length <= options.maximum) return picked.map((item) => item.modelId!);
+    const again = await vscode.window.showWarningMessage(
+      `Compare takes ${options.minimum} to ${options.maximum} models; ${picked.length} ${picked.length === 1 ? "was" : "were"} picked.`,
+      "Pick Again",
+    );
+    if (again !== "Pick Again") return undefined;
   }
 }
 

@@ -190,6 +190,9 @@ function toAnthropicMessage(turn: ChatTurn): Anthropic.Messages.MessageParam {
         // Anthropic refuses empty text blocks
         if (part.text !== "") blocks.push({ type: "text", text: part.text });
         break;
+      case "image":
+        blocks.push({ type: "image", source: { type: "base64", media_type: part.mediaType, data: part.data } });
+        break;
       case "tool-call":
         blocks.push({ type: "tool_use", id: part.toolCallId, name: part.toolName, input: part.input });
         break;

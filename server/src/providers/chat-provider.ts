@@ -13,7 +13,15 @@ import type { ProviderKind } from "../../../protocol/http/providers";
  * as a turn's `content`; the gateway also carries tool calls and their results. A closed union: a new
  * kind (images, later) is a new member that every adapter maps, or refuses with a ProviderError.
  */
-export type ChatContentPart = ChatTextPart | ChatToolCallPart | ChatToolResultPart;
+export type ChatContentPart = ChatTextPart | ChatImagePart | ChatToolCallPart | ChatToolResultPart;
+
+/** In a user turn: an image, for a model that sees images (each adapter sends it in its provider's form). */
+export interface ChatImagePart {
+  type: "image";
+  mediaType: "image/png" | "image/jpeg" | "image/gif" | "image/webp";
+  /** The bytes, base64. */
+  data: string;
+}
 
 export interface ChatTextPart {
   type: "text";

@@ -195,7 +195,19 @@ function toOpenAiMessages(turn: ChatTurn): Groq.Chat.ChatCompletionMessageParam[
   const messages: Groq.Chat.ChatCompletionMessageParam[] = parts.flatMap((part) =>
     part.type === "tool-result" ? [{ role: "tool" as const, tool_call_id: part.toolCallId, content: part.output }] : [],
   );
-  if (text !== "") messages.push({ role: "user", content: text });
+  const images = parts.flatMap((part) => (part.type === "image" ? [part] : []));
+  if (images.length > 0) {
+    // images as data URLs in content parts, after the text (OpenAI's vision format, which Groq takes)
+    messages.push({
+      role: "user",
+      content: [
+        ...(text === "" ? [] : [{ type: "text" as const, text }]),
+        ...images.map((image) => ({ type: "image_url" as const, image_url: { url: `data:${image.mediaType};base64,${image.data}` } })),
+      ],
+    });
+  } else if (text !== "") {
+    messages.push({ role: "user", content: text });
+  }
   return messages;
 }
 

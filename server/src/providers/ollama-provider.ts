@@ -237,7 +237,9 @@ function toOllamaMessages(turn: ChatTurn): OllamaMessage[] {
       ? [{ role: "tool", content: part.output, ...(part.toolName === undefined ? {} : { tool_name: part.toolName }) }]
       : [],
   );
-  if (text !== "") messages.push({ role: "user", content: text });
+  // Ollama takes a message's images as base64 strings beside its text
+  const images = parts.flatMap((part) => (part.type === "image" ? [part.data] : []));
+  if (text !== "" || images.length > 0) messages.push({ role: "user", content: text, ...(images.length > 0 ? { images } : {}) });
   return messages;
 }
 

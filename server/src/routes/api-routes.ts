@@ -13,6 +13,7 @@ import { messageRoutes } from "./message-routes";
 import { metaRoutes } from "./meta-routes";
 import { modelRoutes } from "./model-routes";
 import { priceRoutes } from "./price-routes";
+import { promptRoutes } from "./prompt-routes";
 import { providerRoutes } from "./provider-routes";
 import { usageRoutes } from "./usage-routes";
 
@@ -32,6 +33,7 @@ export function mountApiRoutes(router: Router, services: Services, config: Confi
   priceRoutes(mount, services);
   budgetRoutes(mount, services);
   libraryRoutes(mount, services, config);
+  promptRoutes(mount, services);
   exportRoutes(router, services);
   return mounted;
 }

@@ -9,7 +9,18 @@ import type { Services } from "../services/services";
 export function conversationRoutes(mount: Mount, services: Services): void {
   mount(endpoints.listConversations, ({ request, user }) => services.conversations.list(user.id, request));
 
-  mount(endpoints.createConversation, ({ request, user }) => services.generation.createConversation(user.id, request));
+  mount(endpoints.createConversation, async ({ request, user }) => {
+    // a preset gives what the request leaves out: its system prompt, model, temperature and output limit
+    const { presetId, ...given } = request;
+    const preset = presetId === undefined ? undefined : await services.prompts.presetSettings(presetId);
+    return services.generation.createConversation(user.id, {
+      ...given,
+      modelId: given.modelId ?? preset?.modelId ?? undefined,
+      systemPromptId: preset?.systemPromptId ?? null,
+      temperature: given.temperature !== undefined ? given.temperature : (preset?.temperature ?? null),
+      maxOutputTokens: given.maxOutputTokens !== undefined ? given.maxOutputTokens : (preset?.maxOutputTokens ?? null),
+    });
+  });
 
   mount(endpoints.getConversation, ({ request, params, user }) =>
     services.conversations.get(user.id, params.conversationId ?? "", request.limit),

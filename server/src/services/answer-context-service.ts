@@ -2,6 +2,8 @@ import type { AnswerContextResponse, ContextMessage, ContextPageQuery } from "..
 import { AppError } from "../domain/app-error";
 import { ConversationRepository, toMessage, type MessageRow } from "../storage/conversation-repository";
 import { SummaryRepository } from "../storage/summary-repository";
+import { SystemPromptRepository } from "../storage/system-prompt-repository";
+import { AttachmentRepository, toAttachmentContent, type AttachmentContent } from "../storage/attachment-repository";
 import { isSentAsTurn, sentTextOf, systemPromptText, type BranchMessage } from "./context-builder";
 import { describeCutOff } from "./partial-answer-note";
 import type { ServiceContext } from "./service-context";
@@ -39,7 +41,13 @@ export class AnswerContextService {
         const startDepth = query.cursor === undefined ? firstDepth : decodeContextCursor(query.cursor, messageId, firstDepth, lastDepth);
         const endDepth = Math.min(lastDepth, startDepth + query.limit - 1);
         const rows = await repository.loadStretch(record.lastMessageId, startDepth, endDepth);
-        messages = rows.filter((row) => row.role === "user" || row.role === "assistant").map(toContextMessage);
+        const shown = rows.filter((row) => row.role === "user" || row.role === "assistant");
+        // a question's files and selections were sent after its text: Show Context lists them the same way
+        const attachments = await new AttachmentRepository(this.context.database, userId).findForMessages(
+          shown.filter((row) => row.role === "user").map((row) => row.id),
+          true,
+        );
+        messages = shown.map((row) => toContextMessage(row, (attachments.get(row.id) ?? []).map(toAttachmentContent)));
         nextCursor = endDepth < lastDepth ? encodeContextCursor(messageId, endDepth + 1) : null;
       }
     }
@@ -48,7 +56,11 @@ export class AnswerContextService {
       record.summary === null ? undefined : await new SummaryRepository(this.context.database, userId).findById(record.summary.id);
     return {
       record,
-      systemPrompt: systemPromptText(record.systemPromptId),
+      // the built-in prompt by its name, any other by the hash it was stored under (never changed)
+      systemPrompt:
+        systemPromptText(record.systemPromptId) ??
+        (await new SystemPromptRepository(this.context.database).findContent(record.systemPromptId)) ??
+        null,
       summary:
         summary === undefined
           ? null
@@ -66,7 +78,7 @@ export class AnswerContextService {
   }
 }
 
-function toContextMessage(row: MessageRow): ContextMessage {
+function toContextMessage(row: MessageRow, attachments: AttachmentContent[]): ContextMessage {
   const message: BranchMessage = {
     id: row.id,
     role: row.role as BranchMessage["role"],
@@ -74,6 +86,7 @@ function toContextMessage(row: MessageRow): ContextMessage {
     status: row.status as BranchMessage["status"],
     finishReason: toMessage(row).finishReason,
     depth: row.depth,
+    attachments,
   };
   const isSent = isSentAsTurn(message);
   const cutOff = message.role === "assistant" ? describeCutOff(message) : undefined;

@@ -7,6 +7,7 @@ import {
 } from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
 import type { ChatProvider, ChatTurn, PreparedConversation } from "../providers/chat-provider";
+import type { AttachmentContent } from "../storage/attachment-repository";
 import { limitContextRecordSize } from "./context-record-size";
 import { describeCutOff, withCutOffNote } from "./partial-answer-note";
 import { formatSummaryForSystemPrompt } from "./summary-prompt";
@@ -27,11 +28,28 @@ export const SYSTEM_PROMPT =
   "Answer in Markdown and put code in fenced code blocks with a language tag. " +
   "Earlier answers in this conversation may have been written by other models; treat them as part of the conversation.";
 
-const systemPromptsById = new Map<string, string>([[SYSTEM_PROMPT_ID, SYSTEM_PROMPT]]);
+/**
+ * The system prompt and sampling settings of one conversation: its own prompt, else its owner's
+ * default, else Juggler's built-in one; temperature and output limit when a preset or PATCH set them
+ * (null: the model's own). A prompt other than the built-in one is stored once by the hash of its
+ * text (`system_prompts`), and its id is what a context record names.
+ */
+export interface ConversationSettings {
+  systemPrompt: { id: string; content: string };
+  temperature: number | null;
+  /** Caps the output reserved for the answer (never above the model's maximum or a quarter of the window). */
+  maxOutputTokens: number | null;
+}
 
-/** The text of a system prompt a context record names; null for an id this server does not know. */
+export const BUILT_IN_SETTINGS: ConversationSettings = {
+  systemPrompt: { id: SYSTEM_PROMPT_ID, content: SYSTEM_PROMPT },
+  temperature: null,
+  maxOutputTokens: null,
+};
+
+/** The text of the built-in system prompt when a context record names it; null for any other id (those are stored). */
 export function systemPromptText(systemPromptId: string): string | null {
-  return systemPromptsById.get(systemPromptId) ?? null;
+  return systemPromptId === SYSTEM_PROMPT_ID ? SYSTEM_PROMPT : null;
 }
 
 /** When a provider does not tell a model's window, assume a small one rather than overflow it. */
@@ -51,6 +69,8 @@ export interface BranchMessage {
   finishReason: FinishReason | null;
   /** Position on the branch (root = 1). */
   depth: number;
+  /** A question's editor context, sent after its text (absent: none, or not loaded because not sent). */
+  attachments?: readonly AttachmentContent[];
 }
 
 /** A summary sent in place of the oldest messages. */
@@ -67,6 +87,8 @@ export interface BuiltContext {
   conversation: PreparedConversation;
   /** The output limit to request: what the window fitting reserved. */
   maxOutputTokens: number;
+  /** null: the model's default. */
+  temperature: number | null;
   record: ContextRecord;
 }
 
@@ -84,14 +106,39 @@ export function isSentAsTurn(message: Pick<BranchMessage, "role" | "status" | "c
 
 /** The text a message is sent with: an answer that was cut off carries a note saying so. */
 export function sentTextOf(message: BranchMessage): string {
-  return message.role === "assistant" ? withCutOffNote(message.content, message) : message.content;
+  if (message.role === "assistant") return withCutOffNote(message.content, message);
+  return withAttachments(message.content, message.attachments ?? []);
+}
+
+/**
+ * A question's text followed by its files and selections, each labelled with its path (and line
+ * range) in a fence longer than any run of backticks inside it. What every provider gets, and what the
+ * question's token estimate counts.
+ */
+export function withAttachments(content: string, attachments: readonly AttachmentContent[]): string {
+  if (attachments.length === 0) return content;
+  const blocks = attachments.map((attachment) => {
+    // an image goes as an image part to a model that sees images; the text names it either way
+    if (attachment.image) return `[Image: ${attachment.path} (${attachment.image.mediaType}, ${formatBytes(attachment.image.byteSize)})]`;
+    const lines = attachment.startLine === null ? "" : `, lines ${attachment.startLine}–${attachment.endLine ?? attachment.startLine}`;
+    const label = `[${attachment.kind === "file" ? "File" : "Selection"}: ${attachment.path}${lines}]`;
+    const longestRun = Math.max(0, ...(attachment.content.match(/`+/g) ?? []).map((run) => run.length));
+    const fence = "`".repeat(Math.max(3, longestRun + 1));
+    return `${label}\n${fence}${attachment.language ?? ""}\n${attachment.content}\n${fence}`;
+  });
+  return `${content}\n\n${blocks.join("\n\n")}`;
 }
 
 /**
  * Branch messages (oldest first) → neutral turns. Answers without text are left out; answers that
  * were cut off (stopped, failed, interrupted, or at the output limit) go with a note saying so.
  */
-export function convertBranchToTurns(branch: readonly BranchMessage[], systemPrompt: string | undefined = SYSTEM_PROMPT): TurnConversion {
+export function convertBranchToTurns(
+  branch: readonly BranchMessage[],
+  systemPrompt: string | undefined = SYSTEM_PROMPT,
+  options: { canSeeImages?: boolean } = {},
+): TurnConversion {
+  let imagesDescribed = 0;
   const systemParts = systemPrompt === undefined ? [] : [systemPrompt];
   const turns: ChatTurn[] = [];
   let skippedEmptyAnswers = 0;
@@ -106,11 +153,36 @@ export function convertBranchToTurns(branch: readonly BranchMessage[], systemPro
       continue;
     }
     if (message.role === "assistant" && describeCutOff(message) !== undefined) cutOffAnswers += 1;
-    turns.push({ role: message.role, content: sentTextOf(message), messageIds: [message.id] });
+    const text = sentTextOf(message);
+    const images =
+      message.role === "user" ? (message.attachments ?? []).flatMap((attachment) => (attachment.image ? [attachment.image] : [])) : [];
+    if (images.length > 0 && options.canSeeImages) {
+      turns.push({
+        role: message.role,
+        content: text,
+        parts: [
+          { type: "text", text },
+          ...images.map((image) => ({ type: "image" as const, mediaType: image.mediaType, data: image.data })),
+        ],
+        messageIds: [message.id],
+      });
+      continue;
+    }
+    if (images.length > 0) {
+      // a model without vision gets a short note instead of the image, and the record says so
+      imagesDescribed += images.length;
+      const note = `[${images.length === 1 ? "The image above was" : `The ${images.length} images above were`} not sent: this model cannot see images]`;
+      turns.push({ role: message.role, content: `${text}\n${note}`, messageIds: [message.id] });
+      continue;
+    }
+    turns.push({ role: message.role, content: text, messageIds: [message.id] });
   }
   const adjustments: string[] = [];
   if (skippedEmptyAnswers > 0) {
     adjustments.push(`Left out ${plural(skippedEmptyAnswers, "answer")} without text (failed or unfinished)`);
+  }
+  if (imagesDescribed > 0) {
+    adjustments.push(`Sent a note instead of ${plural(imagesDescribed, "image")}: this model cannot see images`);
   }
   if (cutOffAnswers > 0) {
     adjustments.push(`Marked ${plural(cutOffAnswers, "answer")} as cut off (stopped, failed, interrupted or at the output limit)`);
@@ -125,9 +197,14 @@ export interface WindowBudget {
   inputBudgetTokens: number;
 }
 
-export function computeWindowBudget(model: Pick<Model, "contextWindow" | "maxOutputTokens">): WindowBudget {
+export function computeWindowBudget(
+  model: Pick<Model, "contextWindow" | "maxOutputTokens">,
+  requestedOutputTokens?: number | null,
+): WindowBudget {
   const window = model.contextWindow ?? FALLBACK_CONTEXT_WINDOW_TOKENS;
-  const reservedOutputTokens = Math.max(1, Math.min(model.maxOutputTokens ?? DEFAULT_RESERVED_OUTPUT_TOKENS, Math.floor(window / 4)));
+  const modelOutputTokens = model.maxOutputTokens ?? DEFAULT_RESERVED_OUTPUT_TOKENS;
+  const wantedOutputTokens = requestedOutputTokens == null ? modelOutputTokens : Math.min(requestedOutputTokens, modelOutputTokens);
+  const reservedOutputTokens = Math.max(1, Math.min(wantedOutputTokens, Math.floor(window / 4)));
   return { contextWindowTokens: model.contextWindow, reservedOutputTokens, inputBudgetTokens: window - reservedOutputTokens };
 }
 
@@ -178,6 +255,8 @@ export interface ContextSource {
   summary: ContextSummary | null;
   /** Plain-words notes for the record (e.g. why summarising failed). */
   notes?: readonly string[];
+  /** The conversation's system prompt and settings (absent: the built-in ones). */
+  settings?: ConversationSettings;
 }
 
 /** The whole pipeline for one answer: stretch → turns → window fitting → provider rules → compact record. */
@@ -185,9 +264,11 @@ export function buildContext(source: ContextSource, model: Model, provider: Pick
   const { messages, summary } = source;
   const question = messages.at(-1);
   if (!question) throw new Error("A context needs the question it answers");
-  const budget = computeWindowBudget(model);
-  const system = summary === null ? SYSTEM_PROMPT : `${SYSTEM_PROMPT}\n\n${formatSummaryForSystemPrompt(summary)}`;
-  const converted = convertBranchToTurns(messages, system);
+  const settings = source.settings ?? BUILT_IN_SETTINGS;
+  const budget = computeWindowBudget(model, settings.maxOutputTokens);
+  const prompt = settings.systemPrompt.content;
+  const system = summary === null ? prompt : `${prompt}\n\n${formatSummaryForSystemPrompt(summary)}`;
+  const converted = convertBranchToTurns(messages, system, { canSeeImages: model.supportsVision === true });
   const fitted = fitTurnsToBudget(converted.system, converted.turns, budget.inputBudgetTokens);
   const conversation = provider.prepareConversation(converted.system, fitted.turns);
 
@@ -216,19 +297,23 @@ export function buildContext(source: ContextSource, model: Model, provider: Pick
     provider: model.provider,
     contextWindowTokens: budget.contextWindowTokens,
     reservedOutputTokens: budget.reservedOutputTokens,
-    systemPromptId: SYSTEM_PROMPT_ID,
+    systemPromptId: settings.systemPrompt.id,
     firstMessageId: first.id,
     lastMessageId: question.id,
     includedMessageCount: question.depth - first.depth + 1,
     summary: summary === null ? null : { id: summary.id, messageCount: summary.messageCount, modelId: summary.modelId },
     leftOutMessageCount: leftOutCount,
     adjustments: adjustments.map((note) => note.slice(0, 300)),
-    settings: { maxOutputTokens: budget.reservedOutputTokens, temperature: null },
+    settings: { maxOutputTokens: budget.reservedOutputTokens, temperature: settings.temperature },
     estimatedInputTokens: estimateConversationTokens(conversation.system, conversation.turns),
   });
-  return { conversation, maxOutputTokens: budget.reservedOutputTokens, record };
+  return { conversation, maxOutputTokens: budget.reservedOutputTokens, temperature: settings.temperature, record };
 }
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes < 1024 ? `${bytes} bytes` : `${Math.round(bytes / 1024).toLocaleString("en-US")} KB`;
 }

@@ -7,12 +7,13 @@ import type { ContextWalkRow, SummaryKey, WalkedSummary } from "../storage/conve
 import { callSummariser } from "./call-summariser";
 import {
   buildContext,
+  BUILT_IN_SETTINGS,
   computeWindowBudget,
   sentTextOf,
-  SYSTEM_PROMPT,
   type BranchMessage,
   type BuiltContext,
   type ContextSummary,
+  type ConversationSettings,
 } from "./context-builder";
 import type { ConversationService } from "./conversation-service";
 import { chooseSummaryMaxTokens, planContext, type ContextPlan } from "./plan-context";
@@ -27,7 +28,14 @@ export type SummarisePlan = Extract<ContextPlan, { kind: "summarise" }>;
 /** What a send decided about its context: built (its record is stored with the answer), or a summary to make first. */
 export type ContextPreparation =
   | { kind: "built"; context: BuiltContext }
-  | { kind: "summarise"; plan: SummarisePlan; conversationId: string; question: BranchMessage; summariser: Model };
+  | {
+      kind: "summarise";
+      plan: SummarisePlan;
+      conversationId: string;
+      question: BranchMessage;
+      summariser: Model;
+      settings: ConversationSettings;
+    };
 
 /** How far up the branch a send's walk reads, and what the plan may spend. */
 export interface ContextReach {
@@ -76,8 +84,14 @@ export class ContextService {
     }
   }
 
-  reachFor(model: Model, summariser: Model | null, questionTokens: number): ContextReach {
-    const budgetTokens = computeWindowBudget(model).inputBudgetTokens - estimateMessageTokens(SYSTEM_PROMPT);
+  reachFor(
+    model: Model,
+    summariser: Model | null,
+    questionTokens: number,
+    settings: ConversationSettings = BUILT_IN_SETTINGS,
+  ): ContextReach {
+    const budgetTokens =
+      computeWindowBudget(model, settings.maxOutputTokens).inputBudgetTokens - estimateMessageTokens(settings.systemPrompt.content);
     const summariserInputTokens = summariser === null ? null : summariserInputTokensOf(summariser, chooseSummaryMaxTokens(budgetTokens));
     const hasSummariser = summariserInputTokens !== null;
     return {
@@ -100,6 +114,7 @@ export class ContextService {
     provider: Pick<ChatProvider, "prepareConversation">,
     summariser: Model | null,
     reach: ContextReach,
+    settings: ConversationSettings = BUILT_IN_SETTINGS,
   ): ContextPreparation {
     const plan = planContext({
       walk,
@@ -109,13 +124,16 @@ export class ContextService {
     });
     switch (plan.kind) {
       case "whole":
-        return { kind: "built", context: buildContext({ messages: [...plan.messages, question], summary: null }, model, provider) };
+        return {
+          kind: "built",
+          context: buildContext({ messages: [...plan.messages, question], summary: null, settings }, model, provider),
+        };
       case "reuse-summary":
         if (summariser === null) throw new Error("A summary was found without a summariser");
         return {
           kind: "built",
           context: buildContext(
-            { messages: [...plan.messages, question], summary: toContextSummary(plan.summary, summariser) },
+            { messages: [...plan.messages, question], summary: toContextSummary(plan.summary, summariser), settings },
             model,
             provider,
           ),
@@ -123,11 +141,14 @@ export class ContextService {
       case "drop": {
         const notes =
           reach.summariserInputTokens === null ? ["No model is available to summarise older messages, so they were left out"] : [];
-        return { kind: "built", context: buildContext({ messages: [...plan.messages, question], summary: null, notes }, model, provider) };
+        return {
+          kind: "built",
+          context: buildContext({ messages: [...plan.messages, question], summary: null, notes, settings }, model, provider),
+        };
       }
       case "summarise":
         if (summariser === null) throw new Error("A summary was planned without a summariser");
-        return { kind: "summarise", plan, conversationId, question, summariser };
+        return { kind: "summarise", plan, conversationId, question, summariser, settings };
     }
   }
 
@@ -139,8 +160,11 @@ export class ContextService {
     model: Model,
     provider: ChatProvider,
   ): Promise<ContextPreparation> {
-    const summariser = await this.resolveSummariser();
-    const reach = this.reachFor(model, summariser, 0);
+    const [summariser, settings] = await Promise.all([
+      this.resolveSummariser(),
+      this.dependencies.conversations.resolveSettings(userId, conversationId),
+    ]);
+    const reach = this.reachFor(model, summariser, 0, settings);
     // walked from the question itself (it is stored): its own cost is the first running total
     const rows = await this.dependencies.conversations.walkForContext(
       userId,
@@ -152,7 +176,7 @@ export class ContextService {
     const question = rows[0];
     if (question === undefined) throw new AppError(404, "not_found", "Message not found");
     const above = rows.slice(1).map((row) => ({ ...row, totalTokens: row.totalTokens - question.totalTokens }));
-    return this.prepare(conversationId, above, question, model, provider, summariser, reach);
+    return this.prepare(conversationId, above, question, model, provider, summariser, reach, settings);
   }
 
   /**
@@ -170,7 +194,7 @@ export class ContextService {
     provider: ChatProvider,
     options: { signal: AbortSignal; onSummarising: (messageCount: number) => void; policy: SummariserCallPolicy },
   ): Promise<BuiltContext> {
-    const { plan, question, summariser } = preparation;
+    const { plan, question, summariser, settings } = preparation;
     const verbatim = [...plan.verbatim, question];
     try {
       const key = summaryKeyOf(summariser);
@@ -187,7 +211,7 @@ export class ContextService {
       // the walk stops at the first message already summarised under this key: that summary rolls in
       const previous = oldest.summary;
       if (previous !== null && oldest.id === plan.coverThrough.id) {
-        return buildContext({ messages: verbatim, summary: toContextSummary(previous, summariser) }, model, provider);
+        return buildContext({ messages: verbatim, summary: toContextSummary(previous, summariser), settings }, model, provider);
       }
       const transcript = (previous === null ? walked : walked.slice(0, -1)).reverse();
       // the walk's budget is an estimate; leave out the oldest messages until the request really fits
@@ -233,7 +257,7 @@ export class ContextService {
         createdAt: this.dependencies.now(),
       });
       this.dependencies.logger.info("summary made", { summaryId: stored.id, summariserModelId: summariser.id, messageCount, leftOutCount });
-      return buildContext({ messages: verbatim, summary: toContextSummary(stored, summariser) }, model, provider);
+      return buildContext({ messages: verbatim, summary: toContextSummary(stored, summariser), settings }, model, provider);
     } catch (error) {
       if (options.signal.aborted || isAbortError(error)) throw error;
       this.dependencies.logger.warn("summarising failed; the oldest messages are left out instead", {
@@ -241,7 +265,7 @@ export class ContextService {
         error,
       });
       const notes = [`Could not summarise the older messages (${reasonOf(error)}), so they were left out instead`];
-      return buildContext({ messages: [...plan.walked, question], summary: null, notes }, model, provider);
+      return buildContext({ messages: [...plan.walked, question], summary: null, notes, settings }, model, provider);
     }
   }
 }

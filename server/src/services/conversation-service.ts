@@ -10,6 +10,7 @@ import type {
   Message,
   MessagePageQuery,
   MessagePageResponse,
+  MessageSiblingPosition,
   MessageStatus,
 } from "../../../protocol/http/conversations";
 import type { SetLeafResponse } from "../../../protocol/http/conversation-leaf";
@@ -25,12 +26,23 @@ import {
   type ConversationListPosition,
   type MessageChanges,
   type MessageRow,
+  type StoredConversationSettings,
   type StoredSummary,
   type SummaryKey,
 } from "../storage/conversation-repository";
 import { SummaryRepository, type NewSummary } from "../storage/summary-repository";
-import type { BranchMessage } from "./context-builder";
+import { SystemPromptRepository } from "../storage/system-prompt-repository";
+import {
+  AttachmentRepository,
+  toAttachment,
+  toAttachmentContent,
+  type AttachmentContent,
+  type AttachmentRow,
+} from "../storage/attachment-repository";
+import type { AttachmentInput } from "../../../protocol/http/attachments";
+import { BUILT_IN_SETTINGS, withAttachments, type BranchMessage, type ConversationSettings } from "./context-builder";
 import type { ServiceContext } from "./service-context";
+import { decodeImageAttachment, IMAGE_TOKEN_ESTIMATE } from "./decode-image-attachment";
 import { estimateMessageTokens } from "./token-estimate";
 
 export const DEFAULT_CONVERSATION_TITLE = "New conversation";
@@ -44,6 +56,22 @@ export interface ConversationChangesRequest {
   isPinned?: boolean;
   isArchived?: boolean;
   workspaceHint?: string | null;
+  /** The conversation's own system prompt (stored once by its hash); null: the owner's default. */
+  systemPrompt?: string | null;
+  temperature?: number | null;
+  maxOutputTokens?: number | null;
+}
+
+/** A new conversation: its title, model, folder, and what it starts with (from a preset, or given). */
+export interface NewConversationRequest {
+  title?: string;
+  modelId?: string;
+  workspaceHint?: string;
+  /** A prompt text (stored here), or the id of one already stored (a preset's); the text wins. */
+  systemPrompt?: string | null;
+  systemPromptId?: string | null;
+  temperature?: number | null;
+  maxOutputTokens?: number | null;
 }
 
 /** What the generation service needs to open an answer: who answers. */
@@ -56,12 +84,16 @@ export interface AppendExchangeRequest {
   content: string;
   /** undefined: under the conversation's leaf; null: a new root (editing the first message); else that message. */
   parentId: string | null | undefined;
+  /** Files and selections stored with the question (their own table) and sent with it. */
+  attachments?: readonly AttachmentInput[];
 }
 
 export interface AppendedExchange {
   conversation: Conversation;
   userMessage: Message;
   assistantMessage: Message;
+  /** A compare's other answers (siblings of `assistantMessage`), in the order asked. */
+  compareMessages?: Message[];
 }
 
 /** What the generation service decides inside a send's transaction (it must not query the database). */
@@ -71,16 +103,18 @@ export interface ExchangeDecisions {
    * answers. What it throws (an unavailable model, a conflict) rolls the transaction back.
    */
   chooseOrigin(): AnswerOrigin;
+  /** A compare's other models (called right after chooseOrigin): their answers are written beside the first, without a context yet. */
+  chooseCompareOrigins?(): AnswerOrigin[];
   /**
    * How far up the branch above the new message the context walk reads (a token budget: the walk
    * stops once it is spent), and which stored summaries it looks for.
    */
-  contextReach(questionTokens: number): { walkBudgetTokens: number; summaryKey: SummaryKey | null };
+  contextReach(questionTokens: number, settings: ConversationSettings): { walkBudgetTokens: number; summaryKey: SummaryKey | null };
   /**
    * Called with that walk (newest first, starting at the new message's parent) and the new message:
    * the context record stored with the answer row, or null to leave it to the generation job.
    */
-  describeContext(walk: ContextWalkRow[], question: BranchMessage): ContextRecord | null;
+  describeContext(walk: ContextWalkRow[], question: BranchMessage, settings: ConversationSettings): ContextRecord | null;
 }
 
 /**
@@ -90,6 +124,23 @@ export interface ExchangeDecisions {
 export interface SharedAnswerCap {
   limit: number;
   refusal(): Error;
+  /** The conversation already has an answer being written (409). */
+  busy(): Error;
+}
+
+/**
+ * Several instances: inside a send's transaction, after the lock on the user's answers (so this
+ * user's sends on every instance count one after the other), the cap on the answers being written
+ * and the rule of one send at a time per conversation. A compare's answers are written together.
+ */
+async function requireRoomForAnswers(
+  repository: ConversationRepository,
+  conversationId: string,
+  answerCount: number,
+  cap: SharedAnswerCap,
+): Promise<void> {
+  if ((await repository.countStreamingAnswersLocked()) + answerCount > cap.limit) throw cap.refusal();
+  if ((await repository.findStreamingAnswerIds(conversationId)).length > 0) throw cap.busy();
 }
 
 export interface AppendedAnswer {
@@ -142,19 +193,41 @@ export class ConversationService {
     return { conversations: page.map(toConversation), nextCursor };
   }
 
-  async create(userId: string, request: { title?: string; modelId?: string; workspaceHint?: string }): Promise<Conversation> {
+  async create(userId: string, request: NewConversationRequest): Promise<Conversation> {
     const now = this.context.now();
-    const row = await this.repository(userId).insertConversation({
-      id: crypto.randomUUID(),
-      title: request.title ?? DEFAULT_CONVERSATION_TITLE,
-      model_id: request.modelId ?? null,
-      leaf_message_id: null,
-      workspace_hint: request.workspaceHint ?? null,
-      created_at: now,
-      updated_at: now,
-      last_message_at: now,
+    return this.context.database.transaction(async (transaction) => {
+      const systemPromptId = request.systemPrompt
+        ? await new SystemPromptRepository(transaction).store(request.systemPrompt, estimateMessageTokens(request.systemPrompt), now)
+        : (request.systemPromptId ?? null);
+      const row = await this.repository(userId, transaction).insertConversation({
+        id: crypto.randomUUID(),
+        title: request.title ?? DEFAULT_CONVERSATION_TITLE,
+        model_id: request.modelId ?? null,
+        leaf_message_id: null,
+        workspace_hint: request.workspaceHint ?? null,
+        system_prompt_id: systemPromptId,
+        temperature: request.temperature ?? null,
+        max_output_tokens: request.maxOutputTokens ?? null,
+        created_at: now,
+        updated_at: now,
+        last_message_at: now,
+      });
+      const systemPrompt =
+        systemPromptId === null
+          ? null
+          : (request.systemPrompt ?? (await new SystemPromptRepository(transaction).findContent(systemPromptId)) ?? null);
+      return { ...toConversation(row), systemPrompt };
     });
-    return toConversation(row);
+  }
+
+  /**
+   * The system prompt and settings the next answer in this conversation uses: its own prompt, else
+   * the owner's default, else the built-in one. Another user's conversation is a 404.
+   */
+  async resolveSettings(userId: string, conversationId: string): Promise<ConversationSettings> {
+    const stored = await this.repository(userId).findSettings(conversationId);
+    if (!stored) throw new AppError(404, "not_found", "Conversation not found");
+    return toConversationSettings(stored);
   }
 
   /** Answers of the conversation being written, whichever instance writes them. */
@@ -175,9 +248,12 @@ export class ConversationService {
     const repository = this.repository(userId);
     const row = await repository.requireConversation(conversationId);
     const page = row.leaf_message_id === null ? [] : await repository.loadBranchPage(conversationId, row.leaf_message_id, limit);
+    const systemPrompt = row.system_prompt_id
+      ? ((await new SystemPromptRepository(this.context.database).findContent(row.system_prompt_id)) ?? null)
+      : null;
     return {
-      conversation: toConversation(row),
-      messages: page.map(toMessage),
+      conversation: { ...toConversation(row), systemPrompt },
+      messages: await withSiblingPositions(repository, conversationId, page.map(toMessage)),
       branchMessageCount: page.at(-1)?.depth ?? 0,
       olderCursor: olderCursorOf(page),
     };
@@ -193,7 +269,7 @@ export class ConversationService {
     const row = await repository.requireConversation(conversationId);
     if (query.cursor === undefined) {
       const page = row.leaf_message_id === null ? [] : await repository.loadBranchPage(conversationId, row.leaf_message_id, query.limit);
-      return { messages: page.map(toMessage), olderCursor: olderCursorOf(page) };
+      return { messages: await withSiblingPositions(repository, conversationId, page.map(toMessage)), olderCursor: olderCursorOf(page) };
     }
     const holdingId = decodeMessageCursor(query.cursor);
     // the cursor's message itself, then the page above it
@@ -202,7 +278,7 @@ export class ConversationService {
       throw new AppError(400, "validation_failed", "cursor: not a cursor of this conversation");
     }
     const page = walked.slice(0, -1);
-    return { messages: page.map(toMessage), olderCursor: olderCursorOf(page) };
+    return { messages: await withSiblingPositions(repository, conversationId, page.map(toMessage)), olderCursor: olderCursorOf(page) };
   }
 
   /** Rename, switch model, pin, archive, move to a workspace folder. Pinning unarchives; archiving unpins. */
@@ -210,7 +286,18 @@ export class ConversationService {
     return this.context.database.transaction(async (transaction) => {
       const repository = this.repository(userId, transaction);
       const row = await repository.requireConversation(conversationId);
+      const now = this.context.now();
+      const prompts = new SystemPromptRepository(transaction);
+      const systemPromptId =
+        changes.systemPrompt === undefined
+          ? undefined
+          : changes.systemPrompt === null
+            ? null
+            : await prompts.store(changes.systemPrompt, estimateMessageTokens(changes.systemPrompt), now);
       const update = {
+        ...(systemPromptId === undefined ? {} : { system_prompt_id: systemPromptId }),
+        ...(changes.temperature === undefined ? {} : { temperature: changes.temperature }),
+        ...(changes.maxOutputTokens === undefined ? {} : { max_output_tokens: changes.maxOutputTokens }),
         ...(changes.title === undefined ? {} : { title: changes.title }),
         ...(changes.modelId === undefined ? {} : { model_id: changes.modelId }),
         ...(changes.isPinned === undefined ? {} : { is_pinned: changes.isPinned }),
@@ -218,10 +305,13 @@ export class ConversationService {
         ...(changes.isArchived === undefined ? {} : { is_archived: changes.isArchived }),
         ...(changes.isArchived === true ? { is_pinned: false } : {}),
         ...(changes.workspaceHint === undefined ? {} : { workspace_hint: changes.workspaceHint }),
-        updated_at: this.context.now(),
+        updated_at: now,
       };
       await repository.updateConversation(conversationId, update);
-      return toConversation({ ...row, ...update });
+      const promptId = systemPromptId === undefined ? row.system_prompt_id : systemPromptId;
+      const systemPrompt =
+        systemPromptId !== undefined ? (changes.systemPrompt ?? null) : promptId ? ((await prompts.findContent(promptId)) ?? null) : null;
+      return { ...toConversation({ ...row, ...update }), systemPrompt };
     });
   }
 
@@ -235,13 +325,22 @@ export class ConversationService {
       const repository = this.repository(userId, transaction);
       const row = await repository.requireConversation(conversationId);
       const message = await repository.findMessage(messageId);
-      if (!message || message.conversation_id !== conversationId)
-        throw new AppError(404, "not_found", "Message not found in this conversation");
+      if (!message) throw new AppError(404, "not_found", "Message not found");
+      // the user's own message, but of another conversation: a mistake of the caller, not a secret
+      if (message.conversation_id !== conversationId)
+        throw new AppError(400, "validation_failed", "messageId: a message of another conversation");
       const below = await repository.findNewestLeafBelow(conversationId, messageId, row.leaf_message_id);
       if (!below) throw new AppError(404, "not_found", "Message not found in this conversation");
       let conversation = row;
       if (!below.containsLeaf) {
-        const changes = { leaf_message_id: below.newestLeafId, updated_at: this.context.now() };
+        // The conversation goes on with the model of the branch in view: the header, the tree and
+        // the next send show and use the model that wrote the answer now at the end of the branch.
+        const leaf = below.newestLeafId === messageId ? message : await repository.findMessage(below.newestLeafId);
+        const changes = {
+          leaf_message_id: below.newestLeafId,
+          updated_at: this.context.now(),
+          ...(leaf?.role === "assistant" && leaf.model_id !== null ? { model_id: leaf.model_id } : {}),
+        };
         await repository.updateConversation(conversationId, changes);
         conversation = { ...row, ...changes };
       }
@@ -266,6 +365,26 @@ export class ConversationService {
     return toMessage(await this.repository(userId).requireMessage(messageId));
   }
 
+  /**
+   * One attachment's content, served on demand (pages list attachments without it): an image's bytes
+   * with its type, a file's or selection's text. Another user's ids, or an attachment of another
+   * message, are a 404.
+   */
+  async readAttachment(userId: string, messageId: string, attachmentId: string): Promise<{ mediaType: string; body: Buffer }> {
+    const row = await new AttachmentRepository(this.context.database, userId).findOne(messageId, attachmentId);
+    if (row === undefined) throw new AppError(404, "not_found", "Attachment not found");
+    if (row.kind === "image" && row.data && row.media_type !== null) return { mediaType: row.media_type, body: Buffer.from(row.data) };
+    return { mediaType: "text/plain; charset=utf-8", body: Buffer.from(row.content, "utf8") };
+  }
+
+  /** The message and its siblings (same parent), oldest first, each with its position; another user's id is a 404. */
+  async listSiblings(userId: string, messageId: string): Promise<Message[]> {
+    const repository = this.repository(userId);
+    const message = await repository.requireMessage(messageId);
+    const rows = await repository.listSiblings(message);
+    return rows.map((row, index) => ({ ...toMessage(row), siblings: { position: index + 1, count: rows.length } }));
+  }
+
   /** The context walk outside a send's transaction (see ConversationRepository.walkForContext). */
   async walkForContext(
     userId: string,
@@ -274,7 +393,9 @@ export class ConversationService {
     budgetTokens: number,
     summaryKey: SummaryKey | null,
   ): Promise<ContextWalkRow[]> {
-    return this.repository(userId).walkForContext(conversationId, messageId, budgetTokens, summaryKey);
+    const walk = await this.repository(userId).walkForContext(conversationId, messageId, budgetTokens, summaryKey);
+    await loadWalkAttachments(new AttachmentRepository(this.context.database, userId), walk);
+    return walk;
   }
 
   /** The walk for a summariser's input (see ConversationRepository.walkForSummary). */
@@ -313,13 +434,42 @@ export class ConversationService {
       const repository = this.repository(userId, transaction);
       const conversation = await repository.requireConversation(conversationId);
       const origin = decisions.chooseOrigin();
-      if (sharedCap && (await repository.countStreamingAnswersLocked()) >= sharedCap.limit) throw sharedCap.refusal();
+      const compareOrigins = decisions.chooseCompareOrigins?.() ?? [];
+      if (sharedCap) await requireRoomForAnswers(repository, conversationId, 1 + compareOrigins.length, sharedCap);
       const parentId = request.parentId === undefined ? conversation.leaf_message_id : request.parentId;
-      const questionTokens = estimateMessageTokens(request.content);
-      const reach = decisions.contextReach(questionTokens);
+      const imageBytes = new Map<number, Buffer>();
+      const attachments: AttachmentContent[] = (request.attachments ?? []).map((attachment, index) => {
+        if (attachment.kind === "image") {
+          const bytes = decodeImageAttachment(attachment.data, attachment.mediaType, index);
+          imageBytes.set(index, bytes);
+          return {
+            kind: "image",
+            path: attachment.path,
+            language: null,
+            startLine: null,
+            endLine: null,
+            content: "",
+            image: { mediaType: attachment.mediaType, data: bytes.toString("base64"), byteSize: bytes.length },
+          };
+        }
+        return {
+          kind: attachment.kind,
+          path: attachment.path,
+          language: attachment.language ?? null,
+          startLine: attachment.kind === "selection" ? attachment.startLine : null,
+          endLine: attachment.kind === "selection" ? attachment.endLine : null,
+          content: attachment.content,
+        };
+      });
+      // the question's estimate counts its attachments: every later walk sees their size
+      const questionTokens = estimateMessageTokens(withAttachments(request.content, attachments)) + imageBytes.size * IMAGE_TOKEN_ESTIMATE;
+      const stored = await repository.findSettings(conversationId);
+      const settings = stored === undefined ? BUILT_IN_SETTINGS : toConversationSettings(stored);
+      const reach = decisions.contextReach(questionTokens, settings);
       // newest first; empty when the parent is not a message of this conversation; its first row is the parent itself
       const walk =
         parentId === null ? [] : await repository.walkForContext(conversationId, parentId, reach.walkBudgetTokens, reach.summaryKey);
+      await loadWalkAttachments(new AttachmentRepository(transaction, userId), walk);
       const parent = walk[0];
       if (parentId !== null && parent === undefined) {
         throw new AppError(400, "validation_failed", "parentId: not a message of this conversation");
@@ -332,8 +482,28 @@ export class ConversationService {
         depth,
         token_estimate: questionTokens,
       });
-      const question = toMessage(userMessage);
-      const record = decisions.describeContext(walk, { ...question, depth });
+      const attachmentRows: AttachmentRow[] = attachments.map((attachment, position) => ({
+        id: crypto.randomUUID(),
+        message_id: userMessage.id,
+        position,
+        kind: attachment.kind,
+        path: attachment.path,
+        language: attachment.language,
+        start_line: attachment.startLine,
+        end_line: attachment.endLine,
+        content: attachment.content,
+        media_type: attachment.image?.mediaType ?? null,
+        data: imageBytes.get(position) ?? null,
+        // an image's size is its byte count
+        character_count: attachment.image?.byteSize ?? attachment.content.length,
+        token_estimate: attachment.image ? IMAGE_TOKEN_ESTIMATE : estimateMessageTokens(attachment.content),
+        created_at: now,
+      }));
+      const question: Message = {
+        ...toMessage(userMessage),
+        ...(attachmentRows.length === 0 ? {} : { attachments: attachmentRows.map(toAttachment) }),
+      };
+      const record = decisions.describeContext(walk, { ...question, depth, attachments }, settings);
       const assistantMessage = this.newMessageRow(conversationId, userMessage.id, "assistant", now, {
         status: "streaming",
         provider: origin.provider,
@@ -341,7 +511,17 @@ export class ConversationService {
         depth: depth + 1,
         context_snapshot: record === null ? null : JSON.stringify(record),
       });
-      await repository.insertMessages([userMessage, assistantMessage]);
+      // the compare's answers a moment "later" than the first, so siblings list in the order asked
+      const compareAnswers = compareOrigins.map((compareOrigin, index) =>
+        this.newMessageRow(conversationId, userMessage.id, "assistant", now + index + 1, {
+          status: "streaming",
+          provider: compareOrigin.provider,
+          model_id: compareOrigin.modelId,
+          depth: depth + 1,
+        }),
+      );
+      await repository.insertMessages([userMessage, assistantMessage, ...compareAnswers]);
+      await new AttachmentRepository(transaction, userId).insert(attachmentRows);
       const isFirstMessage = conversation.leaf_message_id === null;
       const changes = {
         leaf_message_id: assistantMessage.id,
@@ -351,11 +531,29 @@ export class ConversationService {
         ...(isFirstMessage && conversation.title === DEFAULT_CONVERSATION_TITLE ? { title: deriveTitle(request.content) } : {}),
       };
       await repository.updateConversation(conversationId, changes);
+      // an edit (an explicit parent) makes a sibling: the chat shows "‹ 2/2 ›" on it at once
+      const positions =
+        request.parentId === undefined
+          ? new Map<string, MessageSiblingPosition>()
+          : await repository.findSiblingPositions(conversationId, [{ id: userMessage.id, parentId }]);
+      const questionPosition = positions.get(userMessage.id);
       return {
         conversation: toConversation({ ...conversation, ...changes }),
-        userMessage: question,
+        userMessage: questionPosition === undefined ? question : { ...question, siblings: questionPosition },
         // the record as built, rather than parsed back from the JSON just written
-        assistantMessage: { ...toMessage({ ...assistantMessage, context_snapshot: null }), context: record },
+        assistantMessage: {
+          ...toMessage({ ...assistantMessage, context_snapshot: null }),
+          context: record,
+          ...(compareAnswers.length === 0 ? {} : { siblings: { position: 1, count: compareAnswers.length + 1 } }),
+        },
+        ...(compareAnswers.length === 0
+          ? {}
+          : {
+              compareMessages: compareAnswers.map((row, index) => ({
+                ...toMessage(row),
+                siblings: { position: index + 2, count: compareAnswers.length + 1 },
+              })),
+            }),
       };
     });
   }
@@ -368,7 +566,7 @@ export class ConversationService {
       if (answer.role !== "assistant" || answer.parent_id === null) {
         throw new AppError(400, "validation_failed", "Only an answer can be regenerated");
       }
-      if (sharedCap && (await repository.countStreamingAnswersLocked()) >= sharedCap.limit) throw sharedCap.refusal();
+      if (sharedCap) await requireRoomForAnswers(repository, answer.conversation_id, 1, sharedCap);
       const conversation = await repository.requireConversation(answer.conversation_id);
       const now = this.context.now();
       const sibling = this.newMessageRow(answer.conversation_id, answer.parent_id, "assistant", now, {
@@ -380,7 +578,12 @@ export class ConversationService {
       await repository.insertMessages([sibling]);
       const changes = { leaf_message_id: sibling.id, model_id: origin.modelId, last_message_at: now, updated_at: now };
       await repository.updateConversation(answer.conversation_id, changes);
-      return { conversation: toConversation({ ...conversation, ...changes }), assistantMessage: toMessage(sibling) };
+      const positions = await repository.findSiblingPositions(answer.conversation_id, [{ id: sibling.id, parentId: answer.parent_id }]);
+      const position = positions.get(sibling.id);
+      return {
+        conversation: toConversation({ ...conversation, ...changes }),
+        assistantMessage: position === undefined ? toMessage(sibling) : { ...toMessage(sibling), siblings: position },
+      };
     });
   }
 
@@ -462,6 +665,49 @@ export class ConversationService {
 }
 
 /** The first non-empty line of the first message, whitespace collapsed, cut at a word near 60 characters. */
+function toConversationSettings(stored: StoredConversationSettings): ConversationSettings {
+  return {
+    systemPrompt: stored.systemPrompt ?? BUILT_IN_SETTINGS.systemPrompt,
+    temperature: stored.temperature,
+    maxOutputTokens: stored.maxOutputTokens,
+  };
+}
+
+/**
+ * Adds each message's place among its siblings and a question's attachments (their names and sizes,
+ * not their text): one query each for the page.
+ */
+async function withSiblingPositions(repository: ConversationRepository, conversationId: string, messages: Message[]): Promise<Message[]> {
+  const [positions, attachments] = await Promise.all([
+    repository.findSiblingPositions(conversationId, messages),
+    new AttachmentRepository(repository.database, repository.userId).findForMessages(
+      messages.filter((message) => message.role === "user").map((message) => message.id),
+      false,
+    ),
+  ]);
+  return messages.map((message) => {
+    const position = positions.get(message.id);
+    const attached = attachments.get(message.id);
+    return {
+      ...message,
+      ...(position === undefined ? {} : { siblings: position }),
+      ...(attached === undefined ? {} : { attachments: attached.map(toAttachment) }),
+    };
+  });
+}
+
+/** Gives the questions of a context walk their files and selections (one query), so the context sends them. */
+async function loadWalkAttachments(attachments: AttachmentRepository, walk: ContextWalkRow[]): Promise<void> {
+  const found = await attachments.findForMessages(
+    walk.filter((row) => row.role === "user").map((row) => row.id),
+    true,
+  );
+  for (const row of walk) {
+    const attached = found.get(row.id);
+    if (attached) row.attachments = attached.map(toAttachmentContent);
+  }
+}
+
 export function deriveTitle(content: string): string {
   const firstLine = content.split(/\r?\n/).find((line) => line.trim() !== "") ?? "";
   const line = firstLine.replace(/\s+/g, " ").trim();

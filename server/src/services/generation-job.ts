@@ -192,7 +192,11 @@ export class GenerationJob {
         targets,
         prepare: async (target, fallback) => {
           const built = fallback === null ? prepared : await this.prepareFallbackContext(target, fallback, signal);
-          return { conversation: built.conversation, maxOutputTokens: built.maxOutputTokens };
+          return {
+            conversation: built.conversation,
+            maxOutputTokens: built.maxOutputTokens,
+            ...(built.temperature === null ? {} : { sampling: { temperature: built.temperature } }),
+          };
         },
         signal,
         policy: {

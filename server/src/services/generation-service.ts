@@ -1,7 +1,7 @@
 import type {
   Conversation,
-  CreateConversationRequest,
   CreateConversationResponse,
+  FirstMessage,
   Message,
   RegenerateRequest,
   RegenerateResponse,
@@ -17,8 +17,7 @@ import { AppError } from "../domain/app-error";
 import type { Logger } from "../logger";
 import type { ChatProvider } from "../providers/chat-provider";
 import type { ContextPreparation, ContextReach, ContextService } from "./context-service";
-import { isSecondStreamingAnswer } from "../storage/conversation-repository";
-import type { ConversationService, SharedAnswerCap } from "./conversation-service";
+import type { ConversationService, NewConversationRequest, SharedAnswerCap } from "./conversation-service";
 import type { ModelTarget } from "./fallback-chain";
 import type { ModelFallbackService } from "./model-fallback-service";
 import { GenerationJob, SHUTDOWN_ERROR, type GenerationJobOptions } from "./generation-job";
@@ -78,8 +77,8 @@ export class GenerationService {
   private readonly logger: Logger;
   /** Active and recently finished jobs, by answer id. */
   private readonly jobs = new Map<string, GenerationJob>();
-  /** The active job of each conversation: one answer at a time per conversation. */
-  private readonly activeByConversation = new Map<string, GenerationJob>();
+  /** The active jobs of each conversation: one turn at a time per conversation (a compare's answers run together). */
+  private readonly activeByConversation = new Map<string, Set<GenerationJob>>();
   /** Conversations between "may send" and "job registered" (the transaction is in between). */
   private readonly reservedConversations = new Set<string>();
   private readonly openSinks = new Set<GenerationEventSink>();
@@ -111,19 +110,24 @@ export class GenerationService {
   /**
    * A new conversation; with a first message, that message is sent in the same call (the response
    * is a send's). A first message refused (budget, answer limits, a model gone meanwhile) leaves no
-   * empty conversation behind.
+   * empty conversation behind. A preset's settings are resolved by the caller.
    */
-  async createConversation(userId: string, request: CreateConversationRequest): Promise<CreateConversationResponse> {
+  async createConversation(
+    userId: string,
+    request: NewConversationRequest & { message?: FirstMessage },
+  ): Promise<CreateConversationResponse> {
     if (request.modelId !== undefined) await this.dependencies.catalog.getVisibleModel(request.modelId);
     const { message, ...fields } = request;
-    if (message === undefined || request.modelId === undefined)
-      return { conversation: await this.dependencies.conversations.create(userId, fields) };
+    if (message === undefined) return { conversation: await this.dependencies.conversations.create(userId, fields) };
+    if (request.modelId === undefined) {
+      throw new AppError(400, "validation_failed", "modelId: a first message needs a model (the preset names none)");
+    }
     this.assertAcceptingWork();
     // refused before anything is written, like a send
     await this.dependencies.budgets.admit(userId);
     const created = await this.dependencies.conversations.create(userId, fields);
     try {
-      return await this.sendAdmitted(userId, created.id, { content: message.content, modelId: request.modelId });
+      return await this.sendAdmitted(userId, created.id, { ...message, modelId: request.modelId });
     } catch (error) {
       await this.dependencies.conversations.delete(userId, created.id).catch((cleanup: unknown) => {
         this.logger.error("removing a conversation whose first message was refused failed", { conversationId: created.id, error: cleanup });
@@ -145,10 +149,10 @@ export class GenerationService {
   /** A streaming answer in it is stopped first (its provider request closed), then everything is deleted. */
   async deleteConversation(userId: string, conversationId: string): Promise<void> {
     await this.dependencies.conversations.requireConversation(userId, conversationId);
-    const job = this.activeByConversation.get(conversationId);
-    if (job) {
-      job.requestStop("stop");
-      await job.done;
+    const active = [...(this.activeByConversation.get(conversationId) ?? [])];
+    if (active.length > 0) {
+      for (const job of active) job.requestStop("stop");
+      await Promise.all(active.map((job) => job.done));
     } else if (this.context.cluster.isShared) {
       // written by another instance: it stops calling the provider (its writes then find the rows gone)
       for (const messageId of await this.dependencies.conversations.findStreamingAnswerIds(userId, conversationId)) {
@@ -182,59 +186,87 @@ export class GenerationService {
 
   /** A send its budget has already admitted (counted once per request, whichever call it came with). */
   private async sendAdmitted(userId: string, conversationId: string, request: SendMessageRequest): Promise<SendMessageResponse> {
-    const [resolution, summariser] = await Promise.all([
-      this.resolveModel(request.modelId).then(
-        (resolved): { resolved: ResolvedModel } => ({ resolved }),
-        (refusal: unknown): { refusal: unknown } => ({ refusal }),
+    // one model, or the 2–4 of a compare (the schema guarantees one of the two)
+    const modelIds = request.modelIds ?? [request.modelId ?? ""];
+    const [resolutions, summariser] = await Promise.all([
+      Promise.all(
+        modelIds.map((modelId) =>
+          this.resolveModel(modelId).then(
+            (resolved): { resolved: ResolvedModel } => ({ resolved }),
+            (refusal: unknown): { refusal: unknown } => ({ refusal }),
+          ),
+        ),
       ),
       // from memory after the first send; the transaction must not query for it
       this.dependencies.contexts.resolveSummariser(),
     ]);
-    const chosen = (): ResolvedModel => {
+    const chosenAt = (index: number): ResolvedModel => {
+      const resolution = resolutions[index]!;
       if ("refusal" in resolution) throw resolution.refusal;
       return resolution.resolved;
     };
+    const chosen = (): ResolvedModel => chosenAt(0);
     let release: (() => void) | undefined;
     let reach: ContextReach | undefined;
     let preparation: ContextPreparation | undefined;
     try {
-      const appended = await this.oneStreamingAnswer(() =>
-        this.dependencies.conversations.appendExchange(
-          userId,
-          conversationId,
-          { content: request.content, parentId: request.parentId },
-          {
-            chooseOrigin: () => {
-              const { model } = chosen();
-              release = this.reserveAnswer(userId, conversationId);
-              return { provider: model.provider, modelId: model.id };
-            },
-            contextReach: (questionTokens) => {
-              reach = this.dependencies.contexts.reachFor(chosen().model, summariser, questionTokens);
-              return reach;
-            },
-            describeContext: (walk, question) => {
-              const { model, provider } = chosen();
-              try {
-                preparation = this.dependencies.contexts.prepare(conversationId, walk, question, model, provider, summariser, reach!);
-                return preparation.kind === "built" ? preparation.context.record : null;
-              } catch (error) {
-                // the job prepares it again and ends the answer with a plain-words error; the send itself stands
-                this.logger.error("building the context failed", { conversationId, error });
-                preparation = undefined;
-                return null;
-              }
-            },
+      const appended = await this.dependencies.conversations.appendExchange(
+        userId,
+        conversationId,
+        { content: request.content, parentId: request.parentId, attachments: request.attachments },
+        {
+          chooseOrigin: () => {
+            // every model's verdict before anything is written: one unknown model refuses the whole compare
+            const models = modelIds.map((_, index) => chosenAt(index).model);
+            release = this.reserveAnswer(userId, conversationId, models.length);
+            return { provider: models[0]!.provider, modelId: models[0]!.id };
           },
-          this.sharedAnswerCap(),
-        ),
+          // a compare's other answers: siblings of the first, each preparing its own context in its job
+          chooseCompareOrigins: () =>
+            modelIds.slice(1).map((_, index) => {
+              const { model } = chosenAt(index + 1);
+              return { provider: model.provider, modelId: model.id };
+            }),
+          contextReach: (questionTokens, settings) => {
+            reach = this.dependencies.contexts.reachFor(chosen().model, summariser, questionTokens, settings);
+            return reach;
+          },
+          describeContext: (walk, question, settings) => {
+            const { model, provider } = chosen();
+            try {
+              preparation = this.dependencies.contexts.prepare(
+                conversationId,
+                walk,
+                question,
+                model,
+                provider,
+                summariser,
+                reach!,
+                settings,
+              );
+              return preparation.kind === "built" ? preparation.context.record : null;
+            } catch (error) {
+              // the job prepares it again and ends the answer with a plain-words error; the send itself stands
+              this.logger.error("building the context failed", { conversationId, error });
+              preparation = undefined;
+              return null;
+            }
+          },
+        },
+        this.sharedAnswerCap(),
       );
       const { model, provider, targets } = chosen();
       this.startJob(userId, appended.assistantMessage, appended.userMessage.id, { model, provider, targets }, preparation);
-      // the job counts now; the reservation must not count it twice meanwhile
+      // a compare asks each model itself: no fallbacks, so every answer is the model it names
+      (appended.compareMessages ?? []).forEach((answer, index) => {
+        const resolved = chosenAt(index + 1);
+        this.startJob(userId, answer, appended.userMessage.id, { ...resolved, targets: resolved.targets.slice(0, 1) });
+      });
+      // the jobs count now; the reservation must not count them twice meanwhile
       release?.();
       await this.rememberLastModel(userId, model.id);
-      return appended;
+      const { compareMessages, ...response } = appended;
+      return compareMessages === undefined ? response : { ...response, assistantMessages: [response.assistantMessage, ...compareMessages] };
     } finally {
       release?.();
     }
@@ -260,13 +292,11 @@ export class GenerationService {
     const { model } = resolved;
     const release = this.reserveAnswer(userId, original.conversationId);
     try {
-      const appended = await this.oneStreamingAnswer(() =>
-        this.dependencies.conversations.appendSiblingAnswer(
-          userId,
-          messageId,
-          { provider: model.provider, modelId: model.id },
-          this.sharedAnswerCap(),
-        ),
+      const appended = await this.dependencies.conversations.appendSiblingAnswer(
+        userId,
+        messageId,
+        { provider: model.provider, modelId: model.id },
+        this.sharedAnswerCap(),
       );
       this.startJob(userId, appended.assistantMessage, original.parentId, resolved);
       release();
@@ -336,21 +366,14 @@ export class GenerationService {
     return message.status === "streaming" ? undefined : terminalEventFor(message, nextSequence);
   }
 
-  /** On several instances, the per-user cap is counted in the database too (each instance knows only its own answers). */
+  /**
+   * On several instances, the per-user cap and the one-send-at-a-time rule of a conversation are
+   * checked in the database too (each instance knows only its own answers).
+   */
   private sharedAnswerCap(): SharedAnswerCap | undefined {
     if (!this.context.cluster.isShared) return undefined;
     const limit = this.context.config.maxParallelAnswersPerUser;
-    return { limit, refusal: () => tooManyAnswersError(limit) };
-  }
-
-  /** A second `streaming` answer in a conversation, refused by the database (another instance's send won): 409 as here. */
-  private async oneStreamingAnswer<Result>(append: () => Promise<Result>): Promise<Result> {
-    try {
-      return await append();
-    } catch (error) {
-      if (isSecondStreamingAnswer(error)) throw conversationBusyError();
-      throw error;
-    }
+    return { limit, refusal: () => tooManyAnswersError(limit), busy: conversationBusyError };
   }
 
   getMessage(userId: string, messageId: string): Promise<Message> {
@@ -509,21 +532,22 @@ export class GenerationService {
    * conversation (409), and at most MAX_PARALLEL_ANSWERS_PER_USER per user (429), counting the
    * answers being written and the sends about to start one.
    */
-  private reserveAnswer(userId: string, conversationId: string): () => void {
-    if (this.reservedConversations.has(conversationId) || this.activeByConversation.get(conversationId)?.isActive) {
+  private reserveAnswer(userId: string, conversationId: string, answerCount = 1): () => void {
+    const active = this.activeByConversation.get(conversationId);
+    if (this.reservedConversations.has(conversationId) || [...(active ?? [])].some((job) => job.isActive)) {
       throw conversationBusyError();
     }
     const limit = this.context.config.maxParallelAnswersPerUser;
     const inFlight = (this.runningByUser.get(userId) ?? 0) + (this.reservedByUser.get(userId) ?? 0);
-    if (inFlight >= limit) throw tooManyAnswersError(limit);
+    if (inFlight + answerCount > limit) throw tooManyAnswersError(limit);
     this.reservedConversations.add(conversationId);
-    adjustCount(this.reservedByUser, userId, 1);
+    adjustCount(this.reservedByUser, userId, answerCount);
     let isReleased = false;
     return () => {
       if (isReleased) return;
       isReleased = true;
       this.reservedConversations.delete(conversationId);
-      adjustCount(this.reservedByUser, userId, -1);
+      adjustCount(this.reservedByUser, userId, -answerCount);
     };
   }
 
@@ -547,7 +571,9 @@ export class GenerationService {
       stallTimeoutMs: this.context.config.providerStallTimeoutMs,
     });
     this.jobs.set(answer.id, job);
-    this.activeByConversation.set(answer.conversationId, job);
+    const active = this.activeByConversation.get(answer.conversationId) ?? new Set<GenerationJob>();
+    active.add(job);
+    this.activeByConversation.set(answer.conversationId, active);
     adjustCount(this.runningByUser, userId, 1);
     // before start(): the other instances see every event from generation-start on
     this.context.cluster.ownAnswer(job);
@@ -556,7 +582,9 @@ export class GenerationService {
     if (this.blockedUsers.has(userId)) job.requestStop("account-blocked");
     void job.done.then(() => {
       adjustCount(this.runningByUser, userId, -1);
-      if (this.activeByConversation.get(answer.conversationId) === job) this.activeByConversation.delete(answer.conversationId);
+      const running = this.activeByConversation.get(answer.conversationId);
+      running?.delete(job);
+      if (running?.size === 0) this.activeByConversation.delete(answer.conversationId);
       if (this.isShuttingDown) return;
       const timer = setTimeout(() => {
         this.retentionTimers.delete(timer);

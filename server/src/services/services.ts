@@ -18,6 +18,7 @@ import type { ServiceContext } from "./service-context";
 import { SummariserChoice } from "./summariser-choice";
 import { TeamSettingsCache } from "./team-settings-cache";
 import { UsageService } from "./usage-service";
+import { PromptService } from "./prompt-service";
 
 export interface Services {
   accounts: AccountService;
@@ -42,6 +43,8 @@ export interface Services {
   search: SearchService;
   exports: ExportService;
   imports: ImportService;
+  /** System prompts (the user's default) and the team's presets. */
+  prompts: PromptService;
 }
 
 /** Builds the services in dependency order. Start-up work (crash recovery, presets) runs in startServices. */
@@ -79,6 +82,7 @@ export function createServices(context: ServiceContext): Services {
   const search = new SearchService(context);
   const exports = new ExportService(context, accounts);
   const imports = new ImportService(context);
+  const prompts = new PromptService(context, catalog);
   return {
     accounts,
     providers,
@@ -96,6 +100,7 @@ export function createServices(context: ServiceContext): Services {
     search,
     exports,
     imports,
+    prompts,
   };
 }
 

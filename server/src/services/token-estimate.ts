@@ -4,12 +4,10 @@
  * rule of thumb for English text and code, and a small per-message overhead covers role markers.
  * The estimate only decides what to leave out: the provider's own count is what we store.
  */
-export const CHARACTERS_PER_TOKEN = 4;
-export const MESSAGE_OVERHEAD_TOKENS = 4;
+import { estimateTextTokens } from "../../../protocol/estimate-text-tokens";
 
-export function estimateTextTokens(text: string): number {
-  return Math.ceil(text.length / CHARACTERS_PER_TOKEN);
-}
+export { CHARACTERS_PER_TOKEN, estimateTextTokens } from "../../../protocol/estimate-text-tokens";
+export const MESSAGE_OVERHEAD_TOKENS = 4;
 
 /** One message of a conversation, with its role markers. */
 export function estimateMessageTokens(text: string): number {

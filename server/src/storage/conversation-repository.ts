@@ -11,6 +11,7 @@ import {
 import { errorCodeSchema, type ErrorCode } from "../../../protocol/http/error-codes";
 import type { ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../domain/app-error";
+import type { AttachmentContent } from "./attachment-repository";
 
 /**
  * Conversations and messages of ONE user. Every query is filtered by that user's id (messages
@@ -28,6 +29,10 @@ export interface ConversationRow {
   is_pinned: boolean;
   is_archived: boolean;
   workspace_hint: string | null;
+  /** Migration 0013: the conversation's own system prompt (system_prompts.id; null: the owner's default) and sampling settings. */
+  system_prompt_id?: string | null;
+  temperature?: number | null;
+  max_output_tokens?: number | null;
   created_at: number;
   updated_at: number;
   last_message_at: number;
@@ -117,6 +122,8 @@ export interface ContextWalkRow {
   depth: number;
   /** The walk's running token total, from its first message up to and including this one. */
   totalTokens: number;
+  /** A question's files and selections, added by the service for the messages a context may send. */
+  attachments?: AttachmentContent[];
   /** A summary of root→this message under the walk's key, if one is stored. */
   summary: WalkedSummary | null;
 }
@@ -270,6 +277,9 @@ const conversationColumns: string[] = [
   "is_pinned",
   "is_archived",
   "workspace_hint",
+  "system_prompt_id",
+  "temperature",
+  "max_output_tokens",
   "created_at",
   "updated_at",
   "last_message_at",
@@ -277,7 +287,7 @@ const conversationColumns: string[] = [
 
 export class ConversationRepository {
   constructor(
-    private readonly database: Knex | Knex.Transaction,
+    readonly database: Knex | Knex.Transaction,
     readonly userId: string,
   ) {}
 
@@ -520,6 +530,85 @@ export class ConversationRepository {
     return { newestLeafId: row.newest_leaf_id, containsLeaf: Number(row.leaf_count) > 0 };
   }
 
+  /**
+   * The messages with the same parent as `message` in its conversation (itself included), oldest
+   * first: the edits of a question, or the answers to one. Uses the (conversation_id, parent_id) index.
+   */
+  async listSiblings(message: Pick<MessageRow, "conversation_id" | "parent_id">): Promise<MessageRow[]> {
+    const query = this.database<MessageRow>("messages")
+      .select(messageColumnList.map((column) => `messages.${column}`))
+      .join("conversations", "conversations.id", "messages.conversation_id")
+      .where("messages.conversation_id", message.conversation_id)
+      .andWhere("conversations.user_id", this.userId);
+    if (message.parent_id === null) query.whereNull("messages.parent_id");
+    else query.andWhere("messages.parent_id", message.parent_id);
+    const rows = await query.orderBy([
+      { column: "messages.created_at", order: "asc" },
+      { column: "messages.id", order: "asc" },
+    ]);
+    return rows.map(normaliseMessageRow);
+  }
+
+  /**
+   * For each of some messages of one conversation (a page of a branch), its position among its
+   * siblings and how many there are. One query over the children of the page's parents only.
+   */
+  async findSiblingPositions(
+    conversationId: string,
+    messages: ReadonlyArray<{ id: string; parentId: string | null }>,
+  ): Promise<Map<string, { position: number; count: number }>> {
+    if (messages.length === 0) return new Map();
+    const parentIds = [...new Set(messages.flatMap((message) => (message.parentId === null ? [] : [message.parentId])))];
+    const hasRoot = messages.some((message) => message.parentId === null);
+    const wanted = new Set(messages.map((message) => message.id));
+    const rows: Array<{ id: string; parent_id: string | null; created_at: number | string }> = await this.database("messages")
+      .select("messages.id", "messages.parent_id", "messages.created_at")
+      .join("conversations", "conversations.id", "messages.conversation_id")
+      .where("messages.conversation_id", conversationId)
+      .andWhere("conversations.user_id", this.userId)
+      .andWhere((where) => {
+        if (parentIds.length > 0) where.whereIn("messages.parent_id", parentIds);
+        if (hasRoot) where.orWhereNull("messages.parent_id");
+      })
+      .orderBy([
+        { column: "messages.created_at", order: "asc" },
+        { column: "messages.id", order: "asc" },
+      ]);
+    const byParent = new Map<string | null, string[]>();
+    for (const row of rows) {
+      const group = byParent.get(row.parent_id) ?? [];
+      group.push(row.id);
+      byParent.set(row.parent_id, group);
+    }
+    const positions = new Map<string, { position: number; count: number }>();
+    for (const group of byParent.values()) {
+      group.forEach((id, index) => {
+        if (wanted.has(id)) positions.set(id, { position: index + 1, count: group.length });
+      });
+    }
+    return positions;
+  }
+
+  /**
+   * The system prompt a send in this conversation uses (its own, else the owner's default; undefined
+   * when neither: the built-in one) and its sampling settings, in one query. undefined when the
+   * conversation is not this user's.
+   */
+  async findSettings(conversationId: string): Promise<StoredConversationSettings | undefined> {
+    const row: StoredSettingsRecord | undefined = await this.database("conversations as c")
+      .join("users as u", "u.id", "c.user_id")
+      .leftJoin("system_prompts as p", "p.id", this.database.raw("coalesce(c.system_prompt_id, u.default_system_prompt_id)"))
+      .where("c.id", conversationId)
+      .andWhere("c.user_id", this.userId)
+      .first("c.temperature", "c.max_output_tokens", "p.id as prompt_id", "p.content as prompt_content");
+    if (!row) return undefined;
+    return {
+      systemPrompt: row.prompt_id === null ? undefined : { id: row.prompt_id, content: row.prompt_content ?? "" },
+      temperature: row.temperature === null ? null : Number(row.temperature),
+      maxOutputTokens: row.max_output_tokens === null ? null : Number(row.max_output_tokens),
+    };
+  }
+
   /** Depths of some of this user's messages (e.g. the two ends of a context record). */
   async findDepths(messageIds: string[]): Promise<Map<string, number>> {
     if (messageIds.length === 0) return new Map();
@@ -536,6 +625,20 @@ export class ConversationRepository {
     // knex.raw answers with the driver's shape: an array on SQLite, { rows } on PostgreSQL
     return Array.isArray(result) ? (result as Row[]) : (result as { rows: Row[] }).rows;
   }
+}
+
+/** A conversation's stored prompt and settings (see findSettings). */
+export interface StoredConversationSettings {
+  systemPrompt: { id: string; content: string } | undefined;
+  temperature: number | null;
+  maxOutputTokens: number | null;
+}
+
+interface StoredSettingsRecord {
+  temperature: number | string | null;
+  max_output_tokens: number | string | null;
+  prompt_id: string | null;
+  prompt_content: string | null;
 }
 
 /** Matches no summary: walks made without a summariser still run the one SQL shape. */
@@ -623,12 +726,6 @@ export async function interruptOrphanedAnswer(
   return row === undefined ? undefined : toMessage(normaliseMessageRow(row));
 }
 
-/** The error PostgreSQL gives a second `streaming` answer in one conversation (migration 0011's unique index). */
-export function isSecondStreamingAnswer(error: unknown): boolean {
-  const detail = error as { code?: unknown; constraint?: unknown } | null;
-  return detail?.code === "23505" && detail.constraint === "messages_one_streaming_per_conversation";
-}
-
 // ---- row → protocol ----
 
 function normaliseConversationRow(row: ConversationRow): ConversationRow {
@@ -637,6 +734,9 @@ function normaliseConversationRow(row: ConversationRow): ConversationRow {
     // SQLite answers 0 / 1
     is_pinned: Boolean(row.is_pinned),
     is_archived: Boolean(row.is_archived),
+    system_prompt_id: row.system_prompt_id ?? null,
+    temperature: row.temperature === undefined || row.temperature === null ? null : Number(row.temperature),
+    max_output_tokens: row.max_output_tokens === undefined || row.max_output_tokens === null ? null : Number(row.max_output_tokens),
     created_at: Number(row.created_at),
     updated_at: Number(row.updated_at),
     last_message_at: Number(row.last_message_at),
@@ -667,6 +767,9 @@ export function toConversation(row: ConversationRow): Conversation {
     isPinned: row.is_pinned,
     isArchived: row.is_archived,
     workspaceHint: row.workspace_hint,
+    // only when set, so that conversations without them read as before
+    ...(row.temperature === undefined || row.temperature === null ? {} : { temperature: row.temperature }),
+    ...(row.max_output_tokens === undefined || row.max_output_tokens === null ? {} : { maxOutputTokens: row.max_output_tokens }),
   };
 }
 

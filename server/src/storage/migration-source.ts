@@ -9,6 +9,8 @@ import * as backfillUsageLedger from "./migrations/0008-backfill-usage-ledger";
 import * as librarySchema from "./migrations/0009-library-schema";
 import * as buildSearchIndex from "./migrations/0010-build-search-index";
 import * as sharedInstancesSchema from "./migrations/0011-shared-instances-schema";
+import * as branchesAndPromptsSchema from "./migrations/0013-branches-and-prompts-schema";
+import * as messageAttachmentsSchema from "./migrations/0014-message-attachments-schema";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -30,6 +32,8 @@ const migrations: Array<[name: string, migration: Migration]> = [
   ["0009-library-schema", librarySchema],
   ["0010-build-search-index", buildSearchIndex],
   ["0011-shared-instances-schema", sharedInstancesSchema],
+  ["0013-branches-and-prompts-schema", branchesAndPromptsSchema],
+  ["0014-message-attachments-schema", messageAttachmentsSchema],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -35,6 +35,18 @@ const authenticationColumns = ["id", "name", "role", "status", "last_model_id", 
 export class UserRepository {
   constructor(private readonly database: Knex | Knex.Transaction) {}
 
+  /** The user's default system prompt (system_prompts.id; null: the built-in one). Migration 0013. */
+  async findDefaultSystemPromptId(userId: string): Promise<string | null> {
+    const row: { default_system_prompt_id: string | null } | undefined = await this.database("users")
+      .where({ id: userId })
+      .first("default_system_prompt_id");
+    return row?.default_system_prompt_id ?? null;
+  }
+
+  async setDefaultSystemPromptId(userId: string, systemPromptId: string | null, now: number): Promise<void> {
+    await this.database("users").where({ id: userId }).update({ default_system_prompt_id: systemPromptId, updated_at: now });
+  }
+
   async findById(userId: string): Promise<UserRow | undefined> {
     const row: UserRow | undefined = await this.database("users").where({ id: userId }).first();
     return row ? normaliseUserRow(row) : undefined;

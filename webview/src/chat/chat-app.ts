@@ -1,3 +1,4 @@
+import type { AttachmentInput } from "../../../protocol/http/attachments";
 import type { Message } from "../../../protocol/http/conversations";
 import {
   CHAT_VIEW_STATE_VERSION,
@@ -72,7 +73,13 @@ export class ChatApp {
     this.banner = new BannerView((command) => bridge.command("host/run", { command }));
     this.list = new MessageListView({
       retry: (messageId, modelId) => void this.retry(messageId, modelId),
+      rerunWith: (messageId) => void this.rerunWith(messageId),
+      submitEdit: (messageId, content) => this.submitEdit(messageId, content),
+      switchSibling: (messageId, direction) => void this.switchSibling(messageId, direction),
+      compareFor: (entry) => this.list.compareFor(entry),
+      continueWith: (messageId) => void this.continueWith(messageId),
       showContext: (messageId) => bridge.command("context/show", { messageId }),
+      openAttachment: (messageId, attachmentId, path) => bridge.command("attachment/open", { messageId, attachmentId, path }),
       loadOlder: (cursor) => this.loadOlder(cursor),
       onLinkOpen: (href) => bridge.command("link/open", { href }),
       onCodeAction: (action, source, button) => this.runCodeAction(action, source, button),
@@ -92,7 +99,11 @@ export class ChatApp {
       focusList: () => this.list.element.focus(),
     });
     this.composer = new ComposerView({
-      onSend: (text) => this.send(text),
+      onSend: (text, attachments) => this.send(text, attachments),
+      onCompare: (text, attachments) => this.compare(text, attachments),
+      findFiles: async (query) => (await bridge.request("files/find", { query })).files,
+      attachFile: (path) => bridge.request("files/attach", { path }),
+      announce: (sentence) => this.liveRegion.announce(sentence),
       onStop: (messageId) => bridge.command("generation/stop", { messageId }),
       // Saved on every change: VS Code may discard a hidden view's page at once, and a pending
       // write went with it (a draft typed just before hiding the view was lost).
@@ -132,6 +143,11 @@ export class ChatApp {
       this.list.setStreamStatus(messageId, status);
     });
     this.bridge.onNotification("message/updated", ({ message }) => this.updateMessage(message));
+    this.bridge.onNotification("composer/attach", (chip) => this.composer.addAttachment(chip));
+    this.bridge.onNotification("compare/shown", ({ compare }) => {
+      this.list.setCompare(compare);
+      if (compare) this.liveRegion.announce(`Comparing ${compare.messages.length} answers side by side`);
+    });
     this.bridge.onNotification("model/changed", ({ activeModel, models }) => {
       if (models) this.adoptModels(models);
       this.showModel(activeModel?.label ?? null);
@@ -189,6 +205,8 @@ export class ChatApp {
     } else {
       position = { scrollTop: 0, isPinnedToBottom: true, anchor: null };
     }
+    // before the messages, so the compare's first answer renders as the compare at once
+    this.list.setCompare(snapshot.compare ?? null);
     this.list.setMessages(
       { messages: snapshot.messages, olderCursor: snapshot.olderCursor, branchMessageCount: snapshot.branchMessageCount },
       { keepOlder: isSameConversation, scrollPosition: position },
@@ -296,9 +314,9 @@ export class ChatApp {
     this.composer.setStreamingMessage(this.list.streamingMessageId());
   }
 
-  private async send(text: string): Promise<boolean> {
+  private async send(text: string, attachments: AttachmentInput[] = []): Promise<boolean> {
     try {
-      await this.bridge.request("message/send", { content: text });
+      await this.bridge.request("message/send", attachments.length === 0 ? { content: text } : { content: text, attachments });
       return true;
     } catch (error) {
       this.composer.showError(this.describeFailure(error));
@@ -322,6 +340,62 @@ export class ChatApp {
       this.list.setRetryState(messageId, undefined);
     } catch (error) {
       this.list.setRetryState(messageId, { isPending: false, error: this.describeFailure(error) });
+    }
+  }
+
+  private async rerunWith(messageId: string): Promise<void> {
+    this.list.setRetryState(messageId, { isPending: true });
+    try {
+      await this.bridge.request("message/rerunWith", { messageId });
+      this.list.setRetryState(messageId, undefined);
+    } catch (error) {
+      this.list.setRetryState(messageId, { isPending: false, error: describeRequestFailure(error) });
+    }
+  }
+
+  /** The edited question goes out as a sibling; on failure the editor stays open with the reason. */
+  private async submitEdit(messageId: string, content: string): Promise<boolean> {
+    try {
+      await this.bridge.request("message/edit", { messageId, content });
+      this.liveRegion.announce("Edited message sent");
+      return true;
+    } catch (error) {
+      this.list.setEditError(messageId, describeRequestFailure(error));
+      return false;
+    }
+  }
+
+  /** Compare…: the composer's text to 2–4 models the host asks for; the draft is cleared once it is sent. */
+  private async compare(text: string, attachments: AttachmentInput[]): Promise<boolean> {
+    try {
+      const result = await this.bridge.request(
+        "message/compare",
+        attachments.length === 0 ? { content: text } : { content: text, attachments },
+      );
+      return result !== null;
+    } catch (error) {
+      this.composer.showError(describeRequestFailure(error));
+      return false;
+    }
+  }
+
+  private async continueWith(messageId: string): Promise<void> {
+    try {
+      await this.bridge.request("compare/continue", { messageId });
+      this.liveRegion.announce("Continuing with the chosen answer");
+    } catch (error) {
+      this.banner.show({ kind: "error", message: describeRequestFailure(error) });
+    }
+  }
+
+  private async switchSibling(messageId: string, direction: "previous" | "next"): Promise<void> {
+    try {
+      const { messageId: shown } = await this.bridge.request("branch/switch", { messageId, direction });
+      const siblings =
+        shown === null ? undefined : this.list.loadedMessages().find((loaded) => loaded.message.id === shown)?.message.siblings;
+      if (siblings) this.liveRegion.announce(`Showing ${siblings.position} of ${siblings.count}`);
+    } catch (error) {
+      this.banner.show({ kind: "error", message: describeRequestFailure(error) });
     }
   }
 

@@ -25,7 +25,12 @@ export class LiveRegionView {
     if (this.announced.has(messageId)) return;
     this.announced.add(messageId);
     const start = startOf(text);
-    this.element.textContent = start ? `${sentence}: ${start}` : sentence;
+    this.announce(start ? `${sentence}: ${start}` : sentence);
+  }
+
+  /** Says a short sentence (e.g. which branch is now in view after the sibling navigator was used). */
+  announce(sentence: string): void {
+    this.element.textContent = sentence;
     // Emptied again later, so that a reader who walks the page later does not find a stale status.
     clearTimeout(this.clearTimer);
     this.clearTimer = setTimeout(() => (this.element.textContent = ""), 10_000);

@@ -15,6 +15,8 @@ export interface BranchEntry {
   index: number;
   retry: { isPending: boolean; error?: string } | undefined;
   streamStatus: StreamStatus | undefined;
+  /** A question being edited in place (Edit): the text so far, and why the last try failed. */
+  edit?: { draft: string; isPending: boolean; error?: string } | undefined;
 }
 
 export interface BranchPage {
@@ -171,7 +173,9 @@ export class LoadedBranch {
 
   /** A message's new state (text, status, metadata), in place; a retry shown on it is over. */
   replaceMessage(entry: BranchEntry, message: Message): void {
-    entry.message = message;
+    // a stream's final message does not say where it stands among its siblings: the view still knows
+    entry.message =
+      message.siblings === undefined && entry.message.siblings !== undefined ? { ...message, siblings: entry.message.siblings } : message;
     entry.retry = undefined;
     if (message.status === "streaming") this.streaming.add(entry);
     else {

@@ -77,6 +77,8 @@ export class MessageListView {
   private renderedStart = 0;
   private renderedEnd = 0;
   private readonly viewsToRender = new Set<MessageView>();
+  /** The compare shown side by side in the place of its first answer, if one is open. */
+  private compare: { questionId: string; messages: Message[] } | null = null;
   private readonly messageResizeObserver: ResizeObserver;
   private isFrameRequested = false;
   private isPassRequested = false;
@@ -244,9 +246,48 @@ export class MessageListView {
     if (isStructureChanged) this.pass();
   }
 
+  /**
+   * Opens (or closes, with null) a compare: its answers are shown side by side in the place of the
+   * first of them, which is the answer on the branch in view.
+   */
+  setCompare(compare: { questionId: string; messages: readonly Message[] } | null): void {
+    const previous = this.compareHost();
+    this.compare = compare === null ? null : { questionId: compare.questionId, messages: [...compare.messages] };
+    for (const entry of new Set([previous, this.compareHost()])) if (entry) this.renderEntry(entry);
+  }
+
+  /** The answers of the open compare, when `entry` is the one standing for them. */
+  compareFor(entry: BranchEntry): readonly Message[] | undefined {
+    const compare = this.compare;
+    if (!compare || entry.message.parentId !== compare.questionId || entry.message.role !== "assistant") return undefined;
+    // the entry's own message is the freshest copy of that answer
+    return compare.messages.map((message) => (message.id === entry.message.id ? entry.message : message));
+  }
+
+  private compareHost(): BranchEntry | undefined {
+    const first = this.compare?.messages[0];
+    return first === undefined ? undefined : this.branch.get(first.id);
+  }
+
+  /** A compare answer that is not on the branch in view: kept in the compare, its column re-rendered. */
+  private updateCompared(messageId: string, change: (message: Message) => Message): boolean {
+    const compare = this.compare;
+    const index = compare?.messages.findIndex((message) => message.id === messageId) ?? -1;
+    if (!compare || index === -1) return false;
+    compare.messages[index] = change(compare.messages[index]!);
+    const host = this.compareHost();
+    const view = host ? this.views.get(host) : undefined;
+    if (view) {
+      this.viewsToRender.add(view);
+      this.requestFrame();
+    }
+    return true;
+  }
+
   /** A message's final (or updated) state, shown at once (any pending frame for it is dropped). Returns false if it is not loaded and does not follow the loaded ones. */
   updateMessage(message: Message): boolean {
     const entry = this.branch.get(message.id);
+    if (!entry && this.updateCompared(message.id, () => message)) return true;
     if (!entry) {
       const before = this.branch.length;
       this.upsertMessages([message]);
@@ -260,7 +301,7 @@ export class MessageListView {
   /** Appends streamed text to a message; it is rendered on the next animation frame (if it is on screen at all). */
   appendDelta(messageId: string, text: string): boolean {
     const entry = this.branch.get(messageId);
-    if (!entry) return false;
+    if (!entry) return this.updateCompared(messageId, (message) => ({ ...message, content: message.content + text }));
     this.branch.appendText(entry, text);
     const view = this.views.get(entry);
     if (view) {
@@ -285,6 +326,14 @@ export class MessageListView {
     if (!entry) return;
     entry.retry = retry;
     this.views.get(entry)?.renderStatus();
+  }
+
+  /** An edit of this question could not be sent: its editor stays open and says why. */
+  setEditError(messageId: string, error: string): void {
+    const entry = this.branch.get(messageId);
+    if (!entry?.edit) return;
+    entry.edit = { ...entry.edit, isPending: false, error };
+    this.views.get(entry)?.render();
   }
 
   streamingMessageId(): string | undefined {

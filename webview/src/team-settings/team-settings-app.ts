@@ -5,6 +5,7 @@ import { createIcon } from "../create-icon";
 import { HostRequestError, describeRequestFailure } from "../host-bridge/host-request-error";
 import { BudgetsSection } from "./budgets-section";
 import { FallbacksSection } from "./fallbacks-section";
+import { PresetsSection } from "./presets-section";
 import { ModelsSection } from "./models-section";
 import { PricesSection } from "./prices-section";
 import { ProviderCard } from "./provider-card";
@@ -24,6 +25,7 @@ export class TeamSettingsApp {
   private readonly providerList = document.createElement("div");
   private readonly models: ModelsSection;
   private readonly fallbacks: FallbacksSection;
+  private readonly presets: PresetsSection;
   private readonly users: UsersSection;
   private readonly registration: RegistrationSection;
   private readonly prices: PricesSection;
@@ -34,6 +36,7 @@ export class TeamSettingsApp {
     providers: SectionFrame;
     models: SectionFrame;
     fallbacks: SectionFrame;
+    presets: SectionFrame;
     users: SectionFrame;
     registration: SectionFrame;
     prices: SectionFrame;
@@ -50,6 +53,7 @@ export class TeamSettingsApp {
       void this.reloadProviders();
     });
     this.fallbacks = new FallbacksSection(bridge);
+    this.presets = new PresetsSection(bridge);
     this.users = new UsersSection(bridge);
     this.registration = new RegistrationSection(bridge);
     this.prices = new PricesSection(bridge);
@@ -68,6 +72,12 @@ export class TeamSettingsApp {
         "Fallbacks",
         "When a model cannot answer (rate-limited, overloaded, failing or unreachable after its retries, or the conversation is too long for it), the answer comes from its first fallback that can, and says so.",
         this.fallbacks.element,
+      ),
+      presets: createSection(
+        "presets",
+        "Presets",
+        "Named starting points for a conversation (system prompt, model, temperature, output limit): members pick one with Juggler: New Conversation from Preset….",
+        this.presets.element,
       ),
       users: createSection("users", "Users", "Approve new accounts and decide who administers the team.", this.users.element),
       registration: createSection(
@@ -139,7 +149,9 @@ export class TeamSettingsApp {
       this.load(this.sections.models, this.bridge.request("models/list-all", {}), ({ models }) => {
         this.models.setModels(models);
         this.fallbacks.setModels(models);
+        this.presets.setModels(models);
       }),
+      this.load(this.sections.presets, this.bridge.request("presets/list", {}), ({ presets }) => this.presets.setPresets(presets)),
       this.load(this.sections.fallbacks, this.bridge.request("fallbacks/list", {}), ({ fallbacks }) =>
         this.fallbacks.setFallbacks(fallbacks),
       ),

@@ -10,9 +10,10 @@ import type { Knex } from "knex";
  * - `generation_events`: every event of an answer being written, by sequence, so that a stream
  *   opened on another instance replays and follows it (`data` is the event's JSON, as sent).
  * - `scheduled_tasks`: work that one instance of the team does per interval (the catalog refresh).
- * - `messages_one_streaming_per_conversation`: at most one answer `streaming` per conversation,
- *   whichever instance writes it. Answers an old process left streaming are interrupted first, all
- *   but the newest of each conversation, so the index can be built.
+ * One send at a time per conversation, and the per-user cap, hold across instances without an
+ * index: a send's transaction takes a lock on the user's answers and counts them (a compare writes
+ * several answers under one question at once, which a unique index on streaming answers would refuse).
+ * - `messages_streaming_index`: the answers being written, by conversation (a partial index).
  */
 export async function up(knex: Knex): Promise<void> {
   if (knex.client.config.client !== "pg") return;
@@ -40,19 +41,13 @@ export async function up(knex: Knex): Promise<void> {
     table.string("name", 64).primary();
     table.bigInteger("next_run_at").notNullable();
   });
-  await knex.raw(`
-    UPDATE messages SET status = 'interrupted', error_code = 'server_shutting_down',
-      error_message = 'The server restarted while this answer was being written; the partial answer was kept'
-    WHERE status = 'streaming' AND id NOT IN (
-      SELECT DISTINCT ON (conversation_id) id FROM messages WHERE status = 'streaming'
-      ORDER BY conversation_id, created_at DESC, id DESC
-    )`);
-  await knex.raw("CREATE UNIQUE INDEX messages_one_streaming_per_conversation ON messages (conversation_id) WHERE status = 'streaming'");
+  // the answers being written, found without reading a long conversation's history
+  await knex.raw("CREATE INDEX messages_streaming_index ON messages (conversation_id) WHERE status = 'streaming'");
 }
 
 export async function down(knex: Knex): Promise<void> {
   if (knex.client.config.client !== "pg") return;
-  await knex.raw("DROP INDEX IF EXISTS messages_one_streaming_per_conversation");
+  await knex.raw("DROP INDEX IF EXISTS messages_streaming_index");
   for (const table of ["scheduled_tasks", "generation_events", "generation_leases", "server_instances"]) {
     await knex.schema.dropTableIfExists(table);
   }
