@@ -161,7 +161,7 @@ describe("extension: Juggler's models for VS Code's chat, through the team gatew
         error instanceof GatewayChatError &&
         error.status === 429 &&
         error.code === "budget_exceeded" &&
-        /monthly token limit of 1 tokens/.test(error.message) &&
+        /monthly token limit of 1 token\b/.test(error.message) &&
         /resets on/.test(error.message),
     );
   });

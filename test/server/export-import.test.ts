@@ -6,6 +6,7 @@ import { SummaryRepository } from "../../server/src/storage/summary-repository";
 import { registerUser, startTestServer, type TestServer } from "../../tools/harness/test-server";
 import { createConversation, sendAndWait, startChatFixture, type ChatFixture } from "../support/chat-helpers";
 import { createTestDatabase } from "../support/postgres";
+import { TINY_PNG_BASE64 } from "../support/tiny-png";
 import { CHATGPT_EXPORT } from "./fixtures/chatgpt-export";
 
 /**
@@ -37,18 +38,32 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       await fixture?.dispose();
     });
 
-    /** Two models, a regenerate, an edit (a second root), pinned, in a workspace, a summary named by a context record. */
+    /**
+     * Two models, a regenerate, an edit (a second root), pinned, in a workspace, a summary named by a
+     * context record, its own system prompt and settings, a question with a file, a selection and an image.
+     */
     async function buildRichConversation(): Promise<{ id: string; answerWithSummaryId: string }> {
       const anthropic = fixture.models.anthropic[0]!;
       const groq = fixture.models.groq[0]!;
-      const conversation = await createConversation(server, token, { title: "Everything a conversation can hold" });
+      const conversation = await createConversation(server, token, {
+        title: "Everything a conversation can hold",
+        systemPrompt: "Answer as a careful reviewer.",
+        temperature: 0.3,
+        maxOutputTokens: 900,
+      });
       const first = await sendAndWait(server, token, conversation.id, "First question, to Groq", groq);
       await sendAndWait(server, token, conversation.id, "Second question, to Anthropic", anthropic);
       const regenerated = await server.request("POST", `/messages/${first.answer.id}/regenerate`, { token, body: { modelId: anthropic } });
       assert.equal(regenerated.status, 202, JSON.stringify(regenerated.body));
       await waitForStatus(regenerated.body.assistantMessage.id);
       const edit = await sendAndWait(server, token, conversation.id, "An edited first question", groq, { parentId: null });
-      const third = await sendAndWait(server, token, conversation.id, "A third question on the edited branch", anthropic);
+      const third = await sendAndWait(server, token, conversation.id, "A third question on the edited branch", anthropic, {
+        attachments: [
+          { kind: "file", path: "src/app.ts", language: "typescript", content: "export const answer = 42;\n" },
+          { kind: "selection", path: "src/app.ts", language: "typescript", startLine: 1, endLine: 1, content: "export const answer = 42;" },
+          { kind: "image", path: "pasted image", mediaType: "image/png", data: TINY_PNG_BASE64 },
+        ],
+      });
       // a summary of the edited branch's first two messages, named by the last answer's record (what a long conversation stores)
       const summary = await new SummaryRepository(server.database, userId).insert({
         coversThroughMessageId: edit.answer.id,
@@ -140,6 +155,18 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       assert.equal(conversation.summaries.length, 1);
       assert.equal(conversation.isPinned, true);
       assert.equal(conversation.workspaceHint, "file:///home/me/project");
+      assert.equal(conversation.systemPrompt, "Answer as a careful reviewer.");
+      assert.equal(conversation.temperature, 0.3);
+      assert.equal(conversation.maxOutputTokens, 900);
+      const attached = conversation.messages.find((message) => message.attachments !== undefined)!;
+      assert.deepEqual(
+        attached.attachments!.map((attachment) => [attachment.kind, attachment.path, attachment.data]),
+        [
+          ["file", "src/app.ts", null],
+          ["selection", "src/app.ts", null],
+          ["image", "pasted image", TINY_PNG_BASE64],
+        ],
+      );
 
       const imported = await upload(exported.text);
       assert.equal(imported.status, 201, JSON.stringify(imported.body));
@@ -154,7 +181,20 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       const copy = again.conversations[0]!;
       const originalIds = idsOf(original);
       for (const id of idsOf(again)) assert.ok(!originalIds.has(id), "every id is new");
-      assert.deepEqual(withPositionalIds(again), withPositionalIds(original), "the same tree, models, usage, records and summary");
+      assert.deepEqual(
+        withPositionalIds(again),
+        withPositionalIds(original),
+        "the same tree, models, usage, records, summary, attachments, prompt and settings",
+      );
+      // the copy's question sends its attachments again: the image is served from the copy
+      const copiedQuestion = await server.request("GET", `/conversations/${copyId}?limit=50`, { token });
+      const withImage = copiedQuestion.body.messages.find((message: { attachments?: unknown[] }) => message.attachments?.length === 3);
+      const image = withImage.attachments[2];
+      const served = await fetch(`${server.url}/api/v1/messages/${withImage.id}/attachments/${image.id}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(served.status, 200);
+      assert.equal(Buffer.from(await served.arrayBuffer()).toString("base64"), TINY_PNG_BASE64);
 
       // the copy works like the original: Show Context of the answer that used the summary, search
       const copyAnswer = copy.messages.at(-1)!;
@@ -167,6 +207,20 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         new Set(found.body.results.map((result: { conversationId: string }) => result.conversationId)),
         new Set([rich.id, copyId]),
       );
+      // a file from before version 2 (no costs, attachments, prompts or settings) still imports
+      const versionOne = JSON.parse(exported.text);
+      versionOne.version = 1;
+      for (const conversation of versionOne.conversations) {
+        for (const field of ["systemPrompt", "temperature", "maxOutputTokens"]) delete conversation[field];
+        for (const message of conversation.messages) {
+          delete message.costMicroUsd;
+          delete message.attachments;
+        }
+      }
+      const fromVersionOne = await upload(JSON.stringify(versionOne));
+      assert.equal(fromVersionOne.status, 201, JSON.stringify(fromVersionOne.body));
+      assert.equal(fromVersionOne.body.conversations[0].messageCount, 9);
+
       // the original is untouched
       const originalNow = jugglerExportSchema.parse(JSON.parse((await download(`/conversations/${rich.id}/export?format=json`)).text));
       assert.deepEqual({ ...originalNow, exportedAt: "" }, { ...original, exportedAt: "" });
@@ -293,7 +347,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         ["not JSON", "{ this is not json", /not valid JSON/],
         ["not UTF-8", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), /not UTF-8/],
         ["an unknown shape", JSON.stringify({ hello: "world" }), /neither a Juggler export nor ChatGPT/],
-        ["a newer version", JSON.stringify({ ...valid, version: 2 }), /version 2/],
+        ["a newer version", JSON.stringify({ ...valid, version: 3 }), /version 3/],
         ["a missing field", withConversation((copy) => delete copy.title), /conversations\[1\]\.title/],
         [
           "a parent that is not there",

@@ -142,6 +142,8 @@ function readConversation(conversation: ChatGptConversation, path: string, now: 
       finishReasonRaw: isAnswer && finishRaw !== null ? finishRaw.slice(0, 64) : null,
       error: null,
       context: null,
+      costMicroUsd: null,
+      attachments: [],
       createdAt: time,
       updatedAt: toMilliseconds(message.update_time) ?? time,
     });
@@ -161,6 +163,9 @@ function readConversation(conversation: ChatGptConversation, path: string, now: 
     updatedAt: toMilliseconds(conversation.update_time) ?? lastMessageAt,
     lastMessageAt,
     leafKey,
+    systemPrompt: null,
+    temperature: null,
+    maxOutputTokens: null,
     messages,
     summaries: [],
     path,

@@ -1,4 +1,5 @@
 import type { ContextRecord, FinishReason, MessageRole, MessageStatus } from "../../../protocol/http/conversations";
+import type { ExportedAttachment } from "../../../protocol/http/export";
 import type { ErrorDetail } from "../../../protocol/http/error-codes";
 import type { ProviderKind } from "../../../protocol/http/providers";
 
@@ -19,6 +20,10 @@ export interface ConversationToImport {
   lastMessageAt: number;
   /** The message the current branch ends at (null: the newest message without a reply). */
   leafKey: string | null;
+  /** Its own system prompt and settings (null: the defaults). */
+  systemPrompt: string | null;
+  temperature: number | null;
+  maxOutputTokens: number | null;
   messages: MessageToImport[];
   summaries: SummaryToImport[];
   /** Where this conversation is in the file, for error messages ("conversations[3]"). */
@@ -42,6 +47,10 @@ export interface MessageToImport {
   error: ErrorDetail | null;
   /** Message and summary ids in it are the file's keys; the importer maps them to the new ids. */
   context: ContextRecord | null;
+  /** An answer's cost, in millionths of a dollar (null: not known). */
+  costMicroUsd: number | null;
+  /** A question's editor context, in order (images checked again when written). */
+  attachments: ExportedAttachment[];
   createdAt: number;
   updatedAt: number;
 }

@@ -5,12 +5,15 @@ import {
   JUGGLER_EXPORT_FORMAT,
   JUGGLER_EXPORT_VERSION,
   type ExportFormat,
+  type ExportedAttachment,
   type ExportedConversation,
   type ExportedMessage,
 } from "../../../protocol/http/export";
 import type { Logger } from "../logger";
+import { AttachmentRepository, type AttachmentRow } from "../storage/attachment-repository";
 import { ConversationRepository, toMessage, type ConversationRow } from "../storage/conversation-repository";
 import { SummaryRepository } from "../storage/summary-repository";
+import { SystemPromptRepository } from "../storage/system-prompt-repository";
 import type { ServiceContext } from "./service-context";
 
 /** A file to download. */
@@ -105,6 +108,10 @@ export class ExportService {
   async readConversation(userId: string, row: ConversationRow): Promise<ExportedConversation> {
     const messages = await new ConversationRepository(this.context.database, userId).listAllMessages(row.id);
     const summaries = await new SummaryRepository(this.context.database, userId).listForConversation(row.id);
+    const attachments = await new AttachmentRepository(this.context.database, userId).findForConversation(row.id);
+    const systemPromptId = row.system_prompt_id ?? null;
+    const systemPrompt =
+      systemPromptId === null ? null : ((await new SystemPromptRepository(this.context.database).findContent(systemPromptId)) ?? null);
     return {
       id: row.id,
       title: row.title,
@@ -113,10 +120,13 @@ export class ExportService {
       isArchived: row.is_archived,
       workspaceHint: row.workspace_hint,
       leafMessageId: row.leaf_message_id,
+      systemPrompt,
+      temperature: row.temperature ?? null,
+      maxOutputTokens: row.max_output_tokens ?? null,
       createdAt: isoTime(row.created_at),
       updatedAt: isoTime(row.updated_at),
       lastMessageAt: isoTime(row.last_message_at),
-      messages: messages.map((message) => toExportedMessage(toMessage(message))),
+      messages: messages.map((message) => toExportedMessage(toMessage(message), attachments.get(message.id) ?? [])),
       summaries: summaries.map((summary) => ({
         id: summary.id,
         coversThroughMessageId: summary.coversThroughMessageId,
@@ -132,7 +142,7 @@ export class ExportService {
   }
 }
 
-function toExportedMessage(message: Message): ExportedMessage {
+function toExportedMessage(message: Message, attachments: readonly AttachmentRow[]): ExportedMessage {
   return {
     id: message.id,
     parentId: message.parentId,
@@ -149,8 +159,24 @@ function toExportedMessage(message: Message): ExportedMessage {
     finishReasonRaw: message.finishReasonRaw,
     error: message.error === null ? null : { code: message.error.code, message: message.error.message },
     context: message.context,
+    costMicroUsd: message.costMicroUsd ?? null,
+    ...(attachments.length === 0 ? {} : { attachments: attachments.map(toExportedAttachment) }),
     createdAt: message.createdAt,
     updatedAt: message.updatedAt,
+  };
+}
+
+function toExportedAttachment(row: AttachmentRow): ExportedAttachment {
+  const isImage = row.kind === "image";
+  return {
+    kind: row.kind as ExportedAttachment["kind"],
+    path: row.path,
+    language: row.language,
+    startLine: row.start_line,
+    endLine: row.end_line,
+    content: row.content,
+    mediaType: isImage ? (row.media_type as ExportedAttachment["mediaType"]) : null,
+    data: isImage && row.data ? row.data.toString("base64") : null,
   };
 }
 

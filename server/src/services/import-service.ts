@@ -11,22 +11,33 @@ import {
 import type { z } from "zod";
 import { AppError } from "../domain/app-error";
 import type { Logger } from "../logger";
+import type { ImageMediaType } from "../../../protocol/http/attachments";
+import { AttachmentRepository, type AttachmentContent, type AttachmentRow } from "../storage/attachment-repository";
 import { ConversationRepository, type ConversationRow, type MessageRow } from "../storage/conversation-repository";
 import { SummaryRepository, type NewSummary } from "../storage/summary-repository";
+import { SystemPromptRepository } from "../storage/system-prompt-repository";
 import { chatGptExportSchema, readChatGptExport } from "./chatgpt-import";
 import type { ConversationToImport, MessageToImport, SkippedParts } from "./conversation-import";
+import { withAttachments } from "./context-builder";
+import { decodeImageAttachment, IMAGE_TOKEN_ESTIMATE } from "./decode-image-attachment";
 import { readJugglerExport } from "./juggler-import";
 import type { ServiceContext } from "./service-context";
 import { estimateMessageTokens } from "./token-estimate";
 
 /** Rows per INSERT: 21 columns each stays far below SQLite's 32,766 bound variables (and PostgreSQL's 65,535). */
 const INSERT_BATCH_SIZE = 400;
+/** Attachment rows per INSERT (an image row carries up to its 700 KB). */
+const ATTACHMENT_BATCH_SIZE = 20;
 
 /** A conversation checked and given new ids, ready to be written. */
 interface PreparedConversation {
   conversation: Omit<ConversationRow, "user_id">;
   /** Parents before children. */
   messages: MessageRow[];
+  /** The questions' editor context (images decoded and checked). */
+  attachments: AttachmentRow[];
+  /** Stored (once per text) when the conversation is written; its id goes on the conversation. */
+  systemPrompt: string | null;
   summaries: Array<{ key: string; summary: NewSummary }>;
   /** Context records naming a summary: written once the summary has its new id. */
   recordsAwaitingSummary: Array<{ messageId: string; record: ContextRecord; summaryKey: string }>;
@@ -62,10 +73,20 @@ export class ImportService {
     await this.context.database.transaction(async (transaction) => {
       const conversations = new ConversationRepository(transaction, userId);
       const summaries = new SummaryRepository(transaction, userId);
+      const attachments = new AttachmentRepository(transaction, userId);
+      const prompts = new SystemPromptRepository(transaction);
       for (const entry of prepared) {
-        await conversations.insertConversation(entry.conversation);
+        const systemPromptId =
+          entry.systemPrompt === null
+            ? null
+            : await prompts.store(entry.systemPrompt, estimateMessageTokens(entry.systemPrompt), this.context.now());
+        await conversations.insertConversation({ ...entry.conversation, system_prompt_id: systemPromptId });
         for (let start = 0; start < entry.messages.length; start += INSERT_BATCH_SIZE) {
           await conversations.insertMessages(entry.messages.slice(start, start + INSERT_BATCH_SIZE));
+        }
+        // images make rows large: a few at a time
+        for (let start = 0; start < entry.attachments.length; start += ATTACHMENT_BATCH_SIZE) {
+          await attachments.insert(entry.attachments.slice(start, start + ATTACHMENT_BATCH_SIZE));
         }
         const summaryIds = new Map<string, string>();
         for (const { key, summary } of entry.summaries) summaryIds.set(key, (await summaries.insert(summary)).id);
@@ -120,11 +141,12 @@ function readAnyFormat(
     (value as { format?: unknown }).format === JUGGLER_EXPORT_FORMAT
   ) {
     const version = (value as { version?: unknown }).version;
-    if (version !== JUGGLER_EXPORT_VERSION) {
+    // version 1 is version 2 without costs, attachments, prompts and settings
+    if (version !== 1 && version !== JUGGLER_EXPORT_VERSION) {
       throw new AppError(
         400,
         "validation_failed",
-        `This Juggler export has version ${JSON.stringify(version)}; this server reads version ${JUGGLER_EXPORT_VERSION}. Update the team server to import it.`,
+        `This Juggler export has version ${JSON.stringify(version)}; this server reads versions 1 to ${JUGGLER_EXPORT_VERSION}. Update the team server to import it.`,
       );
     }
     return { source: "juggler", read: readJugglerExport(check(jugglerExportSchema, value)) };
@@ -216,6 +238,41 @@ function prepare(source: ConversationToImport): PreparedConversation {
     };
   });
 
+  const attachmentsByKey = new Map(
+    ordered.map((message) => [
+      message.key,
+      message.attachments.map((attachment, position): AttachmentRow => {
+        const where = `.messages[${positions.get(message)}].attachments[${position}]`;
+        let data: Buffer | null = null;
+        if (attachment.kind === "image") {
+          try {
+            data = decodeImageAttachment(attachment.data!, attachment.mediaType!, position);
+          } catch {
+            fail(where, `not a valid ${attachment.mediaType} image`);
+          }
+        }
+        return {
+          id: crypto.randomUUID(),
+          message_id: ids.get(message.key)!,
+          position,
+          kind: attachment.kind,
+          path: attachment.path,
+          language: attachment.language,
+          start_line: attachment.startLine,
+          end_line: attachment.endLine,
+          content: attachment.kind === "image" ? "" : attachment.content,
+          media_type: attachment.kind === "image" ? attachment.mediaType : null,
+          data,
+          // an image's size is its byte count, as when it was sent
+          character_count: data?.length ?? attachment.content.length,
+          token_estimate: data ? IMAGE_TOKEN_ESTIMATE : estimateMessageTokens(attachment.content),
+          created_at: message.createdAt,
+        };
+      }),
+    ]),
+  );
+  const attachments = [...attachmentsByKey.values()].flat();
+
   const conversationId = crypto.randomUUID();
   const recordsAwaitingSummary: PreparedConversation["recordsAwaitingSummary"] = [];
   const messages = ordered.map((message): MessageRow => {
@@ -255,8 +312,9 @@ function prepare(source: ConversationToImport): PreparedConversation {
       error_code: message.error?.code ?? null,
       error_message: message.error?.message ?? null,
       context_snapshot: record === null ? null : JSON.stringify(record),
+      cost_micro_usd: message.costMicroUsd,
       depth: depths.get(message.key)!,
-      token_estimate: estimateMessageTokens(message.content),
+      token_estimate: questionTokenEstimate(message.content, attachmentsByKey.get(message.key)!),
       created_at: message.createdAt,
       updated_at: message.updatedAt,
     };
@@ -274,11 +332,15 @@ function prepare(source: ConversationToImport): PreparedConversation {
       is_pinned: source.isPinned && !source.isArchived,
       is_archived: source.isArchived,
       workspace_hint: source.workspaceHint,
+      temperature: source.temperature,
+      max_output_tokens: source.maxOutputTokens,
       created_at: source.createdAt,
       updated_at: source.updatedAt,
       last_message_at: source.lastMessageAt,
     },
     messages,
+    attachments,
+    systemPrompt: source.systemPrompt,
     summaries,
     recordsAwaitingSummary,
   };
@@ -314,4 +376,20 @@ function containsNul(value: unknown): boolean {
     }
   }
   return false;
+}
+
+/** A question's estimate counts its files and selections as they are sent, and each image at its flat rate (as a send does). */
+function questionTokenEstimate(content: string, attachments: readonly AttachmentRow[]): number {
+  if (attachments.length === 0) return estimateMessageTokens(content);
+  const sent: AttachmentContent[] = attachments.map((row) => ({
+    kind: row.kind as AttachmentContent["kind"],
+    path: row.path,
+    language: row.language,
+    startLine: row.start_line,
+    endLine: row.end_line,
+    content: row.content,
+    ...(row.data ? { image: { mediaType: row.media_type as ImageMediaType, data: "", byteSize: row.data.length } } : {}),
+  }));
+  const images = attachments.filter((row) => row.data).length;
+  return estimateMessageTokens(withAttachments(content, sent)) + images * IMAGE_TOKEN_ESTIMATE;
 }

@@ -18,6 +18,9 @@ export function readJugglerExport(file: JugglerExport): { conversations: Convers
     updatedAt: Date.parse(conversation.updatedAt),
     lastMessageAt: Date.parse(conversation.lastMessageAt),
     leafKey: conversation.leafMessageId,
+    systemPrompt: conversation.systemPrompt ?? null,
+    temperature: conversation.temperature ?? null,
+    maxOutputTokens: conversation.maxOutputTokens ?? null,
     path: `conversations[${index}]`,
     messages: conversation.messages.map((message) => ({
       key: message.id,
@@ -35,6 +38,8 @@ export function readJugglerExport(file: JugglerExport): { conversations: Convers
       finishReasonRaw: message.finishReasonRaw,
       error: message.error,
       context: message.context,
+      costMicroUsd: message.costMicroUsd ?? null,
+      attachments: message.attachments ?? [],
       createdAt: Date.parse(message.createdAt),
       updatedAt: Date.parse(message.updatedAt),
     })),

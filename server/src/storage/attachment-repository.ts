@@ -79,6 +79,24 @@ export class AttachmentRepository {
     return byMessage;
   }
 
+  /** Every attachment of one of this user's conversations, with its content, by message (an export). */
+  async findForConversation(conversationId: string): Promise<Map<string, AttachmentRow[]>> {
+    const rows: AttachmentRow[] = await this.database("message_attachments as a")
+      .join("messages as m", "m.id", "a.message_id")
+      .join("conversations as c", "c.id", "m.conversation_id")
+      .where("m.conversation_id", conversationId)
+      .andWhere("c.user_id", this.userId)
+      .orderBy([{ column: "a.message_id" }, { column: "a.position" }])
+      .select("a.*");
+    const byMessage = new Map<string, AttachmentRow[]>();
+    for (const row of rows) {
+      const list = byMessage.get(row.message_id) ?? [];
+      list.push(normaliseAttachmentRow(row));
+      byMessage.set(row.message_id, list);
+    }
+    return byMessage;
+  }
+
   /** One attachment with its content, when it belongs to that message of this user's; undefined otherwise. */
   async findOne(messageId: string, attachmentId: string): Promise<AttachmentRow | undefined> {
     const row: AttachmentRow | undefined = await this.database("message_attachments as a")
