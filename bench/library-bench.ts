@@ -9,7 +9,7 @@ import { SearchService } from "../server/src/services/search-service";
 import { openDatabase, type Database } from "../server/src/storage/database";
 import { ConversationRepository } from "../server/src/storage/conversation-repository";
 import { buildLongConversation } from "../tools/harness/long-conversation";
-import { startPostgresServer, type PostgresServer } from "../tools/harness/postgres-server";
+import { startEmbeddedPostgres, type RunningPostgres } from "../tools/harness/embedded-postgres";
 import { Corpus } from "./library-corpus";
 import { formatMs, percentile } from "./statistics";
 import { prepareTeamServer, readStartCommand, startTeamServerProcess, type TeamServerProcess } from "./team-server-process";
@@ -119,7 +119,7 @@ export async function runLibraryBench(log: (line: string) => void): Promise<Libr
   prepareTeamServer(command);
   const stores = (process.env.BENCH_LIBRARY_STORES ?? "sqlite,postgresql").split(",");
   const results: StoreResult[] = [];
-  let postgres: PostgresServer | undefined;
+  let postgres: RunningPostgres | undefined;
   try {
     const measure = async (store: Store, databaseUrl: string | undefined) => {
       const result = await benchStore(store, databaseUrl, command, log);
@@ -129,7 +129,7 @@ export async function runLibraryBench(log: (line: string) => void): Promise<Libr
     };
     if (stores.includes("sqlite")) await measure("SQLite", undefined);
     if (stores.includes("postgresql")) {
-      postgres = await startPostgresServer();
+      postgres = await startEmbeddedPostgres();
       await measure("PostgreSQL", await postgres.createDatabase());
     }
   } finally {
