@@ -258,9 +258,9 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     });
     const metadata = await view.locator(".compare__model").allInnerTexts();
     assert.ok(metadata[0]!.includes(labels[GROQ_MODEL_ID]!) && metadata[1]!.includes(labels[VISION_MODEL_ID]!), metadata.join(" | "));
-    // tokens, time to first token and duration, each
+    // tokens, cost (when priced), time to first token, speed and duration, each
     for (const line of await view.locator(".compare__metadata").allInnerTexts())
-      assert.match(line, /^\d+ → \d+ tokens · \d+ ms to first token · \d+ ms in all$/, line);
+      assert.match(line, /^\d+ → \d+ tokens( · \$[\d.]+)? · \d+ ms to first token( · [\d,]+ tokens\/s)? · \d+ ms in all$/, line);
     const boxes = await Promise.all([columns.nth(0).boundingBox(), columns.nth(1).boundingBox()]);
     assert.ok(boxes[0] && boxes[1] && boxes[1].x > boxes[0].x, "side by side in a wide sidebar");
     await screenshot(workbench, screenshotPath("compare-models.png"));

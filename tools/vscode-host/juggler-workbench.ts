@@ -22,8 +22,16 @@ export async function waitForQuickInput(page: Page, text: string | RegExp, timeo
 export async function answerInputBox(page: Page, prompt: string | RegExp, value: string): Promise<void> {
   const widget = await waitForQuickInput(page, prompt);
   const input = widget.locator("input.input, .quick-input-box input").first();
-  await input.fill(value);
-  await input.press("Enter");
+  try {
+    await input.fill(value, { timeout: 10_000 });
+    await input.press("Enter");
+  } catch {
+    // Seen under load: the input box stayed `inert` (Playwright then refuses to fill it) although
+    // it had the focus. Typing goes to the focused input as a person's keys would.
+    await page.keyboard.insertText(value);
+    if ((await input.inputValue()) !== value) throw new Error(`The input box "${String(prompt)}" did not take the text`);
+    await page.keyboard.press("Enter");
+  }
   // The next step of a multi-step flow may reuse the widget: wait until this prompt is gone.
   await page.locator(".quick-input-widget", { hasText: prompt }).waitFor({ state: "hidden", timeout: STEP_TIMEOUT_MS });
 }
