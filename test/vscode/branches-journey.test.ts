@@ -18,25 +18,18 @@ import type { FrameLocator, Page } from "playwright-core";
 import { parseEchoText } from "../../tools/fake-providers";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
-  answerInputBox,
   chatParts,
   findWebview,
   pickQuickPickRow,
-  resizeSideBar,
   sendChatMessage,
   waitForQuickInput,
   waitUntil,
+  signInWithCommand,
 } from "../../tools/vscode-host/juggler-workbench";
-import {
-  closeWorkbench,
-  openViewContainer,
-  openWorkbench,
-  runCommand,
-  screenshot,
-  statusBarItem,
-} from "../../tools/vscode-host/workbench-driver";
+import { openWorkbench, runCommand, screenshot, statusBarItem } from "../../tools/vscode-host/workbench-driver";
 import { screenshotPath } from "../support/screenshot-path";
 import { TINY_PNG_BASE64 } from "../support/tiny-png";
 import { writeSampleWorkspace } from "./support/sample-workspace";
@@ -63,7 +56,6 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
   let codeServer: CodeServer | undefined;
   let page: Page | undefined;
   let tempDir: string;
-  let isFailed = false;
   let token: string;
   /** Display names as the pickers, the status bar and the answers show them. */
   const labels: Record<string, string> = {};
@@ -105,33 +97,7 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
   });
 
-  beforeEach(function () {
-    if (isFailed) this.skip();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") isFailed = true;
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    try {
-      if (page) {
-        if (isFailed) await screenshot(page, FAILURE_SCREENSHOT).catch(() => undefined);
-        await closeWorkbench(page);
-      }
-    } finally {
-      try {
-        await codeServer?.stop({ removeLog: !isFailed });
-        if (isFailed && codeServer) console.log(`      code-server log: ${codeServer.logFile}; screenshot: ${FAILURE_SCREENSHOT}`);
-      } finally {
-        try {
-          await team?.dispose();
-        } finally {
-          if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
-        }
-      }
-    }
-  });
+  followJourney(FAILURE_SCREENSHOT, () => ({ page, codeServer, team, tempDir }));
 
   const chat = () => findWebview(page!, ".chat-app", { isInEditorArea: false });
   const conversationOnServer = async (conversationId: string) => {
@@ -146,28 +112,7 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     chatParts(view).completeAnswers.filter({ hasText: `ECHO model=${modelId.slice(modelId.indexOf(":") + 1)} ` });
 
   it("signs in to the team server", async () => {
-    const workbench = page!;
-    await runCommand(workbench, "View: Hide Secondary Side Bar");
-    await statusBarItem(workbench, "Juggler: Sign In").waitFor({ state: "visible", timeout: 60_000 });
-    await runCommand(workbench, "Juggler: Sign In");
-    const serverPrompt = "address of your team's Juggler server";
-    await Promise.race([
-      workbench
-        .locator(".monaco-dialog-box .dialog-buttons .monaco-button", { hasText: "Allow" })
-        .first()
-        .waitFor({ state: "visible", timeout: 30_000 })
-        .catch(() => undefined),
-      waitForQuickInput(workbench, serverPrompt).catch(() => undefined),
-    ]);
-    const allow = workbench.locator(".monaco-dialog-box .dialog-buttons .monaco-button", { hasText: "Allow" }).first();
-    if (await allow.isVisible()) await allow.click();
-    await answerInputBox(workbench, serverPrompt, team!.server.url);
-    await pickQuickPickRow(workbench, "Sign in");
-    await answerInputBox(workbench, "Your name on the team server", ADMIN_NAME);
-    await answerInputBox(workbench, "Password", ADMIN_PASSWORD);
-    await statusBarItem(workbench, "Juggler: Sign In").waitFor({ state: "hidden", timeout: 30_000 });
-    await openViewContainer(workbench, "Juggler");
-    await resizeSideBar(workbench, 640);
+    await signInWithCommand(page!, { serverUrl: team!.server.url, name: ADMIN_NAME, password: ADMIN_PASSWORD }, 640);
   });
 
   it("edits a question into a sibling branch, then goes back and forth with the navigator", async () => {

@@ -31,9 +31,9 @@ import {
   waitForQuickInput,
   waitUntil,
 } from "../../tools/vscode-host/juggler-workbench";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
-  closeWorkbench,
   openViewContainer,
   openWorkbench,
   runCommand,
@@ -62,7 +62,6 @@ describe("vscode: a new team's first run in code-server", function () {
   let codeServer: CodeServer | undefined;
   let page: Page | undefined;
   let tempDir: string;
-  let isFailed = false;
   const question = "What does a debounce do?";
 
   before(async function () {
@@ -87,35 +86,17 @@ describe("vscode: a new team's first run in code-server", function () {
     page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
   });
 
-  beforeEach(function () {
-    if (isFailed) this.skip();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") isFailed = true;
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    try {
-      if (page) {
-        if (isFailed) await screenshot(page, FAILURE_SCREENSHOT).catch(() => undefined);
-        await closeWorkbench(page);
-      }
-    } finally {
-      try {
-        await codeServer?.stop({ removeLog: !isFailed });
-        if (isFailed && codeServer) console.log(`      code-server log: ${codeServer.logFile}; screenshot: ${FAILURE_SCREENSHOT}`);
-      } finally {
-        try {
-          await proxy?.close();
-          await team?.dispose();
-        } finally {
-          if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
-        }
-      }
-    }
-  });
+  followJourney(FAILURE_SCREENSHOT, () => ({
+    page,
+    codeServer,
+    team: {
+      dispose: async () => {
+        await proxy?.close();
+        await team?.dispose();
+      },
+    },
+    tempDir,
+  }));
 
   it("opens the getting-started walkthrough from the command palette", async () => {
     const workbench = page!;

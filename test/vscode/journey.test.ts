@@ -26,9 +26,9 @@ import { defaultAnthropicModels, parseEchoText } from "../../tools/fake-provider
 import { FAKE_API_KEYS } from "../../tools/harness/provider-setup";
 import { screenshotPath } from "../support/screenshot-path";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
-  closeWorkbench,
   openViewContainer,
   openWorkbench,
   runCommand,
@@ -87,7 +87,6 @@ describe("vscode: a new user's journey through Juggler in code-server", function
   let codeServer: CodeServer | undefined;
   let page: Page | undefined;
   let tempDir: string;
-  let isFailed = false;
 
   /** Facts carried from one step to the next. */
   const journey = {
@@ -121,36 +120,7 @@ describe("vscode: a new user's journey through Juggler in code-server", function
 
   // Each step builds on the ones before: after a failure the rest are skipped. (Not mocha's bail:
   // it also skips this suite when any earlier suite of the same `npm test` run failed.)
-  beforeEach(function () {
-    if (isFailed) this.skip();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") isFailed = true;
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    // Each step runs whatever happened before it: a failed one must not leave the others running.
-    try {
-      if (page) {
-        if (isFailed) await screenshot(page, FAILURE_SCREENSHOT).catch(() => undefined);
-        await closeWorkbench(page);
-      }
-    } finally {
-      try {
-        // A failed run keeps code-server's log (its path is printed by the failure below).
-        await codeServer?.stop({ removeLog: !isFailed });
-        if (isFailed && codeServer) console.log(`      code-server log: ${codeServer.logFile}; screenshot: ${FAILURE_SCREENSHOT}`);
-      } finally {
-        try {
-          await team?.dispose();
-        } finally {
-          if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
-        }
-      }
-    }
-  });
+  followJourney(FAILURE_SCREENSHOT, () => ({ page, codeServer, team, tempDir }));
 
   it("signs up from the command palette; the first account becomes admin", async () => {
     const workbench = page!;

@@ -18,6 +18,7 @@ import type { Page } from "playwright-core";
 import { buildLongConversation } from "../../tools/harness/long-conversation";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
   answerInputBox,
@@ -25,21 +26,12 @@ import {
   chooseFromContextMenu,
   findWebview,
   pickQuickPickRow,
-  resizeSideBar,
   waitForAnimations,
   waitForQuickInput,
   waitUntil,
+  signInWithCommand,
 } from "../../tools/vscode-host/juggler-workbench";
-import {
-  clearNotifications,
-  closeWorkbench,
-  openViewContainer,
-  openWorkbench,
-  runCommand,
-  screenshot,
-  statusBarItem,
-  treeRows,
-} from "../../tools/vscode-host/workbench-driver";
+import { clearNotifications, openWorkbench, runCommand, screenshot, treeRows } from "../../tools/vscode-host/workbench-driver";
 import { CHATGPT_EXPORT } from "../server/fixtures/chatgpt-export";
 import { screenshotPath } from "../support/screenshot-path";
 import { writeSampleWorkspace } from "./support/sample-workspace";
@@ -59,7 +51,6 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
   let page: Page | undefined;
   let tempDir: string;
   let workspaceUri: string;
-  let isFailed = false;
   let token: string;
   const seeded: Record<string, string> = {};
   let rememberedMessageId = "";
@@ -88,33 +79,7 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
     page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
   });
 
-  beforeEach(function () {
-    if (isFailed) this.skip();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") isFailed = true;
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    try {
-      if (page) {
-        if (isFailed) await screenshot(page, FAILURE_SCREENSHOT).catch(() => undefined);
-        await closeWorkbench(page);
-      }
-    } finally {
-      try {
-        await codeServer?.stop({ removeLog: !isFailed });
-        if (isFailed && codeServer) console.log(`      code-server log: ${codeServer.logFile}; screenshot: ${FAILURE_SCREENSHOT}`);
-      } finally {
-        try {
-          await team?.dispose();
-        } finally {
-          if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
-        }
-      }
-    }
-  });
+  followJourney(FAILURE_SCREENSHOT, () => ({ page, codeServer, team, tempDir }));
 
   /**
    * The member's library, written through the server's storage: a long conversation in this folder
@@ -170,28 +135,7 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
     (await team!.server.request("GET", `/conversations/${conversationId}`, { token })).body;
 
   it("signs in to the team server", async () => {
-    const workbench = page!;
-    await runCommand(workbench, "View: Hide Secondary Side Bar");
-    await statusBarItem(workbench, "Juggler: Sign In").waitFor({ state: "visible", timeout: 60_000 });
-    await runCommand(workbench, "Juggler: Sign In");
-    const serverPrompt = "address of your team's Juggler server";
-    await Promise.race([
-      workbench
-        .locator(".monaco-dialog-box .dialog-buttons .monaco-button", { hasText: "Allow" })
-        .first()
-        .waitFor({ state: "visible", timeout: 30_000 })
-        .catch(() => undefined),
-      waitForQuickInput(workbench, serverPrompt).catch(() => undefined),
-    ]);
-    const allow = workbench.locator(".monaco-dialog-box .dialog-buttons .monaco-button", { hasText: "Allow" }).first();
-    if (await allow.isVisible()) await allow.click();
-    await answerInputBox(workbench, serverPrompt, team!.server.url);
-    await pickQuickPickRow(workbench, "Sign in");
-    await answerInputBox(workbench, "Your name on the team server", ADMIN_NAME);
-    await answerInputBox(workbench, "Password", ADMIN_PASSWORD);
-    await statusBarItem(workbench, "Juggler: Sign In").waitFor({ state: "hidden", timeout: 30_000 });
-    await openViewContainer(workbench, "Juggler");
-    await resizeSideBar(workbench, 520);
+    await signInWithCommand(page!, { serverUrl: team!.server.url, name: ADMIN_NAME, password: ADMIN_PASSWORD }, 520);
     await row(LONG_TITLE).waitFor({ timeout: 30_000 });
   });
 

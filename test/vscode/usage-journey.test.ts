@@ -15,25 +15,10 @@ import * as path from "node:path";
 import type { Page } from "playwright-core";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
-import {
-  answerInputBox,
-  chatParts,
-  findWebview,
-  pickQuickPickRow,
-  resizeSideBar,
-  sendChatMessage,
-  waitForQuickInput,
-  waitUntil,
-} from "../../tools/vscode-host/juggler-workbench";
-import {
-  closeWorkbench,
-  openViewContainer,
-  openWorkbench,
-  runCommand,
-  screenshot,
-  statusBarItem,
-} from "../../tools/vscode-host/workbench-driver";
+import { chatParts, findWebview, sendChatMessage, waitUntil, signInWithCommand } from "../../tools/vscode-host/juggler-workbench";
+import { openWorkbench, screenshot } from "../../tools/vscode-host/workbench-driver";
 import { screenshotPath } from "../support/screenshot-path";
 import { writeSampleWorkspace } from "./support/sample-workspace";
 
@@ -61,7 +46,6 @@ describe("vscode: usage, costs and budgets in code-server", function () {
   let codeServer: CodeServer | undefined;
   let page: Page | undefined;
   let tempDir: string;
-  let isFailed = false;
   let modelId: string;
 
   before(async function () {
@@ -87,53 +71,10 @@ describe("vscode: usage, costs and budgets in code-server", function () {
     page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
   });
 
-  beforeEach(function () {
-    if (isFailed) this.skip();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") isFailed = true;
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    try {
-      if (page) {
-        if (isFailed) await screenshot(page, FAILURE_SCREENSHOT).catch(() => undefined);
-        await closeWorkbench(page);
-      }
-    } finally {
-      try {
-        await codeServer?.stop({ removeLog: !isFailed });
-        if (isFailed && codeServer) console.log(`      code-server log: ${codeServer.logFile}; screenshot: ${FAILURE_SCREENSHOT}`);
-      } finally {
-        try {
-          await team?.dispose();
-        } finally {
-          if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
-        }
-      }
-    }
-  });
+  followJourney(FAILURE_SCREENSHOT, () => ({ page, codeServer, team, tempDir }));
 
   it("signs in to the team server", async () => {
-    const workbench = page!;
-    await runCommand(workbench, "View: Hide Secondary Side Bar");
-    await statusBarItem(workbench, "Juggler: Sign In").waitFor({ state: "visible", timeout: 60_000 });
-    await runCommand(workbench, "Juggler: Sign In");
-    const serverPrompt = "address of your team's Juggler server";
-    const allow = workbench.locator(".monaco-dialog-box .dialog-buttons .monaco-button", { hasText: "Allow" }).first();
-    await Promise.race([
-      allow.waitFor({ state: "visible", timeout: 30_000 }).catch(() => undefined),
-      waitForQuickInput(workbench, serverPrompt).catch(() => undefined),
-    ]);
-    if (await allow.isVisible()) await allow.click();
-    await answerInputBox(workbench, serverPrompt, team!.server.url);
-    await pickQuickPickRow(workbench, "Sign in");
-    await answerInputBox(workbench, "Your name on the team server", ADMIN_NAME);
-    await answerInputBox(workbench, "Password", ADMIN_PASSWORD);
-    await statusBarItem(workbench, "Juggler: Sign In").waitFor({ state: "hidden", timeout: 30_000 });
-    await openViewContainer(workbench, "Juggler");
-    await resizeSideBar(workbench, 520);
+    await signInWithCommand(page!, { serverUrl: team!.server.url, name: ADMIN_NAME, password: ADMIN_PASSWORD }, 520);
   });
 
   it("shows an answer's tokens, cost and speed, and the month's use in the status bar's tooltip", async () => {

@@ -5,6 +5,7 @@
  * Every wait polls (locator.waitFor / expect-style loops); nothing sleeps a fixed time.
  */
 import type { FrameLocator, Locator, Page } from "playwright-core";
+import { openViewContainer, runCommand, statusBarItem } from "./workbench-driver";
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -202,4 +203,33 @@ export async function waitForAnimations(element: Locator): Promise<void> {
   await element.evaluate((node) =>
     Promise.all(node.getAnimations({ subtree: true }).map((animation) => animation.finished.catch(() => undefined))),
   );
+}
+
+/**
+ * Signs in as an existing account the way a person does: "Juggler: Sign In", VS Code's Allow dialog
+ * when it asks, the server's address, "Sign in", name and password; then opens the Juggler view
+ * with a side bar `sideBarWidthPx` wide.
+ */
+export async function signInWithCommand(
+  page: Page,
+  account: { serverUrl: string; name: string; password: string },
+  sideBarWidthPx: number,
+): Promise<void> {
+  await runCommand(page, "View: Hide Secondary Side Bar");
+  await statusBarItem(page, "Juggler: Sign In").waitFor({ state: "visible", timeout: 60_000 });
+  await runCommand(page, "Juggler: Sign In");
+  const serverPrompt = "address of your team's Juggler server";
+  const allow = dialogButton(page, "Allow");
+  await Promise.race([
+    allow.waitFor({ state: "visible", timeout: STEP_TIMEOUT_MS }).catch(() => undefined),
+    waitForQuickInput(page, serverPrompt).catch(() => undefined),
+  ]);
+  if (await allow.isVisible()) await allow.click();
+  await answerInputBox(page, serverPrompt, account.serverUrl);
+  await pickQuickPickRow(page, "Sign in");
+  await answerInputBox(page, "Your name on the team server", account.name);
+  await answerInputBox(page, "Password", account.password);
+  await statusBarItem(page, "Juggler: Sign In").waitFor({ state: "hidden", timeout: STEP_TIMEOUT_MS });
+  await openViewContainer(page, "Juggler");
+  await resizeSideBar(page, sideBarWidthPx);
 }
