@@ -124,7 +124,8 @@ describe("vscode: a new team's first run in code-server", function () {
     for (let attempt = 0; attempt < 5 && !(await prompt.isVisible()); attempt++) {
       if (!(await entry.isVisible())) await accounts.click({ force: true });
       await entry.waitFor({ state: "visible", timeout: 15_000 });
-      await entry.hover();
+      // the menu may be drawn again while it opens (a second sign-in request joins the first): try again
+      await entry.hover({ timeout: 5_000 }).catch(() => undefined);
       await entry.click({ timeout: 5_000 }).catch(() => undefined);
       await prompt.waitFor({ state: "visible", timeout: 5_000 }).catch(() => undefined);
     }

@@ -121,7 +121,10 @@ describe("chat webview: find in chat and revealing a message", function () {
 
     await input.press("Escape");
     await view.page.locator(".find-bar").waitFor({ state: "hidden" });
-    assert.equal(await view.page.evaluate(() => CSS.highlights.has("juggler-find-current")), false, "the marks go with the bar");
+    // the marks go with the bar (and a search still under way when it closed does not bring them back)
+    await view.page.waitForFunction(() => !CSS.highlights.has("juggler-find-current") && !CSS.highlights.has("juggler-find-match"), null, {
+      timeout: 5_000,
+    });
     assert.equal(
       await view.page.evaluate(() => document.activeElement?.classList.contains("message-list")),
       true,

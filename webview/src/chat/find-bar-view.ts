@@ -139,7 +139,8 @@ export class FindBarView {
     this.isHighlightPending = true;
     requestAnimationFrame(() => {
       this.isHighlightPending = false;
-      this.highlight();
+      // closed meanwhile (Escape right after a scroll): the marks went with the bar and stay gone
+      if (this.isOpen) this.highlight();
     });
   }
 
