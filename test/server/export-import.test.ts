@@ -186,6 +186,16 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
         withPositionalIds(original),
         "the same tree, models, usage, records, summary, attachments, prompt and settings",
       );
+      // what each message counts against a window (a question with its attachments) is what the send stored
+      const estimates = async (conversationId: string) =>
+        (
+          await server
+            .database("messages")
+            .where({ conversation_id: conversationId })
+            .orderBy([{ column: "depth" }, { column: "created_at" }, { column: "role" }])
+            .select("token_estimate")
+        ).map((row: { token_estimate: number | string }) => Number(row.token_estimate));
+      assert.deepEqual(await estimates(copyId), await estimates(rich.id));
       // the copy's question sends its attachments again: the image is served from the copy
       const copiedQuestion = await server.request("GET", `/conversations/${copyId}?limit=50`, { token });
       const withImage = copiedQuestion.body.messages.find((message: { attachments?: unknown[] }) => message.attachments?.length === 3);

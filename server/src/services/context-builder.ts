@@ -7,11 +7,12 @@ import {
 } from "../../../protocol/http/conversations";
 import type { Model } from "../../../protocol/http/models";
 import type { ChatProvider, ChatTurn, PreparedConversation } from "../providers/chat-provider";
+import { IMAGE_TOKEN_ESTIMATE } from "../../../protocol/http/attachments";
 import type { AttachmentContent } from "../storage/attachment-repository";
 import { limitContextRecordSize } from "./context-record-size";
 import { describeCutOff, withCutOffNote } from "./partial-answer-note";
 import { formatSummaryForSystemPrompt } from "./summary-prompt";
-import { estimateConversationTokens } from "./token-estimate";
+import { estimateConversationTokens, estimateMessageTokens } from "./token-estimate";
 
 /**
  * Builds what one answer sees from a stretch of its branch that ends with the question: the
@@ -127,6 +128,20 @@ export function withAttachments(content: string, attachments: readonly Attachmen
     return `${label}\n${fence}${attachment.language ?? ""}\n${attachment.content}\n${fence}`;
   });
   return `${content}\n\n${blocks.join("\n\n")}`;
+}
+
+/**
+ * What a question counts against a window, stored with it so later walks never estimate again: its
+ * text with its files and selections as they are sent, and each image at its flat rate.
+ */
+export function estimateQuestionTokens(content: string, attachments: readonly AttachmentContent[]): number {
+  const images = attachments.filter((attachment) => attachment.image !== undefined).length;
+  return estimateMessageTokens(withAttachments(content, attachments)) + images * IMAGE_TOKEN_ESTIMATE;
+}
+
+/** One attachment's own estimate, shown beside it: an image at the flat rate, text by its length. */
+export function estimateAttachmentTokens(attachment: AttachmentContent): number {
+  return attachment.image ? IMAGE_TOKEN_ESTIMATE : estimateMessageTokens(attachment.content);
 }
 
 /**

@@ -40,9 +40,15 @@ import {
   type AttachmentRow,
 } from "../storage/attachment-repository";
 import type { AttachmentInput } from "../../../protocol/http/attachments";
-import { BUILT_IN_SETTINGS, withAttachments, type BranchMessage, type ConversationSettings } from "./context-builder";
+import {
+  BUILT_IN_SETTINGS,
+  estimateAttachmentTokens,
+  estimateQuestionTokens,
+  type BranchMessage,
+  type ConversationSettings,
+} from "./context-builder";
 import type { ServiceContext } from "./service-context";
-import { decodeImageAttachment, IMAGE_TOKEN_ESTIMATE } from "./decode-image-attachment";
+import { decodeImageAttachment } from "./decode-image-attachment";
 import { estimateMessageTokens } from "./token-estimate";
 
 export const DEFAULT_CONVERSATION_TITLE = "New conversation";
@@ -462,7 +468,7 @@ export class ConversationService {
         };
       });
       // the question's estimate counts its attachments: every later walk sees their size
-      const questionTokens = estimateMessageTokens(withAttachments(request.content, attachments)) + imageBytes.size * IMAGE_TOKEN_ESTIMATE;
+      const questionTokens = estimateQuestionTokens(request.content, attachments);
       const stored = await repository.findSettings(conversationId);
       const settings = stored === undefined ? BUILT_IN_SETTINGS : toConversationSettings(stored);
       const reach = decisions.contextReach(questionTokens, settings);
@@ -496,7 +502,7 @@ export class ConversationService {
         data: imageBytes.get(position) ?? null,
         // an image's size is its byte count
         character_count: attachment.image?.byteSize ?? attachment.content.length,
-        token_estimate: attachment.image ? IMAGE_TOKEN_ESTIMATE : estimateMessageTokens(attachment.content),
+        token_estimate: estimateAttachmentTokens(attachment),
         created_at: now,
       }));
       const question: Message = {

@@ -11,15 +11,14 @@ import {
 import type { z } from "zod";
 import { AppError } from "../domain/app-error";
 import type { Logger } from "../logger";
-import type { ImageMediaType } from "../../../protocol/http/attachments";
 import { AttachmentRepository, type AttachmentContent, type AttachmentRow } from "../storage/attachment-repository";
 import { ConversationRepository, type ConversationRow, type MessageRow } from "../storage/conversation-repository";
 import { SummaryRepository, type NewSummary } from "../storage/summary-repository";
 import { SystemPromptRepository } from "../storage/system-prompt-repository";
 import { chatGptExportSchema, readChatGptExport } from "./chatgpt-import";
 import type { ConversationToImport, MessageToImport, SkippedParts } from "./conversation-import";
-import { withAttachments } from "./context-builder";
-import { decodeImageAttachment, IMAGE_TOKEN_ESTIMATE } from "./decode-image-attachment";
+import { estimateAttachmentTokens, estimateQuestionTokens } from "./context-builder";
+import { decodeImageAttachment } from "./decode-image-attachment";
 import { readJugglerExport } from "./juggler-import";
 import type { ServiceContext } from "./service-context";
 import { estimateMessageTokens } from "./token-estimate";
@@ -238,40 +237,45 @@ function prepare(source: ConversationToImport): PreparedConversation {
     };
   });
 
+  // each question's attachments as a send sees them (for its token estimate) and as rows to write
   const attachmentsByKey = new Map(
-    ordered.map((message) => [
-      message.key,
-      message.attachments.map((attachment, position): AttachmentRow => {
-        const where = `.messages[${positions.get(message)}].attachments[${position}]`;
-        let data: Buffer | null = null;
-        if (attachment.kind === "image") {
-          try {
-            data = decodeImageAttachment(attachment.data!, attachment.mediaType!, position);
-          } catch {
-            fail(where, `not a valid ${attachment.mediaType} image`);
-          }
+    ordered.map((message) => {
+      const imageBytes = new Map<number, Buffer>();
+      const sent = message.attachments.map((attachment, position): AttachmentContent => {
+        if (attachment.kind !== "image") {
+          const { kind, path, language, startLine, endLine, content } = attachment;
+          return { kind, path, language, startLine, endLine, content };
         }
-        return {
-          id: crypto.randomUUID(),
-          message_id: ids.get(message.key)!,
-          position,
-          kind: attachment.kind,
-          path: attachment.path,
-          language: attachment.language,
-          start_line: attachment.startLine,
-          end_line: attachment.endLine,
-          content: attachment.kind === "image" ? "" : attachment.content,
-          media_type: attachment.kind === "image" ? attachment.mediaType : null,
-          data,
-          // an image's size is its byte count, as when it was sent
-          character_count: data?.length ?? attachment.content.length,
-          token_estimate: data ? IMAGE_TOKEN_ESTIMATE : estimateMessageTokens(attachment.content),
-          created_at: message.createdAt,
-        };
-      }),
-    ]),
+        try {
+          const bytes = decodeImageAttachment(attachment.data!, attachment.mediaType!, position);
+          imageBytes.set(position, bytes);
+          const image = { mediaType: attachment.mediaType!, data: attachment.data!, byteSize: bytes.length };
+          return { kind: "image", path: attachment.path, language: null, startLine: null, endLine: null, content: "", image };
+        } catch {
+          return fail(`.messages[${positions.get(message)}].attachments[${position}]`, `not a valid ${attachment.mediaType} image`);
+        }
+      });
+      const rows = sent.map((attachment, position): AttachmentRow => ({
+        id: crypto.randomUUID(),
+        message_id: ids.get(message.key)!,
+        position,
+        kind: attachment.kind,
+        path: attachment.path,
+        language: attachment.language,
+        start_line: attachment.startLine,
+        end_line: attachment.endLine,
+        content: attachment.content,
+        media_type: attachment.image?.mediaType ?? null,
+        data: imageBytes.get(position) ?? null,
+        // an image's size is its byte count, as when it was sent
+        character_count: attachment.image?.byteSize ?? attachment.content.length,
+        token_estimate: estimateAttachmentTokens(attachment),
+        created_at: message.createdAt,
+      }));
+      return [message.key, { sent, rows }] as const;
+    }),
   );
-  const attachments = [...attachmentsByKey.values()].flat();
+  const attachments = [...attachmentsByKey.values()].flatMap((entry) => entry.rows);
 
   const conversationId = crypto.randomUUID();
   const recordsAwaitingSummary: PreparedConversation["recordsAwaitingSummary"] = [];
@@ -314,7 +318,7 @@ function prepare(source: ConversationToImport): PreparedConversation {
       context_snapshot: record === null ? null : JSON.stringify(record),
       cost_micro_usd: message.costMicroUsd,
       depth: depths.get(message.key)!,
-      token_estimate: questionTokenEstimate(message.content, attachmentsByKey.get(message.key)!),
+      token_estimate: estimateQuestionTokens(message.content, attachmentsByKey.get(message.key)!.sent),
       created_at: message.createdAt,
       updated_at: message.updatedAt,
     };
@@ -376,20 +380,4 @@ function containsNul(value: unknown): boolean {
     }
   }
   return false;
-}
-
-/** A question's estimate counts its files and selections as they are sent, and each image at its flat rate (as a send does). */
-function questionTokenEstimate(content: string, attachments: readonly AttachmentRow[]): number {
-  if (attachments.length === 0) return estimateMessageTokens(content);
-  const sent: AttachmentContent[] = attachments.map((row) => ({
-    kind: row.kind as AttachmentContent["kind"],
-    path: row.path,
-    language: row.language,
-    startLine: row.start_line,
-    endLine: row.end_line,
-    content: row.content,
-    ...(row.data ? { image: { mediaType: row.media_type as ImageMediaType, data: "", byteSize: row.data.length } } : {}),
-  }));
-  const images = attachments.filter((row) => row.data).length;
-  return estimateMessageTokens(withAttachments(content, sent)) + images * IMAGE_TOKEN_ESTIMATE;
 }
