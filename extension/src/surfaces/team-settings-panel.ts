@@ -1,7 +1,7 @@
 import * as vscode from "vscode";
 import { TeamSettingsHandlers } from "../admin/team-settings-handlers";
 import type { ChatSession } from "../chat/chat-session";
-import { toVsCodeDisposable } from "./accounts";
+import { followSignedInAccount } from "./follow-signed-in-account";
 import { buildTeamSettingsHtml, webviewOptions } from "./webview-content";
 
 export const TEAM_SETTINGS_VIEW_TYPE = "juggler.teamSettings";
@@ -48,24 +48,13 @@ export function registerTeamSettings(context: vscode.ExtensionContext, session: 
     created.webview.html = buildTeamSettingsHtml(created.webview, context.extensionUri);
   };
 
-  let accountKey = "";
-  // Signed out or no longer an admin: the panel closes; another account: it reloads its data.
-  const followAccount = () => {
-    if (session.connectionState === "connecting") return;
-    if (panel && !session.isAdmin) {
-      panel.dispose();
-      return;
-    }
-    const user = session.user;
-    const nextAccountKey = user ? `${user.id}:${user.role}` : "";
-    if (nextAccountKey !== accountKey) {
-      accountKey = nextAccountKey;
-      handlers?.invalidate("The signed-in account changed");
-    }
-  };
   context.subscriptions.push(
     vscode.commands.registerCommand("juggler.openTeamSettings", open),
-    toVsCodeDisposable(session.onStateChanged(followAccount)),
+    followSignedInAccount(session, {
+      mayStayOpen: () => session.isAdmin,
+      panel: () => panel,
+      invalidate: (reason) => handlers?.invalidate(reason),
+    }),
     new vscode.Disposable(() => panel?.dispose()),
   );
 }

@@ -1,7 +1,7 @@
 import * as vscode from "vscode";
 import type { ChatSession } from "../chat/chat-session";
 import { UsageViewHandlers } from "../usage/usage-view-handlers";
-import { toVsCodeDisposable } from "./accounts";
+import { followSignedInAccount } from "./follow-signed-in-account";
 import { buildUsageHtml, webviewOptions } from "./webview-content";
 
 export const USAGE_VIEW_TYPE = "juggler.usage";
@@ -62,23 +62,13 @@ export function registerUsagePanel(context: vscode.ExtensionContext, session: Ch
     created.webview.html = buildUsageHtml(created.webview, context.extensionUri);
   };
 
-  let accountKey = "";
-  const followAccount = () => {
-    if (session.connectionState === "connecting") return;
-    if (panel && !session.user) {
-      panel.dispose();
-      return;
-    }
-    const user = session.user;
-    const nextAccountKey = user ? `${user.id}:${user.role}` : "";
-    if (nextAccountKey !== accountKey) {
-      accountKey = nextAccountKey;
-      handlers?.invalidate("The signed-in account changed");
-    }
-  };
   context.subscriptions.push(
     vscode.commands.registerCommand("juggler.showUsage", open),
-    toVsCodeDisposable(session.onStateChanged(followAccount)),
+    followSignedInAccount(session, {
+      mayStayOpen: () => session.user !== undefined,
+      panel: () => panel,
+      invalidate: (reason) => handlers?.invalidate(reason),
+    }),
     new vscode.Disposable(() => panel?.dispose()),
   );
 }

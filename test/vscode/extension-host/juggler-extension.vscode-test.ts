@@ -444,7 +444,12 @@ describe("Juggler inside a real VS Code extension host", function () {
   });
 
   describe("sign-out", () => {
-    it("signs out: the secret is deleted and the tree empties", async () => {
+    it("signs out: the secret is deleted, the tree empties and the account's panels close", async () => {
+      const panelTab = (viewType: string) =>
+        findTab((input) => input instanceof vscode.TabInputWebview && input.viewType.endsWith(viewType));
+      await vscode.commands.executeCommand("juggler.openTeamSettings");
+      await vscode.commands.executeCommand("juggler.showUsage");
+      await waitFor("both panels open", () => Boolean(panelTab("juggler.teamSettings") && panelTab("juggler.usage")));
       await vscode.commands.executeCommand("juggler.signOut");
       await waitFor(
         "the chat session to be signed out",
@@ -454,6 +459,7 @@ describe("Juggler inside a real VS Code extension host", function () {
       const secrets = (api.client["tokenStore"] as unknown as { secrets: vscode.SecretStorage }).secrets;
       assert.equal(await secrets.get(SECRET_KEY), undefined);
       assert.deepEqual(await api.conversationTree.getChildren(), []);
+      await waitFor("Team Settings and Usage to close", () => !panelTab("juggler.teamSettings") && !panelTab("juggler.usage"));
     });
   });
 
