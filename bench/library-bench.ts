@@ -45,7 +45,8 @@ const TEAM_QUERIES = 150;
 const TYPED_QUERIES = 20;
 const SEARCH_LIMIT = 20;
 const PAGE_SIZE = 50;
-const WORKSPACES = ["file:///work/alpha", "file:///work/beta"];
+// two made-up workspace folders the conversations were started in (the URIs VS Code gives folders)
+const WORKSPACES = ["file:///home/dev/alpha", "file:///home/dev/beta"];
 const PASSWORD = "bench password 12";
 
 type Store = "SQLite" | "PostgreSQL";
