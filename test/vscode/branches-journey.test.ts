@@ -10,7 +10,6 @@
  * file, paste an image → open them from the question → Show Context lists the system prompt, the file and the images.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,7 +17,7 @@ import type { FrameLocator, Page } from "playwright-core";
 import { parseEchoText } from "../../tools/fake-providers";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
-import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
   chatParts,
@@ -65,12 +64,7 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     this.timeout(10 * 60_000);
     const host = await ensureVscodeHost();
     tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-branches-journey-"));
-    execFileSync(process.execPath, [path.join(REPO_ROOT, "tools", "build.mjs")], { cwd: REPO_ROOT, stdio: "pipe" });
-    const vsix = path.join(tempDir, "juggler.vsix");
-    execFileSync(path.join(REPO_ROOT, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "-o", vsix], {
-      cwd: REPO_ROOT,
-      stdio: "pipe",
-    });
+    const vsix = packageExtension(tempDir);
     const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
     // an image in the workspace, for `@` (and "Add File to Chat") to attach as an image
     fs.writeFileSync(path.join(workspace, "diagram.png"), Buffer.from(TINY_PNG_BASE64, "base64"));

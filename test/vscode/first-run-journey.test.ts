@@ -13,7 +13,6 @@
  * test-results/screenshots/, or to docs/screenshots/ with `npm run screenshots`.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -31,7 +30,7 @@ import {
   waitForQuickInput,
   waitUntil,
 } from "../../tools/vscode-host/juggler-workbench";
-import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
   openViewContainer,
@@ -68,12 +67,7 @@ describe("vscode: a new team's first run in code-server", function () {
     this.timeout(10 * 60_000);
     const host = await ensureVscodeHost();
     tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-first-run-"));
-    execFileSync(process.execPath, [path.join(REPO_ROOT, "tools", "build.mjs")], { cwd: REPO_ROOT, stdio: "pipe" });
-    const vsix = path.join(tempDir, "juggler.vsix");
-    execFileSync(path.join(REPO_ROOT, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "-o", vsix], {
-      cwd: REPO_ROOT,
-      stdio: "pipe",
-    });
+    const vsix = packageExtension(tempDir);
     const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
     team = await startTeamEnvironment({ withAdmin: false });
     // The extension reaches the server through a proxy the test can switch off (the server "goes down").

@@ -16,7 +16,6 @@
  * (JUGGLER_UPDATE_SCREENSHOTS=1); a failure leaves test-results/journey-failure.png.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -26,7 +25,7 @@ import { defaultAnthropicModels, parseEchoText } from "../../tools/fake-provider
 import { FAKE_API_KEYS } from "../../tools/harness/provider-setup";
 import { screenshotPath } from "../support/screenshot-path";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
-import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
   openViewContainer,
@@ -101,13 +100,7 @@ describe("vscode: a new user's journey through Juggler in code-server", function
     this.timeout(10 * 60_000);
     const host = await ensureVscodeHost();
     tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-journey-"));
-    // What a member installs: the .vsix of the freshly built extension.
-    execFileSync(process.execPath, [path.join(REPO_ROOT, "tools", "build.mjs")], { cwd: REPO_ROOT, stdio: "pipe" });
-    const vsix = path.join(tempDir, "juggler.vsix");
-    execFileSync(path.join(REPO_ROOT, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "-o", vsix], {
-      cwd: REPO_ROOT,
-      stdio: "pipe",
-    });
+    const vsix = packageExtension(tempDir);
     const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
     team = await startTeamEnvironment({ withAdmin: false });
     codeServer = await startCodeServer({

@@ -10,7 +10,6 @@
  * Undo. Screenshots go to test-results/screenshots/ (docs/screenshots/ with `npm run screenshots`).
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,7 +17,7 @@ import type { Page } from "playwright-core";
 import { buildLongConversation } from "../../tools/harness/long-conversation";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
-import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
   answerInputBox,
@@ -59,12 +58,7 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
     this.timeout(10 * 60_000);
     const host = await ensureVscodeHost();
     tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-library-journey-"));
-    execFileSync(process.execPath, [path.join(REPO_ROOT, "tools", "build.mjs")], { cwd: REPO_ROOT, stdio: "pipe" });
-    const vsix = path.join(tempDir, "juggler.vsix");
-    execFileSync(path.join(REPO_ROOT, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "-o", vsix], {
-      cwd: REPO_ROOT,
-      stdio: "pipe",
-    });
+    const vsix = packageExtension(tempDir);
     const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
     // how VS Code names the folder (vscode.Uri.file(…).toString()) for a plain temporary path
     workspaceUri = `file://${workspace}`;

@@ -8,14 +8,13 @@
  * reset. Screenshots go to test-results/screenshots/ (docs/screenshots/ with `npm run screenshots`).
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Page } from "playwright-core";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
-import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
 import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
 import { chatParts, findWebview, sendChatMessage, waitUntil, signInWithCommand } from "../../tools/vscode-host/juggler-workbench";
 import { openWorkbench, screenshot } from "../../tools/vscode-host/workbench-driver";
@@ -52,12 +51,7 @@ describe("vscode: usage, costs and budgets in code-server", function () {
     this.timeout(10 * 60_000);
     const host = await ensureVscodeHost();
     tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-usage-journey-"));
-    execFileSync(process.execPath, [path.join(REPO_ROOT, "tools", "build.mjs")], { cwd: REPO_ROOT, stdio: "pipe" });
-    const vsix = path.join(tempDir, "juggler.vsix");
-    execFileSync(path.join(REPO_ROOT, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "-o", vsix], {
-      cwd: REPO_ROOT,
-      stdio: "pipe",
-    });
+    const vsix = packageExtension(tempDir);
     const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
     team = await startTeamEnvironment({ withAdmin: true });
     // A Groq model: Juggler ships its price, so answers have a cost.

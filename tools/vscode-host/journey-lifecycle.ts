@@ -1,6 +1,9 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import type { Page } from "playwright-core";
 import type { CodeServer } from "./code-server-process";
+import { REPO_ROOT } from "./provision";
 import { closeWorkbench, screenshot } from "./workbench-driver";
 
 /** What a journey starts and must stop, stopped in this order: the workbench, code-server, the team (server and fakes), the temporary folder. */
@@ -46,4 +49,15 @@ export function followJourney(failureScreenshot: string, resources: () => Journe
       }
     }
   });
+}
+
+/** What a member installs: the extension built afresh and packaged as a .vsix into `directory`; returns its path. */
+export function packageExtension(directory: string): string {
+  execFileSync(process.execPath, [path.join(REPO_ROOT, "tools", "build.mjs")], { cwd: REPO_ROOT, stdio: "pipe" });
+  const vsix = path.join(directory, "juggler.vsix");
+  execFileSync(path.join(REPO_ROOT, "node_modules", ".bin", "vsce"), ["package", "--no-dependencies", "-o", vsix], {
+    cwd: REPO_ROOT,
+    stdio: "pipe",
+  });
+  return vsix;
 }
