@@ -79,7 +79,39 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       });
       assert.equal(unknownModel.status, 400);
       assert.equal(unknownModel.body.error.code, "model_unavailable");
+      // a preset that names no model does not give the first message one
+      const preset = await fixture.server.request("POST", "/admin/presets", {
+        token: fixture.adminToken,
+        body: { name: "Terse, any model", systemPrompt: "Answer in one line." },
+      });
+      assert.equal(preset.status, 201, JSON.stringify(preset.body));
+      const withoutModel = await fixture.server.request("POST", "/conversations", {
+        token: fixture.memberToken,
+        body: { presetId: preset.body.preset.id, message: { content: "hello" } },
+      });
+      assert.equal(withoutModel.status, 400, JSON.stringify(withoutModel.body));
+      assert.equal(withoutModel.body.error.code, "validation_failed");
+      assert.match(withoutModel.body.error.message, /modelId/);
       assert.equal(await conversationCount(), count);
+    });
+
+    it("sends a first message to the model its preset names, with the preset's prompt", async () => {
+      const preset = await fixture.server.request("POST", "/admin/presets", {
+        token: fixture.adminToken,
+        body: { name: "Groq reviewer", systemPrompt: "Review the code for bugs first.", modelId: model },
+      });
+      assert.equal(preset.status, 201, JSON.stringify(preset.body));
+      const response = await fixture.server.request("POST", "/conversations", {
+        token: fixture.memberToken,
+        body: { presetId: preset.body.preset.id, message: { content: "Is this loop right?" } },
+      });
+      assert.equal(response.status, 201, JSON.stringify(response.body));
+      const created = createConversationResponseSchema.parse(response.body);
+      assert.equal(created.conversation.modelId, model);
+      const { message } = await waitForAnswer(fixture.server, fixture.memberToken, created.assistantMessage!.id);
+      assert.equal(message.status, "complete");
+      const request = chatRequests(fixture.fakes, "groq").at(-1)!;
+      assert.match(JSON.stringify(request.body), /Review the code for bugs first\./);
     });
 
     it("leaves no empty conversation when the budget refuses the first message, and counts the request once", async () => {
