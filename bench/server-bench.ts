@@ -129,7 +129,7 @@ export async function sendThroughServer(client: ApiClient, model: string, givenC
   return { firstTokenMs, totalMs: performance.now() - started };
 }
 
-async function setUp(server: TeamServerProcess): Promise<{ client: ApiClient; models: Record<ProviderKind, string> }> {
+export async function setUp(server: TeamServerProcess): Promise<{ client: ApiClient; models: Record<ProviderKind, string> }> {
   const client = new ApiClient(server.url);
   // registering answers the same whatever happened; signing in gives the session
   await client.call("POST", "/auth/register", { name: "bench-admin", password: "bench password 1" });
@@ -146,7 +146,7 @@ async function setUp(server: TeamServerProcess): Promise<{ client: ApiClient; mo
   return { client, models };
 }
 
-function serverEnvironment(fakes: FakeProvidersProcess, dataDirectory: string): Record<string, string> {
+export function serverEnvironment(fakes: FakeProvidersProcess, dataDirectory: string): Record<string, string> {
   return {
     DATA_DIR: dataDirectory,
     ANTHROPIC_API_KEY: FAKE_KEYS.anthropic,

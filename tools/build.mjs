@@ -218,7 +218,7 @@ function webviewOptions() {
  * requires on first use (docs/decisions/0006-server-performance.md has the measurements):
  *   - node_modules stay external: measured, loading koa, zod, knex … from their files leaves the
  *     process ≈ 8 MB smaller than the same code bundled, and knex loads its dialects dynamically;
- *     sqlite3 is native anyway. Our code is bundled: no TypeScript compiler at run time (tsx cost
+ *     better-sqlite3 is native anyway. Our code is bundled: no TypeScript compiler at run time (tsx cost
  *     25–60 MB and a second thread) and about 100 files fewer to resolve at start.
  *   - an SDK loaded from node_modules costs about twice the memory of the same SDK in one minified
  *     file (Anthropic: ≈ 17 MB against ≈ 9 MB), and the adapters import them only when used.

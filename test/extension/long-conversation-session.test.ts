@@ -119,6 +119,8 @@ describe("extension: ChatSession with long conversations", function () {
     const other = await seed(client, 6);
     await session.openConversation(seeded.conversationId);
     await session.sendMessage("One more question");
+    // one answer at a time per conversation: the second question waits for the first answer
+    await session.whenAnswersFinished();
     await session.sendMessage("And another");
     await session.whenAnswersFinished();
     assert.equal(session.snapshot().branchMessageCount, 124);

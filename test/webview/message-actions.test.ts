@@ -159,8 +159,11 @@ describe("chat webview: message actions and branches", function () {
     assert.equal(await page.locator(".compare__answer").count(), 2);
     await view.notify("stream/delta", { messageId: "a-ollama", text: "Merge sort is stable." });
     await view.notify("stream/delta", { messageId: "a-groq", text: "Insertion sort is." });
-    await page.waitForFunction(() =>
-      document.querySelector('[data-message-id="a-ollama"].compare__answer .compare__body')?.textContent?.includes("Merge sort"),
+    // each answer's deltas are drawn on their own: wait for both before reading them
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-message-id="a-ollama"].compare__answer .compare__body')?.textContent?.includes("Merge sort") &&
+        document.querySelector('[data-message-id="a-groq"].compare__answer .compare__body')?.textContent?.includes("Insertion sort"),
     );
     assert.match(
       (await page.locator('.compare__answer[data-message-id="a-groq"] .compare__body').textContent()) ?? "",

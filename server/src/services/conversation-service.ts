@@ -30,6 +30,7 @@ import {
   type StoredSummary,
   type SummaryKey,
 } from "../storage/conversation-repository";
+import { GroupedWrites } from "../storage/grouped-writes";
 import { SummaryRepository, type NewSummary } from "../storage/summary-repository";
 import { SystemPromptRepository } from "../storage/system-prompt-repository";
 import {
@@ -178,7 +179,12 @@ export interface AnswerResult {
  * a ConversationRepository scoped to the user. Generation jobs write their answer through here too.
  */
 export class ConversationService {
-  constructor(private readonly context: ServiceContext) {}
+  /** Answers' progress flushes and final writes of one event-loop turn share a transaction. */
+  private readonly answerWrites: GroupedWrites;
+
+  constructor(private readonly context: ServiceContext) {
+    this.answerWrites = new GroupedWrites(context.database);
+  }
 
   private repository(userId: string, database: Knex | Knex.Transaction = this.context.database): ConversationRepository {
     return new ConversationRepository(database, userId);
@@ -602,10 +608,9 @@ export class ConversationService {
    * answer becomes `interrupted` with this text, and later contexts count it by this estimate.
    */
   async saveAnswerProgress(userId: string, messageId: string, content: string): Promise<void> {
-    await this.repository(userId).updateMessage(
-      messageId,
-      { content, token_estimate: estimateMessageTokens(content), updated_at: this.context.now() },
-      { onlyWhileStreaming: true },
+    const changes: MessageChanges = { content, token_estimate: estimateMessageTokens(content), updated_at: this.context.now() };
+    await this.answerWrites.run((transaction) =>
+      this.repository(userId, transaction).updateMessage(messageId, changes, { onlyWhileStreaming: true }),
     );
   }
 
@@ -628,7 +633,9 @@ export class ConversationService {
       ...(result.costMicroUsd === undefined ? {} : { cost_micro_usd: result.costMicroUsd }),
       updated_at: result.finishedAt,
     };
-    return this.repository(userId).updateMessage(messageId, changes, { onlyWhileStreaming: true });
+    return this.answerWrites.run((transaction) =>
+      this.repository(userId, transaction).updateMessage(messageId, changes, { onlyWhileStreaming: true }),
+    );
   }
 
   /** Start-up crash recovery (every user): answers left `streaming` become `interrupted`. */

@@ -2,7 +2,7 @@ import path from "node:path";
 import knexFactory, { type Knex } from "knex";
 import { preparePrivateDirectory, preparePrivateFile } from "../private-files";
 import { migrationSource } from "./migration-source";
-import { SqliteClientWithStatementCache } from "./sqlite-client-with-statement-cache";
+import { BetterSqliteClient } from "./better-sqlite3-client";
 
 export type Database = Knex;
 
@@ -46,8 +46,8 @@ function openSqlite(file: string): Database {
   preparePrivateFile(file);
   for (const companion of [`${file}-wal`, `${file}-shm`]) preparePrivateFile(companion, { createIfMissing: false });
   return knexFactory({
-    // knex's sqlite3 client, reusing prepared statements (see the class)
-    client: SqliteClientWithStatementCache as unknown as typeof Knex.Client,
+    // knex's better-sqlite3 client, reusing prepared statements (see the class)
+    client: BetterSqliteClient as unknown as typeof Knex.Client,
     connection: { filename: file },
     useNullAsDefault: true,
     pool: {
@@ -55,14 +55,13 @@ function openSqlite(file: string): Database {
       // transactions from meeting SQLITE_BUSY between our own connections.
       min: 1,
       max: 1,
-      afterCreate: (
-        connection: { exec(sql: string, callback: (error: Error | null) => void): void },
-        done: (error: Error | null, connection: unknown) => void,
-      ) => {
-        connection.exec(
-          "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
-          (error) => done(error, connection),
-        );
+      afterCreate: (connection: { exec(sql: string): void }, done: (error: Error | null, connection: unknown) => void) => {
+        try {
+          connection.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+          done(null, connection);
+        } catch (error) {
+          done(error as Error, connection);
+        }
       },
     },
   });

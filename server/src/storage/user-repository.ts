@@ -156,8 +156,8 @@ function normaliseUserRow(row: UserRow): UserRow {
 
 function isUniqueViolation(error: unknown): boolean {
   const details = error as { code?: string; message?: string };
-  // PostgreSQL: unique_violation; SQLite: SQLITE_CONSTRAINT with a UNIQUE message.
-  return details.code === "23505" || (details.code === "SQLITE_CONSTRAINT" && /UNIQUE/i.test(details.message ?? ""));
+  // PostgreSQL: unique_violation; SQLite (better-sqlite3 gives the extended result code)
+  return details.code === "23505" || details.code === "SQLITE_CONSTRAINT_UNIQUE" || details.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
 }
 
 // ---- row → protocol ----

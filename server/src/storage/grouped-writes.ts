@@ -1,0 +1,72 @@
+import type { Knex } from "knex";
+
+interface QueuedWrite {
+  work: (transaction: Knex.Transaction) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Most writes one transaction takes; a longer queue is written in several. */
+const MAX_WRITES_PER_TRANSACTION = 200;
+
+/**
+ * Small writes that arrive in the same event-loop turn share one transaction: one commit (one WAL
+ * append on SQLite, one fsync on PostgreSQL) and, on SQLite, one new FTS5 segment instead of one per
+ * write (decision 0028: an answer's final update went from ≈ 190 µs to ≈ 75 µs with 25 per commit).
+ *
+ * Each write runs in a savepoint of its own, so a failing one is rolled back alone and rejects only
+ * its own caller; the others are committed. A write is a short, self-contained piece of SQL (no
+ * waiting on anything but the database): everything queued waits for the slowest.
+ */
+export class GroupedWrites {
+  private queue: QueuedWrite[] = [];
+  private isScheduled = false;
+
+  constructor(private readonly database: Knex) {}
+
+  /** Runs `work` in the next shared transaction; resolves with its result once that has committed. */
+  run<T>(work: (transaction: Knex.Transaction) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.isScheduled) return;
+      this.isScheduled = true;
+      // the writes queued in this same turn join the batch
+      setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.isScheduled = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_WRITES_PER_TRANSACTION);
+      await this.write(batch);
+    }
+  }
+
+  private async write(batch: QueuedWrite[]): Promise<void> {
+    const outcomes: Array<{ isWritten: true; value: unknown } | { isWritten: false; error: unknown }> = [];
+    try {
+      await this.database.transaction(async (transaction) => {
+        for (const { work } of batch) {
+          try {
+            // alone in the batch, no savepoint is needed: its failure fails the transaction
+            const value = batch.length === 1 ? await work(transaction) : await transaction.transaction((savepoint) => work(savepoint));
+            outcomes.push({ isWritten: true, value });
+          } catch (error) {
+            if (batch.length === 1) throw error;
+            outcomes.push({ isWritten: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      // the transaction itself failed (or the one write in it): nothing of the batch was written
+      for (const { reject } of batch) reject(error);
+      return;
+    }
+    batch.forEach(({ resolve, reject }, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.isWritten) resolve(outcome.value);
+      else reject(outcome.error);
+    });
+  }
+}

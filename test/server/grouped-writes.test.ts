@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openDatabase, type Database } from "../../server/src/storage/database";
+import { GroupedWrites } from "../../server/src/storage/grouped-writes";
+import { createTestDatabase } from "../support/postgres";
+
+/**
+ * The shared transaction of the answers' writes, on both databases: writes of one turn are committed
+ * together, each caller gets its own result, and a failing write is rolled back alone (on PostgreSQL a
+ * failed statement would otherwise abort everyone's transaction).
+ */
+const databases: Array<{ name: string; open: () => Promise<{ database: Database; cleanUp: () => void }> }> = [
+  {
+    name: "SQLite",
+    open: async () => {
+      const folder = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-grouped-writes-"));
+      const database = await openDatabase({ sqliteFile: path.join(folder, "juggler.sqlite") });
+      return { database, cleanUp: () => fs.rmSync(folder, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: "PostgreSQL",
+    open: async () => {
+      const database = await openDatabase({ databaseUrl: await createTestDatabase(), sqliteFile: "" });
+      return { database, cleanUp: () => undefined };
+    },
+  },
+];
+
+for (const { name, open } of databases) {
+  describe(`grouped writes on ${name}`, function () {
+    this.timeout(60_000);
+    let database: Database;
+    let cleanUp: () => void;
+
+    before(async () => {
+      ({ database, cleanUp } = await open());
+      await database.schema.createTable("grouped_probe", (table) => {
+        table.string("id").primary();
+        table.integer("value").notNullable();
+      });
+    });
+
+    after(async () => {
+      await database.destroy();
+      cleanUp();
+    });
+
+    beforeEach(() => database("grouped_probe").delete());
+
+    it("commits the writes of one turn in one transaction and answers each caller with its own result", async () => {
+      // the database as GroupedWrites sees it, counting the transactions it opens
+      let transactions = 0;
+      const counted = Object.create(database, {
+        transaction: {
+          value: (...parameters: Parameters<Database["transaction"]>) => {
+            transactions += 1;
+            return database.transaction(...parameters);
+          },
+        },
+      }) as Database;
+      const writes = new GroupedWrites(counted);
+      const results = await Promise.all(
+        [1, 2, 3, 4, 5].map((value) =>
+          writes.run(async (transaction) => {
+            await transaction("grouped_probe").insert({ id: `row-${value}`, value });
+            return value * 10;
+          }),
+        ),
+      );
+      assert.deepEqual(results, [10, 20, 30, 40, 50]);
+      assert.equal(transactions, 1, "one shared transaction");
+      const rows = await database("grouped_probe").orderBy("value").select("id", "value");
+      assert.deepEqual(
+        rows.map((row: { id: string; value: number | string }) => [row.id, Number(row.value)]),
+        [1, 2, 3, 4, 5].map((value) => [`row-${value}`, value]),
+      );
+    });
+
+    it("rolls a failing write back alone: its caller gets the error, the others are committed", async () => {
+      const writes = new GroupedWrites(database);
+      await database("grouped_probe").insert({ id: "taken", value: 0 });
+      const outcomes = await Promise.allSettled([
+        writes.run((transaction) => transaction("grouped_probe").insert({ id: "first", value: 1 })),
+        writes.run(async (transaction) => {
+          await transaction("grouped_probe").insert({ id: "half-written", value: 2 });
+          // the primary key is taken: this write fails after a statement of its own went in
+          await transaction("grouped_probe").insert({ id: "taken", value: 3 });
+        }),
+        writes.run((transaction) => transaction("grouped_probe").insert({ id: "last", value: 4 })),
+      ]);
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.status),
+        ["fulfilled", "rejected", "fulfilled"],
+      );
+      const ids = (await database("grouped_probe").orderBy("id").pluck("id")) as string[];
+      assert.deepEqual(ids, ["first", "last", "taken"], "the failing write left nothing behind, the others stand");
+    });
+
+    it("writes a write alone in its turn, and writes queued while a batch is being written in the next", async () => {
+      const writes = new GroupedWrites(database);
+      assert.equal(
+        await writes.run((transaction) =>
+          transaction("grouped_probe")
+            .insert({ id: "alone", value: 1 })
+            .then(() => "done"),
+        ),
+        "done",
+      );
+      await assert.rejects(
+        writes.run((transaction) => transaction("grouped_probe").insert({ id: "alone", value: 2 })),
+        "a lone failing write is refused too",
+      );
+      const later: Array<Promise<unknown>> = [];
+      const first = writes.run(async (transaction) => {
+        // queued while this batch is being written: joins a later transaction, not this one
+        later.push(writes.run((inner) => inner("grouped_probe").insert({ id: "later", value: 3 })));
+        await transaction("grouped_probe").insert({ id: "first-batch", value: 2 });
+      });
+      await first;
+      await Promise.all(later);
+      assert.deepEqual(((await database("grouped_probe").orderBy("id").pluck("id")) as string[]).sort(), ["alone", "first-batch", "later"]);
+    });
+  });
+}
