@@ -23,8 +23,13 @@ import { readJugglerExport } from "./juggler-import";
 import type { ServiceContext } from "./service-context";
 import { estimateMessageTokens } from "./token-estimate";
 
-/** Rows per INSERT: 21 columns each stays far below SQLite's 32,766 bound variables (and PostgreSQL's 65,535). */
-const INSERT_BATCH_SIZE = 400;
+/**
+ * Rows per INSERT: 21 columns each stays far below SQLite's 32,766 bound variables (and PostgreSQL's
+ * 65,535). On SQLite a statement holds the server's thread while it runs (with the search index's
+ * triggers, ≈ 0.1 ms a row): 100 rows keep each under ≈ 15 ms, and the import lets the event loop
+ * run between them (better-sqlite3-client.ts), so streams and requests go on during an import.
+ */
+const INSERT_BATCH_SIZE = 100;
 /** Attachment rows per INSERT (an image row carries up to its 700 KB). */
 const ATTACHMENT_BATCH_SIZE = 20;
 

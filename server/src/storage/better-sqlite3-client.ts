@@ -12,6 +12,11 @@ import type { Knex } from "knex";
  * schema change.
  *
  * Only `_query` changes: SQL, bindings and results are exactly knex's.
+ *
+ * A statement blocks the event loop while it runs, and a chain of them awaited one after another
+ * only yields to microtasks: a 10,000-message import would hold every stream and request for half a
+ * second. So a run of statements that has kept the thread for SLICE_MS yields to the event loop
+ * (setImmediate) before its next statement; a single long statement still runs whole.
  */
 
 interface RunResult {
@@ -52,9 +57,29 @@ const STATEMENTS_PER_CONNECTION = 200;
 
 const statementsByConnection = new WeakMap<BetterSqliteConnection, Map<string, BetterSqliteStatement>>();
 
+/** How long statements may run back to back, in one event-loop turn, before they let the loop run. */
+const SLICE_MS = 10;
+
+/** When the statements of this event-loop turn started (undefined: none has run in this turn yet). */
+let turnStartedAt: number | undefined;
+
+async function yieldWhenTurnIsLong(): Promise<void> {
+  const now = performance.now();
+  if (turnStartedAt === undefined) {
+    turnStartedAt = now;
+    // the next turn starts afresh
+    setImmediate(() => (turnStartedAt = undefined));
+    return;
+  }
+  if (now - turnStartedAt < SLICE_MS) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  return yieldWhenTurnIsLong();
+}
+
 export class BetterSqliteClient extends KnexBetterSqliteClientClass {
   override async _query(connection: BetterSqliteConnection, query: CompiledQuery): Promise<CompiledQuery> {
     if (!query.sql) throw new Error("The query is empty");
+    await yieldWhenTurnIsLong();
     const statement = statementFor(connection, query.sql);
     const bindings = this._formatBindings(query.bindings);
     if (statement.reader) {

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openDatabase, type Database } from "../../server/src/storage/database";
+
+/**
+ * The SQLite client (better-sqlite3, statements run on the server's thread): a long run of
+ * statements lets the event loop run, prepared statements are reused and follow schema changes, and
+ * SQLite's errors reach the caller.
+ */
+describe("the SQLite client", function () {
+  this.timeout(30_000);
+  let folder: string;
+  let database: Database;
+
+  before(async () => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-sqlite-client-"));
+    database = await openDatabase({ sqliteFile: path.join(folder, "juggler.sqlite") });
+    await database.schema.createTable("client_probe", (table) => {
+      table.increments("id");
+      table.string("text").notNullable();
+    });
+  });
+
+  after(async () => {
+    await database.destroy();
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  it("lets the event loop run during a long run of statements, even inside a transaction", async () => {
+    let turnsOfTheLoop = 0;
+    const ticker = setInterval(() => (turnsOfTheLoop += 1), 0);
+    try {
+      let statements = 0;
+      await database.transaction(async (transaction) => {
+        const started = performance.now();
+        // each awaited statement alone would only ever yield to microtasks
+        while (performance.now() - started < 100) {
+          await transaction("client_probe").insert({ text: `row ${statements}` });
+          statements += 1;
+        }
+      });
+      assert.ok(statements > 10, `ran ${statements} statements`);
+      assert.ok(turnsOfTheLoop >= 3, `the timer ran ${turnsOfTheLoop} times during 100 ms of statements`);
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.equal(Number((await database("client_probe").count({ count: "*" }))[0]!.count) > 10, true, "and all of them are committed");
+  });
+
+  it("reuses a prepared statement across runs and sees a column added meanwhile", async () => {
+    await database("client_probe").delete();
+    await database("client_probe").insert({ text: "before" });
+    const read = () => database("client_probe").select("*").orderBy("id");
+    assert.deepEqual(Object.keys((await read())[0] as object).sort(), ["id", "text"]);
+    await database.schema.alterTable("client_probe", (table) => table.integer("extra").nullable());
+    await database("client_probe").insert({ text: "after", extra: 7 });
+    const rows = (await read()) as Array<{ text: string; extra: number | null }>;
+    assert.deepEqual(
+      rows.map((row) => [row.text, row.extra]),
+      [
+        ["before", null],
+        ["after", 7],
+      ],
+    );
+  });
+
+  it("refuses bad SQL with SQLite's own error, and the next statement runs", async () => {
+    await assert.rejects(database.raw("SELECT * FROM no_such_table"), /no such table: no_such_table/);
+    await assert.rejects(
+      database("client_probe")
+        .insert({ id: 1, text: "dup" })
+        .then(() => database("client_probe").insert({ id: 1, text: "dup" })),
+      (error: { code?: string }) => error.code === "SQLITE_CONSTRAINT_PRIMARYKEY",
+    );
+    assert.equal(((await database.raw("SELECT 1 + 1 AS two")) as Array<{ two: number }>)[0]!.two, 2);
+  });
+});
