@@ -23,6 +23,7 @@ import {
   answerInputBox,
   chatParts,
   chooseFromContextMenu,
+  chooseFromContextMenuUntil,
   findWebview,
   pickQuickPickRow,
   waitForAnimations,
@@ -206,28 +207,42 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
     await runCommand(workbench, "Juggler: Show All Conversations");
     await row("Kubernetes notes").waitFor({ timeout: 30_000 });
 
-    await chooseFromContextMenu(workbench, row("Team lunch ideas"), "Pin Conversation");
+    await chooseFromContextMenuUntil(workbench, row("Team lunch ideas"), "Pin Conversation", {
+      description: "Team lunch ideas pinned",
+      isDone: async () => (await onServer(seeded.lunch!)).conversation.isPinned === true,
+    });
     await row("Pinned").waitFor({ timeout: 30_000 });
-    assert.equal((await onServer(seeded.lunch!)).conversation.isPinned, true);
     const order = await rows().allInnerTexts();
     assert.ok(
       order.indexOf("Pinned") < order.indexOf("Team lunch ideas") && order.indexOf("Team lunch ideas") < order.indexOf(LONG_TITLE),
       order.join(" | "),
     );
 
-    await chooseFromContextMenu(workbench, row("Kubernetes notes"), "Archive Conversation");
+    await chooseFromContextMenuUntil(workbench, row("Kubernetes notes"), "Archive Conversation", {
+      description: "Kubernetes notes archived",
+      isDone: async () => (await onServer(seeded.kubernetes!)).conversation.isArchived === true,
+    });
     await rows().filter({ hasText: "Kubernetes notes" }).waitFor({ state: "detached", timeout: 30_000 });
-    await row("Archived").click();
-    await row("Kubernetes notes").waitFor({ timeout: 30_000 });
+    // the group moves as the archived row leaves the list: a click on it while it moves can miss
+    for (let attempt = 1; ; attempt += 1) {
+      await row("Archived").click();
+      try {
+        await row("Kubernetes notes").waitFor({ timeout: 5_000 });
+        break;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
     await row("Old archived thing").waitFor({ timeout: 30_000 });
-    await chooseFromContextMenu(workbench, row("Kubernetes notes"), "Unarchive Conversation");
-    await waitUntil(
-      "Kubernetes notes out of the archive",
-      async () => (await onServer(seeded.kubernetes!)).conversation.isArchived === false,
-    );
+    await chooseFromContextMenuUntil(workbench, row("Kubernetes notes"), "Unarchive Conversation", {
+      description: "Kubernetes notes out of the archive",
+      isDone: async () => (await onServer(seeded.kubernetes!)).conversation.isArchived === false,
+    });
 
-    await chooseFromContextMenu(workbench, row("Team lunch ideas"), "Move Conversation to This Workspace");
-    await waitUntil("the move", async () => (await onServer(seeded.lunch!)).conversation.workspaceHint === workspaceUri);
+    await chooseFromContextMenuUntil(workbench, row("Team lunch ideas"), "Move Conversation to This Workspace", {
+      description: "the move",
+      isDone: async () => (await onServer(seeded.lunch!)).conversation.workspaceHint === workspaceUri,
+    });
     await runCommand(workbench, "Juggler: Show the Conversations of This Workspace");
     await row("Team lunch ideas").waitFor({ timeout: 30_000 });
     await row(LONG_TITLE).waitFor({ timeout: 30_000 });
@@ -258,7 +273,7 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
     fs.mkdirSync(path.dirname(exported), { recursive: true });
     await chooseFromContextMenu(workbench, row(LONG_TITLE), "Export Conversation…");
     await pickQuickPickRow(workbench, "Juggler JSON");
-    await answerFileDialog(workbench, exported);
+    await answerFileDialog(workbench, "Export Conversation as Juggler JSON", exported);
     await waitUntil("the exported file", async () => fs.existsSync(exported));
     const file = JSON.parse(fs.readFileSync(exported, "utf8"));
     assert.equal(file.format, "juggler-export");
@@ -269,7 +284,7 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
     fs.mkdirSync(path.dirname(chatGpt), { recursive: true });
     fs.writeFileSync(chatGpt, JSON.stringify(CHATGPT_EXPORT));
     await runCommand(workbench, "Juggler: Import Conversations…");
-    await answerFileDialog(workbench, chatGpt);
+    await answerFileDialog(workbench, "Import Conversations", chatGpt);
     const notice = workbench.locator(".notifications-toasts .notification-list-item", {
       hasText: "Imported 2 conversations (9 messages) from ChatGPT",
     });
@@ -306,13 +321,43 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
     );
   });
 
-  /** VS Code's own file dialog (the web workbench has no native one): the path typed whole, then Enter. */
-  async function answerFileDialog(workbench: Page, filePath: string): Promise<void> {
+  /**
+   * VS Code's own file dialog (the web workbench has no native one): the path typed whole, then Enter.
+   * The dialog reuses the quick input of the pick before it, so it is known by its title: typing into
+   * the pick while it closes would leave the dialog on its default path.
+   */
+  async function answerFileDialog(workbench: Page, title: string, filePath: string): Promise<void> {
+    await workbench
+      .locator(".quick-input-widget .quick-input-title", { hasText: title })
+      .first()
+      .waitFor({ state: "visible", timeout: 15_000 });
     const input = workbench.locator(".quick-input-widget input").first();
     await input.waitFor({ state: "visible", timeout: 15_000 });
-    await input.fill(filePath);
-    await waitUntil("the dialog to take the path", async () => (await input.inputValue()) === filePath);
-    await input.press("Enter");
-    await workbench.locator(".quick-input-widget").first().waitFor({ state: "hidden", timeout: 15_000 });
+    // Once open, the dialog fills in its own starting path when it has read that folder, which
+    // would replace a path typed before: wait for it to settle (the same value twice, 300 ms apart).
+    let shown = "";
+    await waitUntil("the dialog to show its starting path", async () => {
+      const now = await input.inputValue();
+      const isSettled = now !== "" && now === shown;
+      shown = now;
+      if (!isSettled) await new Promise((resolve) => setTimeout(resolve, 300));
+      return isSettled;
+    });
+    await waitUntil("the dialog to take the path", async () => {
+      if ((await input.inputValue()) !== filePath) await input.fill(filePath);
+      return (await input.inputValue()) === filePath;
+    });
+    // Enter on a path in another folder first takes the dialog into that folder (it stays open with
+    // the path, listing the folder); the next Enter saves or opens.
+    const widget = workbench.locator(".quick-input-widget").first();
+    for (let attempt = 1; ; attempt += 1) {
+      await input.press("Enter");
+      try {
+        await widget.waitFor({ state: "hidden", timeout: 3_000 });
+        return;
+      } catch (error) {
+        if (attempt === 4 || (await input.inputValue()) !== filePath) throw error;
+      }
+    }
   }
 });

@@ -74,6 +74,32 @@ export async function chooseFromContextMenu(page: Page, target: Locator, item: s
   if (await entry.isVisible()) throw new Error(`The context menu entry "${item}" did not react to clicks`);
 }
 
+/**
+ * A context-menu entry whose effect can be checked, chosen again if the effect does not come: the
+ * tree's menu is sometimes closed before its entry runs (a hover or a re-render of the rows takes
+ * it away), and the click is then lost without a trace. Only for entries that are safe to repeat
+ * (pin, archive, move): a lost click and a repeated one end the same way.
+ */
+export async function chooseFromContextMenuUntil(
+  page: Page,
+  target: Locator,
+  item: string,
+  effect: { description: string; isDone: () => Promise<boolean> },
+): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    await chooseFromContextMenu(page, target, item);
+    try {
+      await waitUntil(effect.description, effect.isDone, 10_000);
+      return;
+    } catch (error) {
+      if (attempt === 3) throw error;
+      // whatever was left open (a hover, the menu) goes before the next try
+      await page.keyboard.press("Escape");
+      await page.mouse.move(0, 0);
+    }
+  }
+}
+
 /** The element's box once two readings 150 ms apart agree. */
 async function settledBox(target: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
   const deadline = Date.now() + STEP_TIMEOUT_MS;
