@@ -197,19 +197,21 @@ const walkColumns = `m.id, m.parent_id, m.role, m.status, m.content, m.finish_re
  * The context walk: from a message up its branch, carrying a running token total, and stopping once
  * the budget is spent (the row that crosses it is included, so the caller knows the branch goes on).
  * Each step is one primary-key lookup; the cost is proportional to what fits, not to the branch.
- * The summaries under the given key are left-joined on the rows walked. (No ORDER BY: the caller
+ * One statement walks at most WALK_STEPS_PER_STATEMENT messages from a running total given to it
+ * (the first `?`); the caller goes on from where it stopped (walkInStretches). The summaries under
+ * the given key are left-joined on the rows walked. (No ORDER BY: the caller
  * sorts the few hundred rows by depth, cheaper than SQLite's sorter copying every text.)
  */
-const contextWalkSql = `WITH RECURSIVE walk (id, parent_id, total) AS (
-    SELECT m.id, m.parent_id, ${walkCostOf("m")}
+const contextWalkSql = `WITH RECURSIVE walk (id, parent_id, total, step) AS (
+    SELECT m.id, m.parent_id, ? + ${walkCostOf("m")}, 1
       FROM messages m JOIN conversations c ON c.id = m.conversation_id
      WHERE m.id = ? AND m.conversation_id = ? AND c.user_id = ?
     UNION ALL
-    SELECT p.id, p.parent_id, walk.total + ${walkCostOf("p")}
+    SELECT p.id, p.parent_id, walk.total + ${walkCostOf("p")}, walk.step + 1
       FROM messages p JOIN walk ON p.id = walk.parent_id
-     WHERE walk.total < ?
+     WHERE walk.total < ? AND walk.step < ?
   )
-  SELECT ${walkColumns}
+  SELECT ${walkColumns}, walk.step
     FROM walk JOIN messages m ON m.id = walk.id
     LEFT JOIN conversation_summaries s
       ON s.covers_through_message_id = m.id AND s.summariser_model_id = ? AND s.prompt_version = ?`;
@@ -219,20 +221,20 @@ const contextWalkSql = `WITH RECURSIVE walk (id, parent_id, total) AS (
  * that already has a summary under the key (that summary rolls into the new one), so it never reads
  * past what an earlier summary covers.
  */
-const summaryWalkSql = `WITH RECURSIVE walk (id, parent_id, total, summary_id) AS (
-    SELECT m.id, m.parent_id, ${walkCostOf("m")}, s.id
+const summaryWalkSql = `WITH RECURSIVE walk (id, parent_id, total, summary_id, step) AS (
+    SELECT m.id, m.parent_id, ? + ${walkCostOf("m")}, s.id, 1
       FROM messages m JOIN conversations c ON c.id = m.conversation_id
       LEFT JOIN conversation_summaries s
         ON s.covers_through_message_id = m.id AND s.summariser_model_id = ? AND s.prompt_version = ?
      WHERE m.id = ? AND m.conversation_id = ? AND c.user_id = ?
     UNION ALL
-    SELECT p.id, p.parent_id, walk.total + ${walkCostOf("p")}, s.id
+    SELECT p.id, p.parent_id, walk.total + ${walkCostOf("p")}, s.id, walk.step + 1
       FROM messages p JOIN walk ON p.id = walk.parent_id
       LEFT JOIN conversation_summaries s
         ON s.covers_through_message_id = p.id AND s.summariser_model_id = ? AND s.prompt_version = ?
-     WHERE walk.total < ? AND walk.summary_id IS NULL
+     WHERE walk.total < ? AND walk.summary_id IS NULL AND walk.step < ?
   )
-  SELECT ${walkColumns}
+  SELECT ${walkColumns}, walk.step
     FROM walk JOIN messages m ON m.id = walk.id
     LEFT JOIN conversation_summaries s ON s.id = walk.summary_id`;
 
@@ -468,30 +470,38 @@ export class ConversationRepository {
     summaryKey: SummaryKey | null,
   ): Promise<ContextWalkRow[]> {
     const key = summaryKey ?? noSummaryKey;
-    const rows = await this.rawRows<ContextWalkRecord>(contextWalkSql, [
-      messageId,
-      conversationId,
-      this.userId,
-      budgetTokens,
-      key.summariserModelId,
-      key.promptVersion,
-    ]);
+    const rows = await walkInStretches(messageId, budgetTokens, false, (fromId, totalSoFar) =>
+      this.rawRows<ContextWalkRecord>(contextWalkSql, [
+        totalSoFar,
+        fromId,
+        conversationId,
+        this.userId,
+        budgetTokens,
+        WALK_STEPS_PER_STATEMENT,
+        key.summariserModelId,
+        key.promptVersion,
+      ]),
+    );
     return toNewestFirst(rows);
   }
 
   /** The walk for a summariser's input: stops at the budget or at the first message already summarised under `summaryKey`. */
   async walkForSummary(conversationId: string, messageId: string, budgetTokens: number, summaryKey: SummaryKey): Promise<ContextWalkRow[]> {
     const { summariserModelId, promptVersion } = summaryKey;
-    const rows = await this.rawRows<ContextWalkRecord>(summaryWalkSql, [
-      summariserModelId,
-      promptVersion,
-      messageId,
-      conversationId,
-      this.userId,
-      summariserModelId,
-      promptVersion,
-      budgetTokens,
-    ]);
+    const rows = await walkInStretches(messageId, budgetTokens, true, (fromId, totalSoFar) =>
+      this.rawRows<ContextWalkRecord>(summaryWalkSql, [
+        totalSoFar,
+        summariserModelId,
+        promptVersion,
+        fromId,
+        conversationId,
+        this.userId,
+        summariserModelId,
+        promptVersion,
+        budgetTokens,
+        WALK_STEPS_PER_STATEMENT,
+      ]),
+    );
     return toNewestFirst(rows);
   }
 
@@ -667,6 +677,44 @@ interface ContextWalkRecord {
   summary_content: string | null;
   summary_message_count: number | string | null;
   summary_left_out_count: number | string | null;
+  /** 1 for the message the statement started from, counting up towards the root. */
+  step: number | string;
+}
+
+/**
+ * Messages one walk statement reads at most. On SQLite a statement holds the server's thread while
+ * it runs (≈ 5 µs a message): a context walk of a long conversation reads a few thousand, so it is
+ * read in stretches of this many, and the event loop runs between them (better-sqlite3-client.ts).
+ */
+const WALK_STEPS_PER_STATEMENT = 400;
+
+/**
+ * A walk read in stretches: each statement goes on from the parent of the last message the one
+ * before it read, with the running total so far, until the budget is spent, the root is reached or
+ * (a summary walk) the statement stopped by itself.
+ */
+async function walkInStretches(
+  messageId: string,
+  budgetTokens: number,
+  stopsAtSummary: boolean,
+  readStretch: (fromId: string, totalSoFar: number) => Promise<ContextWalkRecord[]>,
+): Promise<ContextWalkRecord[]> {
+  const rows: ContextWalkRecord[] = [];
+  let fromId: string | null = messageId;
+  let totalSoFar = 0;
+  while (fromId !== null) {
+    const stretch = await readStretch(fromId, totalSoFar);
+    rows.push(...stretch);
+    if (stretch.length < WALK_STEPS_PER_STATEMENT) break;
+    const last = stretch.reduce((oldest, row) => (Number(row.step) > Number(oldest.step) ? row : oldest));
+    // the statement stopped at its step limit; it would have gone on only below the budget and
+    // (a summary walk) above a summary
+    if (Number(last.step) < WALK_STEPS_PER_STATEMENT || Number(last.total) >= budgetTokens) break;
+    if (stopsAtSummary && last.summary_id !== null) break;
+    fromId = last.parent_id;
+    totalSoFar = Number(last.total);
+  }
+  return rows;
 }
 
 function toNewestFirst(rows: ContextWalkRecord[]): ContextWalkRow[] {

@@ -113,6 +113,49 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
       assert.deepEqual(await otherRepository.walkForContext(conversationId, leaf(), 10_000_000, null), []);
     });
 
+    it("reads a walk longer than one statement's stretch as one walk: the same rows, totals and stop", async () => {
+      // one statement reads at most 400 messages: budgets that run out at the end of the first
+      // stretch, just after it, and deep in the third
+      for (const rowsExpected of [400, 401, 950]) {
+        const rows = await repository.walkForContext(conversationId, leaf(), rowsExpected * TOKENS_PER_MESSAGE - 1, null);
+        assert.deepEqual(
+          rows.map((row) => row.id),
+          ids.slice(-rowsExpected).reverse(),
+          `${rowsExpected} messages, newest first, the last one crossing the budget`,
+        );
+        assert.deepEqual(
+          rows.map((row) => row.totalTokens),
+          rows.map((_row, index) => (index + 1) * TOKENS_PER_MESSAGE),
+          "the running total goes on across stretches",
+        );
+      }
+      // a summary past the first stretch: the summary walk stops at it, the context walk goes on
+      const covered = ids[MESSAGE_COUNT - 600]!;
+      const summaries = new SummaryRepository(database, repository.userId);
+      const deepKey = { ...key, promptVersion: "summary-deep" };
+      const stored = await summaries.insert({
+        ...deepKey,
+        coversThroughMessageId: covered,
+        content: "Long ago",
+        tokenEstimate: 8,
+        messageCount: 400,
+        leftOutCount: depthOf(covered) - 400,
+        createdAt: 1,
+      });
+      const forSummary = await repository.walkForSummary(conversationId, leaf(), 10_000_000, deepKey);
+      assert.deepEqual(
+        forSummary.map((row) => row.id),
+        ids.slice(MESSAGE_COUNT - 600).reverse(),
+      );
+      assert.equal(forSummary.at(-1)!.summary!.id, stored.id);
+      const forContext = await repository.walkForContext(conversationId, leaf(), 10_000_000, deepKey);
+      assert.equal(forContext.length, MESSAGE_COUNT, "the context walk reads on past a summary");
+      assert.deepEqual(
+        forContext.filter((row) => row.summary !== null).map((row) => row.id),
+        [covered],
+      );
+    });
+
     it("an answer still streaming costs nothing", async () => {
       await database("messages").where({ id: leaf() }).update({ status: "streaming" });
       try {
