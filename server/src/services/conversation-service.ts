@@ -31,23 +31,12 @@ import {
   type SummaryKey,
 } from "../storage/conversation-repository";
 import { GroupedWrites } from "../storage/grouped-writes";
+import { toAttachmentRows } from "./attachment-rows";
 import { SummaryRepository, type NewSummary } from "../storage/summary-repository";
 import { SystemPromptRepository } from "../storage/system-prompt-repository";
-import {
-  AttachmentRepository,
-  toAttachment,
-  toAttachmentContent,
-  type AttachmentContent,
-  type AttachmentRow,
-} from "../storage/attachment-repository";
+import { AttachmentRepository, toAttachment, toAttachmentContent, type AttachmentContent } from "../storage/attachment-repository";
 import type { AttachmentInput } from "../../../protocol/http/attachments";
-import {
-  BUILT_IN_SETTINGS,
-  estimateAttachmentTokens,
-  estimateQuestionTokens,
-  type BranchMessage,
-  type ConversationSettings,
-} from "./context-builder";
+import { BUILT_IN_SETTINGS, estimateQuestionTokens, type BranchMessage, type ConversationSettings } from "./context-builder";
 import type { ServiceContext } from "./service-context";
 import { decodeImageAttachment } from "./decode-image-attachment";
 import { estimateMessageTokens } from "./token-estimate";
@@ -494,23 +483,7 @@ export class ConversationService {
         depth,
         token_estimate: questionTokens,
       });
-      const attachmentRows: AttachmentRow[] = attachments.map((attachment, position) => ({
-        id: crypto.randomUUID(),
-        message_id: userMessage.id,
-        position,
-        kind: attachment.kind,
-        path: attachment.path,
-        language: attachment.language,
-        start_line: attachment.startLine,
-        end_line: attachment.endLine,
-        content: attachment.content,
-        media_type: attachment.image?.mediaType ?? null,
-        data: imageBytes.get(position) ?? null,
-        // an image's size is its byte count
-        character_count: attachment.image?.byteSize ?? attachment.content.length,
-        token_estimate: estimateAttachmentTokens(attachment),
-        created_at: now,
-      }));
+      const attachmentRows = toAttachmentRows(attachments, imageBytes, userMessage.id, now);
       const question: Message = {
         ...toMessage(userMessage),
         ...(attachmentRows.length === 0 ? {} : { attachments: attachmentRows.map(toAttachment) }),

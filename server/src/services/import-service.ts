@@ -17,7 +17,8 @@ import { SummaryRepository, type NewSummary } from "../storage/summary-repositor
 import { SystemPromptRepository } from "../storage/system-prompt-repository";
 import { chatGptExportSchema, readChatGptExport } from "./chatgpt-import";
 import type { ConversationToImport, MessageToImport, SkippedParts } from "./conversation-import";
-import { estimateAttachmentTokens, estimateQuestionTokens } from "./context-builder";
+import { toAttachmentRows } from "./attachment-rows";
+import { estimateQuestionTokens } from "./context-builder";
 import { decodeImageAttachment } from "./decode-image-attachment";
 import { readJugglerExport } from "./juggler-import";
 import type { ServiceContext } from "./service-context";
@@ -260,23 +261,7 @@ function prepare(source: ConversationToImport): PreparedConversation {
           return fail(`.messages[${positions.get(message)}].attachments[${position}]`, `not a valid ${attachment.mediaType} image`);
         }
       });
-      const rows = sent.map((attachment, position): AttachmentRow => ({
-        id: crypto.randomUUID(),
-        message_id: ids.get(message.key)!,
-        position,
-        kind: attachment.kind,
-        path: attachment.path,
-        language: attachment.language,
-        start_line: attachment.startLine,
-        end_line: attachment.endLine,
-        content: attachment.content,
-        media_type: attachment.image?.mediaType ?? null,
-        data: imageBytes.get(position) ?? null,
-        // an image's size is its byte count, as when it was sent
-        character_count: attachment.image?.byteSize ?? attachment.content.length,
-        token_estimate: estimateAttachmentTokens(attachment),
-        created_at: message.createdAt,
-      }));
+      const rows = toAttachmentRows(sent, imageBytes, ids.get(message.key)!, message.createdAt);
       return [message.key, { sent, rows }] as const;
     }),
   );
