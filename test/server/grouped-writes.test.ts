@@ -1,35 +1,15 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { openDatabase, type Database } from "../../server/src/storage/database";
+import type { Database } from "../../server/src/storage/database";
 import { GroupedWrites } from "../../server/src/storage/grouped-writes";
-import { createTestDatabase } from "../support/postgres";
+import { testDatabases } from "../support/test-databases";
 
 /**
  * The shared transaction of the answers' writes, on both databases: writes of one turn are committed
  * together, each caller gets its own result, and a failing write is rolled back alone (on PostgreSQL a
  * failed statement would otherwise abort everyone's transaction).
  */
-const databases: Array<{ name: string; open: () => Promise<{ database: Database; cleanUp: () => void }> }> = [
-  {
-    name: "SQLite",
-    open: async () => {
-      const folder = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-grouped-writes-"));
-      const database = await openDatabase({ sqliteFile: path.join(folder, "juggler.sqlite") });
-      return { database, cleanUp: () => fs.rmSync(folder, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: "PostgreSQL",
-    open: async () => {
-      const database = await openDatabase({ databaseUrl: await createTestDatabase(), sqliteFile: "" });
-      return { database, cleanUp: () => undefined };
-    },
-  },
-];
 
-for (const { name, open } of databases) {
+for (const { name, open } of testDatabases) {
   describe(`grouped writes on ${name}`, function () {
     this.timeout(60_000);
     let database: Database;

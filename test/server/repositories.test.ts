@@ -1,38 +1,18 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { AdminModel } from "../../protocol/http/models";
-import { openDatabase, type Database } from "../../server/src/storage/database";
+import type { Database } from "../../server/src/storage/database";
 import { ModelRepository } from "../../server/src/storage/model-repository";
 import { ProviderRepository } from "../../server/src/storage/provider-repository";
 import { RefreshTokenRepository, type RefreshTokenRow } from "../../server/src/storage/refresh-token-repository";
 import { SettingsRepository } from "../../server/src/storage/settings-repository";
 import { toUser, UserRepository, type UserRow } from "../../server/src/storage/user-repository";
-import { createTestDatabase } from "../support/postgres";
+import { testDatabases } from "../support/test-databases";
 
 /**
  * The repositories against both databases the server supports: the same calls must give the same
  * rows (numbers as numbers, booleans as booleans) on SQLite and on real PostgreSQL, and the
  * conditional writes the account rules rely on must hold on each.
  */
-const databases: Array<{ name: string; open: () => Promise<{ database: Database; cleanUp: () => void }> }> = [
-  {
-    name: "SQLite",
-    open: async () => {
-      const folder = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-repositories-"));
-      const database = await openDatabase({ sqliteFile: path.join(folder, "juggler.sqlite") });
-      return { database, cleanUp: () => fs.rmSync(folder, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: "PostgreSQL",
-    open: async () => {
-      const database = await openDatabase({ databaseUrl: await createTestDatabase(), sqliteFile: "" });
-      return { database, cleanUp: () => undefined };
-    },
-  },
-];
 
 function userRow(id: string, name: string, overrides: Partial<UserRow> = {}): UserRow {
   return {
@@ -82,7 +62,7 @@ function model(provider: "anthropic" | "groq" | "ollama", name: string, override
   };
 }
 
-for (const { name, open } of databases) {
+for (const { name, open } of testDatabases) {
   describe(`repositories on ${name}`, function () {
     this.timeout(120_000);
     let database: Database;
