@@ -706,10 +706,10 @@ async function walkInStretches(
     const stretch = await readStretch(fromId, totalSoFar);
     rows.push(...stretch);
     if (stretch.length < WALK_STEPS_PER_STATEMENT) break;
-    const last = stretch.reduce((oldest, row) => (Number(row.step) > Number(oldest.step) ? row : oldest));
-    // the statement stopped at its step limit; it would have gone on only below the budget and
-    // (a summary walk) above a summary
-    if (Number(last.step) < WALK_STEPS_PER_STATEMENT || Number(last.total) >= budgetTokens) break;
+    // a full stretch: the statement stopped at its step limit, on the oldest message it read; it
+    // would have gone on only below the budget and (a summary walk) above a summary
+    const last = stretch.find((row) => Number(row.step) === WALK_STEPS_PER_STATEMENT)!;
+    if (Number(last.total) >= budgetTokens) break;
     if (stopsAtSummary && last.summary_id !== null) break;
     fromId = last.parent_id;
     totalSoFar = Number(last.total);
