@@ -79,6 +79,29 @@ for (const { name, open } of testDatabases) {
       assert.deepEqual(ids, ["first", "last", "taken"], "the failing write left nothing behind, the others stand");
     });
 
+    it("lets a write nest a savepoint of its own, and rolls back only what that savepoint wrote", async () => {
+      const writes = new GroupedWrites(database);
+      const outcomes = await Promise.allSettled([
+        writes.run(async (transaction) => {
+          await transaction("grouped_probe").insert({ id: "outer", value: 1 });
+          await transaction
+            .transaction(async (nested) => {
+              await nested("grouped_probe").insert({ id: "nested-undone", value: 2 });
+              throw new Error("the nested part fails");
+            })
+            .catch(() => undefined);
+          await transaction("grouped_probe").insert({ id: "after-nested", value: 3 });
+        }),
+        writes.run((transaction) => transaction("grouped_probe").insert({ id: "neighbour", value: 4 })),
+      ]);
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.status),
+        ["fulfilled", "fulfilled"],
+      );
+      const ids = (await database("grouped_probe").orderBy("id").pluck("id")) as string[];
+      assert.deepEqual(ids, ["after-nested", "neighbour", "outer"]);
+    });
+
     it("writes a write alone in its turn, and writes queued while a batch is being written in the next", async () => {
       const writes = new GroupedWrites(database);
       assert.equal(

@@ -76,4 +76,9 @@ describe("the SQLite client", function () {
     );
     assert.equal(((await database.raw("SELECT 1 + 1 AS two")) as Array<{ two: number }>)[0]!.two, 2);
   });
+
+  it("keeps temporary data in memory, so an insert whose triggers write several rows makes no file in /var/tmp", async () => {
+    // 2 = MEMORY; SQLite's default (0, a file) cost a create, write and unlink per message sent
+    assert.deepEqual(await database.raw("PRAGMA temp_store"), [{ temp_store: 2 }]);
+  });
 });

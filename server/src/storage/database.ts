@@ -57,7 +57,12 @@ function openSqlite(file: string): Database {
       max: 1,
       afterCreate: (connection: { exec(sql: string): void }, done: (error: Error | null, connection: unknown) => void) => {
         try {
-          connection.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+          // temp_store = MEMORY: a statement whose triggers write several rows (a message with its
+          // search entries) keeps its statement journal in memory; with SQLite's default each such
+          // insert created, wrote and deleted a file in /var/tmp (decision 0029)
+          connection.exec(
+            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+          );
           done(null, connection);
         } catch (error) {
           done(error as Error, connection);

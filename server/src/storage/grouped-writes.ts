@@ -50,7 +50,7 @@ export class GroupedWrites {
         for (const { work } of batch) {
           try {
             // alone in the batch, no savepoint is needed: its failure fails the transaction
-            const value = batch.length === 1 ? await work(transaction) : await transaction.transaction((savepoint) => work(savepoint));
+            const value = batch.length === 1 ? await work(transaction) : await inSavepoint(transaction, work);
             outcomes.push({ isWritten: true, value });
           } catch (error) {
             if (batch.length === 1) throw error;
@@ -69,4 +69,26 @@ export class GroupedWrites {
       else reject(outcome.error);
     });
   }
+}
+
+/**
+ * Runs `work` in a savepoint of `transaction`, rolled back alone if it fails. The savepoint is named
+ * by hand rather than through knex's nested `transaction()`, which builds a whole knex instance per
+ * savepoint and names each one afresh (`trx123`): a new SQL text to prepare for every write. The
+ * writes of a batch run one after another, so one name serves them all; `work` may still nest its
+ * own (knex-named) savepoints inside. The SQL is the same on SQLite and PostgreSQL.
+ */
+async function inSavepoint<T>(transaction: Knex.Transaction, work: (transaction: Knex.Transaction) => Promise<T>): Promise<T> {
+  await transaction.raw("SAVEPOINT grouped_write");
+  let value: T;
+  try {
+    value = await work(transaction);
+  } catch (error) {
+    // on PostgreSQL this also leaves the aborted state a failed statement puts the transaction in
+    await transaction.raw("ROLLBACK TO SAVEPOINT grouped_write");
+    await transaction.raw("RELEASE SAVEPOINT grouped_write");
+    throw error;
+  }
+  await transaction.raw("RELEASE SAVEPOINT grouped_write");
+  return value;
 }
