@@ -433,7 +433,7 @@ export class ConversationService {
   ): Promise<AppendedExchange> {
     return this.context.database.transaction(async (transaction) => {
       const repository = this.repository(userId, transaction);
-      const conversation = await repository.requireConversation(conversationId);
+      const { conversation, settings: stored } = await repository.requireConversationWithSettings(conversationId);
       const origin = decisions.chooseOrigin();
       const compareOrigins = decisions.chooseCompareOrigins?.() ?? [];
       if (sharedCap) await requireRoomForAnswers(repository, conversationId, 1 + compareOrigins.length, sharedCap);
@@ -464,8 +464,7 @@ export class ConversationService {
       });
       // the question's estimate counts its attachments: every later walk sees their size
       const questionTokens = estimateQuestionTokens(request.content, attachments);
-      const stored = await repository.findSettings(conversationId);
-      const settings = stored === undefined ? BUILT_IN_SETTINGS : toConversationSettings(stored);
+      const settings = toConversationSettings(stored);
       const reach = decisions.contextReach(questionTokens, settings);
       // newest first; empty when the parent is not a message of this conversation; its first row is the parent itself
       const walk =

@@ -130,11 +130,14 @@ export class GenerationJob {
       provider: this.options.model.provider,
       modelId: this.options.model.id,
     });
-    void this.run().catch(async (error: unknown) => {
-      // a bug must still end the answer (and every stream on it), never leave it streaming forever
-      this.options.logger.error("generation job failed", { messageId: this.messageId, error });
-      await this.finish(this.errorOutcome({ code: "internal_error", message: "The server failed while writing this answer" }));
-    });
+    setImmediate(
+      () =>
+        void this.run().catch(async (error: unknown) => {
+          // a bug must still end the answer (and every stream on it), never leave it streaming forever
+          this.options.logger.error("generation job failed", { messageId: this.messageId, error });
+          await this.finish(this.errorOutcome({ code: "internal_error", message: "The server failed while writing this answer" }));
+        }),
+    );
   }
 
   /**

@@ -615,18 +615,33 @@ export class ConversationRepository {
    * conversation is not this user's.
    */
   async findSettings(conversationId: string): Promise<StoredConversationSettings | undefined> {
-    const row: StoredSettingsRecord | undefined = await this.database("conversations as c")
+    const row: StoredSettingsRecord | undefined = await this.settingsQuery(conversationId).first(...settingsColumns);
+    return row ? toStoredSettings(row) : undefined;
+  }
+
+  /**
+   * The conversation and its settings in one read, for a send: the same rows as requireConversation
+   * and findSettings, one query fewer on the path to the provider.
+   */
+  async requireConversationWithSettings(
+    conversationId: string,
+  ): Promise<{ conversation: ConversationRow; settings: StoredConversationSettings }> {
+    const row: (ConversationRow & StoredSettingsRecord) | undefined = await this.settingsQuery(conversationId).first(
+      ...conversationColumns.map((column) => `c.${column}`),
+      ...settingsColumns,
+    );
+    if (!row) throw new AppError(404, "not_found", "Conversation not found");
+    const { prompt_id: _promptId, prompt_content: _promptContent, ...conversation } = row;
+    return { conversation: normaliseConversationRow(conversation), settings: toStoredSettings(row) };
+  }
+
+  /** This user's conversation, joined to the prompt that applies: its own, else the owner's default. */
+  private settingsQuery(conversationId: string): Knex.QueryBuilder {
+    return this.database("conversations as c")
       .join("users as u", "u.id", "c.user_id")
       .leftJoin("system_prompts as p", "p.id", this.database.raw("coalesce(c.system_prompt_id, u.default_system_prompt_id)"))
       .where("c.id", conversationId)
-      .andWhere("c.user_id", this.userId)
-      .first("c.temperature", "c.max_output_tokens", "p.id as prompt_id", "p.content as prompt_content");
-    if (!row) return undefined;
-    return {
-      systemPrompt: row.prompt_id === null ? undefined : { id: row.prompt_id, content: row.prompt_content ?? "" },
-      temperature: row.temperature === null ? null : Number(row.temperature),
-      maxOutputTokens: row.max_output_tokens === null ? null : Number(row.max_output_tokens),
-    };
+      .andWhere("c.user_id", this.userId);
   }
 
   /** Depths of some of this user's messages (e.g. the two ends of a context record). */
@@ -659,6 +674,16 @@ interface StoredSettingsRecord {
   max_output_tokens: number | string | null;
   prompt_id: string | null;
   prompt_content: string | null;
+}
+
+const settingsColumns = ["c.temperature", "c.max_output_tokens", "p.id as prompt_id", "p.content as prompt_content"];
+
+function toStoredSettings(row: StoredSettingsRecord): StoredConversationSettings {
+  return {
+    systemPrompt: row.prompt_id === null ? undefined : { id: row.prompt_id, content: row.prompt_content ?? "" },
+    temperature: row.temperature === null ? null : Number(row.temperature),
+    maxOutputTokens: row.max_output_tokens === null ? null : Number(row.max_output_tokens),
+  };
 }
 
 /** Matches no summary: walks made without a summariser still run the one SQL shape. */
