@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import type { ChatViewState } from "../../protocol/webview/chat-protocol";
 import { buildMessage, buildSampleConversation, buildSnapshot } from "../../tools/webview-harness/chat-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import { closeCheckingHealth, type HarnessPage } from "../../tools/webview-harness/webview-harness";
+import { useWebviewHarness } from "./support/use-webview-harness";
 
 const MODELS = [
   { id: "anthropic:claude-sonnet-4-5", label: "Claude Sonnet 4.5", provider: "Anthropic", contextWindow: 200_000 },
@@ -11,21 +12,8 @@ const MODELS = [
 
 describe("chat webview in Chromium: keyboard and screen readers", function () {
   this.timeout(60_000);
-  let harness: WebviewHarness;
+  const harness = useWebviewHarness();
   let view: HarnessPage;
-
-  before(async function () {
-    this.timeout(120_000);
-    harness = await WebviewHarness.start();
-  });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  afterEach(async function () {
-    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
-  });
 
   async function open(snapshot = buildSnapshot({ messages: buildSampleConversation(), models: MODELS })): Promise<Page> {
     view = await harness.open({ view: "chat" });

@@ -9,29 +9,16 @@ import {
   buildSampleConversation,
   buildSnapshot,
 } from "../../tools/webview-harness/chat-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import type { HarnessPage } from "../../tools/webview-harness/webview-harness";
+import { useWebviewHarness } from "./support/use-webview-harness";
 import { screenshotPath } from "../support/screenshot-path";
 
 const SCREENSHOT_PATH = screenshotPath("webview-chat.png");
 
 describe("chat webview in Chromium", function () {
   this.timeout(60_000);
-  let harness: WebviewHarness;
+  const harness = useWebviewHarness();
   let view: HarnessPage;
-
-  before(async function () {
-    this.timeout(120_000);
-    harness = await WebviewHarness.start();
-  });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  afterEach(async function () {
-    // Every test also checks the page stayed healthy: no uncaught errors, nothing the CSP blocked.
-    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
-  });
 
   async function openWithSnapshot(
     snapshot = buildSnapshot({ messages: buildSampleConversation() }),

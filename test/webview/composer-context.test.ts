@@ -1,25 +1,15 @@
 import assert from "node:assert/strict";
 import { findButtonsWithoutLabel } from "./support/accessibility";
 import { buildMessage, buildSnapshot } from "../../tools/webview-harness/chat-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import type { HarnessPage } from "../../tools/webview-harness/webview-harness";
+import { useWebviewHarness } from "./support/use-webview-harness";
 import { TINY_PNG_BASE64 } from "../support/tiny-png";
 
 /** The composer's context: chips (from the host or the `@` picker) with their size, removable, sent with the message. */
 describe("chat webview: context chips and the @ file picker", function () {
   this.timeout(60_000);
-  let harness: WebviewHarness;
+  const harness = useWebviewHarness();
   let view: HarnessPage;
-
-  before(async function () {
-    this.timeout(120_000);
-    harness = await WebviewHarness.start();
-  });
-  after(async () => {
-    await harness?.close();
-  });
-  afterEach(async function () {
-    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
-  });
 
   const selection = {
     attachment: {

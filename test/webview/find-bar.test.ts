@@ -3,7 +3,8 @@ import type { Message } from "../../protocol/http/conversations";
 import type { FindInConversationResponse } from "../../protocol/http/search";
 import { countOccurrences } from "../../protocol/text-occurrences";
 import { buildConversation, buildPagedSnapshot } from "../../tools/webview-harness/chat-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import type { HarnessPage } from "../../tools/webview-harness/webview-harness";
+import { useWebviewHarness } from "./support/use-webview-harness";
 
 const PAIRS = 500;
 const PAGE_SIZE = 50;
@@ -21,19 +22,9 @@ function answerOf(index: number): string {
  */
 describe("chat webview: find in chat and revealing a message", function () {
   this.timeout(120_000);
-  let harness: WebviewHarness;
+  const harness = useWebviewHarness();
   let view: HarnessPage;
   const branch = buildConversation(PAIRS, answerOf);
-
-  before(async () => {
-    harness = await WebviewHarness.start();
-  });
-  after(async () => {
-    await harness?.close();
-  });
-  afterEach(async function () {
-    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
-  });
 
   async function open(): Promise<void> {
     view = await harness.open({ view: "chat", height: 600 });

@@ -9,7 +9,8 @@ import {
   buildSnapshot,
   variedAnswer,
 } from "../../tools/webview-harness/chat-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import type { HarnessPage } from "../../tools/webview-harness/webview-harness";
+import { useWebviewHarness } from "./support/use-webview-harness";
 
 /** 5,000 questions and answers: a 10,000-message branch. */
 const PAIRS = 5_000;
@@ -22,21 +23,9 @@ const MAX_LIST_ELEMENTS = 400;
 
 describe("chat webview with a 10,000-message conversation", function () {
   this.timeout(120_000);
-  let harness: WebviewHarness;
+  const harness = useWebviewHarness();
   let view: HarnessPage;
   const branch = buildConversation(PAIRS, variedAnswer);
-
-  before(async function () {
-    harness = await WebviewHarness.start();
-  });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  afterEach(async function () {
-    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
-  });
 
   /** Opens the view with the newest page of `messages`; the stub host serves the older pages unless told not to. */
   async function openPaged(messages: readonly Message[] = branch, options: { savedState?: unknown; isServingPages?: boolean } = {}) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { buildMessage, buildSnapshot } from "../../tools/webview-harness/chat-fixtures";
-import { type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import type { HarnessPage } from "../../tools/webview-harness/webview-harness";
+import { useWebviewHarness } from "./support/use-webview-harness";
 
 declare global {
   interface Window {
@@ -47,19 +48,10 @@ const HOSTILE_PAYLOADS: Record<string, string> = {
 
 describe("markdown safety in the chat webview (hostile answers never execute)", function () {
   this.timeout(60_000);
-  let harness: WebviewHarness;
+  const harness = useWebviewHarness({ checksHealth: false });
   let view: HarnessPage;
   let dialogs: string[];
   let outsideRequests: string[];
-
-  before(async function () {
-    this.timeout(120_000);
-    harness = await WebviewHarness.start();
-  });
-
-  after(async () => {
-    await harness?.close();
-  });
 
   beforeEach(async () => {
     view = await harness.open({ view: "chat" });
@@ -73,10 +65,6 @@ describe("markdown safety in the chat webview (hostile answers never execute)", 
     view.page.on("request", (request) => {
       if (!request.url().startsWith(origin)) outsideRequests.push(request.url());
     });
-  });
-
-  afterEach(async () => {
-    await view?.close();
   });
 
   async function showAnswers(contents: readonly string[], status: "complete" | "streaming" = "complete"): Promise<void> {

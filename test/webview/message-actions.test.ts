@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
 import { findButtonsWithoutLabel } from "./support/accessibility";
 import { buildMessage, buildSnapshot } from "../../tools/webview-harness/chat-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import type { HarnessPage } from "../../tools/webview-harness/webview-harness";
+import { useWebviewHarness } from "./support/use-webview-harness";
 
 /** Regenerate, Rerun with…, Edit and the sibling navigator (‹ 2/3 ›) on the messages of the chat. */
 describe("chat webview: message actions and branches", function () {
   this.timeout(60_000);
-  let harness: WebviewHarness;
+  const harness = useWebviewHarness();
   let view: HarnessPage;
-
-  before(async function () {
-    this.timeout(120_000);
-    harness = await WebviewHarness.start();
-  });
-  after(async () => {
-    await harness?.close();
-  });
-  afterEach(async function () {
-    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
-  });
 
   const branch = [
     buildMessage({ id: "q1", role: "user", content: "First question", siblings: { position: 2, count: 2 } }),

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 import { buildBudgets, buildModels, buildPrices, buildProvider, buildProviders, buildUsers } from "./support/team-settings-fixtures";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import type { HarnessPage } from "../../tools/webview-harness/webview-harness";
+import { useWebviewHarness } from "./support/use-webview-harness";
 import type { Preset } from "../../protocol/http/prompts";
 import { screenshotPath } from "../support/screenshot-path";
 
@@ -25,22 +26,8 @@ const NEW_KEY = "sk-ant-api03-NEWSECRETKEYVALUE-1234";
 
 describe("Team Settings webview in Chromium", function () {
   this.timeout(60_000);
-  let harness: WebviewHarness;
+  const harness = useWebviewHarness();
   let view: HarnessPage;
-
-  before(async function () {
-    this.timeout(120_000);
-    harness = await WebviewHarness.start();
-  });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  afterEach(async function () {
-    // Every test also checks the page stayed healthy: no uncaught errors, nothing the CSP blocked.
-    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
-  });
 
   /** Opens the panel and answers its four loading requests as the host would. */
   async function openLoaded(options: { width?: number; height?: number } = {}) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { UsageFigures, UsageResponse, UsageRow } from "../../protocol/http/usage";
-import { closeCheckingHealth, type HarnessPage, WebviewHarness } from "../../tools/webview-harness/webview-harness";
+import type { HarnessPage } from "../../tools/webview-harness/webview-harness";
+import { useWebviewHarness } from "./support/use-webview-harness";
 import { screenshotPath } from "../support/screenshot-path";
 import { findButtonsWithoutLabel, findUnnamedControls } from "./support/accessibility";
 
@@ -69,22 +70,8 @@ async function waitForPaintedColour(page: HarnessPage["page"], colour: string): 
 
 describe("Usage webview in Chromium", function () {
   this.timeout(60_000);
-  let harness: WebviewHarness;
+  const harness = useWebviewHarness();
   let view: HarnessPage;
-
-  before(async function () {
-    this.timeout(120_000);
-    harness = await WebviewHarness.start();
-  });
-
-  after(async () => {
-    await harness?.close();
-  });
-
-  afterEach(async function () {
-    // No uncaught errors and nothing the CSP blocked (the chart library included).
-    if (view) await closeCheckingHealth(view, this.currentTest?.state === "passed");
-  });
 
   type Query = { id: number; params: { from: string; to: string; groupBy: string[]; userId?: string } };
 
