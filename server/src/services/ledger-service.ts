@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import type { ProviderKind } from "../../../protocol/http/providers";
 import { UsageRollupRepository, type DailyGroupAddition } from "../storage/usage-rollup-repository";
-import { UsageLedgerRepository, type LedgerRow } from "../storage/usage-ledger-repository";
+import { emptySums, UsageLedgerRepository, type LedgerRow } from "../storage/usage-ledger-repository";
 import { costOf, type PriceInForce } from "./price-service";
 import type { ServiceContext } from "./service-context";
 import { dayOf, monthOf, weekOf } from "./usage-calendar";
@@ -170,19 +170,7 @@ function groupsOf(rows: readonly LedgerRow[]): DailyGroupAddition[] {
         client_name: row.client_name,
         provider: row.provider,
         model_id: row.model_id,
-        answers: 0,
-        input_tokens: 0,
-        answers_with_input_tokens: 0,
-        output_tokens: 0,
-        answers_with_output_tokens: 0,
-        cached_input_tokens: 0,
-        answers_with_cached_input_tokens: 0,
-        cost_micro_usd: 0,
-        answers_with_cost: 0,
-        time_to_first_token_ms: 0,
-        answers_with_time_to_first_token: 0,
-        duration_ms: 0,
-        answers_with_duration: 0,
+        ...emptySums(),
       };
       groups.set(key, group);
     }

@@ -16,7 +16,7 @@ import type { ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../domain/app-error";
 import type { AuthenticatedUser } from "../domain/authenticated-user";
 import { UsageRollupRepository, type UsageSumRow } from "../storage/usage-rollup-repository";
-import { sumColumns, UsageLedgerRepository, type HourlyRow, type ReportedSumsRow } from "../storage/usage-ledger-repository";
+import { emptySums, sumColumns, UsageLedgerRepository, type HourlyRow, type ReportedSumsRow } from "../storage/usage-ledger-repository";
 import type { ServiceContext } from "./service-context";
 import { addDays, dayOf, dayStart, weekOf } from "./usage-calendar";
 
@@ -137,24 +137,6 @@ function figuresOf(row: ReportedSumsRow): UsageFigures {
 /** Adds `row`'s sums to `into` (only the sums: a group's other fields are its key). */
 function addSums(into: ReportedSumsRow, row: ReportedSumsRow): void {
   for (const column of sumColumns) into[column] += row[column];
-}
-
-function emptySums(): ReportedSumsRow {
-  return {
-    answers: 0,
-    input_tokens: 0,
-    answers_with_input_tokens: 0,
-    output_tokens: 0,
-    answers_with_output_tokens: 0,
-    cached_input_tokens: 0,
-    answers_with_cached_input_tokens: 0,
-    cost_micro_usd: 0,
-    answers_with_cost: 0,
-    time_to_first_token_ms: 0,
-    answers_with_time_to_first_token: 0,
-    duration_ms: 0,
-    answers_with_duration: 0,
-  };
 }
 
 function totalOf(groups: ReadonlyArray<{ sums: ReportedSumsRow }>): UsageFigures {

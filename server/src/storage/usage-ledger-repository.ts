@@ -89,6 +89,13 @@ export const sumColumns = [
   "answers_with_duration",
 ] as const satisfies ReadonlyArray<keyof ReportedSumsRow>;
 
+/** Sums of no answers yet: every column 0 (the return type fails to compile if sumColumns misses one). */
+export function emptySums(): ReportedSumsRow {
+  const sums = {} as Record<(typeof sumColumns)[number], number>;
+  for (const column of sumColumns) sums[column] = 0;
+  return sums;
+}
+
 /**
  * The raw ledger: one row per answer, written once at the answer's end and never changed (later
  * price changes do not touch it). Usage over days is read from the rollups (usage-rollup-repository.ts);
