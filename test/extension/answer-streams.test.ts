@@ -56,6 +56,22 @@ describe("extension: AnswerStreams (answers followed by sequence)", function () 
     return followed;
   }
 
+  it("keeps the sibling position a page read gives an answer being followed, through to its final state", async () => {
+    const client = await environment.signedInClient("siblings");
+    const { listener } = recordingListener();
+    const followed = follow(client, listener);
+    const sent = await send(client, "An answer that gets a place among siblings");
+    assert.equal(sent.assistantMessage.siblings, undefined, "the send's reply does not say");
+    const shared = followed.track(sent.assistantMessage);
+    // the newest page, read while the answer streams, knows its place
+    const fromPage = followed.track({ ...sent.assistantMessage, siblings: { position: 2, count: 2 } });
+    assert.equal(fromPage, shared, "one object for the answer");
+    assert.deepEqual(shared.siblings, { position: 2, count: 2 });
+    await followed.whenAllFinished();
+    assert.equal(shared.status, "complete");
+    assert.deepEqual(shared.siblings, { position: 2, count: 2 }, "the final message keeps it");
+  });
+
   it("follows a new answer: appended text builds the stored answer, then it finishes once", async () => {
     const client = await environment.signedInClient("follows");
     const { listener, heard } = recordingListener();

@@ -74,7 +74,11 @@ export class AnswerStreams {
    */
   track(message: Message): Message {
     const existing = this.answers.get(message.id);
-    if (existing) return existing.message;
+    if (existing) {
+      // a page read since knows the answer's place among its siblings; a send's reply did not say
+      if (message.siblings !== undefined) existing.message.siblings = message.siblings;
+      return existing.message;
+    }
     const tracked: TrackedAnswer = {
       message: { ...message },
       isReplayingShownText: message.content.length > 0,
@@ -169,7 +173,10 @@ export class AnswerStreams {
 
   private finishAnswer(answer: TrackedAnswer, finalMessage: Message): void {
     const wasStreaming = answer.message.status === "streaming";
+    const { siblings } = answer.message;
     Object.assign(answer.message, finalMessage);
+    // the stream's final message does not carry the sibling position; the one known stays
+    if (answer.message.siblings === undefined && siblings !== undefined) answer.message.siblings = siblings;
     if (this.answers.get(finalMessage.id) === answer) this.answers.delete(finalMessage.id);
     if (!wasStreaming) return; // a stop answered before the stream's own final event
     answer.controller.abort();
