@@ -11,14 +11,13 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { FrameLocator, Page } from "playwright-core";
 import { parseEchoText } from "../../tools/fake-providers";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
-import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
-import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
-import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
+import type { CodeServer } from "../../tools/vscode-host/code-server-process";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
   chatParts,
   findWebview,
@@ -28,10 +27,10 @@ import {
   waitUntil,
   signInWithCommand,
 } from "../../tools/vscode-host/juggler-workbench";
-import { openWorkbench, runCommand, screenshot, statusBarItem } from "../../tools/vscode-host/workbench-driver";
+import { runCommand, screenshot, statusBarItem } from "../../tools/vscode-host/workbench-driver";
 import { screenshotPath } from "../support/screenshot-path";
 import { TINY_PNG_BASE64 } from "../support/tiny-png";
-import { writeSampleWorkspace } from "./support/sample-workspace";
+import { prepareJourneyMachine } from "./support/journey-machine";
 
 const FAILURE_SCREENSHOT = path.join(REPO_ROOT, "test-results", "branches-journey-failure.png");
 const GROQ_MODEL_ID = "groq:llama-3.3-70b-versatile";
@@ -62,10 +61,9 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
 
   before(async function () {
     this.timeout(10 * 60_000);
-    const host = await ensureVscodeHost();
-    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-branches-journey-"));
-    const vsix = packageExtension(tempDir);
-    const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
+    const machine = await prepareJourneyMachine("juggler-branches-journey-");
+    tempDir = machine.tempDir;
+    const { workspace } = machine;
     // an image in the workspace, for `@` (and "Add File to Chat") to attach as an image
     fs.writeFileSync(path.join(workspace, "diagram.png"), Buffer.from(TINY_PNG_BASE64, "base64"));
     // what .gitignore files (the root's and a nested one) keep out of the @ picker
@@ -83,12 +81,8 @@ describe("vscode: branches, rerun, compare, presets and editor context in code-s
     // what an admin does in Team Settings' Presets section
     const preset = await team.server.request("POST", "/admin/presets", { token, body: { ...PRESET, modelId: VISION_MODEL_ID } });
     assert.equal(preset.status, 201, JSON.stringify(preset.body));
-    codeServer = await startCodeServer({
-      host,
-      installExtensions: [vsix],
-      settings: { "juggler.serverUrl": team.server.url, "workbench.colorTheme": "Default Dark Modern" },
-    });
-    page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
+    codeServer = await machine.startCodeServer(team.server.url);
+    page = await machine.openWorkbench(codeServer);
   });
 
   followJourney(FAILURE_SCREENSHOT, () => ({ page, codeServer, team, tempDir }));

@@ -13,14 +13,12 @@
  * test-results/screenshots/, or to docs/screenshots/ with `npm run screenshots`.
  */
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Locator, Page } from "playwright-core";
 import type { FakeProviders } from "../../tools/fake-providers";
 import { FAKE_API_KEYS } from "../../tools/harness/provider-setup";
 import { startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
-import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
+import type { CodeServer } from "../../tools/vscode-host/code-server-process";
 import {
   answerInputBox,
   chatParts,
@@ -30,11 +28,10 @@ import {
   waitForQuickInput,
   waitUntil,
 } from "../../tools/vscode-host/juggler-workbench";
-import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
-import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
   openViewContainer,
-  openWorkbench,
   runCommand,
   screenshot,
   statusBarItem,
@@ -43,7 +40,7 @@ import {
 } from "../../tools/vscode-host/workbench-driver";
 import { startSwitchableProxy } from "../extension/extension-test-environment";
 import { screenshotPath } from "../support/screenshot-path";
-import { writeSampleWorkspace } from "./support/sample-workspace";
+import { prepareJourneyMachine } from "./support/journey-machine";
 
 const FAILURE_SCREENSHOT = path.join(REPO_ROOT, "test-results", "first-run-failure.png");
 const ADMIN_NAME = "ada";
@@ -65,19 +62,13 @@ describe("vscode: a new team's first run in code-server", function () {
 
   before(async function () {
     this.timeout(10 * 60_000);
-    const host = await ensureVscodeHost();
-    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-first-run-"));
-    const vsix = packageExtension(tempDir);
-    const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
+    const machine = await prepareJourneyMachine("juggler-first-run-");
+    tempDir = machine.tempDir;
     team = await startTeamEnvironment({ withAdmin: false });
     // The extension reaches the server through a proxy the test can switch off (the server "goes down").
     proxy = await startSwitchableProxy(team.server.url);
-    codeServer = await startCodeServer({
-      host,
-      installExtensions: [vsix],
-      settings: { "juggler.serverUrl": proxy.url, "workbench.colorTheme": "Default Dark Modern" },
-    });
-    page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
+    codeServer = await machine.startCodeServer(proxy.url);
+    page = await machine.openWorkbench(codeServer);
   });
 
   followJourney(FAILURE_SCREENSHOT, () => ({

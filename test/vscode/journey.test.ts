@@ -16,25 +16,16 @@
  * (JUGGLER_UPDATE_SCREENSHOTS=1); a failure leaves test-results/journey-failure.png.
  */
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Page } from "playwright-core";
 import type { FakeProviders, ReplyMode } from "../../tools/fake-providers";
 import { defaultAnthropicModels, parseEchoText } from "../../tools/fake-providers";
 import { FAKE_API_KEYS } from "../../tools/harness/provider-setup";
 import { screenshotPath } from "../support/screenshot-path";
-import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
-import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
-import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
-import {
-  openViewContainer,
-  openWorkbench,
-  runCommand,
-  screenshot,
-  statusBarItem,
-  treeRows,
-} from "../../tools/vscode-host/workbench-driver";
+import type { CodeServer } from "../../tools/vscode-host/code-server-process";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { REPO_ROOT } from "../../tools/vscode-host/provision";
+import { openViewContainer, runCommand, screenshot, statusBarItem, treeRows } from "../../tools/vscode-host/workbench-driver";
 import {
   answerInputBox,
   chatParts,
@@ -49,7 +40,7 @@ import {
   waitForQuickInput,
   waitUntil,
 } from "../../tools/vscode-host/juggler-workbench";
-import { writeSampleWorkspace } from "./support/sample-workspace";
+import { prepareJourneyMachine } from "./support/journey-machine";
 import { seedLongConversation, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
 
 const FAILURE_SCREENSHOT = path.join(REPO_ROOT, "test-results", "journey-failure.png");
@@ -98,17 +89,11 @@ describe("vscode: a new user's journey through Juggler in code-server", function
 
   before(async function () {
     this.timeout(10 * 60_000);
-    const host = await ensureVscodeHost();
-    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-journey-"));
-    const vsix = packageExtension(tempDir);
-    const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
+    const machine = await prepareJourneyMachine("juggler-journey-");
+    tempDir = machine.tempDir;
     team = await startTeamEnvironment({ withAdmin: false });
-    codeServer = await startCodeServer({
-      host,
-      installExtensions: [vsix],
-      settings: { "juggler.serverUrl": team.server.url, "workbench.colorTheme": "Default Dark Modern" },
-    });
-    page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
+    codeServer = await machine.startCodeServer(team.server.url);
+    page = await machine.openWorkbench(codeServer);
   });
 
   // Each step builds on the ones before: after a failure the rest are skipped. (Not mocha's bail:

@@ -11,14 +11,13 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Page } from "playwright-core";
 import { buildLongConversation } from "../../tools/harness/long-conversation";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
-import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
-import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
-import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
+import type { CodeServer } from "../../tools/vscode-host/code-server-process";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { REPO_ROOT } from "../../tools/vscode-host/provision";
 import {
   answerInputBox,
   chatParts,
@@ -31,10 +30,10 @@ import {
   waitUntil,
   signInWithCommand,
 } from "../../tools/vscode-host/juggler-workbench";
-import { clearNotifications, openWorkbench, runCommand, screenshot, treeRows } from "../../tools/vscode-host/workbench-driver";
+import { clearNotifications, runCommand, screenshot, treeRows } from "../../tools/vscode-host/workbench-driver";
 import { CHATGPT_EXPORT } from "../server/fixtures/chatgpt-export";
 import { screenshotPath } from "../support/screenshot-path";
-import { writeSampleWorkspace } from "./support/sample-workspace";
+import { prepareJourneyMachine } from "./support/journey-machine";
 
 const FAILURE_SCREENSHOT = path.join(REPO_ROOT, "test-results", "library-journey-failure.png");
 const LONG_TITLE = "Postgres migration plan";
@@ -57,21 +56,16 @@ describe("vscode: the library (search, find, organise, export, import) in code-s
 
   before(async function () {
     this.timeout(10 * 60_000);
-    const host = await ensureVscodeHost();
-    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-library-journey-"));
-    const vsix = packageExtension(tempDir);
-    const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
+    const machine = await prepareJourneyMachine("juggler-library-journey-");
+    tempDir = machine.tempDir;
+    const { workspace } = machine;
     // how VS Code names the folder (vscode.Uri.file(…).toString()) for a plain temporary path
     workspaceUri = `file://${workspace}`;
     team = await startTeamEnvironment({ withAdmin: true });
     token = team.admin!.accessToken;
     await seedLibrary();
-    codeServer = await startCodeServer({
-      host,
-      installExtensions: [vsix],
-      settings: { "juggler.serverUrl": team.server.url, "workbench.colorTheme": "Default Dark Modern", "files.simpleDialog.enable": true },
-    });
-    page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
+    codeServer = await machine.startCodeServer(team.server.url, { "files.simpleDialog.enable": true });
+    page = await machine.openWorkbench(codeServer);
   });
 
   followJourney(FAILURE_SCREENSHOT, () => ({ page, codeServer, team, tempDir }));

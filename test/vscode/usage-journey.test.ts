@@ -8,18 +8,16 @@
  * reset. Screenshots go to test-results/screenshots/ (docs/screenshots/ with `npm run screenshots`).
  */
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Page } from "playwright-core";
 import { ADMIN_NAME, ADMIN_PASSWORD, startTeamEnvironment, type TeamEnvironment } from "../../tools/harness/team-environment";
-import { startCodeServer, workbenchUrl, type CodeServer } from "../../tools/vscode-host/code-server-process";
-import { followJourney, packageExtension } from "../../tools/vscode-host/journey-lifecycle";
-import { ensureVscodeHost, REPO_ROOT } from "../../tools/vscode-host/provision";
+import type { CodeServer } from "../../tools/vscode-host/code-server-process";
+import { followJourney } from "../../tools/vscode-host/journey-lifecycle";
+import { REPO_ROOT } from "../../tools/vscode-host/provision";
 import { chatParts, findWebview, sendChatMessage, waitUntil, signInWithCommand } from "../../tools/vscode-host/juggler-workbench";
-import { openWorkbench, screenshot } from "../../tools/vscode-host/workbench-driver";
+import { screenshot } from "../../tools/vscode-host/workbench-driver";
 import { screenshotPath } from "../support/screenshot-path";
-import { writeSampleWorkspace } from "./support/sample-workspace";
+import { prepareJourneyMachine } from "./support/journey-machine";
 
 const FAILURE_SCREENSHOT = path.join(REPO_ROOT, "test-results", "usage-journey-failure.png");
 
@@ -49,20 +47,14 @@ describe("vscode: usage, costs and budgets in code-server", function () {
 
   before(async function () {
     this.timeout(10 * 60_000);
-    const host = await ensureVscodeHost();
-    tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-usage-journey-"));
-    const vsix = packageExtension(tempDir);
-    const workspace = writeSampleWorkspace(path.join(tempDir, "workspace"));
+    const machine = await prepareJourneyMachine("juggler-usage-journey-");
+    tempDir = machine.tempDir;
     team = await startTeamEnvironment({ withAdmin: true });
     // A Groq model: Juggler ships its price, so answers have a cost.
     modelId = team.admin!.models.groq[0]!;
     await team.server.request("PATCH", "/me/preferences", { token: team.admin!.accessToken, body: { lastModelId: modelId } });
-    codeServer = await startCodeServer({
-      host,
-      installExtensions: [vsix],
-      settings: { "juggler.serverUrl": team.server.url, "workbench.colorTheme": "Default Dark Modern" },
-    });
-    page = await openWorkbench(workbenchUrl(codeServer, { folder: workspace }), { viewport: { width: 1400, height: 900 } });
+    codeServer = await machine.startCodeServer(team.server.url);
+    page = await machine.openWorkbench(codeServer);
   });
 
   followJourney(FAILURE_SCREENSHOT, () => ({ page, codeServer, team, tempDir }));
