@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { migrationSource } from "../../server/src/storage/migration-source";
-import { isPostgres, openDatabase, type Database } from "../../server/src/storage/database";
-import { createTestDatabase } from "../support/postgres";
+import { isPostgres, type Database } from "../../server/src/storage/database";
+import { testDatabases } from "../support/test-databases";
 
 const tables = [
   "users",
@@ -51,23 +48,18 @@ async function foreignKeysWithoutIndex(database: Database): Promise<string[]> {
   return missing;
 }
 
-for (const backend of ["SQLite", "PostgreSQL"] as const) {
+for (const { name: backend, open } of testDatabases) {
   describe(`migrations on ${backend}`, function () {
     this.timeout(120_000);
     let database: Database;
-    let directory: string | undefined;
+    let cleanUp: (() => void) | undefined;
 
     before(async () => {
-      if (backend === "SQLite") {
-        directory = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-migrations-"));
-        database = await openDatabase({ sqliteFile: path.join(directory, "juggler.sqlite") });
-      } else {
-        database = await openDatabase({ databaseUrl: await createTestDatabase(), sqliteFile: "" });
-      }
+      ({ database, cleanUp } = await open());
     });
     after(async () => {
       await database?.destroy();
-      if (directory) fs.rmSync(directory, { recursive: true, force: true });
+      cleanUp?.();
     });
 
     it("creates every table, and re-running is a no-op", async () => {

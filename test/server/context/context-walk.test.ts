@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { openDatabase, type Database } from "../../../server/src/storage/database";
+import type { Database } from "../../../server/src/storage/database";
 import { ConversationRepository, type SummaryKey } from "../../../server/src/storage/conversation-repository";
 import { SummaryRepository } from "../../../server/src/storage/summary-repository";
 import { buildLongConversation } from "../../../tools/harness/long-conversation";
-import { createTestDatabase } from "../../support/postgres";
+import { testDatabases } from "../../support/test-databases";
 
 const MESSAGE_COUNT = 1000;
 /** 196 characters: an estimate of ceil(196 / 4) + 4 = 53 tokens per message. */
@@ -46,11 +43,11 @@ async function insertConversation(repository: ConversationRepository): Promise<s
   return id;
 }
 
-for (const backend of ["SQLite", "PostgreSQL"] as const) {
+for (const { name: backend, open } of testDatabases) {
   describe(`the context walk and branch pages on ${backend}`, function () {
     this.timeout(120_000);
     let database: Database;
-    let directory: string | undefined;
+    let cleanUp: (() => void) | undefined;
     let repository: ConversationRepository;
     let otherRepository: ConversationRepository;
     let conversationId: string;
@@ -59,12 +56,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     const depthOf = (id: string) => ids.indexOf(id) + 1;
 
     before(async () => {
-      if (backend === "SQLite") {
-        directory = fs.mkdtempSync(path.join(os.tmpdir(), "juggler-walk-"));
-        database = await openDatabase({ sqliteFile: path.join(directory, "juggler.sqlite") });
-      } else {
-        database = await openDatabase({ databaseUrl: await createTestDatabase(), sqliteFile: "" });
-      }
+      ({ database, cleanUp } = await open());
       const userId = await insertUser(database, "owner");
       repository = new ConversationRepository(database, userId);
       otherRepository = new ConversationRepository(database, await insertUser(database, "other"));
@@ -80,7 +72,7 @@ for (const backend of ["SQLite", "PostgreSQL"] as const) {
     });
     after(async () => {
       await database?.destroy();
-      if (directory) fs.rmSync(directory, { recursive: true, force: true });
+      cleanUp?.();
     });
 
     it("walks up from a message carrying a running token total, and stops at the row that spends the budget", async () => {
