@@ -46,9 +46,9 @@ export function registerAccountPanel(context: vscode.ExtensionContext, session: 
       void created.webview.postMessage(message);
     });
     handlers = panelHandlers;
-    const subscriptions = [created.webview.onDidReceiveMessage((message: unknown) => panelHandlers.handleMessage(message))];
+    const receiving = created.webview.onDidReceiveMessage((message: unknown) => panelHandlers.handleMessage(message));
     created.onDidDispose(() => {
-      for (const subscription of subscriptions) subscription.dispose();
+      receiving.dispose();
       panel = undefined;
       handlers = undefined;
     });
