@@ -627,7 +627,7 @@ export class ConversationRepository {
     conversationId: string,
   ): Promise<{ conversation: ConversationRow; settings: StoredConversationSettings }> {
     const row: (ConversationRow & StoredSettingsRecord) | undefined = await this.settingsQuery(conversationId).first(
-      ...conversationColumns.map((column) => `c.${column}`),
+      ...conversationColumnsOfC,
       ...settingsColumns,
     );
     if (!row) throw new AppError(404, "not_found", "Conversation not found");
@@ -677,6 +677,8 @@ interface StoredSettingsRecord {
 }
 
 const settingsColumns = ["c.temperature", "c.max_output_tokens", "p.id as prompt_id", "p.content as prompt_content"];
+/** The conversation's columns in a query that names the table `c` (settingsQuery). */
+const conversationColumnsOfC = conversationColumns.map((column) => `c.${column}`);
 
 function toStoredSettings(row: StoredSettingsRecord): StoredConversationSettings {
   return {
