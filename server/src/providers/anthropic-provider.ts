@@ -13,20 +13,26 @@ import {
 import { resolveClaudeModelLimits } from "./claude-model-limits";
 import { mapAnthropicStopReason } from "./map-anthropic-stop-reason";
 import { mapBrokenStream, type ProviderCallContext } from "./map-provider-error";
+import { mapStreamErrorEvent, openEventStream, toEventStreamError, type EventStream } from "./provider-event-stream";
 import { prepareAnthropicConversation } from "./prepare-anthropic-conversation";
 import type { ProviderConnection } from "./provider-connection";
 import { loadOnce } from "./load-once";
 import { StainlessSdkClient } from "./stainless-sdk-client";
+import { serverVersion } from "../server-version";
 
 type AnthropicSdk = typeof import("@anthropic-ai/sdk");
 
 // imported on the first call, not at start-up: a team without Anthropic never loads it (≈ 17 MB)
 const loadAnthropicSdk = loadOnce<AnthropicSdk>(() => import("@anthropic-ai/sdk"));
 
+/** The API version our requests name: the one the SDK we list models with (1.14) sends, so both speak the same. */
+const ANTHROPIC_API_VERSION = "2026-10-21";
+
 /**
- * Anthropic through the official SDK: `messages.create({stream: true})` (raw SSE events, no
- * accumulation we do not need) and `models.list` with the SDK's cursor auto-pagination.
- * Wire format: docs/providers.md#anthropic-messages-api.
+ * Anthropic's Messages API: answers streamed as server-sent events through openEventStream
+ * (provider-event-stream.ts: the SDK's fetch and stream machinery cost more CPU than the rest of an
+ * answer's relay, decision 0030), read as the SDK reads them; `models.list` through the official
+ * SDK, with its cursor auto-pagination. Wire format: docs/providers.md#anthropic-messages-api.
  */
 export class AnthropicProvider implements ChatProvider {
   readonly kind = "anthropic" as const;
@@ -43,24 +49,30 @@ export class AnthropicProvider implements ChatProvider {
   async *streamChat(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
     const context = this.callContext(request.model);
     const { system, turns } = request.conversation;
-    let stream: AsyncIterable<Anthropic.Messages.RawMessageStreamEvent>;
+    const body: Anthropic.Messages.MessageCreateParamsStreaming = {
+      model: request.model,
+      max_tokens: request.maxOutputTokens,
+      stream: true,
+      ...(system === undefined ? {} : { system }),
+      messages: turns.map(toAnthropicMessage),
+      ...toolFields(request),
+      ...samplingFields(request),
+    };
+    let stream: EventStream;
     try {
-      stream = await (
-        await this.client()
-      ).messages.create(
-        {
-          model: request.model,
-          max_tokens: request.maxOutputTokens,
-          stream: true,
-          ...(system === undefined ? {} : { system }),
-          messages: turns.map(toAnthropicMessage),
-          ...toolFields(request),
-          ...samplingFields(request),
+      stream = await openEventStream({
+        url: `${this.connection.baseUrl}/v1/messages`,
+        headers: {
+          authorization: `Bearer ${this.connection.apiKey}`,
+          "anthropic-version": ANTHROPIC_API_VERSION,
+          "user-agent": `Juggler/${serverVersion}`,
         },
-        { signal: request.signal },
-      );
+        body,
+        signal: request.signal,
+        connectTimeoutMs: this.connection.connectTimeoutMs,
+      });
     } catch (error) {
-      throw this.toProviderError(error, context, "request", request.signal);
+      throw toEventStreamError(error, context, "request", request.signal, this.connection.connectTimeoutMs);
     }
     request.onActivity?.();
 
@@ -72,8 +84,14 @@ export class AnthropicProvider implements ChatProvider {
     const toolCallIdsByBlock = new Map<number, string>();
     let hasStopped = false;
     try {
-      for await (const event of stream) {
+      for await (const message of stream.events) {
+        // pings keep the connection open and say nothing; an event with no name is not part of the API
+        if (message.event === "ping" || message.event === undefined) continue;
+        if (message.event === "error") throw mapStreamErrorEvent(context, message.data);
+        if (message.data === "") continue;
         request.onActivity?.();
+        // a `data:` line that is not JSON throws a SyntaxError: a broken stream
+        const event = JSON.parse(message.data) as Anthropic.Messages.RawMessageStreamEvent;
         switch (event.type) {
           case "message_start":
             inputTokens = totalInputTokens(event.message.usage);
@@ -108,14 +126,14 @@ export class AnthropicProvider implements ChatProvider {
             hasStopped = true;
             break;
           default:
-            // content_block_start/stop, ping (skipped by the SDK) and event types added later are ignored
+            // content_block_stop and event types added later are ignored
             break;
         }
       }
     } catch (error) {
-      throw this.toProviderError(error, context, "stream", request.signal);
+      throw toEventStreamError(error, context, "stream", request.signal, this.connection.connectTimeoutMs);
     }
-    // The SDK ends the iteration quietly when its request is aborted: that is our stop, not an answer.
+    // a stop that lands between two events ends nothing by itself: it is still a stop, not an answer
     if (request.signal.aborted) throw createAbortError();
     if (!hasStopped) throw mapBrokenStream(context, "incomplete");
     yield { type: "usage", inputTokens, outputTokens, cachedInputTokens };

@@ -1,3 +1,5 @@
+import { ProviderTimeoutError } from "./provider-timeout-error";
+
 /**
  * The `ollama` SDK (0.6) cannot take an AbortSignal per call: a streamed chat gets its own
  * AbortController, only reachable through the returned iterator once the response headers are in,
@@ -14,14 +16,6 @@ export interface OllamaCallScope {
   hasMalformedLine?: boolean;
   /** Headers of the last error response: the SDK's ResponseError drops them, and `retry-after` matters. */
   errorHeaders?: Headers;
-}
-
-/** The abort reason when the headers did not arrive in time (mapped to provider_unreachable). */
-export class ProviderTimeoutError extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`No response within ${timeoutMs} ms`);
-    this.name = "ProviderTimeoutError";
-  }
 }
 
 export const malformedLineErrorText = "malformed line in Ollama's stream";

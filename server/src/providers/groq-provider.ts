@@ -14,11 +14,13 @@ import {
 } from "./chat-provider";
 import { isGroqChatModel } from "./is-groq-chat-model";
 import { mapBrokenStream, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import { mapStreamErrorEvent, openEventStream, toEventStreamError, type EventStream } from "./provider-event-stream";
 import { mapOpenAiFinishReason } from "./map-openai-finish-reason";
 import { preparePlainConversation } from "./prepare-plain-conversation";
 import type { ProviderConnection } from "./provider-connection";
 import { loadOnce } from "./load-once";
 import { StainlessSdkClient } from "./stainless-sdk-client";
+import { serverVersion } from "../server-version";
 
 type GroqSdk = typeof import("groq-sdk");
 
@@ -40,8 +42,10 @@ interface GroqUsage {
 }
 
 /**
- * Groq through the official SDK: chat completions streamed as OpenAI-style SSE ending in
- * `data: [DONE]`, usage in the final chunk (docs/providers.md#groq-streaming-chunks).
+ * Groq's chat completions, streamed as OpenAI-style SSE ending in `data: [DONE]` with usage in the
+ * final chunk (docs/providers.md#groq-streaming-chunks), through openEventStream
+ * (provider-event-stream.ts, decision 0030) and read as the SDK reads them; the model list through
+ * the official SDK.
  */
 export class GroqProvider implements ChatProvider {
   readonly kind = "groq" as const;
@@ -58,23 +62,25 @@ export class GroqProvider implements ChatProvider {
   async *streamChat(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
     const context = this.callContext(request.model);
     const { system, turns } = request.conversation;
-    let stream: AsyncIterable<Groq.Chat.ChatCompletionChunk>;
+    const body: GroqCreateBody = {
+      model: request.model,
+      stream: true,
+      max_completion_tokens: request.maxOutputTokens,
+      messages: [...(system === undefined ? [] : [{ role: "system" as const, content: system }]), ...turns.flatMap(toOpenAiMessages)],
+      ...toolFields(request),
+      ...samplingFields(request),
+    };
+    let stream: EventStream;
     try {
-      stream = await (
-        await this.client()
-      ).chat.completions.create(
-        {
-          model: request.model,
-          stream: true,
-          max_completion_tokens: request.maxOutputTokens,
-          messages: [...(system === undefined ? [] : [{ role: "system" as const, content: system }]), ...turns.flatMap(toOpenAiMessages)],
-          ...toolFields(request),
-          ...samplingFields(request),
-        },
-        { signal: request.signal },
-      );
+      stream = await openEventStream({
+        url: `${this.connection.baseUrl}/openai/v1/chat/completions`,
+        headers: { authorization: `Bearer ${this.connection.apiKey}`, "user-agent": `Juggler/${serverVersion}` },
+        body,
+        signal: request.signal,
+        connectTimeoutMs: this.connection.connectTimeoutMs,
+      });
     } catch (error) {
-      throw this.toProviderError(error, context, "request", request.signal);
+      throw toEventStreamError(error, context, "request", request.signal, this.connection.connectTimeoutMs);
     }
     request.onActivity?.();
 
@@ -82,8 +88,19 @@ export class GroqProvider implements ChatProvider {
     let finishReason: string | undefined;
     // a tool call is announced once (id and name), then its arguments may come in pieces, by index
     const toolCallIds = new Map<number, string>();
+    let isDone = false;
     try {
-      for await (const chunk of stream) {
+      for await (const message of stream.events) {
+        // read on to the end after `[DONE]`, as the SDK does: the connection then goes back to the pool
+        if (isDone) continue;
+        if (message.data.startsWith("[DONE]")) {
+          isDone = true;
+          continue;
+        }
+        // a `data:` line that is not JSON throws a SyntaxError: a broken stream
+        const chunk = JSON.parse(message.data) as (Groq.Chat.ChatCompletionChunk & { error?: unknown }) | null;
+        if (chunk === null) continue;
+        if (chunk.error) throw mapStreamErrorEvent(context, message.data);
         request.onActivity?.();
         const choice = chunk.choices?.[0];
         const text = choice?.delta?.content;
@@ -107,9 +124,9 @@ export class GroqProvider implements ChatProvider {
         }
       }
     } catch (error) {
-      throw this.toProviderError(error, context, "stream", request.signal);
+      throw toEventStreamError(error, context, "stream", request.signal, this.connection.connectTimeoutMs);
     }
-    // The SDK ends the iteration quietly when its request is aborted: that is our stop, not an answer.
+    // a stop that lands between two events ends nothing by itself: it is still a stop, not an answer
     if (request.signal.aborted) throw createAbortError();
     if (finishReason === undefined) throw mapBrokenStream(context, "incomplete");
     yield {

@@ -2,7 +2,7 @@ import { createAbortError } from "./abort-error";
 import { ProviderError } from "./chat-provider";
 import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
 import type { ProviderConnection } from "./provider-connection";
-import { readStainlessError } from "./read-stainless-error";
+import { readProviderErrorBody } from "./read-provider-error-body";
 
 /** The client options both SDKs take, as we set them. */
 export interface StainlessClientOptions {
@@ -13,7 +13,7 @@ export interface StainlessClientOptions {
   logLevel: "off";
 }
 
-/** An SDK's APIError as far as we read it (see read-stainless-error.ts). */
+/** An SDK's APIError as far as we read it: `error` is the parsed error body (see read-provider-error-body.ts). */
 type StainlessApiError = Error & { status?: number | undefined; headers?: Headers | undefined; error?: unknown };
 
 /**
@@ -30,7 +30,8 @@ export interface StainlessSdk<Client> {
 /**
  * The SDK client of one provider connection, shared by the Anthropic and Groq adapters: loaded on
  * first use, built once, configured the same way, and its errors turned into ProviderErrors the same
- * way. Each adapter keeps its own request and stream handling.
+ * way. The adapters list models through it; their streamed answers go through openEventStream
+ * (provider-event-stream.ts, decision 0030).
  */
 export class StainlessSdkClient<Client> {
   /** Set once the SDK is loaded; its error classes tell failures apart. */
@@ -72,7 +73,8 @@ export class StainlessSdkClient<Client> {
     if (sdk && error instanceof sdk.APIConnectionError) return mapNetworkFailure(context, error, phase);
     // also the error event inside a 200 stream, which the SDK throws with no status (Anthropic's
     // `event: error`, Groq's `data: {"error": …}`)
-    if (sdk && error instanceof sdk.APIError) return mapProviderFailure(context, readStainlessError(error), error);
+    if (sdk && error instanceof sdk.APIError)
+      return mapProviderFailure(context, readProviderErrorBody(error.error, { status: error.status, headers: error.headers }), error);
     // JSON.parse of a cut-off `data:` line
     if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
     // undici's "terminated" when the socket closes mid-body

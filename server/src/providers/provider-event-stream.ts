@@ -1,0 +1,178 @@
+import http from "node:http";
+import https from "node:https";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { createAbortError } from "./abort-error";
+import { ProviderError } from "./chat-provider";
+import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import { ProviderTimeoutError } from "./provider-timeout-error";
+import { readProviderErrorBody } from "./read-provider-error-body";
+
+/**
+ * One streamed call to a provider that answers in server-sent events (Anthropic's Messages API,
+ * Groq's chat completions): a POST of a JSON body over `node:http`/`node:https` with a keep-alive
+ * agent, the SSE framing parsed by eventsource-parser.
+ *
+ * The providers' SDKs do the same through `fetch` and their own stream machinery: measured against
+ * the fake, 0.7–0.8 ms of CPU per streamed answer against ≈ 0.25 ms here, on every answer the team
+ * server relays (docs/decisions/0030-provider-streams-without-the-sdks.md). The SDKs keep the model
+ * lists, which are rare; the adapters read the events and errors as the SDKs did
+ * (docs/providers.md has the wire formats).
+ */
+
+export interface EventStreamRequest {
+  /** The endpoint's full URL (base URL and API path). */
+  url: string;
+  /** Authentication and API-version headers; the content type and accept headers are added here. */
+  headers: Record<string, string>;
+  body: unknown;
+  /** A stop: the request is closed, before or after the headers. */
+  signal: AbortSignal;
+  /** Longest wait for the response headers (connect and first byte); the stream itself may run longer. */
+  connectTimeoutMs: number;
+}
+
+export interface EventStream {
+  /** The 200 response's headers. */
+  headers: http.IncomingHttpHeaders;
+  /** The events in order; ends when the provider closes the stream, throws when the connection breaks. */
+  events: AsyncIterable<EventSourceMessage>;
+}
+
+/** The provider answered with an HTTP error status: its body, read whole (up to a limit), and headers. */
+export class ProviderHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly headers: http.IncomingHttpHeaders,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}`);
+    this.name = "ProviderHttpError";
+  }
+}
+
+/** An error body longer than this is cut: the message we show is a sentence, not a page. */
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+// One keep-alive agent per scheme, shared by every provider connection (sockets are pooled by host
+// and port): a streamed answer reuses a connection another answer finished with.
+const agents = {
+  "http:": new http.Agent({ keepAlive: true }),
+  "https:": new https.Agent({ keepAlive: true }),
+};
+
+/**
+ * Sends the request and resolves once the response headers are in: with the stream for a 2xx, or
+ * rejects with a ProviderHttpError for an error status. Network failures reject with Node's own
+ * errors (ECONNREFUSED…), a missed connect timeout with ProviderTimeoutError, a stop with an
+ * AbortError.
+ */
+export function openEventStream(request: EventStreamRequest): Promise<EventStream> {
+  if (request.signal.aborted) return Promise.reject(createAbortError());
+  const url = new URL(request.url);
+  const transport = url.protocol === "https:" ? https : http;
+  const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
+  const body = JSON.stringify(request.body);
+  return new Promise<EventStream>((resolve, reject) => {
+    const outgoing = transport.request(url, {
+      method: "POST",
+      agent,
+      headers: {
+        ...request.headers,
+        "content-type": "application/json",
+        accept: "text/event-stream",
+        "content-length": Buffer.byteLength(body),
+      },
+    });
+    const onAbort = () => outgoing.destroy(createAbortError());
+    const timer = setTimeout(() => outgoing.destroy(new ProviderTimeoutError(request.connectTimeoutMs)), request.connectTimeoutMs);
+    request.signal.addEventListener("abort", onAbort, { once: true });
+    // the listener stays while the body streams: a stop then closes the connection mid-answer
+    const release = () => request.signal.removeEventListener("abort", onAbort);
+    outgoing.on("error", (error) => {
+      clearTimeout(timer);
+      release();
+      reject(request.signal.aborted ? createAbortError() : error);
+    });
+    outgoing.on("close", release);
+    outgoing.on("response", (response) => {
+      clearTimeout(timer);
+      // its errors reach the reader through the iteration; unheard, an error of a response nobody
+      // reads any more would be thrown at the process
+      response.on("error", () => undefined);
+      const status = response.statusCode ?? 0;
+      if (status >= 200 && status < 300) {
+        resolve({ headers: response.headers, events: readEvents(response) });
+        return;
+      }
+      readErrorBody(response).then(
+        (text) => reject(new ProviderHttpError(status, response.headers, text)),
+        (error: unknown) => reject(request.signal.aborted ? createAbortError() : error),
+      );
+    });
+    outgoing.end(body);
+  });
+}
+
+/** The events of a 2xx response as they arrive; leaving the loop early closes the connection. */
+async function* readEvents(response: http.IncomingMessage): AsyncGenerator<EventSourceMessage> {
+  const parsed: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => parsed.push(event) });
+  response.setEncoding("utf8");
+  // a socket closed mid-body makes the iteration throw (`aborted`, ECONNRESET)
+  for await (const chunk of response as AsyncIterable<string>) {
+    parser.feed(chunk);
+    for (let index = 0; index < parsed.length; index += 1) yield parsed[index]!;
+    parsed.length = 0;
+  }
+}
+
+async function readErrorBody(response: http.IncomingMessage): Promise<string> {
+  response.setEncoding("utf8");
+  let text = "";
+  for await (const chunk of response as AsyncIterable<string>) {
+    if (text.length < ERROR_BODY_LIMIT) text += chunk;
+  }
+  return text.slice(0, ERROR_BODY_LIMIT);
+}
+
+/**
+ * Our error for whatever a streamed call threw. `phase` says whether the response had started: a
+ * network error while reading the stream is a broken stream, not a failed request.
+ */
+export function toEventStreamError(
+  error: unknown,
+  context: ProviderCallContext,
+  phase: "request" | "stream",
+  signal: AbortSignal,
+  connectTimeoutMs: number,
+): Error {
+  if (signal.aborted) return createAbortError();
+  if (error instanceof ProviderError) return error;
+  if (error instanceof ProviderHttpError) {
+    return mapProviderFailure(
+      context,
+      readProviderErrorBody(parseJsonOr(error.body), { status: error.status, headers: error.headers }),
+      error,
+    );
+  }
+  if (error instanceof ProviderTimeoutError) return mapNetworkFailure(context, error, "request", connectTimeoutMs);
+  // a `data:` line that is not JSON
+  if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
+  // Node's network errors (ECONNREFUSED, ENOTFOUND, ECONNRESET, `aborted` when the socket closes mid-body)
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === "string") return mapNetworkFailure(context, error, phase);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** An error event inside a 200 stream (Anthropic's `event: error`, Groq's `data: {"error": …}`): no status, its type and words. */
+export function mapStreamErrorEvent(context: ProviderCallContext, data: string): ProviderError {
+  return mapProviderFailure(context, readProviderErrorBody(parseJsonOr(data)));
+}
+
+/** The JSON value of `text`, or the text itself when it is not JSON (an HTML error page, a plain sentence). */
+function parseJsonOr(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

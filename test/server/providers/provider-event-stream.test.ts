@@ -1,0 +1,270 @@
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { isAbortError } from "../../../server/src/providers/abort-error";
+import { ProviderError } from "../../../server/src/providers/chat-provider";
+import type { ProviderCallContext } from "../../../server/src/providers/map-provider-error";
+import {
+  mapStreamErrorEvent,
+  openEventStream,
+  toEventStreamError,
+  type EventStreamRequest,
+} from "../../../server/src/providers/provider-event-stream";
+import { closedPortUrl } from "../../../tools/harness/free-port";
+
+/**
+ * The streamed call the Anthropic and Groq adapters make, against a local HTTP server that answers
+ * what each case needs: the request as sent, events across arbitrary chunk boundaries, connections
+ * kept for the next call, and every kind of failure turned into the error the adapters report.
+ */
+const apiKey = "sk-test-0123456789abcdefSECRET";
+
+type Handler = (request: http.IncomingMessage, response: http.ServerResponse, body: string) => void;
+
+describe("openEventStream: a provider's server-sent events over node:http", function () {
+  let server: http.Server;
+  let baseUrl: string;
+  let handler: Handler;
+  /** The connections this test's requests came on. */
+  let sockets: Set<Socket>;
+  /** Resolves when the server sees the current request's connection close. */
+  let closed: Promise<void>;
+
+  before(async () => {
+    server = http.createServer((request, response) => {
+      sockets.add(request.socket);
+      closed = new Promise((resolve) => request.socket.once("close", () => resolve()));
+      let body = "";
+      request.setEncoding("utf8");
+      request.on("data", (chunk: string) => (body += chunk));
+      request.on("end", () => handler(request, response, body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  beforeEach(() => {
+    sockets = new Set();
+    handler = (_request, response) => response.end();
+  });
+
+  const context = (url = baseUrl): ProviderCallContext => ({ kind: "anthropic", baseUrl: url, secrets: [apiKey] });
+
+  function requestTo(url: string, overrides: Partial<EventStreamRequest> = {}): EventStreamRequest {
+    return {
+      url: `${url}/v1/messages`,
+      headers: { authorization: `Bearer ${apiKey}` },
+      body: { model: "m", stream: true, messages: [{ role: "user", content: "Grüße ✓" }] },
+      signal: new AbortController().signal,
+      connectTimeoutMs: 5_000,
+      ...overrides,
+    };
+  }
+
+  /** Runs the whole call and returns what the adapters would throw for its failure. */
+  async function failureOf(request: EventStreamRequest, url = baseUrl): Promise<Error> {
+    let phase: "request" | "stream" = "request";
+    try {
+      const stream = await openEventStream(request);
+      phase = "stream";
+      for await (const event of stream.events) void event;
+    } catch (error) {
+      return toEventStreamError(error, context(url), phase, request.signal, request.connectTimeoutMs);
+    }
+    assert.fail("the call was expected to fail");
+  }
+
+  it("posts the JSON body with the given headers and yields the events in order, whatever the chunk boundaries", async () => {
+    let seen: { method?: string; url?: string; headers: http.IncomingHttpHeaders; body: string } | undefined;
+    handler = (request, response, body) => {
+      seen = { method: request.method, url: request.url, headers: request.headers, body };
+      response.writeHead(200, { "content-type": "text/event-stream", "request-id": "req_1" });
+      // one event cut mid-line, a comment, two events in one write, a multi-line data field
+      response.write('event: message_start\ndata: {"type":');
+      response.write('"message_start"}\n\n: keep-alive comment\n\n');
+      response.write('event: ping\ndata: {"type": "ping"}\n\nevent: content_block_delta\ndata: {"text":"Grüße ✓"}\n\n');
+      response.write("data: first line\ndata: second line\n\n");
+      response.end();
+    };
+    const stream = await openEventStream(requestTo(baseUrl));
+    assert.equal(stream.headers["request-id"], "req_1");
+    const events = [];
+    for await (const event of stream.events) events.push({ event: event.event, data: event.data });
+    assert.deepEqual(events, [
+      { event: "message_start", data: '{"type":"message_start"}' },
+      { event: "ping", data: '{"type": "ping"}' },
+      { event: "content_block_delta", data: '{"text":"Grüße ✓"}' },
+      { event: undefined, data: "first line\nsecond line" },
+    ]);
+    assert.equal(seen?.method, "POST");
+    assert.equal(seen?.url, "/v1/messages");
+    assert.equal(seen?.headers.authorization, `Bearer ${apiKey}`);
+    assert.equal(seen?.headers["content-type"], "application/json");
+    assert.equal(seen?.headers.accept, "text/event-stream");
+    assert.equal(Number(seen?.headers["content-length"]), Buffer.byteLength(seen?.body ?? ""));
+    assert.deepEqual(JSON.parse(seen?.body ?? ""), requestTo(baseUrl).body);
+  });
+
+  it("keeps the connection for the next call once a stream has been read to its end", async () => {
+    handler = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.end('data: {"n":1}\n\n');
+    };
+    for (let call = 0; call < 3; call += 1) {
+      const stream = await openEventStream(requestTo(baseUrl));
+      for await (const event of stream.events) void event;
+    }
+    assert.equal(sockets.size, 1, "three answers, one connection");
+  });
+
+  it("turns an HTTP error into the provider's failure: status, type, words and retry-after, never the key", async () => {
+    handler = (_request, response) => {
+      response.writeHead(429, { "content-type": "application/json", "retry-after": "2" });
+      response.end(JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: `slow down, ${apiKey}` } }));
+    };
+    const limited = await failureOf(requestTo(baseUrl));
+    assert.ok(limited instanceof ProviderError, String(limited));
+    assert.equal(limited.code, "provider_rate_limited");
+    assert.equal(limited.options.status, 429);
+    assert.equal(limited.options.retryAfterMs, 2_000);
+    assert.ok(!JSON.stringify({ message: limited.message, ...limited.options, cause: undefined }).includes(apiKey));
+
+    handler = (_request, response) => {
+      response.writeHead(401, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: { message: "Invalid API Key", type: "invalid_request_error", code: "invalid_api_key" } }));
+    };
+    const unauthorized = await failureOf(requestTo(baseUrl));
+    assert.ok(unauthorized instanceof ProviderError);
+    assert.equal(unauthorized.code, "provider_invalid_key");
+    assert.equal(unauthorized.retryable, false);
+  });
+
+  it("reads an error page that is not JSON as the provider's words", async () => {
+    handler = (_request, response) => {
+      response.writeHead(502, { "content-type": "text/html" });
+      response.end("<html>Bad gateway from the proxy</html>");
+    };
+    const error = await failureOf(requestTo(baseUrl));
+    assert.ok(error instanceof ProviderError);
+    assert.equal(error.code, "provider_error");
+    assert.equal(error.options.status, 502);
+    assert.match(error.options.providerMessage ?? "", /Bad gateway from the proxy/);
+  });
+
+  it("maps an error event inside a 200 stream by its type and words, with no status (both providers' shapes)", () => {
+    const anthropic = mapStreamErrorEvent(
+      context(),
+      '{"type":"error","error":{"details":null,"type":"overloaded_error","message":"Overloaded"}}',
+    );
+    assert.equal(anthropic.code, "provider_overloaded");
+    assert.equal(anthropic.options.status, undefined);
+    const groq = mapStreamErrorEvent(
+      { ...context(), kind: "groq" },
+      '{"error":{"message":"Service Unavailable","type":"internal_server_error"}}',
+    );
+    assert.equal(groq.code, "provider_overloaded");
+    const words = mapStreamErrorEvent(context(), "not json at all");
+    assert.equal(words.code, "provider_error");
+  });
+
+  it("gives up on a provider that sends no headers within the connect timeout: provider_unreachable, naming the wait", async () => {
+    handler = () => undefined;
+    const error = await failureOf(requestTo(baseUrl, { connectTimeoutMs: 200 }));
+    assert.ok(error instanceof ProviderError, String(error));
+    assert.equal(error.code, "provider_unreachable");
+    assert.match(error.message, /did not answer within 1 second/);
+    await closed;
+  });
+
+  it("maps a refused connection to provider_unreachable", async () => {
+    const url = await closedPortUrl();
+    const error = await failureOf(requestTo(url), url);
+    assert.ok(error instanceof ProviderError, String(error));
+    assert.equal(error.code, "provider_unreachable");
+    assert.match(error.message, /refused/);
+  });
+
+  it("maps a connection that breaks mid-stream to a broken stream, after the events that arrived", async () => {
+    handler = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write('data: {"n":1}\n\n', () => setTimeout(() => response.socket?.destroy(), 20));
+    };
+    const request = requestTo(baseUrl);
+    const stream = await openEventStream(request);
+    const seen: string[] = [];
+    let failure: Error | undefined;
+    try {
+      for await (const event of stream.events) seen.push(event.data);
+    } catch (error) {
+      failure = toEventStreamError(error, context(), "stream", request.signal, request.connectTimeoutMs);
+    }
+    assert.deepEqual(seen, ['{"n":1}']);
+    assert.ok(failure instanceof ProviderError, String(failure));
+    assert.equal(failure.code, "provider_stream_broken");
+    assert.equal(failure.retryable, true);
+  });
+
+  it("reports a stop as an abort and closes the request: before the headers and mid-stream", async () => {
+    handler = () => undefined;
+    const before = new AbortController();
+    setTimeout(() => before.abort(), 50);
+    const early = await failureOf(requestTo(baseUrl, { signal: before.signal }));
+    assert.ok(isAbortError(early), String(early));
+    await closed;
+
+    handler = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write('data: {"n":1}\n\n');
+    };
+    const during = new AbortController();
+    const request = requestTo(baseUrl, { signal: during.signal });
+    const stream = await openEventStream(request);
+    let failure: Error | undefined;
+    try {
+      for await (const event of stream.events) {
+        void event;
+        during.abort();
+      }
+    } catch (error) {
+      failure = toEventStreamError(error, context(), "stream", request.signal, request.connectTimeoutMs);
+    }
+    assert.ok(isAbortError(failure), String(failure));
+    await closed;
+
+    const already = new AbortController();
+    already.abort();
+    const none = await failureOf(requestTo(baseUrl, { signal: already.signal }));
+    assert.ok(isAbortError(none), String(none));
+  });
+
+  it("closes the request when the reader stops early", async () => {
+    handler = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write('data: {"n":1}\n\ndata: {"n":2}\n\n');
+    };
+    const stream = await openEventStream(requestTo(baseUrl));
+    for await (const event of stream.events) {
+      assert.equal(event.data, '{"n":1}');
+      break;
+    }
+    await closed;
+  });
+
+  it("passes on what is not a network or provider failure, and our own errors as they are", () => {
+    const signal = new AbortController().signal;
+    const malformed = toEventStreamError(new SyntaxError("Unexpected end of JSON input"), context(), "stream", signal, 1_000);
+    assert.ok(malformed instanceof ProviderError);
+    assert.equal(malformed.code, "provider_stream_broken");
+    const ownError = new ProviderError("provider_model_not_found", "no such model", false);
+    assert.equal(toEventStreamError(ownError, context(), "request", signal, 1_000), ownError);
+    const bug = new TypeError("cannot read properties of undefined");
+    assert.equal(toEventStreamError(bug, context(), "stream", signal, 1_000), bug, "a bug is not a network failure");
+    const thrown = toEventStreamError("a string", context(), "request", signal, 1_000);
+    assert.equal(thrown.message, "a string");
+  });
+});
