@@ -1,6 +1,6 @@
 import { providerLabels, type ProviderKind } from "../../../protocol/http/providers";
 import { ProviderError, type ProviderErrorCode } from "./chat-provider";
-import { parseRetryAfterMs, type HeaderSource } from "./retry-after";
+import { parseRetryAfterMs, readHeader, type HeaderSource } from "./retry-after";
 
 /** What a failed call was about, for plain-words messages. */
 export interface ProviderCallContext {
@@ -67,6 +67,8 @@ export function classifyProviderFailure(failure: ProviderFailure): ProviderError
     return modelNotFoundPattern.test(message) || code === "model_not_found" ? "provider_model_not_found" : "provider_bad_request";
   }
   if (status !== undefined && status >= 500) return "provider_error";
+  // a redirect is not followed: the base URL is not the API's own address
+  if (status !== undefined && status >= 300 && status < 400) return "provider_bad_request";
   if (status === 408 || status === 409 || type === "timeout_error" || type === "api_error") return "provider_error";
   if (status !== undefined && status >= 400) return "provider_bad_request";
   if (type === "invalid_request_error") return "provider_bad_request";
@@ -106,7 +108,11 @@ export function mapProviderFailure(context: ProviderCallContext, failure: Provid
       message = `${label} does not offer the model ${context.model ? `"${context.model}"` : "asked for"} — it may have been removed; refresh the model list in Team Settings`;
       break;
     case "provider_bad_request":
-      if (failure.status === 404) {
+      if (failure.status !== undefined && failure.status >= 300 && failure.status < 400) {
+        const location = readHeader(failure.headers, "location");
+        message = `${label} answered with a redirect${statusText} — an admin can check its base URL in Team Settings`;
+        adminMessage = `${label} at ${displayUrl(context.baseUrl)} redirects${location ? ` to ${location}` : ""}${statusText} — set the base URL to the API's own address in Team Settings`;
+      } else if (failure.status === 404) {
         message = `${label} answered 404 Not Found — an admin can check its base URL in Team Settings`;
         adminMessage = `${label} answered 404 Not Found at ${displayUrl(context.baseUrl)} — check the base URL in Team Settings`;
       } else {

@@ -29,11 +29,18 @@ describe("openEventStream: a provider's server-sent events over node:http", func
   let sockets: Set<Socket>;
   /** Resolves when the server sees the current request's connection close. */
   let closed: Promise<void>;
+  const closedBySocket = new WeakMap<Socket, Promise<void>>();
 
   before(async () => {
     server = http.createServer((request, response) => {
       sockets.add(request.socket);
-      closed = new Promise((resolve) => request.socket.once("close", () => resolve()));
+      // one listener per connection, however many requests it carries
+      let socketClosed = closedBySocket.get(request.socket);
+      if (socketClosed === undefined) {
+        socketClosed = new Promise((resolve) => request.socket.once("close", () => resolve()));
+        closedBySocket.set(request.socket, socketClosed);
+      }
+      closed = socketClosed;
       let body = "";
       request.setEncoding("utf8");
       request.on("data", (chunk: string) => (body += chunk));
@@ -154,6 +161,20 @@ describe("openEventStream: a provider's server-sent events over node:http", func
     assert.equal(error.code, "provider_error");
     assert.equal(error.options.status, 502);
     assert.match(error.options.providerMessage ?? "", /Bad gateway from the proxy/);
+  });
+
+  it("does not follow a redirect: the base URL is not the API's own address, which an admin is told where to point it", async () => {
+    handler = (_request, response) => {
+      response.writeHead(308, { location: "https://api.example.test/v1/messages" });
+      response.end();
+    };
+    const error = await failureOf(requestTo(baseUrl));
+    assert.ok(error instanceof ProviderError, String(error));
+    assert.equal(error.code, "provider_bad_request");
+    assert.equal(error.retryable, false);
+    assert.equal(error.options.status, 308);
+    assert.match(error.message, /redirect.*base URL/);
+    assert.match(error.options.adminMessage ?? "", /redirects to https:\/\/api\.example\.test\/v1\/messages/);
   });
 
   it("maps an error event inside a 200 stream by its type and words, with no status (both providers' shapes)", () => {
