@@ -15,11 +15,19 @@ export interface SseEvent {
  * Server-sent events framing on a raw Node response (the route sets `context.respond = false`,
  * so neither Koa nor any body middleware buffers it): `id: <seq>`, `event: <name>`, `data: <json>`,
  * a blank line; heartbeat comments; and a close that only ever detaches the client.
+ *
+ * What is written in one turn of the event loop goes out as one write at the end of that turn
+ * (`setImmediate`). A provider's network read often carries many tokens, a client that reconnects
+ * is sent the answer so far at once, and each `response.write` costs the HTTP layer's chunk framing
+ * and stream machinery (decision 0030). An event never waits for a later one: the turn is ending.
  */
 export class SseStream {
   private heartbeat: NodeJS.Timeout | undefined;
   private isEnded = false;
   private readonly closeListeners: Array<() => void> = [];
+  /** Written in this turn, not yet handed to the response. */
+  private pending = "";
+  private isFlushScheduled = false;
 
   constructor(
     private readonly response: ServerResponse,
@@ -51,12 +59,13 @@ export class SseStream {
     this.write(`id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
   }
 
-  /** Ends the response (the client sees the stream finish). Safe to call more than once. */
+  /** Ends the response after what was written before (the client sees the stream finish). Safe to call more than once. */
   end(): void {
     if (this.isEnded) return;
     this.isEnded = true;
     clearInterval(this.heartbeat);
-    if (!this.response.writableEnded && !this.response.destroyed) this.response.end();
+    const rest = this.takePending();
+    if (!this.response.writableEnded && !this.response.destroyed) this.response.end(rest);
   }
 
   /** Called once when the connection closes, whoever closed it. */
@@ -66,11 +75,27 @@ export class SseStream {
 
   private write(chunk: string): void {
     if (!this.isOpen) return;
-    this.response.write(chunk);
+    this.pending += chunk;
+    if (this.isFlushScheduled) return;
+    this.isFlushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.isFlushScheduled = false;
+    const chunk = this.takePending();
+    if (chunk !== "" && this.isOpen) this.response.write(chunk);
+  }
+
+  private takePending(): string {
+    const chunk = this.pending;
+    this.pending = "";
+    return chunk;
   }
 
   private handleClose(): void {
     this.isEnded = true;
+    this.pending = "";
     clearInterval(this.heartbeat);
     for (const listener of this.closeListeners.splice(0)) listener();
   }
