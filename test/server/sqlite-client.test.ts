@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { openDatabase, type Database } from "../../server/src/storage/database";
+import { openDatabase, WAL_CHECKPOINT_PAGES, type Database } from "../../server/src/storage/database";
 
 /**
  * The SQLite client (better-sqlite3, statements run on the server's thread): a long run of
@@ -75,6 +75,30 @@ describe("the SQLite client", function () {
       (error: { code?: string }) => error.code === "SQLITE_CONSTRAINT_PRIMARYKEY",
     );
     assert.equal(((await database.raw("SELECT 1 + 1 AS two")) as Array<{ two: number }>)[0]!.two, 2);
+  });
+
+  it("lets the WAL reach WAL_CHECKPOINT_PAGES before a commit checkpoints it, and no further", async () => {
+    const walFile = path.join(folder, "juggler.sqlite-wal");
+    const walPages = () => (fs.existsSync(walFile) ? fs.statSync(walFile).size : 0) / 4096;
+    await database.raw("PRAGMA wal_checkpoint(TRUNCATE)");
+    // a row of 3,000 characters fills most of a page: every commit adds at least one frame
+    const text = "x".repeat(3_000);
+    let largest = 0;
+    let commits = 0;
+    while (commits < 3 * WAL_CHECKPOINT_PAGES) {
+      await database("client_probe").insert({ text });
+      commits += 1;
+      largest = Math.max(largest, walPages());
+    }
+    assert.equal(
+      ((await database.raw("PRAGMA wal_autocheckpoint")) as Array<{ wal_autocheckpoint: number }>)[0]!.wal_autocheckpoint,
+      WAL_CHECKPOINT_PAGES,
+    );
+    // SQLite's default would have checkpointed (and started the WAL over) at 1,000 pages
+    assert.ok(largest > WAL_CHECKPOINT_PAGES * 0.9, `the WAL grew to ${largest.toFixed(0)} pages`);
+    // a checkpoint lets the next commit start the WAL over: it never grows far past the threshold
+    assert.ok(largest < WAL_CHECKPOINT_PAGES * 1.1, `the WAL grew to ${largest.toFixed(0)} pages`);
+    await database("client_probe").where("text", text).delete();
   });
 
   it("keeps temporary data in memory, so an insert whose triggers write several rows makes no file in /var/tmp", async () => {
