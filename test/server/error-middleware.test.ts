@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import { errorResponseSchema } from "../../protocol/http/error-codes";
 import { errorMiddleware } from "../../server/src/http/error-middleware";
 import { createLogger } from "../../server/src/logger";
+import { closeLoopbackServer, listenOnLoopback } from "../../tools/harness/loopback-server";
 
 /**
  * The error middleware on a real Koa app and real HTTP: a body that fails to serialise (after every
@@ -31,10 +31,9 @@ describe("error middleware: every error is the JSON error shape and logged", () 
       } else if (context.path === "/text") context.body = "plain";
     });
     server = http.createServer(app.callback());
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await listenOnLoopback(server);
   });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(() => closeLoopbackServer(server));
 
   for (const path of ["/bigint", "/circular"]) {
     it(`a body JSON cannot represent (${path}) is a coded 500 in JSON, and logged`, async () => {

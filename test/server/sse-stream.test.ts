@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { SseStream } from "../../server/src/http/sse-stream";
+import { closeLoopbackServer, listenOnLoopback } from "../../tools/harness/loopback-server";
 
 /**
  * The SSE framing on a real Node response, read by a real HTTP client: events written in one turn
@@ -27,14 +27,10 @@ describe("SseStream", function () {
       sse.open();
       onStream(sse);
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    url = `${await listenOnLoopback(server)}/`;
   });
 
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => closeLoopbackServer(server));
 
   beforeEach(() => {
     writes = [];

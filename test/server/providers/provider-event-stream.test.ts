@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import http from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { isAbortError } from "../../../server/src/providers/abort-error";
 import { ProviderError } from "../../../server/src/providers/chat-provider";
 import type { ProviderCallContext } from "../../../server/src/providers/map-provider-error";
@@ -11,6 +11,7 @@ import {
   type EventStreamRequest,
 } from "../../../server/src/providers/provider-event-stream";
 import { closedPortUrl } from "../../../tools/harness/free-port";
+import { closeLoopbackServer, listenOnLoopback } from "../../../tools/harness/loopback-server";
 
 /**
  * The streamed call the Anthropic and Groq adapters make, against a local HTTP server that answers
@@ -46,14 +47,10 @@ describe("openEventStream: a provider's server-sent events over node:http", func
       request.on("data", (chunk: string) => (body += chunk));
       request.on("end", () => handler(request, response, body));
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    baseUrl = await listenOnLoopback(server);
   });
 
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => closeLoopbackServer(server));
 
   beforeEach(() => {
     sockets = new Set();

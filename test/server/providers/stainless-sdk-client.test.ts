@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import type Anthropic from "@anthropic-ai/sdk";
 import type Groq from "groq-sdk";
 import type { ProviderKind } from "../../../protocol/http/providers";
@@ -9,6 +8,7 @@ import { ProviderError } from "../../../server/src/providers/chat-provider";
 import type { ProviderCallContext } from "../../../server/src/providers/map-provider-error";
 import { StainlessSdkClient, type StainlessSdk } from "../../../server/src/providers/stainless-sdk-client";
 import { closedPortUrl } from "../../../tools/harness/free-port";
+import { closeLoopbackServer, listenOnLoopback } from "../../../tools/harness/loopback-server";
 
 /**
  * The SDK client the Anthropic and Groq adapters list models with, with each real SDK against a local HTTP
@@ -65,14 +65,10 @@ for (const sdkCase of [anthropic, groq] as Array<SdkCase<unknown>>) {
         if (answer.delayMs) setTimeout(send, answer.delayMs);
         else send();
       });
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      baseUrl = await listenOnLoopback(server);
     });
 
-    after(async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    });
+    after(() => closeLoopbackServer(server));
 
     beforeEach(() => {
       requestCount = 0;
