@@ -77,6 +77,23 @@ describe("the SQLite client", function () {
     assert.equal(((await database.raw("SELECT 1 + 1 AS two")) as Array<{ two: number }>)[0]!.two, 2);
   });
 
+  it("writes a LIMIT and an OFFSET into the SQL as numbers (a bound one made SQLite prepare the statement again on every run)", async () => {
+    await database.schema.createTable("limit_probe", (table) => {
+      table.integer("id").primary();
+    });
+    await database("limit_probe").insert([1, 2, 3, 4, 5].map((id) => ({ id })));
+    const page = database("limit_probe").select("id").orderBy("id").limit(2).offset(1);
+    assert.deepEqual(page.toSQL().bindings, []);
+    assert.match(page.toSQL().sql, / limit 2 offset 1$/);
+    assert.deepEqual(await page, [{ id: 2 }, { id: 3 }]);
+    const first = database("limit_probe").first("id").orderBy("id", "desc");
+    assert.match(first.toSQL().sql, / limit 1$/);
+    assert.deepEqual(await first, { id: 5 });
+    // an offset alone still needs SQLite's "no limit"
+    assert.deepEqual(await database("limit_probe").select("id").orderBy("id").offset(3), [{ id: 4 }, { id: 5 }]);
+    await database.schema.dropTable("limit_probe");
+  });
+
   it("lets the WAL reach WAL_CHECKPOINT_PAGES before a commit checkpoints it, and no further", async () => {
     const walFile = path.join(folder, "juggler.sqlite-wal");
     const walPages = () => (fs.existsSync(walFile) ? fs.statSync(walFile).size : 0) / 4096;
