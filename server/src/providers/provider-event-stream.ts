@@ -53,11 +53,18 @@ export class ProviderHttpError extends Error {
 /** An error body longer than this is cut: the message we show is a sentence, not a page. */
 const ERROR_BODY_LIMIT = 64 * 1024;
 
+/**
+ * A pooled connection idle this long is closed (fetch's undici does the same): before a provider's
+ * own idle timeout (often 5 s) can close it just as an answer reuses it. A connection in use only
+ * gets a `timeout` event, which nothing here acts on: a slow answer is the stall watchdog's business.
+ */
+export const IDLE_CONNECTION_TIMEOUT_MS = 4_000;
+
 // One keep-alive agent per scheme, shared by every provider connection (sockets are pooled by host
 // and port): a streamed answer reuses a connection another answer finished with.
 const agents = {
-  "http:": new http.Agent({ keepAlive: true }),
-  "https:": new https.Agent({ keepAlive: true }),
+  "http:": new http.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS }),
+  "https:": new https.Agent({ keepAlive: true, timeout: IDLE_CONNECTION_TIMEOUT_MS }),
 };
 
 /**

@@ -5,6 +5,7 @@ import { isAbortError } from "../../../server/src/providers/abort-error";
 import { ProviderError } from "../../../server/src/providers/chat-provider";
 import type { ProviderCallContext } from "../../../server/src/providers/map-provider-error";
 import {
+  IDLE_CONNECTION_TIMEOUT_MS,
   mapStreamErrorEvent,
   openEventStream,
   toEventStreamError,
@@ -47,6 +48,8 @@ describe("openEventStream: a provider's server-sent events over node:http", func
       request.on("data", (chunk: string) => (body += chunk));
       request.on("end", () => handler(request, response, body));
     });
+    // the server never closes an idle connection itself: only the client's pool may
+    server.keepAliveTimeout = 60_000;
     baseUrl = await listenOnLoopback(server);
   });
 
@@ -124,6 +127,27 @@ describe("openEventStream: a provider's server-sent events over node:http", func
       for await (const event of stream.events) void event;
     }
     assert.equal(sockets.size, 1, "three answers, one connection");
+  });
+
+  it("closes a pooled connection once it has been idle for IDLE_CONNECTION_TIMEOUT_MS, not one whose answer is merely slow", async function () {
+    this.timeout(IDLE_CONNECTION_TIMEOUT_MS * 4);
+    // the answer's events come further apart than the idle timeout: the connection stays open for them
+    handler = (_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write('data: {"n":1}\n\n');
+      setTimeout(() => response.end('data: {"n":2}\n\n'), IDLE_CONNECTION_TIMEOUT_MS + 500);
+    };
+    const stream = await openEventStream(requestTo(baseUrl));
+    const seen: string[] = [];
+    for await (const event of stream.events) seen.push(event.data);
+    assert.deepEqual(seen, ['{"n":1}', '{"n":2}']);
+    const finishedAt = performance.now();
+    await closed;
+    const idleMs = performance.now() - finishedAt;
+    assert.ok(
+      idleMs > IDLE_CONNECTION_TIMEOUT_MS - 500 && idleMs < IDLE_CONNECTION_TIMEOUT_MS + 3_000,
+      `closed after ${idleMs.toFixed(0)} ms idle`,
+    );
   });
 
   it("turns an HTTP error into the provider's failure: status, type, words and retry-after, never the key", async () => {
