@@ -25,9 +25,8 @@ export class SseStream {
   private heartbeat: NodeJS.Timeout | undefined;
   private isEnded = false;
   private readonly closeListeners: Array<() => void> = [];
-  /** Written in this turn, not yet handed to the response. */
+  /** Written in this turn, not yet handed to the response; a flush is scheduled while it is not empty. */
   private pending = "";
-  private isFlushScheduled = false;
 
   constructor(
     private readonly response: ServerResponse,
@@ -75,14 +74,12 @@ export class SseStream {
 
   private write(chunk: string): void {
     if (!this.isOpen) return;
+    const isFlushScheduled = this.pending !== "";
     this.pending += chunk;
-    if (this.isFlushScheduled) return;
-    this.isFlushScheduled = true;
-    setImmediate(() => this.flush());
+    if (!isFlushScheduled) setImmediate(() => this.flush());
   }
 
   private flush(): void {
-    this.isFlushScheduled = false;
     const chunk = this.takePending();
     if (chunk !== "" && this.isOpen) this.response.write(chunk);
   }

@@ -72,7 +72,7 @@ export class AnthropicProvider implements ChatProvider {
         connectTimeoutMs: this.connection.connectTimeoutMs,
       });
     } catch (error) {
-      throw toEventStreamError(error, context, "request", request.signal, this.connection.connectTimeoutMs);
+      throw toEventStreamError(error, context, "request", request.signal);
     }
     request.onActivity?.();
 
@@ -131,7 +131,7 @@ export class AnthropicProvider implements ChatProvider {
         }
       }
     } catch (error) {
-      throw toEventStreamError(error, context, "stream", request.signal, this.connection.connectTimeoutMs);
+      throw toEventStreamError(error, context, "stream", request.signal);
     }
     // a stop that lands between two events ends nothing by itself: it is still a stop, not an answer
     if (request.signal.aborted) throw createAbortError();

@@ -80,7 +80,7 @@ export class GroqProvider implements ChatProvider {
         connectTimeoutMs: this.connection.connectTimeoutMs,
       });
     } catch (error) {
-      throw toEventStreamError(error, context, "request", request.signal, this.connection.connectTimeoutMs);
+      throw toEventStreamError(error, context, "request", request.signal);
     }
     request.onActivity?.();
 
@@ -124,7 +124,7 @@ export class GroqProvider implements ChatProvider {
         }
       }
     } catch (error) {
-      throw toEventStreamError(error, context, "stream", request.signal, this.connection.connectTimeoutMs);
+      throw toEventStreamError(error, context, "stream", request.signal);
     }
     // a stop that lands between two events ends nothing by itself: it is still a stop, not an answer
     if (request.signal.aborted) throw createAbortError();

@@ -68,12 +68,16 @@ export function classifyProviderFailure(failure: ProviderFailure): ProviderError
   }
   if (status !== undefined && status >= 500) return "provider_error";
   // a redirect is not followed: the base URL is not the API's own address
-  if (status !== undefined && status >= 300 && status < 400) return "provider_bad_request";
+  if (isRedirect(status)) return "provider_bad_request";
   if (status === 408 || status === 409 || type === "timeout_error" || type === "api_error") return "provider_error";
   if (status !== undefined && status >= 400) return "provider_bad_request";
   if (type === "invalid_request_error") return "provider_bad_request";
   // an error event in a stream with no type we know: the provider broke off, worth a retry
   return "provider_error";
+}
+
+function isRedirect(status: number | undefined): boolean {
+  return status !== undefined && status >= 300 && status < 400;
 }
 
 export function mapProviderFailure(context: ProviderCallContext, failure: ProviderFailure, cause?: unknown): ProviderError {
@@ -108,7 +112,7 @@ export function mapProviderFailure(context: ProviderCallContext, failure: Provid
       message = `${label} does not offer the model ${context.model ? `"${context.model}"` : "asked for"} — it may have been removed; refresh the model list in Team Settings`;
       break;
     case "provider_bad_request":
-      if (failure.status !== undefined && failure.status >= 300 && failure.status < 400) {
+      if (isRedirect(failure.status)) {
         const location = readHeader(failure.headers, "location");
         message = `${label} answered with a redirect${statusText} — an admin can check its base URL in Team Settings`;
         adminMessage = `${label} at ${displayUrl(context.baseUrl)} redirects${location ? ` to ${location}` : ""}${statusText} — set the base URL to the API's own address in Team Settings`;

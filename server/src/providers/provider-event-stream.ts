@@ -146,13 +146,7 @@ async function readErrorBody(response: http.IncomingMessage): Promise<string> {
  * Our error for whatever a streamed call threw. `phase` says whether the response had started: a
  * network error while reading the stream is a broken stream, not a failed request.
  */
-export function toEventStreamError(
-  error: unknown,
-  context: ProviderCallContext,
-  phase: "request" | "stream",
-  signal: AbortSignal,
-  connectTimeoutMs: number,
-): Error {
+export function toEventStreamError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", signal: AbortSignal): Error {
   if (signal.aborted) return createAbortError();
   if (error instanceof ProviderError) return error;
   if (error instanceof ProviderHttpError) {
@@ -162,7 +156,7 @@ export function toEventStreamError(
       error,
     );
   }
-  if (error instanceof ProviderTimeoutError) return mapNetworkFailure(context, error, "request", connectTimeoutMs);
+  if (error instanceof ProviderTimeoutError) return mapNetworkFailure(context, error, "request", error.timeoutMs);
   // a `data:` line that is not JSON
   if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
   // Node's network errors (ECONNREFUSED, ENOTFOUND, ECONNRESET, `aborted` when the socket closes mid-body)

@@ -81,7 +81,7 @@ describe("openEventStream: a provider's server-sent events over node:http", func
       phase = "stream";
       for await (const event of stream.events) void event;
     } catch (error) {
-      return toEventStreamError(error, context(url), phase, request.signal, request.connectTimeoutMs);
+      return toEventStreamError(error, context(url), phase, request.signal);
     }
     assert.fail("the call was expected to fail");
   }
@@ -243,7 +243,7 @@ describe("openEventStream: a provider's server-sent events over node:http", func
     try {
       for await (const event of stream.events) seen.push(event.data);
     } catch (error) {
-      failure = toEventStreamError(error, context(), "stream", request.signal, request.connectTimeoutMs);
+      failure = toEventStreamError(error, context(), "stream", request.signal);
     }
     assert.deepEqual(seen, ['{"n":1}']);
     assert.ok(failure instanceof ProviderError, String(failure));
@@ -273,7 +273,7 @@ describe("openEventStream: a provider's server-sent events over node:http", func
         during.abort();
       }
     } catch (error) {
-      failure = toEventStreamError(error, context(), "stream", request.signal, request.connectTimeoutMs);
+      failure = toEventStreamError(error, context(), "stream", request.signal);
     }
     assert.ok(isAbortError(failure), String(failure));
     await closed;
@@ -299,14 +299,14 @@ describe("openEventStream: a provider's server-sent events over node:http", func
 
   it("passes on what is not a network or provider failure, and our own errors as they are", () => {
     const signal = new AbortController().signal;
-    const malformed = toEventStreamError(new SyntaxError("Unexpected end of JSON input"), context(), "stream", signal, 1_000);
+    const malformed = toEventStreamError(new SyntaxError("Unexpected end of JSON input"), context(), "stream", signal);
     assert.ok(malformed instanceof ProviderError);
     assert.equal(malformed.code, "provider_stream_broken");
     const ownError = new ProviderError("provider_model_not_found", "no such model", false);
-    assert.equal(toEventStreamError(ownError, context(), "request", signal, 1_000), ownError);
+    assert.equal(toEventStreamError(ownError, context(), "request", signal), ownError);
     const bug = new TypeError("cannot read properties of undefined");
-    assert.equal(toEventStreamError(bug, context(), "stream", signal, 1_000), bug, "a bug is not a network failure");
-    const thrown = toEventStreamError("a string", context(), "request", signal, 1_000);
+    assert.equal(toEventStreamError(bug, context(), "stream", signal), bug, "a bug is not a network failure");
+    const thrown = toEventStreamError("a string", context(), "request", signal);
     assert.equal(thrown.message, "a string");
   });
 });
