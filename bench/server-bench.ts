@@ -115,12 +115,21 @@ export async function directRequest(fakes: FakeProvidersProcess, provider: Provi
   return { firstTokenMs, totalMs: performance.now() - started };
 }
 
-/** Press "send" and read the answer's SSE stream to its end (in a new conversation unless one is given). */
+/**
+ * Press "send" as the extension does and read the answer to its end (in a new conversation unless
+ * one is given): one POST whose reply is the answer's event stream, the reply first.
+ */
 export async function sendThroughServer(client: ApiClient, model: string, givenConversationId?: string): Promise<Timing> {
   const conversationId: string = givenConversationId ?? (await client.call("POST", "/conversations", {})).conversation.id;
   const started = performance.now();
-  const sent = await client.call("POST", `/conversations/${conversationId}/messages`, { content: PROMPT, modelId: model });
-  const stream = await openSse(`${client.url}/api/v1/messages/${sent.assistantMessage.id}/stream`, { token: client.token });
+  const stream = await openSse(`${client.url}/api/v1/conversations/${conversationId}/messages`, {
+    method: "POST",
+    token: client.token,
+    headers: { accept: "text/event-stream, application/json" },
+    body: { content: PROMPT, modelId: model },
+  });
+  if (stream.status !== 202 || !(stream.headers.get("content-type") ?? "").startsWith("text/event-stream"))
+    throw new Error(`send: ${stream.status} ${JSON.stringify(stream.errorBody)}`);
   await stream.waitFor((message) => message.event === "text-delta", 30_000);
   const firstTokenMs = performance.now() - started;
   await stream.ended;

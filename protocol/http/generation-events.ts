@@ -10,6 +10,17 @@ import { providerKindSchema } from "./providers";
  * and receives only the events after it, then the rest live. A stream always ends with
  * `generation-end` or `generation-error` (also when the server shuts down).
  */
+/**
+ * A request that starts one answer — a send, a new conversation with its first message, a
+ * regenerate — may ask for this same stream instead of JSON, with `Accept: text/event-stream`
+ * preferred to `application/json`. Its first event is then `reply`, without an `id:`: what the JSON
+ * form would have answered, in the same shape and with the same status. The answer's events follow,
+ * from sequence 1, exactly as GET /messages/:id/stream gives them; after a dropped connection the
+ * client resumes there with Last-Event-ID (a POST is never sent again). A compare starts several
+ * answers and always answers JSON; so does a request that fails (its error, with its status).
+ */
+export const REPLY_EVENT = "reply";
+
 export const generationStartEventSchema = z.object({
   messageId: z.string(),
   conversationId: z.string(),

@@ -186,7 +186,7 @@ describe("extension: ChatSession against the team server", function () {
     assert.equal(user.lastModelId, secondModel, "remembered as the user's choice");
   });
 
-  it("starts a conversation in one call before the answer streams, and switches its model in one call", async () => {
+  it("starts a conversation, its first message and the answer's stream in one call, and switches its model in one call", async () => {
     const calls: string[] = [];
     const recordingFetch: FetchFunction = (input, init) => {
       calls.push(`${init?.method ?? "GET"} ${new URL(input).pathname}`);
@@ -201,12 +201,23 @@ describe("extension: ChatSession against the team server", function () {
 
     const sent = await session.sendMessage("First question");
     await session.whenAnswersFinished();
-    assert.deepEqual(
-      calls.filter((call) => !call.endsWith("/stream")),
-      ["POST /api/v1/conversations"],
-      "the conversation and its first message in one call",
-    );
-    assert.ok(calls.some((call) => call === `GET /api/v1/messages/${sent.assistantMessageId}/stream`));
+    assert.deepEqual(calls, ["POST /api/v1/conversations"], "the conversation, its first message and the answer's events in one call");
+    const stored = await client.call("getMessage", { params: { messageId: sent.assistantMessageId } });
+    assert.equal(stored.message.status, "complete");
+    assert.equal(session.snapshot().messages.at(-1)?.content, stored.message.content, "the answer arrived whole through that one reply");
+
+    // the next question, and a retry, are one call each too
+    calls.length = 0;
+    const next = await session.sendMessage("Second question");
+    await session.whenAnswersFinished();
+    assert.deepEqual(calls, [`POST /api/v1/conversations/${sent.conversationId}/messages`]);
+    calls.length = 0;
+    const retried = await session.retryAnswer(next.assistantMessageId);
+    await session.whenAnswersFinished();
+    assert.deepEqual(calls.slice(0, 1), [`POST /api/v1/messages/${next.assistantMessageId}/regenerate`]);
+    assert.ok(!calls.some((call) => call.endsWith("/stream")), `no separate stream: ${calls.join(", ")}`);
+    const retriedAnswer = await client.call("getMessage", { params: { messageId: retried.assistantMessageId } });
+    assert.equal(retriedAnswer.message.status, "complete");
 
     calls.length = 0;
     await session.switchModel(environment.models.groq[0]!);

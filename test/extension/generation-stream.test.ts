@@ -53,6 +53,24 @@ describe("extension: generation event decoder (eventsource-parser underneath)", 
     // An event without `event:` and unknown names are not ours: skipped.
     assert.deepEqual(new GenerationEventDecoder().push('id: 9\ndata: {"text":"a"}\n\nid: 10\nevent: ping\ndata: {}\n\n'), []);
   });
+
+  it("keeps a POST's reply event apart from the generation events, and only as the stream's first", () => {
+    const decoder = new GenerationEventDecoder();
+    assert.equal(decoder.isReplied, false);
+    const events = decoder.push(
+      'event: reply\ndata: {"assistantMessage":{"id":"a1"}}\n\nid: 1\nevent: text-delta\ndata: {"text":"hi"}\n\n',
+    );
+    assert.equal(decoder.isReplied, true);
+    assert.deepEqual(decoder.reply, { assistantMessage: { id: "a1" } });
+    assert.deepEqual(events, [{ sequence: 1, event: "text-delta", data: { text: "hi" } }]);
+
+    const isInvalidResponse = (error: unknown) => error instanceof TeamServerError && error.code === "invalid_response";
+    assert.throws(() => decoder.push("event: reply\ndata: {}\n\n"), isInvalidResponse, "a second reply");
+    const late = new GenerationEventDecoder();
+    late.push('id: 1\nevent: text-delta\ndata: {"text":"hi"}\n\n');
+    assert.throws(() => late.push("event: reply\ndata: {}\n\n"), isInvalidResponse, "a reply after the answer's events began");
+    assert.throws(() => new GenerationEventDecoder().push("event: reply\ndata: not json\n\n"), isInvalidResponse);
+  });
 });
 
 describe("extension: generation stream with resume", function () {
@@ -134,6 +152,82 @@ describe("extension: generation stream with resume", function () {
     }
   });
 
+  it("reads an answer from the reply of the send that started it, and resumes with GET after a cut: the send is never repeated", async () => {
+    const proxy = await startCuttingProxy(environment.server.port);
+    try {
+      const events: GenerationEvent[] = [];
+      const requests: Array<{ call: string; lastEventId: string | null; lastReceived: number }> = [];
+      const client = await environment.signedInClient("answer-in-reply", {
+        fetch: (input, init) => {
+          requests.push({
+            call: `${init?.method ?? "GET"} ${new URL(input).pathname}`,
+            lastEventId: new Headers(init?.headers).get("last-event-id"),
+            lastReceived: events.at(-1)?.sequence ?? 0,
+          });
+          return fetch(input.replace(environment.server.url, proxy.url), init);
+        },
+      });
+      const model = environment.models.anthropic[0]!;
+      const { conversation } = await client.call("createConversation", { body: { modelId: model } });
+      requests.length = 0;
+      proxy.cutStreamsAfterDeltas(3);
+
+      const { reply, answer } = await client.startAnswer("sendMessage", {
+        params: { conversationId: conversation.id },
+        body: { content: "A question long enough to stream for a while", modelId: model },
+      });
+      assert.ok(answer, "the reply is the answer's stream");
+      assert.equal(answer.messageId, reply.assistantMessage.id);
+      assert.equal(reply.userMessage.content, "A question long enough to stream for a while");
+      for await (const event of answer.events()) events.push(event);
+
+      assert.equal(proxy.cutCount, 1, "the proxy cut the reply's stream");
+      assert.deepEqual(
+        requests.map((request) => request.call).filter((call) => call.startsWith("POST")),
+        [`POST /api/v1/conversations/${conversation.id}/messages`],
+        "one send",
+      );
+      const resumed = requests.find((request) => request.call.endsWith("/stream"));
+      assert.ok(resumed, "it resumed with GET");
+      assert.ok(resumed.lastReceived > 0, "events arrived through the reply before the cut");
+      assert.equal(resumed.lastEventId, String(resumed.lastReceived), "resumed right after the last event received");
+      assert.deepEqual(
+        events.map((event) => event.sequence),
+        events.map((_event, index) => index + 1),
+        "from the first event, none lost, none twice",
+      );
+      assert.equal(events.at(-1)!.event, "generation-end");
+      const text = events.map((event) => (event.event === "text-delta" ? event.data.text : "")).join("");
+      const { message } = await client.call("getMessage", { params: { messageId: reply.assistantMessage.id } });
+      assert.equal(message.status, "complete");
+      assert.equal(text, message.content);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("a compare replies JSON (several answers, no stream in the reply); a refused send is its error", async () => {
+    const client = await environment.signedInClient("answer-in-reply-compare");
+    const [first, second] = [environment.models.anthropic[0]!, environment.models.groq[0]!];
+    const { conversation } = await client.call("createConversation", { body: { modelId: first } });
+    const compared = await client.startAnswer("sendMessage", {
+      params: { conversationId: conversation.id },
+      body: { content: "Compare these", modelIds: [first, second] },
+    });
+    assert.equal(compared.answer, undefined);
+    assert.equal(compared.reply.assistantMessages?.length, 2);
+    for (const answer of compared.reply.assistantMessages!) {
+      for await (const event of client.streamGeneration(answer.id)) if (event.event === "generation-end") break;
+    }
+    await assert.rejects(
+      client.startAnswer("sendMessage", {
+        params: { conversationId: conversation.id },
+        body: { content: "x", modelId: "groq:no-such-model" },
+      }),
+      (error: TeamServerError) => error.code === "model_unavailable" && error.status === 400,
+    );
+  });
+
   it("gives up after bounded retries when the server stays unreachable, with a plain-words offline error", async () => {
     let streamAttempts = 0;
     const client = await environment.signedInClient("server-gone", {
@@ -193,7 +287,8 @@ async function startCuttingProxy(
     let isStream = false;
     let deltasSeen = 0;
     client.on("data", (chunk) => {
-      if (/^GET [^ ]*\/stream /m.test(chunk.toString("latin1"))) isStream = true;
+      // an answer's stream: GET /messages/:id/stream, or a send whose reply is the answer's events
+      if (/^(GET [^ ]*\/stream|POST [^ ]*\/messages) /m.test(chunk.toString("latin1"))) isStream = true;
       upstream.write(chunk);
     });
     upstream.on("data", (chunk) => {

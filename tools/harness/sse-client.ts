@@ -13,7 +13,7 @@ export interface SseMessage {
 export interface SseConnection {
   status: number;
   headers: Headers;
-  /** The JSON error body when the status is not 200. */
+  /** The body when the response is not an event stream: a JSON error, or a JSON reply. */
   errorBody: unknown;
   /** Every event so far, live. */
   readonly events: SseMessage[];
@@ -32,6 +32,9 @@ export interface SseOptions {
   /** Sent as the Last-Event-ID header. */
   lastEventId?: string | number;
   headers?: Record<string, string>;
+  /** GET unless given: a POST that starts an answer may answer with its events (`body` is sent as JSON). */
+  method?: string;
+  body?: unknown;
 }
 
 export async function openSse(url: string, options: SseOptions = {}): Promise<SseConnection> {
@@ -39,7 +42,13 @@ export async function openSse(url: string, options: SseOptions = {}): Promise<Ss
   const headers: Record<string, string> = { accept: "text/event-stream", ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.lastEventId !== undefined) headers["last-event-id"] = String(options.lastEventId);
-  const response = await fetch(url, { headers, signal: controller.signal });
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(url, {
+    method: options.method ?? "GET",
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: controller.signal,
+  });
 
   const events: SseMessage[] = [];
   const comments: string[] = [];
@@ -49,7 +58,7 @@ export async function openSse(url: string, options: SseOptions = {}): Promise<Ss
     for (const waiter of [...waiters]) waiter();
   };
 
-  if (response.status !== 200) {
+  if (!response.ok || !(response.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
     const text = await response.text();
     let errorBody: unknown = text;
     try {

@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import * as vscode from "vscode";
 import type { JugglerExtensionApi } from "../../extension/src/extension";
+import type { GenerationEvent } from "../../protocol/http/generation-events";
 import { TIMING_PROBE_FILE_VARIABLE, type TimingProbeRecord } from "./timing-probe-record";
 
 export async function activate(): Promise<void> {
@@ -40,11 +41,10 @@ export async function activate(): Promise<void> {
     return snapshot;
   };
 
-  const client = api.client;
-  const streamGeneration = client.streamGeneration.bind(client);
-  client.streamGeneration = async function* (messageId, options) {
+  // An answer's events come from the reply of the send that started it, or from its own stream (a compare, a reload).
+  const withFirstDeltaRecorded = async function* (messageId: string, events: AsyncGenerator<GenerationEvent, void, undefined>) {
     let isFirstText = true;
-    for await (const event of streamGeneration(messageId, options)) {
+    for await (const event of events) {
       if (isFirstText && event.event === "text-delta") {
         isFirstText = false;
         record("first-delta", { messageId });
@@ -52,6 +52,19 @@ export async function activate(): Promise<void> {
       yield event;
     }
   };
+  const client = api.client;
+  const streamGeneration = client.streamGeneration.bind(client);
+  client.streamGeneration = (messageId, options) => withFirstDeltaRecorded(messageId, streamGeneration(messageId, options));
+  const startAnswer = client.startAnswer.bind(client);
+  client.startAnswer = (async (...parameters: Parameters<typeof startAnswer>) => {
+    const started = await startAnswer(...parameters);
+    const { answer } = started;
+    if (answer === undefined) return started;
+    return {
+      ...started,
+      answer: { ...answer, events: (signal?: AbortSignal) => withFirstDeltaRecorded(answer.messageId, answer.events(signal)) },
+    };
+  }) as typeof client.startAnswer;
 }
 
 export function deactivate(): void {}

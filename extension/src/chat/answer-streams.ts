@@ -1,6 +1,6 @@
 import type { Message } from "../../../protocol/http/conversations";
 import type { ChatNotificationParams } from "../../../protocol/webview/chat-protocol";
-import type { TeamServerClient } from "../server-client/team-server-client";
+import type { StartedAnswerStream, TeamServerClient } from "../server-client/team-server-client";
 
 /** What an answer waits for before its first text (older messages being summarised), as the webview shows it. */
 export type AnswerStatus = NonNullable<ChatNotificationParams<"stream/status">["status"]>;
@@ -70,11 +70,13 @@ export class AnswerStreams {
 
   /**
    * The object to hold for `message`: the one already tracked, or a copy that — when the message is
-   * still streaming — starts being followed now.
+   * still streaming — starts being followed now: through `opened`, the stream the request that
+   * started the answer replied with, when there is one (closed if it is not needed after all).
    */
-  track(message: Message): Message {
+  track(message: Message, opened?: StartedAnswerStream): Message {
     const existing = this.answers.get(message.id);
     if (existing) {
+      opened?.close();
       // a page read since knows the answer's place among its siblings; a send's reply did not say
       if (message.siblings !== undefined) existing.message.siblings = message.siblings;
       return existing.message;
@@ -86,9 +88,12 @@ export class AnswerStreams {
       controller: new AbortController(),
       finished: Promise.resolve(),
     };
-    if (message.status !== "streaming" || this.isDisposed) return tracked.message;
+    if (message.status !== "streaming" || this.isDisposed || (opened !== undefined && opened.messageId !== message.id)) {
+      opened?.close();
+      return tracked.message;
+    }
     this.answers.set(message.id, tracked);
-    tracked.finished = this.follow(tracked);
+    tracked.finished = this.follow(tracked, opened);
     return tracked.message;
   }
 
@@ -117,12 +122,14 @@ export class AnswerStreams {
     this.abort();
   }
 
-  private async follow(answer: TrackedAnswer): Promise<void> {
+  private async follow(answer: TrackedAnswer, opened: StartedAnswerStream | undefined): Promise<void> {
     const messageId = answer.message.id;
+    const { signal } = answer.controller;
     let streamedText = "";
     try {
       // From the first event: the text is rebuilt from the stream, whatever the message showed.
-      for await (const event of this.client.streamGeneration(messageId, { signal: answer.controller.signal })) {
+      const events = opened ? opened.events(signal) : this.client.streamGeneration(messageId, { signal });
+      for await (const event of events) {
         switch (event.event) {
           case "generation-start":
             answer.message.provider = event.data.provider;

@@ -23,7 +23,7 @@ import type {
   ConnectionState,
 } from "../../../protocol/webview/chat-protocol";
 import { EventEmitter, type Disposable, type Event } from "../server-client/event-emitter";
-import type { TeamServerClient } from "../server-client/team-server-client";
+import type { StartedAnswerStream, TeamServerClient } from "../server-client/team-server-client";
 import { isTeamServerError, TeamServerError } from "../server-client/team-server-error";
 import { toErrorDetail } from "../webview-channel/webview-channel";
 import { AnswerStreams, type AnswerStatus } from "./answer-streams";
@@ -604,6 +604,8 @@ export class ChatSession implements Disposable {
     const open = this.held.conversation;
     let isNewConversation = false;
     let response: SendMessageResponse;
+    // the answer's stream, when the request that started it replied with it (not for a compare)
+    let opened: StartedAnswerStream | undefined;
     const withAttachments = attachments === undefined || attachments.length === 0 ? {} : { attachments };
     const workspaceHint = this.workspaceHint();
     const where = workspaceHint ? { workspaceHint } : {};
@@ -615,10 +617,14 @@ export class ChatSession implements Disposable {
     };
     if (!open && compareModelIds === undefined) {
       // the conversation and its first message in one call: one round trip before the answer streams
-      const created = await this.client.call("createConversation", {
+      const { reply: created, answer } = await this.client.startAnswer("createConversation", {
         body: { modelId, message: { content, ...withAttachments }, ...where },
       });
-      if (!created.userMessage || !created.assistantMessage) throw new Error("The server did not send the first message");
+      opened = answer;
+      if (!created.userMessage || !created.assistantMessage) {
+        opened?.close();
+        throw new Error("The server did not send the first message");
+      }
       response = { conversation: created.conversation, userMessage: created.userMessage, assistantMessage: created.assistantMessage };
       takeOver(created.conversation);
     } else {
@@ -629,13 +635,13 @@ export class ChatSession implements Disposable {
         takeOver(created.conversation);
         conversationId = created.conversation.id;
       }
-      response = await this.client.call("sendMessage", {
+      ({ reply: response, answer: opened } = await this.client.startAnswer("sendMessage", {
         params: { conversationId },
         body: { content, ...(compareModelIds === undefined ? { modelId } : { modelIds: compareModelIds }), ...withAttachments },
-      });
+      }));
     }
     const conversation = response.conversation;
-    const assistantMessage = this.streams.track(response.assistantMessage);
+    const assistantMessage = this.streams.track(response.assistantMessage, opened);
     const compared = (response.assistantMessages ?? []).map((message) =>
       message.id === assistantMessage.id ? assistantMessage : this.streams.track(message),
     );
@@ -673,8 +679,11 @@ export class ChatSession implements Disposable {
   /** Runs an answer again as a sibling, optionally on another model; the view switches to the new branch. */
   async retryAnswer(messageId: string, modelId?: string): Promise<{ assistantMessageId: string }> {
     this.connection.requireReady();
-    const response = await this.client.call("regenerate", { params: { messageId }, body: modelId ? { modelId } : {} });
-    const assistantMessage = this.streams.track(response.assistantMessage);
+    const { reply: response, answer } = await this.client.startAnswer("regenerate", {
+      params: { messageId },
+      body: modelId ? { modelId } : {},
+    });
+    const assistantMessage = this.streams.track(response.assistantMessage, answer);
     if (this.held.conversationId === response.conversation.id) {
       const previousModelId = this.activeModelId;
       this.held.updateConversation(response.conversation);
@@ -714,11 +723,11 @@ export class ChatSession implements Disposable {
     if (message.role !== "user") throw new TeamServerError(400, "validation_failed", "Only your own messages can be edited.");
     const modelId = this.activeModelId;
     if (!modelId) throw new TeamServerError(0, "model_unavailable", "No model is available to answer.");
-    const response = await this.client.call("sendMessage", {
+    const { reply: response, answer } = await this.client.startAnswer("sendMessage", {
       params: { conversationId: message.conversationId },
       body: { content, modelId, parentId: message.parentId },
     });
-    const assistantMessage = this.streams.track(response.assistantMessage);
+    const assistantMessage = this.streams.track(response.assistantMessage, answer);
     if (this.held.conversationId === message.conversationId) {
       // the branch changed above the newest page: only the server knows its length and cursor
       this.held.hold(await this.readNewestPage(message.conversationId), NEWEST_PAGE_MESSAGES, (held) => this.streams.track(held));

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceParser } from "eventsource-parser";
-import type { GenerationEvent } from "../../../protocol/http/generation-events";
+import { REPLY_EVENT, type GenerationEvent } from "../../../protocol/http/generation-events";
 import { parseGenerationEvent } from "./parse-generation-event";
 import { TeamServerError } from "./team-server-error";
 
@@ -22,14 +22,28 @@ export class GenerationEventDecoder {
   private failure: TeamServerError | undefined;
   /** Milliseconds the server asked to wait before reconnecting (`retry:` field), if it did. */
   reconnectDelayMs: number | undefined;
+  /**
+   * The `reply` event of a request that answered with its answer's events (protocol/http/generation-events.ts):
+   * its JSON, unchecked (the request knows its shape). It must come before any generation event.
+   */
+  reply: unknown;
+  private hasReply = false;
+  private hasGenerationEvent = false;
 
   constructor(options: { maxEventCharacters?: number } = {}) {
     this.parser = createParser({
       onEvent: (event) => {
         if (this.failure) return;
+        if (event.event === REPLY_EVENT) {
+          this.takeReply(event.data);
+          return;
+        }
         try {
           const parsed = parseGenerationEvent(event);
-          if (parsed) this.completed.push(parsed);
+          if (parsed) {
+            this.hasGenerationEvent = true;
+            this.completed.push(parsed);
+          }
         } catch (error) {
           this.failure = error instanceof TeamServerError ? error : new TeamServerError(0, "invalid_response", String(error));
         }
@@ -53,6 +67,30 @@ export class GenerationEventDecoder {
       },
       maxBufferSize: options.maxEventCharacters ?? EVENT_TEXT_MAX_CHARACTERS,
     });
+  }
+
+  /** Whether the stream has given its `reply` event. */
+  get isReplied(): boolean {
+    return this.hasReply;
+  }
+
+  private takeReply(data: string): void {
+    if (this.hasReply || this.hasGenerationEvent) {
+      this.failure = new TeamServerError(
+        0,
+        "invalid_response",
+        "The Juggler server sent its reply in the wrong place of an answer's stream.",
+      );
+      return;
+    }
+    try {
+      this.reply = JSON.parse(data);
+      this.hasReply = true;
+    } catch (error) {
+      this.failure = new TeamServerError(0, "invalid_response", "The Juggler server sent a reply that is not JSON.", false, {
+        cause: error,
+      });
+    }
   }
 
   /** Parses the text and returns the events it completed; throws TeamServerError invalid_response for a malformed event. */

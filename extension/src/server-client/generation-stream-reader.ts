@@ -1,6 +1,6 @@
 import { buildPath, generationStreamPath } from "../../../protocol/http/endpoints";
 import type { GenerationEvent } from "../../../protocol/http/generation-events";
-import { GenerationEventDecoder } from "./generation-event-decoder";
+import { AnswerEventBody } from "./answer-event-body";
 import { abortedError, readJson, throwIfAborted, toTeamServerError, type HttpTransport } from "./http-transport";
 import type { SessionKeeper } from "./session-keeper";
 import { isTeamServerError, TeamServerError } from "./team-server-error";
@@ -18,6 +18,11 @@ export interface StreamGenerationOptions {
   /** Resume after this event sequence (the `id:` of the last event received). */
   lastEventId?: number;
   signal?: AbortSignal;
+  /**
+   * The answer's stream already open: the reply of the POST that started it, its `reply` event read.
+   * It is read first; after a break the reader resumes with GET and Last-Event-ID, as always.
+   */
+  opened?: AnswerEventBody;
 }
 
 export interface GenerationStreamReaderOptions {
@@ -40,89 +45,91 @@ export class GenerationStreamReader {
   constructor(private readonly options: GenerationStreamReaderOptions) {}
 
   async *read(messageId: string, streamOptions: StreamGenerationOptions = {}): AsyncGenerator<GenerationEvent, void, undefined> {
-    const { transport, sessions, retry } = this.options;
+    const { retry } = this.options;
     const { signal } = streamOptions;
     const path = buildPath(generationStreamPath, { messageId });
     let lastSequence = streamOptions.lastEventId ?? 0;
     let failuresInRow = 0;
     let serverDelayMs: number | undefined;
-    for (;;) {
-      throwIfAborted(signal);
-      const connection = new AbortController();
-      const connectionSignal = signal ? AbortSignal.any([signal, connection.signal]) : connection.signal;
-      let response: Response | undefined;
-      try {
-        response = await sessions.sendAuthorized(
-          (token) =>
-            transport.send("GET", path, {
-              token,
-              signal: connectionSignal,
-              timeoutMs: this.options.requestTimeoutMs,
-              headers: { accept: "text/event-stream", ...(lastSequence > 0 ? { "last-event-id": String(lastSequence) } : {}) },
-            }),
-          signal,
-        );
-      } catch (error) {
-        if (!isRetryableStreamFailure(error) || failuresInRow >= retry.maxAttempts) throw error;
-      }
-      if (response && !response.ok) {
-        const error = toTeamServerError(response, await readJson(response));
-        if (!error.retryable || failuresInRow >= retry.maxAttempts) throw error;
-        response = undefined;
-      }
-      if (response) {
-        if (!(response.headers.get("content-type") ?? "").includes("text/event-stream") || !response.body) {
-          throw new TeamServerError(response.status, "invalid_response", "The Juggler server did not answer with an event stream.");
-        }
-        const events = new GenerationEventDecoder();
-        const text = new TextDecoder();
-        const reader = response.body.getReader();
-        let idleTimer: ReturnType<typeof setTimeout> | undefined;
-        // A half-open connection (a laptop that slept, a proxy that forgot us) never errors: notice the silence instead.
-        const armIdleTimer = () => {
-          clearTimeout(idleTimer);
-          idleTimer = setTimeout(() => connection.abort(), this.options.idleTimeoutMs);
-        };
-        try {
-          armIdleTimer();
-          for (;;) {
-            const chunk = await reader.read();
-            if (chunk.done) break;
-            armIdleTimer();
-            for (const event of events.push(text.decode(chunk.value, { stream: true }))) {
-              // One chunk can carry several events: none is handed out once the caller has aborted.
-              throwIfAborted(signal);
+    // a POST's reply that is this answer's stream is read first; every later connection is a GET
+    let opened = streamOptions.opened;
+    try {
+      for (;;) {
+        throwIfAborted(signal);
+        const body = opened ?? (await this.connect(path, lastSequence, failuresInRow, signal));
+        opened = undefined;
+        if (body) {
+          try {
+            for await (const event of body.events(signal)) {
               if (event.sequence <= lastSequence) continue; // a duplicate after resuming
               lastSequence = event.sequence;
               failuresInRow = 0;
               yield event;
               if (event.event === "generation-end" || event.event === "generation-error") return;
             }
+          } catch (error) {
+            if (signal?.aborted) throw abortedError();
+            if (isTeamServerError(error)) throw error; // a malformed event: resuming would not help
+            // Otherwise the connection broke mid-stream ("terminated", reset, idle timeout): resume below.
+          } finally {
+            body.close();
           }
-        } catch (error) {
-          if (signal?.aborted) throw abortedError();
-          if (isTeamServerError(error)) throw error; // a malformed event: resuming would not help
-          // Otherwise the connection broke mid-stream ("terminated", reset, idle timeout): resume below.
-        } finally {
-          clearTimeout(idleTimer);
-          connection.abort();
-          reader.cancel().catch(() => undefined);
+          serverDelayMs = body.reconnectDelayMs;
         }
-        serverDelayMs = events.reconnectDelayMs;
+        // The stream ended before its terminal event: the connection dropped. Resume after the last event received.
+        if (failuresInRow >= retry.maxAttempts) {
+          throw new TeamServerError(
+            0,
+            "offline",
+            "The connection to the Juggler server broke while the answer was streaming, and reconnecting did not work. The answer continues on the server; open the conversation again to see it.",
+            true,
+          );
+        }
+        failuresInRow++;
+        const backoffMs = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (failuresInRow - 1));
+        await sleep(Math.max(backoffMs, serverDelayMs ?? 0), signal);
       }
-      // The stream ended before its terminal event: the connection dropped. Resume after the last event received.
-      if (failuresInRow >= retry.maxAttempts) {
-        throw new TeamServerError(
-          0,
-          "offline",
-          "The connection to the Juggler server broke while the answer was streaming, and reconnecting did not work. The answer continues on the server; open the conversation again to see it.",
-          true,
-        );
-      }
-      failuresInRow++;
-      const backoffMs = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (failuresInRow - 1));
-      await sleep(Math.max(backoffMs, serverDelayMs ?? 0), signal);
+    } finally {
+      // a caller that stopped before the opened reply was read
+      opened?.close();
     }
+  }
+
+  /**
+   * GET /messages/:id/stream after `lastSequence`: the body to read, or undefined when this attempt
+   * failed in a way worth retrying (the caller backs off and tries again while attempts are left).
+   */
+  private async connect(
+    path: string,
+    lastSequence: number,
+    failuresInRow: number,
+    signal: AbortSignal | undefined,
+  ): Promise<AnswerEventBody | undefined> {
+    const { transport, sessions, retry } = this.options;
+    const connection = new AbortController();
+    const connectionSignal = signal ? AbortSignal.any([signal, connection.signal]) : connection.signal;
+    let response: Response;
+    try {
+      response = await sessions.sendAuthorized(
+        (token) =>
+          transport.send("GET", path, {
+            token,
+            signal: connectionSignal,
+            timeoutMs: this.options.requestTimeoutMs,
+            headers: { accept: "text/event-stream", ...(lastSequence > 0 ? { "last-event-id": String(lastSequence) } : {}) },
+          }),
+        signal,
+      );
+    } catch (error) {
+      if (!isRetryableStreamFailure(error) || failuresInRow >= retry.maxAttempts) throw error;
+      return undefined;
+    }
+    if (!response.ok) {
+      const error = toTeamServerError(response, await readJson(response));
+      if (!error.retryable || failuresInRow >= retry.maxAttempts) throw error;
+      return undefined;
+    }
+    return new AnswerEventBody(response, connection, this.options.idleTimeoutMs);
   }
 }
 

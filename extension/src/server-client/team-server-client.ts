@@ -18,14 +18,27 @@ import {
   type StreamGenerationOptions,
   type StreamRetryOptions,
 } from "./generation-stream-reader";
-import { HttpTransport, normalizeServerUrl, readJson, toTeamServerError, type FetchFunction } from "./http-transport";
+import { AnswerEventBody } from "./answer-event-body";
+import { abortedError, HttpTransport, normalizeServerUrl, readJson, toTeamServerError, type FetchFunction } from "./http-transport";
 import { SessionKeeper } from "./session-keeper";
-import { TeamServerError } from "./team-server-error";
+import { isTeamServerError, TeamServerError } from "./team-server-error";
 import type { StoredSession, TokenStore } from "./token-store";
 
 export type { FetchFunction } from "./http-transport";
 export { normalizeServerUrl, toTeamServerError } from "./http-transport";
 export type { StreamGenerationOptions, StreamRetryOptions } from "./generation-stream-reader";
+
+/** The requests that start an answer and may reply with its events (TeamServerClient.startAnswer). */
+export type AnswerStartingEndpoint = "sendMessage" | "createConversation" | "regenerate";
+
+/** An answer's stream opened by the request that started it: its events are read once, or it is closed. */
+export interface StartedAnswerStream {
+  messageId: string;
+  /** The answer's events from its first, resumed with GET and Last-Event-ID after a break (as streamGeneration). */
+  events(signal?: AbortSignal): AsyncGenerator<GenerationEvent, void, undefined>;
+  /** Not read after all: closes the connection (the answer goes on on the server). */
+  close(): void;
+}
 
 export interface TeamServerClientOptions {
   serverUrl: string;
@@ -85,6 +98,7 @@ export class TeamServerClient {
   private readonly transport: HttpTransport;
   private readonly sessions: SessionKeeper;
   private readonly streams: GenerationStreamReader;
+  private readonly streamIdleTimeoutMs: number;
   /** Where the session is kept (VS Code's SecretStorage through surfaces/secret-token-store.ts). */
   readonly tokenStore: TokenStore;
 
@@ -105,11 +119,12 @@ export class TeamServerClient {
       now: options.now ?? Date.now,
       refreshLeewayMs: options.refreshLeewayMs ?? 10_000,
     });
+    this.streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? 60_000;
     this.streams = new GenerationStreamReader({
       transport: this.transport,
       sessions: this.sessions,
       requestTimeoutMs,
-      idleTimeoutMs: options.streamIdleTimeoutMs ?? 60_000,
+      idleTimeoutMs: this.streamIdleTimeoutMs,
       retry: { ...DEFAULT_STREAM_RETRY, ...options.streamRetry },
     });
     this.onSessionChanged = this.sessions.onSessionChanged;
@@ -228,18 +243,67 @@ export class TeamServerClient {
       endpoint.access === "public" ? await sendOnce(undefined) : await this.sessions.sendAuthorized(sendOnce, callOptions.signal);
     const json = await readJson(response);
     if (!response.ok) throw toTeamServerError(response, json);
-    if (!endpoint.response) return undefined as EndpointResponse<Name>;
-    const parsed = endpoint.response.safeParse(json);
-    if (!parsed.success) {
-      throw new TeamServerError(
-        response.status,
-        "invalid_response",
-        `The Juggler server answered ${endpoint.method} ${endpoint.path} in an unexpected shape; the server and extension versions may not match.`,
-        false,
-        { cause: parsed.error },
-      );
+    return parseReply(endpoint, response, json) as EndpointResponse<Name>;
+  }
+
+  /**
+   * A request that starts an answer (a send, a new conversation with its first message, a
+   * regenerate), asking for the answer's events in its reply: the first token then follows the one
+   * round trip. The server replies JSON when the request did not start exactly one answer (a
+   * compare, a conversation created empty): `answer` is then undefined, and each answer is followed
+   * with streamGeneration. An `answer` is an open connection: read it (`events`) or `close()` it.
+   */
+  async startAnswer<Name extends AnswerStartingEndpoint>(
+    name: Name,
+    ...[options]: CallArguments<Name>
+  ): Promise<{ reply: EndpointResponse<Name>; answer?: StartedAnswerStream }> {
+    const endpoint: EndpointDefinition = endpoints[name];
+    const callOptions = (options ?? {}) as { params?: Record<string, string>; body?: unknown; signal?: AbortSignal };
+    const path = buildPath(endpoint.path, callOptions.params ?? {});
+    // the connection outlives this call: it is the answer's stream, closed by whoever reads it
+    const connection = new AbortController();
+    const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, connection.signal]) : connection.signal;
+    const response = await this.sessions.sendAuthorized(
+      (token) =>
+        this.transport.send(endpoint.method, path, {
+          body: callOptions.body,
+          token,
+          signal,
+          headers: { accept: "text/event-stream, application/json" },
+        }),
+      callOptions.signal,
+    );
+    if (!response.ok || !(response.headers.get("content-type") ?? "").includes("text/event-stream")) {
+      const json = await readJson(response);
+      if (!response.ok) throw toTeamServerError(response, json);
+      return { reply: parseReply(endpoint, response, json) as EndpointResponse<Name> };
     }
-    return parsed.data as EndpointResponse<Name>;
+    const body = new AnswerEventBody(response, connection, this.streamIdleTimeoutMs);
+    let reply: EndpointResponse<Name>;
+    try {
+      reply = parseReply(endpoint, response, await body.readReply()) as EndpointResponse<Name>;
+    } catch (error) {
+      body.close();
+      if (callOptions.signal?.aborted) throw abortedError();
+      throw isTeamServerError(error)
+        ? error
+        : new TeamServerError(0, "offline", "The connection to the Juggler server broke before it confirmed the message.", true, {
+            cause: error,
+          });
+    }
+    const messageId = (reply as { assistantMessage?: { id: string } }).assistantMessage?.id;
+    if (messageId === undefined) {
+      body.close();
+      return { reply };
+    }
+    return {
+      reply,
+      answer: {
+        messageId,
+        events: (eventsSignal) => this.streams.read(messageId, { signal: eventsSignal, opened: body }),
+        close: () => body.close(),
+      },
+    };
   }
 
   /**
@@ -303,6 +367,22 @@ export class TeamServerClient {
   getAccessToken(): Promise<string> {
     return this.sessions.getAccessToken();
   }
+}
+
+/** The endpoint's success body checked against its response schema (nothing for endpoints without one). */
+function parseReply(endpoint: EndpointDefinition, response: Response, json: unknown): unknown {
+  if (!endpoint.response) return undefined;
+  const parsed = endpoint.response.safeParse(json);
+  if (!parsed.success) {
+    throw new TeamServerError(
+      response.status,
+      "invalid_response",
+      `The Juggler server answered ${endpoint.method} ${endpoint.path} in an unexpected shape; the server and extension versions may not match.`,
+      false,
+      { cause: parsed.error },
+    );
+  }
+  return parsed.data;
 }
 
 function toQueryString(query: unknown): string {

@@ -15,7 +15,10 @@ export interface EndpointCall<Definition extends EndpointDefinition> {
   params: Record<string, string>;
   /** The signed-in, active user; every endpoint that is not public has one. */
   user: Definition["access"] extends "public" ? undefined : AuthenticatedUser;
-  /** For the rare handler that must read a header or answer with another success status. */
+  /**
+   * For the rare handler that must read a header, answer with another success status, or answer
+   * on the raw response itself (`context.respond = false`: what it returns is then not written).
+   */
   context: ParameterizedContext<Partial<AuthenticatedState>>;
 }
 
@@ -62,6 +65,8 @@ export function createMount(router: Router, authenticator: Authenticator, mounte
         user: koaContext.state.user,
         context: koaContext,
       } as EndpointCall<typeof definition>);
+      // a handler that answered on the raw response itself (an answer's event stream) is done
+      if (koaContext.respond === false) return;
       if (body !== undefined) context.body = body;
       else if (context.status !== 204) context.status = 204;
     });

@@ -6,7 +6,8 @@ export const SSE_HEARTBEAT_INTERVAL_MS = 15_000;
 const RECONNECT_DELAY_MS = 2_000;
 
 export interface SseEvent {
-  id: number;
+  /** Absent for an event that is not one of the answer's numbered events (a POST's `reply`). */
+  id?: number;
   event: string;
   data: unknown;
 }
@@ -39,8 +40,8 @@ export class SseStream {
     return !this.isEnded && !this.response.destroyed && !this.response.writableEnded;
   }
 
-  open(): void {
-    this.response.writeHead(200, {
+  open(status = 200): void {
+    this.response.writeHead(status, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-cache, no-transform",
       Connection: "keep-alive",
@@ -55,7 +56,8 @@ export class SseStream {
 
   send(event: SseEvent): void {
     // JSON.stringify never emits a raw newline, so the data stays on one `data:` line
-    this.write(`id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
+    const id = event.id === undefined ? "" : `id: ${event.id}\n`;
+    this.write(`${id}event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
   }
 
   /** Ends the response after what was written before (the client sees the stream finish). Safe to call more than once. */

@@ -1,4 +1,5 @@
 import { endpoints } from "../../../protocol/http/endpoints";
+import { openStreamFor, replyWithAnswerEvents } from "../http/answer-event-stream";
 import type { Mount } from "../http/mount";
 import type { Services } from "../services/services";
 
@@ -9,17 +10,18 @@ import type { Services } from "../services/services";
 export function conversationRoutes(mount: Mount, services: Services): void {
   mount(endpoints.listConversations, ({ request, user }) => services.conversations.list(user.id, request));
 
-  mount(endpoints.createConversation, async ({ request, user }) => {
+  mount(endpoints.createConversation, async ({ request, user, context }) => {
     // a preset gives what the request leaves out: its system prompt, model, temperature and output limit
     const { presetId, ...given } = request;
     const preset = presetId === undefined ? undefined : await services.prompts.presetSettings(presetId);
-    return services.generation.createConversation(user.id, {
+    const created = await services.generation.createConversation(user.id, {
       ...given,
       modelId: given.modelId ?? preset?.modelId ?? undefined,
       systemPromptId: preset?.systemPromptId ?? null,
       temperature: given.temperature !== undefined ? given.temperature : (preset?.temperature ?? null),
       maxOutputTokens: given.maxOutputTokens !== undefined ? given.maxOutputTokens : (preset?.maxOutputTokens ?? null),
     });
+    return replyWithAnswerEvents(context, openStreamFor(services, user.id), created);
   });
 
   mount(endpoints.getConversation, ({ request, params, user }) =>
@@ -36,7 +38,11 @@ export function conversationRoutes(mount: Mount, services: Services): void {
 
   mount(endpoints.deleteConversation, ({ params, user }) => services.generation.deleteConversation(user.id, params.conversationId ?? ""));
 
-  mount(endpoints.sendMessage, ({ request, params, user }) =>
-    services.generation.sendMessage(user.id, params.conversationId ?? "", request),
+  mount(endpoints.sendMessage, async ({ request, params, user, context }) =>
+    replyWithAnswerEvents(
+      context,
+      openStreamFor(services, user.id),
+      await services.generation.sendMessage(user.id, params.conversationId ?? "", request),
+    ),
   );
 }

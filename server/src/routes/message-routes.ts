@@ -3,7 +3,8 @@ import { endpoints, generationStreamPath, messageAttachmentPath } from "../../..
 import { AppError } from "../domain/app-error";
 import { requireMember, type AuthenticatedState } from "../http/auth-middleware";
 import type { Mount } from "../http/mount";
-import { parseLastEventId, SseStream } from "../http/sse-stream";
+import { answerWithEventStream, openStreamFor, replyWithAnswerEvents } from "../http/answer-event-stream";
+import { parseLastEventId } from "../http/sse-stream";
 import type { Services } from "../services/services";
 
 /** One message: read it, show what its request carried, stream its generation (SSE), stop it, regenerate it, list its siblings, serve its attachments. */
@@ -18,7 +19,13 @@ export function messageRoutes(mount: Mount, router: Router, services: Services):
     message: await services.generation.stop(user.id, params.messageId ?? ""),
   }));
 
-  mount(endpoints.regenerate, ({ request, params, user }) => services.generation.regenerate(user.id, params.messageId ?? "", request));
+  mount(endpoints.regenerate, async ({ request, params, user, context }) =>
+    replyWithAnswerEvents(
+      context,
+      openStreamFor(services, user.id),
+      await services.generation.regenerate(user.id, params.messageId ?? "", request),
+    ),
+  );
 
   mount(endpoints.listMessageSiblings, async ({ params, user }) => ({
     messages: await services.conversations.listSiblings(user.id, params.messageId ?? ""),
@@ -50,16 +57,6 @@ export function messageRoutes(mount: Mount, router: Router, services: Services):
     }
     // ownership and existence are checked here, before the SSE headers go out
     const stream = await services.generation.openStream(context.state.user.id, context.params.messageId!, afterSequence);
-
-    // From here the raw response is ours: Koa must not write a body or buffer anything.
-    context.status = 200;
-    context.respond = false;
-    const sse = new SseStream(context.res);
-    sse.onClose(() => stream.detach());
-    sse.open();
-    stream.attach({
-      send: (event) => sse.send({ id: event.sequence, event: event.event, data: event.data }),
-      end: () => sse.end(),
-    });
+    answerWithEventStream(context, stream);
   });
 }

@@ -168,11 +168,11 @@ export interface AnswerResult {
  * a ConversationRepository scoped to the user. Generation jobs write their answer through here too.
  */
 export class ConversationService {
-  /** Answers' progress flushes and final writes of one event-loop turn share a transaction. */
-  private readonly answerWrites: GroupedWrites;
+  /** Sends, answers' progress flushes and answers' final writes of one event-loop turn share a transaction. */
+  private readonly groupedWrites: GroupedWrites;
 
   constructor(private readonly context: ServiceContext) {
-    this.answerWrites = new GroupedWrites(context.database);
+    this.groupedWrites = new GroupedWrites(context.database);
   }
 
   private repository(userId: string, database: Knex | Knex.Transaction = this.context.database): ConversationRepository {
@@ -418,7 +418,9 @@ export class ConversationService {
   /**
    * A send: in ONE transaction, the user's message and an empty `streaming` answer under it; the
    * conversation's leaf moves to the answer and its model becomes the one chosen. The user's text
-   * is stored before any provider is called. The context walk runs in the same transaction (bounded
+   * is stored before any provider is called. The transaction is the one the writes of this turn
+   * share (GroupedWrites: one commit for every send and answer's write of the turn, each in its own
+   * savepoint, so a refused send is rolled back alone). The context walk runs in the same transaction (bounded
    * by the model's window, not the branch; its first row also proves an explicit parent is this
    * conversation's), and the answer row is written with its context record, so the generation job
    * can call the provider at once, without another query. `decisions` run inside the transaction:
@@ -431,7 +433,7 @@ export class ConversationService {
     decisions: ExchangeDecisions,
     sharedCap?: SharedAnswerCap,
   ): Promise<AppendedExchange> {
-    return this.context.database.transaction(async (transaction) => {
+    return this.groupedWrites.run(async (transaction) => {
       const repository = this.repository(userId, transaction);
       const { conversation, settings: stored } = await repository.requireConversationWithSettings(conversationId);
       const origin = decisions.chooseOrigin();
@@ -581,7 +583,7 @@ export class ConversationService {
    */
   async saveAnswerProgress(userId: string, messageId: string, content: string): Promise<void> {
     const changes: MessageChanges = { content, token_estimate: estimateMessageTokens(content), updated_at: this.context.now() };
-    await this.answerWrites.run((transaction) =>
+    await this.groupedWrites.run((transaction) =>
       this.repository(userId, transaction).updateMessage(messageId, changes, { onlyWhileStreaming: true }),
     );
   }
@@ -605,7 +607,7 @@ export class ConversationService {
       ...(result.costMicroUsd === undefined ? {} : { cost_micro_usd: result.costMicroUsd }),
       updated_at: result.finishedAt,
     };
-    return this.answerWrites.run((transaction) =>
+    return this.groupedWrites.run((transaction) =>
       this.repository(userId, transaction).updateMessage(messageId, changes, { onlyWhileStreaming: true }),
     );
   }
