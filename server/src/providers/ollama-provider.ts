@@ -1,12 +1,5 @@
 import crypto from "node:crypto";
-import type {
-  AbortableAsyncIterator,
-  ChatResponse,
-  Message as OllamaMessage,
-  Ollama,
-  Options as OllamaOptions,
-  Tool as OllamaTool,
-} from "ollama";
+import type { Message as OllamaMessage, Ollama, Options as OllamaOptions, Tool as OllamaTool } from "ollama";
 import { createAbortError } from "./abort-error";
 import {
   partsOfTurn,
@@ -23,13 +16,20 @@ import { chooseOllamaContextSize } from "./choose-ollama-context-size";
 import { createOllamaFetch, type OllamaCallScope } from "./create-ollama-fetch";
 import { isOllamaChatModel } from "./is-ollama-chat-model";
 import { loadOnce } from "./load-once";
-import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import {
+  mapBrokenStream,
+  mapNetworkFailure,
+  mapProviderFailure,
+  type ProviderCallContext,
+  type ProviderFailure,
+} from "./map-provider-error";
 import { mapOllamaDoneReason } from "./map-ollama-done-reason";
 import { preparePlainConversation } from "./prepare-plain-conversation";
 import type { ProviderConnection } from "./provider-connection";
+import { openJsonLineStream, toEventStreamError, type JsonLineStream } from "./provider-event-stream";
+import type { HeaderSource } from "./retry-after";
+import { serverVersion } from "../server-version";
 
-// What the SDK's AbortableAsyncIterator throws when the stream closed before a `done: true` line.
-const incompleteStreamMessage = "Did not receive done or success response in stream.";
 // /api/show calls in flight at once while refreshing the catalog
 const showConcurrency = 4;
 
@@ -37,9 +37,10 @@ const showConcurrency = 4;
 const loadOllamaSdk = loadOnce(() => import("ollama"));
 
 /**
- * Ollama through the official SDK: native `/api/chat` NDJSON streaming, `/api/tags` + `/api/show`
- * for the catalog (docs/providers.md#ollama-native-api). No key; the SDK's fetch is ours (create-ollama-fetch.ts) so
- * that a stop closes the request and a timeout or a malformed line is noticed.
+ * Ollama's native API (docs/providers.md#ollama-native-api): `/api/chat` streamed as JSON lines over
+ * our own request (provider-event-stream.ts), and the catalog (`/api/tags` + `/api/show`) through
+ * the official SDK. No key; the SDK's fetch is ours (create-ollama-fetch.ts) so that a stop closes
+ * the request and a timeout is noticed.
  */
 export class OllamaProvider implements ChatProvider {
   readonly kind = "ollama" as const;
@@ -47,8 +48,7 @@ export class OllamaProvider implements ChatProvider {
   constructor(private readonly connection: ProviderConnection) {}
 
   /**
-   * A client per call, its fetch bound to the call's scope (signal, malformed-line flag, error
-   * headers). The SDK object is only configuration, so this costs next to nothing; an
+   * A client per call, its fetch bound to the call's scope (signal, error headers). The SDK object is only configuration, so this costs next to nothing; an
    * AsyncLocalStorage would do the same but turns promise hooks on for the whole process.
    */
   private async client(scope: OllamaCallScope): Promise<Ollama> {
@@ -60,54 +60,65 @@ export class OllamaProvider implements ChatProvider {
     return preparePlainConversation(system, turns);
   }
 
+  /**
+   * `POST /api/chat` over `node:http` (provider-event-stream.ts), its JSON lines read here: the SDK's
+   * fetch and web streams cost more CPU per answer than the relay itself (decision 0032).
+   */
   async *streamChat(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
     const context = this.callContext(request.model);
-    const scope: OllamaCallScope = { signal: request.signal };
     const { system, turns } = request.conversation;
     const contextSize = chooseOllamaContextSize(request.conversation, request.maxOutputTokens);
     const tools = toOllamaTools(request, context.model ?? request.model);
-    let stream: AbortableAsyncIterator<ChatResponse>;
+    const body = {
+      model: request.model,
+      messages: [...(system === undefined ? [] : [{ role: "system", content: system }]), ...turns.flatMap(toOllamaMessages)],
+      ...(tools === undefined ? {} : { tools }),
+      options: {
+        num_predict: request.maxOutputTokens,
+        ...(contextSize === undefined ? {} : { num_ctx: contextSize }),
+        ...samplingOptions(request),
+      },
+      stream: true,
+    };
+    let stream: JsonLineStream;
     try {
-      const client = await this.client(scope);
-      stream = await client.chat({
-        model: request.model,
-        messages: [...(system === undefined ? [] : [{ role: "system", content: system }]), ...turns.flatMap(toOllamaMessages)],
-        ...(tools === undefined ? {} : { tools }),
-        options: {
-          num_predict: request.maxOutputTokens,
-          ...(contextSize === undefined ? {} : { num_ctx: contextSize }),
-          ...samplingOptions(request),
-        },
-        stream: true,
+      stream = await openJsonLineStream({
+        url: `${this.connection.baseUrl}/api/chat`,
+        headers: { "user-agent": `Juggler/${serverVersion}` },
+        body,
+        signal: request.signal,
+        connectTimeoutMs: this.connection.connectTimeoutMs,
       });
     } catch (error) {
-      throw this.toProviderError(error, context, "request", scope);
+      throw toEventStreamError(error, context, "request", request.signal, readOllamaErrorBody);
     }
     request.onActivity?.();
 
-    let finalLine: ChatResponse | undefined;
+    let finalLine: OllamaChatLine | undefined;
     let hasToolCalls = false;
     try {
-      for await (const line of stream) {
+      // read to the end, past the done line: the connection then goes back to the pool
+      for await (const text of stream.lines) {
         request.onActivity?.();
-        // the done line may carry text too (docs/providers.md#ollama-ndjson-stream-and-the-done-line)
-        const text = line.message?.content;
-        if (typeof text === "string" && text !== "") yield { type: "text-delta", text };
+        const line = JSON.parse(text) as OllamaChatLine;
+        // an error after the answer began keeps the 200 status (docs/providers.md#ollama-ndjson-stream-and-the-done-line)
+        if (typeof line.error === "string") throw mapProviderFailure(context, { message: line.error });
+        if (finalLine !== undefined) continue;
+        // the done line may carry text too
+        const content = line.message?.content;
+        if (typeof content === "string" && content !== "") yield { type: "text-delta", text: content };
         // each tool call arrives whole, with its arguments as an object and (in older servers) no id
         for (const call of line.message?.tool_calls ?? []) {
-          const toolCallId = (call as { id?: unknown }).id;
+          const toolCallId = call.id;
           const id = typeof toolCallId === "string" && toolCallId !== "" ? toolCallId : `call_${crypto.randomUUID()}`;
           hasToolCalls = true;
           yield { type: "tool-call-start", toolCallId: id, toolName: call.function.name };
           yield { type: "tool-call-delta", toolCallId: id, argumentsDelta: JSON.stringify(call.function.arguments ?? {}) };
         }
-        if (line.done) finalLine = line;
+        if (line.done === true) finalLine = line;
       }
     } catch (error) {
-      throw this.toProviderError(error, context, "stream", scope);
-    } finally {
-      // leaving early (a consumer that stops iterating) must still close the HTTP request
-      if (finalLine === undefined) stream.abort();
+      throw toEventStreamError(error, context, "stream", request.signal, readOllamaErrorBody);
     }
     if (request.signal.aborted) throw createAbortError();
     if (finalLine === undefined) throw mapBrokenStream(context, "incomplete");
@@ -117,7 +128,7 @@ export class OllamaProvider implements ChatProvider {
       inputTokens: typeof finalLine.prompt_eval_count === "number" ? finalLine.prompt_eval_count : undefined,
       outputTokens: typeof finalLine.eval_count === "number" ? finalLine.eval_count : undefined,
     };
-    const doneReason = (finalLine as { done_reason?: string }).done_reason || undefined;
+    const doneReason = typeof finalLine.done_reason === "string" && finalLine.done_reason !== "" ? finalLine.done_reason : undefined;
     // Ollama says "stop" after tool calls; the answer is a request to run them (as its /v1 layer reports it)
     const finishReason = hasToolCalls && doneReason !== "length" ? "tool-calls" : mapOllamaDoneReason(doneReason);
     yield { type: "finish", finishReason, finishReasonRaw: doneReason };
@@ -149,7 +160,7 @@ export class OllamaProvider implements ChatProvider {
       const response = await (await this.client(scope)).list();
       return [...new Set((response.models ?? []).map((model) => model.name || model.model).filter(Boolean))];
     } catch (error) {
-      throw this.toProviderError(error, this.callContext(), "request", scope);
+      throw this.toProviderError(error, this.callContext(), scope);
     }
   }
 
@@ -163,7 +174,7 @@ export class OllamaProvider implements ChatProvider {
     try {
       details = (await (await this.client(scope)).show({ model: name })) as unknown as typeof details;
     } catch (error) {
-      const mapped = this.toProviderError(error, this.callContext(name), "request", scope);
+      const mapped = this.toProviderError(error, this.callContext(name), scope);
       if (mapped instanceof ProviderError && mapped.code === "provider_model_not_found") return undefined;
       throw mapped;
     }
@@ -186,10 +197,10 @@ export class OllamaProvider implements ChatProvider {
     return { kind: this.kind, baseUrl: this.connection.baseUrl, model };
   }
 
-  private toProviderError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", scope: OllamaCallScope): Error {
+  /** Our error for what a catalog call through the SDK threw (the chat stream maps its own, with toEventStreamError). */
+  private toProviderError(error: unknown, context: ProviderCallContext, scope: OllamaCallScope): Error {
     if (scope.signal?.aborted) return createAbortError();
     if (error instanceof ProviderError) return error;
-    if (scope.hasMalformedLine) return mapBrokenStream(context, "malformed", error);
     const record = error as { name?: unknown; status_code?: unknown; error?: unknown; message?: unknown };
     // the SDK's ResponseError: an HTTP error status with Ollama's `{"error": "…"}` text
     if (record?.name === "ResponseError" && typeof record.status_code === "number") {
@@ -199,11 +210,6 @@ export class OllamaProvider implements ChatProvider {
         error,
       );
     }
-    if (error instanceof Error && error.message === incompleteStreamMessage) return mapBrokenStream(context, "incomplete", error);
-    if (error instanceof Error && error.name === "Error" && phase === "stream") {
-      // an in-stream `{"error": "…"}` line, thrown by the SDK as a plain Error (docs/providers.md#ollama-ndjson-stream-and-the-done-line)
-      return mapProviderFailure(context, { message: error.message }, error);
-    }
     if (error instanceof Error && error.name === "ProviderTimeoutError") {
       return mapNetworkFailure(context, error, "request", this.connection.connectTimeoutMs);
     }
@@ -212,7 +218,7 @@ export class OllamaProvider implements ChatProvider {
       (error instanceof Error &&
         /ECONN|ENOTFOUND|EAI_AGAIN|socket|terminated/i.test(String((error as { cause?: unknown }).cause ?? error.message)))
     ) {
-      return mapNetworkFailure(context, error, phase);
+      return mapNetworkFailure(context, error, "request");
     }
     return error instanceof Error ? error : new Error(String(error));
   }
@@ -275,4 +281,24 @@ function samplingOptions(request: ChatRequest): Partial<OllamaOptions> {
     ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
     ...(sampling.stopSequences === undefined ? {} : { stop: sampling.stopSequences }),
   };
+}
+
+/** One line of `/api/chat`'s stream, as far as we read it (docs/providers.md#ollama-ndjson-stream-and-the-done-line). */
+interface OllamaChatLine {
+  message?: {
+    content?: string;
+    tool_calls?: Array<{ id?: unknown; function: { name: string; arguments?: unknown } }>;
+  };
+  done?: boolean;
+  done_reason?: string;
+  prompt_eval_count?: number;
+  eval_count?: number;
+  error?: unknown;
+}
+
+/** Ollama's error body is `{"error": "<message>"}`; anything else is shown as its text, cut short. */
+function readOllamaErrorBody(body: unknown, response: { status: number; headers: HeaderSource }): ProviderFailure {
+  const error = typeof body === "object" && body !== null && "error" in body ? (body as { error: unknown }).error : undefined;
+  const text = typeof error === "string" ? error : typeof body === "string" ? body.trim().slice(0, 500) : "";
+  return { status: response.status, headers: response.headers, message: text || `HTTP ${response.status}` };
 }

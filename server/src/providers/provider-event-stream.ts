@@ -3,14 +3,20 @@ import https from "node:https";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { createAbortError } from "./abort-error";
 import { ProviderError } from "./chat-provider";
-import { mapBrokenStream, mapNetworkFailure, mapProviderFailure, type ProviderCallContext } from "./map-provider-error";
+import {
+  mapBrokenStream,
+  mapNetworkFailure,
+  mapProviderFailure,
+  type ProviderCallContext,
+  type ProviderFailure,
+} from "./map-provider-error";
 import { ProviderTimeoutError } from "./provider-timeout-error";
 import { readProviderErrorBody } from "./read-provider-error-body";
 
 /**
- * One streamed call to a provider that answers in server-sent events (Anthropic's Messages API,
- * Groq's chat completions): a POST of a JSON body over `node:http`/`node:https` with a keep-alive
- * agent, the SSE framing parsed by eventsource-parser.
+ * One streamed call to a provider: a POST of a JSON body over `node:http`/`node:https` with a
+ * keep-alive agent, answered in server-sent events (Anthropic's Messages API, Groq's chat
+ * completions; the framing parsed by eventsource-parser) or in JSON lines (Ollama's `/api/chat`).
  *
  * The providers' SDKs do the same through `fetch` and their own stream machinery: measured against
  * the fake, 0.7–0.8 ms of CPU per streamed answer against ≈ 0.25 ms here, on every answer the team
@@ -36,6 +42,13 @@ export interface EventStream {
   headers: http.IncomingHttpHeaders;
   /** The events in order; ends when the provider closes the stream, throws when the connection breaks. */
   events: AsyncIterable<EventSourceMessage>;
+}
+
+export interface JsonLineStream {
+  /** The 200 response's headers. */
+  headers: http.IncomingHttpHeaders;
+  /** Each non-empty line, unparsed, in order; ends and throws as `EventStream.events` does. */
+  lines: AsyncIterable<string>;
 }
 
 /** The provider answered with an HTTP error status: its body, read whole (up to a limit), and headers. */
@@ -73,20 +86,31 @@ const agents = {
  * errors (ECONNREFUSED…), a missed connect timeout with ProviderTimeoutError, a stop with an
  * AbortError.
  */
-export function openEventStream(request: EventStreamRequest): Promise<EventStream> {
+export async function openEventStream(request: EventStreamRequest): Promise<EventStream> {
+  const response = await openStreamedPost(request, "text/event-stream");
+  return { headers: response.headers, events: readEvents(response) };
+}
+
+/** As openEventStream, for a provider that answers in JSON lines (NDJSON). */
+export async function openJsonLineStream(request: EventStreamRequest): Promise<JsonLineStream> {
+  const response = await openStreamedPost(request, "application/x-ndjson");
+  return { headers: response.headers, lines: readLines(response) };
+}
+
+function openStreamedPost(request: EventStreamRequest, accept: string): Promise<http.IncomingMessage> {
   if (request.signal.aborted) return Promise.reject(createAbortError());
   const url = new URL(request.url);
   const transport = url.protocol === "https:" ? https : http;
   const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
   const body = JSON.stringify(request.body);
-  return new Promise<EventStream>((resolve, reject) => {
+  return new Promise<http.IncomingMessage>((resolve, reject) => {
     const outgoing = transport.request(url, {
       method: "POST",
       agent,
       headers: {
         ...request.headers,
         "content-type": "application/json",
-        accept: "text/event-stream",
+        accept,
         "content-length": Buffer.byteLength(body),
       },
     });
@@ -108,7 +132,7 @@ export function openEventStream(request: EventStreamRequest): Promise<EventStrea
       response.on("error", () => undefined);
       const status = response.statusCode ?? 0;
       if (status >= 200 && status < 300) {
-        resolve({ headers: response.headers, events: readEvents(response) });
+        resolve(response);
         return;
       }
       readErrorBody(response).then(
@@ -133,6 +157,18 @@ async function* readEvents(response: http.IncomingMessage): AsyncGenerator<Event
   }
 }
 
+/** The non-empty lines of a 2xx response as they arrive (a last line without its newline included). */
+async function* readLines(response: http.IncomingMessage): AsyncGenerator<string> {
+  response.setEncoding("utf8");
+  let rest = "";
+  for await (const chunk of response as AsyncIterable<string>) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) if (line.trim() !== "") yield line;
+  }
+  if (rest.trim() !== "") yield rest;
+}
+
 async function readErrorBody(response: http.IncomingMessage): Promise<string> {
   response.setEncoding("utf8");
   let text = "";
@@ -146,18 +182,24 @@ async function readErrorBody(response: http.IncomingMessage): Promise<string> {
  * Our error for whatever a streamed call threw. `phase` says whether the response had started: a
  * network error while reading the stream is a broken stream, not a failed request.
  */
-export function toEventStreamError(error: unknown, context: ProviderCallContext, phase: "request" | "stream", signal: AbortSignal): Error {
+export function toEventStreamError(
+  error: unknown,
+  context: ProviderCallContext,
+  phase: "request" | "stream",
+  signal: AbortSignal,
+  /** How this provider shapes an error body (Anthropic's and Groq's shapes by default). */
+  readErrorBody: (
+    body: unknown,
+    response: { status: number; headers: http.IncomingHttpHeaders },
+  ) => ProviderFailure = readProviderErrorBody,
+): Error {
   if (signal.aborted) return createAbortError();
   if (error instanceof ProviderError) return error;
   if (error instanceof ProviderHttpError) {
-    return mapProviderFailure(
-      context,
-      readProviderErrorBody(parseJsonOr(error.body), { status: error.status, headers: error.headers }),
-      error,
-    );
+    return mapProviderFailure(context, readErrorBody(parseJsonOr(error.body), { status: error.status, headers: error.headers }), error);
   }
   if (error instanceof ProviderTimeoutError) return mapNetworkFailure(context, error, "request", error.timeoutMs);
-  // a `data:` line that is not JSON
+  // a `data:` line, or a JSON line, that is not JSON
   if (error instanceof SyntaxError) return mapBrokenStream(context, "malformed", error);
   // Node's network errors (ECONNREFUSED, ENOTFOUND, ECONNRESET, `aborted` when the socket closes mid-body)
   if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === "string") return mapNetworkFailure(context, error, phase);

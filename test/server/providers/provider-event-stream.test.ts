@@ -3,11 +3,13 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import { isAbortError } from "../../../server/src/providers/abort-error";
 import { ProviderError } from "../../../server/src/providers/chat-provider";
+import { createChatProvider } from "../../../server/src/providers/create-chat-provider";
 import type { ProviderCallContext } from "../../../server/src/providers/map-provider-error";
 import {
   IDLE_CONNECTION_TIMEOUT_MS,
   mapStreamErrorEvent,
   openEventStream,
+  openJsonLineStream,
   toEventStreamError,
   type EventStreamRequest,
 } from "../../../server/src/providers/provider-event-stream";
@@ -15,7 +17,7 @@ import { closedPortUrl } from "../../../tools/harness/free-port";
 import { closeLoopbackServer, listenOnLoopback } from "../../../tools/harness/loopback-server";
 
 /**
- * The streamed call the Anthropic and Groq adapters make, against a local HTTP server that answers
+ * The streamed call the provider adapters make, against a local HTTP server that answers
  * what each case needs: the request as sent, events across arbitrary chunk boundaries, connections
  * kept for the next call, and every kind of failure turned into the error the adapters report.
  */
@@ -23,7 +25,7 @@ const apiKey = "sk-test-0123456789abcdefSECRET";
 
 type Handler = (request: http.IncomingMessage, response: http.ServerResponse, body: string) => void;
 
-describe("openEventStream: a provider's server-sent events over node:http", function () {
+describe("openEventStream and openJsonLineStream: a provider's stream over node:http", function () {
   let server: http.Server;
   let baseUrl: string;
   let handler: Handler;
@@ -308,5 +310,101 @@ describe("openEventStream: a provider's server-sent events over node:http", func
     assert.equal(toEventStreamError(bug, context(), "stream", signal), bug, "a bug is not a network failure");
     const thrown = toEventStreamError("a string", context(), "request", signal);
     assert.equal(thrown.message, "a string");
+  });
+  it("reads JSON lines across chunk boundaries: blank lines skipped, a last line without its newline kept", async () => {
+    handler = (request, response) => {
+      assert.equal(request.headers.accept, "application/x-ndjson");
+      response.writeHead(200, { "content-type": "application/x-ndjson" });
+      response.write('{"n":1}\n{"n"');
+      setTimeout(() => {
+        response.write(':2}\n\n{"text":"Grüße');
+        setTimeout(() => response.end(' ✓"}'), 5);
+      }, 5);
+    };
+    const stream = await openJsonLineStream(requestTo(baseUrl));
+    const lines: string[] = [];
+    for await (const line of stream.lines) lines.push(line);
+    assert.deepEqual(lines, ['{"n":1}', '{"n":2}', '{"text":"Grüße ✓"}']);
+  });
+
+  describe("Ollama's chat stream over it", () => {
+    const ollama = () => createChatProvider("ollama", { baseUrl, apiKey: "", connectTimeoutMs: 5_000 });
+    async function run(): Promise<{ text: string; finish?: string; error?: unknown }> {
+      const provider = ollama();
+      let text = "";
+      let finish: string | undefined;
+      try {
+        for await (const event of provider.streamChat({
+          model: "llama3.2",
+          conversation: provider.prepareConversation(undefined, [{ role: "user", content: "hi", messageIds: ["m1"] }]),
+          maxOutputTokens: 100,
+          signal: new AbortController().signal,
+        })) {
+          if (event.type === "text-delta") text += event.text;
+          if (event.type === "finish") finish = event.finishReason;
+        }
+        return { text, finish };
+      } catch (error) {
+        return { text, error };
+      }
+    }
+    const line = (value: unknown) => `${JSON.stringify(value)}\n`;
+
+    it("answers with the text of every line, the done line's too, and reads on past it", async () => {
+      handler = (request, response) => {
+        assert.equal(request.url, "/api/chat");
+        response.writeHead(200, { "content-type": "application/x-ndjson" });
+        response.end(
+          line({ message: { role: "assistant", content: "Hello" }, done: false }) +
+            line({ message: { role: "assistant", content: " there" }, done: true, done_reason: "stop", eval_count: 2 }) +
+            line({ message: { role: "assistant", content: " (ignored)" }, done: false }),
+        );
+      };
+      assert.deepEqual(await run(), { text: "Hello there", finish: "stop" });
+    });
+
+    it("a stream that ends before its done line is broken; an error line mid-answer is the provider's error", async () => {
+      handler = (_request, response) => {
+        response.writeHead(200, { "content-type": "application/x-ndjson" });
+        response.end(line({ message: { role: "assistant", content: "Hel" }, done: false }));
+      };
+      const cut = await run();
+      assert.equal(cut.text, "Hel");
+      assert.ok(cut.error instanceof ProviderError, String(cut.error));
+      assert.equal(cut.error.code, "provider_stream_broken");
+
+      handler = (_request, response) => {
+        response.writeHead(200, { "content-type": "application/x-ndjson" });
+        response.end(
+          line({ message: { role: "assistant", content: "Hel" }, done: false }) +
+            line({ error: "an error was encountered while running the model" }),
+        );
+      };
+      const failed = await run();
+      assert.ok(failed.error instanceof ProviderError, String(failed.error));
+      assert.equal(failed.error.code, "provider_error");
+      assert.match(failed.error.options.providerMessage ?? "", /encountered while running the model/);
+    });
+
+    it("reads Ollama's error bodies: {error} with its status, and a page that is not JSON as its words", async () => {
+      handler = (_request, response) => {
+        response.writeHead(404, { "content-type": "application/json" });
+        response.end(JSON.stringify({ error: "model 'llama3.2' not found" }));
+      };
+      const missing = await run();
+      assert.ok(missing.error instanceof ProviderError, String(missing.error));
+      assert.equal(missing.error.code, "provider_model_not_found");
+      assert.match(missing.error.options.providerMessage ?? "", /model 'llama3.2' not found/);
+
+      handler = (_request, response) => {
+        response.writeHead(502, { "content-type": "text/html" });
+        response.end("<html>Bad gateway from the proxy</html>");
+      };
+      const proxied = await run();
+      assert.ok(proxied.error instanceof ProviderError, String(proxied.error));
+      assert.equal(proxied.error.code, "provider_error");
+      assert.equal(proxied.error.options.status, 502);
+      assert.match(proxied.error.options.providerMessage ?? "", /Bad gateway from the proxy/);
+    });
   });
 });
