@@ -228,6 +228,34 @@ describe("extension: generation stream with resume", function () {
     );
   });
 
+  it("stops reading an answer from its send's reply when the caller aborts, without waiting for the next event", async () => {
+    const client = await environment.signedInClient("answer-in-reply-stop");
+    const model = environment.models.anthropic[0]!;
+    const { conversation } = await client.call("createConversation", { body: { modelId: model } });
+    // the next token would come long after this test's timeout: only the abort can end the read
+    environment.fakes.anthropic.setTokenDelayMs(120_000);
+    try {
+      const { answer } = await client.startAnswer("sendMessage", {
+        params: { conversationId: conversation.id },
+        body: { content: "Slow, please", modelId: model },
+      });
+      assert.ok(answer);
+      const reading = new AbortController();
+      const events: GenerationEvent[] = [];
+      setTimeout(() => reading.abort(), 300);
+      await assert.rejects(
+        (async () => {
+          for await (const event of answer.events(reading.signal)) events.push(event);
+        })(),
+        (error: TeamServerError) => error.code === "aborted",
+      );
+      assert.equal(events[0]?.event, "generation-start");
+      assert.ok(!events.some((event) => event.event === "generation-end"));
+    } finally {
+      environment.fakes.anthropic.setTokenDelayMs(15);
+    }
+  });
+
   it("gives up after bounded retries when the server stays unreachable, with a plain-words offline error", async () => {
     let streamAttempts = 0;
     const client = await environment.signedInClient("server-gone", {

@@ -50,10 +50,14 @@ export class AnswerEventBody {
 
   /**
    * The generation events, as they arrive, until the body ends (it returns) or breaks (it throws:
-   * a TeamServerError for a malformed event, anything else for the connection). None is handed out
-   * once `signal` has aborted.
+   * a TeamServerError for a malformed event, anything else for the connection). `signal` aborts the
+   * connection too: none is handed out once it has aborted, and a read waiting for data ends.
    */
   async *events(signal: AbortSignal | undefined): AsyncGenerator<GenerationEvent, void, undefined> {
+    throwIfAborted(signal);
+    // an abort must also end a read that waits for the next chunk
+    const onAbort = () => this.connection.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
     let idleTimer = this.armIdleTimer(undefined);
     try {
       for (;;) {
@@ -68,6 +72,7 @@ export class AnswerEventBody {
       }
     } finally {
       clearTimeout(idleTimer);
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 
