@@ -3,11 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { openDatabase } from "../server/src/storage/database";
 import { buildLongConversation } from "../tools/harness/long-conversation";
-import { openSse } from "../tools/harness/sse-client";
 import { startFakeProvidersProcess, type FakeProvidersProcess } from "./fake-providers-process";
 import { BENCH_WINDOW_MODEL, BENCH_WINDOW_TOKENS } from "./long-conversation-fakes";
 import { formatMs, percentile } from "./statistics";
 import { prepareTeamServer, readStartCommand, startTeamServerProcess, type TeamServerProcess } from "./team-server-process";
+import { openSendStream } from "./server-bench";
 
 /**
  * Long conversations: how a send's cost and memory behave as the branch grows. The team server runs
@@ -99,7 +99,10 @@ async function resetFakeLog(fakes: FakeProvidersProcess): Promise<void> {
   await fetch(`${fakes.ollama.url}/__control/reset`, { method: "POST" });
 }
 
-/** One send, measured: POST, the answer's stream to its end, then what the fake received and when. */
+/**
+ * One send, measured as the extension makes it (the POST's reply is the answer's event stream), read
+ * to its end; then what the fake received and when.
+ */
 async function measuredSend(
   client: Client,
   fakes: FakeProvidersProcess,
@@ -110,8 +113,7 @@ async function measuredSend(
   await resetFakeLog(fakes);
   const startedAt = Date.now();
   const started = performance.now();
-  const sent = await client.call("POST", `/conversations/${conversationId}/messages`, { content, modelId });
-  const stream = await openSse(`${client.url}/api/v1/messages/${sent.assistantMessage.id}/stream`, { token: client.token });
+  const stream = await openSendStream(client, conversationId, { content, modelId });
   await stream.waitFor((event) => event.event === "text-delta", 120_000);
   const sendToFirstTokenMs = performance.now() - started;
   await stream.ended;

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ProviderKind } from "../protocol/http/providers";
-import { openSse } from "../tools/harness/sse-client";
+import { openSse, type SseConnection } from "../tools/harness/sse-client";
 import { startFakeProvidersProcess, type FakeProvidersProcess } from "./fake-providers-process";
 import { formatMs, percentile } from "./statistics";
 import { prepareTeamServer, readStartCommand, startTeamServerProcess, type TeamServerProcess } from "./team-server-process";
@@ -115,21 +115,29 @@ export async function directRequest(fakes: FakeProvidersProcess, provider: Provi
   return { firstTokenMs, totalMs: performance.now() - started };
 }
 
-/**
- * Press "send" as the extension does and read the answer to its end (in a new conversation unless
- * one is given): one POST whose reply is the answer's event stream, the reply first.
- */
-export async function sendThroughServer(client: ApiClient, model: string, givenConversationId?: string): Promise<Timing> {
-  const conversationId: string = givenConversationId ?? (await client.call("POST", "/conversations", {})).conversation.id;
-  const started = performance.now();
+/** A send as the extension makes it: a POST whose reply is the answer's event stream, its `reply` event first. */
+export async function openSendStream(
+  client: { url: string; token: string },
+  conversationId: string,
+  body: { content: string; modelId: string },
+): Promise<SseConnection> {
   const stream = await openSse(`${client.url}/api/v1/conversations/${conversationId}/messages`, {
     method: "POST",
     token: client.token,
     headers: { accept: "text/event-stream, application/json" },
-    body: { content: PROMPT, modelId: model },
+    body,
   });
-  if (stream.status !== 202 || !(stream.headers.get("content-type") ?? "").startsWith("text/event-stream"))
-    throw new Error(`send: ${stream.status} ${JSON.stringify(stream.errorBody)}`);
+  if (stream.status !== 202 || !(stream.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+    throw new Error(`send: ${stream.status} ${JSON.stringify(stream.errorBody).slice(0, 500)}`);
+  }
+  return stream;
+}
+
+/** Press "send" as the extension does and read the answer to its end (in a new conversation unless one is given). */
+export async function sendThroughServer(client: ApiClient, model: string, givenConversationId?: string): Promise<Timing> {
+  const conversationId: string = givenConversationId ?? (await client.call("POST", "/conversations", {})).conversation.id;
+  const started = performance.now();
+  const stream = await openSendStream(client, conversationId, { content: PROMPT, modelId: model });
   await stream.waitFor((message) => message.event === "text-delta", 30_000);
   const firstTokenMs = performance.now() - started;
   await stream.ended;
@@ -423,7 +431,7 @@ export function formatServerBench(result: ServerBenchResult): string {
   lines.push(
     `The server runs as \`npm start\` leaves it (\`${result.startScript}\`; the build took ${formatMs(result.buildMs)} ms and is not counted in start-up), the fake providers in a process of their own, this process is the client.`,
     "",
-    "Time to first token and total stream time, through the server (POST the message, open its SSE stream) vs the same request sent straight to the same fake provider. Zero token delay; 20 warm-up pairs; p50/p95 in ms.",
+    "Time to first token and total stream time, through the server (POST the message as the extension does: its reply is the answer's event stream) vs the same request sent straight to the same fake provider. Zero token delay; 20 warm-up pairs; p50/p95 in ms.",
     "",
   );
   lines.push(
