@@ -2,7 +2,7 @@
  * A measuring extension for the extension benchmark (bench/extension-bench.ts), installed beside
  * Juggler in code-server and never shipped. It takes Juggler's exported API and records, in the
  * extension host, when the chat session starts and finishes the steps the benchmark times: a send
- * (webview request received, the server's 202, the first text delta) and opening a conversation
+ * (webview request received, the send's reply, the first text delta) and opening a conversation
  * (started, snapshot posted). Each record is one JSON line `{ event, atMs, …}` with `atMs` on the
  * wall clock (performance.timeOrigin + performance.now()), the clock the webview's timestamps use
  * too, appended to the file named by JUGGLER_TIMING_PROBE_FILE. Without that variable it does nothing.
