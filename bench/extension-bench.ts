@@ -689,7 +689,7 @@ export function formatExtensionBench(result: ExtensionBenchResult): string {
       `| Enter → first token in the chat's DOM (webview: keydown → the text in the DOM), p50 / p95 over ${samples.length} sends, ${fake} | ${p50p95(pick(samples, "enterToDomMs"))} ms | ≤ ${30 + tokenDelayMs} ms p50 |`,
       `| the same, second method (benchmark clock: key sent → the webview's call at that moment) | ${p50p95(pick(samples, "outsideToDomMs"))} ms | |`,
       `| the same to the next animation frame (an upper bound of when it is on screen) | ${p50p95(pick(samples, "enterToFrameMs"))} ms | |`,
-      `| of which, p50: webview → host · the send's reply (its `reply` event) · to first delta in the host · host → webview · to DOM | ${p50(pick(samples, "keydownToHostMs"))} · ${p50(pick(samples, "hostToAcceptedMs"))} · ${p50(pick(samples, "acceptedToFirstDeltaMs"))} · ${p50(pick(samples, "firstDeltaToWebviewMs"))} · ${p50(pick(samples, "webviewToDomMs"))} ms | |`,
+      `| of which, p50: webview → host · the send's reply (its reply event) · to first delta in the host · host → webview · to DOM | ${p50(pick(samples, "keydownToHostMs"))} · ${p50(pick(samples, "hostToAcceptedMs"))} · ${p50(pick(samples, "acceptedToFirstDeltaMs"))} · ${p50(pick(samples, "firstDeltaToWebviewMs"))} · ${p50(pick(samples, "webviewToDomMs"))} ms | |`,
     );
   }
   if (opens.length > 0) {
