@@ -67,9 +67,15 @@ describe("vscode: usage, costs and budgets in code-server", function () {
     const workbench = page!;
     const chat = await findWebview(workbench, ".chat-app", { isInEditorArea: false });
     const parts = chatParts(chat);
-    await sendChatMessage(chat, "What does a debounce do? Explain it in a few sentences.");
+    // tokens a few milliseconds apart, as a model writes them: an answer that arrives in one piece has no speed to show
+    team!.fakes.groq.setTokenDelayMs(5);
+    try {
+      await sendChatMessage(chat, "What does a debounce do? Explain it in a few sentences.");
+      await parts.completeAnswers.last().waitFor({ timeout: 60_000 });
+    } finally {
+      team!.fakes.groq.setTokenDelayMs(0);
+    }
     const answer = parts.completeAnswers.last();
-    await answer.waitFor({ timeout: 60_000 });
     const metadata = await answer.locator(".message__metadata").innerText();
     assert.match(metadata, /[\d,]+ → [\d,]+ tokens · (\$[\d.]+|< \$0\.0001) · [\d,.]+ (ms|s) to first token · [\d,]+ tokens\/s$/, metadata);
 
