@@ -38,13 +38,16 @@ export class AnswerEventBody {
    * breaks before it is an error: the caller cannot know which answer it was about.
    */
   async readReply(): Promise<unknown> {
-    await this.withIdleTimer(async () => {
+    const idleTimer = this.armIdleTimer(undefined);
+    try {
       while (!this.decoder.isReplied) {
         const chunk = await this.reader.read();
         if (chunk.done) throw new TeamServerError(0, "invalid_response", "The Juggler server ended the answer's stream before its reply.");
         this.buffered.push(...this.decode(chunk.value));
       }
-    });
+    } finally {
+      clearTimeout(idleTimer);
+    }
     return this.decoder.reply;
   }
 
@@ -84,15 +87,6 @@ export class AnswerEventBody {
 
   private decode(bytes: Uint8Array): GenerationEvent[] {
     return this.decoder.push(this.text.decode(bytes, { stream: true }));
-  }
-
-  private async withIdleTimer(work: () => Promise<void>): Promise<void> {
-    const idleTimer = this.armIdleTimer(undefined);
-    try {
-      await work();
-    } finally {
-      clearTimeout(idleTimer);
-    }
   }
 
   private armIdleTimer(previous: ReturnType<typeof setTimeout> | undefined): ReturnType<typeof setTimeout> {

@@ -27,7 +27,6 @@ export class GenerationEventDecoder {
    * its JSON, unchecked (the request knows its shape). It must come before any generation event.
    */
   reply: unknown;
-  private hasReply = false;
   private hasGenerationEvent = false;
 
   constructor(options: { maxEventCharacters?: number } = {}) {
@@ -69,13 +68,13 @@ export class GenerationEventDecoder {
     });
   }
 
-  /** Whether the stream has given its `reply` event. */
+  /** Whether the stream has given its `reply` event (JSON is never `undefined`). */
   get isReplied(): boolean {
-    return this.hasReply;
+    return this.reply !== undefined;
   }
 
   private takeReply(data: string): void {
-    if (this.hasReply || this.hasGenerationEvent) {
+    if (this.isReplied || this.hasGenerationEvent) {
       this.failure = new TeamServerError(
         0,
         "invalid_response",
@@ -85,7 +84,6 @@ export class GenerationEventDecoder {
     }
     try {
       this.reply = JSON.parse(data);
-      this.hasReply = true;
     } catch (error) {
       this.failure = new TeamServerError(0, "invalid_response", "The Juggler server sent a reply that is not JSON.", false, {
         cause: error,

@@ -13,7 +13,7 @@ export interface AnswerEvents {
  * Accept header prefers `text/event-stream` to `application/json`. No Accept header, or `*\/*`,
  * is JSON, as it always was.
  */
-export function prefersEventStream(context: ParameterizedContext): boolean {
+function prefersEventStream(context: ParameterizedContext): boolean {
   return context.accepts("application/json", "text/event-stream") === "text/event-stream";
 }
 
@@ -47,6 +47,11 @@ interface AnswerReply {
   assistantMessages?: unknown[];
 }
 
+/** Where a user's answers are streamed from (the generation service). */
+export interface AnswerStreams {
+  openStream(userId: string, messageId: string, afterSequence: number): Promise<AnswerEvents>;
+}
+
 /**
  * The reply of a request that started answers: unchanged (JSON) unless the client asked for the
  * event stream and exactly one answer started, in which case that answer's events are sent after
@@ -55,19 +60,12 @@ interface AnswerReply {
  */
 export async function replyWithAnswerEvents<Reply extends AnswerReply>(
   context: ParameterizedContext,
-  openStream: (messageId: string) => Promise<AnswerEvents>,
+  answers: AnswerStreams,
+  userId: string,
   reply: Reply,
 ): Promise<Reply> {
   const answerId = reply.assistantMessage?.id;
   if (answerId === undefined || reply.assistantMessages !== undefined || !prefersEventStream(context)) return reply;
-  answerWithEventStream(context, await openStream(answerId), { status: context.status, body: reply });
+  answerWithEventStream(context, await answers.openStream(userId, answerId, 0), { status: context.status, body: reply });
   return reply;
-}
-
-/** Opens a stream of one of `userId`'s answers from its first event. */
-export function openStreamFor(
-  services: { generation: { openStream(userId: string, messageId: string, afterSequence: number): Promise<AnswerEvents> } },
-  userId: string,
-): (messageId: string) => Promise<AnswerEvents> {
-  return (messageId) => services.generation.openStream(userId, messageId, 0);
 }

@@ -18,7 +18,6 @@ import { prepareAnthropicConversation } from "./prepare-anthropic-conversation";
 import type { ProviderConnection } from "./provider-connection";
 import { loadOnce } from "./load-once";
 import { StainlessSdkClient } from "./stainless-sdk-client";
-import { serverVersion } from "../server-version";
 
 type AnthropicSdk = typeof import("@anthropic-ai/sdk");
 
@@ -65,7 +64,6 @@ export class AnthropicProvider implements ChatProvider {
         headers: {
           authorization: `Bearer ${this.connection.apiKey}`,
           "anthropic-version": ANTHROPIC_API_VERSION,
-          "user-agent": `Juggler/${serverVersion}`,
         },
         body,
         signal: request.signal,

@@ -20,7 +20,6 @@ import { preparePlainConversation } from "./prepare-plain-conversation";
 import type { ProviderConnection } from "./provider-connection";
 import { loadOnce } from "./load-once";
 import { StainlessSdkClient } from "./stainless-sdk-client";
-import { serverVersion } from "../server-version";
 
 type GroqSdk = typeof import("groq-sdk");
 
@@ -74,7 +73,7 @@ export class GroqProvider implements ChatProvider {
     try {
       stream = await openEventStream({
         url: `${this.connection.baseUrl}/openai/v1/chat/completions`,
-        headers: { authorization: `Bearer ${this.connection.apiKey}`, "user-agent": `Juggler/${serverVersion}` },
+        headers: { authorization: `Bearer ${this.connection.apiKey}` },
         body,
         signal: request.signal,
         connectTimeoutMs: this.connection.connectTimeoutMs,

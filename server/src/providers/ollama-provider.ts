@@ -28,7 +28,6 @@ import { preparePlainConversation } from "./prepare-plain-conversation";
 import type { ProviderConnection } from "./provider-connection";
 import { openJsonLineStream, toEventStreamError, type JsonLineStream } from "./provider-event-stream";
 import type { HeaderSource } from "./retry-after";
-import { serverVersion } from "../server-version";
 
 // /api/show calls in flight at once while refreshing the catalog
 const showConcurrency = 4;
@@ -84,7 +83,6 @@ export class OllamaProvider implements ChatProvider {
     try {
       stream = await openJsonLineStream({
         url: `${this.connection.baseUrl}/api/chat`,
-        headers: { "user-agent": `Juggler/${serverVersion}` },
         body,
         signal: request.signal,
         connectTimeoutMs: this.connection.connectTimeoutMs,

@@ -12,6 +12,7 @@ import {
 } from "./map-provider-error";
 import { ProviderTimeoutError } from "./provider-timeout-error";
 import { readProviderErrorBody } from "./read-provider-error-body";
+import { serverVersion } from "../server-version";
 
 /**
  * One streamed call to a provider: a POST of a JSON body over `node:http`/`node:https` with a
@@ -28,8 +29,8 @@ import { readProviderErrorBody } from "./read-provider-error-body";
 export interface EventStreamRequest {
   /** The endpoint's full URL (base URL and API path). */
   url: string;
-  /** Authentication and API-version headers; the content type and accept headers are added here. */
-  headers: Record<string, string>;
+  /** Authentication and API-version headers; the content type, accept, length and our user agent are added here. */
+  headers?: Record<string, string>;
   body: unknown;
   /** A stop: the request is closed, before or after the headers. */
   signal: AbortSignal;
@@ -112,6 +113,7 @@ function openStreamedPost(request: EventStreamRequest, accept: string): Promise<
         "content-type": "application/json",
         accept,
         "content-length": Buffer.byteLength(body),
+        "user-agent": `Juggler/${serverVersion}`,
       },
     });
     const onAbort = () => outgoing.destroy(createAbortError());

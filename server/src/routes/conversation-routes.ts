@@ -1,5 +1,5 @@
 import { endpoints } from "../../../protocol/http/endpoints";
-import { openStreamFor, replyWithAnswerEvents } from "../http/answer-event-stream";
+import { replyWithAnswerEvents } from "../http/answer-event-stream";
 import type { Mount } from "../http/mount";
 import type { Services } from "../services/services";
 
@@ -21,7 +21,7 @@ export function conversationRoutes(mount: Mount, services: Services): void {
       temperature: given.temperature !== undefined ? given.temperature : (preset?.temperature ?? null),
       maxOutputTokens: given.maxOutputTokens !== undefined ? given.maxOutputTokens : (preset?.maxOutputTokens ?? null),
     });
-    return replyWithAnswerEvents(context, openStreamFor(services, user.id), created);
+    return replyWithAnswerEvents(context, services.generation, user.id, created);
   });
 
   mount(endpoints.getConversation, ({ request, params, user }) =>
@@ -41,7 +41,8 @@ export function conversationRoutes(mount: Mount, services: Services): void {
   mount(endpoints.sendMessage, async ({ request, params, user, context }) =>
     replyWithAnswerEvents(
       context,
-      openStreamFor(services, user.id),
+      services.generation,
+      user.id,
       await services.generation.sendMessage(user.id, params.conversationId ?? "", request),
     ),
   );

@@ -3,7 +3,7 @@ import { endpoints, generationStreamPath, messageAttachmentPath } from "../../..
 import { AppError } from "../domain/app-error";
 import { requireMember, type AuthenticatedState } from "../http/auth-middleware";
 import type { Mount } from "../http/mount";
-import { answerWithEventStream, openStreamFor, replyWithAnswerEvents } from "../http/answer-event-stream";
+import { answerWithEventStream, replyWithAnswerEvents } from "../http/answer-event-stream";
 import { parseLastEventId } from "../http/sse-stream";
 import type { Services } from "../services/services";
 
@@ -22,7 +22,8 @@ export function messageRoutes(mount: Mount, router: Router, services: Services):
   mount(endpoints.regenerate, async ({ request, params, user, context }) =>
     replyWithAnswerEvents(
       context,
-      openStreamFor(services, user.id),
+      services.generation,
+      user.id,
       await services.generation.regenerate(user.id, params.messageId ?? "", request),
     ),
   );

@@ -115,6 +115,7 @@ describe("openEventStream and openJsonLineStream: a provider's stream over node:
     assert.equal(seen?.headers.authorization, `Bearer ${apiKey}`);
     assert.equal(seen?.headers["content-type"], "application/json");
     assert.equal(seen?.headers.accept, "text/event-stream");
+    assert.match(seen?.headers["user-agent"] ?? "", /^Juggler\/\d/);
     assert.equal(Number(seen?.headers["content-length"]), Buffer.byteLength(seen?.body ?? ""));
     assert.deepEqual(JSON.parse(seen?.body ?? ""), requestTo(baseUrl).body);
   });
