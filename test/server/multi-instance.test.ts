@@ -161,6 +161,10 @@ describe("several instances on one PostgreSQL", function () {
     });
     assert.equal(refused.status, 429, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, "too_many_answers");
+    // the cap counts this member's answers only: another member still sends on C meanwhile
+    const writers = await createConversation(asServer(onC), writer.accessToken);
+    const writersAnswer = await send(asServer(onC), writer.accessToken, writers.id, "the admin's answers are not mine", model);
+    await onC.request("POST", `/messages/${writersAnswer.assistantMessage.id}/stop`, { token: writer.accessToken });
 
     const stream = await openAnswerStream(asServer(onB), adminToken, onFirst.assistantMessage.id);
     await stream.waitFor((event) => event.event === "text-delta");

@@ -135,8 +135,10 @@ async function requireRoomForAnswers(
   answerCount: number,
   cap: SharedAnswerCap,
 ): Promise<void> {
-  if ((await repository.countStreamingAnswersLocked()) + answerCount > cap.limit) throw cap.refusal();
-  if ((await repository.findStreamingAnswerIds(conversationId)).length > 0) throw cap.busy();
+  // callers have checked the conversation is the user's (in this transaction)
+  const streaming = await repository.countStreamingAnswersLocked(conversationId);
+  if (streaming.ofUser + answerCount > cap.limit) throw cap.refusal();
+  if (streaming.isConversationBusy) throw cap.busy();
 }
 
 export interface AppendedAnswer {
