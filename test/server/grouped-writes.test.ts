@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Knex } from "knex";
 import type { Database } from "../../server/src/storage/database";
 import { GroupedWrites } from "../../server/src/storage/grouped-writes";
 import { testDatabases } from "../support/test-databases";
@@ -126,5 +127,46 @@ for (const { name, open } of testDatabases) {
       await Promise.all(later);
       assert.deepEqual(((await database("grouped_probe").orderBy("id").pluck("id")) as string[]).sort(), ["alone", "first-batch", "later"]);
     });
+
+    it("runs the writes without a lock first, then those with one by its key, each key's writes in their order", async () => {
+      const writes = new GroupedWrites(database);
+      const ran: string[] = [];
+      const write = (label: string, lockOrder?: bigint) =>
+        writes.run(
+          async () => {
+            ran.push(label);
+          },
+          lockOrder === undefined ? {} : { lockOrder },
+        );
+      await Promise.all([
+        write("key 5, first", 5n),
+        write("no lock"),
+        write("key -3", -3n),
+        write("key 5, second", 5n),
+        write("no lock either"),
+      ]);
+      assert.deepEqual(ran, ["no lock", "no lock either", "key -3", "key 5, first", "key 5, second"]);
+    });
+
+    if (name === "PostgreSQL") {
+      it("takes the locks of two instances' turns in one order, so that neither waits for the other in a cycle", async () => {
+        // two instances' writers on one database, each with a turn whose two writes take two locks,
+        // queued in opposite orders: taken as queued, each transaction would hold one lock and wait
+        // for the other (PostgreSQL ends such a deadlock after a second, failing one of the writes)
+        const [one, two] = [new GroupedWrites(database), new GroupedWrites(database)];
+        const lockAndLinger = (key: bigint) => async (transaction: Knex.Transaction) => {
+          await transaction.raw("SELECT pg_advisory_xact_lock(?::bigint)", [key.toString()]);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          return key;
+        };
+        const results = await Promise.all([
+          one.run(lockAndLinger(1n), { lockOrder: 1n }),
+          one.run(lockAndLinger(2n), { lockOrder: 2n }),
+          two.run(lockAndLinger(2n), { lockOrder: 2n }),
+          two.run(lockAndLinger(1n), { lockOrder: 1n }),
+        ]);
+        assert.deepEqual(results, [1n, 2n, 2n, 1n]);
+      });
+    }
   });
 }

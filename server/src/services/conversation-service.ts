@@ -18,6 +18,7 @@ import type { ErrorCode } from "../../../protocol/http/error-codes";
 import type { ProviderKind } from "../../../protocol/http/providers";
 import { AppError } from "../domain/app-error";
 import {
+  answersLockKey,
   ConversationRepository,
   markStreamingMessagesInterrupted,
   toConversation,
@@ -435,6 +436,8 @@ export class ConversationService {
     decisions: ExchangeDecisions,
     sharedCap?: SharedAnswerCap,
   ): Promise<AppendedExchange> {
+    // on several instances the send takes its user's lock (requireRoomForAnswers): in key order
+    const lockOrder = sharedCap ? { lockOrder: answersLockKey(userId) } : {};
     return this.groupedWrites.run(async (transaction) => {
       const repository = this.repository(userId, transaction);
       const { conversation, settings: stored } = await repository.requireConversationWithSettings(conversationId);
@@ -543,7 +546,7 @@ export class ConversationService {
               })),
             }),
       };
-    });
+    }, lockOrder);
   }
 
   /** Regenerate / rerun on another model: a sibling answer under the same question; the leaf moves to it. */

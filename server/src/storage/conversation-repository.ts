@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import type { Knex } from "knex";
 import {
   contextRecordSchema,
@@ -440,7 +441,7 @@ export class ConversationRepository {
    * 800, growing with the history) while holding the lock every send of the user waits on.
    */
   async countStreamingAnswersLocked(conversationId: string): Promise<{ ofUser: number; isConversationBusy: boolean }> {
-    await this.database.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [`answers-being-written:${this.userId}`]);
+    await this.database.raw("SELECT pg_advisory_xact_lock(?::bigint)", [answersLockKey(this.userId).toString()]);
     const result = await this.database.raw(
       `SELECT (SELECT count(*)::int FROM messages m
                WHERE m.status = 'streaming' AND (SELECT c.user_id FROM conversations c WHERE c.id = m.conversation_id) = ?) AS of_user,
@@ -688,6 +689,15 @@ interface StoredSettingsRecord {
 const settingsColumns = ["c.temperature", "c.max_output_tokens", "p.id as prompt_id", "p.content as prompt_content"];
 /** The conversation's columns in a query that names the table `c` (settingsQuery). */
 const conversationColumnsOfC = conversationColumns.map((column) => `c.${column}`);
+
+/**
+ * PostgreSQL: the key of the advisory lock on a user's answers being written (a signed 64-bit
+ * integer from a hash of the id). Computed here, not by the database, so that a grouped transaction
+ * can take several users' locks in the order of their keys (GroupedWrites' `lockOrder`).
+ */
+export function answersLockKey(userId: string): bigint {
+  return crypto.createHash("sha256").update(`answers-being-written:${userId}`).digest().readBigInt64BE(0);
+}
 
 function toStoredSettings(row: StoredSettingsRecord): StoredConversationSettings {
   return {

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 
 interface QueuedWrite {
   work: (transaction: Knex.Transaction) => Promise<unknown>;
+  lockOrder: bigint | undefined;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -18,6 +19,12 @@ const MAX_WRITES_PER_TRANSACTION = 200;
  * its own caller; the others are committed. A write is a self-contained piece of SQL (no waiting
  * on anything but the database): everything queued waits for the slowest. The longest is a send's
  * context walk, bounded by its model's window; decision 0032 measured what sharing it saves.
+ *
+ * A write that takes a lock other transactions take too (on PostgreSQL, a send takes its user's
+ * advisory lock) says so with `lockOrder`, the lock's key. Such writes run after the others, by key:
+ * every shared transaction, on every instance, takes those locks in the same order, so two of them
+ * never wait for each other (decision 0033: in any order, two instances' turns holding two members'
+ * sends deadlocked), and the locks are held for the shortest part of the transaction.
  */
 export class GroupedWrites {
   private queue: QueuedWrite[] = [];
@@ -26,9 +33,9 @@ export class GroupedWrites {
   constructor(private readonly database: Knex) {}
 
   /** Runs `work` in the next shared transaction; resolves with its result once that has committed. */
-  run<T>(work: (transaction: Knex.Transaction) => Promise<T>): Promise<T> {
+  run<T>(work: (transaction: Knex.Transaction) => Promise<T>, options: { lockOrder?: bigint } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ work, lockOrder: options.lockOrder, resolve: resolve as (value: unknown) => void, reject });
       if (this.isScheduled) return;
       this.isScheduled = true;
       // the writes queued in this same turn join the batch
@@ -40,7 +47,7 @@ export class GroupedWrites {
     this.isScheduled = false;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_WRITES_PER_TRANSACTION);
-      await this.write(batch);
+      await this.write(batch.sort(byLockOrder));
     }
   }
 
@@ -70,6 +77,14 @@ export class GroupedWrites {
       else reject(outcome.error);
     });
   }
+}
+
+/** Writes without a lock first, then by lock key (a stable sort: one key's writes keep their order). */
+function byLockOrder(first: QueuedWrite, second: QueuedWrite): number {
+  if (first.lockOrder === second.lockOrder) return 0;
+  if (first.lockOrder === undefined) return -1;
+  if (second.lockOrder === undefined) return 1;
+  return first.lockOrder < second.lockOrder ? -1 : 1;
 }
 
 /**
