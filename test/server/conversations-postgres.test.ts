@@ -64,7 +64,7 @@ describe("conversations on PostgreSQL", function () {
       .database("generation_leases")
       .where({ message_id: second.answer.id })
       .update({ instance_id: "crashed-instance", finished_at: null });
-    await server.database("generation_events").where({ message_id: second.answer.id }).delete();
+    await server.database("generation_event_batches").where({ message_id: second.answer.id }).delete();
     await server.services.generation.recoverInterrupted();
     const recovered = await getMessage(server, token, second.answer.id);
     assert.equal(recovered.status, "interrupted");

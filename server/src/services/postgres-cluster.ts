@@ -4,7 +4,7 @@ import { isTerminalGenerationEvent, type GenerationEvent } from "../../../protoc
 import type { Logger } from "../logger";
 import { interruptOrphanedAnswer } from "../storage/conversation-repository";
 import type { Database } from "../storage/database";
-import { GenerationEventRepository, type StoredGenerationEvent } from "../storage/generation-event-repository";
+import { GenerationEventRepository, type AnswerEventWrite, type StoredGenerationEvent } from "../storage/generation-event-repository";
 import { ANSWER_EVENTS_CHANNEL, CONTROL_CHANNEL, notify, PostgresNotificationListener } from "../storage/postgres-notifications";
 import { ServerInstanceRepository } from "../storage/server-instance-repository";
 import type { Cluster, ClusterChange, OwnedAnswer, QuietCheck } from "./cluster";
@@ -58,8 +58,9 @@ interface Follower {
  * Several server instances on one PostgreSQL behaving as one (docs/decisions "Several instances on
  * one PostgreSQL"):
  * - every event of an answer written here goes to its local subscribers at once (the job does
- *   that) and to `generation_events` in batches: one INSERT at a time for every answer, whatever
- *   gathered while the previous one ran, with a NOTIFY of the answers' ids in the same statement;
+ *   that) and to `generation_event_batches`: one write at a time for every answer, whatever
+ *   gathered while the previous one ran (a row per answer), with the leases that start or end and a
+ *   NOTIFY of the answers' ids in the same statement (decision 0033);
  * - a stream opened on another instance replays the table after its Last-Event-ID, then pulls
  *   again on each notification naming its answer (and every sweep, in case one was missed);
  * - each answer has a lease naming its instance, and each instance a heartbeat; an answer whose
@@ -76,6 +77,9 @@ export class PostgresCluster implements Cluster {
   private readonly stopListeners: Array<(messageId: string) => void> = [];
   private readonly followers = new Map<string, Set<Follower>>();
   private pending: StoredGenerationEvent[] = [];
+  /** Answers whose lease the next write starts, and those whose lease it ends (with their last event). */
+  private leasesToStart = new Set<string>();
+  private leasesToEnd = new Set<string>();
   private writing: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -88,7 +92,7 @@ export class PostgresCluster implements Cluster {
     private readonly logger: Logger,
     private readonly timings: PostgresClusterTimings = DEFAULT_CLUSTER_TIMINGS,
   ) {
-    this.events = new GenerationEventRepository(database);
+    this.events = new GenerationEventRepository(database, this.instanceId);
     this.instances = new ServerInstanceRepository(database);
     this.listener = new PostgresNotificationListener(
       connectionString,
@@ -160,46 +164,48 @@ export class PostgresCluster implements Cluster {
 
   ownAnswer(answer: OwnedAnswer): void {
     const messageId = answer.messageId;
-    void this.instances.insertLease(messageId, this.instanceId).catch((error: unknown) => {
-      this.logger.warn("recording the answer's lease failed", { messageId, error });
-    });
+    // the lease goes in the next write, with or without an event (a provider may be slow to answer)
+    this.leasesToStart.add(messageId);
+    void this.writeSoon();
     const subscription = answer.subscribe(0, (event) => {
       this.pending.push({ messageId, sequence: event.sequence, event: event.event, data: JSON.stringify(event.data) });
-      const written = this.writeSoon();
       if (isTerminalGenerationEvent(event.event)) {
         subscription.unsubscribe();
-        void written
-          .then(() => this.instances.finishLease(messageId))
-          .catch((error: unknown) => this.logger.warn("ending the answer's lease failed", { messageId, error }));
+        this.leasesToEnd.add(messageId);
       }
+      void this.writeSoon();
     });
   }
 
-  /** Starts a write unless one runs (then the events join the next batch); resolves once they are written. */
+  private hasPendingWrites(): boolean {
+    return this.pending.length > 0 || this.leasesToStart.size > 0 || this.leasesToEnd.size > 0;
+  }
+
+  /** Starts a write unless one runs (then what is pending joins the next); resolves once it is written. */
   private writeSoon(): Promise<void> {
-    if (this.writing === undefined && this.pending.length > 0) this.writing = this.writeBatches();
+    if (this.writing === undefined && this.hasPendingWrites()) this.writing = this.writeBatches();
     return this.writing ?? Promise.resolve();
   }
 
   private async writeBatches(): Promise<void> {
-    // called with events pending, so this awaits before its `finally`: `writing` is set by then
+    // called with writes pending, so this awaits before its `finally`: `writing` is set by then
     try {
-      while (this.pending.length > 0) {
-        const batch = this.pending;
+      while (this.hasPendingWrites()) {
+        const write: AnswerEventWrite = {
+          events: this.pending,
+          leasesStarted: [...this.leasesToStart],
+          leasesEnded: [...this.leasesToEnd],
+        };
         this.pending = [];
+        this.leasesToStart = new Set();
+        this.leasesToEnd = new Set();
         try {
-          await this.events.appendAndNotify(batch);
+          await this.events.write(write);
         } catch (error) {
           // e.g. one answer's conversation was deleted meanwhile: the others' events still go in
-          this.logger.warn("writing a batch of answer events failed; writing them per answer", { count: batch.length, error });
-          const byAnswer = new Map<string, StoredGenerationEvent[]>();
-          for (const event of batch) {
-            const events = byAnswer.get(event.messageId);
-            if (events) events.push(event);
-            else byAnswer.set(event.messageId, [event]);
-          }
-          for (const [messageId, events] of byAnswer) {
-            await this.events.appendAndNotify(events).catch((failure: unknown) => {
+          this.logger.warn("writing a batch of answer events failed; writing them per answer", { count: write.events.length, error });
+          for (const [messageId, ofAnswer] of splitByAnswer(write)) {
+            await this.events.write(ofAnswer).catch((failure: unknown) => {
               this.logger.warn("writing an answer's events failed", { messageId, error: failure });
             });
           }
@@ -214,7 +220,7 @@ export class PostgresCluster implements Cluster {
   }
 
   private async flushEvents(): Promise<void> {
-    while (this.writing !== undefined || this.pending.length > 0) await this.writeSoon();
+    while (this.writing !== undefined || this.hasPendingWrites()) await this.writeSoon();
   }
 
   // ---- answers written elsewhere ----
@@ -390,14 +396,32 @@ export class PostgresCluster implements Cluster {
     });
     if (message === undefined) return;
     this.logger.warn("an answer whose server stopped was interrupted", { messageId, textLength: content.length });
-    await this.instances.insertLease(messageId, this.instanceId);
     this.pending.push({
       messageId,
       sequence: published.lastSequence + 1,
       event: "generation-error",
       data: JSON.stringify({ error: WRITER_GONE_ERROR, message }),
     });
+    // its lease (the gone writer's, or a new one naming this instance) ends with that event
+    this.leasesToStart.add(messageId);
+    this.leasesToEnd.add(messageId);
     await this.writeSoon();
-    await this.instances.finishLease(messageId);
   }
+}
+
+/** A failed write, as one write per answer (its events and its leases). */
+function splitByAnswer(write: AnswerEventWrite): Map<string, AnswerEventWrite> {
+  const writes = new Map<string, { events: StoredGenerationEvent[]; leasesStarted: string[]; leasesEnded: string[] }>();
+  const of = (messageId: string) => {
+    let found = writes.get(messageId);
+    if (found === undefined) {
+      found = { events: [], leasesStarted: [], leasesEnded: [] };
+      writes.set(messageId, found);
+    }
+    return found;
+  };
+  for (const event of write.events) of(event.messageId).events.push(event);
+  for (const messageId of write.leasesStarted) of(messageId).leasesStarted.push(messageId);
+  for (const messageId of write.leasesEnded) of(messageId).leasesEnded.push(messageId);
+  return writes;
 }

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
-import type { GenerationEvent, GenerationEventName } from "../../../protocol/http/generation-events";
+import { isTerminalGenerationEvent, type GenerationEvent, type GenerationEventName } from "../../../protocol/http/generation-events";
 import { ANSWER_EVENTS_CHANNEL, notificationPayloads } from "./postgres-notifications";
+import { DATABASE_NOW_MS } from "./server-instance-repository";
 
 /** An event of an answer as stored: `data` is the JSON text of the event's data. */
 export interface StoredGenerationEvent {
@@ -10,67 +11,114 @@ export interface StoredGenerationEvent {
   data: string;
 }
 
+/** One write of an instance's answers: their new events, and the leases that start or end with them. */
+export interface AnswerEventWrite {
+  events: readonly StoredGenerationEvent[];
+  /** Answers this instance starts writing: their lease names it (ended at once when the write holds their last event). */
+  leasesStarted: readonly string[];
+  /** Answers whose last event is in this write: their lease ends (pruned, with the events, a minute later). */
+  leasesEnded: readonly string[];
+}
+
 /**
- * The `generation_events` table (PostgreSQL only): the events of answers being written, so that a
- * stream opened on another instance replays them after its `Last-Event-ID` and follows the rest.
- * Rows live while the answer is written and a minute after; the final text is in `messages`.
+ * The `generation_event_batches` table (PostgreSQL only): the events of answers being written, so
+ * that a stream opened on another instance replays them after its `Last-Event-ID` and follows the
+ * rest. One row per answer per write, its events as one JSON array (decision 0033). Rows live while
+ * the answer is written and a minute after; the final text is in `messages`.
  */
 export class GenerationEventRepository {
-  constructor(private readonly database: Knex) {}
+  constructor(
+    private readonly database: Knex,
+    private readonly instanceId: string,
+  ) {}
 
   /**
-   * Stores a batch (events of several answers) and, in the same statement, notifies
-   * ANSWER_EVENTS_CHANNEL with the ids of the answers that have new events (a notification is
-   * delivered when the statement commits, so a listener that reads after it sees the rows). An event
-   * already there (the same answer and sequence, written by an instance that interrupted an answer
-   * whose owner seemed gone) is kept.
+   * One statement for the whole write: the leases that start and end, one row per answer with its
+   * events, and a NOTIFY on ANSWER_EVENTS_CHANNEL of the answers that have new ones (delivered when
+   * the statement commits, so a listener that reads after it sees the rows).
    */
-  async appendAndNotify(events: readonly StoredGenerationEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const messageIds = [...new Set(events.map((event) => event.messageId))];
+  async write(write: AnswerEventWrite): Promise<void> {
+    const byAnswer = new Map<string, StoredGenerationEvent[]>();
+    for (const event of write.events) {
+      const events = byAnswer.get(event.messageId);
+      if (events) events.push(event);
+      else byAnswer.set(event.messageId, [event]);
+    }
+    const started = new Set(write.leasesStarted);
+    // a lease that starts in this write is inserted already ended; the statement's parts do not see
+    // each other's rows, so an UPDATE could not end it
+    const endedAtStart = write.leasesEnded.filter((messageId) => started.has(messageId));
+    const endedLater = write.leasesEnded.filter((messageId) => !started.has(messageId));
+    const rows = [...byAnswer].map(([messageId, events]) => {
+      events.sort((first, second) => first.sequence - second.sequence);
+      return { messageId, lastSequence: events.at(-1)!.sequence, events: encodeEvents(events) };
+    });
     await this.database.raw(
-      `WITH inserted AS (
-         INSERT INTO generation_events (message_id, sequence, event, data)
-         SELECT * FROM unnest(?::varchar[], ?::int[], ?::varchar[], ?::text[])
-         ON CONFLICT DO NOTHING
+      `WITH started AS (
+         INSERT INTO generation_leases (message_id, instance_id, started_at, finished_at)
+         SELECT id, ?, ${DATABASE_NOW_MS}, CASE WHEN id = ANY(?::varchar[]) THEN ${DATABASE_NOW_MS} END FROM unnest(?::varchar[]) AS id
+         -- an answer another instance leased (its writer gone) keeps that lease, ended here
+         ON CONFLICT (message_id) DO UPDATE SET finished_at = excluded.finished_at WHERE excluded.finished_at IS NOT NULL
+       ), ended AS (
+         UPDATE generation_leases SET finished_at = ${DATABASE_NOW_MS} WHERE message_id = ANY(?::varchar[])
+       ), inserted AS (
+         INSERT INTO generation_event_batches (message_id, last_sequence, events)
+         SELECT * FROM unnest(?::varchar[], ?::int[], ?::text[])
        )
        SELECT pg_notify(?, payload) FROM unnest(?::text[]) AS payload`,
       [
-        events.map((event) => event.messageId),
-        events.map((event) => event.sequence),
-        events.map((event) => event.event),
-        events.map((event) => event.data),
+        this.instanceId,
+        endedAtStart,
+        [...started],
+        endedLater,
+        rows.map((row) => row.messageId),
+        rows.map((row) => row.lastSequence),
+        rows.map((row) => row.events),
         ANSWER_EVENTS_CHANNEL,
-        notificationPayloads(messageIds),
+        notificationPayloads(rows.map((row) => row.messageId)),
       ],
     );
   }
 
-  /** The answer's events after `afterSequence`, in order. */
+  /**
+   * The answer's events after `afterSequence`, in order. Of two writes that carry the same sequence
+   * (an instance interrupting an answer whose writer only seemed gone), the first one's event is kept.
+   */
   async listAfter(messageId: string, afterSequence: number): Promise<GenerationEvent[]> {
-    const rows: Array<{ sequence: number; event: GenerationEventName; data: string }> = await this.database("generation_events")
+    const rows: Array<{ events: string }> = await this.database("generation_event_batches")
       .where("message_id", messageId)
-      .andWhere("sequence", ">", afterSequence)
-      .orderBy("sequence")
-      .select("sequence", "event", "data");
-    return rows.map((row) => ({ sequence: row.sequence, event: row.event, data: JSON.parse(row.data) }) as GenerationEvent);
+      .andWhere("last_sequence", ">", afterSequence)
+      .orderBy("id")
+      .select("events");
+    return collectEvents(rows, afterSequence);
   }
 
   /** The text the answer's owner emitted (its text-delta events joined), and the last sequence stored. */
   async summarise(messageId: string): Promise<{ text: string; lastSequence: number }> {
-    const rows: Array<{ text: string | null; last_sequence: number | null }> = (
-      await this.database.raw(
-        `SELECT string_agg(CASE WHEN event = 'text-delta' THEN (data::json)->>'text' END, '' ORDER BY sequence) AS text,
-                max(sequence) AS last_sequence
-         FROM generation_events WHERE message_id = ?`,
-        [messageId],
-      )
-    ).rows;
-    return { text: rows[0]?.text ?? "", lastSequence: rows[0]?.last_sequence ?? 0 };
+    const rows: Array<{ events: string }> = await this.database("generation_event_batches")
+      .where("message_id", messageId)
+      .orderBy("id")
+      .select("events");
+    const events = collectEvents(rows, 0);
+    const text = events.map((event) => (event.event === "text-delta" ? event.data.text : "")).join("");
+    return { text, lastSequence: events.at(-1)?.sequence ?? 0 };
   }
+}
 
-  async deleteOf(messageIds: readonly string[]): Promise<void> {
-    if (messageIds.length === 0) return;
-    await this.database("generation_events").whereIn("message_id", messageIds).delete();
+/** Events as a JSON array; `data` is already JSON, so nothing is encoded twice. */
+function encodeEvents(events: readonly StoredGenerationEvent[]): string {
+  return `[${events.map((event) => `{"sequence":${event.sequence},"event":${JSON.stringify(event.event)},"data":${event.data}}`).join(",")}]`;
+}
+
+function collectEvents(rows: ReadonlyArray<{ events: string }>, afterSequence: number): GenerationEvent[] {
+  const bySequence = new Map<number, GenerationEvent>();
+  for (const row of rows) {
+    for (const event of JSON.parse(row.events) as GenerationEvent[]) {
+      if (event.sequence > afterSequence && !bySequence.has(event.sequence)) bySequence.set(event.sequence, event);
+    }
   }
+  const events = [...bySequence.values()].sort((first, second) => first.sequence - second.sequence);
+  // nothing follows an answer's end: a late write of the writer thought gone is not replayed after it
+  const end = events.findIndex((event) => isTerminalGenerationEvent(event.event));
+  return end === -1 ? events : events.slice(0, end + 1);
 }

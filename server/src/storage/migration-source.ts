@@ -11,6 +11,7 @@ import * as buildSearchIndex from "./migrations/0010-build-search-index";
 import * as sharedInstancesSchema from "./migrations/0011-shared-instances-schema";
 import * as branchesAndPromptsSchema from "./migrations/0013-branches-and-prompts-schema";
 import * as messageAttachmentsSchema from "./migrations/0014-message-attachments-schema";
+import * as answerEventBatches from "./migrations/0015-answer-event-batches";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -34,6 +35,7 @@ const migrations: Array<[name: string, migration: Migration]> = [
   ["0011-shared-instances-schema", sharedInstancesSchema],
   ["0013-branches-and-prompts-schema", branchesAndPromptsSchema],
   ["0014-message-attachments-schema", messageAttachmentsSchema],
+  ["0015-answer-event-batches", answerEventBatches],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 
 /** The database's clock in epoch ms: every instance judges heartbeats by this one clock, not its own. */
-const DATABASE_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+export const DATABASE_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /** An answer still `streaming` whose writer is gone. */
 export interface OrphanedAnswer {
@@ -32,18 +32,6 @@ export class ServerInstanceRepository {
 
   async remove(instanceId: string): Promise<void> {
     await this.database("server_instances").where("id", instanceId).delete();
-  }
-
-  async insertLease(messageId: string, instanceId: string): Promise<void> {
-    await this.database.raw(
-      `INSERT INTO generation_leases (message_id, instance_id, started_at) VALUES (?, ?, ${DATABASE_NOW_MS})
-       ON CONFLICT (message_id) DO NOTHING`,
-      [messageId, instanceId],
-    );
-  }
-
-  async finishLease(messageId: string): Promise<void> {
-    await this.database.raw(`UPDATE generation_leases SET finished_at = ${DATABASE_NOW_MS} WHERE message_id = ?`, [messageId]);
   }
 
   /**
@@ -83,7 +71,7 @@ export class ServerInstanceRepository {
         )
       ).rows;
       const ids = finished.map((row) => row.message_id);
-      if (ids.length > 0) await transaction("generation_events").whereIn("message_id", ids).delete();
+      if (ids.length > 0) await transaction("generation_event_batches").whereIn("message_id", ids).delete();
       return ids.length;
     });
   }
