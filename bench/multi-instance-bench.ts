@@ -15,12 +15,15 @@ import { prepareTeamServer, readStartCommand, startTeamServerProcess, type TeamS
  * to instance i mod n, so no proxy's cost is counted):
  * - cross-instance delivery: an answer sent on A is streamed from A and from B at once; for every
  *   event, its arrival on B minus its arrival on A (10 ms per token, so each event is its own batch);
- * - throughput: the same answers, 50 at a time, with one instance and then with two.
+ * - throughput: the same answers, 50 at a time, with one instance and then with two; first all sent
+ *   by one member, then by ten members at once (a team: each member's sends take that member's
+ *   lock, decision 0033), the members' requests spread over the instances in turn.
  */
 
 const DELIVERY_ANSWERS = 30;
 const CONCURRENCY = 50;
 const STREAMS = 600;
+const MEMBERS = 10;
 
 export interface MultiInstanceBenchResult {
   delivery: { answers: number; addedMs: number[] };
@@ -29,12 +32,15 @@ export interface MultiInstanceBenchResult {
     streams: number;
     one: { wallMs: number; completed: number; cpuMs: number };
     two: { wallMs: number; completed: number; cpuMs: number };
+    members: number;
+    oneForMembers: { wallMs: number; completed: number; cpuMs: number };
+    twoForMembers: { wallMs: number; completed: number; cpuMs: number };
   };
 }
 
-async function signIn(server: TeamServerProcess, name: string, isFirst: boolean): Promise<ApiClient> {
+async function signIn(server: TeamServerProcess, name: string, isNew: boolean): Promise<ApiClient> {
   const client = new ApiClient(server.url);
-  if (isFirst) await client.call("POST", "/auth/register", { name, password: "bench password 1" });
+  if (isNew) await client.call("POST", "/auth/register", { name, password: "bench password 1" });
   client.token = (await client.call("POST", "/auth/sign-in", { name, password: "bench password 1" })).accessToken;
   return client;
 }
@@ -129,9 +135,32 @@ export async function runMultiInstanceBench(log: (line: string) => void): Promis
       concurrency: CONCURRENCY,
       streams: STREAMS,
     });
+
+    log(`throughput with ${MEMBERS} members sending at once, one instance then two…`);
+    const members: ApiClient[] = [onFirst];
+    for (let index = 1; index < MEMBERS; index += 1) members.push(await signIn(first, `bench-member-${index}`, true));
+    // member i's requests go to instance i mod 2 (each answer's request to its member's client)
+    const spread = members.map((member, index) => {
+      const client = new ApiClient(servers[index % servers.length]!.url);
+      client.token = member.token;
+      return client;
+    });
+    const serverPids = servers.map((server) => server.pid);
+    await measureThroughput(members, fakes, [first.pid], model, { concurrency: CONCURRENCY, streams: 100 });
+    const oneForMembers = await measureThroughput(members, fakes, [first.pid], model, { concurrency: CONCURRENCY, streams: STREAMS });
+    await measureThroughput(spread, fakes, serverPids, model, { concurrency: CONCURRENCY, streams: 100 });
+    const twoForMembers = await measureThroughput(spread, fakes, serverPids, model, { concurrency: CONCURRENCY, streams: STREAMS });
     return {
       delivery: { answers: DELIVERY_ANSWERS, addedMs },
-      throughput: { concurrency: CONCURRENCY, streams: STREAMS, one: one.server, two: two.server },
+      throughput: {
+        concurrency: CONCURRENCY,
+        streams: STREAMS,
+        one: one.server,
+        two: two.server,
+        members: MEMBERS,
+        oneForMembers: oneForMembers.server,
+        twoForMembers: twoForMembers.server,
+      },
     };
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
@@ -154,6 +183,9 @@ export function formatMultiInstanceBench(result: MultiInstanceBenchResult): stri
     `| throughput, one instance: ${throughput.streams} answers, ${throughput.concurrency} at a time | ${rate(throughput.one).toFixed(0)} answers/s (${throughput.one.completed} completed), server CPU ${formatMs(throughput.one.cpuMs / throughput.one.completed)} ms per answer | |`,
     `| throughput, two instances | ${rate(throughput.two).toFixed(0)} answers/s (${throughput.two.completed} completed), server CPU ${formatMs(throughput.two.cpuMs / throughput.two.completed)} ms per answer | |`,
     `| two instances ÷ one | ${(rate(throughput.two) / rate(throughput.one)).toFixed(2)}× | ≥ 1.6× |`,
+    `| throughput, ${throughput.members} members at once, one instance | ${rate(throughput.oneForMembers).toFixed(0)} answers/s (${throughput.oneForMembers.completed} of ${throughput.streams} completed), server CPU ${formatMs(throughput.oneForMembers.cpuMs / throughput.oneForMembers.completed)} ms per answer | all complete |`,
+    `| throughput, ${throughput.members} members at once, two instances | ${rate(throughput.twoForMembers).toFixed(0)} answers/s (${throughput.twoForMembers.completed} of ${throughput.streams} completed), server CPU ${formatMs(throughput.twoForMembers.cpuMs / throughput.twoForMembers.completed)} ms per answer | all complete |`,
+    `| two instances ÷ one, ${throughput.members} members | ${(rate(throughput.twoForMembers) / rate(throughput.oneForMembers)).toFixed(2)}× | ≥ 1.6× |`,
   );
   return lines.join("\n");
 }
