@@ -78,6 +78,22 @@ for (const { name, open } of testDatabases) {
       );
       const ids = (await database("grouped_probe").orderBy("id").pluck("id")) as string[];
       assert.deepEqual(ids, ["first", "last", "taken"], "the failing write left nothing behind, the others stand");
+
+      // failing first and last, around one that succeeds
+      const failing = (id: string) => async (transaction: Knex.Transaction) => {
+        await transaction("grouped_probe").insert({ id, value: 5 });
+        await transaction("grouped_probe").insert({ id: "taken", value: 6 });
+      };
+      const second = await Promise.allSettled([
+        writes.run(failing("first-half")),
+        writes.run((transaction) => transaction("grouped_probe").insert({ id: "middle", value: 7 })),
+        writes.run(failing("last-half")),
+      ]);
+      assert.deepEqual(
+        second.map((outcome) => outcome.status),
+        ["rejected", "fulfilled", "rejected"],
+      );
+      assert.deepEqual((await database("grouped_probe").orderBy("id").pluck("id")) as string[], ["first", "last", "middle", "taken"]);
     });
 
     it("lets a write nest a savepoint of its own, and rolls back only what that savepoint wrote", async () => {

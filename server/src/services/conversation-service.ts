@@ -31,6 +31,7 @@ import {
   type StoredSummary,
   type SummaryKey,
 } from "../storage/conversation-repository";
+import { isPostgres } from "../storage/database";
 import { GroupedWrites } from "../storage/grouped-writes";
 import { toAttachmentRows } from "./attachment-rows";
 import { SummaryRepository, type NewSummary } from "../storage/summary-repository";
@@ -171,11 +172,18 @@ export interface AnswerResult {
  * a ConversationRepository scoped to the user. Generation jobs write their answer through here too.
  */
 export class ConversationService {
-  /** Sends, answers' progress flushes and answers' final writes of one event-loop turn share a transaction. */
+  /** Answers' progress flushes and final writes of one event-loop turn share a transaction. */
   private readonly groupedWrites: GroupedWrites;
+  /**
+   * The sends of a turn share one too: on SQLite the same as the answers' writes (one writer, one
+   * commit for all). On PostgreSQL their own: a send may wait for its member's lock (decision 0033),
+   * and an answer's last write, which its stream's end waits for, should not wait with it.
+   */
+  private readonly sendWrites: GroupedWrites;
 
   constructor(private readonly context: ServiceContext) {
     this.groupedWrites = new GroupedWrites(context.database);
+    this.sendWrites = isPostgres(context.database) ? new GroupedWrites(context.database) : this.groupedWrites;
   }
 
   private repository(userId: string, database: Knex | Knex.Transaction = this.context.database): ConversationRepository {
@@ -438,7 +446,7 @@ export class ConversationService {
   ): Promise<AppendedExchange> {
     // on several instances the send takes its user's lock (requireRoomForAnswers): in key order
     const lockOrder = sharedCap ? { lockOrder: answersLockKey(userId) } : {};
-    return this.groupedWrites.run(async (transaction) => {
+    return this.sendWrites.run(async (transaction) => {
       const repository = this.repository(userId, transaction);
       const { conversation, settings: stored } = await repository.requireConversationWithSettings(conversationId);
       const origin = decisions.chooseOrigin();

@@ -55,14 +55,21 @@ export class GroupedWrites {
     const outcomes: Array<{ isWritten: true; value: unknown } | { isWritten: false; error: unknown }> = [];
     try {
       await this.database.transaction(async (transaction) => {
-        for (const { work } of batch) {
+        if (batch.length === 1) {
+          // alone in the batch, no savepoint is needed: its failure fails the transaction
+          outcomes.push({ isWritten: true, value: await batch[0]!.work(transaction) });
+          return;
+        }
+        const savepoints = new SavepointPerWrite(transaction, this.database.client.config.client === "pg");
+        for (const [index, { work }] of batch.entries()) {
+          await savepoints.open();
           try {
-            // alone in the batch, no savepoint is needed: its failure fails the transaction
-            const value = batch.length === 1 ? await work(transaction) : await inSavepoint(transaction, work);
+            const value = await work(transaction);
             outcomes.push({ isWritten: true, value });
+            await savepoints.keep(index === batch.length - 1);
           } catch (error) {
-            if (batch.length === 1) throw error;
             outcomes.push({ isWritten: false, error });
+            await savepoints.undo();
           }
         }
       });
@@ -88,23 +95,44 @@ function byLockOrder(first: QueuedWrite, second: QueuedWrite): number {
 }
 
 /**
- * Runs `work` in a savepoint of `transaction`, rolled back alone if it fails. The savepoint is named
- * by hand rather than through knex's nested `transaction()`, which builds a whole knex instance per
- * savepoint and names each one afresh (`trx123`): a new SQL text to prepare for every write. The
- * writes of a batch run one after another, so one name serves them all; `work` may still nest its
- * own (knex-named) savepoints inside. The SQL is the same on SQLite and PostgreSQL.
+ * The savepoint each write of a shared transaction runs in, so that a failing one is rolled back
+ * alone. Named by hand rather than through knex's nested `transaction()`, which builds a whole knex
+ * instance per savepoint and names each one afresh (`trx123`): a new SQL text to prepare for every
+ * write. The writes run one after another, so one name serves them all; a write may still nest its
+ * own (knex-named) savepoints inside.
+ *
+ * Round trips are what a write's savepoint costs on PostgreSQL (decision 0033): the release of one
+ * write's savepoint and the next one's start go in one query, the last write's is released by the
+ * commit, and after a rollback the savepoint is still there for the next write (on both databases,
+ * `ROLLBACK TO` keeps it). SQLite runs one statement per call, in process.
  */
-async function inSavepoint<T>(transaction: Knex.Transaction, work: (transaction: Knex.Transaction) => Promise<T>): Promise<T> {
-  await transaction.raw("SAVEPOINT grouped_write");
-  let value: T;
-  try {
-    value = await work(transaction);
-  } catch (error) {
-    // on PostgreSQL this also leaves the aborted state a failed statement puts the transaction in
-    await transaction.raw("ROLLBACK TO SAVEPOINT grouped_write");
-    await transaction.raw("RELEASE SAVEPOINT grouped_write");
-    throw error;
+class SavepointPerWrite {
+  private isOpen = false;
+
+  constructor(
+    private readonly transaction: Knex.Transaction,
+    private readonly canChainStatements: boolean,
+  ) {}
+
+  async open(): Promise<void> {
+    if (this.isOpen) return;
+    await this.transaction.raw("SAVEPOINT grouped_write");
+    this.isOpen = true;
   }
-  await transaction.raw("RELEASE SAVEPOINT grouped_write");
-  return value;
+
+  /** The write succeeded: what it wrote stays. `isLast`: the commit follows, which releases it. */
+  async keep(isLast: boolean): Promise<void> {
+    if (isLast) return;
+    if (this.canChainStatements) {
+      await this.transaction.raw("RELEASE SAVEPOINT grouped_write; SAVEPOINT grouped_write");
+      return;
+    }
+    await this.transaction.raw("RELEASE SAVEPOINT grouped_write");
+    this.isOpen = false;
+  }
+
+  /** The write failed: nothing it wrote stays (on PostgreSQL this also leaves the aborted state a failed statement puts the transaction in). */
+  async undo(): Promise<void> {
+    await this.transaction.raw("ROLLBACK TO SAVEPOINT grouped_write");
+  }
 }
