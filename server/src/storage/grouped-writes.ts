@@ -63,14 +63,17 @@ export class GroupedWrites {
         const savepoints = new SavepointPerWrite(transaction, this.database.client.config.client === "pg");
         for (const [index, { work }] of batch.entries()) {
           await savepoints.open();
+          let value: unknown;
           try {
-            const value = await work(transaction);
-            outcomes.push({ isWritten: true, value });
-            await savepoints.keep(index === batch.length - 1);
+            value = await work(transaction);
           } catch (error) {
             outcomes.push({ isWritten: false, error });
             await savepoints.undo();
+            continue;
           }
+          outcomes.push({ isWritten: true, value });
+          // a failure here fails the transaction, and with it every write of the batch
+          await savepoints.keep(index === batch.length - 1);
         }
       });
     } catch (error) {
