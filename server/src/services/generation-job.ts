@@ -121,12 +121,7 @@ export class GenerationJob {
     return !this.hasEnded;
   }
 
-  /**
-   * Emits generation-start at once (so sequence 1 exists before the 202 reply) and runs in the
-   * background: started now, not on a later turn, so the provider's request leaves in the turn of
-   * the send's commit, ahead of the reply (a stop right after this call still comes before it: the
-   * job reaches the provider only after awaiting).
-   */
+  /** Emits generation-start at once (so sequence 1 exists before the 202 reply) and runs in the background. */
   start(): void {
     this.startedAt = this.options.now();
     this.emit("generation-start", {
@@ -135,11 +130,14 @@ export class GenerationJob {
       provider: this.options.model.provider,
       modelId: this.options.model.id,
     });
-    void this.run().catch(async (error: unknown) => {
-      // a bug must still end the answer (and every stream on it), never leave it streaming forever
-      this.options.logger.error("generation job failed", { messageId: this.messageId, error });
-      await this.finish(this.errorOutcome({ code: "internal_error", message: "The server failed while writing this answer" }));
-    });
+    setImmediate(
+      () =>
+        void this.run().catch(async (error: unknown) => {
+          // a bug must still end the answer (and every stream on it), never leave it streaming forever
+          this.options.logger.error("generation job failed", { messageId: this.messageId, error });
+          await this.finish(this.errorOutcome({ code: "internal_error", message: "The server failed while writing this answer" }));
+        }),
+    );
   }
 
   /**
