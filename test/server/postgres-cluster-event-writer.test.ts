@@ -14,7 +14,8 @@ import { createTestDatabase } from "../support/postgres";
  * The writer that puts an instance's answer events into `generation_event_batches` (one write at a time,
  * whatever gathered meanwhile goes in the next): an event published just as a write ends must be
  * written without waiting for another event — it may be an answer's last, which other instances'
- * streams wait for.
+ * streams wait for. And what a write stores: a row per answer, read back event by event, with the
+ * leases that start and end in it.
  */
 describe("several instances on one PostgreSQL: the answer event writer", function () {
   this.timeout(60_000);
@@ -77,18 +78,6 @@ describe("several instances on one PostgreSQL: the answer event writer", functio
       stored.map((stored) => stored.sequence),
       published,
     );
-  });
-});
-
-describe("several instances on one PostgreSQL: the answers' stored events and leases", function () {
-  this.timeout(60_000);
-  let fixture: ChatFixture;
-
-  before(async function () {
-    fixture = await startChatFixture({ server: { environment: { DATABASE_URL: await createTestDatabase() } }, kinds: ["anthropic"] });
-  });
-  after(async function () {
-    await fixture?.dispose();
   });
 
   it("stores a write per answer and reads it back event by event; a lease starts and ends with its writes", async function () {

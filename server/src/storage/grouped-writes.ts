@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { isPostgres } from "./database";
 
 interface QueuedWrite {
   work: (transaction: Knex.Transaction) => Promise<unknown>;
@@ -60,7 +61,7 @@ export class GroupedWrites {
           outcomes.push({ isWritten: true, value: await batch[0]!.work(transaction) });
           return;
         }
-        const savepoints = new SavepointPerWrite(transaction, this.database.client.config.client === "pg");
+        const savepoints = new SavepointPerWrite(transaction, isPostgres(this.database));
         for (const [index, { work }] of batch.entries()) {
           await savepoints.open();
           let value: unknown;
